@@ -1,0 +1,4 @@
+//! The `cardwire` command line.
+#![forbid(unsafe_code)]
+
+fn main() {}
