@@ -6,3 +6,9 @@
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
+
+pub mod handler;
+pub mod transport;
+
+pub use handler::CardHandler;
+pub use transport::{Error, ErrorKind, Transport};
