@@ -4,5 +4,21 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
-#[cfg(feature = "std")]
+#[cfg(any(feature = "std", test))]
 extern crate std;
+
+pub mod card;
+pub mod cla;
+pub mod command;
+pub mod error;
+pub mod exchange;
+pub mod ins;
+pub mod response;
+pub mod status;
+
+pub use cla::{Cla, ClaKind, SecureMessaging};
+pub use command::{Case, Command, CommandRepr, LengthForm};
+pub use error::Error;
+pub use ins::Ins;
+pub use response::{Response, ResponseRepr};
+pub use status::{StatusClass, StatusWord};

@@ -6,3 +6,14 @@
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
+
+pub mod atr;
+mod error;
+pub mod pps;
+pub mod sim;
+pub mod t0;
+pub mod t1;
+mod time;
+
+pub use error::Error;
+pub use time::{Instant, Timing};

@@ -6,3 +6,26 @@
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
+
+pub mod card;
+pub mod entry_format;
+pub mod error;
+pub mod format;
+pub mod modify_structure;
+pub mod outcome;
+pub mod pinpad;
+pub mod policy;
+pub mod reference;
+pub mod secret;
+pub mod verify_structure;
+
+pub use card::{CardPin, CardPinConfig, Secret};
+pub use entry_format::{DigitCoding, EntryFormat, Justification, Units};
+pub use error::Error;
+pub use modify_structure::{ConfirmPin, ModifyStructure};
+pub use format::{Padding, PinFormat};
+pub use outcome::PinOutcome;
+pub use policy::{Charset, PinPolicy};
+pub use reference::PinReference;
+pub use secret::{Pin, PinData};
+pub use verify_structure::{EntryValidation, VerifyStructure};

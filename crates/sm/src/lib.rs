@@ -4,5 +4,23 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
-#[cfg(feature = "std")]
+#[cfg(any(feature = "std", test))]
 extern crate std;
+
+mod apdu;
+pub mod bac;
+pub mod error;
+pub mod kdf;
+mod objects;
+pub mod padding;
+pub mod primitives;
+pub mod session;
+pub mod suite;
+
+#[cfg(test)]
+mod test_util;
+
+pub use bac::{BacCard, BacHost, BacKeys, MrzInfo};
+pub use error::{Error, MrzField};
+pub use session::{Role, SmSession};
+pub use suite::{AesSuite, CipherSuite, TdesSuite};

@@ -6,3 +6,27 @@
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
+
+#[cfg(feature = "alloc")]
+mod builder;
+pub mod compact;
+mod encode;
+mod error;
+mod header;
+pub mod names;
+mod options;
+pub mod simple;
+mod tag;
+mod tlv;
+mod walker;
+mod writer;
+
+#[cfg(feature = "alloc")]
+pub use builder::Builder;
+pub use encode::{encode, encoded_len, write_header, write_tlv};
+pub use error::Error;
+pub use options::{Mode, Options};
+pub use tag::{Class, Tag, TagBytes};
+pub use tlv::{parse_all, Descendants, Tlv, Tlvs};
+pub use walker::Walker;
+pub use writer::{SliceWriter, Writer};

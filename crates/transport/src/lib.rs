@@ -7,8 +7,33 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod asynch;
+pub mod atr_info;
+pub mod capabilities;
+pub mod card;
+pub mod fault;
 pub mod handler;
+pub mod in_process;
+pub mod part10;
+#[cfg(feature = "pcsc")]
+pub mod pcsc;
+pub mod replay;
+pub mod secure;
 pub mod transport;
+#[cfg(feature = "std")]
+pub mod vpcd;
 
+pub use asynch::{AsyncTransport, Blocking};
+pub use atr_info::{apply_ef_atr, capabilities_from_atr, capabilities_from_historical_bytes};
+pub use capabilities::Capabilities;
+pub use card::{Card, CardError, CardResult, Transaction};
+pub use fault::{Fault, FaultError, Faulty};
 pub use handler::CardHandler;
+pub use in_process::InProcess;
+#[cfg(feature = "alloc")]
+pub use replay::TranscriptWriter;
+pub use replay::Replay;
+pub use secure::{
+    NoSecureChannel, SecureChannel, SecureChannelError, SecureChannelErrorKind,
+};
 pub use transport::{Error, ErrorKind, Transport};

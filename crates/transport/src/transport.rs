@@ -92,4 +92,25 @@ pub trait Transport {
     /// # Errors
     /// A backend error; [`ErrorKind::Unsupported`] when the backend cannot reset the card.
     fn reset(&mut self) -> Result<(), Self::Error>;
+
+    /// Starts exclusive access for a multi-APDU operation (PC/SC `SCardBeginTransaction`).
+    ///
+    /// The default does nothing: right for transports that are exclusive anyway (a UART, an
+    /// in-process card). Added by `cardwire-transport` for the `Card` session's transaction
+    /// guard.
+    ///
+    /// # Errors
+    /// A backend error (for example the card was reset by another application meanwhile).
+    fn begin_transaction(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    /// Ends the exclusive access begun with [`Transport::begin_transaction`]. The default
+    /// does nothing.
+    ///
+    /// # Errors
+    /// A backend error.
+    fn end_transaction(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
 }

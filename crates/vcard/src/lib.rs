@@ -1,2 +1,18 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+
+pub mod atr;
+pub mod card;
+pub mod error;
+pub mod fs;
+pub mod identity;
+pub mod mrz;
+pub mod personalise;
+mod secure;
+pub mod state;
+
+pub use card::VirtualCard;
+pub use error::Error;
+pub use identity::{CardSerial, CertificateSummary, Identity, Seed, UserId};
+pub use mrz::Mrz;
+pub use state::{CardState, StateFile};

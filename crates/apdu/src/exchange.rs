@@ -1,0 +1,474 @@
+//! The host side of an APDU exchange as a sans-IO state machine: command chaining, extended
+//! length, `61xx` GET RESPONSE, `6Cxx` re-send and the EMV warning rule
+//! (ISO/IEC 7816-4 §5.1.3, §5.3.3, §5.3.4; EMV Book 1 Annex A).
+//!
+//! [`Exchange`] turns one logical command into the wire APDUs the card needs and assembles one
+//! logical response (data then SW1 SW2) in a buffer the caller provides. It does no I/O, reads
+//! no clock and never allocates; a blocking, async or PC/SC driver is a short loop:
+//!
+//! ```
+//! use cardwire_apdu::exchange::{Capabilities, Exchange, Step};
+//! use cardwire_apdu::{Cla, CommandRepr, Ins, Response, StatusWord};
+//!
+//! // A scripted card: READ BINARY answered 6Cxx, then 61xx, then the rest.
+//! let mut script: &[&[u8]] = &[&[0x6C, 0x04], &[1, 2, 3, 4, 0x61, 0x02], &[5, 6, 0x90, 0x00]];
+//! let mut transmit = |_cmd: &[u8]| -> Vec<u8> {
+//!     let (first, rest) = script.split_first().unwrap();
+//!     script = rest;
+//!     first.to_vec()
+//! };
+//!
+//! let cmd = CommandRepr::new(Cla(0x00), Ins::READ_BINARY, 0, 0).with_ne(256);
+//! let mut out = [0u8; 300];
+//! let mut tx = [0u8; 261];
+//! let mut ex = Exchange::new(cmd, Capabilities::SHORT, &mut out)?;
+//! let done = loop {
+//!     let wire = ex.poll_transmit(&mut tx)?;
+//!     let answer = transmit(wire);
+//!     if let Step::Done(done) = ex.handle_response(&answer)? {
+//!         break done;
+//!     }
+//! };
+//! let rsp = Response::new_checked(&out[..done.len])?;
+//! assert_eq!(rsp.data(), &[1, 2, 3, 4, 5, 6]);
+//! assert_eq!(rsp.sw(), StatusWord::SUCCESS);
+//! # Ok::<(), cardwire_apdu::Error>(())
+//! ```
+
+use crate::command::{MAX_NC, MAX_NE, MAX_SHORT_NC, MAX_SHORT_NE};
+use crate::response::MAX_RESPONSE_LEN;
+use crate::{CommandRepr, Error, Ins, LengthForm, StatusWord};
+
+/// What the card can take, from its ATR historical bytes, EF.ATR/INFO or a profile
+/// (ISO/IEC 7816-4 §8.1.1.2.7 "card capabilities").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Capabilities {
+    /// The card accepts extended Lc and Le fields.
+    pub extended_length: bool,
+    /// The card accepts command chaining (CLA bit `10`, §5.3.3).
+    pub command_chaining: bool,
+    /// The largest Nc the card accepts in one APDU (capped at 255 without extended length).
+    pub max_command_data: u16,
+    /// The largest Ne to ask for in one APDU (capped at 256 without extended length, 65 536
+    /// with it).
+    pub max_response_data: u32,
+    /// T=0 and EMV behaviour: when a case 4 command is answered with a warning (`62xx`/`63xx`)
+    /// and no data, send GET RESPONSE with Le `00` and keep the warning as the final status
+    /// (EMV Book 1 §9.3.1.1.4 and Annex A). Leave it off for cards that answer case 4 commands
+    /// with data and status at once (T=1, contactless, PC/SC readers that handle T=0 themselves).
+    pub get_response_after_warning: bool,
+}
+
+impl Capabilities {
+    /// Short Lc/Le only, no command chaining: what every card takes.
+    pub const SHORT: Self = Self {
+        extended_length: false,
+        command_chaining: false,
+        max_command_data: 255,
+        max_response_data: 256,
+        get_response_after_warning: false,
+    };
+    /// Short Lc/Le with command chaining.
+    pub const SHORT_CHAINING: Self = Self {
+        command_chaining: true,
+        ..Self::SHORT
+    };
+    /// Extended Lc/Le up to the maximum, with command chaining.
+    pub const EXTENDED: Self = Self {
+        extended_length: true,
+        command_chaining: true,
+        max_command_data: 65_535,
+        max_response_data: 65_536,
+        get_response_after_warning: false,
+    };
+
+    /// Largest Nc per wire APDU, always at least 1.
+    fn command_chunk(&self) -> usize {
+        let max = usize::from(self.max_command_data).max(1);
+        if self.extended_length {
+            max.min(MAX_NC)
+        } else {
+            max.min(MAX_SHORT_NC)
+        }
+    }
+
+    /// Largest Ne per wire APDU, always at least 1.
+    fn response_chunk(&self) -> u32 {
+        let max = self.max_response_data.max(1);
+        if self.extended_length {
+            max.min(MAX_NE)
+        } else {
+            max.min(MAX_SHORT_NE)
+        }
+    }
+}
+
+impl Default for Capabilities {
+    /// [`Capabilities::SHORT`].
+    fn default() -> Self {
+        Self::SHORT
+    }
+}
+
+/// Bounds on what a card may make the engine do for one logical command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Limits {
+    /// The most GET RESPONSE commands sent (for `61xx`, and the one after a warning) before
+    /// [`Error::TooManyGetResponses`]. Default 1024: 65 536 bytes in 256-byte parts need 256.
+    pub max_get_response: u16,
+    /// The most re-sends for `6Cxx` before [`Error::TooManyResends`]. Default 3.
+    pub max_resend: u8,
+}
+
+impl Limits {
+    /// The default limits.
+    pub const DEFAULT: Self = Self {
+        max_get_response: 1024,
+        max_resend: 3,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// The result of feeding one card answer to [`Exchange::handle_response`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// Another wire APDU is needed: call [`Exchange::poll_transmit`].
+    Continue,
+    /// The logical response is complete in the caller's buffer.
+    Done(Completed),
+}
+
+/// A finished exchange: the caller's response buffer holds `len` bytes, the response data then
+/// SW1 SW2 — a valid response APDU for [`crate::Response::new_checked`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Completed {
+    /// Bytes of the caller's buffer used (data length + 2).
+    pub len: usize,
+    /// The final status word (a warning kept over a later `9000`, see
+    /// [`Capabilities::get_response_after_warning`]).
+    pub sw: StatusWord,
+}
+
+impl Completed {
+    /// The length of the response data (`len - 2`).
+    pub fn data_len(&self) -> usize {
+        self.len.saturating_sub(2)
+    }
+}
+
+/// Which wire APDU comes next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum State {
+    /// A non-final link of a command chain: data `[offset, offset + chunk)`, CLA bit `10`, no Le.
+    Chaining { offset: usize },
+    /// The only or final command: data `[offset..]`, Le = `ne`.
+    Final { offset: usize, ne: u32 },
+    /// GET RESPONSE with Le = `ne`.
+    GetResponse { ne: u32 },
+    /// Finished with a response.
+    Done,
+    /// Stopped by an error.
+    Failed,
+}
+
+/// One logical command exchange, host side (see the [module documentation](self)).
+///
+/// Driving order: [`Exchange::poll_transmit`] gives the next wire APDU; send it and pass the
+/// card's answer to [`Exchange::handle_response`]; repeat while it returns [`Step::Continue`].
+/// `poll_transmit` may be called again before `handle_response` (for example to re-send after a
+/// transport error) and returns the same APDU.
+///
+/// Rules:
+/// * Data longer than one APDU (more than [`Capabilities::max_command_data`], 255 without
+///   extended length) is sent as a command chain (§5.3.3): every non-final link has CLA bit
+///   `10` set and no Le, and must be answered `9000`; any other answer ends the exchange with
+///   that status.
+/// * Ne above what one APDU may ask is capped (256 short); the card then offers the rest with
+///   `61xx`.
+/// * `61xx`: the data so far is kept and GET RESPONSE is sent with Le = `xx` (`00` = 256), CLA
+///   interindustry on the same logical channel (§5.3.4).
+/// * `6Cxx`: the last wire APDU is sent again with Le = `xx`; the answer's data is dropped.
+/// * A warning before GET RESPONSE is kept as the final status
+///   ([`Capabilities::get_response_after_warning`], EMV Book 1 Annex A).
+/// * Bounded: [`Limits`] caps GET RESPONSE rounds and re-sends; the assembled response never
+///   exceeds the caller's buffer ([`Error::ResponseBufferFull`]). After an error the engine
+///   stays failed ([`Error::InvalidState`]).
+#[derive(Debug)]
+pub struct Exchange<'a> {
+    command: CommandRepr<'a>,
+    form: LengthForm,
+    chunk: usize,
+    max_ne: u32,
+    warning_get_response: bool,
+    limits: Limits,
+    response: &'a mut [u8],
+    filled: usize,
+    state: State,
+    sent: bool,
+    kept_warning: Option<StatusWord>,
+    get_responses: u16,
+    resends: u8,
+    wire_apdus: u32,
+}
+
+impl<'a> Exchange<'a> {
+    /// Starts an exchange of `command` with a card of capabilities `caps`, assembling the
+    /// response in `response`, with the default [`Limits`].
+    ///
+    /// # Errors
+    /// [`Error::DataTooLong`] / [`Error::NeTooLarge`] for a command out of range,
+    /// [`Error::CommandTooLong`] when the data needs chaining the card cannot do,
+    /// [`Error::BufferTooSmall`] when `response` is shorter than 2 bytes.
+    pub fn new(
+        command: CommandRepr<'a>,
+        caps: Capabilities,
+        response: &'a mut [u8],
+    ) -> Result<Self, Error> {
+        Self::with_limits(command, caps, Limits::DEFAULT, response)
+    }
+
+    /// As [`Exchange::new`] with explicit limits.
+    ///
+    /// # Errors
+    /// As [`Exchange::new`].
+    pub fn with_limits(
+        command: CommandRepr<'a>,
+        caps: Capabilities,
+        limits: Limits,
+        response: &'a mut [u8],
+    ) -> Result<Self, Error> {
+        let nc = command.data.len();
+        if nc > MAX_NC {
+            return Err(Error::DataTooLong { len: nc });
+        }
+        if command.ne > MAX_NE {
+            return Err(Error::NeTooLarge { ne: command.ne });
+        }
+        if response.len() < 2 {
+            return Err(Error::BufferTooSmall { needed: 2 });
+        }
+        let chunk = caps.command_chunk();
+        let max_ne = caps.response_chunk();
+        let state = if nc <= chunk {
+            State::Final {
+                offset: 0,
+                ne: command.ne.min(max_ne),
+            }
+        } else if caps.command_chaining && command.cla.with_chaining(true).chaining() {
+            State::Chaining { offset: 0 }
+        } else {
+            return Err(Error::CommandTooLong { len: nc });
+        };
+        Ok(Self {
+            command,
+            form: if caps.extended_length {
+                LengthForm::Auto
+            } else {
+                LengthForm::Short
+            },
+            chunk,
+            max_ne,
+            warning_get_response: caps.get_response_after_warning,
+            limits,
+            response,
+            filled: 0,
+            state,
+            sent: false,
+            kept_warning: None,
+            get_responses: 0,
+            resends: 0,
+            wire_apdus: 0,
+        })
+    }
+
+    /// How many wire APDUs have been answered so far.
+    pub fn wire_apdus(&self) -> u32 {
+        self.wire_apdus
+    }
+
+    /// True once [`Step::Done`] was returned.
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// The next wire APDU as a repr.
+    fn next_command(&self) -> Result<CommandRepr<'a>, Error> {
+        let cmd = self.command;
+        match self.state {
+            State::Chaining { offset } => {
+                let data = cmd
+                    .data
+                    .get(offset..offset + self.chunk)
+                    .ok_or(Error::InvalidState)?;
+                Ok(CommandRepr {
+                    cla: cmd.cla.with_chaining(true),
+                    data,
+                    ne: 0,
+                    ..cmd
+                })
+            }
+            State::Final { offset, ne } => {
+                let data = cmd.data.get(offset..).ok_or(Error::InvalidState)?;
+                Ok(CommandRepr { data, ne, ..cmd })
+            }
+            State::GetResponse { ne } => Ok(CommandRepr {
+                cla: cmd.cla.interindustry_on_same_channel(),
+                ins: Ins::GET_RESPONSE,
+                p1: 0,
+                p2: 0,
+                data: &[],
+                ne,
+            }),
+            State::Done | State::Failed => Err(Error::InvalidState),
+        }
+    }
+
+    /// Encodes the next wire APDU into `tx` and returns it.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] when `tx` cannot hold it (the engine is unchanged: call again
+    /// with a larger buffer; 261 bytes always suffice without extended length),
+    /// [`Error::InvalidState`] after the exchange finished or failed.
+    pub fn poll_transmit<'t>(&mut self, tx: &'t mut [u8]) -> Result<&'t [u8], Error> {
+        let wire = self.next_command()?.encode_with(self.form, tx)?;
+        self.sent = true;
+        Ok(wire)
+    }
+
+    /// Feeds the card's answer (data then SW1 SW2) to the last wire APDU.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] for an answer shorter than 2 bytes, [`Error::ResponseTooLong`],
+    /// [`Error::ResponseBufferFull`], [`Error::TooManyGetResponses`],
+    /// [`Error::TooManyResends`]; [`Error::InvalidState`] when no wire APDU is outstanding.
+    /// After an error the exchange is failed.
+    pub fn handle_response(&mut self, answer: &[u8]) -> Result<Step, Error> {
+        if !self.sent || matches!(self.state, State::Done | State::Failed) {
+            return Err(Error::InvalidState);
+        }
+        match self.step(answer) {
+            Ok(step) => {
+                self.sent = false;
+                self.wire_apdus = self.wire_apdus.saturating_add(1);
+                Ok(step)
+            }
+            Err(e) => {
+                self.state = State::Failed;
+                Err(e)
+            }
+        }
+    }
+
+    fn step(&mut self, answer: &[u8]) -> Result<Step, Error> {
+        let Some((data, sw)) = answer.split_last_chunk::<2>() else {
+            return Err(Error::Truncated {
+                offset: answer.len(),
+                needed: 2 - answer.len(),
+            });
+        };
+        if answer.len() > MAX_RESPONSE_LEN {
+            return Err(Error::ResponseTooLong { len: answer.len() });
+        }
+        let sw = StatusWord::from(*sw);
+        if let State::Chaining { offset } = self.state {
+            if sw != StatusWord::SUCCESS {
+                // The card refused a link of the chain: that is the command's answer.
+                return self.finish(data, sw);
+            }
+            let next = offset + self.chunk;
+            let remaining = self.command.data.len().saturating_sub(next);
+            self.state = if remaining > self.chunk {
+                State::Chaining { offset: next }
+            } else {
+                State::Final {
+                    offset: next,
+                    ne: self.command.ne.min(self.max_ne),
+                }
+            };
+            return Ok(Step::Continue);
+        }
+        if let Some(available) = sw.bytes_available() {
+            self.append(data)?;
+            self.count_get_response()?;
+            self.state = State::GetResponse {
+                ne: u32::from(available).min(self.max_ne),
+            };
+            return Ok(Step::Continue);
+        }
+        if let Some(exact) = sw.exact_length() {
+            self.resends = self.resends.saturating_add(1);
+            if self.resends > self.limits.max_resend {
+                return Err(Error::TooManyResends {
+                    limit: self.limits.max_resend,
+                });
+            }
+            let ne = u32::from(exact).min(self.max_ne);
+            match &mut self.state {
+                State::Final { ne: le, .. } | State::GetResponse { ne: le } => *le = ne,
+                _ => return Err(Error::InvalidState),
+            }
+            return Ok(Step::Continue);
+        }
+        let case4 = !self.command.data.is_empty() && self.command.ne > 0;
+        if sw.is_warning()
+            && self.warning_get_response
+            && case4
+            && data.is_empty()
+            && self.kept_warning.is_none()
+            && matches!(self.state, State::Final { .. })
+        {
+            // EMV Book 1 Annex A: a case 4 command answered with a warning and no data; fetch
+            // the data with GET RESPONSE Le 00 and report the warning.
+            self.kept_warning = Some(sw);
+            self.count_get_response()?;
+            self.state = State::GetResponse {
+                ne: MAX_SHORT_NE.min(self.max_ne),
+            };
+            return Ok(Step::Continue);
+        }
+        let final_sw = self.kept_warning.unwrap_or(sw);
+        self.finish(data, final_sw)
+    }
+
+    fn count_get_response(&mut self) -> Result<(), Error> {
+        self.get_responses = self.get_responses.saturating_add(1);
+        if self.get_responses > self.limits.max_get_response {
+            return Err(Error::TooManyGetResponses {
+                limit: self.limits.max_get_response,
+            });
+        }
+        Ok(())
+    }
+
+    /// Appends response data, keeping room for SW1 SW2.
+    fn append(&mut self, data: &[u8]) -> Result<(), Error> {
+        let capacity = self.response.len();
+        let end = self.filled + data.len();
+        if end + 2 > capacity || end > MAX_RESPONSE_LEN - 2 {
+            return Err(Error::ResponseBufferFull { capacity });
+        }
+        self.response
+            .get_mut(self.filled..end)
+            .ok_or(Error::ResponseBufferFull { capacity })?
+            .copy_from_slice(data);
+        self.filled = end;
+        Ok(())
+    }
+
+    fn finish(&mut self, data: &[u8], sw: StatusWord) -> Result<Step, Error> {
+        self.append(data)?;
+        let capacity = self.response.len();
+        let len = self.filled + 2;
+        self.response
+            .get_mut(self.filled..len)
+            .ok_or(Error::ResponseBufferFull { capacity })?
+            .copy_from_slice(&sw.to_bytes());
+        self.state = State::Done;
+        Ok(Step::Done(Completed { len, sw }))
+    }
+}

@@ -1,0 +1,269 @@
+//! The secure messaging data objects (ISO/IEC 7816-4 §10.2, Table 49) as this engine writes and
+//! accepts them: `87` (padding indicator ‖ cryptogram) or `85` (cryptogram), then `97` (Le, in
+//! commands) or `99` (status, in responses), then `8E` (the MAC), in that order, each at most
+//! once. Tags are one byte; lengths are BER (`xx`, `81 xx`, `82 xx xx`).
+
+use crate::Error;
+
+/// Cryptogram with padding-content indicator (ISO/IEC 7816-4 Table 49).
+pub(crate) const TAG_CRYPTOGRAM_PI: u8 = 0x87;
+/// Cryptogram of BER-TLV encoded data, used for odd INS (ICAO 9303-11 §9.8.5).
+pub(crate) const TAG_CRYPTOGRAM: u8 = 0x85;
+/// Le (`97`).
+pub(crate) const TAG_LE: u8 = 0x97;
+/// Processing status (`99`).
+pub(crate) const TAG_STATUS: u8 = 0x99;
+/// Cryptographic checksum (`8E`).
+pub(crate) const TAG_MAC: u8 = 0x8E;
+
+/// Which message the objects belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// A protected command: `87`/`85`, `97`, `8E`.
+    Command,
+    /// A protected response: `87`/`85`, `99`, `8E`.
+    Response,
+}
+
+/// One data object: its tag, value and where its tag starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Object<'a> {
+    pub tag: u8,
+    pub value: &'a [u8],
+    pub offset: usize,
+}
+
+/// The objects of one protected message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Objects<'a> {
+    /// `87` or `85`.
+    pub cryptogram: Option<Object<'a>>,
+    /// `97` in a command, `99` in a response.
+    pub middle: Option<Object<'a>>,
+    /// `8E`.
+    pub mac: Object<'a>,
+    /// The bytes the MAC covers: everything before the `8E` tag.
+    pub authenticated: &'a [u8],
+}
+
+/// Reads one BER length at `at`; returns (length, bytes used).
+fn read_len(body: &[u8], at: usize, base: usize) -> Result<(usize, usize), Error> {
+    let bad = Error::MalformedObject { offset: base + at };
+    match body.get(at..) {
+        Some([n, ..]) if *n < 0x80 => Ok((usize::from(*n), 1)),
+        Some([0x81, n, ..]) if *n >= 0x80 => Ok((usize::from(*n), 2)),
+        Some([0x82, hi, lo, ..]) if *hi > 0 => Ok((usize::from(u16::from_be_bytes([*hi, *lo])), 3)),
+        _ => Err(bad),
+    }
+}
+
+fn rank(tag: u8, direction: Direction) -> Option<u8> {
+    match (tag, direction) {
+        (TAG_CRYPTOGRAM_PI | TAG_CRYPTOGRAM, _) => Some(0),
+        (TAG_LE, Direction::Command) | (TAG_STATUS, Direction::Response) => Some(1),
+        (TAG_MAC, _) => Some(2),
+        _ => None,
+    }
+}
+
+/// Splits `body` into its data objects and checks their order. `base` is added to offsets in
+/// errors (the position of `body` in the whole message).
+///
+/// # Errors
+/// [`Error::MalformedObject`], [`Error::UnexpectedObject`], [`Error::DuplicateObject`],
+/// [`Error::MisorderedObject`], [`Error::MissingObject`] (no `8E`; no `99` in a response), and
+/// [`Error::LengthMismatch`] when the `8E` value is not 8 bytes.
+pub(crate) fn parse(body: &[u8], base: usize, direction: Direction) -> Result<Objects<'_>, Error> {
+    let mut slots: [Option<Object<'_>>; 3] = [None, None, None];
+    let mut last_rank: Option<u8> = None;
+    let mut at = 0usize;
+    while at < body.len() {
+        let offset = at;
+        let tag = *body.get(at).ok_or(Error::MalformedObject { offset: base + at })?;
+        let rank = rank(tag, direction).ok_or(Error::UnexpectedObject {
+            tag,
+            offset: base + offset,
+        })?;
+        let (len, used) = read_len(body, at + 1, base)?;
+        let start = at + 1 + used;
+        let end = start
+            .checked_add(len)
+            .ok_or(Error::MalformedObject { offset: base + at + 1 })?;
+        let value = body
+            .get(start..end)
+            .ok_or(Error::MalformedObject { offset: base + at + 1 })?;
+        if let Some(last) = last_rank {
+            if rank == last {
+                return Err(Error::DuplicateObject {
+                    tag,
+                    offset: base + offset,
+                });
+            }
+            if rank < last || last == 2 {
+                return Err(Error::MisorderedObject {
+                    tag,
+                    offset: base + offset,
+                });
+            }
+        }
+        if let Some(slot) = slots.get_mut(usize::from(rank)) {
+            *slot = Some(Object { tag, value, offset });
+        }
+        last_rank = Some(rank);
+        at = end;
+    }
+    let [cryptogram, middle, mac] = slots;
+    let mac = mac.ok_or(Error::MissingObject { tag: TAG_MAC })?;
+    if mac.value.len() != 8 {
+        return Err(Error::LengthMismatch {
+            offset: base + mac.offset + 1,
+        });
+    }
+    if direction == Direction::Response && middle.is_none() {
+        return Err(Error::MissingObject { tag: TAG_STATUS });
+    }
+    let authenticated = body.get(..mac.offset).ok_or(Error::MalformedObject {
+        offset: base + mac.offset,
+    })?;
+    Ok(Objects {
+        cryptogram,
+        middle,
+        mac,
+        authenticated,
+    })
+}
+
+/// The encoded size of a BER length.
+pub(crate) fn len_size(len: usize) -> usize {
+    match len {
+        0..=0x7F => 1,
+        0x80..=0xFF => 2,
+        _ => 3,
+    }
+}
+
+/// Writes tag and length at the start of `out`; returns the header size.
+///
+/// # Errors
+/// [`Error::BufferTooSmall`] or [`Error::TooLong`] (a value over 65 535 bytes).
+pub(crate) fn write_header(out: &mut [u8], tag: u8, len: usize) -> Result<usize, Error> {
+    let mut buf = [tag, 0, 0, 0];
+    let n = match len {
+        0..=0x7F => {
+            buf[1] = len as u8;
+            2
+        }
+        0x80..=0xFF => {
+            buf[1] = 0x81;
+            buf[2] = len as u8;
+            3
+        }
+        0x100..=0xFFFF => {
+            let [hi, lo] = (len as u16).to_be_bytes();
+            buf[1] = 0x82;
+            buf[2] = hi;
+            buf[3] = lo;
+            4
+        }
+        _ => return Err(Error::TooLong),
+    };
+    let (src, dst) = (
+        buf.get(..n).ok_or(Error::TooLong)?,
+        out.get_mut(..n).ok_or(Error::BufferTooSmall { needed: n })?,
+    );
+    dst.copy_from_slice(src);
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAC: [u8; 10] = [0x8E, 8, 1, 2, 3, 4, 5, 6, 7, 8];
+
+    fn msg(parts: &[&[u8]]) -> std::vec::Vec<u8> {
+        parts.concat()
+    }
+
+    #[test]
+    fn accepts_the_icao_response_shape() {
+        let m = msg(&[&[0x87, 3, 1, 0xAA, 0xBB], &[0x99, 2, 0x90, 0], &MAC]);
+        let o = parse(&m, 0, Direction::Response).unwrap();
+        assert_eq!(o.cryptogram.unwrap().value, &[1, 0xAA, 0xBB]);
+        assert_eq!(o.middle.unwrap().value, &[0x90, 0]);
+        assert_eq!(o.authenticated.len(), 9);
+    }
+
+    #[test]
+    fn rejects_misordered_duplicate_missing_unknown() {
+        let dup = msg(&[&[0x99, 2, 0x90, 0], &[0x99, 2, 0x90, 0], &MAC]);
+        assert_eq!(
+            parse(&dup, 0, Direction::Response),
+            Err(Error::DuplicateObject { tag: 0x99, offset: 4 })
+        );
+        let two_crypto = msg(&[&[0x87, 1, 1], &[0x85, 0], &[0x99, 2, 0x90, 0], &MAC]);
+        assert!(matches!(
+            parse(&two_crypto, 0, Direction::Response),
+            Err(Error::DuplicateObject { tag: 0x85, .. })
+        ));
+        let order = msg(&[&[0x99, 2, 0x90, 0], &[0x87, 1, 1], &MAC]);
+        assert!(matches!(
+            parse(&order, 0, Direction::Response),
+            Err(Error::MisorderedObject { tag: 0x87, .. })
+        ));
+        let after_mac = msg(&[&[0x99, 2, 0x90, 0], &MAC, &[0x87, 1, 1]]);
+        assert!(matches!(
+            parse(&after_mac, 0, Direction::Response),
+            Err(Error::MisorderedObject { tag: 0x87, .. })
+        ));
+        let no_mac = msg(&[&[0x99, 2, 0x90, 0]]);
+        assert_eq!(
+            parse(&no_mac, 0, Direction::Response),
+            Err(Error::MissingObject { tag: 0x8E })
+        );
+        let no_status = msg(&[&MAC]);
+        assert_eq!(
+            parse(&no_status, 0, Direction::Response),
+            Err(Error::MissingObject { tag: 0x99 })
+        );
+        let le_in_response = msg(&[&[0x97, 1, 0], &MAC]);
+        assert!(matches!(
+            parse(&le_in_response, 0, Direction::Response),
+            Err(Error::UnexpectedObject { tag: 0x97, .. })
+        ));
+        let short_mac = msg(&[&[0x8E, 4, 1, 2, 3, 4]]);
+        assert!(matches!(
+            parse(&short_mac, 0, Direction::Command),
+            Err(Error::LengthMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_broken_lengths() {
+        for bad in [
+            &[0x87, 5, 1][..],
+            &[0x87, 0x81][..],
+            &[0x87, 0x81, 0x10][..],
+            &[0x87, 0x83, 0, 0, 1][..],
+            &[0x87, 0x80][..],
+            &[0x87][..],
+        ] {
+            assert!(matches!(
+                parse(bad, 0, Direction::Command),
+                Err(Error::MalformedObject { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn writes_headers() {
+        let mut out = [0u8; 4];
+        assert_eq!(write_header(&mut out, 0x87, 5).unwrap(), 2);
+        assert_eq!(out[..2], [0x87, 5]);
+        assert_eq!(write_header(&mut out, 0x87, 0x90).unwrap(), 3);
+        assert_eq!(out[..3], [0x87, 0x81, 0x90]);
+        assert_eq!(write_header(&mut out, 0x87, 0x1234).unwrap(), 4);
+        assert_eq!(out, [0x87, 0x82, 0x12, 0x34]);
+        assert_eq!(len_size(0x1234), 3);
+    }
+}

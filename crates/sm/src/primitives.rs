@@ -1,0 +1,405 @@
+//! Software block cipher primitives on the RustCrypto crates: CBC over any block cipher,
+//! AES with a key length chosen at run time, AES-CMAC and the ISO/IEC 9797-1 MAC algorithm 3.
+//!
+//! Every keyed object here zeroizes its key schedule on drop (the `zeroize` features of
+//! `aes`, `des` and `cmac`), and the retail MAC's running state is wiped too.
+
+use aes::{Aes128, Aes192, Aes256};
+use cbc::cipher::{
+    Array, Block, BlockCipherDecrypt, BlockCipherEncrypt, BlockModeDecrypt, BlockModeEncrypt,
+    InnerIvInit, KeyInit,
+};
+use cmac::{Cmac, Mac};
+use des::{Des, TdesEde2};
+use zeroize::Zeroize;
+
+use crate::Error;
+
+/// CBC-encrypts `data` (a whole number of blocks) in place with `iv`.
+fn cbc_encrypt<C: BlockCipherEncrypt + Clone>(
+    cipher: &C,
+    iv: &[u8],
+    data: &mut [u8],
+) -> Result<(), Error> {
+    let (blocks, rest) = Array::slice_as_chunks_mut(data);
+    if !rest.is_empty() {
+        return Err(Error::LengthMismatch { offset: 0 });
+    }
+    let mut mode = cbc::Encryptor::<C>::inner_iv_slice_init(cipher.clone(), iv)
+        .map_err(|_| Error::LengthMismatch { offset: 0 })?;
+    let blocks: &mut [Block<C>] = blocks;
+    mode.encrypt_blocks(blocks);
+    Ok(())
+}
+
+/// CBC-decrypts `data` (a whole number of blocks) in place with `iv`.
+fn cbc_decrypt<C: BlockCipherDecrypt + Clone>(
+    cipher: &C,
+    iv: &[u8],
+    data: &mut [u8],
+) -> Result<(), Error> {
+    let (blocks, rest) = Array::slice_as_chunks_mut(data);
+    if !rest.is_empty() {
+        return Err(Error::LengthMismatch { offset: 0 });
+    }
+    let mut mode = cbc::Decryptor::<C>::inner_iv_slice_init(cipher.clone(), iv)
+        .map_err(|_| Error::LengthMismatch { offset: 0 })?;
+    let blocks: &mut [Block<C>] = blocks;
+    mode.decrypt_blocks(blocks);
+    Ok(())
+}
+
+/// Encrypts one block in place (ECB, for IV derivation).
+fn ecb_encrypt<C: BlockCipherEncrypt>(cipher: &C, block: &mut [u8]) -> Result<(), Error> {
+    let block: &mut Block<C> = block
+        .try_into()
+        .map_err(|_| Error::LengthMismatch { offset: 0 })?;
+    cipher.encrypt_block(block);
+    Ok(())
+}
+
+/// Two-key 3DES (EDE, K1 K2 K1), the cipher of ICAO BAC sessions.
+#[derive(Clone)]
+pub struct TdesKey(TdesEde2);
+
+impl TdesKey {
+    /// Keys 3DES with a 16-byte key (parity bits ignored).
+    ///
+    /// # Errors
+    /// [`Error::KeyLength`] unless the key has 16 bytes.
+    pub fn new(key: &[u8]) -> Result<Self, Error> {
+        TdesEde2::new_from_slice(key)
+            .map(Self)
+            .map_err(|_| Error::KeyLength { len: key.len() })
+    }
+
+    /// CBC-encrypts whole blocks in place.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `data` is not a multiple of 8 bytes or `iv` not 8 bytes.
+    pub fn encrypt_cbc(&self, iv: &[u8], data: &mut [u8]) -> Result<(), Error> {
+        cbc_encrypt(&self.0, iv, data)
+    }
+
+    /// CBC-decrypts whole blocks in place.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `data` is not a multiple of 8 bytes or `iv` not 8 bytes.
+    pub fn decrypt_cbc(&self, iv: &[u8], data: &mut [u8]) -> Result<(), Error> {
+        cbc_decrypt(&self.0, iv, data)
+    }
+}
+
+impl core::fmt::Debug for TdesKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("TdesKey(<redacted>)")
+    }
+}
+
+/// AES with a 128-, 192- or 256-bit key chosen at run time.
+#[derive(Clone)]
+pub enum AesKey {
+    /// AES-128.
+    Aes128(Aes128),
+    /// AES-192.
+    Aes192(Aes192),
+    /// AES-256.
+    Aes256(Aes256),
+}
+
+impl AesKey {
+    /// Keys AES with a 16-, 24- or 32-byte key.
+    ///
+    /// # Errors
+    /// [`Error::KeyLength`] for any other length.
+    pub fn new(key: &[u8]) -> Result<Self, Error> {
+        let bad = Error::KeyLength { len: key.len() };
+        match key.len() {
+            16 => Aes128::new_from_slice(key).map(Self::Aes128).map_err(|_| bad),
+            24 => Aes192::new_from_slice(key).map(Self::Aes192).map_err(|_| bad),
+            32 => Aes256::new_from_slice(key).map(Self::Aes256).map_err(|_| bad),
+            _ => Err(bad),
+        }
+    }
+
+    /// CBC-encrypts whole blocks in place.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `data` is not a multiple of 16 bytes or `iv` not 16 bytes.
+    pub fn encrypt_cbc(&self, iv: &[u8], data: &mut [u8]) -> Result<(), Error> {
+        match self {
+            AesKey::Aes128(c) => cbc_encrypt(c, iv, data),
+            AesKey::Aes192(c) => cbc_encrypt(c, iv, data),
+            AesKey::Aes256(c) => cbc_encrypt(c, iv, data),
+        }
+    }
+
+    /// CBC-decrypts whole blocks in place.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `data` is not a multiple of 16 bytes or `iv` not 16 bytes.
+    pub fn decrypt_cbc(&self, iv: &[u8], data: &mut [u8]) -> Result<(), Error> {
+        match self {
+            AesKey::Aes128(c) => cbc_decrypt(c, iv, data),
+            AesKey::Aes192(c) => cbc_decrypt(c, iv, data),
+            AesKey::Aes256(c) => cbc_decrypt(c, iv, data),
+        }
+    }
+
+    /// Encrypts one 16-byte block in place.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `block` is not 16 bytes.
+    pub fn encrypt_block(&self, block: &mut [u8]) -> Result<(), Error> {
+        match self {
+            AesKey::Aes128(c) => ecb_encrypt(c, block),
+            AesKey::Aes192(c) => ecb_encrypt(c, block),
+            AesKey::Aes256(c) => ecb_encrypt(c, block),
+        }
+    }
+}
+
+impl core::fmt::Debug for AesKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("AesKey(<redacted>)")
+    }
+}
+
+/// AES-CMAC (NIST SP 800-38B) with a run-time key length; streaming, full 16-byte output.
+#[derive(Clone)]
+pub enum AesCmac {
+    /// CMAC over AES-128.
+    Aes128(Cmac<Aes128>),
+    /// CMAC over AES-192.
+    Aes192(Cmac<Aes192>),
+    /// CMAC over AES-256.
+    Aes256(Cmac<Aes256>),
+}
+
+impl AesCmac {
+    /// Keys CMAC with a 16-, 24- or 32-byte AES key.
+    ///
+    /// # Errors
+    /// [`Error::KeyLength`] for any other length.
+    pub fn new(key: &[u8]) -> Result<Self, Error> {
+        let bad = Error::KeyLength { len: key.len() };
+        match key.len() {
+            16 => <Cmac<Aes128> as KeyInit>::new_from_slice(key)
+                .map(Self::Aes128)
+                .map_err(|_| bad),
+            24 => <Cmac<Aes192> as KeyInit>::new_from_slice(key)
+                .map(Self::Aes192)
+                .map_err(|_| bad),
+            32 => <Cmac<Aes256> as KeyInit>::new_from_slice(key)
+                .map(Self::Aes256)
+                .map_err(|_| bad),
+            _ => Err(bad),
+        }
+    }
+
+    /// Discards any input given so far.
+    pub fn reset(&mut self) {
+        match self {
+            AesCmac::Aes128(m) => Mac::reset(m),
+            AesCmac::Aes192(m) => Mac::reset(m),
+            AesCmac::Aes256(m) => Mac::reset(m),
+        }
+    }
+
+    /// Feeds input.
+    pub fn update(&mut self, data: &[u8]) {
+        match self {
+            AesCmac::Aes128(m) => m.update(data),
+            AesCmac::Aes192(m) => m.update(data),
+            AesCmac::Aes256(m) => m.update(data),
+        }
+    }
+
+    /// Returns the 16-byte tag and resets the state for the next message.
+    pub fn finalize_reset(&mut self) -> [u8; 16] {
+        let tag = match self {
+            AesCmac::Aes128(m) => m.finalize_reset().into_bytes(),
+            AesCmac::Aes192(m) => m.finalize_reset().into_bytes(),
+            AesCmac::Aes256(m) => m.finalize_reset().into_bytes(),
+        };
+        tag.into()
+    }
+
+    /// One-shot CMAC over the concatenation of `parts`.
+    pub fn compute(&mut self, parts: &[&[u8]]) -> [u8; 16] {
+        self.reset();
+        for part in parts {
+            self.update(part);
+        }
+        self.finalize_reset()
+    }
+}
+
+impl core::fmt::Debug for AesCmac {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("AesCmac(<redacted>)")
+    }
+}
+
+/// ISO/IEC 9797-1 MAC algorithm 3 with DES ("retail MAC"): single-DES CBC under K1 over every
+/// block, then the last result decrypted under K2 and encrypted under K1. Streaming over input
+/// that the caller has already padded; 8-byte output.
+#[derive(Clone)]
+pub struct RetailMac {
+    k1: Des,
+    final_3des: TdesEde2,
+    chain: [u8; 8],
+    pending: [u8; 8],
+    pending_len: usize,
+}
+
+impl RetailMac {
+    /// Keys the MAC with a 16-byte key K1 ‖ K2.
+    ///
+    /// # Errors
+    /// [`Error::KeyLength`] unless the key has 16 bytes.
+    pub fn new(key: &[u8]) -> Result<Self, Error> {
+        let bad = Error::KeyLength { len: key.len() };
+        let k1 = key.get(..8).ok_or(bad)?;
+        Ok(Self {
+            k1: Des::new_from_slice(k1).map_err(|_| bad)?,
+            final_3des: TdesEde2::new_from_slice(key).map_err(|_| bad)?,
+            chain: [0; 8],
+            pending: [0; 8],
+            pending_len: 0,
+        })
+    }
+
+    /// Discards any input given so far.
+    pub fn reset(&mut self) {
+        self.chain.zeroize();
+        self.pending.zeroize();
+        self.pending_len = 0;
+    }
+
+    /// Feeds input. The last block is held back for the final 3DES step.
+    pub fn update(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            if self.pending_len == 8 {
+                // A full block followed by more input: it is not the last one.
+                for (c, p) in self.chain.iter_mut().zip(self.pending.iter()) {
+                    *c ^= *p;
+                }
+                self.k1.encrypt_block((&mut self.chain).into());
+                self.pending_len = 0;
+            }
+            let room = 8 - self.pending_len;
+            let take = room.min(data.len());
+            let (head, tail) = data.split_at(take);
+            if let Some(dst) = self.pending.get_mut(self.pending_len..self.pending_len + take) {
+                dst.copy_from_slice(head);
+            }
+            self.pending_len += take;
+            data = tail;
+        }
+    }
+
+    /// Returns the 8-byte MAC and resets for the next message. Input that does not end on a
+    /// block boundary is completed with zero bytes (the engine always pads first).
+    pub fn finalize_reset(&mut self) -> [u8; 8] {
+        if let Some(rest) = self.pending.get_mut(self.pending_len..) {
+            rest.fill(0);
+        }
+        let mut last = self.chain;
+        for (c, p) in last.iter_mut().zip(self.pending.iter()) {
+            *c ^= *p;
+        }
+        self.final_3des.encrypt_block((&mut last).into());
+        self.reset();
+        last
+    }
+
+    /// One-shot MAC over the concatenation of `parts` (already padded).
+    pub fn compute(&mut self, parts: &[&[u8]]) -> [u8; 8] {
+        self.reset();
+        for part in parts {
+            self.update(part);
+        }
+        self.finalize_reset()
+    }
+}
+
+impl Drop for RetailMac {
+    fn drop(&mut self) {
+        self.reset();
+    }
+}
+
+impl core::fmt::Debug for RetailMac {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("RetailMac(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> std::vec::Vec<u8> {
+        crate::test_util::hex(s)
+    }
+
+    // ICAO Doc 9303 Part 11 (8th edition, 2021), Appendix D.3 "Authentication and establishment
+    // of session keys": E_IFD = 3DES-CBC(K_enc, S), M_IFD = MAC(K_mac, pad(E_IFD)).
+    #[test]
+    fn icao_d3_tdes_cbc_and_retail_mac() {
+        let k_enc = TdesKey::new(&hex("AB94FDECF2674FDFB9B391F85D7F76F2")).unwrap();
+        let mut s = hex("781723860C06C2264608F919887022120B795240CB7049B01C19B33E32804F0B");
+        k_enc.encrypt_cbc(&[0; 8], &mut s).unwrap();
+        assert_eq!(
+            s,
+            hex("72C29C2371CC9BDB65B779B8E8D37B29ECC154AA56A8799FAE2F498F76ED92F2")
+        );
+        let mut mac = RetailMac::new(&hex("7962D9ECE03D1ACD4C76089DCE131543")).unwrap();
+        let tag = mac.compute(&[&s, &[0x80, 0, 0, 0, 0, 0, 0, 0]]);
+        assert_eq!(tag.to_vec(), hex("5F1448EEA8AD90A7"));
+        // Streaming in odd pieces gives the same result.
+        mac.update(&s[..3]);
+        mac.update(&s[3..17]);
+        mac.update(&s[17..]);
+        mac.update(&[0x80]);
+        mac.update(&[0; 7]);
+        assert_eq!(mac.finalize_reset().to_vec(), hex("5F1448EEA8AD90A7"));
+        k_enc.decrypt_cbc(&[0; 8], &mut s).unwrap();
+        assert_eq!(
+            s,
+            hex("781723860C06C2264608F919887022120B795240CB7049B01C19B33E32804F0B")
+        );
+    }
+
+    // NIST SP 800-38B Appendix D.1/D.2/D.3 (AES-128/192/256 CMAC, Example 2: 16-byte message).
+    #[test]
+    fn nist_cmac_examples() {
+        let msg = hex("6bc1bee22e409f96e93d7e117393172a");
+        let cases = [
+            ("2b7e151628aed2a6abf7158809cf4f3c", "070a16b46b4d4144f79bdd9dd04a287c"),
+            (
+                "8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b",
+                "9e99a7bf31e710900662f65e617c5184",
+            ),
+            (
+                "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4",
+                "28a7023f452e8f82bd4bf28d8c37c35c",
+            ),
+        ];
+        for (key, tag) in cases {
+            let mut m = AesCmac::new(&hex(key)).unwrap();
+            assert_eq!(m.compute(&[&msg]).to_vec(), hex(tag));
+        }
+    }
+
+    #[test]
+    fn rejects_bad_key_lengths_and_unaligned_data() {
+        assert_eq!(AesKey::new(&[0; 15]).err(), Some(Error::KeyLength { len: 15 }));
+        assert_eq!(TdesKey::new(&[0; 8]).err(), Some(Error::KeyLength { len: 8 }));
+        assert!(RetailMac::new(&[0; 7]).is_err());
+        let k = AesKey::new(&[0; 16]).unwrap();
+        assert!(k.encrypt_cbc(&[0; 16], &mut [0; 15]).is_err());
+        assert!(k.encrypt_cbc(&[0; 8], &mut [0; 16]).is_err());
+    }
+}

@@ -1,0 +1,621 @@
+//! [`SmSession`]: the ISO/IEC 7816-4 §10 secure messaging engine, host and card side.
+//!
+//! # What is wrapped
+//!
+//! Every command APDU the caller gives is wrapped, including each APDU of a command chain
+//! (the chaining bit of CLA is kept and covered by the MAC; each link has its own SSC step and
+//! MAC, as ICAO 9303-11 §9.8 and BSI TR-03110-3 do it). GET RESPONSE is **not** wrapped: it
+//! belongs to the transport below. When the card answers a protected command with `61xx`, the
+//! transport fetches the rest with plain GET RESPONSE and the concatenated protected response
+//! is unwrapped once. Likewise, the protected APDU always carries Le = `00` (or `0000`), the
+//! true Ne travels inside DO `97`, so `6Cxx` does not arise under SM; a card that answers with
+//! any bare status word gets [`Error::UnprotectedStatus`].
+//!
+//! # Failure
+//!
+//! Any error about bytes from the other side (a MAC that does not verify, a malformed, missing,
+//! duplicated or misordered data object, bad padding, disagreeing lengths, a bare status word)
+//! fails the session for good: every later call returns [`Error::SessionFailed`], and no
+//! unauthenticated data is ever returned. The send sequence counter has already moved on, so a
+//! replayed or reordered message cannot verify either. The only way forward is a new
+//! authentication (BAC, PACE or SCP03), as ICAO 9303-11 §9.8.4 requires of the chip too.
+
+use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
+
+use crate::apdu::{self, parse_command};
+use crate::objects::{
+    self, Direction, TAG_CRYPTOGRAM, TAG_CRYPTOGRAM_PI, TAG_LE, TAG_MAC, TAG_STATUS,
+};
+use crate::padding::{increment, pad, padded_len, unpad};
+use crate::suite::CipherSuite;
+use crate::Error;
+
+/// Which end of the channel a session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The terminal: wraps commands, unwraps responses.
+    Host,
+    /// The card: unwraps commands, wraps responses.
+    Card,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Host: ready to wrap a command. Card: ready to unwrap a command.
+    Idle,
+    /// A command passed; its response is next. `odd_ins` selects DO `85` over `87`.
+    Pending { odd_ins: bool },
+    Failed,
+}
+
+/// Status words a card answers when a protected command fails to unwrap (ISO/IEC 7816-4 §5.6,
+/// Table 6).
+pub mod status {
+    /// `6987`: expected secure messaging data objects missing.
+    pub const SM_OBJECTS_MISSING: u16 = 0x6987;
+    /// `6988`: incorrect secure messaging data objects.
+    pub const SM_OBJECTS_INCORRECT: u16 = 0x6988;
+}
+
+impl Error {
+    /// The status word a card should answer, unprotected, when unwrapping a command failed with
+    /// this error (ISO/IEC 7816-4 Table 6; ICAO 9303-11 §9.8.4): `6987` for missing objects,
+    /// `6988` for everything else.
+    pub fn card_status(&self) -> u16 {
+        match self {
+            Error::MissingObject { .. } | Error::ClassByte { .. } => status::SM_OBJECTS_MISSING,
+            _ => status::SM_OBJECTS_INCORRECT,
+        }
+    }
+}
+
+/// The secure messaging engine (ISO/IEC 7816-4 §10, as profiled by ICAO 9303-11 §9.8): wraps
+/// and unwraps APDUs with a [`CipherSuite`] and a send sequence counter, sans-IO.
+///
+/// Driving order, host: [`wrap_command`](Self::wrap_command) → send → receive (with plain GET
+/// RESPONSE below if needed) → [`unwrap_response`](Self::unwrap_response), repeat. Card:
+/// [`unwrap_command`](Self::unwrap_command) → process → [`wrap_response`](Self::wrap_response).
+/// The SSC is incremented before every wrap and every unwrap, on both sides.
+///
+/// ```
+/// use cardwire_sm::{AesSuite, SmSession};
+/// let keys = ([0x11; 16], [0x22; 16]);
+/// let mut host = SmSession::host(AesSuite::new(&keys.0, &keys.1)?, &[0; 16])?;
+/// let mut card = SmSession::card(AesSuite::new(&keys.0, &keys.1)?, &[0; 16])?;
+///
+/// let (mut wire, mut plain) = ([0u8; 300], [0u8; 300]);
+/// // SELECT EF.COM, protected.
+/// let n = host.wrap_command(&[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x01, 0x1E], &mut wire)?;
+/// let m = card.unwrap_command(&wire[..n], &mut plain)?;
+/// assert_eq!(&plain[..m], &[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x01, 0x1E]);
+/// let n = card.wrap_response(&[], 0x9000, &mut wire)?;
+/// let m = host.unwrap_response(&wire[..n], &mut plain)?;
+/// assert_eq!(&plain[..m], &[0x90, 0x00]);
+/// # Ok::<(), cardwire_sm::Error>(())
+/// ```
+pub struct SmSession<S: CipherSuite> {
+    suite: S,
+    ssc: [u8; 16],
+    role: Role,
+    state: State,
+}
+
+impl<S: CipherSuite> core::fmt::Debug for SmSession<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SmSession")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: CipherSuite> Drop for SmSession<S> {
+    fn drop(&mut self) {
+        self.ssc.zeroize();
+    }
+}
+
+/// The class byte of a protected command: secure messaging with an authenticated header
+/// (ISO/IEC 7816-4 §5.4.1): b4 b3 = `11` in the first interindustry class (and, by the same
+/// bits, in proprietary classes), b6 = `1` in the further interindustry class.
+fn protected_cla(cla: u8) -> Result<u8, Error> {
+    match cla {
+        0xFF => Err(Error::ClassByte { cla }),
+        0x40..=0x7F => Ok(cla | 0x20),
+        _ => Ok(cla | 0x0C),
+    }
+}
+
+/// Checks a received class byte announces SM with an authenticated header; returns the plain
+/// class byte.
+fn plain_cla(cla: u8) -> Result<u8, Error> {
+    match cla {
+        0xFF => Err(Error::ClassByte { cla }),
+        0x40..=0x7F if cla & 0x20 != 0 => Ok(cla & !0x20),
+        0x40..=0x7F => Err(Error::ClassByte { cla }),
+        _ if cla & 0x0C == 0x0C => Ok(cla & !0x0C),
+        _ => Err(Error::ClassByte { cla }),
+    }
+}
+
+/// Size of the DO `87`/`85` for `data_len` plain bytes (0 when there is no data).
+fn cryptogram_do_len(data_len: usize, block: usize, with_indicator: bool) -> usize {
+    if data_len == 0 {
+        return 0;
+    }
+    let value = padded_len(data_len, block) + usize::from(with_indicator);
+    1 + objects::len_size(value) + value
+}
+
+/// The DO `97` value for Ne: one byte up to 256 (`00` = 256), two bytes above (`0000` = 65 536).
+fn le_value(ne: u32) -> ([u8; 2], usize) {
+    match ne {
+        0 => ([0, 0], 0),
+        1..=256 => ([(ne & 0xFF) as u8, 0], 1),
+        _ => ([((ne >> 8) & 0xFF) as u8, (ne & 0xFF) as u8], 2),
+    }
+}
+
+impl<S: CipherSuite> SmSession<S> {
+    /// A host-side session with the suite's session keys and the initial send sequence counter
+    /// (as established by BAC, PACE or another key agreement).
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] unless `ssc` has [`CipherSuite::BLOCK_SIZE`] bytes.
+    pub fn host(suite: S, ssc: &[u8]) -> Result<Self, Error> {
+        Self::new(suite, ssc, Role::Host)
+    }
+
+    /// A card-side session, the twin of [`SmSession::host`].
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] unless `ssc` has [`CipherSuite::BLOCK_SIZE`] bytes.
+    pub fn card(suite: S, ssc: &[u8]) -> Result<Self, Error> {
+        Self::new(suite, ssc, Role::Card)
+    }
+
+    fn new(suite: S, ssc: &[u8], role: Role) -> Result<Self, Error> {
+        if ssc.len() != S::BLOCK_SIZE || S::BLOCK_SIZE > 16 || S::BLOCK_SIZE == 0 {
+            return Err(Error::LengthMismatch { offset: 0 });
+        }
+        let mut buf = [0u8; 16];
+        buf.get_mut(..ssc.len())
+            .ok_or(Error::LengthMismatch { offset: 0 })?
+            .copy_from_slice(ssc);
+        Ok(Self {
+            suite,
+            ssc: buf,
+            role,
+            state: State::Idle,
+        })
+    }
+
+    /// Which end of the channel this session is.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Whether the session failed and must be re-established.
+    pub fn is_failed(&self) -> bool {
+        self.state == State::Failed
+    }
+
+    /// The current send sequence counter ([`CipherSuite::BLOCK_SIZE`] bytes).
+    pub fn ssc(&self) -> &[u8] {
+        self.ssc.get(..S::BLOCK_SIZE).unwrap_or(&[])
+    }
+
+    /// The number of data bytes of the protected command for a plain command with `data_len`
+    /// data bytes, expecting `ne` response bytes (0: none), with instruction `ins`.
+    pub fn protected_command_data_len(data_len: usize, ne: u32, ins: u8) -> usize {
+        let le = le_value(ne).1;
+        cryptogram_do_len(data_len, S::BLOCK_SIZE, ins & 1 == 0)
+            + if le > 0 { 2 + le } else { 0 }
+            + 10
+    }
+
+    /// The size of a protected response for `data_len` plain data bytes (all data objects and
+    /// the trailing status word).
+    pub fn protected_response_len(data_len: usize, odd_ins: bool) -> usize {
+        cryptogram_do_len(data_len, S::BLOCK_SIZE, !odd_ins) + 4 + 10 + 2
+    }
+
+    /// The largest plain data field whose protected command still has at most `limit` data
+    /// bytes (255 for short APDUs): the chunk size for command chaining under SM.
+    pub fn max_plain_data_len(limit: usize, ne: u32, ins: u8) -> usize {
+        let overhead = Self::protected_command_data_len(1, ne, ins).saturating_sub(1);
+        let mut n = limit.saturating_sub(overhead);
+        while n > 0 && Self::protected_command_data_len(n, ne, ins) > limit {
+            n -= 1;
+        }
+        n
+    }
+
+    fn ssc_step(&mut self) -> Result<(), Error> {
+        let ssc = self
+            .ssc
+            .get_mut(..S::BLOCK_SIZE)
+            .ok_or(Error::LengthMismatch { offset: 0 })?;
+        increment(ssc)
+    }
+
+    fn check(&self, role: Role, idle: bool) -> Result<Option<bool>, Error> {
+        if self.state == State::Failed {
+            return Err(Error::SessionFailed);
+        }
+        if self.role != role {
+            return Err(Error::WrongState);
+        }
+        match (self.state, idle) {
+            (State::Idle, true) => Ok(None),
+            (State::Pending { odd_ins }, false) => Ok(Some(odd_ins)),
+            _ => Err(Error::WrongState),
+        }
+    }
+
+    /// Computes the MAC over SSC ‖ `header` (padded, if any) ‖ `objects` ‖ padding.
+    fn mac(&mut self, header: Option<&[u8; 4]>, objects: &[u8]) -> [u8; 8] {
+        let block = S::BLOCK_SIZE;
+        const PAD: [u8; 16] = [0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let pad_for = |len: usize| PAD.get(..padded_len(len, block) - len).unwrap_or(&[]);
+        self.suite.mac_begin();
+        self.suite.mac_update(self.ssc.get(..block).unwrap_or(&[]));
+        if let Some(h) = header {
+            self.suite.mac_update(h);
+            self.suite.mac_update(pad_for(h.len()));
+        }
+        self.suite.mac_update(objects);
+        self.suite.mac_update(pad_for(objects.len()));
+        self.suite.mac_finish()
+    }
+
+    /// Writes DO `87`/`85` with the encrypted, padded `data` at the start of `out`; returns its
+    /// length.
+    fn write_cryptogram(
+        &mut self,
+        data: &[u8],
+        with_indicator: bool,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let block = S::BLOCK_SIZE;
+        let padded = padded_len(data.len(), block);
+        let value_len = padded + usize::from(with_indicator);
+        let tag = if with_indicator {
+            TAG_CRYPTOGRAM_PI
+        } else {
+            TAG_CRYPTOGRAM
+        };
+        let total = cryptogram_do_len(data.len(), block, with_indicator);
+        let out = out
+            .get_mut(..total)
+            .ok_or(Error::BufferTooSmall { needed: total })?;
+        let head = objects::write_header(out, tag, value_len)?;
+        let mut at = head;
+        if with_indicator {
+            if let Some(b) = out.get_mut(at) {
+                *b = 0x01;
+            }
+            at += 1;
+        }
+        let body = out
+            .get_mut(at..)
+            .ok_or(Error::BufferTooSmall { needed: total })?;
+        body.get_mut(..data.len())
+            .ok_or(Error::BufferTooSmall { needed: total })?
+            .copy_from_slice(data);
+        pad(body, data.len(), block)?;
+        let ssc = self.ssc;
+        self.suite
+            .encrypt(ssc.get(..block).unwrap_or(&[]), body)?;
+        Ok(total)
+    }
+
+    /// Decrypts a DO `87`/`85` value into `out`; returns the plain length.
+    fn read_cryptogram(
+        &mut self,
+        tag: u8,
+        value: &[u8],
+        offset: usize,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let block = S::BLOCK_SIZE;
+        let cryptogram = if tag == TAG_CRYPTOGRAM_PI {
+            match value.split_first() {
+                Some((0x01, rest)) => rest,
+                _ => return Err(Error::BadPadding),
+            }
+        } else {
+            value
+        };
+        if cryptogram.is_empty() || cryptogram.len() % block != 0 {
+            return Err(Error::LengthMismatch { offset });
+        }
+        let dst = out.get_mut(..cryptogram.len()).ok_or(Error::BufferTooSmall {
+            needed: cryptogram.len(),
+        })?;
+        dst.copy_from_slice(cryptogram);
+        let ssc = self.ssc;
+        self.suite.decrypt(ssc.get(..block).unwrap_or(&[]), dst)?;
+        match unpad(dst, block) {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                dst.zeroize();
+                Err(e)
+            }
+        }
+    }
+
+    fn fail<T>(&mut self, error: Error) -> Result<T, Error> {
+        // Buffer-size errors are the caller's, not the peer's: only they leave the session
+        // usable, and only before the counter moved.
+        self.state = State::Failed;
+        Err(error)
+    }
+
+    /// Host: protects a plain command APDU (any case, short or extended) into `out` and returns
+    /// the protected APDU's length (ISO/IEC 7816-4 §10.2; ICAO 9303-11 §9.8.5).
+    ///
+    /// CLA gets the SM bits; command data goes into DO `87` (padding indicator `01`), or DO
+    /// `85` for an odd INS; Ne into DO `97`; the MAC over SSC ‖ padded header ‖ objects into DO
+    /// `8E`. The protected APDU has Le = `00`, or extended lengths when its data exceeds 255
+    /// bytes, Ne exceeds 256 or the plain command was extended.
+    ///
+    /// # Errors
+    /// [`Error::MalformedCommand`], [`Error::ClassByte`] (CLA `FF`), [`Error::BufferTooSmall`]
+    /// (the session stays usable), [`Error::TooLong`], [`Error::WrongState`] (a response is
+    /// pending), [`Error::SessionFailed`], [`Error::CounterExhausted`].
+    pub fn wrap_command(&mut self, plain: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        self.check(Role::Host, true)?;
+        let cmd = parse_command(plain)?;
+        let [cla, ins, p1, p2] = cmd.header;
+        let header = [protected_cla(cla)?, ins, p1, p2];
+        let odd_ins = ins & 1 == 1;
+        let (le, le_len) = le_value(cmd.ne);
+        let body_len = Self::protected_command_data_len(cmd.data.len(), cmd.ne, ins);
+        if body_len > 65_535 {
+            return Err(Error::TooLong);
+        }
+        let extended = cmd.extended || apdu::needs_extended(body_len, cmd.ne);
+        let ne_out = if extended { 65_536 } else { 256 };
+        let total = apdu::encoded_len(body_len, ne_out, extended);
+        if out.len() < total {
+            return Err(Error::BufferTooSmall { needed: total });
+        }
+        self.ssc_step()?;
+        let at = apdu::write_head(out, header, body_len, ne_out, extended)?;
+        let body = out
+            .get_mut(at..at + body_len)
+            .ok_or(Error::BufferTooSmall { needed: total })?;
+        let mut used = self.write_cryptogram(cmd.data, !odd_ins, body)?;
+        if le_len > 0 {
+            let dst = body
+                .get_mut(used..used + 2 + le_len)
+                .ok_or(Error::BufferTooSmall { needed: total })?;
+            objects::write_header(dst, TAG_LE, le_len)?;
+            if let (Some(d), Some(s)) = (dst.get_mut(2..), le.get(..le_len)) {
+                d.copy_from_slice(s);
+            }
+            used += 2 + le_len;
+        }
+        let (objects, mac_do) = body.split_at_mut(used);
+        let mac = self.mac(Some(&header), objects);
+        mac_do
+            .get_mut(..2)
+            .ok_or(Error::BufferTooSmall { needed: total })?
+            .copy_from_slice(&[TAG_MAC, 8]);
+        mac_do
+            .get_mut(2..10)
+            .ok_or(Error::BufferTooSmall { needed: total })?
+            .copy_from_slice(&mac);
+        self.state = State::Pending { odd_ins };
+        Ok(total)
+    }
+
+    /// Host: verifies and decrypts a protected response (data objects and SW1 SW2, after any
+    /// GET RESPONSE reassembly) into `out` as a plain response: data ‖ SW1 SW2 from DO `99`.
+    /// Returns the plain response's length.
+    ///
+    /// The MAC is checked in constant time before anything is decrypted.
+    ///
+    /// # Errors
+    /// [`Error::UnprotectedStatus`] (a bare status word), [`Error::MacMismatch`], the object
+    /// errors of the module docs, [`Error::BadPadding`], [`Error::LengthMismatch`] (including a
+    /// DO `99` that is not 2 bytes or disagrees with SW1 SW2), [`Error::BufferTooSmall`]; each
+    /// of these fails the session. [`Error::WrongState`] when no command is pending.
+    pub fn unwrap_response(&mut self, response: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        let odd_ins = self.check(Role::Host, false)?.unwrap_or(false);
+        let _ = odd_ins;
+        match self.unwrap_response_inner(response, out) {
+            Ok(n) => {
+                self.state = State::Idle;
+                Ok(n)
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn unwrap_response_inner(
+        &mut self,
+        response: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let (body, trailer) = response
+            .split_last_chunk::<2>()
+            .ok_or(Error::MalformedObject { offset: 0 })?;
+        let sw = u16::from_be_bytes(*trailer);
+        if body.is_empty() {
+            return Err(Error::UnprotectedStatus { sw });
+        }
+        self.ssc_step()?;
+        let objs = objects::parse(body, 0, Direction::Response)?;
+        let expected = self.mac(None, objs.authenticated);
+        if !bool::from(expected.ct_eq(objs.mac.value)) {
+            return Err(Error::MacMismatch);
+        }
+        let status = objs.middle.ok_or(Error::MissingObject { tag: TAG_STATUS })?;
+        let status_sw = match status.value {
+            [a, b] => u16::from_be_bytes([*a, *b]),
+            _ => {
+                return Err(Error::LengthMismatch {
+                    offset: status.offset + 1,
+                });
+            }
+        };
+        if status_sw != sw {
+            return Err(Error::LengthMismatch {
+                offset: body.len(),
+            });
+        }
+        let n = match objs.cryptogram {
+            Some(c) => self.read_cryptogram(c.tag, c.value, c.offset, out)?,
+            None => 0,
+        };
+        let dst = out
+            .get_mut(n..n + 2)
+            .ok_or(Error::BufferTooSmall { needed: n + 2 })?;
+        dst.copy_from_slice(&status_sw.to_be_bytes());
+        Ok(n + 2)
+    }
+
+    /// Card: verifies and decrypts a protected command APDU into `out` as the plain command APDU
+    /// (CLA without the SM bits, data decrypted, Le from DO `97`; short unless it needs extended
+    /// lengths or came extended). Returns the plain command's length.
+    ///
+    /// On error the session fails; answer the unprotected status word
+    /// [`Error::card_status`] and require a new authentication.
+    ///
+    /// # Errors
+    /// [`Error::ClassByte`] (no SM bits), [`Error::MalformedCommand`], [`Error::MacMismatch`],
+    /// object errors, [`Error::BadPadding`], [`Error::LengthMismatch`] (a DO `97` over two
+    /// bytes), [`Error::BufferTooSmall`]; [`Error::WrongState`] when a response is pending.
+    pub fn unwrap_command(&mut self, protected: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        self.check(Role::Card, true)?;
+        match self.unwrap_command_inner(protected, out) {
+            Ok((n, odd_ins)) => {
+                self.state = State::Pending { odd_ins };
+                Ok(n)
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn unwrap_command_inner(
+        &mut self,
+        protected: &[u8],
+        out: &mut [u8],
+    ) -> Result<(usize, bool), Error> {
+        let cmd = parse_command(protected)?;
+        let [cla, ins, p1, p2] = cmd.header;
+        let plain = plain_cla(cla)?;
+        let data_at = protected.len() - cmd.data.len() - apdu_le_len(&cmd);
+        self.ssc_step()?;
+        let objs = objects::parse(cmd.data, data_at, Direction::Command)?;
+        let expected = self.mac(Some(&cmd.header), objs.authenticated);
+        if !bool::from(expected.ct_eq(objs.mac.value)) {
+            return Err(Error::MacMismatch);
+        }
+        let ne = match objs.middle.map(|o| o.value) {
+            None => 0,
+            Some([le]) => {
+                if *le == 0 {
+                    256
+                } else {
+                    u32::from(*le)
+                }
+            }
+            Some([hi, lo]) => match u16::from_be_bytes([*hi, *lo]) {
+                0 => 65_536,
+                v => u32::from(v),
+            },
+            Some(_) => {
+                return Err(Error::LengthMismatch {
+                    offset: objs.middle.map_or(0, |o| data_at + o.offset + 1),
+                });
+            }
+        };
+        // Decrypt into the data position of the plain APDU: find the plain layout first. The
+        // plain data is shorter than the cryptogram, so decrypt at a provisional offset of 7
+        // (the longest head) and move it into place afterwards.
+        let data_len = match objs.cryptogram {
+            Some(c) => {
+                let dst = out.get_mut(7..).ok_or(Error::BufferTooSmall { needed: 7 })?;
+                self.read_cryptogram(c.tag, c.value, data_at + c.offset, dst)?
+            }
+            None => 0,
+        };
+        let extended = cmd.extended || apdu::needs_extended(data_len, ne);
+        let total = apdu::encoded_len(data_len, ne, extended);
+        if out.len() < total.max(7 + data_len) {
+            return Err(Error::BufferTooSmall {
+                needed: total.max(7 + data_len),
+            });
+        }
+        let head_len = apdu::encoded_len(data_len, 0, extended) - data_len;
+        out.copy_within(7..7 + data_len, head_len);
+        // write_head writes Le after the data; the data is already in place.
+        let at = apdu::write_head(out, [plain, ins, p1, p2], data_len, ne, extended)?;
+        debug_assert_eq!(at, head_len);
+        Ok((total, ins & 1 == 1))
+    }
+
+    /// Card: protects a response (`data` and status word `sw`) into `out`: DO `87` (or `85` if
+    /// the command's INS was odd) when there is data, DO `99`, DO `8E`, then SW1 SW2. Returns
+    /// the protected response's length.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] (the session stays usable), [`Error::TooLong`],
+    /// [`Error::WrongState`] (no command is pending), [`Error::SessionFailed`].
+    pub fn wrap_response(&mut self, data: &[u8], sw: u16, out: &mut [u8]) -> Result<usize, Error> {
+        let odd_ins = self.check(Role::Card, false)?.unwrap_or(false);
+        let total = Self::protected_response_len(data.len(), odd_ins);
+        if total > 65_537 {
+            return Err(Error::TooLong);
+        }
+        let out = out
+            .get_mut(..total)
+            .ok_or(Error::BufferTooSmall { needed: total })?;
+        self.ssc_step()?;
+        let mut used = self.write_cryptogram(data, !odd_ins, out)?;
+        let sw_bytes = sw.to_be_bytes();
+        let status = out
+            .get_mut(used..used + 4)
+            .ok_or(Error::BufferTooSmall { needed: total })?;
+        status.copy_from_slice(&[TAG_STATUS, 2, sw_bytes[0], sw_bytes[1]]);
+        used += 4;
+        let (objects, rest) = out.split_at_mut(used);
+        let mac = self.mac(None, objects);
+        let tail = rest
+            .get_mut(..12)
+            .ok_or(Error::BufferTooSmall { needed: total })?;
+        tail.copy_from_slice(&[
+            TAG_MAC,
+            8,
+            mac[0],
+            mac[1],
+            mac[2],
+            mac[3],
+            mac[4],
+            mac[5],
+            mac[6],
+            mac[7],
+            sw_bytes[0],
+            sw_bytes[1],
+        ]);
+        self.state = State::Idle;
+        Ok(total)
+    }
+}
+
+/// Number of Le bytes at the end of a parsed command.
+fn apdu_le_len(cmd: &apdu::CommandParts<'_>) -> usize {
+    match (cmd.ne, cmd.extended, cmd.data.is_empty()) {
+        (0, _, _) => 0,
+        (_, false, _) => 1,
+        (_, true, true) => 3,
+        (_, true, false) => 2,
+    }
+}

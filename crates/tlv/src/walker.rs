@@ -1,0 +1,401 @@
+//! The validating depth-first walk: every parse in this crate runs through [`Walker`].
+//!
+//! It never recurses. The ends of the innermost open constructed objects are kept in a small
+//! fixed array; the end of an object nested deeper than that array is found again, when it is
+//! needed, by walking down from the deepest remembered object. Memory use is therefore
+//! constant whatever the nesting depth (see docs/ARCHITECTURE.md, `## tlv`).
+
+use crate::header::{is_filler, read_header};
+use crate::{Error, Mode, Options, Tlv};
+
+/// How many levels of open objects have their end remembered.
+const REMEMBERED_LEVELS: usize = 16;
+
+/// A validating, depth-first walk over all BER-TLV objects in a buffer, in byte order.
+///
+/// Each item is `(depth, object)`, depth 1 for top-level objects. The walk checks every
+/// header against the [`Mode`], that every value fits in its enclosing object, and the
+/// depth and node limits of its [`Options`]. After the first error it yields nothing more.
+///
+/// ```
+/// use cardwire_tlv::{Options, Tag, Walker};
+///
+/// // An EMV FCI: 6F { 84 .., A5 { 88 01 01 } }
+/// let fci = [0x6F, 0x09, 0x84, 0x02, 0xA0, 0x00, 0xA5, 0x03, 0x88, 0x01, 0x01];
+/// let mut tags = Vec::new();
+/// for item in Walker::new(&fci, Options::default()) {
+///     let (depth, tlv) = item?;
+///     tags.push((depth, tlv.tag()));
+/// }
+/// assert_eq!(tags, [(1, Tag(0x6F)), (2, Tag(0x84)), (2, Tag(0xA5)), (3, Tag(0x88))]);
+/// # Ok::<(), cardwire_tlv::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Walker<'a> {
+    input: &'a [u8],
+    /// Offset of `input[0]` in the caller's numbering.
+    base: usize,
+    opts: Options,
+    pos: usize,
+    /// End of the innermost open object's value, or `input.len()` at the top level.
+    end: usize,
+    /// How many constructed objects are open around `pos`.
+    open: usize,
+    /// `ends[i]`: end of the value of open object `i` (outermost first), for
+    /// `i < REMEMBERED_LEVELS`.
+    ends: [usize; REMEMBERED_LEVELS],
+    /// Start of the value of open object `REMEMBERED_LEVELS - 1`, where a re-descent starts.
+    anchor_start: usize,
+    nodes: u32,
+    failed: bool,
+}
+
+impl<'a> Walker<'a> {
+    /// A walk over all of `input` with `opts` (a [`Mode`] converts into default options).
+    pub fn new(input: &'a [u8], opts: impl Into<Options>) -> Self {
+        Self::with_base(input, 0, opts.into())
+    }
+
+    pub(crate) fn with_base(input: &'a [u8], base: usize, opts: Options) -> Self {
+        Self {
+            input,
+            base,
+            opts,
+            pos: 0,
+            end: input.len(),
+            open: 0,
+            ends: [0; REMEMBERED_LEVELS],
+            anchor_start: 0,
+            nodes: 0,
+            failed: false,
+        }
+    }
+
+    /// Walks to the end, returning the first error if any.
+    ///
+    /// # Errors
+    /// Any parse [`Error`] the walk meets.
+    pub fn finish(self) -> Result<(), Error> {
+        for item in self {
+            item?;
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, error: Error) -> Option<Result<(u32, Tlv<'a>), Error>> {
+        self.failed = true;
+        Some(Err(error))
+    }
+
+    /// The end of open object `index` (0 = outermost).
+    fn end_of_open(&self, index: usize) -> usize {
+        if let Some(&end) = self.ends.get(index) {
+            return end;
+        }
+        // Deeper than remembered: walk down again from the deepest remembered object,
+        // following the object that holds the last byte consumed (`pos - 1`, inside the
+        // object just closed, hence inside all of its ancestors). The bytes were validated
+        // on the way in, so reading them again cannot fail; if it did, the enclosing end is
+        // the safe answer.
+        let target = self.pos.saturating_sub(1);
+        let mut start = self.anchor_start;
+        let mut end = self
+            .ends
+            .get(REMEMBERED_LEVELS - 1)
+            .copied()
+            .unwrap_or(self.input.len());
+        for _ in REMEMBERED_LEVELS..=index {
+            let mut p = start;
+            loop {
+                while p < end && self.input.get(p).is_some_and(|&b| is_filler(b)) {
+                    p += 1;
+                }
+                let rest = self.input.get(p..end).unwrap_or_default();
+                let Ok(h) = read_header(rest, p, Mode::Lenient) else {
+                    return end;
+                };
+                let value_start = p + h.len;
+                let value_end = value_start.saturating_add(h.value_len as usize).min(end);
+                if target < value_end {
+                    start = value_start;
+                    end = value_end;
+                    break;
+                }
+                if value_end <= p {
+                    return end;
+                }
+                p = value_end;
+            }
+        }
+        end
+    }
+}
+
+impl<'a> Iterator for Walker<'a> {
+    type Item = Result<(u32, Tlv<'a>), Error>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            if self.opts.mode != Mode::Strict {
+                while self.pos < self.end && self.input.get(self.pos).is_some_and(|&b| is_filler(b))
+                {
+                    self.pos += 1;
+                }
+            }
+            if self.pos < self.end {
+                break;
+            }
+            if self.open == 0 {
+                return None;
+            }
+            self.open -= 1;
+            self.end = match self.open {
+                0 => self.input.len(),
+                n => self.end_of_open(n - 1),
+            };
+        }
+        let at = self.pos;
+        let offset = self.base + at;
+        let rest = self.input.get(at..self.end).unwrap_or_default();
+        let header = match read_header(rest, offset, self.opts.mode) {
+            Ok(h) => h,
+            Err(e) => return self.fail(e),
+        };
+        let value_start = at + header.len;
+        let available = self.end - value_start;
+        let value_len = usize::try_from(header.value_len).unwrap_or(usize::MAX);
+        if value_len > available {
+            let error = if self.open == 0 {
+                Error::TruncatedValue {
+                    offset,
+                    needed: value_len - available,
+                }
+            } else {
+                Error::LengthBeyondInput {
+                    offset,
+                    length: header.value_len,
+                    available,
+                }
+            };
+            return self.fail(error);
+        }
+        self.nodes += 1;
+        if self.nodes > self.opts.max_nodes {
+            let limit = self.opts.max_nodes;
+            return self.fail(Error::TooManyNodes { offset, limit });
+        }
+        let depth = u32::try_from(self.open + 1).unwrap_or(u32::MAX);
+        if depth > self.opts.max_depth {
+            let limit = self.opts.max_depth;
+            return self.fail(Error::TooDeep { offset, limit });
+        }
+        let value_end = value_start + value_len;
+        let Some(raw) = self.input.get(at..value_end) else {
+            // Unreachable: value_end <= self.end <= input.len() was checked above.
+            return self.fail(Error::TruncatedHeader { offset });
+        };
+        let tlv = Tlv::from_parts(header.tag, offset, header.len, raw);
+        if header.tag.is_constructed() {
+            if let Some(slot) = self.ends.get_mut(self.open) {
+                *slot = value_end;
+            }
+            if self.open == REMEMBERED_LEVELS - 1 {
+                self.anchor_start = value_start;
+            }
+            self.open += 1;
+            self.end = value_end;
+            self.pos = value_start;
+        } else {
+            self.pos = value_end;
+        }
+        Some(Ok((depth, tlv)))
+    }
+}
+
+impl core::iter::FusedIterator for Walker<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tag;
+    extern crate std;
+    use std::vec::Vec;
+
+    fn walk(input: &[u8], opts: Options) -> Result<Vec<(u32, u32, usize)>, Error> {
+        Walker::new(input, opts)
+            .map(|r| r.map(|(d, t)| (d, t.tag().0, t.offset())))
+            .collect()
+    }
+
+    /// `depth` nested `A0` objects around `04 00`, built from the inside out.
+    fn nested(depth: usize) -> Vec<u8> {
+        let mut v = std::vec![0x04, 0x00];
+        for _ in 0..depth {
+            let len = v.len();
+            let mut h = std::vec![0xA0];
+            if len < 0x80 {
+                h.push(len as u8);
+            } else if len < 0x100 {
+                h.extend([0x81, len as u8]);
+            } else if len < 0x10000 {
+                h.extend([0x82, (len >> 8) as u8, len as u8]);
+            } else {
+                h.extend([0x83, (len >> 16) as u8, (len >> 8) as u8, len as u8]);
+            }
+            h.extend(v);
+            v = h;
+        }
+        v
+    }
+
+    #[test]
+    fn walks_in_byte_order_with_depths() {
+        // EMV FCI from the README: 6F { 84, A5 { 88, 5F2D, 9F11 } }.
+        let fci = [
+            0x6F, 0x24, 0x84, 0x0E, 0x31, 0x50, 0x41, 0x59, 0x2E, 0x53, 0x59, 0x53, 0x2E, 0x44,
+            0x44, 0x46, 0x30, 0x31, 0xA5, 0x12, 0x88, 0x01, 0x01, 0x5F, 0x2D, 0x08, 0x65, 0x6E,
+            0x65, 0x73, 0x66, 0x72, 0x64, 0x65, 0x9F, 0x11, 0x01, 0x01,
+        ];
+        assert_eq!(
+            walk(&fci, Options::default()).unwrap(),
+            [
+                (1, 0x6F, 0),
+                (2, 0x84, 2),
+                (2, 0xA5, 18),
+                (3, 0x88, 20),
+                (3, 0x5F2D, 23),
+                (3, 0x9F11, 34)
+            ]
+        );
+    }
+
+    #[test]
+    fn siblings_after_nested_objects_return_to_the_right_level() {
+        let input = [0xA1, 0x04, 0xA2, 0x02, 0x80, 0x00, 0x81, 0x00, 0x82, 0x00];
+        assert_eq!(
+            walk(&input, Options::default()).unwrap(),
+            [(1, 0xA1, 0), (2, 0xA2, 2), (3, 0x80, 4), (1, 0x81, 6), (1, 0x82, 8)]
+        );
+    }
+
+    #[test]
+    fn thousands_of_levels_do_not_overflow_the_stack() {
+        let input = nested(5000);
+        let opts = Options::default().with_max_depth(10_000);
+        let items = walk(&input, opts).unwrap();
+        assert_eq!(items.len(), 5001);
+        assert_eq!(items.last().unwrap().0, 5001);
+        assert_eq!(items.last().unwrap().1, 0x04);
+        // With a sibling after the deep chain, the walk climbs back to depth 1.
+        let mut with_sibling = nested(40);
+        with_sibling.extend([0x05, 0x00]);
+        let items = walk(&with_sibling, opts).unwrap();
+        assert_eq!(*items.last().unwrap(), (1, 0x05, with_sibling.len() - 2));
+    }
+
+    #[test]
+    fn deep_chain_with_siblings_at_every_level_past_the_remembered_ones() {
+        // Each level: A0 { child-level, 05 00 } so that every pop must find its parent's end.
+        let mut v = std::vec![0x04, 0x00];
+        for _ in 0..40 {
+            v.extend([0x05, 0x00]);
+            let mut h = std::vec![0xA0, 0x81, v.len() as u8];
+            if v.len() < 0x80 {
+                h = std::vec![0xA0, v.len() as u8];
+            }
+            h.extend(v);
+            v = h;
+        }
+        let items = walk(&v, Options::default()).unwrap();
+        // 40 constructed + 1 leaf + 40 siblings.
+        assert_eq!(items.len(), 81);
+        let fives: Vec<u32> = items.iter().filter(|i| i.1 == 0x05).map(|i| i.0).collect();
+        assert_eq!(fives, (2..=41).rev().collect::<Vec<u32>>());
+    }
+
+    #[test]
+    fn too_deep_is_an_error_at_the_limit() {
+        let input = nested(5000);
+        let err = walk(&input, Options::default()).unwrap_err();
+        assert!(matches!(err, Error::TooDeep { limit: 64, .. }), "{err:?}");
+        assert_eq!(
+            walk(&nested(2), Options::default().with_max_depth(2)),
+            Err(Error::TooDeep {
+                offset: 4,
+                limit: 2
+            })
+        );
+    }
+
+    #[test]
+    fn too_many_nodes() {
+        let input = [0x80, 0x00, 0x81, 0x00, 0x82, 0x00];
+        assert_eq!(
+            walk(&input, Options::default().with_max_nodes(2)),
+            Err(Error::TooManyNodes {
+                offset: 4,
+                limit: 2
+            })
+        );
+    }
+
+    #[test]
+    fn truncated_value_at_top_level_says_how_many_bytes_are_missing() {
+        assert_eq!(
+            walk(&[0x84, 0x05, 0x01, 0x02], Options::default()),
+            Err(Error::TruncatedValue {
+                offset: 0,
+                needed: 3
+            })
+        );
+    }
+
+    #[test]
+    fn length_beyond_enclosing_object_without_overflow() {
+        let input = [0x6F, 0x06, 0x84, 0x84, 0xFF, 0xFF, 0xFF, 0xFF];
+        assert_eq!(
+            walk(&input, Options::default()),
+            Err(Error::LengthBeyondInput {
+                offset: 2,
+                length: u32::MAX,
+                available: 0
+            })
+        );
+        let top = [0x84, 0x84, 0xFF, 0xFF, 0xFF, 0xFF];
+        assert_eq!(
+            walk(&top, Options::default()),
+            Err(Error::TruncatedValue {
+                offset: 0,
+                needed: u32::MAX as usize
+            })
+        );
+    }
+
+    #[test]
+    fn filler_is_skipped_outside_strict_mode() {
+        let input = [0x00, 0xFF, 0x6F, 0x04, 0x00, 0x84, 0x00, 0xFF, 0x00, 0xFF];
+        for mode in [Mode::Iso, Mode::Lenient] {
+            assert_eq!(
+                walk(&input, mode.into()).unwrap(),
+                [(1, 0x6F, 2), (2, 0x84, 5)]
+            );
+        }
+        assert_eq!(
+            walk(&input, Mode::Strict.into()),
+            Err(Error::InvalidTag { offset: 0 })
+        );
+    }
+
+    #[test]
+    fn nothing_after_the_first_error() {
+        let mut w = Walker::new(&[0x84, 0x00, 0x1F, 0x80, 0x00][..], Options::default());
+        assert!(w.next().unwrap().is_ok());
+        assert_eq!(w.next(), Some(Err(Error::InvalidTag { offset: 2 })));
+        assert_eq!(w.next(), None);
+        let _ = Tag(0);
+    }
+}

@@ -1,0 +1,66 @@
+//! The virtual card's error type.
+
+use core::fmt;
+
+/// What went wrong creating, loading or saving a virtual card.
+///
+/// Not `Copy` (unlike the protocol layers' errors): a state file error carries the path and
+/// the operating system's message so the user can act on it.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// No valid private key could be derived from the seed (practically impossible).
+    KeyDerivation,
+    /// The certificate could not be built or decoded.
+    Certificate(String),
+    /// The state file is not a cardwire virtual card state file (wrong magic).
+    ForeignState {
+        /// The file.
+        path: String,
+    },
+    /// The state file is a cardwire state file but damaged (checksum or structure).
+    CorruptState {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The state file was written by a newer, unknown format version.
+    UnsupportedStateVersion {
+        /// The file.
+        path: String,
+        /// The version found in the file.
+        version: u16,
+    },
+    /// Reading or writing the state file failed.
+    Io {
+        /// The file.
+        path: String,
+        /// The operating system's message.
+        message: String,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::KeyDerivation => f.write_str("no valid P-256 private key could be derived from the seed"),
+            Error::Certificate(m) => write!(f, "certificate: {m}"),
+            Error::ForeignState { path } => write!(
+                f,
+                "{path} is not a cardwire virtual card state file (its header is wrong); it was left untouched — choose another --state file"
+            ),
+            Error::CorruptState { path, reason } => write!(
+                f,
+                "the virtual card state in {path} is damaged ({reason}); it was left untouched — move it away to start a fresh card"
+            ),
+            Error::UnsupportedStateVersion { path, version } => write!(
+                f,
+                "{path} holds virtual card state format version {version}, which this cardwire does not know; it was left untouched"
+            ),
+            Error::Io { path, message } => write!(f, "{path}: {message}"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
