@@ -549,6 +549,45 @@ impl<'a> CommandRepr<'a> {
         Ok(out)
     }
 
+    /// Appends the encoding to a [`cardwire_tlv::Writer`] (a `SliceWriter`, `heapless::Vec`,
+    /// `Vec`, ...) in three writes: header and Lc, data, Le. If a later write fails the earlier
+    /// parts stay written.
+    ///
+    /// # Errors
+    /// As [`Self::encode_with`]; [`Error::BufferTooSmall`] when the writer is full.
+    pub fn write_to<W: cardwire_tlv::Writer + ?Sized>(
+        &self,
+        form: LengthForm,
+        out: &mut W,
+    ) -> Result<(), Error> {
+        let (case, _) = self.plan(form)?;
+        let nc = self.data.len();
+        let [c1, c2] = ((nc & 0xFFFF) as u16).to_be_bytes();
+        let [e1, e2] = ((self.ne & 0xFFFF) as u16).to_be_bytes();
+        let header = [self.cla.0, self.ins.0, self.p1, self.p2, 0, 0, 0];
+        let (head_len, lc, le): (usize, [u8; 3], &[u8]) = match case {
+            Case::Case1 => (4, [0; 3], &[]),
+            Case::Case2Short => (4, [0; 3], &[e2][..]),
+            Case::Case3Short => (5, [c2, 0, 0], &[]),
+            Case::Case4Short => (5, [c2, 0, 0], &[e2][..]),
+            Case::Case2Extended => (4, [0; 3], &[0, e1, e2][..]),
+            Case::Case3Extended => (7, [0, c1, c2], &[]),
+            Case::Case4Extended => (7, [0, c1, c2], &[e1, e2][..]),
+        };
+        let mut head = header;
+        if let Some(dst) = head.get_mut(4..head_len) {
+            dst.copy_from_slice(lc.get(..head_len - 4).unwrap_or(&[]));
+        }
+        out.write(head.get(..head_len).unwrap_or(&[]))?;
+        if nc > 0 {
+            out.write(self.data)?;
+        }
+        if !le.is_empty() {
+            out.write(le)?;
+        }
+        Ok(())
+    }
+
     /// Encodes into a `heapless::Vec` of capacity `N`.
     ///
     /// # Errors
@@ -720,5 +759,24 @@ mod tests {
         assert!(repr.to_heapless::<4>().is_err());
         #[cfg(feature = "alloc")]
         assert_eq!(repr.to_vec().unwrap(), CASE4S);
+    }
+
+    #[test]
+    fn writer_output_matches_slice_output() {
+        for bytes in [CASE1, CASE2S, CASE3S, CASE4S, CASE2E, CASE3E, CASE4E] {
+            let repr = CommandRepr::parse(bytes).unwrap();
+            let form = if Command::new_checked(bytes).unwrap().case().is_extended() {
+                LengthForm::Extended
+            } else {
+                LengthForm::Auto
+            };
+            let mut buf = [0u8; 32];
+            let mut w = cardwire_tlv::SliceWriter::new(&mut buf);
+            repr.write_to(form, &mut w).unwrap();
+            assert_eq!(w.written(), bytes);
+            let mut small = [0u8; 3];
+            let mut w = cardwire_tlv::SliceWriter::new(&mut small);
+            assert!(matches!(repr.write_to(form, &mut w), Err(Error::BufferTooSmall { .. })));
+        }
     }
 }

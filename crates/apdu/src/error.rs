@@ -89,6 +89,8 @@ pub enum Error {
     /// A status word where the engine cannot continue; kept for callers that need to turn a
     /// status into an error (the engine itself returns status words as data).
     Status(StatusWord),
+    /// The FCP/FCI template is not valid BER-TLV, or a `cardwire_tlv::Writer` failed.
+    Tlv(cardwire_tlv::Error),
     /// The FCP/FCI template does not start with tag `62`, `64` or `6F`.
     NotAnFciTemplate {
         /// The first byte found.
@@ -101,7 +103,7 @@ impl fmt::Display for Error {
         match *self {
             Error::Truncated { offset, needed } => write!(
                 f,
-                "APDU truncated at offset {offset}: {needed} more byte(s) announced by its header"
+                "truncated at offset {offset}: {needed} more byte(s) needed"
             ),
             Error::TrailingBytes { offset } => {
                 write!(f, "unexpected bytes after the APDU's last field at offset {offset}")
@@ -146,6 +148,7 @@ impl fmt::Display for Error {
                 "exchange engine driven out of order (call poll_transmit, then handle_response, until Done)",
             ),
             Error::Status(sw) => write!(f, "card returned status {sw}"),
+            Error::Tlv(e) => write!(f, "BER-TLV: {e}"),
             Error::NotAnFciTemplate { found } => write!(
                 f,
                 "expected an FCP/FCI/FMD template (tag 62, 64 or 6F), found tag {found:02X}"
@@ -155,3 +158,13 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+impl From<cardwire_tlv::Error> for Error {
+    /// A writer's `BufferTooSmall` becomes [`Error::BufferTooSmall`]; anything else is wrapped.
+    fn from(e: cardwire_tlv::Error) -> Self {
+        match e {
+            cardwire_tlv::Error::BufferTooSmall { needed, .. } => Error::BufferTooSmall { needed },
+            other => Error::Tlv(other),
+        }
+    }
+}

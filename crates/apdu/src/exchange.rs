@@ -82,6 +82,22 @@ impl Capabilities {
         get_response_after_warning: false,
     };
 
+    /// What the card's historical bytes announce in their card capabilities (ISO/IEC 7816-4
+    /// §8.1.1.2.7): extended Lc/Le (then the full 65 535/65 536) and command chaining. Cards
+    /// that announce nothing get [`Capabilities::SHORT`]. Set
+    /// [`Capabilities::get_response_after_warning`] yourself for T=0.
+    pub fn from_historical_bytes(hist: &cardwire_tlv::compact::HistoricalBytes<'_>) -> Self {
+        let base = if hist.supports_extended_length() {
+            Self::EXTENDED
+        } else {
+            Self::SHORT
+        };
+        Self {
+            command_chaining: hist.supports_command_chaining(),
+            ..base
+        }
+    }
+
     /// Largest Nc per wire APDU, always at least 1.
     fn command_chunk(&self) -> usize {
         let max = usize::from(self.max_command_data).max(1);

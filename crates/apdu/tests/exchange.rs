@@ -5,6 +5,10 @@
 //! A6 case 4 with a warning. The command bytes and data below are chosen for these tests; the
 //! exchange patterns are Annex A's.
 
+// Test code: a failing test is a panic by design (clippy.toml allows this in #[test] fns,
+// not in the helpers they share).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use cardwire_apdu::exchange::{Capabilities, Completed, Exchange, Limits, Step};
 use cardwire_apdu::{Cla, CommandRepr, Error, Ins, Response, StatusWord};
 
@@ -29,7 +33,6 @@ fn run(cmd: CommandRepr<'_>, caps: Capabilities, transcript: &[Turn<'_>]) -> (Ve
     };
     assert!(turns.next().is_none(), "engine stopped before the end of the transcript");
     assert_eq!(ex.wire_apdus() as usize, transcript.len());
-    drop(ex);
     (out[..done.len].to_vec(), done)
 }
 
@@ -384,4 +387,17 @@ fn completed_response_parses() {
     let r = Response::new_checked(&rsp[..]).unwrap();
     assert_eq!(r.data(), &[1, 2, 3, 4]);
     assert!(r.sw().is_success());
+}
+
+#[test]
+fn capabilities_from_historical_bytes() {
+    // Historical bytes 80 73 C0 21 C0: category 80, card capabilities (tag 7, len 3):
+    // third byte C0 = command chaining and extended Lc/Le (ISO/IEC 7816-4 §8.1.1.2.7 Table 87).
+    let hist = cardwire_tlv::compact::HistoricalBytes::parse(&[0x80, 0x73, 0xC0, 0x21, 0xC0]).unwrap();
+    let caps = Capabilities::from_historical_bytes(&hist);
+    assert!(caps.extended_length);
+    assert!(caps.command_chaining);
+    assert_eq!(caps.max_response_data, 65_536);
+    let none = cardwire_tlv::compact::HistoricalBytes::parse(&[]).unwrap();
+    assert_eq!(Capabilities::from_historical_bytes(&none), Capabilities::SHORT);
 }

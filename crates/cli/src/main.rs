@@ -4,8 +4,16 @@
 //! malformed or an operation failed, 2 a usage error. It never panics, whatever it is given.
 #![forbid(unsafe_code)]
 
+mod apdu_cmd;
+mod atr_cmd;
+mod card_source;
+mod emrtd_cmd;
 mod failure;
 mod input;
+mod journey_cmd;
+mod secret_input;
+mod serve_cmd;
+mod sw_cmd;
 mod tlv_cmd;
 
 use std::process::ExitCode;
@@ -25,6 +33,18 @@ struct Cli {
 enum Command {
     /// Decode BER-TLV (or SIMPLE-/COMPACT-TLV) data and print its tree.
     Tlv(tlv_cmd::Args),
+    /// Decode a command APDU, or with --response a response APDU.
+    Apdu(apdu_cmd::Args),
+    /// Print the meaning of a status word (SW1 SW2).
+    Sw(sw_cmd::Args),
+    /// Decode an Answer-to-Reset: interface bytes, protocols, Fi/Di, historical bytes, TCK.
+    Atr(atr_cmd::Args),
+    /// Walk a healthcare worker's smart card life: identify, PIN, signature, blocking, PUK, SCP03.
+    Journey(journey_cmd::Args),
+    /// Serve the virtual card to a real pcscd through the vpcd driver (reversed mode).
+    Serve(serve_cmd::Args),
+    /// Read an ICAO eMRTD (passport chip) with BAC and secure messaging.
+    Emrtd(emrtd_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +62,12 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Tlv(args) => tlv_cmd::run(&args),
+        Command::Apdu(args) => apdu_cmd::run(&args),
+        Command::Sw(args) => sw_cmd::run(&args),
+        Command::Atr(args) => atr_cmd::run(&args),
+        Command::Journey(args) => journey_cmd::run(&args),
+        Command::Serve(args) => serve_cmd::run(&args),
+        Command::Emrtd(args) => emrtd_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

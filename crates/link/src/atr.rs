@@ -3,7 +3,7 @@
 //! ```
 //! use cardwire_link::atr::{Atr, Mode};
 //! // A T=1 card: TA1=96 (Fi 512, Di 32), TD1=81, TD2=31 (T=1), TA3=FE (IFSC 254), TB3=45.
-//! let atr = Atr::parse(&[0x3B, 0xD5, 0x96, 0x81, 0x31, 0xFE, 0x45, 0x4A, 0x43, 0x4F, 0x50, 0x34, 0x9C], Mode::Strict)?;
+//! let atr = Atr::parse(&[0x3B, 0x95, 0x96, 0x81, 0x31, 0xFE, 0x45, 0x4A, 0x43, 0x4F, 0x50, 0x34, 0x2A], Mode::Strict)?;
 //! assert_eq!(atr.protocols().contains(1), true);
 //! assert_eq!(atr.fi(), Some(512));
 //! assert_eq!(atr.t1().ifsc, 254);
@@ -568,6 +568,16 @@ impl Atr {
         p
     }
 
+    /// The historical bytes decoded as COMPACT-TLV (ISO/IEC 7816-4 §8.1.1) by `cardwire-tlv`:
+    /// category indicator, card capabilities (chaining, extended Lc/Le, logical channels),
+    /// status indicator.
+    ///
+    /// # Errors
+    /// The TLV layer's [`cardwire_tlv::Error`] when the bytes do not follow §8.1.1.
+    pub fn historical(&self) -> Result<cardwire_tlv::compact::HistoricalBytes<'_>, cardwire_tlv::Error> {
+        cardwire_tlv::compact::HistoricalBytes::parse(self.historical_bytes())
+    }
+
     /// The timing at clock `clock_hz` with TA1's F and D (or 372/1 when RFU).
     pub fn timing(&self, clock_hz: u32) -> crate::Timing {
         crate::Timing::new(clock_hz, self.fi().unwrap_or(372), self.di().unwrap_or(1))
@@ -622,5 +632,121 @@ impl Iterator for InterfaceBytes<'_> {
             }
             return Some(InterfaceByte { group, kind, value, offset, protocol });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::{vec, vec::Vec};
+
+    // ISO/IEC 7816-3 style T=1 ATR (Gemalto/JCOP-like shape from smartcard_list.txt):
+    // 3B 95 96 81 31 FE 45 'JCOP4' ... here with 5 historical bytes and a correct TCK.
+    const T1_ATR: [u8; 13] = [0x3B, 0x95, 0x96, 0x81, 0x31, 0xFE, 0x45, 0x4A, 0x43, 0x4F, 0x50, 0x34, 0x2A];
+
+    fn tck(bytes: &[u8]) -> u8 {
+        bytes[1..].iter().fold(0, |a, b| a ^ b)
+    }
+
+    #[test]
+    fn t1_atr_values() {
+        let atr = Atr::parse(&T1_ATR, Mode::Strict).unwrap();
+        assert_eq!(atr.convention(), Convention::Direct);
+        assert_eq!(atr.protocols(), Protocols(0b10));
+        assert_eq!(atr.default_protocol(), 1);
+        assert_eq!((atr.fi(), atr.di(), atr.f_max_khz()), (Some(512), Some(32), Some(5_000)));
+        assert_eq!(atr.t1(), T1Params { ifsc: 254, bwi: 4, cwi: 5, edc: EdcKind::Lrc });
+        assert_eq!(atr.historical_bytes(), b"JCOP4");
+        assert_eq!(atr.tck(), Some(0x2A));
+        assert!(atr.tck_ok() && atr.findings().is_empty());
+        let kinds: Vec<_> = atr.interface_bytes().map(|b| (b.group, b.kind, b.protocol)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (1, InterfaceKind::Ta, None),
+                (1, InterfaceKind::Td, Some(1)),
+                (2, InterfaceKind::Td, Some(1)),
+                (3, InterfaceKind::Ta, Some(1)),
+                (3, InterfaceKind::Tb, Some(1)),
+            ]
+        );
+    }
+
+    #[test]
+    fn each_typed_error() {
+        assert_eq!(Atr::parse(&[0x3B], Mode::Strict), Err(Error::AtrTooShort { len: 1 }));
+        assert_eq!(Atr::parse(&[0x3C, 0x00], Mode::Lenient), Err(Error::InvalidTs { value: 0x3C }));
+        assert_eq!(Atr::parse(&[0x3B, 0x12, 0x11], Mode::Lenient), Err(Error::AtrIncomplete { offset: 3, needed: 2 }));
+        let mut bad = T1_ATR;
+        bad[12] ^= 1;
+        assert_eq!(Atr::parse(&bad, Mode::Strict), Err(Error::BadChecksum { offset: 12, expected: 0x2A }));
+        let lenient = Atr::parse(&bad, Mode::Lenient).unwrap();
+        assert!(lenient.findings().contains(Findings::TCK_WRONG) && !lenient.tck_ok());
+        assert_eq!(Atr::parse(&T1_ATR[..12], Mode::Strict), Err(Error::MissingTck { offset: 12 }));
+        let lenient = Atr::parse(&T1_ATR[..12], Mode::Lenient).unwrap();
+        assert!(lenient.findings().contains(Findings::TCK_MISSING) && !lenient.tck_ok());
+        // TD1 = 0F (T=15 in TD1).
+        let t15 = [0x3B, 0x80, 0x0F, 0x8F];
+        assert_eq!(Atr::parse(&t15, Mode::Strict), Err(Error::InvalidTd1 { offset: 2 }));
+        assert!(Atr::parse(&t15, Mode::Lenient).unwrap().findings().contains(Findings::T15_IN_TD1));
+        // 15 historical bytes and a chain of TDs: more than 32 bytes after TS.
+        let mut long = vec![0x3B, 0x8F];
+        long.extend([0x80; 17]);
+        long.push(0x00);
+        long.extend([0u8; 15]);
+        assert_eq!(Atr::parse(&long, Mode::Lenient), Err(Error::AtrTooLong { len: 35 }));
+        let mut extra = T1_ATR.to_vec();
+        extra.push(0);
+        assert_eq!(Atr::parse(&extra, Mode::Strict), Err(Error::TrailingBytes { offset: 13 }));
+        assert!(Atr::parse(&extra, Mode::Lenient).unwrap().findings().contains(Findings::EXTRA_BYTES));
+    }
+
+    #[test]
+    fn t0_only_global_and_t15_bytes() {
+        // 3B 00: T=0 only, no TCK, defaults everywhere.
+        let atr = Atr::parse(&[0x3B, 0x00], Mode::Strict).unwrap();
+        assert_eq!((atr.protocols(), atr.default_protocol(), atr.wi(), atr.fi(), atr.di()), (Protocols(1), 0, 10, Some(372), Some(1)));
+        assert!(atr.tck_ok() && atr.tck().is_none());
+        // TA1=18 (Fi 372, Di 12), TC1=FF, TD1=80 (T=0, TD2 follows), TD2=9F? no: TD2=1F ->
+        // TA3 for T=15 = C3 (clock stop no preference, classes A and B), then TCK.
+        let mut b = vec![0x3F, 0xD0, 0x18, 0xFF, 0x80, 0x1F, 0xC3];
+        b.push(tck(&b));
+        let atr = Atr::parse(&b, Mode::Strict).unwrap();
+        assert_eq!(atr.convention(), Convention::Inverse);
+        assert_eq!((atr.di(), atr.extra_guard_time()), (Some(12), 255));
+        assert_eq!((atr.clock_stop(), atr.class_indicator()), (Some(3), Some(3)));
+        assert_eq!(atr.protocols(), Protocols(1));
+        assert!(atr.tck_required());
+        // RFU Fi/Di are flagged, not rejected.
+        let mut rfu = vec![0x3B, 0x10, 0x70, 0x00];
+        rfu.truncate(3);
+        let atr = Atr::parse(&rfu, Mode::Strict).unwrap();
+        assert!(atr.findings().contains(Findings::FI_RFU) && atr.findings().contains(Findings::DI_RFU));
+        assert_eq!(atr.fi(), None);
+    }
+
+    #[test]
+    fn specific_mode_and_inverse_decoding() {
+        // TD1 = 10 (TA2 present, T=0), TA2 = 91 (cannot change, implicit, T=1).
+        let atr = Atr::parse(&[0x3B, 0x80, 0x10, 0x91, 0x01], Mode::Lenient).unwrap();
+        assert_eq!(atr.specific_mode(), Some(SpecificMode { protocol: 1, can_change: false, implicit: true }));
+        assert_eq!(atr.default_protocol(), 1);
+        // 3F sent in inverse convention reads as 03 on a direct-mode UART.
+        assert_eq!(Convention::from_raw_ts(0x03), Some(Convention::Inverse));
+        assert_eq!(Convention::Inverse.decode(0x03), 0x3F);
+        assert_eq!(Convention::Direct.decode(0x3B), 0x3B);
+    }
+
+    #[test]
+    fn waiting_times_at_a_clock() {
+        let atr = Atr::parse(&T1_ATR, Mode::Strict).unwrap();
+        let t = atr.timing(4_000_000);
+        // etu = 512 / (32 × 4 MHz) = 4 µs.
+        assert_eq!(t.etu_nanos(), 4_000);
+        // CWT = (11 + 2^5) etu = 172 µs; BWT = 11 etu + 2^4 × 960 × 372 / 4 MHz = 44 + 1 428 480 µs.
+        assert_eq!(t.cwt_micros(atr.t1().cwi), 172);
+        assert_eq!(t.bwt_micros(atr.t1().bwi), 44 + 1_428_480);
+        // WT = 10 × 960 × 512 / 4 MHz = 1 228.8 ms.
+        assert_eq!(t.wt_micros(atr.wi()), 1_228_800);
     }
 }

@@ -4,7 +4,7 @@
 //! ```
 //! use cardwire_link::atr::{Atr, Mode};
 //! use cardwire_link::pps::{PpsRequest, ReaderCaps};
-//! let atr = Atr::parse(&[0x3B, 0xD5, 0x96, 0x81, 0x31, 0xFE, 0x45, 0x4A, 0x43, 0x4F, 0x50, 0x34, 0x9C], Mode::Strict)?;
+//! let atr = Atr::parse(&[0x3B, 0x95, 0x96, 0x81, 0x31, 0xFE, 0x45, 0x4A, 0x43, 0x4F, 0x50, 0x34, 0x2A], Mode::Strict)?;
 //! let req = PpsRequest::choose(&atr, &ReaderCaps::default())?;
 //! let mut buf = [0u8; 6];
 //! let bytes = req.encode(&mut buf)?;
@@ -242,7 +242,7 @@ mod tests {
     #[test]
     fn wrong_echo_and_malformed_are_refused() {
         let req = PpsRequest { protocol: 1, pps1: Some(0x96), pps2: None, pps3: None };
-        assert_eq!(req.check_response(&[0xFF, 0x10, 0x96, 0x69]), Err(Error::PpsRefused { offset: 1 }));
+        assert_eq!(req.check_response(&[0xFF, 0x10, 0x96, 0x79]), Err(Error::PpsRefused { offset: 1 }));
         assert_eq!(req.check_response(&[0xFF, 0x11, 0x95, 0x7B]), Err(Error::PpsRefused { offset: 2 }));
         assert_eq!(req.check_response(&[0xFF, 0x11, 0x96, 0x00]), Err(Error::PpsMalformed { offset: 3 }));
         assert_eq!(req.check_response(&[0xFF, 0x11]), Err(Error::PpsIncomplete { needed: 2 }));
@@ -251,8 +251,8 @@ mod tests {
 
     #[test]
     fn specific_mode_forbids_pps() {
-        // TA2 = 01 (specific mode, T=1), TD1 = 91 (TA2 present + T=1).
-        let atr = Atr::parse(&[0x3B, 0x80, 0x91, 0x01, 0x90 ^ 0x80 ^ 0x01 ^ 0x80], Mode::Lenient).unwrap();
+        // TD1 = 11 (TA2 present, T=1), TA2 = 01 (specific mode, T=1).
+        let atr = Atr::parse(&[0x3B, 0x80, 0x11, 0x01, 0x90], Mode::Strict).unwrap();
         assert!(atr.specific_mode().is_some());
         assert_eq!(PpsRequest::choose(&atr, &ReaderCaps::default()), Err(Error::PpsNotAllowed));
     }

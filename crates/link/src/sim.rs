@@ -9,7 +9,7 @@
 //! let mut link: T1Link<512> = T1Link::new(Config::default(), Config::default(), Faults::NONE, 1);
 //! let mut rsp = [0u8; 512];
 //! let out = link.exchange(&[0x00, 0x84, 0x00, 0x00, 0x08], echo_card, &mut rsp);
-//! assert_eq!(out, Outcome::Response(10));
+//! assert_eq!(out, Outcome::Response(7)); // 5 bytes reversed + 90 00
 //! ```
 
 use crate::t1::{CardEvent, Config, Event, MAX_BLOCK, T1, T1Card};

@@ -30,7 +30,7 @@ impl Instant {
 /// // Default 372/1 at 3.579 545 MHz: one etu is 372 clock cycles, about 103.9 µs.
 /// let t = Timing::new(3_579_545, 372, 1);
 /// assert_eq!(t.etu_nanos(), 103_924);
-/// assert_eq!(t.cwt_micros(13), 8_640); // (11 + 2^13) etu
+/// assert_eq!(t.cwt_micros(13), 852_488); // (11 + 2^13) etu, about 0.85 s
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Timing {

@@ -614,9 +614,9 @@ struct Reader<'d> {
 impl<'d> Reader<'d> {
     fn take(&mut self, n: usize) -> Result<&'d [u8], Error> {
         let end = self.at + n;
-        let bytes = self.data.get(self.at..end).ok_or(Error::Truncated {
+        let bytes = self.data.get(self.at..end).ok_or_else(|| Error::Truncated {
             offset: self.data.len(),
-            needed: end - self.data.len(),
+            needed: end.saturating_sub(self.data.len()),
         })?;
         self.at = end;
         Ok(bytes)

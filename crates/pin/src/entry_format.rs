@@ -124,7 +124,7 @@ impl EntryFormat {
             coding: DigitCoding::Ascii,
             length_size_bits: 0,
             block_size: block_size & 0x0F,
-            length_units: Units::Bytes,
+            length_units: Units::Bits,
             length_position: 0,
         }
     }

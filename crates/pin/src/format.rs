@@ -478,7 +478,8 @@ mod tests {
         fn ascii_round_trip(s in "[ -~]{1,8}") {
             let pin = Pin::new(s.as_bytes()).unwrap();
             let data = PinFormat::PIV.encode(&pin).unwrap();
-            prop_assert_eq!(PinFormat::PIV.decode(data.expose_secret()).unwrap().expose_secret(), s.as_bytes());
+            let back = PinFormat::PIV.decode(data.expose_secret()).unwrap();
+            prop_assert_eq!(back.expose_secret(), s.as_bytes());
         }
     }
 }

@@ -323,7 +323,7 @@ mod tests {
             *bits = (*bits & !mask) | (v << shift);
         };
         set(&mut bits, 2, 4, 9);
-        set(&mut bits, 7, 36, 0x1234_5678_0);
+        set(&mut bits, 7, 36, 0x0001_2345_6780);
         expected.copy_from_slice(&bits.to_be_bytes()[..9]);
         assert_eq!(&apdu[5..], &expected);
         assert_eq!(apdu[4], 9);

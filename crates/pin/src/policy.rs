@@ -12,6 +12,8 @@ pub enum Charset {
     Alphanumeric,
     /// Printable ASCII, `0x20`..=`0x7E`.
     PrintableAscii,
+    /// Any byte value (for example a PIV PUK, NIST SP 800-73-4 Part 2 §3.2.1).
+    Any,
 }
 
 impl Charset {
@@ -21,6 +23,7 @@ impl Charset {
             Charset::Digits => c.is_ascii_digit(),
             Charset::Alphanumeric => c.is_ascii_alphanumeric(),
             Charset::PrintableAscii => (0x20..=0x7E).contains(&c),
+            Charset::Any => true,
         }
     }
 }

@@ -8,8 +8,8 @@ use core::fmt;
 /// - `00`: no information given (the card knows which PIN);
 /// - bit 8 = 0: a **global** reference data (valid for the whole card, e.g. a card PIN);
 /// - bit 8 = 1: a **specific** reference data (belongs to the current application / DF);
-/// - bits 5..1: the reference number; bits 7..6 are `00` in ISO/IEC 7816-4, though some
-///   application specifications (PIV's `96`/`97`/`98`) use them.
+/// - bits 5..1: the reference number; bits 7..6 are `00` (other values are reserved, but
+///   [`PinReference`] carries any byte so that proprietary references still work).
 ///
 /// A PUK or reset code is a reference of its own (PIV: `81`). RESET RETRY COUNTER names the
 /// PIN it unblocks in P2 and carries the PUK in its data field.
@@ -93,7 +93,8 @@ mod tests {
         assert_eq!(PinReference::specific(0x1F).p2(), 0x9F);
         assert_eq!(PinReference::specific(0x21).p2(), 0x81);
         assert_eq!(PinReference(0x96).number(), 0x16);
-        assert!(!PinReference(0x96).is_iso());
+        assert!(PinReference(0x96).is_iso());
+        assert!(!PinReference(0xE0).is_iso());
         assert!(PinReference::PIV_PUK.is_iso());
     }
 }

@@ -119,9 +119,9 @@ impl<'a> VerifyStructure<'a> {
     /// reserved format value, a template shorter than an APDU header (4 bytes) or min > max.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
         let header: &[u8; HEADER_LEN] =
-            bytes.first_chunk().ok_or(Error::Truncated {
+            bytes.first_chunk().ok_or_else(|| Error::Truncated {
                 offset: bytes.len(),
-                needed: Self::HEADER_LEN - bytes.len(),
+                needed: HEADER_LEN.saturating_sub(bytes.len()),
             })?;
         let [
             timeout,

@@ -66,6 +66,7 @@ pub(crate) fn parse_command(apdu: &[u8]) -> Result<CommandParts<'_>, Error> {
                 _ => Err(Error::MalformedCommand { offset: 5 }),
             }
         }
+        [0, ..] => Err(Error::MalformedCommand { offset: 4 }),
         [lc, rest @ ..] => {
             let lc = usize::from(*lc);
             match rest.len().checked_sub(lc) {

@@ -142,6 +142,12 @@ pub enum Error {
         /// The requested level.
         level: u8,
     },
+    /// The card session carrying an authentication failed (only from the drivers in
+    /// [`crate::channel`]).
+    Transport {
+        /// What kind of failure.
+        kind: cardwire_transport::ErrorKind,
+    },
 }
 
 impl fmt::Display for Error {
@@ -219,6 +225,7 @@ impl fmt::Display for Error {
             Error::SecurityLevel { level } => {
                 write!(f, "security level {level:02X} is not allowed or not supported")
             }
+            Error::Transport { kind } => write!(f, "the card session failed: {kind}"),
         }
     }
 }

@@ -30,7 +30,10 @@ pub(crate) enum Direction {
 pub(crate) struct Object<'a> {
     pub tag: u8,
     pub value: &'a [u8],
+    /// Offset of the tag.
     pub offset: usize,
+    /// Offset of the value.
+    pub value_at: usize,
 }
 
 /// The objects of one protected message.
@@ -107,7 +110,12 @@ pub(crate) fn parse(body: &[u8], base: usize, direction: Direction) -> Result<Ob
             }
         }
         if let Some(slot) = slots.get_mut(usize::from(rank)) {
-            *slot = Some(Object { tag, value, offset });
+            *slot = Some(Object {
+                tag,
+                value,
+                offset,
+                value_at: start,
+            });
         }
         last_rank = Some(rank);
         at = end;

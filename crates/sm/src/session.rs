@@ -371,6 +371,32 @@ impl<S: CipherSuite> SmSession<S> {
     pub fn wrap_command(&mut self, plain: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         self.check(Role::Host, true)?;
         let cmd = parse_command(plain)?;
+        self.wrap_parts(cmd.header, cmd.data, cmd.ne, cmd.extended, out)
+    }
+
+    /// [`wrap_command`](Self::wrap_command) for a command given as its parts: header CLA INS
+    /// P1 P2, data, Ne (0 for none), and whether the plain command used extended lengths.
+    ///
+    /// # Errors
+    /// As [`wrap_command`](Self::wrap_command).
+    pub fn wrap_parts(
+        &mut self,
+        header: [u8; 4],
+        data: &[u8],
+        ne: u32,
+        extended: bool,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        self.check(Role::Host, true)?;
+        if ne > 65_536 {
+            return Err(Error::MalformedCommand { offset: 4 });
+        }
+        let cmd = apdu::CommandParts {
+            header,
+            data,
+            ne,
+            extended,
+        };
         let [cla, ins, p1, p2] = cmd.header;
         let header = [protected_cla(cla)?, ins, p1, p2];
         let odd_ins = ins & 1 == 1;
@@ -438,11 +464,13 @@ impl<S: CipherSuite> SmSession<S> {
         }
     }
 
-    fn unwrap_response_inner(
+    /// Checks a protected response: steps the SSC, parses the objects, verifies the MAC and
+    /// DO `99`. Returns the cryptogram's tag and byte range in `response` (after the padding
+    /// indicator) and the status word.
+    fn verify_response(
         &mut self,
         response: &[u8],
-        out: &mut [u8],
-    ) -> Result<usize, Error> {
+    ) -> Result<(Option<core::ops::Range<usize>>, u16), Error> {
         let (body, trailer) = response
             .split_last_chunk::<2>()
             .ok_or(Error::MalformedObject { offset: 0 })?;
@@ -466,19 +494,91 @@ impl<S: CipherSuite> SmSession<S> {
             }
         };
         if status_sw != sw {
-            return Err(Error::LengthMismatch {
-                offset: body.len(),
-            });
+            return Err(Error::LengthMismatch { offset: body.len() });
         }
-        let n = match objs.cryptogram {
-            Some(c) => self.read_cryptogram(c.tag, c.value, c.offset, out)?,
+        let range = match objs.cryptogram {
+            None => None,
+            Some(c) => {
+                let value_end = c.value_at + c.value.len();
+                let mut start = c.value_at;
+                if c.tag == TAG_CRYPTOGRAM_PI {
+                    match c.value.first() {
+                        Some(0x01) => start += 1,
+                        _ => return Err(Error::BadPadding),
+                    }
+                }
+                let len = value_end - start;
+                if len == 0 || len % S::BLOCK_SIZE != 0 {
+                    return Err(Error::LengthMismatch { offset: c.offset });
+                }
+                Some(start..value_end)
+            }
+        };
+        Ok((range, status_sw))
+    }
+
+    /// Decrypts and unpads `buf` in place; returns the plain length.
+    fn decrypt_in_place(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        let block = S::BLOCK_SIZE;
+        let ssc = self.ssc;
+        self.suite.decrypt(ssc.get(..block).unwrap_or(&[]), buf)?;
+        match unpad(buf, block) {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                buf.zeroize();
+                Err(e)
+            }
+        }
+    }
+
+    fn unwrap_response_inner(&mut self, response: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        let (range, sw) = self.verify_response(response)?;
+        let n = match range {
+            Some(range) => {
+                let src = response.get(range).unwrap_or(&[]);
+                let dst = out
+                    .get_mut(..src.len())
+                    .ok_or(Error::BufferTooSmall { needed: src.len() + 2 })?;
+                dst.copy_from_slice(src);
+                self.decrypt_in_place(dst)?
+            }
             None => 0,
         };
-        let dst = out
-            .get_mut(n..n + 2)
-            .ok_or(Error::BufferTooSmall { needed: n + 2 })?;
-        dst.copy_from_slice(&status_sw.to_be_bytes());
+        out.get_mut(n..n + 2)
+            .ok_or(Error::BufferTooSmall { needed: n + 2 })?
+            .copy_from_slice(&sw.to_be_bytes());
         Ok(n + 2)
+    }
+
+    /// [`unwrap_response`](Self::unwrap_response) in place: `buf` holds the protected response;
+    /// the plain data and SW1 SW2 are written to its start. Returns the plain length.
+    ///
+    /// # Errors
+    /// As [`unwrap_response`](Self::unwrap_response).
+    pub fn unwrap_response_in_place(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        self.check(Role::Host, false)?;
+        let result = self.verify_response(buf).and_then(|(range, sw)| {
+            let n = match range {
+                Some(range) => {
+                    let len = range.len();
+                    buf.copy_within(range, 0);
+                    let dst = buf.get_mut(..len).ok_or(Error::BufferTooSmall { needed: len })?;
+                    self.decrypt_in_place(dst)?
+                }
+                None => 0,
+            };
+            buf.get_mut(n..n + 2)
+                .ok_or(Error::BufferTooSmall { needed: n + 2 })?
+                .copy_from_slice(&sw.to_be_bytes());
+            Ok(n + 2)
+        });
+        match result {
+            Ok(n) => {
+                self.state = State::Idle;
+                Ok(n)
+            }
+            Err(e) => self.fail(e),
+        }
     }
 
     /// Card: verifies and decrypts a protected command APDU into `out` as the plain command APDU
@@ -547,7 +647,7 @@ impl<S: CipherSuite> SmSession<S> {
             }
             None => 0,
         };
-        let extended = cmd.extended || apdu::needs_extended(data_len, ne);
+        let extended = apdu::needs_extended(data_len, ne);
         let total = apdu::encoded_len(data_len, ne, extended);
         if out.len() < total.max(7 + data_len) {
             return Err(Error::BufferTooSmall {

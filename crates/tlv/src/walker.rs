@@ -1,15 +1,18 @@
 //! The validating depth-first walk: every parse in this crate runs through [`Walker`].
 //!
-//! It never recurses. The ends of the innermost open constructed objects are kept in a small
-//! fixed array; the end of an object nested deeper than that array is found again, when it is
-//! needed, by walking down from the deepest remembered object. Memory use is therefore
-//! constant whatever the nesting depth (see docs/ARCHITECTURE.md, `## tlv`).
+//! It never recurses. The ends of the outermost open constructed objects are kept in a small
+//! fixed array; the end of an object nested deeper than that is found again, when it is
+//! needed, by walking down from the deepest remembered object, and the ends met on the way
+//! down are kept in a second small window so that the next pops are free. Memory use is
+//! therefore constant whatever the nesting depth (see docs/ARCHITECTURE.md, `## tlv`).
 
 use crate::header::{is_filler, read_header};
 use crate::{Error, Mode, Options, Tlv};
 
 /// How many levels of open objects have their end remembered.
 const REMEMBERED_LEVELS: usize = 16;
+/// How many ends found again by a walk down are kept.
+const WINDOW: usize = 16;
 
 /// A validating, depth-first walk over all BER-TLV objects in a buffer, in byte order.
 ///
@@ -46,6 +49,10 @@ pub struct Walker<'a> {
     ends: [usize; REMEMBERED_LEVELS],
     /// Start of the value of open object `REMEMBERED_LEVELS - 1`, where a re-descent starts.
     anchor_start: usize,
+    /// Ends of open objects `window_lo..window_hi` found by the last walk down.
+    window: [usize; WINDOW],
+    window_lo: usize,
+    window_hi: usize,
     nodes: u32,
     failed: bool,
 }
@@ -66,6 +73,9 @@ impl<'a> Walker<'a> {
             open: 0,
             ends: [0; REMEMBERED_LEVELS],
             anchor_start: 0,
+            window: [0; WINDOW],
+            window_lo: 0,
+            window_hi: 0,
             nodes: 0,
             failed: false,
         }
@@ -88,9 +98,14 @@ impl<'a> Walker<'a> {
     }
 
     /// The end of open object `index` (0 = outermost).
-    fn end_of_open(&self, index: usize) -> usize {
+    fn end_of_open(&mut self, index: usize) -> usize {
         if let Some(&end) = self.ends.get(index) {
             return end;
+        }
+        if (self.window_lo..self.window_hi).contains(&index) {
+            if let Some(&end) = self.window.get(index - self.window_lo) {
+                return end;
+            }
         }
         // Deeper than remembered: walk down again from the deepest remembered object,
         // following the object that holds the last byte consumed (`pos - 1`, inside the
@@ -104,7 +119,9 @@ impl<'a> Walker<'a> {
             .get(REMEMBERED_LEVELS - 1)
             .copied()
             .unwrap_or(self.input.len());
-        for _ in REMEMBERED_LEVELS..=index {
+        self.window_lo = (index + 1).saturating_sub(WINDOW).max(REMEMBERED_LEVELS);
+        self.window_hi = self.window_lo;
+        for level in REMEMBERED_LEVELS..=index {
             let mut p = start;
             loop {
                 while p < end && self.input.get(p).is_some_and(|&b| is_filler(b)) {
@@ -119,6 +136,12 @@ impl<'a> Walker<'a> {
                 if target < value_end {
                     start = value_start;
                     end = value_end;
+                    if level >= self.window_lo {
+                        if let Some(slot) = self.window.get_mut(level - self.window_lo) {
+                            *slot = end;
+                            self.window_hi = level + 1;
+                        }
+                    }
                     break;
                 }
                 if value_end <= p {
@@ -206,6 +229,8 @@ impl<'a> Iterator for Walker<'a> {
             if self.open == REMEMBERED_LEVELS - 1 {
                 self.anchor_start = value_start;
             }
+            // Window entries from this level down belonged to objects now closed.
+            self.window_hi = self.window_hi.min(self.open).max(self.window_lo);
             self.open += 1;
             self.end = value_end;
             self.pos = value_start;
@@ -231,23 +256,19 @@ mod tests {
             .collect()
     }
 
+    /// `v` wrapped in a constructed `A0` with a three-byte long-form length.
+    fn wrap(v: Vec<u8>) -> Vec<u8> {
+        let n = v.len();
+        let mut h = std::vec![0xA0, 0x83, (n >> 16) as u8, (n >> 8) as u8, n as u8];
+        h.extend(v);
+        h
+    }
+
     /// `depth` nested `A0` objects around `04 00`, built from the inside out.
     fn nested(depth: usize) -> Vec<u8> {
         let mut v = std::vec![0x04, 0x00];
         for _ in 0..depth {
-            let len = v.len();
-            let mut h = std::vec![0xA0];
-            if len < 0x80 {
-                h.push(len as u8);
-            } else if len < 0x100 {
-                h.extend([0x81, len as u8]);
-            } else if len < 0x10000 {
-                h.extend([0x82, (len >> 8) as u8, len as u8]);
-            } else {
-                h.extend([0x83, (len >> 16) as u8, (len >> 8) as u8, len as u8]);
-            }
-            h.extend(v);
-            v = h;
+            v = wrap(v);
         }
         v
     }
@@ -299,22 +320,58 @@ mod tests {
 
     #[test]
     fn deep_chain_with_siblings_at_every_level_past_the_remembered_ones() {
-        // Each level: A0 { child-level, 05 00 } so that every pop must find its parent's end.
+        // Each level: A0 { inner level, 05 00 }, so every pop must find its parent's end,
+        // far past the remembered levels and the window.
         let mut v = std::vec![0x04, 0x00];
-        for _ in 0..40 {
+        for _ in 0..200 {
             v.extend([0x05, 0x00]);
-            let mut h = std::vec![0xA0, 0x81, v.len() as u8];
-            if v.len() < 0x80 {
-                h = std::vec![0xA0, v.len() as u8];
-            }
-            h.extend(v);
-            v = h;
+            v = wrap(v);
         }
-        let items = walk(&v, Options::default()).unwrap();
-        // 40 constructed + 1 leaf + 40 siblings.
-        assert_eq!(items.len(), 81);
+        let opts = Options::default().with_max_depth(1000);
+        let items = walk(&v, opts).unwrap();
+        // 200 constructed + 1 leaf + 200 siblings.
+        assert_eq!(items.len(), 401);
         let fives: Vec<u32> = items.iter().filter(|i| i.1 == 0x05).map(|i| i.0).collect();
-        assert_eq!(fives, (2..=41).rev().collect::<Vec<u32>>());
+        assert_eq!(fives, (2..=201).rev().collect::<Vec<u32>>());
+        // Offsets of the siblings count back from the end.
+        let last = items.iter().filter(|i| i.1 == 0x05).last().unwrap();
+        assert_eq!(last.2, v.len() - 2);
+    }
+
+    #[test]
+    fn going_deep_again_after_a_climb_does_not_reuse_stale_ends() {
+        // A0 { chain of 60 with a sibling at each level, then a second chain of 60 }.
+        let mut first = std::vec![0x04, 0x00];
+        for _ in 0..60 {
+            first.extend([0x05, 0x00]);
+            first = wrap(first);
+        }
+        let mut second = std::vec![0x06, 0x00];
+        for _ in 0..60 {
+            second = wrap(second);
+            second.extend([0x07, 0x00]);
+            second = wrap(second);
+        }
+        let mut all = first.clone();
+        all.extend(&second);
+        let outer = wrap(all);
+        let opts = Options::default().with_max_depth(1000);
+        let items = walk(&outer, opts).unwrap();
+        let count = |tag: u32| items.iter().filter(|i| i.1 == tag).count();
+        assert_eq!((count(0x05), count(0x06), count(0x07)), (60, 1, 60));
+        // Every 07 sits right after its chain: depth decreases by two each time.
+        let sevens: Vec<u32> = items.iter().filter(|i| i.1 == 0x07).map(|i| i.0).collect();
+        assert_eq!(sevens, (0..60).map(|k| 121 - 2 * k).collect::<Vec<u32>>());
+        // Same nodes, depths and offsets as the children() view, which keeps no stack.
+        fn by_children(t: crate::Tlv<'_>, depth: u32, out: &mut Vec<(u32, u32, usize)>) {
+            out.push((depth, t.tag().0, t.offset()));
+            for c in t.children() {
+                by_children(c, depth + 1, out);
+            }
+        }
+        let mut expected = Vec::new();
+        by_children(crate::Tlv::parse_with(&outer, opts).unwrap(), 1, &mut expected);
+        assert_eq!(items, expected);
     }
 
     #[test]
@@ -325,7 +382,7 @@ mod tests {
         assert_eq!(
             walk(&nested(2), Options::default().with_max_depth(2)),
             Err(Error::TooDeep {
-                offset: 4,
+                offset: 10,
                 limit: 2
             })
         );

@@ -2,6 +2,8 @@
 //! EF.ATR/INFO (§12.2.2).
 
 use cardwire_apdu::{Cla, CommandRepr, Ins, StatusWord};
+use cardwire_link::atr::{Atr, Mode as AtrMode};
+use cardwire_tlv::compact::HistoricalBytes;
 use cardwire_tlv::{Mode, Tag, parse_all};
 
 use crate::capabilities::Capabilities;
@@ -24,23 +26,30 @@ const INTEGER: Tag = Tag(0x02);
 ///
 /// ```
 /// use cardwire_transport::{capabilities_from_atr, Capabilities};
-/// // TS T0=0x85 (5 historical bytes), then 80 (compact-TLV follows), 73 C0 00 C3... no:
-/// // category 80, card capabilities 73 00 00 C0 (chaining, extended Lc/Le).
-/// let atr = [0x3B, 0x85, 0x80, 0x73, 0x00, 0x00, 0xC0];
-/// # let _ = atr;
-/// assert_eq!(capabilities_from_atr(&[]), Capabilities::SHORT_ONLY);
+/// // TS 3B, T0 05 (five historical bytes, no interface bytes), then 80 (COMPACT-TLV
+/// // follows) and 73 00 00 DB: card capabilities with chaining, extended Lc/Le and 4
+/// // logical channels (ISO/IEC 7816-4 §12.1.1.9).
+/// let caps = capabilities_from_atr(&[0x3B, 0x05, 0x80, 0x73, 0x00, 0x00, 0xDB]);
+/// assert!(caps.chaining && caps.extended_length);
+/// assert_eq!(caps.logical_channels, 4);
+/// assert_eq!(capabilities_from_atr(&[0x3B, 0x00]), Capabilities::SHORT_ONLY);
 /// ```
 pub fn capabilities_from_atr(atr: &[u8]) -> Capabilities {
-    let Ok(parsed) = cardwire_link::atr::Atr::parse(atr, cardwire_link::atr::Mode::Lenient) else {
+    let Ok(parsed) = Atr::parse(atr, AtrMode::Lenient) else {
         return Capabilities::SHORT_ONLY;
     };
     capabilities_from_historical_bytes(parsed.historical_bytes())
 }
 
-/// The capabilities announced by historical bytes (ISO/IEC 7816-4 §12.1.1).
+/// The capabilities announced by historical bytes (ISO/IEC 7816-4 §12.1.1): the card
+/// capabilities object (COMPACT-TLV tag `7`), or [`Capabilities::SHORT_ONLY`] without one.
 pub fn capabilities_from_historical_bytes(historical: &[u8]) -> Capabilities {
-    let _ = historical;
-    Capabilities::SHORT_ONLY
+    HistoricalBytes::parse(historical)
+        .ok()
+        .and_then(|hb| hb.card_capabilities())
+        .map_or(Capabilities::SHORT_ONLY, |c| {
+            Capabilities::from_card_capabilities(&c)
+        })
 }
 
 /// Applies the data objects of EF.ATR/INFO: card capabilities `47` and extended length
@@ -60,7 +69,10 @@ pub fn apply_ef_atr(capabilities: &mut Capabilities, ef_atr: &[u8]) {
         capabilities.logical_channels = capabilities.logical_channels.max(from_ef.logical_channels);
     }
     if let Some(info) = objects.find(EXTENDED_LENGTH_INFO) {
-        let mut ints = info.children().filter(|t| t.tag() == INTEGER).map(|t| be_u32(t.value()));
+        let mut ints = info
+            .children()
+            .filter(|t| t.tag() == INTEGER)
+            .map(|t| be_u32(t.value()));
         if let (Some(Some(cmd)), Some(Some(rsp))) = (ints.next(), ints.next()) {
             capabilities.apply_length_info(cmd, rsp);
         }
@@ -74,7 +86,11 @@ fn be_u32(bytes: &[u8]) -> Option<u32> {
     if significant.len() > 4 {
         return None;
     }
-    Some(significant.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)))
+    Some(
+        significant
+            .iter()
+            .fold(0u32, |acc, b| (acc << 8) | u32::from(*b)),
+    )
 }
 
 /// Selects EF.ATR/INFO and applies its content to the session's capabilities. A card that
@@ -83,7 +99,8 @@ pub(crate) fn read_ef_atr<T: Transport, S: SecureChannel, const N: usize>(
     card: &mut Card<T, S, N>,
 ) -> CardResult<(), T, S> {
     // SELECT by file identifier from the MF, no response data (§11.2.2, P1=00 P2=0C).
-    let select = CommandRepr::new(Cla::INTERINDUSTRY, Ins::SELECT, 0x00, 0x0C).with_data(&EF_ATR_FID);
+    let select =
+        CommandRepr::new(Cla::INTERINDUSTRY, Ins::SELECT, 0x00, 0x0C).with_data(&EF_ATR_FID);
     let mut buf = [0u8; 258];
     let sw = card.exchange(&select, &mut buf, false)?.sw();
     if !sw.is_success() {

@@ -1,5 +1,7 @@
 //! [`Capabilities`]: what the card can do with APDU lengths, chaining and logical channels.
 
+use cardwire_tlv::compact::CardCapabilities;
+
 /// The APDU-level capabilities of a card, as the [`Card`](crate::Card) session uses them.
 ///
 /// Read from the card capabilities in the historical bytes (ISO/IEC 7816-4 §12.1.1.9, compact
@@ -45,17 +47,24 @@ impl Capabilities {
     /// assert_eq!(caps.max_command_data, 65_535);
     /// ```
     pub fn from_capability_bytes(bytes: &[u8]) -> Self {
-        let Some(&third) = bytes.get(2) else {
+        if bytes.is_empty() {
             return Self::SHORT_ONLY;
+        }
+        Self::from_card_capabilities(&CardCapabilities::new(bytes))
+    }
+
+    /// The capabilities from the decoded card capabilities of `cardwire-tlv`.
+    pub fn from_card_capabilities(caps: &CardCapabilities) -> Self {
+        let extended_length = caps.extended_lc_le();
+        let logical_channels = if caps.logical_channel_assignment().is_supported() {
+            caps.max_logical_channels()
+        } else {
+            1
         };
-        let extended_length = third & 0x40 != 0;
-        // b5 b4: logical channel assignment by card / by interface device; b3-b1: number - 1.
-        let assignment = third & 0x18 != 0;
-        let logical_channels = if assignment { (third & 0x07) + 1 } else { 1 };
         Self {
-            chaining: third & 0x80 != 0,
+            chaining: caps.command_chaining(),
             extended_length,
-            ef_atr_length_info: third & 0x20 != 0,
+            ef_atr_length_info: caps.extended_length_info(),
             max_command_data: if extended_length { u16::MAX } else { 255 },
             max_response_data: if extended_length { 65_536 } else { 256 },
             logical_channels,
@@ -70,7 +79,9 @@ impl Capabilities {
             return;
         }
         // A command: 4 header bytes, 3 Lc, 2 Le; a response: SW1 SW2.
-        let cmd = max_command_apdu.saturating_sub(9).clamp(255, u32::from(u16::MAX));
+        let cmd = max_command_apdu
+            .saturating_sub(9)
+            .clamp(255, u32::from(u16::MAX));
         self.max_command_data = u16::try_from(cmd).unwrap_or(u16::MAX);
         self.max_response_data = max_response_apdu.saturating_sub(2).clamp(256, 65_536);
     }
@@ -90,7 +101,10 @@ mod tests {
     fn capability_bytes_decode_per_table_119() {
         // ISO/IEC 7816-4 Table 119: b8 chaining, b7 extended, b6 EF.ATR info,
         // b5-b4 channel assignment, b3-b1 channels - 1.
-        assert_eq!(Capabilities::from_capability_bytes(&[]), Capabilities::SHORT_ONLY);
+        assert_eq!(
+            Capabilities::from_capability_bytes(&[]),
+            Capabilities::SHORT_ONLY
+        );
         let c = Capabilities::from_capability_bytes(&[0, 0, 0x80]);
         assert!(c.chaining && !c.extended_length);
         assert_eq!((c.max_command_data, c.max_response_data), (255, 256));

@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use cardwire_apdu::exchange::{self, Exchange, Step};
 use cardwire_apdu::{Cla, CommandRepr, Ins, LengthForm, Response, StatusWord};
 
 use crate::capabilities::Capabilities;
@@ -53,6 +54,9 @@ pub enum CardError<E, S = core::convert::Infallible> {
     TooManyResponses,
     /// The command cannot be encoded (for example class `FF` on a logical channel).
     Apdu(cardwire_apdu::Error),
+    /// Secure messaging was switched off while a protected command was under way; nothing
+    /// is sent in plain in its place.
+    SecureChannelClosed,
     /// The logical channel is not open in this session.
     ChannelNotOpen(u8),
     /// The card refused a command the session sent for itself (MANAGE CHANNEL).
@@ -101,6 +105,9 @@ impl<E: fmt::Debug, S: fmt::Debug> fmt::Display for CardError<E, S> {
                 "the card kept answering 61xx for more than {MAX_GET_RESPONSE} GET RESPONSE commands"
             ),
             CardError::Apdu(e) => write!(f, "cannot encode the command: {e}"),
+            CardError::SecureChannelClosed => {
+                f.write_str("secure messaging ended during a protected command")
+            }
             CardError::ChannelNotOpen(n) => write!(f, "logical channel {n} is not open"),
             CardError::Refused(sw) => write!(f, "the card refused: {sw}"),
         }
@@ -157,8 +164,11 @@ pub fn carries_reference_data(ins: Ins) -> bool {
 /// assert!(rsp.sw().is_success());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct Card<T: Transport, S: SecureChannel = NoSecureChannel, const N: usize = DEFAULT_COMMAND_BUFFER>
-{
+pub struct Card<
+    T: Transport,
+    S: SecureChannel = NoSecureChannel,
+    const N: usize = DEFAULT_COMMAND_BUFFER,
+> {
     transport: T,
     capabilities: Capabilities,
     secure: Option<S>,
@@ -166,7 +176,7 @@ pub struct Card<T: Transport, S: SecureChannel = NoSecureChannel, const N: usize
     /// Bit n set: logical channel n is open (bit 0, the basic channel, always is).
     channels: u32,
     transaction_depth: u32,
-    command: [u8; N],
+    buffers: Buffers<N>,
 }
 
 impl<T: Transport, S: SecureChannel, const N: usize> fmt::Debug for Card<T, S, N>
@@ -227,7 +237,11 @@ impl<T: Transport, S: SecureChannel, const N: usize> Card<T, S, N> {
             secure_required: false,
             channels: 1,
             transaction_depth: 0,
-            command: [0; N],
+            buffers: Buffers {
+                tx: [0; N],
+                wrapped: [0; N],
+                rx: [0; N],
+            },
         }
     }
 
@@ -311,7 +325,7 @@ impl<T: Transport, S: SecureChannel, const N: usize> Card<T, S, N> {
             secure_required: self.secure_required,
             channels: self.channels,
             transaction_depth: self.transaction_depth,
-            command: self.command,
+            buffers: self.buffers,
         }
     }
 
@@ -508,14 +522,23 @@ impl<T: Transport, S: SecureChannel, const N: usize> Card<T, S, N> {
         let mut sw = StatusWord::SUCCESS;
         while filled < len {
             let at = usize::from(offset) + filled;
-            let at = u16::try_from(at)
-                .ok()
-                .filter(|a| *a <= 0x7FFF)
-                .ok_or(CardError::CommandTooLong { len: at, max: 0x7FFF })?;
+            let at = u16::try_from(at).ok().filter(|a| *a <= 0x7FFF).ok_or(
+                CardError::CommandTooLong {
+                    len: at,
+                    max: 0x7FFF,
+                },
+            )?;
             let want = (len - filled).min(self.max_response_per_apdu());
-            let read = CommandRepr::new(Cla::INTERINDUSTRY, Ins::READ_BINARY, (at >> 8) as u8, at as u8)
-                .with_ne(u32::try_from(want).unwrap_or(u32::MAX));
-            let dest = buf.get_mut(filled..).ok_or(CardError::ResponseTooLong { capacity: len })?;
+            let read = CommandRepr::new(
+                Cla::INTERINDUSTRY,
+                Ins::READ_BINARY,
+                (at >> 8) as u8,
+                at as u8,
+            )
+            .with_ne(u32::try_from(want).unwrap_or(u32::MAX));
+            let dest = buf
+                .get_mut(filled..)
+                .ok_or(CardError::ResponseTooLong { capacity: len })?;
             let rsp = self.transmit(&read, dest)?;
             let got = rsp.data().len().min(want);
             sw = rsp.sw();
@@ -526,29 +549,29 @@ impl<T: Transport, S: SecureChannel, const N: usize> Card<T, S, N> {
                 break;
             }
         }
-        let data = buf.get(..filled).ok_or(CardError::ResponseTooLong { capacity: len })?;
+        let data = buf
+            .get(..filled)
+            .ok_or(CardError::ResponseTooLong { capacity: len })?;
         Ok((data, sw))
     }
 
     /// The most response data one APDU can bring back with the current capabilities.
     fn max_response_per_apdu(&self) -> usize {
-        if self.capabilities.extended_length {
-            usize::try_from(self.capabilities.max_response_data)
-                .unwrap_or(usize::MAX)
-                .max(1)
-        } else {
-            256
-        }
+        let caps = self.engine_capabilities(self.is_secure());
+        usize::try_from(caps.max_response_data).unwrap_or(usize::MAX)
     }
 
-    /// The exchange engine: chaining, extended fallback, 6Cxx, 61xx, secure messaging.
+    /// Runs one logical command through the exchange engine
+    /// ([`cardwire_apdu::exchange::Exchange`]: chaining, `61xx`, `6Cxx`), with the extended
+    /// fallback and secure messaging around it.
     pub(crate) fn exchange<'r>(
         &mut self,
         command: &CommandRepr<'_>,
         response: &'r mut [u8],
         protect: bool,
     ) -> CardResult<Response<&'r [u8]>, T, S> {
-        let len = match self.exchange_chained(command, response, protect) {
+        let protect = protect && self.secure.is_some();
+        let len = match self.exchange_with_fallback(command, response, protect) {
             Ok(len) => len,
             Err(e) => {
                 if let CardError::Transport(t) = &e {
@@ -563,179 +586,191 @@ impl<T: Transport, S: SecureChannel, const N: usize> Card<T, S, N> {
         Response::new_checked(bytes).map_err(|_| CardError::MalformedResponse)
     }
 
-    /// Splits the command into APDUs (chaining), with one fallback from extended to short.
-    fn exchange_chained(
+    /// One engine run; a second in short form when the card rejects an extended APDU.
+    fn exchange_with_fallback(
         &mut self,
         command: &CommandRepr<'_>,
         response: &mut [u8],
         protect: bool,
     ) -> CardResult<usize, T, S> {
-        let mut fell_back = false;
-        'attempt: loop {
-            let extended = self.capabilities.extended_length;
-            let max_data = self.max_fragment_data(extended, protect);
-            let data = command.data;
-            if data.len() > max_data && !self.capabilities.chaining {
-                return Err(CardError::CommandTooLong {
-                    len: data.len(),
-                    max: max_data,
-                });
-            }
-            let ne_cap = if extended {
-                self.capabilities.max_response_data.max(1)
-            } else {
-                256
-            };
-            let ne = command.ne.min(ne_cap);
-            let mut offset = 0usize;
-            loop {
-                let end = offset.saturating_add(max_data).min(data.len());
-                let last = end == data.len();
-                let piece = data.get(offset..end).unwrap_or_default();
-                let fragment = CommandRepr {
-                    cla: command.cla.with_chaining(!last),
-                    data: piece,
-                    ne: if last { ne } else { 0 },
-                    ..*command
-                };
-                let was_extended = piece.len() > 255 || fragment.ne > 256;
-                let len = self.exchange_one(fragment, response, protect, extended)?;
-                let sw = status_of(response, len)?;
-                if offset == 0 && was_extended && !fell_back && sw == StatusWord::WRONG_LENGTH {
-                    // The card does not take extended APDUs after all (§5.1): go short.
-                    self.capabilities.extended_length = false;
-                    self.capabilities.max_command_data = 255;
-                    self.capabilities.max_response_data = 256;
-                    fell_back = true;
-                    continue 'attempt;
-                }
-                if last || !sw.is_success() {
-                    // An error in the middle of a chain ends it; the caller sees the status.
-                    return Ok(len);
-                }
-                offset = end;
-            }
+        let caps = self.engine_capabilities(protect);
+        let first_is_extended = caps.extended_length
+            && (command.data.len().min(usize::from(caps.max_command_data)) > 255
+                || command.ne.min(caps.max_response_data) > 256);
+        let (done, wire_apdus) = self.run_engine(command, caps, response, protect)?;
+        if first_is_extended && wire_apdus == 1 && done.sw == StatusWord::WRONG_LENGTH {
+            // The card does not take extended APDUs after all (ISO/IEC 7816-4 §5.1): from
+            // now on it is treated as short-only, and this command is sent again.
+            self.capabilities.extended_length = false;
+            self.capabilities.max_command_data = 255;
+            self.capabilities.max_response_data = 256;
+            let caps = self.engine_capabilities(protect);
+            let (done, _) = self.run_engine(command, caps, response, protect)?;
+            return Ok(done.len);
         }
+        Ok(done.len)
     }
 
-    /// The most data bytes one APDU of this session can carry.
-    fn max_fragment_data(&self, extended: bool, protect: bool) -> usize {
-        let wire = if extended {
-            // Header 4, Lc 3, Le 2.
-            usize::from(self.capabilities.max_command_data).min(N.saturating_sub(9))
+    /// What the engine may use per wire APDU: the card's capabilities, narrowed to the
+    /// session's buffers and the secure channel's overhead.
+    fn engine_capabilities(&self, protect: bool) -> exchange::Capabilities {
+        let caps = &self.capabilities;
+        let extended = caps.extended_length;
+        let (mut cmd, mut rsp) = if extended {
+            // Header 4, Lc 3, Le 2; SW1 SW2.
+            (
+                usize::from(caps.max_command_data).min(N.saturating_sub(9)),
+                usize::try_from(caps.max_response_data)
+                    .unwrap_or(usize::MAX)
+                    .min(N.saturating_sub(2)),
+            )
         } else {
-            255usize.min(N.saturating_sub(6))
+            (
+                255usize.min(N.saturating_sub(6)),
+                256usize.min(N.saturating_sub(2)),
+            )
         };
-        match (&self.secure, protect) {
-            (Some(sm), true) => sm.plain_capacity(wire),
-            _ => wire,
+        if let (Some(sm), true) = (&self.secure, protect) {
+            cmd = sm.plain_capacity(cmd);
+            rsp = sm.plain_capacity(rsp);
         }
-        .max(1)
+        exchange::Capabilities {
+            extended_length: extended,
+            command_chaining: caps.chaining,
+            max_command_data: u16::try_from(cmd.max(1)).unwrap_or(u16::MAX),
+            max_response_data: u32::try_from(rsp.max(1)).unwrap_or(u32::MAX),
+            get_response_after_warning: false,
+        }
     }
 
-    /// Sends one APDU (wrapped when `protect`), re-sends it once on `6Cxx`, collects `61xx`
-    /// with GET RESPONSE, and unwraps. Returns the length of data + SW in `response`.
-    fn exchange_one(
+    /// Drives the engine: each wire APDU it asks for goes through the transport (wrapped by
+    /// the secure channel when `protect`, except GET RESPONSE), its answer back into it.
+    fn run_engine(
         &mut self,
-        mut fragment: CommandRepr<'_>,
+        command: &CommandRepr<'_>,
+        caps: exchange::Capabilities,
         response: &mut [u8],
         protect: bool,
-        extended: bool,
-    ) -> CardResult<usize, T, S> {
-        let form = if extended {
-            LengthForm::Auto
-        } else {
-            LengthForm::Short
-        };
-        let mut resent = false;
-        let first = loop {
-            let len = self.send(&fragment, form, protect, response)?;
-            let sw = status_of(response, len)?;
-            if sw.sw1() == 0x6C && !resent {
-                fragment.ne = if sw.sw2() == 0 { 256 } else { u32::from(sw.sw2()) };
-                resent = true;
-                continue;
+    ) -> CardResult<(exchange::Completed, u32), T, S> {
+        let mut engine = Exchange::new(*command, caps, response).map_err(engine_error)?;
+        loop {
+            let wire_len = engine
+                .poll_transmit(&mut self.buffers.tx)
+                .map_err(engine_error)?
+                .len();
+            let answer_len = if protect && self.buffers.tx.get(1) != Some(&Ins::GET_RESPONSE.0) {
+                self.send_protected(wire_len)?
+            } else {
+                let wire = self.buffers.tx.get(..wire_len).unwrap_or_default();
+                transmit_into(&mut self.transport, wire, &mut self.buffers.rx)?
+            };
+            let answer = self.buffers.rx.get(..answer_len).unwrap_or_default();
+            if let Step::Done(done) = engine.handle_response(answer).map_err(engine_error)? {
+                return Ok((done, engine.wire_apdus()));
             }
-            break len;
+        }
+    }
+
+    /// Wraps the plain wire APDU in `tx`, sends it, collects a `61xx` protected response
+    /// with GET RESPONSE and unwraps it in `rx`. Returns the plain answer's length.
+    fn send_protected(&mut self, plain_len: usize) -> CardResult<usize, T, S> {
+        let Buffers { tx, rx, wrapped } = &mut self.buffers;
+        let plain = tx.get(..plain_len).unwrap_or_default();
+        let repr = CommandRepr::parse(plain).map_err(CardError::Apdu)?;
+        let Some(sm) = self.secure.as_mut() else {
+            return Err(CardError::SecureChannelClosed);
         };
+        let wire_len = match sm.wrap(&repr, wrapped) {
+            Ok(wire) => wire.len(),
+            Err(e) => {
+                if e.kind() != SecureChannelErrorKind::BufferTooSmall {
+                    self.secure = None;
+                }
+                return Err(CardError::SecureChannel(e));
+            }
+        };
+        let wire = wrapped.get(..wire_len).unwrap_or_default();
+        let first = transmit_into(&mut self.transport, wire, rx)?;
+        // The protected response is one R-APDU even when the card hands it out with 61xx
+        // (ISO/IEC 7816-4 §5.3.4): collect it whole before unwrapping.
         let mut filled = first - 2;
-        let mut sw = status_of(response, first)?;
+        let mut sw = status_of(rx, first)?;
         let mut rounds = 0usize;
-        while sw.sw1() == 0x61 {
+        while let Some(available) = sw.bytes_available() {
             rounds += 1;
             if rounds > MAX_GET_RESPONSE {
                 return Err(CardError::TooManyResponses);
             }
-            let capacity = response.len();
-            let dest = response
+            let capacity = rx.len();
+            let dest = rx
                 .get_mut(filled..)
                 .filter(|d| d.len() > 2)
                 .ok_or(CardError::ResponseTooLong { capacity })?;
-            let available = if sw.sw2() == 0 { 256 } else { usize::from(sw.sw2()) };
-            let le = available.min(dest.len() - 2);
+            let le = usize::from(available).min(dest.len() - 2);
             let get = CommandRepr::new(
-                fragment.cla.interindustry_on_same_channel(),
+                repr.cla.interindustry_on_same_channel(),
                 Ins::GET_RESPONSE,
                 0,
                 0,
             )
             .with_ne(u32::try_from(le).unwrap_or(256));
-            let len = self.send(&get, LengthForm::Short, false, dest)?;
+            let get = get
+                .encode_with(LengthForm::Short, wrapped)
+                .map_err(CardError::Apdu)?;
+            let len = transmit_into(&mut self.transport, get, dest)?;
             sw = status_of(dest, len)?;
             filled += len - 2;
         }
         let total = filled + 2;
-        if protect {
-            if let Some(sm) = self.secure.as_mut() {
-                let plain = response.get_mut(..total).ok_or(CardError::MalformedResponse)?;
-                match sm.unwrap(plain) {
-                    Ok(n) if (2..=total).contains(&n) => return Ok(n),
-                    Ok(_) => {
-                        self.secure = None;
-                        return Err(CardError::MalformedResponse);
-                    }
-                    Err(e) => {
-                        self.secure = None;
-                        return Err(CardError::SecureChannel(e));
-                    }
-                }
+        let protected = rx.get_mut(..total).ok_or(CardError::MalformedResponse)?;
+        match sm.unwrap(protected) {
+            Ok(n) if (2..=total).contains(&n) => Ok(n),
+            Ok(_) => {
+                self.secure = None;
+                Err(CardError::MalformedResponse)
+            }
+            Err(e) => {
+                self.secure = None;
+                Err(CardError::SecureChannel(e))
             }
         }
-        Ok(total)
     }
+}
 
-    /// Encodes (or wraps) one APDU into the command buffer and transmits it.
-    fn send(
-        &mut self,
-        apdu: &CommandRepr<'_>,
-        form: LengthForm,
-        protect: bool,
-        response: &mut [u8],
-    ) -> CardResult<usize, T, S> {
-        let wire = match (&mut self.secure, protect) {
-            (Some(sm), true) => match sm.wrap(apdu, &mut self.command) {
-                Ok(wire) => wire,
-                Err(e) => {
-                    let kind = e.kind();
-                    if kind != SecureChannelErrorKind::BufferTooSmall {
-                        self.secure = None;
-                    }
-                    return Err(CardError::SecureChannel(e));
-                }
-            },
-            _ => apdu
-                .encode_with(form, &mut self.command)
-                .map_err(CardError::Apdu)?,
-        };
-        let capacity = response.len();
-        match self.transport.transmit(wire, response) {
-            Ok(rsp) if rsp.len() >= 2 => Ok(rsp.len()),
-            Ok(_) => Err(CardError::MalformedResponse),
-            Err(e) if e.kind() == ErrorKind::BufferTooSmall => {
-                Err(CardError::ResponseTooLong { capacity })
-            }
-            Err(e) => Err(CardError::Transport(e)),
+/// The session's buffers: the plain wire APDU from the engine, its protected form, and the
+/// card's answer.
+struct Buffers<const N: usize> {
+    tx: [u8; N],
+    wrapped: [u8; N],
+    rx: [u8; N],
+}
+
+/// Sends `wire` and receives the answer into `rx`; returns its length (at least 2).
+fn transmit_into<T: Transport, S>(
+    transport: &mut T,
+    wire: &[u8],
+    rx: &mut [u8],
+) -> Result<usize, CardError<T::Error, S>> {
+    let capacity = rx.len();
+    match transport.transmit(wire, rx) {
+        Ok(rsp) if rsp.len() >= 2 => Ok(rsp.len()),
+        Ok(_) => Err(CardError::MalformedResponse),
+        Err(e) if e.kind() == ErrorKind::BufferTooSmall => {
+            Err(CardError::ResponseTooLong { capacity })
         }
+        Err(e) => Err(CardError::Transport(e)),
+    }
+}
+
+/// Maps an engine error to the session's error.
+fn engine_error<E, S>(e: cardwire_apdu::Error) -> CardError<E, S> {
+    use cardwire_apdu::Error as A;
+    match e {
+        A::CommandTooLong { len } => CardError::CommandTooLong { len, max: 255 },
+        A::ResponseBufferFull { capacity } => CardError::ResponseTooLong { capacity },
+        A::TooManyGetResponses { .. } | A::TooManyResends { .. } => CardError::TooManyResponses,
+        A::Truncated { .. } | A::ResponseTooLong { .. } => CardError::MalformedResponse,
+        other => CardError::Apdu(other),
     }
 }
 

@@ -170,6 +170,14 @@ impl<T: Transport> Transport for Faulty<T> {
         self.removed = false;
         self.inner.reset().map_err(FaultError::Inner)
     }
+
+    fn begin_transaction(&mut self) -> Result<(), Self::Error> {
+        self.inner.begin_transaction().map_err(FaultError::Inner)
+    }
+
+    fn end_transaction(&mut self) -> Result<(), Self::Error> {
+        self.inner.end_transaction().map_err(FaultError::Inner)
+    }
 }
 
 #[cfg(test)]
@@ -177,7 +185,9 @@ mod tests {
     use super::*;
     use crate::replay::Replay;
 
-    const OK3: [u8; 16] = [0, 0, 2, 0x90, 0x00, 0, 2, 0x90, 0x00, 0, 3, 1, 0x90, 0x00, 0, 0];
+    const OK3: [u8; 16] = [
+        0, 0, 2, 0x90, 0x00, 0, 2, 0x90, 0x00, 0, 3, 1, 0x90, 0x00, 0, 0,
+    ];
 
     #[test]
     fn each_fault_acts_at_its_index_only() {

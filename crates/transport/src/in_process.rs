@@ -119,7 +119,11 @@ impl<H: CardHandler> Transport for InProcess<H> {
     }
 
     fn atr(&self) -> &[u8] {
-        if self.powered { self.handler.atr() } else { &[] }
+        if self.powered {
+            self.handler.atr()
+        } else {
+            &[]
+        }
     }
 
     fn reset(&mut self) -> Result<(), ErrorKind> {

@@ -11,6 +11,7 @@ pub mod asynch;
 pub mod atr_info;
 pub mod capabilities;
 pub mod card;
+pub mod card_side;
 pub mod fault;
 pub mod handler;
 pub mod in_process;
@@ -19,7 +20,9 @@ pub mod part10;
 pub mod pcsc;
 pub mod replay;
 pub mod secure;
+pub mod trace;
 pub mod transport;
+pub mod uart;
 #[cfg(feature = "std")]
 pub mod vpcd;
 
@@ -30,10 +33,12 @@ pub use card::{Card, CardError, CardResult, Transaction};
 pub use fault::{Fault, FaultError, Faulty};
 pub use handler::CardHandler;
 pub use in_process::InProcess;
+pub use replay::Replay;
 #[cfg(feature = "alloc")]
 pub use replay::TranscriptWriter;
-pub use replay::Replay;
-pub use secure::{
-    NoSecureChannel, SecureChannel, SecureChannelError, SecureChannelErrorKind,
-};
+pub use secure::{NoSecureChannel, SecureChannel, SecureChannelError, SecureChannelErrorKind};
+#[cfg(feature = "std")]
+pub use trace::StdSink;
+pub use trace::{CommandTrace, FmtSink, ResponseTrace, TraceEvent, TraceSink, Traced};
 pub use transport::{Error, ErrorKind, Transport};
+pub use uart::{AsyncClock, AsyncT1Uart, Clock, T1Uart, UartError};

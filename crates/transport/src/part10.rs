@@ -148,6 +148,9 @@ pub struct FeatureList<'a> {
 }
 
 impl<'a> FeatureList<'a> {
+    /// A list with no feature.
+    pub const EMPTY: FeatureList<'static> = FeatureList { bytes: &[] };
+
     /// Checks every entry; afterwards iteration cannot fail. An empty list is valid (a reader
     /// without Part 10 features).
     ///
@@ -197,7 +200,9 @@ impl<'a> FeatureList<'a> {
 
     /// The control code for `feature`, if the reader has it.
     pub fn control_code(&self, feature: Feature) -> Option<u32> {
-        self.iter().find(|(f, _)| *f == feature).map(|(_, code)| code)
+        self.iter()
+            .find(|(f, _)| *f == feature)
+            .map(|(_, code)| code)
     }
 }
 

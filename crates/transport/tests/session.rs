@@ -36,7 +36,7 @@ fn session(extended_card: bool, caps: Capabilities) -> Card<InProcess<TestCard>>
     )
 }
 
-fn log<S: SecureChannel>(card: &Card<InProcess<TestCard>, S>) -> &[Vec<u8>] {
+fn log<S: SecureChannel, const N: usize>(card: &Card<InProcess<TestCard>, S, N>) -> &[Vec<u8>] {
     &card.transport().handler().log
 }
 
@@ -89,7 +89,11 @@ fn chains_long_data_on_a_short_card() {
     let log = log(&card);
     assert_eq!(log.len(), 4, "1000 bytes in 255-byte pieces");
     for (i, apdu) in log.iter().enumerate() {
-        assert_eq!(apdu[0] & 0x10 != 0, i < 3, "chaining bit on all but the last");
+        assert_eq!(
+            apdu[0] & 0x10 != 0,
+            i < 3,
+            "chaining bit on all but the last"
+        );
         assert_eq!(apdu[4] as usize, if i < 3 { 255 } else { 235 });
     }
     assert_eq!(card.transport().handler().stored, data);
@@ -130,12 +134,20 @@ fn reads_4_kib_in_the_fewest_apdus_the_capabilities_allow() {
     assert_eq!(sw, StatusWord::SUCCESS);
     assert_eq!(log(&card).len(), 16);
 
-    // Extended: one READ BINARY with Le = 4096 (00 10 00).
+    // Extended, with a session buffer that holds a 4 KiB answer: one READ BINARY with
+    // Le = 4096 (00 10 00).
+    let mut card: Card<_, cardwire_transport::NoSecureChannel, 4200> =
+        Card::with_capabilities_typed(InProcess::new(TestCard::new(&ATR_PLAIN, true)), extended());
+    let (data, _) = card.read_binary(0, FILE_LEN, &mut buf).unwrap();
+    assert_eq!(data, card.transport().handler().file.as_slice());
+    assert_eq!(log(&card).len(), 1);
+    assert_eq!(log(&card)[0], [0x00, 0xB0, 0x00, 0x00, 0x00, 0x10, 0x00]);
+
+    // Extended with the default 512-byte buffer: 510 bytes per answer, ceil(4096 / 510) = 9.
     let mut card = session(true, extended());
     let (data, _) = card.read_binary(0, FILE_LEN, &mut buf).unwrap();
     assert_eq!(data.len(), FILE_LEN);
-    assert_eq!(log(&card).len(), 1);
-    assert_eq!(log(&card)[0], [0x00, 0xB0, 0x00, 0x00, 0x00, 0x10, 0x00]);
+    assert_eq!(log(&card).len(), FILE_LEN.div_ceil(510));
 }
 
 #[test]
@@ -145,7 +157,11 @@ fn read_binary_stops_at_end_of_file() {
     let (data, sw) = card.read_binary(0, 10_000, &mut buf).unwrap();
     assert_eq!(data.len(), FILE_LEN);
     assert_eq!(sw, StatusWord::END_OF_FILE);
-    assert_eq!(log(&card).len(), 17, "16 full pieces and one that hits the end");
+    assert_eq!(
+        log(&card).len(),
+        17,
+        "16 full pieces and one that hits the end"
+    );
 }
 
 #[test]
@@ -167,12 +183,20 @@ fn logical_channels_set_class_bits_and_close() {
     let ch = card.open_channel().unwrap();
     assert_eq!(ch, 1);
     assert!(card.is_channel_open(1));
-    let select = CommandRepr::new(Cla::INTERINDUSTRY, Ins::SELECT, 0x04, 0x0C).with_data(&[0xA0, 0x00]);
+    let select =
+        CommandRepr::new(Cla::INTERINDUSTRY, Ins::SELECT, 0x04, 0x0C).with_data(&[0xA0, 0x00]);
     let mut buf = [0u8; 258];
-    assert!(card.transmit_on(1, &select, &mut buf).unwrap().sw().is_success());
+    assert!(
+        card.transmit_on(1, &select, &mut buf)
+            .unwrap()
+            .sw()
+            .is_success()
+    );
     assert_eq!(log(&card)[1][0], 0x01, "CLA carries channel 1");
     // GET RESPONSE follows on the same channel.
-    let rsp = card.transmit_on(1, &GET_DATA_61, &mut [0u8; 602]).map(|r| r.data().len());
+    let rsp = card
+        .transmit_on(1, &GET_DATA_61, &mut [0u8; 602])
+        .map(|r| r.data().len());
     assert_eq!(rsp.unwrap(), 600);
     assert!(log(&card)[3..].iter().all(|apdu| apdu[0] == 0x01));
     card.close_channel(1).unwrap();
@@ -181,7 +205,10 @@ fn logical_channels_set_class_bits_and_close() {
         card.transmit_on(1, &select, &mut buf).unwrap_err(),
         CardError::ChannelNotOpen(1)
     );
-    assert_eq!(card.close_channel(0).unwrap_err(), CardError::ChannelNotOpen(0));
+    assert_eq!(
+        card.close_channel(0).unwrap_err(),
+        CardError::ChannelNotOpen(0)
+    );
 }
 
 #[test]
@@ -240,7 +267,11 @@ fn transaction_guard_begins_once_and_ends_on_drop() {
             let nested = tx.transaction().unwrap();
             assert!(nested.in_transaction());
         }
-        assert_eq!(tx.transport().ended, 0, "the nested guard does not end the outer one");
+        assert_eq!(
+            tx.transport().ended,
+            0,
+            "the nested guard does not end the outer one"
+        );
         assert_eq!(tx.transport().begun, 1);
     }
     assert_eq!((card.transport().begun, card.transport().ended), (1, 1));
@@ -257,14 +288,29 @@ struct XorChannel {
     buf: Vec<u8>,
 }
 
+// Test helper: a panic is a test failure.
+#[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 impl SecureChannel for XorChannel {
     type Error = SecureChannelErrorKind;
-    fn wrap<'o>(&mut self, c: &CommandRepr<'_>, out: &'o mut [u8]) -> Result<&'o [u8], Self::Error> {
+    fn wrap<'o>(
+        &mut self,
+        c: &CommandRepr<'_>,
+        out: &'o mut [u8],
+    ) -> Result<&'o [u8], Self::Error> {
         self.wrapped += 1;
         self.buf = c.data.iter().map(|b| b ^ 0x55).chain([0xAA]).collect();
-        let cla = c.cla.with_secure_messaging(SecureMessaging::HeaderAuthenticated).unwrap();
-        let protected = CommandRepr { cla, data: &self.buf, ..*c };
-        protected.encode(out).map_err(|_| SecureChannelErrorKind::BufferTooSmall)
+        let cla = c
+            .cla
+            .with_secure_messaging(SecureMessaging::HeaderAuthenticated)
+            .unwrap();
+        let protected = CommandRepr {
+            cla,
+            data: &self.buf,
+            ..*c
+        };
+        protected
+            .encode(out)
+            .map_err(|_| SecureChannelErrorKind::BufferTooSmall)
     }
     fn unwrap(&mut self, response: &mut [u8]) -> Result<usize, Self::Error> {
         let n = response.len();
@@ -304,7 +350,10 @@ fn secure_messaging_policy_refuses_plain_pin_and_wraps_when_active() {
     // The card logs the protected APDU, then the plain one it unwraps to.
     let sent = log(&card)[log(&card).len() - 2].clone();
     assert_eq!(sent[0], 0x0C, "SM indication set by the channel");
-    assert!(!sent.windows(PIN.len()).any(|w| w == PIN), "PIN not in plain on the wire");
+    assert!(
+        !sent.windows(PIN.len()).any(|w| w == PIN),
+        "PIN not in plain on the wire"
+    );
     // The response is unwrapped: data comes back in plain through 61xx too.
     let rsp = card.transmit(&GET_DATA_6C, &mut buf).unwrap();
     assert_eq!(rsp.data(), [1, 2, 3, 4, 5]);
@@ -325,7 +374,13 @@ fn secure_channel_failure_switches_secure_messaging_off() {
     card.stop_secure_messaging();
     card.start_secure_messaging(XorChannel::default());
     let err = card
-        .transmit(&CommandRepr { cla: Cla(0x00), ..bad }, &mut buf)
+        .transmit(
+            &CommandRepr {
+                cla: Cla(0x00),
+                ..bad
+            },
+            &mut buf,
+        )
         .map(|r| r.sw());
     // 6D00 wrapped by the card still carries AA: this is a success of SM with status 6D00.
     assert_eq!(err.unwrap(), StatusWord(0x6D00));
@@ -337,14 +392,20 @@ fn secure_channel_failure_switches_secure_messaging_off() {
     assert!(err.is_ok());
     card.transport_mut().handler_mut().atr = vec![];
     let corrupt = cardwire_transport::Faulty::new(card.into_transport());
-    let mut card = Card::with_capabilities(corrupt, short_chaining())
-        .with_secure_channel_type::<XorChannel>();
+    let mut card =
+        Card::with_capabilities(corrupt, short_chaining()).with_secure_channel_type::<XorChannel>();
     card.start_secure_messaging(XorChannel::default());
     card.transport_mut()
         .inject(0, cardwire_transport::Fault::Truncate(2))
         .unwrap();
     let err = card.transmit(&GET_DATA_6C, &mut buf).unwrap_err();
-    assert!(matches!(err, CardError::SecureChannel(SecureChannelErrorKind::Integrity)), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            CardError::SecureChannel(SecureChannelErrorKind::Integrity)
+        ),
+        "{err:?}"
+    );
     assert!(!card.is_secure());
 }
 

@@ -36,9 +36,7 @@ use crate::identity::{Identity, Seed};
 use crate::mrz::Mrz;
 use crate::personalise::{self, ALG_ECDSA_SHA256, KEY_REFERENCE, PIN_REFERENCE, PUK_REFERENCE};
 use crate::secure::Session;
-use crate::state::{
-    CardState, FileContent, FileData, Opened, PinRecord, Scp03Keys, StateFile,
-};
+use crate::state::{CardState, FileContent, FileData, Opened, PinRecord, Scp03Keys, StateFile};
 
 /// The PIN and PUK wire format: ASCII digits padded with `FF` to 8 bytes.
 pub const PIN_FORMAT: PinFormat = PinFormat::PIV;
@@ -163,8 +161,18 @@ impl VirtualCard {
         let identity = Identity::from_seed(seed)?;
         let mrz = Mrz::specimen();
         let fs = personalise::file_system(&identity, seed, &mrz);
-        let pin = PinRecord::new(seed, "pin", &encode_pin(personalise::DEFAULT_PIN)?, personalise::PIN_TRIES);
-        let puk = PinRecord::new(seed, "puk", &encode_pin(personalise::DEFAULT_PUK)?, personalise::PUK_TRIES);
+        let pin = PinRecord::new(
+            seed,
+            "pin",
+            &encode_pin(personalise::DEFAULT_PIN)?,
+            personalise::PIN_TRIES,
+        );
+        let puk = PinRecord::new(
+            seed,
+            "puk",
+            &encode_pin(personalise::DEFAULT_PUK)?,
+            personalise::PUK_TRIES,
+        );
         Ok(VirtualCard {
             atr: crate::atr::atr(),
             seed: seed.clone(),
@@ -222,10 +230,12 @@ impl VirtualCard {
         card.scp03_keys = state.scp03.clone();
         card.signature_count = state.signature_count;
         for file in &state.files {
-            let id = card
-                .fs
-                .by_path(&file.path)
-                .ok_or_else(|| corrupt(format!("it names a file {:04X?} the card does not have", file.path)))?;
+            let id = card.fs.by_path(&file.path).ok_or_else(|| {
+                corrupt(format!(
+                    "it names a file {:04X?} the card does not have",
+                    file.path
+                ))
+            })?;
             let node = card
                 .fs
                 .node_mut(id)
@@ -241,7 +251,9 @@ impl VirtualCard {
                 }
             }
         }
-        card.mrz = card.read_mrz().ok_or_else(|| corrupt("EF.DG1 holds no valid MRZ".to_string()))?;
+        card.mrz = card
+            .read_mrz()
+            .ok_or_else(|| corrupt("EF.DG1 holds no valid MRZ".to_string()))?;
         Ok(card)
     }
 
@@ -260,7 +272,9 @@ impl VirtualCard {
     pub fn to_state(&self) -> CardState {
         let mut files = Vec::new();
         for id in self.fs.ids() {
-            let Some(node) = self.fs.node(id) else { continue };
+            let Some(node) = self.fs.node(id) else {
+                continue;
+            };
             let data = match &node.body {
                 Body::Transparent(b) => FileData::Transparent(b.clone()),
                 Body::Records(r) => FileData::Records(r.clone()),
@@ -377,7 +391,9 @@ impl VirtualCard {
         let proprietary = cmd.cla.is_proprietary();
         match cmd.ins {
             Ins(0x50) if proprietary => crate::secure::initialize_update(self, cmd),
-            Ins::EXTERNAL_AUTHENTICATE if proprietary => crate::secure::scp03_external_authenticate(self, cmd),
+            Ins::EXTERNAL_AUTHENTICATE if proprietary => {
+                crate::secure::scp03_external_authenticate(self, cmd)
+            }
             _ if proprietary => Reply::sw(StatusWord::INS_NOT_SUPPORTED),
             Ins::MANAGE_CHANNEL => self.manage_channel(cmd),
             Ins::SELECT => self.select(cmd),
@@ -386,7 +402,9 @@ impl VirtualCard {
             Ins::READ_RECORD => self.read_record(cmd),
             Ins::GET_DATA => self.get_data(cmd),
             Ins::GET_CHALLENGE => self.get_challenge(cmd),
-            Ins::VERIFY | Ins::CHANGE_REFERENCE_DATA | Ins::RESET_RETRY_COUNTER => self.pin_command(cmd),
+            Ins::VERIFY | Ins::CHANGE_REFERENCE_DATA | Ins::RESET_RETRY_COUNTER => {
+                self.pin_command(cmd)
+            }
             Ins::MANAGE_SECURITY_ENVIRONMENT => self.mse(cmd),
             Ins::PERFORM_SECURITY_OPERATION => self.pso(cmd),
             Ins::INTERNAL_AUTHENTICATE => self.internal_authenticate(cmd),
@@ -418,22 +436,42 @@ impl VirtualCard {
                 if cmd.ne == 0 {
                     return Reply::sw(StatusWord::WRONG_LENGTH);
                 }
-                let free = (1..4u8).find(|c| self.channels.get(usize::from(*c)).is_some_and(Option::is_none));
+                let free = (1..4u8).find(|c| {
+                    self.channels
+                        .get(usize::from(*c))
+                        .is_some_and(Option::is_none)
+                });
                 match free {
                     Some(c) => {
                         let origin = self.channel(cmd.channel);
-                        self.set_channel(c, Channel { df: origin.df, ef: None });
+                        self.set_channel(
+                            c,
+                            Channel {
+                                df: origin.df,
+                                ef: None,
+                            },
+                        );
                         Reply::ok(vec![c])
                     }
                     None => Reply::sw(StatusWord::FUNCTION_NOT_SUPPORTED),
                 }
             }
             (0x00, c @ 1..=3) => {
-                if self.channels.get(usize::from(c)).is_some_and(Option::is_some) {
+                if self
+                    .channels
+                    .get(usize::from(c))
+                    .is_some_and(Option::is_some)
+                {
                     return Reply::sw(StatusWord::CONDITIONS_OF_USE_NOT_SATISFIED);
                 }
                 let origin = self.channel(cmd.channel);
-                self.set_channel(c, Channel { df: origin.df, ef: None });
+                self.set_channel(
+                    c,
+                    Channel {
+                        df: origin.df,
+                        ef: None,
+                    },
+                );
                 Reply::sw(StatusWord::SUCCESS)
             }
             (0x80, 0x00) if cmd.channel != 0 => {
@@ -441,7 +479,11 @@ impl VirtualCard {
                 Reply::sw(StatusWord::SUCCESS)
             }
             (0x80, c @ 1..=3) => {
-                if self.channels.get(usize::from(c)).is_some_and(Option::is_none) {
+                if self
+                    .channels
+                    .get(usize::from(c))
+                    .is_some_and(Option::is_none)
+                {
                     return Reply::sw(StatusWord::INCORRECT_P1_P2);
                 }
                 self.close_channel(c);
@@ -464,7 +506,9 @@ impl VirtualCard {
     /// Whether the eMRTD application is the current DF on `channel`.
     pub(crate) fn emrtd_selected(&self, channel: u8) -> bool {
         let df = self.channel(channel).df;
-        self.fs.node(df).is_some_and(|n| n.fid == personalise::DF_EMRTD)
+        self.fs
+            .node(df)
+            .is_some_and(|n| n.fid == personalise::DF_EMRTD)
     }
 
     fn select(&mut self, cmd: &Cmd) -> Reply {
@@ -502,14 +546,22 @@ impl VirtualCard {
                 if !data.is_empty() {
                     return Reply::sw(StatusWord::WRONG_LENGTH);
                 }
-                Some(self.fs.node(ch.df).and_then(|n| n.parent).unwrap_or(NodeId::MF))
+                Some(
+                    self.fs
+                        .node(ch.df)
+                        .and_then(|n| n.parent)
+                        .unwrap_or(NodeId::MF),
+                )
             }
             0x04 => {
                 if data.is_empty() || data.len() > 16 {
                     return Reply::sw(StatusWord::WRONG_LENGTH);
                 }
                 match cmd.p2 & 0x03 {
-                    0x00 => self.fs.find_aid(data, false).or_else(|| self.fs.find_aid(data, true)),
+                    0x00 => self
+                        .fs
+                        .find_aid(data, false)
+                        .or_else(|| self.fs.find_aid(data, true)),
                     _ => return Reply::sw(StatusWord::FUNCTION_NOT_SUPPORTED),
                 }
             }
@@ -531,7 +583,10 @@ impl VirtualCard {
                 }
                 self.session_epoch += 1;
             }
-            Channel { df: target, ef: None }
+            Channel {
+                df: target,
+                ef: None,
+            }
         } else {
             Channel {
                 df: node.parent.unwrap_or(NodeId::MF),
@@ -559,9 +614,13 @@ impl VirtualCard {
             let ef = if p1p2 == 0 {
                 ch.ef.ok_or(StatusWord::NO_CURRENT_EF)?
             } else if cmd.p1 == 0 && (1..=30).contains(&cmd.p2) {
-                self.fs.child_by_sfi(ch.df, cmd.p2).ok_or(StatusWord::FILE_NOT_FOUND)?
+                self.fs
+                    .child_by_sfi(ch.df, cmd.p2)
+                    .ok_or(StatusWord::FILE_NOT_FOUND)?
             } else {
-                self.fs.child_by_fid(ch.df, Fid(p1p2)).ok_or(StatusWord::FILE_NOT_FOUND)?
+                self.fs
+                    .child_by_fid(ch.df, Fid(p1p2))
+                    .ok_or(StatusWord::FILE_NOT_FOUND)?
             };
             (ef, 0)
         } else if cmd.p1 & 0x80 != 0 {
@@ -569,7 +628,10 @@ impl VirtualCard {
                 return Err(StatusWord::INCORRECT_P1_P2);
             }
             let sfi = cmd.p1 & 0x1F;
-            let ef = self.fs.child_by_sfi(ch.df, sfi).ok_or(StatusWord::FILE_NOT_FOUND)?;
+            let ef = self
+                .fs
+                .child_by_sfi(ch.df, sfi)
+                .ok_or(StatusWord::FILE_NOT_FOUND)?;
             (ef, usize::from(cmd.p2))
         } else {
             let ef = ch.ef.ok_or(StatusWord::NO_CURRENT_EF)?;
@@ -579,7 +641,13 @@ impl VirtualCard {
         if !matches!(node.body, Body::Transparent(_)) {
             return Err(StatusWord::INCOMPATIBLE_FILE_STRUCTURE);
         }
-        self.set_channel(cmd.channel, Channel { df: ch.df, ef: Some(ef) });
+        self.set_channel(
+            cmd.channel,
+            Channel {
+                df: ch.df,
+                ef: Some(ef),
+            },
+        );
         Ok((ef, offset))
     }
 
@@ -616,7 +684,7 @@ impl VirtualCard {
         let limit = usize::try_from(cmd.ne)
             .unwrap_or(usize::MAX)
             .min(crate::atr::MAX_NE.max(256));
-        let limit = if odd { limit.saturating_sub(4).max(1) } else { limit };
+        let limit = if odd { odd_data_room(limit) } else { limit };
         let rest = bytes.get(offset..).unwrap_or(&[]);
         let chunk = rest.get(..limit.min(rest.len())).unwrap_or(rest);
         let short = chunk.len() < usize::try_from(cmd.ne).unwrap_or(usize::MAX) && !odd;
@@ -630,7 +698,8 @@ impl VirtualCard {
         Reply {
             data,
             // End of file reached before Ne bytes (§11.3.3): 6282.
-            sw: if short && offset + chunk.len() == bytes.len() && cmd.ne != 256 && cmd.ne != 65_536 {
+            sw: if short && offset + chunk.len() == bytes.len() && cmd.ne != 256 && cmd.ne != 65_536
+            {
                 StatusWord::END_OF_FILE
             } else {
                 StatusWord::SUCCESS
@@ -720,7 +789,13 @@ impl VirtualCard {
             return Reply::sw(StatusWord::RECORD_NOT_FOUND);
         };
         let record = record.clone();
-        self.set_channel(cmd.channel, Channel { df: ch.df, ef: Some(ef) });
+        self.set_channel(
+            cmd.channel,
+            Channel {
+                df: ch.df,
+                ef: Some(ef),
+            },
+        );
         Reply::ok(record)
     }
 
@@ -1040,12 +1115,24 @@ fn valid_new_secret(encoded: &[u8], policy: PinPolicy) -> bool {
         .is_ok_and(|e| e.expose_secret() == encoded)
 }
 
+/// How many content bytes fit a DO `53` within `ne` bytes (header 2, 3 or 4 bytes).
+fn odd_data_room(ne: usize) -> usize {
+    if ne >= 256 + 4 {
+        ne - 4
+    } else if ne >= 128 + 3 {
+        (ne - 3).min(255)
+    } else {
+        ne.saturating_sub(2).min(127)
+    }
+}
+
 /// The offset DO `54` of an odd-INS READ BINARY (1 to 3 bytes, big-endian).
 fn parse_offset(data: &[u8]) -> Option<usize> {
     match data {
-        [0x54, len @ 1..=3, rest @ ..] if rest.len() == usize::from(*len) => {
-            Some(rest.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b)))
-        }
+        [0x54, len @ 1..=3, rest @ ..] if rest.len() == usize::from(*len) => Some(
+            rest.iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b)),
+        ),
         _ => None,
     }
 }
@@ -1061,7 +1148,9 @@ fn parse_offset_and_data(data: &[u8]) -> Option<(usize, &[u8])> {
     let (value, tail) = match rest {
         [0x53, l @ 0..=0x7F, v @ ..] => v.split_at_checked(usize::from(*l))?,
         [0x53, 0x81, l, v @ ..] => v.split_at_checked(usize::from(*l))?,
-        [0x53, 0x82, h, l, v @ ..] => v.split_at_checked(usize::from(u16::from_be_bytes([*h, *l])))?,
+        [0x53, 0x82, h, l, v @ ..] => {
+            v.split_at_checked(usize::from(u16::from_be_bytes([*h, *l])))?
+        }
         _ => return None,
     };
     if !tail.is_empty() {
@@ -1111,7 +1200,10 @@ impl CardHandler for VirtualCard {
         } else {
             crate::secure::process_protected(self, &cmd)
         };
-        match self.exchange.respond(&reply.data, reply.sw, wire_ne, response) {
+        match self
+            .exchange
+            .respond(&reply.data, reply.sw, wire_ne, response)
+        {
             Ok(n) => n,
             Err(_) => {
                 let sw = StatusWord::EXECUTION_ERROR.to_bytes();

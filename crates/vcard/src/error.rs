@@ -44,7 +44,9 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::KeyDerivation => f.write_str("no valid P-256 private key could be derived from the seed"),
+            Error::KeyDerivation => {
+                f.write_str("no valid P-256 private key could be derived from the seed")
+            }
             Error::Certificate(m) => write!(f, "certificate: {m}"),
             Error::ForeignState { path } => write!(
                 f,

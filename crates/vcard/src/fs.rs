@@ -258,17 +258,19 @@ impl FileSystem {
 
     /// The EF with short identifier `sfi` directly under `df` (§7.2.2).
     pub fn child_by_sfi(&self, df: NodeId, sfi: u8) -> Option<NodeId> {
-        self.children(df)
-            .iter()
-            .copied()
-            .find(|c| self.node(*c).is_some_and(|n| !n.is_df() && n.sfi == Some(sfi)))
+        self.children(df).iter().copied().find(|c| {
+            self.node(*c)
+                .is_some_and(|n| !n.is_df() && n.sfi == Some(sfi))
+        })
     }
 
     /// The DF whose name is `aid` (or starts with `aid` when `partial`), anywhere in the tree
     /// (§7.1.1 selection by DF name).
     pub fn find_aid(&self, aid: &[u8], partial: bool) -> Option<NodeId> {
         self.ids().find(|id| match self.node(*id).map(|n| &n.body) {
-            Some(Body::Df { aid: Some(name), .. }) => {
+            Some(Body::Df {
+                aid: Some(name), ..
+            }) => {
                 if partial {
                     !aid.is_empty() && name.starts_with(aid)
                 } else {
@@ -371,7 +373,11 @@ impl FileSystem {
             // AM byte 03: b2 UPDATE, b1 READ; SC bytes in the order b2, b1.
             tlv(
                 0x8C,
-                &[0x03, node.access.update.sc_byte(), node.access.read.sc_byte()],
+                &[
+                    0x03,
+                    node.access.update.sc_byte(),
+                    node.access.read.sc_byte(),
+                ],
                 &mut inner,
             );
         }
@@ -416,7 +422,13 @@ mod tests {
             .add_transparent(app, Fid(0x5001), Some(1), Access::PUBLIC, b"hello".to_vec())
             .unwrap();
         let rec = fs
-            .add_records(app, Fid(0x5002), Some(2), Access::PIN, vec![b"a".to_vec(), b"bc".to_vec()])
+            .add_records(
+                app,
+                Fid(0x5002),
+                Some(2),
+                Access::PIN,
+                vec![b"a".to_vec(), b"bc".to_vec()],
+            )
             .unwrap();
         (fs, app, ef, rec)
     }
@@ -426,10 +438,20 @@ mod tests {
         let (fs, app, ef, rec) = sample();
         assert_eq!(fs.child_by_fid(NodeId::MF, Fid(0x5000)), Some(app));
         assert_eq!(fs.child_by_sfi(app, 2), Some(rec));
-        assert_eq!(fs.resolve_path(NodeId::MF, &[0x3F, 0x00, 0x50, 0x00, 0x50, 0x01]), Some(ef));
-        assert_eq!(fs.resolve_path(NodeId::MF, &[0x50, 0x00, 0x50, 0x01]), Some(ef));
+        assert_eq!(
+            fs.resolve_path(NodeId::MF, &[0x3F, 0x00, 0x50, 0x00, 0x50, 0x01]),
+            Some(ef)
+        );
+        assert_eq!(
+            fs.resolve_path(NodeId::MF, &[0x50, 0x00, 0x50, 0x01]),
+            Some(ef)
+        );
         assert_eq!(fs.resolve_path(app, &[0x50, 0x02]), Some(rec));
-        assert_eq!(fs.resolve_path(app, &[0x50, 0x01, 0x50, 0x02]), None, "an EF has no children");
+        assert_eq!(
+            fs.resolve_path(app, &[0x50, 0x01, 0x50, 0x02]),
+            None,
+            "an EF has no children"
+        );
         assert_eq!(fs.resolve_path(app, &[0x50]), None);
         assert_eq!(fs.find_aid(&[0xF0, 0x01, 0x02, 0x03], false), Some(app));
         assert_eq!(fs.find_aid(&[0xF0, 0x01], true), Some(app));
@@ -446,8 +468,8 @@ mod tests {
         assert_eq!(
             fs.fcp(ef),
             [
-                0x62, 0x16, 0x82, 0x01, 0x01, 0x83, 0x02, 0x50, 0x01, 0x80, 0x02, 0x00, 0x05,
-                0x88, 0x01, 0x08, 0x8A, 0x01, 0x05, 0x8C, 0x03, 0x03, 0x60, 0x00
+                0x62, 0x16, 0x82, 0x01, 0x01, 0x83, 0x02, 0x50, 0x01, 0x80, 0x02, 0x00, 0x05, 0x88,
+                0x01, 0x08, 0x8A, 0x01, 0x05, 0x8C, 0x03, 0x03, 0x60, 0x00
             ]
         );
     }
@@ -458,8 +480,8 @@ mod tests {
         assert_eq!(
             fs.fcp(app),
             [
-                0x62, 0x10, 0x82, 0x01, 0x38, 0x83, 0x02, 0x50, 0x00, 0x84, 0x04, 0xF0, 0x01,
-                0x02, 0x03, 0x8A, 0x01, 0x05
+                0x62, 0x10, 0x82, 0x01, 0x38, 0x83, 0x02, 0x50, 0x00, 0x84, 0x04, 0xF0, 0x01, 0x02,
+                0x03, 0x8A, 0x01, 0x05
             ]
         );
         let fcp = fs.fcp(rec);

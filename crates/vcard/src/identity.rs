@@ -125,8 +125,8 @@ const GIVEN_NAMES: [&str; 16] = [
     "Lena", "Mohammed", "Niamh", "Owen", "Priya",
 ];
 const FAMILY_NAMES: [&str; 16] = [
-    "Ahmed", "Brown", "Campbell", "Davies", "Evans", "Fraser", "Green", "Hughes", "Iqbal",
-    "Jones", "Khan", "Lewis", "Murray", "Nwosu", "O'Neill", "Patel",
+    "Ahmed", "Brown", "Campbell", "Davies", "Evans", "Fraser", "Green", "Hughes", "Iqbal", "Jones",
+    "Khan", "Lewis", "Murray", "Nwosu", "O'Neill", "Patel",
 ];
 
 /// The identity data of one virtual card (the identity application's content).
@@ -444,7 +444,11 @@ mod tests {
     fn certificate_decodes_and_matches_the_key() {
         let id = Identity::from_seed(&Seed::DEFAULT).unwrap();
         let s = CertificateSummary::from_der(&id.certificate).unwrap();
-        assert!(s.subject.contains(&format!("CN={}", id.name)), "{}", s.subject);
+        assert!(
+            s.subject.contains(&format!("CN={}", id.name)),
+            "{}",
+            s.subject
+        );
         assert!(s.subject.contains(&id.user_id.digits()), "{}", s.subject);
         assert_eq!(s.issuer, "CN=cardwire Virtual Issuing CA,O=cardwire,C=GB");
         assert_eq!(s.key_algorithm, "1.2.840.10045.2.1");

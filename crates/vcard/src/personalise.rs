@@ -154,7 +154,13 @@ pub fn file_system(identity: &Identity, seed: &Seed, mrz: &Mrz) -> FileSystem {
     fs.add_transparent(mf, Fid::EF_ATR, None, Access::PUBLIC, ef_atr_content());
     if let Some(id) = fs.add_df(mf, DF_IDENTITY, Some(&IDENTITY_AID)) {
         let public = Access::PUBLIC;
-        fs.add_transparent(id, EF_NAME, Some(1), public, identity.name.as_bytes().to_vec());
+        fs.add_transparent(
+            id,
+            EF_NAME,
+            Some(1),
+            public,
+            identity.name.as_bytes().to_vec(),
+        );
         fs.add_transparent(
             id,
             EF_USER_ID,
@@ -178,7 +184,13 @@ pub fn file_system(identity: &Identity, seed: &Seed, mrz: &Mrz) -> FileSystem {
             identity.ca_certificate.clone(),
         );
         fs.add_records(id, EF_ROLES, Some(0x14), Access::PIN, roles(identity));
-        fs.add_transparent(id, EF_CACHE, Some(0x15), Access::PIN_RW, cache_content(seed));
+        fs.add_transparent(
+            id,
+            EF_CACHE,
+            Some(0x15),
+            Access::PIN_RW,
+            cache_content(seed),
+        );
     }
     if let Some(e) = fs.add_df(mf, DF_EMRTD, Some(&EMRTD_AID)) {
         fs.add_transparent(e, EF_COM, Some(0x1E), Access::SM_READ_ONLY, ef_com(&[0x61]));

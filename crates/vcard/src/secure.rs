@@ -7,6 +7,7 @@
 
 use cardwire_apdu::{Cla, CommandRepr, StatusWord};
 use cardwire_sm::bac::{BacCard, BacKeys, MrzInfo};
+use cardwire_sm::scp03::{Scp03Card, Scp03Session, StaticKeys};
 use cardwire_sm::{SmSession, TdesSuite};
 
 use crate::card::{Arrival, Cmd, Reply, VirtualCard};
@@ -15,6 +16,10 @@ use crate::card::{Arrival, Cmd, Reply, VirtualCard};
 pub(crate) enum Session {
     /// eMRTD BAC done: 3DES secure messaging.
     Bac(Box<SmSession<TdesSuite>>),
+    /// SCP03 INITIALIZE UPDATE answered; EXTERNAL AUTHENTICATE is next.
+    Scp03Pending(Box<Scp03Card>),
+    /// SCP03 authenticated: administration commands under C-MAC (and C-DECRYPTION).
+    Scp03(Box<Scp03Session>),
 }
 
 /// Re-encodes an owned command as APDU bytes (for the SM engine, which reads whole APDUs).
@@ -67,14 +72,83 @@ pub(crate) fn bac_external_authenticate(card: &mut VirtualCard, cmd: &Cmd) -> Re
     }
 }
 
-/// INITIALIZE UPDATE (GlobalPlatform Card Specification §11.11; SCP03 Amendment D §7.1.1).
-pub(crate) fn initialize_update(_card: &mut VirtualCard, _cmd: &Cmd) -> Reply {
-    Reply::sw(StatusWord::INS_NOT_SUPPORTED)
+/// INITIALIZE UPDATE (GlobalPlatform Card Specification v2.3 §11.11; SCP03 Amendment D
+/// §7.1.1): answers key diversification data, key information, card challenge and card
+/// cryptogram; EXTERNAL AUTHENTICATE must follow on the same channel.
+pub(crate) fn initialize_update(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
+    if cmd.data.len() != 8 {
+        return Reply::sw(StatusWord::WRONG_LENGTH);
+    }
+    let k = &card.scp03_keys;
+    let Ok(keys) = StaticKeys::new(&k.enc, &k.mac, &k.dek) else {
+        return Reply::sw(StatusWord::REFERENCE_DATA_NOT_USABLE);
+    };
+    let kvn = k.kvn;
+    let mut diversification = [0u8; 10];
+    diversification[..8].copy_from_slice(&card.identity().serial.0);
+    let mut challenge = [0u8; 8];
+    if let Err(sw) = card.random(&mut challenge) {
+        return Reply::sw(sw);
+    }
+    let mut scp = Scp03Card::new(keys, kvn, diversification, challenge);
+    let Some(raw) = encode(cmd) else {
+        return Reply::sw(StatusWord::WRONG_LENGTH);
+    };
+    let mut out = [0u8; 40];
+    match scp.initialize_update(&raw, &mut out) {
+        Ok(n) => {
+            if let Some(slot) = card.sessions.get_mut(usize::from(cmd.channel)) {
+                *slot = Some(Session::Scp03Pending(Box::new(scp)));
+            }
+            Reply::ok(out.get(..n.saturating_sub(2)).unwrap_or(&[]).to_vec())
+        }
+        Err(cardwire_sm::Error::AuthenticationFailed) => {
+            Reply::sw(StatusWord::REFERENCED_DATA_NOT_FOUND)
+        }
+        Err(_) => Reply::sw(StatusWord::INCORRECT_DATA),
+    }
 }
 
-/// EXTERNAL AUTHENTICATE of SCP03 (GlobalPlatform Amendment D §7.1.2).
+/// EXTERNAL AUTHENTICATE of SCP03 (GlobalPlatform Amendment D §7.1.2) sent without C-MAC
+/// (CLA `80`): SCP03 always MACs it, so it is refused.
 pub(crate) fn scp03_external_authenticate(_card: &mut VirtualCard, _cmd: &Cmd) -> Reply {
-    Reply::sw(StatusWord::INS_NOT_SUPPORTED)
+    Reply::sw(StatusWord::SECURITY_STATUS_NOT_SATISFIED)
+}
+
+/// Runs the unwrapped command and hands back its reply, keeping track of whether the command
+/// ended the session (SELECT of another DF).
+fn run_inner(
+    card: &mut VirtualCard,
+    plain: &[u8],
+    channel: u8,
+    arrival: Arrival,
+) -> Result<(Reply, bool), StatusWord> {
+    let repr = CommandRepr::parse(plain).map_err(|_| StatusWord::SM_DATA_OBJECTS_INCORRECT)?;
+    let inner = Cmd {
+        cla: Cla(repr.cla.0),
+        ins: repr.ins,
+        p1: repr.p1,
+        p2: repr.p2,
+        data: repr.data.to_vec(),
+        ne: repr.ne,
+        channel,
+        arrival,
+    };
+    let epoch = card.session_epoch;
+    let reply = card.execute(&inner);
+    Ok((reply, card.session_epoch == epoch))
+}
+
+fn split_response(wrapped: &[u8]) -> Reply {
+    let (data, sw) = wrapped.split_at(wrapped.len().saturating_sub(2));
+    let sw = match sw {
+        [a, b] => StatusWord::new(*a, *b),
+        _ => StatusWord::EXECUTION_ERROR,
+    };
+    Reply {
+        data: data.to_vec(),
+        sw,
+    }
 }
 
 /// A command whose CLA announces secure messaging: unwrap with the channel's session, run it,
@@ -95,41 +169,67 @@ pub(crate) fn process_protected(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
                 // The session is dropped (not put back): a new BAC is needed.
                 Err(e) => return Reply::sw(StatusWord(e.card_status())),
             };
-            let Ok(repr) = CommandRepr::parse(plain.get(..n).unwrap_or(&[])) else {
-                return Reply::sw(StatusWord::SM_DATA_OBJECTS_INCORRECT);
+            let (reply, keep) = match run_inner(
+                card,
+                plain.get(..n).unwrap_or(&[]),
+                cmd.channel,
+                Arrival::Bac,
+            ) {
+                Ok(r) => r,
+                Err(sw) => return Reply::sw(sw),
             };
-            let inner = Cmd {
-                cla: Cla(repr.cla.0),
-                ins: repr.ins,
-                p1: repr.p1,
-                p2: repr.p2,
-                data: repr.data.to_vec(),
-                ne: repr.ne,
-                channel: cmd.channel,
-                arrival: Arrival::Bac,
-            };
-            let epoch = card.session_epoch;
-            let reply = card.execute(&inner);
             let mut out = vec![0u8; reply.data.len() + 64];
             let wrapped = match sm.wrap_response(&reply.data, reply.sw.0, &mut out) {
                 Ok(n) => out.get(..n).unwrap_or(&[]).to_vec(),
                 Err(_) => return Reply::sw(StatusWord::EXECUTION_ERROR),
             };
-            // Keep the session unless the command ended it (SELECT of another DF).
-            if card.session_epoch == epoch {
+            if keep {
                 if let Some(slot) = card.sessions.get_mut(ch) {
                     *slot = Some(Session::Bac(sm));
                 }
             }
-            let (data, sw) = wrapped.split_at(wrapped.len().saturating_sub(2));
-            let sw = match sw {
-                [a, b] => StatusWord::new(*a, *b),
-                _ => StatusWord::EXECUTION_ERROR,
-            };
-            Reply {
-                data: data.to_vec(),
-                sw,
+            split_response(&wrapped)
+        }
+        Session::Scp03Pending(mut scp) => {
+            if cmd.ins.0 != 0x82 {
+                return Reply::sw(StatusWord::CONDITIONS_OF_USE_NOT_SATISFIED);
             }
+            match scp.external_authenticate(&raw) {
+                Ok(session) => {
+                    if let Some(slot) = card.sessions.get_mut(ch) {
+                        *slot = Some(Session::Scp03(Box::new(session)));
+                    }
+                    Reply::sw(StatusWord::SUCCESS)
+                }
+                Err(_) => Reply::sw(StatusWord::WARNING_NV_CHANGED),
+            }
+        }
+        Session::Scp03(mut scp) => {
+            let mut plain = vec![0u8; raw.len() + 16];
+            let n = match scp.unwrap_command(&raw, &mut plain) {
+                Ok(n) => n,
+                Err(e) => return Reply::sw(StatusWord(e.card_status())),
+            };
+            let (reply, keep) = match run_inner(
+                card,
+                plain.get(..n).unwrap_or(&[]),
+                cmd.channel,
+                Arrival::Scp03,
+            ) {
+                Ok(r) => r,
+                Err(sw) => return Reply::sw(sw),
+            };
+            let mut out = vec![0u8; reply.data.len() + 64];
+            let wrapped = match scp.wrap_response(&reply.data, reply.sw.0, &mut out) {
+                Ok(n) => out.get(..n).unwrap_or(&[]).to_vec(),
+                Err(_) => return Reply::sw(StatusWord::EXECUTION_ERROR),
+            };
+            if keep {
+                if let Some(slot) = card.sessions.get_mut(ch) {
+                    *slot = Some(Session::Scp03(scp));
+                }
+            }
+            split_response(&wrapped)
         }
     }
 }

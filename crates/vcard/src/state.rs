@@ -116,7 +116,8 @@ impl PinRecord {
             .chain_update(self.generation.to_be_bytes())
             .finalize()
             .into();
-        self.salt.copy_from_slice(salt_full.get(..16).unwrap_or(&[0; 16]));
+        self.salt
+            .copy_from_slice(salt_full.get(..16).unwrap_or(&[0; 16]));
         self.hash = Self::salted(&self.salt, value);
         self.tries_left = self.max_tries;
     }
@@ -160,7 +161,11 @@ impl Scp03Keys {
 
 impl core::fmt::Debug for Scp03Keys {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "Scp03Keys {{ kvn: {:#04x}, keys: <redacted> }}", self.kvn)
+        write!(
+            f,
+            "Scp03Keys {{ kvn: {:#04x}, keys: <redacted> }}",
+            self.kvn
+        )
     }
 }
 
@@ -344,7 +349,10 @@ impl CardState {
                 path: path.to_string(),
             });
         }
-        let mut r = Reader { data: bytes, pos: MAGIC.len() };
+        let mut r = Reader {
+            data: bytes,
+            pos: MAGIC.len(),
+        };
         let version = r.u16().map_err(corrupt)?;
         if version != VERSION {
             return Err(Error::UnsupportedStateVersion {
@@ -411,7 +419,10 @@ impl CardState {
             files.push(FileContent { path, data });
         }
         if r.pos != body.len() {
-            return Err(format!("{} unexpected bytes after the files", body.len() - r.pos));
+            return Err(format!(
+                "{} unexpected bytes after the files",
+                body.len() - r.pos
+            ));
         }
         Ok(CardState {
             seed,
@@ -646,7 +657,8 @@ mod tests {
     }
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("cardwire-vcard-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("cardwire-vcard-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         dir

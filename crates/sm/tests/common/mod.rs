@@ -1,5 +1,6 @@
 //! Shared helpers for the integration tests.
-#![allow(dead_code)]
+// Test code: a failing unwrap or index is a failing test.
+#![allow(dead_code, clippy::unwrap_used, clippy::indexing_slicing)]
 
 /// Decodes hex, ignoring spaces.
 pub fn hex(s: &str) -> Vec<u8> {

@@ -1,6 +1,12 @@
 //! A small test card for the session tests: a 4 KiB transparent file, GET DATA objects that
 //! exercise 61xx and 6Cxx, chaining, logical channels and VERIFY.
-#![allow(dead_code)]
+// Test code: a panic here is a test failure, which is what a test wants.
+#![allow(
+    dead_code,
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::panic
+)]
 
 use cardwire_apdu::{Cla, Command, Ins};
 use cardwire_transport::CardHandler;
@@ -186,15 +192,17 @@ impl CardHandler for TestCard {
                 self.stored = std::mem::take(&mut self.chain);
                 sw(rsp, 0x9000)
             }
-            Ins::MANAGE_CHANNEL if cmd.p1() == 0x00 => match self.channels.iter().position(|c| !c) {
-                Some(n) => {
-                    self.channels[n] = true;
-                    rsp[0] = n as u8;
-                    rsp[1..3].copy_from_slice(&[0x90, 0x00]);
-                    3
+            Ins::MANAGE_CHANNEL if cmd.p1() == 0x00 => {
+                match self.channels.iter().position(|c| !c) {
+                    Some(n) => {
+                        self.channels[n] = true;
+                        rsp[0] = n as u8;
+                        rsp[1..3].copy_from_slice(&[0x90, 0x00]);
+                        3
+                    }
+                    None => sw(rsp, 0x6A81),
                 }
-                None => sw(rsp, 0x6A81),
-            },
+            }
             Ins::MANAGE_CHANNEL if cmd.p1() == 0x80 => {
                 let n = usize::from(cmd.p2());
                 if n == 0 || n >= 4 || !self.channels[n] {

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# The real PC/SC stack: pcscd + vsmartcard's vpcd driver + the cardwire test card
+# (crates/transport/examples/vpcd_testcard.rs), driven by cardwire's PC/SC backend
+# (crates/transport/tests/pcsc_real.rs), by opensc-tool and scriptor, and by the cardwire CLI.
+# See docs/PCSC.md for why it is set up this way. Needs root (pcscd writes /run/pcscd; the
+# removal phase uses a private network namespace). Stops everything it starts, by PID.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_TERM_COLOR=never
+t0=$(date +%s)
+say() { echo "--- [$(( $(date +%s) - t0 ))s] $*"; }
+fail() { echo "50-pcsc: FAILED: $*" >&2; exit 1; }
+
+for tool in pcscd opensc-tool scriptor; do
+  command -v "$tool" >/dev/null || fail "$tool is missing (Debian: pcscd opensc pcsc-tools)"
+done
+[ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || fail "the vpcd driver is missing (Debian: vsmartcard-vpcd)"
+if [ -e /run/pcscd/pcscd.pid ] && kill -0 "$(cat /run/pcscd/pcscd.pid 2>/dev/null)" 2>/dev/null; then
+  fail "a pcscd is already running (pid $(cat /run/pcscd/pcscd.pid)); stop it first"
+fi
+
+work=$(mktemp -d /tmp/cardwire-pcsc.XXXXXX)
+pids=()
+cleanup() {
+  local status=$?
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ "$status" -ne 0 ]; then
+    for log in "$work"/*.log; do [ -e "$log" ] && { echo "=== $log"; tail -n 40 "$log"; }; done
+  fi
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT
+# Stops one process we started and forgets it.
+stop() {
+  local pid=$1 rest=()
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  for p in "${pids[@]}"; do [ "$p" = "$pid" ] || rest+=("$p"); done
+  pids=("${rest[@]}")
+}
+# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.1 s.
+wait_for() {
+  local secs=$1 what=$2; shift 2
+  local until=$(( $(date +%s) + secs ))
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$until" ] || fail "timed out after ${secs}s waiting for $what"
+    sleep 0.1
+  done
+}
+
+say "build (pcsc feature)"
+cargo clippy -p cardwire-transport --features pcsc --all-targets -- -D warnings
+cargo build -q -p cardwire-transport --features pcsc --example vpcd_testcard
+cargo test -q -p cardwire-transport --features pcsc --test pcsc_real --no-run
+cargo build -q -p cardwire-cli --features pcsc
+target=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+testcard="$target/debug/examples/vpcd_testcard"
+cardwire="$target/debug/cardwire"
+pcsc_real() {
+  cargo test -q -p cardwire-transport --features pcsc --test pcsc_real -- --ignored --test-threads=1 "$@"
+}
+
+# A private client socket when systemd-socket-activate can hand pcscd one (pcscd 1.9 reads no
+# PCSCLITE_CSOCK_NAME itself; clients do). Otherwise the default /run/pcscd/pcscd.comm.
+start_pcscd() { # start_pcscd CONFDIR LOG [nsenter prefix...]
+  local conf=$1 log=$2; shift 2
+  if command -v systemd-socket-activate >/dev/null; then
+    export PCSCLITE_CSOCK_NAME="$work/pcscd.comm"
+    rm -f "$PCSCLITE_CSOCK_NAME"
+    "$@" systemd-socket-activate -l "$PCSCLITE_CSOCK_NAME" pcscd --foreground -d -c "$conf" >"$log" 2>&1 &
+  else
+    "$@" pcscd --foreground -d -c "$conf" >"$log" 2>&1 &
+  fi
+  pcscd_pid=$!
+  pids+=("$pcscd_pid")
+}
+reader_has_card() { opensc-tool -r "$1" --atr; }
+
+say "phase 1: reversed mode (the driver connects to 127.0.0.1:35990 and :35991)"
+mkdir -p "$work/conf1"
+"$testcard" 35990 --conf "$work/conf1/cardwire-vpcd" >"$work/testcard.log" 2>&1 &
+card_pid=$!; pids+=("$card_pid")
+wait_for 10 "the test card server" grep -q '^ready' "$work/testcard.log"
+start_pcscd "$work/conf1" "$work/pcscd.log"
+wait_for 15 "the reader with the card" reader_has_card "cardwire vpcd 00 00"
+wait_for 10 "the second slot" reader_has_card "cardwire vpcd 00 01"
+
+say "cardwire PC/SC backend against pcscd"
+pcsc_real running::
+
+say "opensc-tool"
+out=$(opensc-tool -r "cardwire vpcd 00 00" --atr)
+[ "$out" = "3b:85:80:01:80:73:c0:21:80:96" ] || fail "opensc-tool --atr printed: $out"
+out=$(opensc-tool -r "cardwire vpcd 00 00" -s 00A4000C022F01 -s 00B0000000 2>&1)
+grep -q 'SW1=0x62, SW2=0x82' <<<"$out" && grep -q 'cardwire test ca' <<<"$out" \
+  || fail "opensc-tool READ BINARY: $out"
+# 600 bytes: opensc sends the GET RESPONSEs itself and prints one 600-byte answer.
+out=$(opensc-tool -r "cardwire vpcd 00 00" -s 00CA010100 2>&1)
+bytes=$(grep -E '^([0-9A-F]{2} )+' <<<"$out" | cut -c1-48 | wc -w)
+grep -q 'SW1=0x90, SW2=0x00' <<<"$out" && [ "$bytes" -eq 600 ] \
+  || fail "opensc-tool GET DATA (61xx/GET RESPONSE) gave $bytes bytes: $out"
+out=$(opensc-tool -r "cardwire vpcd 00 01" -s 10DA0102020102 -s 00DA01020103 -s 00CA010200 2>&1)
+grep -q '^01 02 03 ' <<<"$out" || fail "opensc-tool chaining: $out"
+
+say "scriptor"
+out=$(printf '00 A4 00 0C 02 2F 01\n00 B0 00 00 00\n' | timeout 30 scriptor -r "cardwire vpcd 00 00" 2>&1)
+grep -q '< 90 00 : Normal processing' <<<"$out" && grep -q '62 82 : ' <<<"$out" \
+  || fail "scriptor: $out"
+
+say "cardwire CLI"
+out=$("$cardwire" readers)
+grep -q 'cardwire vpcd 00 00' <<<"$out" && grep -qi '3B858001807' <<<"$out" || fail "cardwire readers: $out"
+out=$("$cardwire" send --reader "cardwire vpcd 00 00" 00A4000C022F01 00B0000000)
+grep -q 'cardwire test card' <<<"$out" || grep -qi '636172647769726520746573742063617264' <<<"$out" \
+  || fail "cardwire send: $out"
+
+if [ -x benches/pcsc_roundtrip.sh ]; then
+  say "round trip through pcscd (cardwire vs bare pcsc crate)"
+  benches/pcsc_roundtrip.sh || echo "(bench failed; not a CI failure)"
+fi
+
+say "pcscd stopped: typed 'service not running'"
+stop "$pcscd_pid"
+pcsc_real stopped::
+out=$("$cardwire" readers 2>&1) && fail "cardwire readers succeeded without pcscd: $out"
+grep -q 'not running' <<<"$out" || fail "cardwire readers without pcscd: $out"
+stop "$card_pid"
+
+say "phase 2: removal and re-insertion (default mode in a private network namespace)"
+# The driver listens on all interfaces in its default mode: keep it in a namespace of its own.
+mkdir -p "$work/conf2"
+printf 'FRIENDLYNAME "cardwire removable"\nDEVICENAME   /dev/null:35963\nLIBPATH      %s\n' \
+  /usr/lib/pcsc/drivers/serial/libifdvpcd.so >"$work/conf2/cardwire-vpcd"
+ns=()
+if unshare --net true 2>/dev/null; then
+  unshare --net sleep 600 &
+  holder=$!; pids+=("$holder")
+  sleep 0.1
+  nsenter -t "$holder" -n ip link set lo up
+  ns=(nsenter -t "$holder" -n)
+else
+  echo "WARNING: no network namespace (unshare --net failed): vpcd listens on all interfaces for this phase"
+fi
+start_pcscd "$work/conf2" "$work/pcscd2.log" "${ns[@]}"
+"${ns[@]}" "$testcard" --connect 35963 >"$work/testcard2.log" 2>&1 &
+pids+=("$!")
+wait_for 15 "the removable reader with the card" reader_has_card "cardwire removable 00 00"
+CARDWIRE_PCSC_READER="cardwire removable 00 00" pcsc_real removable::
+
+say "done in $(( $(date +%s) - t0 ))s"

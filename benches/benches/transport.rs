@@ -1,0 +1,153 @@
+//! cardwire-transport: what the Card session costs per logical command over an in-process card,
+//! against calling the card handler directly and against the bare InProcess transport; and how
+//! many wire APDUs reading a 4 KiB file takes with and without extended length.
+//!
+//! The APDU counts are printed (and asserted in
+//! `crates/transport/tests/session.rs::reads_4_kib_in_the_fewest_apdus_the_capabilities_allow`).
+
+// Bench code over fixed inputs: a panic is a failed benchmark.
+#![allow(clippy::indexing_slicing, clippy::unwrap_used)]
+
+use std::hint::black_box;
+
+use cardwire_apdu::{Cla, Command, CommandRepr, Ins};
+use cardwire_transport::{Capabilities, Card, CardHandler, InProcess, NoSecureChannel, Transport};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const FILE_LEN: usize = 4096;
+
+/// A card with one 4 KiB transparent file: READ BINARY answers up to Ne bytes (at most 256
+/// unless `extended`); every other command gets 9000. Counts the APDUs it receives.
+struct FileCard {
+    file: Vec<u8>,
+    extended: bool,
+    apdus: usize,
+}
+
+impl FileCard {
+    fn new(extended: bool) -> Self {
+        Self {
+            file: (0..FILE_LEN).map(|i| (i % 251) as u8).collect(),
+            extended,
+            apdus: 0,
+        }
+    }
+}
+
+impl CardHandler for FileCard {
+    fn atr(&self) -> &[u8] {
+        &[0x3B, 0x00]
+    }
+    fn power_on(&mut self) {}
+    fn power_off(&mut self) {}
+    fn process(&mut self, command: &[u8], rsp: &mut [u8]) -> usize {
+        self.apdus += 1;
+        let Ok(cmd) = Command::new_checked(command) else {
+            rsp[..2].copy_from_slice(&[0x67, 0x00]);
+            return 2;
+        };
+        if cmd.ins() != Ins::READ_BINARY {
+            rsp[..2].copy_from_slice(&[0x90, 0x00]);
+            return 2;
+        }
+        let offset = (usize::from(cmd.p1()) << 8 | usize::from(cmd.p2())).min(FILE_LEN);
+        let max = if self.extended { rsp.len() - 2 } else { 256 };
+        let n = (cmd.ne() as usize).min(FILE_LEN - offset).min(max);
+        rsp[..n].copy_from_slice(&self.file[offset..offset + n]);
+        rsp[n..n + 2].copy_from_slice(&[0x90, 0x00]);
+        n + 2
+    }
+}
+
+const EXTENDED: Capabilities = Capabilities {
+    chaining: true,
+    extended_length: true,
+    ef_atr_length_info: false,
+    max_command_data: u16::MAX,
+    max_response_data: 65_536,
+    logical_channels: 1,
+};
+
+/// One logical command: READ BINARY of 128 bytes (case 2 short).
+fn per_command(c: &mut Criterion) {
+    let read = CommandRepr::new(Cla::INTERINDUSTRY, Ins::READ_BINARY, 0, 0).with_ne(128);
+    let mut wire = [0u8; 8];
+    let wire = read.encode(&mut wire).unwrap().to_vec();
+    let mut group = c.benchmark_group("transport/read_binary_128");
+    group.throughput(Throughput::Bytes(128));
+
+    let mut handler = FileCard::new(false);
+    let mut buf = [0u8; 258];
+    group.bench_function("handler direct", |b| {
+        b.iter(|| black_box(handler.process(black_box(&wire), &mut buf)))
+    });
+
+    let mut transport = InProcess::new(FileCard::new(false));
+    group.bench_function("InProcess transport", |b| {
+        b.iter(|| {
+            black_box(
+                transport
+                    .transmit(black_box(&wire), &mut buf)
+                    .unwrap()
+                    .len(),
+            )
+        })
+    });
+
+    let mut card = Card::with_capabilities(
+        InProcess::new(FileCard::new(false)),
+        Capabilities::SHORT_ONLY,
+    );
+    group.bench_function("Card session", |b| {
+        b.iter(|| {
+            black_box(
+                card.transmit(black_box(&read), &mut buf)
+                    .unwrap()
+                    .data()
+                    .len(),
+            )
+        })
+    });
+    group.finish();
+}
+
+/// Reading a 4 KiB file: 16 short READ BINARY against one extended one.
+fn read_4k(c: &mut Criterion) {
+    let mut out = vec![0u8; FILE_LEN + 2];
+    let mut group = c.benchmark_group("transport/read_4KiB");
+    group.throughput(Throughput::Bytes(FILE_LEN as u64));
+
+    let mut short = Card::with_capabilities(
+        InProcess::new(FileCard::new(false)),
+        Capabilities::SHORT_ONLY,
+    );
+    let mut extended: Card<_, NoSecureChannel, 4200> =
+        Card::with_capabilities_typed(InProcess::new(FileCard::new(true)), EXTENDED);
+    for (name, apdus) in [
+        ("short", count(&mut short, &mut out)),
+        ("extended", count(&mut extended, &mut out)),
+    ] {
+        println!("transport/read_4KiB/{name}: {apdus} wire APDUs");
+    }
+    group.bench_function("short (16 APDUs)", |b| {
+        b.iter(|| black_box(short.read_binary(0, FILE_LEN, &mut out).unwrap().0.len()))
+    });
+    group.bench_function("extended (1 APDU)", |b| {
+        b.iter(|| black_box(extended.read_binary(0, FILE_LEN, &mut out).unwrap().0.len()))
+    });
+    group.finish();
+}
+
+/// Reads the file once and returns how many APDUs the card saw.
+fn count<const N: usize>(
+    card: &mut Card<InProcess<FileCard>, NoSecureChannel, N>,
+    out: &mut [u8],
+) -> usize {
+    let before = card.transport().handler().apdus;
+    let (data, _) = card.read_binary(0, FILE_LEN, out).unwrap();
+    assert_eq!(data.len(), FILE_LEN);
+    card.transport().handler().apdus - before
+}
+
+criterion_group!(benches, per_command, read_4k);
+criterion_main!(benches);

@@ -1,0 +1,92 @@
+//! `cardwire serve --vpcd 127.0.0.1:PORT`: the virtual card in a real pcscd, through the
+//! vsmartcard vpcd driver in reversed mode (the driver connects to PORT and PORT+1).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use cardwire_transport::vpcd::{Server, reader_conf};
+use cardwire_vcard::personalise::{DEFAULT_PIN, DEFAULT_PUK};
+use cardwire_vcard::{Seed, VirtualCard};
+
+use crate::failure::Failure;
+use crate::input::to_hex;
+
+/// Arguments of `cardwire serve`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  cardwire serve --vpcd 127.0.0.1:35963
+  cardwire serve --vpcd 127.0.0.1:35963 --state card.state
+
+Put the printed reader.conf.d entry in /etc/reader.conf.d/cardwire and (re)start pcscd;
+`opensc-tool -l` then lists the reader \"cardwire virtual card 00 00\" with the card inserted
+(and \"... 00 01\" with a second virtual card).
+The card is served until the process is interrupted; pcscd may restart meanwhile: the
+driver reconnects.")]
+pub struct Args {
+    /// Where the vpcd driver connects: 127.0.0.1:PORT (it also uses PORT+1 for its second
+    /// slot, which holds a second, volatile virtual card).
+    #[arg(long, value_name = "127.0.0.1:PORT")]
+    pub vpcd: String,
+    /// Keep the card's state (PIN counters, files) in FILE.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Seed text for a fresh virtual card (default: the reference card).
+    #[arg(long, value_name = "TEXT")]
+    pub seed: Option<String>,
+}
+
+/// Runs `cardwire serve`.
+pub fn run(args: &Args) -> Result<(), Failure> {
+    let addr: SocketAddr = args.vpcd.parse().map_err(|_| {
+        Failure::Usage(format!(
+            "--vpcd {:?} is not an address like 127.0.0.1:35963",
+            args.vpcd
+        ))
+    })?;
+    if !addr.ip().is_loopback() {
+        return Err(Failure::Usage(format!(
+            "--vpcd {addr}: the virtual card is served on the loopback interface only (127.0.0.1)"
+        )));
+    }
+    let seed = args.seed.as_deref().map_or(Seed::DEFAULT, Seed::from_text);
+    let card = match &args.state {
+        Some(path) => VirtualCard::open(path, &seed),
+        None => VirtualCard::new(&seed),
+    }
+    .map_err(|e| Failure::Failed(e.to_string()))?;
+    let server = Server::bind(addr.port()).map_err(|e| {
+        Failure::Failed(format!(
+            "cannot listen on 127.0.0.1:{} and :{}: {e}",
+            addr.port(),
+            addr.port().saturating_add(1)
+        ))
+    })?;
+    println!("cardwire virtual card for pcscd (vpcd driver, reversed mode)");
+    println!(
+        "  cardholder {}, user ID {}, ATR {}",
+        card.identity().name,
+        card.identity().user_id,
+        to_hex(&cardwire_transport::CardHandler::atr(&card))
+    );
+    println!("  PIN {DEFAULT_PIN}, PUK {DEFAULT_PUK} on a fresh card; SCP03 test keys 404142…4F");
+    if let Some(p) = &args.state {
+        println!("  state kept in {}", p.display());
+    }
+    println!(
+        "\nreader.conf.d entry:\n{}",
+        reader_conf("cardwire virtual card", server.port())
+    );
+    // The driver has two slots and pcscd needs both connected: the second holds a second,
+    // volatile virtual card of its own.
+    let second = VirtualCard::new(&Seed::from_text("cardwire second vpcd slot"))
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    let running = server
+        .spawn([card, second])
+        .map_err(|e| Failure::Failed(format!("cannot start serving: {e}")))?;
+    println!("serving on 127.0.0.1:{} (Ctrl-C to stop)", running.port());
+    // Every change of card state is saved atomically as it happens, so stopping the process
+    // at any moment loses nothing.
+    loop {
+        std::thread::park();
+    }
+}
