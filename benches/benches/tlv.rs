@@ -61,7 +61,11 @@ fn cardwire_walk(input: &[u8], opts: Options) -> usize {
     let mut acc = 0;
     for item in Walker::new(input, opts) {
         let (depth, tlv) = item.expect("valid input");
-        let value = if tlv.is_constructed() { &[][..] } else { tlv.value() };
+        let value = if tlv.is_constructed() {
+            &[][..]
+        } else {
+            tlv.value()
+        };
         touch(&mut acc, tlv.tag().0 ^ depth, value);
     }
     acc
@@ -113,7 +117,11 @@ fn floor_walk(input: &[u8]) -> usize {
 fn iso7816_tlv_walk(input: &[u8]) -> usize {
     use iso7816_tlv::ber::{Tlv, Value};
     fn walk(t: &Tlv, acc: &mut usize) {
-        let tag = t.tag().to_bytes().iter().fold(0u32, |a, &b| (a << 8) | u32::from(b));
+        let tag = t
+            .tag()
+            .to_bytes()
+            .iter()
+            .fold(0u32, |a, &b| (a << 8) | u32::from(b));
         match t.value() {
             Value::Primitive(v) => touch(acc, tag, v),
             Value::Constructed(children) => {
@@ -234,10 +242,14 @@ fn bench_tlv(c: &mut Criterion) {
             });
         }
         if complete("iso7816-tlv", Some(iso7816_tlv_walk(input))) {
-            group.bench_function("iso7816-tlv", |b| b.iter(|| iso7816_tlv_walk(black_box(input))));
+            group.bench_function("iso7816-tlv", |b| {
+                b.iter(|| iso7816_tlv_walk(black_box(input)))
+            });
         }
         if complete("tlv_parser", tlv_parser_walk(input)) {
-            group.bench_function("tlv_parser", |b| b.iter(|| tlv_parser_walk(black_box(input))));
+            group.bench_function("tlv_parser", |b| {
+                b.iter(|| tlv_parser_walk(black_box(input)))
+            });
         }
         if complete("iso7816", iso7816_walk(input)) {
             group.bench_function("iso7816", |b| b.iter(|| iso7816_walk(black_box(input))));

@@ -6,12 +6,19 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     for mode in [Mode::Strict, Mode::Iso, Mode::Lenient] {
-        let opts = Options::from(mode).with_max_depth(256).with_max_nodes(10_000);
+        let opts = Options::from(mode)
+            .with_max_depth(256)
+            .with_max_nodes(10_000);
         let walked = Walker::new(data, opts).take_while(Result::is_ok).count();
         match parse_all(data, opts) {
             Ok(all) => {
                 // A successful parse visits exactly what the walk visits.
-                assert_eq!(all.clone().map(|t| 1 + t.descendants().count()).sum::<usize>(), walked);
+                assert_eq!(
+                    all.clone()
+                        .map(|t| 1 + t.descendants().count())
+                        .sum::<usize>(),
+                    walked
+                );
                 let _ = all.find_path(&[Tag(0x6F), Tag(0xA5), Tag(0xBF0C)]);
                 for t in all {
                     let _ = t.find_deep(Tag(0x9F38));

@@ -41,8 +41,14 @@ fuzz_target!(|data: &[u8]| {
             Ok(a) => a,
             Err(_) => parse_all(&out, lenient).unwrap(),
         };
-        let a: Vec<_> = all.flat_map(|t| core::iter::once((0, t)).chain(t.descendants())).map(|(d, t)| (d, t.tag(), t.len())).collect();
-        let b: Vec<_> = again.flat_map(|t| core::iter::once((0, t)).chain(t.descendants())).map(|(d, t)| (d, t.tag(), t.len())).collect();
+        let a: Vec<_> = all
+            .flat_map(|t| core::iter::once((0, t)).chain(t.descendants()))
+            .map(|(d, t)| (d, t.tag(), t.len()))
+            .collect();
+        let b: Vec<_> = again
+            .flat_map(|t| core::iter::once((0, t)).chain(t.descendants()))
+            .map(|(d, t)| (d, t.tag(), t.len()))
+            .collect();
         assert_eq!(a, b);
     }
 });

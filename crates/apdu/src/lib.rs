@@ -24,3 +24,5 @@ pub use error::Error;
 pub use ins::Ins;
 pub use response::{Response, ResponseRepr};
 pub use status::{StatusClass, StatusWord};
+/// The output trait of `cardwire-tlv`, reused: [`CommandRepr::write_to`] encodes into any writer.
+pub use cardwire_tlv::Writer;

@@ -855,8 +855,8 @@ fn render_text(stages: &[Stage], source: &str, trace: bool) -> String {
     let _ = writeln!(out, "Summary");
     let _ = writeln!(
         out,
-        "  {:<3} {:<70} {:<7} {}",
-        "#", "stage", "result", "card answered"
+        "  {:<3} {:<70} {:<7} card answered",
+        "#", "stage", "result"
     );
     for s in stages {
         let result = if s.skipped {

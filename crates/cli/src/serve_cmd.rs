@@ -66,7 +66,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         "  cardholder {}, user ID {}, ATR {}",
         card.identity().name,
         card.identity().user_id,
-        to_hex(&cardwire_transport::CardHandler::atr(&card))
+        to_hex(cardwire_transport::CardHandler::atr(&card))
     );
     println!("  PIN {DEFAULT_PIN}, PUK {DEFAULT_PUK} on a fresh card; SCP03 test keys 404142…4F");
     if let Some(p) = &args.state {

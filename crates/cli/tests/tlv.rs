@@ -1,4 +1,11 @@
 //! `cardwire tlv` run as a process: output, JSON form, exit statuses, stderr.
+// Test code: helpers outside #[test] functions unwrap and index too; a failure is a panic by design.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

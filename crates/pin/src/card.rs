@@ -385,7 +385,9 @@ impl CardPin {
             (Secret::Pin, Ins::RESET_RETRY_COUNTER, 0x02 | 0x03) if !admin => {
                 PinOutcome::SecurityStatusNotSatisfied
             }
-            (Secret::Pin, Ins::RESET_RETRY_COUNTER, 0x02) => self.reset_by_administrator(Some(data)),
+            (Secret::Pin, Ins::RESET_RETRY_COUNTER, 0x02) => {
+                self.reset_by_administrator(Some(data))
+            }
             (Secret::Pin, Ins::RESET_RETRY_COUNTER, 0x03) if data.is_empty() => {
                 self.reset_by_administrator(None)
             }
@@ -569,7 +571,11 @@ fn check_counter(left: u8, limit: u8, offset: usize) -> Result<(), Error> {
     }
 }
 
-fn read_value(r: &mut Reader<'_>, present: bool, format: PinFormat) -> Result<Option<PinData>, Error> {
+fn read_value(
+    r: &mut Reader<'_>,
+    present: bool,
+    format: PinFormat,
+) -> Result<Option<PinData>, Error> {
     let len_offset = r.at;
     let len = usize::from(r.take(1)?.first().copied().unwrap_or(0));
     let bytes = r.take(len)?;
@@ -614,10 +620,13 @@ struct Reader<'d> {
 impl<'d> Reader<'d> {
     fn take(&mut self, n: usize) -> Result<&'d [u8], Error> {
         let end = self.at + n;
-        let bytes = self.data.get(self.at..end).ok_or_else(|| Error::Truncated {
-            offset: self.data.len(),
-            needed: end.saturating_sub(self.data.len()),
-        })?;
+        let bytes = self
+            .data
+            .get(self.at..end)
+            .ok_or_else(|| Error::Truncated {
+                offset: self.data.len(),
+                needed: end.saturating_sub(self.data.len()),
+            })?;
         self.at = end;
         Ok(bytes)
     }
@@ -665,7 +674,10 @@ mod tests {
             PinOutcome::Verified
         );
         assert_eq!(c.retries_left(), 3);
-        assert_eq!(c.verify(&piv(b"123456")), PinOutcome::WrongPin { retries_left: 2 });
+        assert_eq!(
+            c.verify(&piv(b"123456")),
+            PinOutcome::WrongPin { retries_left: 2 }
+        );
         assert_eq!(c.verify(&piv(b"2468024")), PinOutcome::Verified);
         assert_eq!(c.retries_left(), 3);
     }
@@ -681,7 +693,10 @@ mod tests {
             c.unblock(&piv(b"00000000"), Some(&piv(b"111111"))),
             PinOutcome::WrongPin { retries_left: 2 }
         );
-        assert_eq!(c.unblock(&piv(b"00000000"), None), PinOutcome::WrongPin { retries_left: 1 });
+        assert_eq!(
+            c.unblock(&piv(b"00000000"), None),
+            PinOutcome::WrongPin { retries_left: 1 }
+        );
         assert_eq!(c.unblock(&piv(b"00000000"), None), PinOutcome::Blocked);
         assert!(c.is_permanently_blocked());
         // The right PUK no longer helps, and neither does the right PIN.
@@ -693,11 +708,23 @@ mod tests {
         assert_eq!(c.puk_status(), PinOutcome::Blocked);
         // Only the administrator can reset.
         assert_eq!(
-            c.process(Secret::Pin, Ins::RESET_RETRY_COUNTER, 0x02, &piv(b"999999"), false),
+            c.process(
+                Secret::Pin,
+                Ins::RESET_RETRY_COUNTER,
+                0x02,
+                &piv(b"999999"),
+                false
+            ),
             PinOutcome::SecurityStatusNotSatisfied
         );
         assert_eq!(
-            c.process(Secret::Pin, Ins::RESET_RETRY_COUNTER, 0x02, &piv(b"999999"), true),
+            c.process(
+                Secret::Pin,
+                Ins::RESET_RETRY_COUNTER,
+                0x02,
+                &piv(b"999999"),
+                true
+            ),
             PinOutcome::Verified
         );
         assert_eq!(c.verify(&piv(b"999999")), PinOutcome::Verified);
@@ -706,7 +733,10 @@ mod tests {
     #[test]
     fn good_puk_restores_its_own_counter() {
         let mut c = card();
-        assert_eq!(c.unblock(&piv(b"00000000"), None), PinOutcome::WrongPin { retries_left: 2 });
+        assert_eq!(
+            c.unblock(&piv(b"00000000"), None),
+            PinOutcome::WrongPin { retries_left: 2 }
+        );
         assert_eq!(c.unblock(&piv(b"87654321"), None), PinOutcome::Verified);
         assert_eq!(c.puk_retries_left(), 3);
     }
@@ -744,16 +774,34 @@ mod tests {
             PinOutcome::Verified
         );
         assert!(c.is_verified());
-        assert_eq!(c.process(Secret::Pin, Ins::VERIFY, 0x00, &[], false), PinOutcome::Verified);
-        assert_eq!(c.process(Secret::Pin, Ins::VERIFY, 0xFF, &[], false), PinOutcome::Verified);
+        assert_eq!(
+            c.process(Secret::Pin, Ins::VERIFY, 0x00, &[], false),
+            PinOutcome::Verified
+        );
+        assert_eq!(
+            c.process(Secret::Pin, Ins::VERIFY, 0xFF, &[], false),
+            PinOutcome::Verified
+        );
         assert!(!c.is_verified());
         assert_eq!(
-            c.process(Secret::Pin, Ins::CHANGE_REFERENCE_DATA, 0x01, &piv(b"11112222"), false),
+            c.process(
+                Secret::Pin,
+                Ins::CHANGE_REFERENCE_DATA,
+                0x01,
+                &piv(b"11112222"),
+                false
+            ),
             PinOutcome::SecurityStatusNotSatisfied
         );
         assert_eq!(c.verify(&piv(b"654321")), PinOutcome::Verified);
         assert_eq!(
-            c.process(Secret::Pin, Ins::CHANGE_REFERENCE_DATA, 0x01, &piv(b"11112222"), false),
+            c.process(
+                Secret::Pin,
+                Ins::CHANGE_REFERENCE_DATA,
+                0x01,
+                &piv(b"11112222"),
+                false
+            ),
             PinOutcome::Verified
         );
         c.power_reset();
@@ -761,7 +809,13 @@ mod tests {
         assert_eq!(c.verify(&piv(b"11112222")), PinOutcome::Verified);
         // Wrong-length CHANGE data.
         assert_eq!(
-            c.process(Secret::Pin, Ins::CHANGE_REFERENCE_DATA, 0x00, &data[..15], false),
+            c.process(
+                Secret::Pin,
+                Ins::CHANGE_REFERENCE_DATA,
+                0x00,
+                &data[..15],
+                false
+            ),
             PinOutcome::Unexpected(StatusWord::WRONG_LENGTH)
         );
         assert_eq!(
@@ -788,11 +842,20 @@ mod tests {
             c.verify(&piv(b"000000"));
         }
         assert_eq!(
-            c.process(Secret::Pin, Ins::RESET_RETRY_COUNTER, 0x01, &piv(b"11223344"), false),
+            c.process(
+                Secret::Pin,
+                Ins::RESET_RETRY_COUNTER,
+                0x01,
+                &piv(b"11223344"),
+                false
+            ),
             PinOutcome::Verified
         );
         assert_eq!(c.verify(&piv(b"123456")), PinOutcome::Verified);
-        assert_eq!(c.process(Secret::Puk, Ins::VERIFY, 0x00, &[], false), PinOutcome::WrongPin { retries_left: 3 });
+        assert_eq!(
+            c.process(Secret::Puk, Ins::VERIFY, 0x00, &[], false),
+            PinOutcome::WrongPin { retries_left: 3 }
+        );
     }
 
     #[test]
@@ -802,7 +865,10 @@ mod tests {
         assert_eq!(c.verify(&piv(b"123456")), PinOutcome::NotUsable);
         assert_eq!(c.unblock(&piv(b"12345678"), None), PinOutcome::NotUsable);
         assert_eq!(c.reset_by_administrator(None), PinOutcome::NotUsable);
-        assert_eq!(c.reset_by_administrator(Some(&piv(b"123456"))), PinOutcome::Verified);
+        assert_eq!(
+            c.reset_by_administrator(Some(&piv(b"123456"))),
+            PinOutcome::Verified
+        );
         assert_eq!(c.verify(&piv(b"123456")), PinOutcome::Verified);
     }
 
@@ -817,11 +883,20 @@ mod tests {
         };
         let mut c = CardPin::new(config, Some(&Pin::new(b"abcd").unwrap()), None).unwrap();
         assert_eq!(
-            c.process(Secret::Pin, Ins::CHANGE_REFERENCE_DATA, 0x00, b"abcdnewpin1", false),
+            c.process(
+                Secret::Pin,
+                Ins::CHANGE_REFERENCE_DATA,
+                0x00,
+                b"abcdnewpin1",
+                false
+            ),
             PinOutcome::Verified
         );
         assert_eq!(c.verify(b"newpin1"), PinOutcome::Verified);
-        assert_eq!(c.verify(b"newpin"), PinOutcome::WrongPin { retries_left: 2 });
+        assert_eq!(
+            c.verify(b"newpin"),
+            PinOutcome::WrongPin { retries_left: 2 }
+        );
     }
 
     #[test]
@@ -841,7 +916,10 @@ mod tests {
         assert_eq!(fresh.unblock(&piv(b"87654321"), None), PinOutcome::Verified);
 
         let mut small = [0u8; 10];
-        assert_eq!(c.save_state(&mut small).err(), Some(Error::BufferTooSmall { needed: 24 }));
+        assert_eq!(
+            c.save_state(&mut small).err(),
+            Some(Error::BufferTooSmall { needed: 24 })
+        );
         let mut bad = buf;
         bad[3] = 4; // counter above limit
         assert!(fresh.restore_state(&bad[..n]).is_err());

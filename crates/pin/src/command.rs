@@ -42,7 +42,12 @@ impl PinCommand {
     /// # Errors
     /// A format error (see [`PinFormat::encode`]).
     pub fn verify(reference: PinReference, format: PinFormat, pin: &Pin) -> Result<Self, Error> {
-        Ok(Self::with_data(Ins::VERIFY, 0x00, reference, format.encode(pin)?))
+        Ok(Self::with_data(
+            Ins::VERIFY,
+            0x00,
+            reference,
+            format.encode(pin)?,
+        ))
     }
 
     /// VERIFY without data: the card answers `9000` when the PIN is verified, `63Cx` with the
@@ -76,7 +81,12 @@ impl PinCommand {
             None => 0x01,
         };
         format.encode_into(new, &mut data)?;
-        Ok(Self::with_data(Ins::CHANGE_REFERENCE_DATA, p1, reference, data))
+        Ok(Self::with_data(
+            Ins::CHANGE_REFERENCE_DATA,
+            p1,
+            reference,
+            data,
+        ))
     }
 
     /// RESET RETRY COUNTER of `reference` (the PIN, not the PUK): P1 `00` PUK + new PIN,
@@ -105,7 +115,12 @@ impl PinCommand {
             (false, true) => 0x02,
             (false, false) => 0x03,
         };
-        Ok(Self::with_data(Ins::RESET_RETRY_COUNTER, p1, reference, data))
+        Ok(Self::with_data(
+            Ins::RESET_RETRY_COUNTER,
+            p1,
+            reference,
+            data,
+        ))
     }
 
     fn with_data(ins: Ins, p1: u8, reference: PinReference, data: PinData) -> Self {
@@ -182,17 +197,25 @@ mod tests {
             .unwrap();
         assert_eq!(
             encode(&c),
-            [0x00, 0x20, 0x00, 0x01, 0x08, 0x24, 0x12, 0x34, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
+            [
+                0x00, 0x20, 0x00, 0x01, 0x08, 0x24, 0x12, 0x34, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF
+            ]
         );
     }
 
     #[test]
     fn change_variants() {
         let f = PinFormat::Ascii(Some(Padding::zero(6)));
-        let c = PinCommand::change_reference_data(PinReference(0x80), f, Some(&pin(b"1234")), &pin(b"98765"))
-            .unwrap();
+        let c = PinCommand::change_reference_data(
+            PinReference(0x80),
+            f,
+            Some(&pin(b"1234")),
+            &pin(b"98765"),
+        )
+        .unwrap();
         assert_eq!(encode(&c), b"\x00\x24\x00\x80\x0C1234\x00\x0098765\x00");
-        let c = PinCommand::change_reference_data(PinReference(0x80), f, None, &pin(b"98765")).unwrap();
+        let c =
+            PinCommand::change_reference_data(PinReference(0x80), f, None, &pin(b"98765")).unwrap();
         assert_eq!(encode(&c), b"\x00\x24\x01\x80\x0698765\x00");
     }
 
@@ -214,8 +237,13 @@ mod tests {
     #[test]
     fn too_long_for_one_apdu() {
         let long = pin(&[b'1'; 127]);
-        let err = PinCommand::change_reference_data(PinReference(1), PinFormat::ASCII, Some(&long), &pin(&[b'1'; 127]))
-            .map(|_| ());
+        let err = PinCommand::change_reference_data(
+            PinReference(1),
+            PinFormat::ASCII,
+            Some(&long),
+            &pin(&[b'1'; 127]),
+        )
+        .map(|_| ());
         assert!(err.is_ok()); // 254 bytes fit
         let err = PinCommand::change_reference_data(
             PinReference(1),

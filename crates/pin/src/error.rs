@@ -75,16 +75,25 @@ impl fmt::Display for Error {
         match self {
             Error::EmptyPin => f.write_str("the PIN is empty"),
             Error::PinTooLong { len, max } => {
-                write!(f, "the PIN is {len} characters long; at most {max} are allowed")
+                write!(
+                    f,
+                    "the PIN is {len} characters long; at most {max} are allowed"
+                )
             }
             Error::PinTooShort { len, min } => {
-                write!(f, "the PIN is {len} characters long; at least {min} are required")
+                write!(
+                    f,
+                    "the PIN is {len} characters long; at least {min} are required"
+                )
             }
             Error::InvalidCharacter { offset } => {
                 write!(f, "the PIN character at position {offset} is not allowed")
             }
             Error::BufferTooSmall { needed } => {
-                write!(f, "the output buffer is too small: {needed} bytes are needed")
+                write!(
+                    f,
+                    "the output buffer is too small: {needed} bytes are needed"
+                )
             }
             Error::Truncated { offset, needed } => write!(
                 f,
@@ -92,7 +101,10 @@ impl fmt::Display for Error {
             ),
             Error::Invalid { offset, what } => write!(f, "{what} (at offset {offset})"),
             Error::TrailingBytes { offset } => {
-                write!(f, "unexpected bytes after the end of the structure at offset {offset}")
+                write!(
+                    f,
+                    "unexpected bytes after the end of the structure at offset {offset}"
+                )
             }
             Error::PlainPinRefused => f.write_str(
                 "the session requires secure messaging and none is active: the PIN was not sent",

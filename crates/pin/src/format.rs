@@ -171,10 +171,7 @@ impl PinFormat {
             PinFormat::Ascii(padding) => {
                 let body = match padding {
                     Some(p) => {
-                        let end = data
-                            .iter()
-                            .rposition(|&b| b != p.byte)
-                            .map_or(0, |i| i + 1);
+                        let end = data.iter().rposition(|&b| b != p.byte).map_or(0, |i| i + 1);
                         let body = data.get(..end).unwrap_or(&[]);
                         if let Some(offset) = body.iter().position(|&b| b == p.byte) {
                             return Err(Error::Invalid {
@@ -344,9 +341,15 @@ mod tests {
         );
         assert_eq!(enc(PinFormat::BCD, b"1234"), [0x12, 0x34]);
         assert_eq!(enc(PinFormat::BCD, b"123"), [0x12, 0x3F]);
-        assert_eq!(enc(PinFormat::Bcd(Some(4)), b"123"), [0x12, 0x3F, 0xFF, 0xFF]);
+        assert_eq!(
+            enc(PinFormat::Bcd(Some(4)), b"123"),
+            [0x12, 0x3F, 0xFF, 0xFF]
+        );
         assert_eq!(enc(PinFormat::Binary(None), b"1204"), [1, 2, 0, 4]);
-        assert_eq!(enc(PinFormat::Binary(Some(6)), b"12"), [1, 2, 0xFF, 0xFF, 0xFF, 0xFF]);
+        assert_eq!(
+            enc(PinFormat::Binary(Some(6)), b"12"),
+            [1, 2, 0xFF, 0xFF, 0xFF, 0xFF]
+        );
     }
 
     #[test]
@@ -411,13 +414,18 @@ mod tests {
             })
         );
         assert_eq!(
-            PinFormat::PIV.decode(&[0x31, 0xFF, 0x32, 0, 0, 0, 0xFF, 0xFF]).err(),
+            PinFormat::PIV
+                .decode(&[0x31, 0xFF, 0x32, 0, 0, 0, 0xFF, 0xFF])
+                .err(),
             Some(Error::Invalid {
                 offset: 1,
                 what: "pad byte inside the PIN"
             })
         );
-        assert_eq!(PinFormat::PIV.decode(&[0xFF; 8]).err(), Some(Error::EmptyPin));
+        assert_eq!(
+            PinFormat::PIV.decode(&[0xFF; 8]).err(),
+            Some(Error::EmptyPin)
+        );
         assert!(PinFormat::BCD.decode(&[0x1F, 0x23]).is_err());
         assert!(PinFormat::Binary(None).decode(&[1, 0xFF, 2]).is_err());
     }
@@ -426,9 +434,15 @@ mod tests {
     fn decode_vectors() {
         let d = |f: PinFormat, b: &[u8]| f.decode(b).unwrap().expose_secret().to_vec();
         assert_eq!(d(PinFormat::Iso9564Format2, &FORMAT2_12345), b"12345");
-        assert_eq!(d(PinFormat::Iso9564Format2, &FORMAT2_12_DIGITS), b"123456789012");
+        assert_eq!(
+            d(PinFormat::Iso9564Format2, &FORMAT2_12_DIGITS),
+            b"123456789012"
+        );
         assert_eq!(d(PinFormat::PIV, &PIV_123456), b"123456");
-        assert_eq!(d(PinFormat::Bcd(Some(4)), &[0x12, 0x3F, 0xFF, 0xFF]), b"123");
+        assert_eq!(
+            d(PinFormat::Bcd(Some(4)), &[0x12, 0x3F, 0xFF, 0xFF]),
+            b"123"
+        );
     }
 
     fn formats() -> impl Strategy<Value = PinFormat> {

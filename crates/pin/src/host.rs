@@ -8,8 +8,7 @@ use cardwire_apdu::Cla;
 use cardwire_transport::{Card, CardError, ErrorKind, SecureChannel, Transport};
 
 use crate::{
-    Error, Pin, PinCommand, PinFormat, PinOperation, PinOutcome, PinPolicy, PinReference,
-    PinStates,
+    Error, Pin, PinCommand, PinFormat, PinOperation, PinOutcome, PinPolicy, PinReference, PinStates,
 };
 
 /// Everything the host needs to know about one PIN or PUK: its reference, wire format and

@@ -134,11 +134,10 @@ impl<'a> ModifyStructure<'a> {
     /// As [`VerifyStructure::parse`](crate::VerifyStructure::parse); also
     /// [`Error::Invalid`] for reserved `bConfirmPIN` bits.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
-        let header: &[u8; HEADER_LEN] =
-            bytes.first_chunk().ok_or_else(|| Error::Truncated {
-                offset: bytes.len(),
-                needed: HEADER_LEN.saturating_sub(bytes.len()),
-            })?;
+        let header: &[u8; HEADER_LEN] = bytes.first_chunk().ok_or_else(|| Error::Truncated {
+            offset: bytes.len(),
+            needed: HEADER_LEN.saturating_sub(bytes.len()),
+        })?;
         let [
             timeout,
             timeout2,
@@ -256,8 +255,8 @@ mod tests {
     // 3 messages, wLangId 0409 (-> 09 04), indexes 00 01 02, prologue 0, ulDataLength 21
     // (-> 15 00 00 00), then the template 00 24 00 80 10 and 16 bytes of FF.
     const PIV_MODIFY_HEADER: [u8; 24] = [
-        0x00, 0x00, 0x82, 0x08, 0x00, 0x00, 0x08, 0x08, 0x06, 0x03, 0x02, 0x03, 0x09, 0x04,
-        0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x15, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x82, 0x08, 0x00, 0x00, 0x08, 0x08, 0x06, 0x03, 0x02, 0x03, 0x09, 0x04, 0x00,
+        0x01, 0x02, 0x00, 0x00, 0x00, 0x15, 0x00, 0x00, 0x00,
     ];
 
     fn piv_modify() -> std::vec::Vec<u8> {
@@ -291,11 +290,17 @@ mod tests {
         let bytes = piv_modify();
         assert!(matches!(
             ModifyStructure::parse(&bytes[..30]),
-            Err(Error::Truncated { offset: 30, needed: 15 })
+            Err(Error::Truncated {
+                offset: 30,
+                needed: 15
+            })
         ));
         assert!(matches!(
             ModifyStructure::parse(&bytes[..3]),
-            Err(Error::Truncated { offset: 3, needed: 21 })
+            Err(Error::Truncated {
+                offset: 3,
+                needed: 21
+            })
         ));
     }
 

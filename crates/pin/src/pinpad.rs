@@ -161,7 +161,9 @@ impl<'o> ApduBuilder<'o> {
             });
         }
         let needed = DATA_START + data.len();
-        let head = out.get_mut(..needed).ok_or(Error::BufferTooSmall { needed })?;
+        let head = out
+            .get_mut(..needed)
+            .ok_or(Error::BufferTooSmall { needed })?;
         let (h, rest) = head.split_at_mut(DATA_START);
         if let Some(hdr) = h.get_mut(..HEADER) {
             hdr.copy_from_slice(header);
@@ -215,7 +217,12 @@ impl<'o> ApduBuilder<'o> {
         Ok(())
     }
 
-    fn insert(&mut self, format: &EntryFormat, block_offset: usize, pin: &Pin) -> Result<(), Error> {
+    fn insert(
+        &mut self,
+        format: &EntryFormat,
+        block_offset: usize,
+        pin: &Pin,
+    ) -> Result<(), Error> {
         let digit_bits = format.coding.bits_per_digit();
         let pin_bits = pin.len() * digit_bits;
         let block_start = block_offset * 8;
@@ -270,8 +277,7 @@ impl<'o> ApduBuilder<'o> {
 mod tests {
     use super::*;
     use crate::{
-        CardPin, CardPinConfig, ConfirmPin, DigitCoding, EntryFormat, PinFormat, PinOutcome,
-        Units,
+        CardPin, CardPinConfig, ConfirmPin, DigitCoding, EntryFormat, PinFormat, PinOutcome, Units,
     };
     use cardwire_apdu::Ins;
 
@@ -349,7 +355,9 @@ mod tests {
             length_units: Units::Bytes,
             length_position: 0,
         };
-        let template = [0x80, 0x20, 0x00, 0x01, 0x06, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+        let template = [
+            0x80, 0x20, 0x00, 0x01, 0x06, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        ];
         let s = VerifyStructure::new(format, 4, 6, &template);
         let mut out = [0u8; 32];
         let apdu = verify_apdu(&s, &digits(&[9, 8, 7, 6]), &mut out).unwrap();
@@ -382,7 +390,10 @@ mod tests {
             verify_apdu(&s, &digits(&[1, 2, 3, 4]), &mut tiny).err(),
             Some(Error::BufferTooSmall { needed: 13 })
         );
-        assert_eq!(reader_status(&Error::ConfirmationMismatch), StatusWord(0x6402));
+        assert_eq!(
+            reader_status(&Error::ConfirmationMismatch),
+            StatusWord(0x6402)
+        );
         assert_eq!(entry_error(StatusWord(0x6401)), Some(Error::EntryCancelled));
         assert_eq!(entry_error(StatusWord(0x9000)), None);
     }
@@ -391,7 +402,15 @@ mod tests {
     fn modify_builds_a_change_the_card_accepts() {
         let mut template = [0xFFu8; 21];
         template[..5].copy_from_slice(&[0x00, 0x24, 0x00, 0x80, 0x10]);
-        let s = ModifyStructure::new(EntryFormat::ascii(8), 0, 8, ConfirmPin(0x03), 6, 8, &template);
+        let s = ModifyStructure::new(
+            EntryFormat::ascii(8),
+            0,
+            8,
+            ConfirmPin(0x03),
+            6,
+            8,
+            &template,
+        );
         let (old, new) = (digits(&[1, 2, 3, 4, 5, 6]), digits(&[6, 5, 4, 3, 2, 1, 0]));
         let mut out = [0u8; 64];
         let wrong = digits(&[6, 5, 4, 3, 2, 1, 1]);
@@ -413,9 +432,20 @@ mod tests {
         assert_eq!(&apdu[5..13], b"123456\xFF\xFF");
         assert_eq!(&apdu[13..21], b"6543210\xFF");
         // The card side accepts what the PIN pad built.
-        let mut card = CardPin::new(CardPinConfig::PIV, Some(&Pin::new(b"123456").unwrap()), None).unwrap();
+        let mut card = CardPin::new(
+            CardPinConfig::PIV,
+            Some(&Pin::new(b"123456").unwrap()),
+            None,
+        )
+        .unwrap();
         assert_eq!(
-            card.process(crate::Secret::Pin, Ins::CHANGE_REFERENCE_DATA, apdu[2], &apdu[5..], false),
+            card.process(
+                crate::Secret::Pin,
+                Ins::CHANGE_REFERENCE_DATA,
+                apdu[2],
+                &apdu[5..],
+                false
+            ),
             PinOutcome::Verified
         );
         let missing = ModifyEntries {

@@ -125,7 +125,11 @@ mod tests {
             charset: Charset::PrintableAscii,
         };
         assert!(printable.check(&Pin::new(b"1234 678").unwrap()).is_ok());
-        assert!(PinPolicy::PIV_PIN.check(&Pin::new(b"1234567").unwrap()).is_ok());
+        assert!(
+            PinPolicy::PIV_PIN
+                .check(&Pin::new(b"1234567").unwrap())
+                .is_ok()
+        );
     }
 
     proptest! {

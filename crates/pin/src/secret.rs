@@ -44,10 +44,13 @@ impl Pin {
             bytes: [0; Pin::MAX_LEN],
             len: 0,
         };
-        let slot = pin.bytes.get_mut(..characters.len()).ok_or(Error::PinTooLong {
-            len: characters.len(),
-            max: Pin::MAX_LEN,
-        })?;
+        let slot = pin
+            .bytes
+            .get_mut(..characters.len())
+            .ok_or(Error::PinTooLong {
+                len: characters.len(),
+                max: Pin::MAX_LEN,
+            })?;
         slot.copy_from_slice(characters);
         pin.len = characters.len() as u8; // <= MAX_LEN = 127
         Ok(pin)

@@ -206,25 +206,70 @@ mod tests {
     fn verify_sequence() {
         let mut s = PinStates::new();
         assert_eq!(s.get(PIN), PinState::Unknown);
-        s.apply(PinOperation::Status, PIN, None, PinOutcome::WrongPin { retries_left: 3 });
-        assert_eq!(s.get(PIN), PinState::NotVerified { retries_left: Some(3) });
-        s.apply(PinOperation::Verify, PIN, None, PinOutcome::WrongPin { retries_left: 1 });
+        s.apply(
+            PinOperation::Status,
+            PIN,
+            None,
+            PinOutcome::WrongPin { retries_left: 3 },
+        );
+        assert_eq!(
+            s.get(PIN),
+            PinState::NotVerified {
+                retries_left: Some(3)
+            }
+        );
+        s.apply(
+            PinOperation::Verify,
+            PIN,
+            None,
+            PinOutcome::WrongPin { retries_left: 1 },
+        );
         s.apply(PinOperation::Verify, PIN, None, PinOutcome::Blocked);
         assert_eq!(s.get(PIN), PinState::Blocked);
         // An unexpected answer changes nothing.
-        s.apply(PinOperation::Verify, PIN, None, PinOutcome::Unexpected(StatusWord(0x6700)));
+        s.apply(
+            PinOperation::Verify,
+            PIN,
+            None,
+            PinOutcome::Unexpected(StatusWord(0x6700)),
+        );
         assert_eq!(s.get(PIN), PinState::Blocked);
         // A failed PUK try moves the PUK, not the PIN.
-        s.apply(PinOperation::UnblockWithPuk, PIN, Some(PUK), PinOutcome::WrongPin { retries_left: 2 });
+        s.apply(
+            PinOperation::UnblockWithPuk,
+            PIN,
+            Some(PUK),
+            PinOutcome::WrongPin { retries_left: 2 },
+        );
         assert_eq!(s.get(PIN), PinState::Blocked);
-        assert_eq!(s.get(PUK), PinState::NotVerified { retries_left: Some(2) });
-        s.apply(PinOperation::UnblockWithPuk, PIN, Some(PUK), PinOutcome::Verified);
+        assert_eq!(
+            s.get(PUK),
+            PinState::NotVerified {
+                retries_left: Some(2)
+            }
+        );
+        s.apply(
+            PinOperation::UnblockWithPuk,
+            PIN,
+            Some(PUK),
+            PinOutcome::Verified,
+        );
         assert_eq!(s.get(PIN), PinState::NotVerified { retries_left: None });
         s.apply(PinOperation::Verify, PIN, None, PinOutcome::Verified);
         assert_eq!(s.get(PIN), PinState::Verified);
-        s.apply(PinOperation::ChangeNewOnly, PIN, None, PinOutcome::SecurityStatusNotSatisfied);
+        s.apply(
+            PinOperation::ChangeNewOnly,
+            PIN,
+            None,
+            PinOutcome::SecurityStatusNotSatisfied,
+        );
         assert_eq!(s.get(PIN), PinState::NotVerified { retries_left: None });
-        s.apply(PinOperation::Verify, PIN, None, PinOutcome::WrongPin { retries_left: 0 });
+        s.apply(
+            PinOperation::Verify,
+            PIN,
+            None,
+            PinOutcome::WrongPin { retries_left: 0 },
+        );
         assert_eq!(s.get(PIN), PinState::Blocked);
         s.apply(PinOperation::Verify, PIN, None, PinOutcome::NotUsable);
         assert_eq!(s.get(PIN), PinState::NotUsable);
@@ -234,7 +279,12 @@ mod tests {
     fn reset_verification_keeps_known_counter() {
         let mut s = PinStates::new();
         s.apply(PinOperation::Verify, PIN, None, PinOutcome::Verified);
-        s.apply(PinOperation::ResetVerification, PIN, None, PinOutcome::Verified);
+        s.apply(
+            PinOperation::ResetVerification,
+            PIN,
+            None,
+            PinOutcome::Verified,
+        );
         assert_eq!(s.get(PIN), PinState::NotVerified { retries_left: None });
         s.apply(PinOperation::Change, PIN, None, PinOutcome::Verified);
         assert_eq!(s.get(PIN), PinState::Unknown);

@@ -118,11 +118,10 @@ impl<'a> VerifyStructure<'a> {
     /// [`Error::TrailingBytes`] when bytes follow the template; [`Error::Invalid`] for a
     /// reserved format value, a template shorter than an APDU header (4 bytes) or min > max.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
-        let header: &[u8; HEADER_LEN] =
-            bytes.first_chunk().ok_or_else(|| Error::Truncated {
-                offset: bytes.len(),
-                needed: HEADER_LEN.saturating_sub(bytes.len()),
-            })?;
+        let header: &[u8; HEADER_LEN] = bytes.first_chunk().ok_or_else(|| Error::Truncated {
+            offset: bytes.len(),
+            needed: HEADER_LEN.saturating_sub(bytes.len()),
+        })?;
         let [
             timeout,
             timeout2,

@@ -34,9 +34,16 @@ fn wrong_pins_block_then_puk_unblocks_then_puk_exhaustion_blocks_for_good() {
     // Three wrong PINs: 63C2, 63C1, 6983.
     let sws: Vec<StatusWord> = [b"000000", b"111111", b"222222"]
         .iter()
-        .map(|p| host.verify(&mut card, &PIN, &pin(*p)).unwrap().status_word())
+        .map(|p| {
+            host.verify(&mut card, &PIN, &pin(*p))
+                .unwrap()
+                .status_word()
+        })
         .collect();
-    assert_eq!(sws, [StatusWord(0x63C2), StatusWord(0x63C1), StatusWord(0x6983)]);
+    assert_eq!(
+        sws,
+        [StatusWord(0x63C2), StatusWord(0x63C1), StatusWord(0x6983)]
+    );
     assert_eq!(host.states().get(PIN.reference), PinState::Blocked);
 
     // Blocked even for the right PIN.
@@ -48,14 +55,26 @@ fn wrong_pins_block_then_puk_unblocks_then_puk_exhaustion_blocks_for_good() {
 
     // Unblock with the PUK and a new PIN.
     assert_eq!(
-        host.reset_retry_counter(&mut card, &PIN, &PUK, Some(&pin(b"87654321")), Some(&pin(b"24680")))
-            .err(),
+        host.reset_retry_counter(
+            &mut card,
+            &PIN,
+            &PUK,
+            Some(&pin(b"87654321")),
+            Some(&pin(b"24680"))
+        )
+        .err(),
         Some(HostError::Pin(Error::PinTooShort { len: 5, min: 6 })),
         "a new PIN the policy refuses is never sent"
     );
     assert_eq!(
-        host.reset_retry_counter(&mut card, &PIN, &PUK, Some(&pin(b"87654321")), Some(&pin(b"246802")))
-            .unwrap(),
+        host.reset_retry_counter(
+            &mut card,
+            &PIN,
+            &PUK,
+            Some(&pin(b"87654321")),
+            Some(&pin(b"246802"))
+        )
+        .unwrap(),
         PinOutcome::Verified
     );
     assert_eq!(
@@ -67,7 +86,10 @@ fn wrong_pins_block_then_puk_unblocks_then_puk_exhaustion_blocks_for_good() {
         PinOutcome::Verified
     );
     assert_eq!(host.states().get(PIN.reference), PinState::Verified);
-    assert_eq!(host.status(&mut card, PIN.reference).unwrap(), PinOutcome::Verified);
+    assert_eq!(
+        host.status(&mut card, PIN.reference).unwrap(),
+        PinOutcome::Verified
+    );
 
     // Block again, then exhaust the PUK.
     for _ in 0..3 {
@@ -76,8 +98,14 @@ fn wrong_pins_block_then_puk_unblocks_then_puk_exhaustion_blocks_for_good() {
     let wrong_puk = pin(b"00000000");
     let outcomes: Vec<PinOutcome> = (0..3)
         .map(|_| {
-            host.reset_retry_counter(&mut card, &PIN, &PUK, Some(&wrong_puk), Some(&pin(b"999999")))
-                .unwrap()
+            host.reset_retry_counter(
+                &mut card,
+                &PIN,
+                &PUK,
+                Some(&wrong_puk),
+                Some(&pin(b"999999")),
+            )
+            .unwrap()
         })
         .collect();
     assert_eq!(
@@ -93,8 +121,14 @@ fn wrong_pins_block_then_puk_unblocks_then_puk_exhaustion_blocks_for_good() {
 
     // Permanently blocked: the right PUK and the right PIN both fail.
     assert_eq!(
-        host.reset_retry_counter(&mut card, &PIN, &PUK, Some(&pin(b"87654321")), Some(&pin(b"999999")))
-            .unwrap(),
+        host.reset_retry_counter(
+            &mut card,
+            &PIN,
+            &PUK,
+            Some(&pin(b"87654321")),
+            Some(&pin(b"999999"))
+        )
+        .unwrap(),
         PinOutcome::Blocked
     );
     assert_eq!(
@@ -130,7 +164,8 @@ fn change_and_reset_verification() {
         PinOutcome::SecurityStatusNotSatisfied
     );
     assert_eq!(
-        host.change(&mut card, &PIN, Some(&pin(b"123456")), &pin(b"654321")).unwrap(),
+        host.change(&mut card, &PIN, Some(&pin(b"123456")), &pin(b"654321"))
+            .unwrap(),
         PinOutcome::Verified
     );
     assert_eq!(
@@ -151,7 +186,8 @@ fn change_and_reset_verification() {
     );
     // A wrong old PIN costs a try.
     assert_eq!(
-        host.change(&mut card, &PIN, Some(&pin(b"111111")), &pin(b"222222")).unwrap(),
+        host.change(&mut card, &PIN, Some(&pin(b"111111")), &pin(b"222222"))
+            .unwrap(),
         PinOutcome::WrongPin { retries_left: 2 }
     );
 }
@@ -176,7 +212,8 @@ fn policy_violations_and_plain_pins_are_never_sent() {
         Some(HostError::Pin(Error::PlainPinRefused))
     );
     assert_eq!(
-        host.change(&mut card, &PIN, Some(&pin(b"123456")), &pin(b"654321")).err(),
+        host.change(&mut card, &PIN, Some(&pin(b"123456")), &pin(b"654321"))
+            .err(),
         Some(HostError::Pin(Error::PlainPinRefused))
     );
     assert_eq!(
@@ -184,7 +221,11 @@ fn policy_violations_and_plain_pins_are_never_sent() {
             .err(),
         Some(HostError::Pin(Error::PlainPinRefused))
     );
-    assert_eq!(card.transport().handler().received, 0, "nothing reached the card");
+    assert_eq!(
+        card.transport().handler().received,
+        0,
+        "nothing reached the card"
+    );
     // An empty VERIFY carries no secret and still goes out.
     assert_eq!(
         host.status(&mut card, PIN.reference).unwrap(),

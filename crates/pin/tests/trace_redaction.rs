@@ -36,11 +36,13 @@ fn verify_change_and_unblock_are_redacted() {
         let mut host = PinHost::new();
         let spec = PinSpec::PIV_APPLICATION_PIN;
         assert_eq!(
-            host.verify(&mut card, &spec, &Pin::new(b"975319").unwrap()).unwrap(),
+            host.verify(&mut card, &spec, &Pin::new(b"975319").unwrap())
+                .unwrap(),
             PinOutcome::WrongPin { retries_left: 2 }
         );
         assert_eq!(
-            host.verify(&mut card, &spec, &Pin::new(b"135792").unwrap()).unwrap(),
+            host.verify(&mut card, &spec, &Pin::new(b"135792").unwrap())
+                .unwrap(),
             PinOutcome::Verified
         );
         host.change(
@@ -59,9 +61,15 @@ fn verify_change_and_unblock_are_redacted() {
         )
         .unwrap();
     }
-    assert!(log.contains("VERIFY"), "the trace shows the commands:\n{log}");
+    assert!(
+        log.contains("VERIFY"),
+        "the trace shows the commands:\n{log}"
+    );
     assert!(log.contains("<PIN redacted>"), "{log}");
-    assert!(log.contains("63C2"), "the status words stay visible:\n{log}");
+    assert!(
+        log.contains("63C2"),
+        "the status words stay visible:\n{log}"
+    );
     for secret in [&b"975319"[..], b"135792", b"246813", b"86420864", b"579135"] {
         assert_eq!(leaks(&log, secret), Vec::<String>::new(), "leak in:\n{log}");
     }

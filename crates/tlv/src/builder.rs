@@ -107,7 +107,10 @@ mod tests {
         })
         .unwrap();
         let bytes = b.finish();
-        assert_eq!(&bytes[..8], &[0x30, 0x82, 0x01, 0x30, 0x04, 0x82, 0x01, 0x2C]);
+        assert_eq!(
+            &bytes[..8],
+            &[0x30, 0x82, 0x01, 0x30, 0x04, 0x82, 0x01, 0x2C]
+        );
         let t = Tlv::parse_with(&bytes, crate::Mode::Strict).unwrap();
         assert_eq!(t.children().next().unwrap().len(), 300);
     }

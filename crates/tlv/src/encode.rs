@@ -21,7 +21,11 @@ pub fn encoded_len(tag: Tag, value_len: usize) -> usize {
 /// # Errors
 /// [`Error::InvalidTag`] for a malformed tag, [`Error::ValueTooLong`] above `u32::MAX` bytes,
 /// [`Error::BufferTooSmall`] from the writer.
-pub fn write_header<W: Writer + ?Sized>(out: &mut W, tag: Tag, value_len: usize) -> Result<(), Error> {
+pub fn write_header<W: Writer + ?Sized>(
+    out: &mut W,
+    tag: Tag,
+    value_len: usize,
+) -> Result<(), Error> {
     let len = u32::try_from(value_len).map_err(|_| Error::ValueTooLong { length: value_len })?;
     tag.write(out)?;
     let be = len.to_be_bytes();

@@ -134,7 +134,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Error::TruncatedHeader { offset } => {
-                write!(f, "truncated header at offset {offset}: the input ends inside a tag or length")
+                write!(
+                    f,
+                    "truncated header at offset {offset}: the input ends inside a tag or length"
+                )
             }
             Error::TruncatedValue { offset, needed } => write!(
                 f,

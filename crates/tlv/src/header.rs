@@ -10,6 +10,8 @@ use crate::{Error, Mode, Tag};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Header {
     pub tag: Tag,
+    /// Bit 6 of the first tag byte.
+    pub constructed: bool,
     /// Bytes of tag plus length.
     pub len: usize,
     /// The declared value length.
@@ -43,6 +45,7 @@ pub(crate) fn read_header(bytes: &[u8], at: usize, mode: Mode) -> Result<Header,
     if l0 < 0x80 {
         return Ok(Header {
             tag: Tag(tag),
+            constructed: b0 & 0x20 != 0,
             len: tag_len + 1,
             value_len: u32::from(l0),
         });
@@ -58,9 +61,7 @@ pub(crate) fn read_header(bytes: &[u8], at: usize, mode: Mode) -> Result<Header,
             byte: l0,
         });
     }
-    let digits = bytes
-        .get(tag_len + 1..tag_len + 1 + n)
-        .ok_or(truncated)?;
+    let digits = bytes.get(tag_len + 1..tag_len + 1 + n).ok_or(truncated)?;
     let mut value_len = 0u32;
     for &d in digits {
         value_len = (value_len << 8) | u32::from(d);
@@ -77,6 +78,7 @@ pub(crate) fn read_header(bytes: &[u8], at: usize, mode: Mode) -> Result<Header,
     }
     Ok(Header {
         tag: Tag(tag),
+        constructed: b0 & 0x20 != 0,
         len: tag_len + 1 + n,
         value_len,
     })
@@ -151,7 +153,10 @@ mod tests {
 
     #[test]
     fn tags_of_two_to_four_bytes() {
-        assert_eq!(h(&[0x9F, 0x38, 0x00], Mode::Strict).unwrap().tag, Tag(0x9F38));
+        assert_eq!(
+            h(&[0x9F, 0x38, 0x00], Mode::Strict).unwrap().tag,
+            Tag(0x9F38)
+        );
         assert_eq!(
             h(&[0x1F, 0x81, 0x00, 0x00], Mode::Strict).unwrap().tag,
             Tag(0x1F_8100)
@@ -182,7 +187,10 @@ mod tests {
     fn emv_low_numbers_only_in_lenient() {
         for tag in [[0x9F, 0x01], [0x9F, 0x1E], [0x5F, 0x01], [0xBF, 0x0C]] {
             let bytes = [tag[0], tag[1], 0x00];
-            assert_eq!(h(&bytes, Mode::Strict), Err(Error::InvalidTag { offset: 0 }));
+            assert_eq!(
+                h(&bytes, Mode::Strict),
+                Err(Error::InvalidTag { offset: 0 })
+            );
             assert_eq!(h(&bytes, Mode::Iso), Err(Error::InvalidTag { offset: 0 }));
             assert!(h(&bytes, Mode::Lenient).is_ok());
         }
@@ -195,7 +203,10 @@ mod tests {
 
     #[test]
     fn strict_rejects_00_and_ff_tags() {
-        assert_eq!(h(&[0x00, 0x00], Mode::Strict), Err(Error::InvalidTag { offset: 0 }));
+        assert_eq!(
+            h(&[0x00, 0x00], Mode::Strict),
+            Err(Error::InvalidTag { offset: 0 })
+        );
         assert_eq!(
             h(&[0xFF, 0x20, 0x00], Mode::Strict),
             Err(Error::InvalidTag { offset: 0 })
@@ -223,7 +234,10 @@ mod tests {
                 h(bytes, Mode::Strict),
                 Err(Error::NonMinimalLength { offset: 1 })
             );
-            assert_eq!(h(bytes, Mode::Iso), Err(Error::NonMinimalLength { offset: 1 }));
+            assert_eq!(
+                h(bytes, Mode::Iso),
+                Err(Error::NonMinimalLength { offset: 1 })
+            );
             assert!(h(bytes, Mode::Lenient).is_ok());
         }
     }

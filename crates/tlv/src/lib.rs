@@ -27,6 +27,6 @@ pub use encode::{encode, encoded_len, write_header, write_tlv};
 pub use error::Error;
 pub use options::{Mode, Options};
 pub use tag::{Class, Tag, TagBytes};
-pub use tlv::{parse_all, Descendants, Tlv, Tlvs};
+pub use tlv::{Descendants, Tlv, Tlvs, parse_all};
 pub use walker::Walker;
 pub use writer::{SliceWriter, Writer};

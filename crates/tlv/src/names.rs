@@ -212,16 +212,25 @@ mod tests {
 
     #[test]
     fn context_picks_the_meaning() {
-        assert_eq!(name(Tag(0x84), Some(Tag(0x6F))), Some("Dedicated file (DF) name"));
+        assert_eq!(
+            name(Tag(0x84), Some(Tag(0x6F))),
+            Some("Dedicated file (DF) name")
+        );
         assert_eq!(name(Tag(0x84), Some(Tag(0x62))), Some("DF name"));
         assert_eq!(name(Tag(0x83), Some(Tag(0x62))), Some("File identifier"));
         assert_eq!(name(Tag(0x83), None), Some("File identifier"));
-        assert_eq!(name(Tag(0x5F01), Some(Tag(0x60))), Some("LDS version number"));
+        assert_eq!(
+            name(Tag(0x5F01), Some(Tag(0x60))),
+            Some("LDS version number")
+        );
         assert_eq!(
             name(Tag(0x5F1F), Some(Tag(0x61))),
             Some("MRZ data elements (ICAO 9303 DG1)")
         );
-        assert_eq!(name(Tag(0x9F38), None), Some("Processing options data object list (PDOL)"));
+        assert_eq!(
+            name(Tag(0x9F38), None),
+            Some("Processing options data object list (PDOL)")
+        );
         assert_eq!(name(Tag(0xDF7F), None), None);
     }
 }

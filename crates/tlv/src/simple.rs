@@ -132,7 +132,10 @@ pub fn parse_all(input: &[u8]) -> Result<Tlvs<'_>, Error> {
         let at = input.len() - rest.len();
         rest = read_object(rest, at)?.1;
     }
-    Ok(Tlvs { rest: input, offset: 0 })
+    Ok(Tlvs {
+        rest: input,
+        offset: 0,
+    })
 }
 
 /// An iterator over validated SIMPLE-TLV objects (from [`parse_all`]).
@@ -145,7 +148,7 @@ pub struct Tlvs<'a> {
 impl<'a> Tlvs<'a> {
     /// The first remaining object with `tag`.
     pub fn find(&self, tag: u8) -> Option<Tlv<'a>> {
-        self.clone().find_map(|t| (t.tag == tag).then_some(t))
+        Iterator::find(&mut self.clone(), |t| t.tag == tag)
     }
 }
 
@@ -171,7 +174,11 @@ impl core::iter::FusedIterator for Tlvs<'_> {}
 
 /// Bytes one object with a `value_len`-byte value takes (2 + value up to 254 bytes, else 4 +).
 pub const fn encoded_len(value_len: usize) -> usize {
-    if value_len < 0xFF { 2 + value_len } else { 4 + value_len }
+    if value_len < 0xFF {
+        2 + value_len
+    } else {
+        4 + value_len
+    }
 }
 
 /// Writes one object.
@@ -225,15 +232,24 @@ mod tests {
         let data = [0x01, 0x01, 0xAA, 0x7F, 0xFF, 0x00, 0x02, 0xBB, 0xCC];
         let all: Vec<Tlv<'_>> = parse_all(&data).unwrap().collect();
         assert_eq!(all.len(), 2);
-        assert_eq!((all[0].tag(), all[0].value(), all[0].offset()), (0x01, &[0xAA][..], 0));
-        assert_eq!((all[1].tag(), all[1].header_len(), all[1].offset()), (0x7F, 4, 3));
+        assert_eq!(
+            (all[0].tag(), all[0].value(), all[0].offset()),
+            (0x01, &[0xAA][..], 0)
+        );
+        assert_eq!(
+            (all[1].tag(), all[1].header_len(), all[1].offset()),
+            (0x7F, 4, 3)
+        );
         assert_eq!(all[1].value(), &[0xBB, 0xCC]);
         assert_eq!(parse_all(&data).unwrap().find(0x7F).unwrap().offset(), 3);
     }
 
     #[test]
     fn tags_00_and_ff_are_invalid() {
-        assert_eq!(Tlv::parse(&[0x00, 0x00]), Err(Error::InvalidTag { offset: 0 }));
+        assert_eq!(
+            Tlv::parse(&[0x00, 0x00]),
+            Err(Error::InvalidTag { offset: 0 })
+        );
         assert_eq!(
             parse_all(&[0x01, 0x00, 0xFF, 0x00]).unwrap_err(),
             Error::InvalidTag { offset: 2 }
@@ -242,8 +258,14 @@ mod tests {
 
     #[test]
     fn truncation() {
-        assert_eq!(Tlv::parse(&[0x01]), Err(Error::TruncatedHeader { offset: 0 }));
-        assert_eq!(Tlv::parse(&[0x01, 0xFF, 0x00]), Err(Error::TruncatedHeader { offset: 0 }));
+        assert_eq!(
+            Tlv::parse(&[0x01]),
+            Err(Error::TruncatedHeader { offset: 0 })
+        );
+        assert_eq!(
+            Tlv::parse(&[0x01, 0xFF, 0x00]),
+            Err(Error::TruncatedHeader { offset: 0 })
+        );
         assert_eq!(
             Tlv::parse(&[0x01, 0x03, 0xAA]),
             Err(Error::TruncatedValue {
@@ -271,13 +293,19 @@ mod tests {
     #[test]
     fn encode_both_length_forms() {
         let mut buf = [0u8; 300];
-        assert_eq!(encode(0x01, &[0xAA], &mut buf).unwrap(), &[0x01, 0x01, 0xAA]);
+        assert_eq!(
+            encode(0x01, &[0xAA], &mut buf).unwrap(),
+            &[0x01, 0x01, 0xAA]
+        );
         let v = [0x11; 0xFF];
         let out = encode(0x02, &v, &mut buf).unwrap();
         assert_eq!(&out[..4], &[0x02, 0xFF, 0x00, 0xFF]);
         assert_eq!(out.len(), encoded_len(0xFF));
         assert_eq!(Tlv::parse(out).unwrap().value(), &v);
-        assert_eq!(encode(0xFF, &[], &mut buf), Err(Error::InvalidTag { offset: 0 }));
+        assert_eq!(
+            encode(0xFF, &[], &mut buf),
+            Err(Error::InvalidTag { offset: 0 })
+        );
         let mut small = [0u8; 2];
         assert!(matches!(
             encode(0x01, &[1], &mut small),

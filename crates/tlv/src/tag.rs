@@ -85,35 +85,44 @@ impl Tag {
     ///
     /// This is the widest form any [`Mode`](crate::Mode) accepts; the strict and ISO modes
     /// check more (see [`Mode`](crate::Mode)).
+    #[inline]
     pub const fn new(value: u32) -> Option<Self> {
         let tag = Self(value);
         if tag.is_valid() { Some(tag) } else { None }
     }
 
     /// Whether this tag is well formed (see [`Tag::new`]).
+    #[inline]
     pub const fn is_valid(self) -> bool {
         let len = self.encoded_len();
-        let bytes = self.0.to_be_bytes();
-        let first = bytes[4 - len];
+        let first = self.first_byte();
         if len == 1 {
             return first & 0x1F != 0x1F;
         }
-        if first & 0x1F != 0x1F || bytes[5 - len] == 0x80 {
+        if first & 0x1F != 0x1F || self.byte_from_end(len - 2) == 0x80 {
             return false;
         }
         // Every subsequent byte but the last has bit 8 set; the last has it clear.
-        let mut i = 5 - len;
-        while i < 3 {
-            if bytes[i] & 0x80 == 0 {
+        let mut i = len - 2;
+        while i > 0 {
+            if self.byte_from_end(i) & 0x80 == 0 {
                 return false;
             }
-            i += 1;
+            i -= 1;
         }
-        bytes[3] & 0x80 == 0
+        self.byte_from_end(0) & 0x80 == 0
+    }
+
+    /// Byte `i` counted from the last (0 = last byte).
+    #[inline]
+    const fn byte_from_end(self, i: usize) -> u8 {
+        // i < 4 at every call site; the shift is masked anyway.
+        (self.0 >> ((8 * i as u32) & 31)) as u8
     }
 
     /// How many bytes the tag occupies: the number of bytes of the big-endian value with
     /// leading zero bytes left out (at least one, so `Tag(0x00)` is the one byte `00`).
+    #[inline]
     pub const fn encoded_len(self) -> usize {
         match self.0 {
             0..=0xFF => 1,
@@ -124,12 +133,13 @@ impl Tag {
     }
 
     /// The first tag byte, which holds the class and the constructed bit.
+    #[inline]
     pub const fn first_byte(self) -> u8 {
-        let bytes = self.0.to_be_bytes();
-        bytes[4 - self.encoded_len()]
+        self.byte_from_end(self.encoded_len() - 1)
     }
 
     /// The class, from bits 8–7 of the first byte.
+    #[inline]
     pub const fn class(self) -> Class {
         match self.first_byte() >> 6 {
             0 => Class::Universal,
@@ -140,28 +150,30 @@ impl Tag {
     }
 
     /// Whether the value holds nested BER-TLV objects (bit 6 of the first byte).
+    #[inline]
     pub const fn is_constructed(self) -> bool {
         self.first_byte() & 0x20 != 0
     }
 
     /// The tag number: bits 5–1 of a one-byte tag, or the seven-bit groups of the
     /// subsequent bytes (X.690 §8.1.2.4).
+    #[inline]
     pub const fn number(self) -> u32 {
         let len = self.encoded_len();
         if len == 1 {
             return self.0 & 0x1F;
         }
-        let bytes = self.0.to_be_bytes();
         let mut n = 0u32;
-        let mut i = 5 - len;
-        while i < 4 {
-            n = (n << 7) | (bytes[i] & 0x7F) as u32;
-            i += 1;
+        let mut i = len - 1;
+        while i > 0 {
+            i -= 1;
+            n = (n << 7) | (self.byte_from_end(i) & 0x7F) as u32;
         }
         n
     }
 
     /// The encoded tag bytes.
+    #[inline]
     pub const fn to_bytes(self) -> TagBytes {
         TagBytes {
             bytes: self.0.to_be_bytes(),
@@ -231,7 +243,7 @@ mod tests {
         // X.690 §8.1.2.4: 1F 81 00 is number 128.
         assert_eq!(Tag(0x1F_8100).number(), 128);
         assert_eq!(Tag(0x1F_8100).encoded_len(), 3);
-        assert_eq!(Tag(0xDF_8181_01).encoded_len(), 4);
+        assert_eq!(Tag(0xDF81_8101).encoded_len(), 4);
         assert!(Tag(0xDF81_8101).is_valid());
     }
 

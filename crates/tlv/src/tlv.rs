@@ -29,15 +29,24 @@ use crate::{Error, Mode, Options, Tag, Walker, Writer};
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Tlv<'a> {
     tag: Tag,
+    constructed: bool,
     offset: usize,
     header_len: usize,
     raw: &'a [u8],
 }
 
 impl<'a> Tlv<'a> {
-    pub(crate) const fn from_parts(tag: Tag, offset: usize, header_len: usize, raw: &'a [u8]) -> Self {
+    #[inline]
+    pub(crate) const fn from_parts(
+        tag: Tag,
+        constructed: bool,
+        offset: usize,
+        header_len: usize,
+        raw: &'a [u8],
+    ) -> Self {
         Self {
             tag,
+            constructed,
             offset,
             header_len,
             raw,
@@ -81,7 +90,10 @@ impl<'a> Tlv<'a> {
     /// # Errors
     /// Any parse [`Error`] in the first object; [`Error::TruncatedHeader`] when `input` holds
     /// no object at all.
-    pub fn parse_prefix(input: &'a [u8], opts: impl Into<Options>) -> Result<(Self, &'a [u8]), Error> {
+    pub fn parse_prefix(
+        input: &'a [u8],
+        opts: impl Into<Options>,
+    ) -> Result<(Self, &'a [u8]), Error> {
         let opts = opts.into();
         let start = if opts.mode == Mode::Strict {
             0
@@ -155,7 +167,7 @@ impl<'a> Tlv<'a> {
     /// Whether the tag marks a constructed object.
     #[inline]
     pub const fn is_constructed(&self) -> bool {
-        self.tag.is_constructed()
+        self.constructed
     }
 
     /// The objects nested in the value of a constructed object (none for a primitive one),
@@ -250,7 +262,7 @@ impl<'a> Tlvs<'a> {
 
     /// The first remaining sibling with `tag`.
     pub fn find(&self, tag: Tag) -> Option<Tlv<'a>> {
-        self.clone().find_map(|t| (t.tag == tag).then_some(t))
+        Iterator::find(&mut self.clone(), |t| t.tag == tag)
     }
 
     /// The object reached by following `path`: `path[0]` among these siblings, `path[1]`
@@ -267,7 +279,8 @@ impl<'a> Tlvs<'a> {
     /// The first object with `tag` among these siblings and everything below them, in byte
     /// order.
     pub fn find_deep(&self, tag: Tag) -> Option<Tlv<'a>> {
-        self.descendants().find_map(|(_, t)| (t.tag == tag).then_some(t))
+        self.descendants()
+            .find_map(|(_, t)| (t.tag == tag).then_some(t))
     }
 
     /// Every remaining object, depth first in byte order, with its depth (these siblings 1).
@@ -303,7 +316,13 @@ impl<'a> Iterator for Tlvs<'a> {
         };
         self.rest = rest.get(end..).unwrap_or_default();
         self.offset = offset + end;
-        Some(Tlv::from_parts(header.tag, offset, header.len, raw))
+        Some(Tlv::from_parts(
+            header.tag,
+            header.constructed,
+            offset,
+            header.len,
+            raw,
+        ))
     }
 }
 
@@ -345,9 +364,15 @@ mod tests {
         let a5 = t.find(Tag(0xA5)).unwrap();
         assert_eq!(a5.offset(), 18);
         let grandkids: Vec<(Tag, usize)> = a5.children().map(|c| (c.tag(), c.offset())).collect();
-        assert_eq!(grandkids, [(Tag(0x88), 20), (Tag(0x5F2D), 23), (Tag(0x9F11), 34)]);
+        assert_eq!(
+            grandkids,
+            [(Tag(0x88), 20), (Tag(0x5F2D), 23), (Tag(0x9F11), 34)]
+        );
         assert_eq!(t.find_deep(Tag(0x9F11)).unwrap().value(), &[0x01]);
-        assert_eq!(t.find_path(&[Tag(0xA5), Tag(0x88)]).unwrap().value(), &[0x01]);
+        assert_eq!(
+            t.find_path(&[Tag(0xA5), Tag(0x88)]).unwrap().value(),
+            &[0x01]
+        );
         assert!(t.find_path(&[]).is_none());
         assert!(t.find_path(&[Tag(0x84), Tag(0x88)]).is_none());
         assert_eq!(t.descendants().count(), 5);
@@ -391,7 +416,8 @@ mod tests {
 
     #[test]
     fn parse_prefix_returns_the_rest() {
-        let (t, rest) = Tlv::parse_prefix(&[0x84, 0x01, 0xAA, 0x90, 0x00], Options::default()).unwrap();
+        let (t, rest) =
+            Tlv::parse_prefix(&[0x84, 0x01, 0xAA, 0x90, 0x00], Options::default()).unwrap();
         assert_eq!(t.value(), &[0xAA]);
         assert_eq!(rest, &[0x90, 0x00]);
     }
@@ -399,7 +425,10 @@ mod tests {
     #[test]
     fn empty_input_is_truncated() {
         assert_eq!(Tlv::parse(&[]), Err(Error::TruncatedHeader { offset: 0 }));
-        assert_eq!(Tlv::parse(&[0x00, 0x00]), Err(Error::TruncatedHeader { offset: 2 }));
+        assert_eq!(
+            Tlv::parse(&[0x00, 0x00]),
+            Err(Error::TruncatedHeader { offset: 2 })
+        );
         assert_eq!(parse_all(&[], Options::default()).unwrap().count(), 0);
     }
 

@@ -221,8 +221,8 @@ impl<'a> Iterator for Walker<'a> {
             // Unreachable: value_end <= self.end <= input.len() was checked above.
             return self.fail(Error::TruncatedHeader { offset });
         };
-        let tlv = Tlv::from_parts(header.tag, offset, header.len, raw);
-        if header.tag.is_constructed() {
+        let tlv = Tlv::from_parts(header.tag, header.constructed, offset, header.len, raw);
+        if header.constructed {
             if let Some(slot) = self.ends.get_mut(self.open) {
                 *slot = value_end;
             }
@@ -299,7 +299,13 @@ mod tests {
         let input = [0xA1, 0x04, 0xA2, 0x02, 0x80, 0x00, 0x81, 0x00, 0x82, 0x00];
         assert_eq!(
             walk(&input, Options::default()).unwrap(),
-            [(1, 0xA1, 0), (2, 0xA2, 2), (3, 0x80, 4), (1, 0x81, 6), (1, 0x82, 8)]
+            [
+                (1, 0xA1, 0),
+                (2, 0xA2, 2),
+                (3, 0x80, 4),
+                (1, 0x81, 6),
+                (1, 0x82, 8)
+            ]
         );
     }
 
@@ -334,7 +340,7 @@ mod tests {
         let fives: Vec<u32> = items.iter().filter(|i| i.1 == 0x05).map(|i| i.0).collect();
         assert_eq!(fives, (2..=201).rev().collect::<Vec<u32>>());
         // Offsets of the siblings count back from the end.
-        let last = items.iter().filter(|i| i.1 == 0x05).last().unwrap();
+        let last = items.iter().rfind(|i| i.1 == 0x05).unwrap();
         assert_eq!(last.2, v.len() - 2);
     }
 
@@ -370,7 +376,11 @@ mod tests {
             }
         }
         let mut expected = Vec::new();
-        by_children(crate::Tlv::parse_with(&outer, opts).unwrap(), 1, &mut expected);
+        by_children(
+            crate::Tlv::parse_with(&outer, opts).unwrap(),
+            1,
+            &mut expected,
+        );
         assert_eq!(items, expected);
     }
 

@@ -1,6 +1,13 @@
 //! Differential test against the `der` crate: every DER input gives the same tree in strict
 //! mode — the committed certificates under tests/data/ and, when present, every certificate
 //! of the system CA bundle (/etc/ssl/certs/ca-certificates.crt).
+// Test code: helpers outside #[test] functions unwrap and index too; a failure is a panic by design.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use cardwire_tlv::{Mode, Tlv, Walker};
 use der::{Decode, Header, Reader, SliceReader};
@@ -137,8 +144,14 @@ fn system_ca_bundle_when_present() {
         check(&format!("bundle certificate {i}"), cert);
         checked += 1;
     }
-    eprintln!("{checked} of {} bundle certificates agree with der", certs.len());
-    assert!(checked * 10 >= certs.len() * 9, "der accepted too few: {checked}");
+    eprintln!(
+        "{checked} of {} bundle certificates agree with der",
+        certs.len()
+    );
+    assert!(
+        checked * 10 >= certs.len() * 9,
+        "der accepted too few: {checked}"
+    );
 }
 
 #[test]

@@ -1,11 +1,21 @@
 //! Each malformed-input case of issue 2 as its own test, through the public API, with the
 //! exact error and offset.
+// Test code: helpers outside #[test] functions unwrap and index too; a failure is a panic by design.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use cardwire_tlv::{Error, Mode, Options, Tlv, parse_all};
 
 #[test]
 fn truncated_header() {
-    assert_eq!(Tlv::parse(&[0x9F]), Err(Error::TruncatedHeader { offset: 0 }));
+    assert_eq!(
+        Tlv::parse(&[0x9F]),
+        Err(Error::TruncatedHeader { offset: 0 })
+    );
     assert_eq!(
         Tlv::parse(&[0x84, 0x82, 0x01]),
         Err(Error::TruncatedHeader { offset: 0 })
@@ -123,11 +133,16 @@ fn non_minimal_length_outside_lenient() {
         Tlv::parse_with(&data, Mode::Strict),
         Err(Error::NonMinimalLength { offset: 1 })
     );
-    assert_eq!(Tlv::parse_with(&data, Mode::Lenient).unwrap().value(), &[0xAA]);
+    assert_eq!(
+        Tlv::parse_with(&data, Mode::Lenient).unwrap().value(),
+        &[0xAA]
+    );
 }
 
 #[test]
 fn error_messages_name_error_and_offset() {
-    let msg = Tlv::parse(&[0x1F, 0x80, 0x01, 0x00]).unwrap_err().to_string();
+    let msg = Tlv::parse(&[0x1F, 0x80, 0x01, 0x00])
+        .unwrap_err()
+        .to_string();
     assert_eq!(msg, "invalid tag at offset 0");
 }

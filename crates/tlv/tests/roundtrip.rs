@@ -1,5 +1,12 @@
 //! Property tests: encode → parse → the same tree and the same bytes, for BER-TLV, SIMPLE-TLV
 //! and COMPACT-TLV; and hostile bytes never panic in any mode.
+// Test code: helpers outside #[test] functions unwrap and index too; a failure is a panic by design.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use cardwire_tlv::compact::{self, CompactTag};
 use cardwire_tlv::{Builder, Mode, Options, Tag, Tlv, Walker, parse_all, simple, write_tlv};
@@ -21,7 +28,8 @@ fn tag(constructed: bool) -> impl Strategy<Value = Tag> {
             let b = (class << 6) | cbit | n;
             (b != 0 && b != 0xFF).then_some(Tag(b))
         }),
-        (0u32..3, 31u32..128).prop_map(move |(class, n)| Tag((((class << 6) | cbit | 0x1F) << 8) | n)),
+        (0u32..3, 31u32..128)
+            .prop_map(move |(class, n)| Tag((((class << 6) | cbit | 0x1F) << 8) | n)),
         (0u32..4, 128u32..0x4000).prop_map(move |(class, n)| {
             Tag((((class << 6) | cbit | 0x1F) << 16) | ((0x80 | (n >> 7)) << 8) | (n & 0x7F))
         }),
@@ -39,7 +47,8 @@ fn tree() -> impl Strategy<Value = Node> {
     let leaf = (tag(false), proptest::collection::vec(any::<u8>(), 0..300))
         .prop_map(|(t, v)| Node::Primitive(t, v));
     leaf.prop_recursive(6, 64, 6, |inner| {
-        (tag(true), proptest::collection::vec(inner, 0..6)).prop_map(|(t, c)| Node::Constructed(t, c))
+        (tag(true), proptest::collection::vec(inner, 0..6))
+            .prop_map(|(t, c)| Node::Constructed(t, c))
     })
 }
 

@@ -1,6 +1,13 @@
 //! Proof that parsing allocates nothing: a counting global allocator around every read path
 //! (walk, parse_all, children, find, find_path, find_deep, SIMPLE/COMPACT, historical bytes,
 //! encoding into slices and heapless vectors).
+// Test code: helpers outside #[test] functions unwrap and index too; a failure is a panic by design.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::alloc::System;
 
@@ -72,7 +79,10 @@ fn no_heap_allocation_on_any_read_path() {
     ]
     .iter()
     .map(|n| data(n))
-    .chain([vec![0x1F, 0x80, 0x00], vec![0x00, 0xFF, 0x84, 0x81, 0x01, 0xAA]])
+    .chain([
+        vec![0x1F, 0x80, 0x00],
+        vec![0x00, 0xFF, 0x84, 0x81, 0x01, 0xAA],
+    ])
     .collect();
     // Warm up anything lazily initialised by the test harness itself.
     let expected = read_everything(&inputs);

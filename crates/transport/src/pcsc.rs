@@ -170,6 +170,9 @@ pub enum Reason {
     MalformedAnswer,
     /// The parameters were refused.
     InvalidParameter,
+    /// The connection to the card was lost (ending a transaction could not reconnect);
+    /// connect again.
+    ConnectionLost,
     /// Anything else; see [`PcscError::code`].
     Other,
 }
@@ -198,6 +201,7 @@ impl Reason {
             Reason::BufferTooSmall => "the answer is larger than the buffer",
             Reason::MalformedAnswer => "the reader's answer is malformed",
             Reason::InvalidParameter => "the service refused the parameters",
+            Reason::ConnectionLost => "the connection to the card was lost; connect again",
             Reason::Other => "the smart card service reported an error",
         }
     }
@@ -296,7 +300,7 @@ impl TransportError for PcscError {
             Reason::ServiceNotRunning | Reason::NoReaders | Reason::UnknownReader => {
                 ErrorKind::NoService
             }
-            Reason::NoCard | Reason::CardRemoved => ErrorKind::CardRemoved,
+            Reason::NoCard | Reason::CardRemoved | Reason::ConnectionLost => ErrorKind::CardRemoved,
             Reason::CardReset => ErrorKind::CardReset,
             Reason::Timeout | Reason::UnresponsiveCard => ErrorKind::Timeout,
             Reason::BufferTooSmall => ErrorKind::BufferTooSmall,
@@ -456,7 +460,7 @@ impl Context {
             .connect(&name, share.raw(), protocols)
             .map_err(|e| PcscError::new(Operation::Connect, e))?;
         let mut card = PcscCard {
-            card,
+            card: Some(card),
             context: self.inner.clone(),
             reader: reader.to_string(),
             share,
@@ -646,7 +650,8 @@ impl Monitor<'_> {
 
 /// A connection to a card through PC/SC: a [`Transport`].
 pub struct PcscCard {
-    card: ::pcsc::Card,
+    /// `None` only after ending a [`Transport`] transaction failed to open a fresh handle.
+    card: Option<::pcsc::Card>,
     /// To open a fresh handle when ending a transaction begun through [`Transport`].
     context: ::pcsc::Context,
     reader: String,
@@ -683,6 +688,18 @@ pub struct CardStatus {
 }
 
 impl PcscCard {
+    fn handle(&self, operation: Operation) -> Result<&::pcsc::Card, PcscError> {
+        self.card
+            .as_ref()
+            .ok_or(PcscError::without_code(operation, Reason::ConnectionLost))
+    }
+
+    fn handle_mut(&mut self, operation: Operation) -> Result<&mut ::pcsc::Card, PcscError> {
+        self.card
+            .as_mut()
+            .ok_or(PcscError::without_code(operation, Reason::ConnectionLost))
+    }
+
     /// The reader this connection is to.
     pub fn reader(&self) -> &str {
         &self.reader
@@ -701,7 +718,7 @@ impl PcscCard {
     /// [`PcscCard::reconnect`] with [`Disposition::Leave`] to go on), service failures.
     pub fn status(&self) -> Result<CardStatus, PcscError> {
         let status = self
-            .card
+            .handle(Operation::Status)?
             .status2_owned()
             .map_err(|e| PcscError::new(Operation::Status, e))?;
         let flags = status.status();
@@ -726,8 +743,9 @@ impl PcscCard {
     /// [`Reason::NoCard`] / [`Reason::CardRemoved`], [`Reason::SharingViolation`], service
     /// failures.
     pub fn reconnect(&mut self, disposition: Disposition) -> Result<(), PcscError> {
-        self.card
-            .reconnect(self.share.raw(), self.protocols, disposition.raw())
+        let (share, protocols) = (self.share.raw(), self.protocols);
+        self.handle_mut(Operation::Reconnect)?
+            .reconnect(share, protocols, disposition.raw())
             .map_err(|e| PcscError::new(Operation::Reconnect, e))?;
         if self.share != Share::Direct {
             self.refresh_atr()?;
@@ -746,6 +764,11 @@ impl PcscCard {
         let atr = &self.atr;
         let tx = self
             .card
+            .as_mut()
+            .ok_or(PcscError::without_code(
+                Operation::BeginTransaction,
+                Reason::ConnectionLost,
+            ))?
             .transaction()
             .map_err(|e| PcscError::new(Operation::BeginTransaction, e))?;
         Ok(PcscTransaction { tx: Some(tx), atr })
@@ -764,7 +787,7 @@ impl PcscCard {
         input: &[u8],
         output: &'o mut [u8],
     ) -> Result<&'o [u8], PcscError> {
-        self.card
+        self.handle(Operation::Control)?
             .control(code.into(), input, output)
             .map_err(|e| PcscError::new(Operation::Control, e))
     }
@@ -779,7 +802,10 @@ impl PcscCard {
     pub fn features(&self) -> Result<OwnedFeatureList, PcscError> {
         let mut buf = [0u8; 256];
         let code = control_code(part10::GET_FEATURE_REQUEST_FUNCTION);
-        let answer = match self.card.control(code.into(), &[], &mut buf) {
+        let answer = match self
+            .handle(Operation::GetFeatures)?
+            .control(code.into(), &[], &mut buf)
+        {
             Ok(answer) => answer,
             Err(::pcsc::Error::UnsupportedFeature) | Err(::pcsc::Error::NotTransacted) => &[],
             Err(e) => return Err(PcscError::new(Operation::GetFeatures, e)),
@@ -798,7 +824,7 @@ impl PcscCard {
     /// # Errors
     /// [`Reason::Unsupported`] (pcsc-lite: the driver does not have it), service failures.
     pub fn attribute(&self, attribute: Attribute) -> Result<Vec<u8>, PcscError> {
-        self.card
+        self.handle(Operation::GetAttribute)?
             .get_attribute_owned(attribute)
             .map_err(|e| PcscError::new(Operation::GetAttribute, e))
     }
@@ -807,9 +833,11 @@ impl PcscCard {
     ///
     /// # Errors
     /// Service failures (the connection is closed anyway).
-    pub fn disconnect(self, disposition: Disposition) -> Result<(), PcscError> {
-        self.card
-            .disconnect(disposition.raw())
+    pub fn disconnect(mut self, disposition: Disposition) -> Result<(), PcscError> {
+        let Some(card) = self.card.take() else {
+            return Ok(());
+        };
+        card.disconnect(disposition.raw())
             .map_err(|(_, e)| PcscError::new(Operation::Disconnect, e))
     }
 }
@@ -845,7 +873,7 @@ impl Transport for PcscCard {
         command: &[u8],
         response: &'b mut [u8],
     ) -> Result<&'b [u8], PcscError> {
-        self.card
+        self.handle(Operation::Transmit)?
             .transmit(command, response)
             .map_err(|e| PcscError::new(Operation::Transmit, e))
     }
@@ -865,7 +893,7 @@ impl Transport for PcscCard {
             return Ok(());
         }
         let tx = self
-            .card
+            .handle_mut(Operation::BeginTransaction)?
             .transaction()
             .map_err(|e| PcscError::new(Operation::BeginTransaction, e))?;
         // The `pcsc` crate offers the transaction only as a guard borrowing the card, which a
@@ -884,13 +912,17 @@ impl Transport for PcscCard {
             return Ok(());
         }
         self.in_transaction = false;
+        // pcsc-lite holds back SCardConnect while a transaction is open, so close first.
+        if let Some(old) = self.card.take() {
+            old.disconnect(::pcsc::Disposition::LeaveCard)
+                .map_err(|(_, e)| PcscError::new(Operation::EndTransaction, e))?;
+        }
         let fresh = self
             .context
             .connect(&cstring(&self.reader), self.share.raw(), self.protocols)
             .map_err(|e| PcscError::new(Operation::EndTransaction, e))?;
-        let old = core::mem::replace(&mut self.card, fresh);
-        old.disconnect(::pcsc::Disposition::LeaveCard)
-            .map_err(|(_, e)| PcscError::new(Operation::EndTransaction, e))
+        self.card = Some(fresh);
+        Ok(())
     }
 }
 

@@ -156,7 +156,6 @@ mod running {
         use cardwire_transport::Card;
 
         let context = Context::establish().expect("pcscd must be running");
-        let mut other = connect(&context, Share::Shared);
         let mut card = Card::open(connect(&context, Share::Shared)).unwrap();
         // The session reads the capabilities from the ATR: chaining, short lengths only.
         assert!(card.capabilities().chaining);
@@ -164,12 +163,19 @@ mod running {
         let mut buf = [0u8; 1100];
         {
             let mut tx = card.transaction().unwrap();
-            // Another application cannot interleave while the transaction is open.
-            let mut other_buf = [0u8; 258];
-            let err = other
-                .transmit(&[0, 0xA4, 0, 0x0C, 2, 0x3F, 0x00], &mut other_buf)
-                .unwrap_err();
-            assert_eq!(err.reason(), Reason::SharingViolation, "{err}");
+            // Another application cannot interleave while the transaction is open: pcsc-lite
+            // holds its command back until the transaction ends.
+            let (done_tx, done_rx) = std::sync::mpsc::channel();
+            let other = std::thread::spawn(move || {
+                let context = Context::establish().unwrap();
+                let mut other = connect(&context, Share::Shared);
+                let r = send(&mut other, &[0, 0xA4, 0, 0x0C, 2, 0x3F, 0x00]);
+                done_tx.send(r).unwrap();
+            });
+            assert!(
+                done_rx.recv_timeout(Duration::from_millis(500)).is_err(),
+                "another application got through during the transaction"
+            );
             // GET DATA of 600 bytes: the session follows 61xx with GET RESPONSE itself.
             let get_data =
                 CommandRepr::new(cardwire_apdu::Cla(0), Ins::GET_DATA, 1, 1).with_ne(256);
@@ -188,12 +194,11 @@ mod running {
             let r = tx.transmit(&get, &mut buf).unwrap();
             assert_eq!(r.data(), &payload[..]);
             tx.end().unwrap();
+            // The transaction is over: the other application's command goes through.
+            let r = done_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+            assert_eq!(r, [0x90, 0]);
+            other.join().unwrap();
         }
-        // The transaction is over: the other application gets through again.
-        assert_eq!(
-            send(&mut other, &[0, 0xA4, 0, 0x0C, 2, 0x3F, 0x00]),
-            [0x90, 0]
-        );
         // READ BINARY of a 1024-byte file in the fewest short APDUs.
         let select =
             CommandRepr::new(cardwire_apdu::Cla(0), Ins::SELECT, 0, 0x0C).with_data(&[0x2F, 0x02]);

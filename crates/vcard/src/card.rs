@@ -295,6 +295,32 @@ impl VirtualCard {
         }
     }
 
+    /// A copy of this card's persistent state as a separate card, powered off, with no state
+    /// file (for fuzzing and tests that need many identical cards without rebuilding the
+    /// identity each time).
+    pub fn duplicate(&self) -> VirtualCard {
+        VirtualCard {
+            atr: self.atr.clone(),
+            seed: self.seed.clone(),
+            identity: self.identity.clone(),
+            fs: self.fs.clone(),
+            pin: self.pin.clone(),
+            puk: self.puk.clone(),
+            scp03_keys: self.scp03_keys.clone(),
+            signature_count: self.signature_count,
+            mrz: self.mrz.clone(),
+            store: None,
+            exchange: CardExchange::new(vec![0u8; EXCHANGE_BUFFER]),
+            channels: [Some(Channel::fresh()), None, None, None],
+            pin_verified: false,
+            se: SecurityEnvironment::default(),
+            sessions: [None, None, None, None],
+            challenge: None,
+            session_epoch: 0,
+            persist_failed: false,
+        }
+    }
+
     /// The identity the card was personalised with.
     pub fn identity(&self) -> &Identity {
         &self.identity

@@ -284,7 +284,7 @@ impl FileSystem {
     /// Follows a path of file identifiers (2 bytes each) from `start` (§7.1.2). A path
     /// starting at the MF from `start = NodeId::MF` may begin with `3F00` or not.
     pub fn resolve_path(&self, start: NodeId, path: &[u8]) -> Option<NodeId> {
-        if path.is_empty() || path.len() % 2 != 0 {
+        if path.is_empty() || !path.len().is_multiple_of(2) {
             return None;
         }
         let mut current = start;

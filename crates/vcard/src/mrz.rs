@@ -147,7 +147,7 @@ impl Mrz {
         let get = |s: &str, a: usize, b: usize| s.get(a..b).unwrap_or("").to_string();
         let unfill = |s: String| s.trim_end_matches('<').replace('<', " ");
         let check = |value: &str, digit: &str, what: &str| {
-            if digit.chars().next() == Some(check_digit(value)) {
+            if digit.starts_with(check_digit(value)) {
                 Ok(())
             } else {
                 Err(format!("the {what} check digit does not match"))

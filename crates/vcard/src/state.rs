@@ -452,7 +452,7 @@ pub struct StateFile {
 #[derive(Debug)]
 pub enum Opened {
     /// The file held a valid state.
-    Existing(CardState),
+    Existing(Box<CardState>),
     /// There was no file yet; the caller creates a fresh card and saves it.
     Missing,
 }
@@ -469,7 +469,7 @@ impl StateFile {
             path: path.to_path_buf(),
         };
         let opened = match file.read_existing()? {
-            Some(state) => Opened::Existing(state),
+            Some(state) => Opened::Existing(Box::new(state)),
             None => Opened::Missing,
         };
         Ok((file, opened))
@@ -674,7 +674,7 @@ mod tests {
         file.save(&s).unwrap();
         let (_, opened) = StateFile::open(&path).unwrap();
         match opened {
-            Opened::Existing(loaded) => assert_eq!(loaded, s),
+            Opened::Existing(loaded) => assert_eq!(*loaded, s),
             Opened::Missing => panic!("not saved"),
         }
         // No temporary file is left behind.
@@ -729,7 +729,7 @@ mod tests {
         assert!(err.to_string().contains("simulated power loss"), "{err}");
         let (_, opened) = StateFile::open(&path).unwrap();
         match opened {
-            Opened::Existing(loaded) => assert_eq!(loaded, old),
+            Opened::Existing(loaded) => assert_eq!(*loaded, old),
             Opened::Missing => panic!("state lost"),
         }
         fs::remove_dir_all(&dir).unwrap();

@@ -293,9 +293,12 @@ impl<'a> HistoricalBytes<'a> {
         };
         let (objects, status) = match Category(category) {
             Category::STATUS_AT_END => {
-                let split = rest.len().checked_sub(3).ok_or(Error::InvalidHistoricalBytes {
-                    offset: bytes.len(),
-                })?;
+                let split = rest
+                    .len()
+                    .checked_sub(3)
+                    .ok_or(Error::InvalidHistoricalBytes {
+                        offset: bytes.len(),
+                    })?;
                 let (objects, status) = rest.split_at_checked(split).unwrap_or_default();
                 (objects, StatusIndicator::new(status))
             }
@@ -467,8 +470,9 @@ mod tests {
     /// (operational, activated), SW 9000.
     #[test]
     fn category_00_with_trailing_status() {
-        let hb = HistoricalBytes::parse(&[0x00, 0x31, 0xE0, 0x73, 0x00, 0x00, 0x1B, 0x05, 0x90, 0x00])
-            .unwrap();
+        let hb =
+            HistoricalBytes::parse(&[0x00, 0x31, 0xE0, 0x73, 0x00, 0x00, 0x1B, 0x05, 0x90, 0x00])
+                .unwrap();
         assert_eq!(hb.category(), Some(Category::STATUS_AT_END));
         assert_eq!(
             hb.status(),
@@ -516,7 +520,10 @@ mod tests {
             0x80, 0x65, 0xB0, 0x83, 0x11, 0x11, 0x83, 0x82, 0x90, 0x00, 0x40,
         ])
         .unwrap();
-        assert_eq!(hb.pre_issuing_data(), Some(&[0xB0, 0x83, 0x11, 0x11, 0x83][..]));
+        assert_eq!(
+            hb.pre_issuing_data(),
+            Some(&[0xB0, 0x83, 0x11, 0x11, 0x83][..])
+        );
         assert_eq!(
             hb.status(),
             Some(StatusIndicator {

@@ -15,9 +15,9 @@ pub use historical::{
     LogicalChannelAssignment, SelectionMethods, StatusIndicator,
 };
 
+use nom::Parser;
 use nom::bytes::complete::take;
 use nom::number::complete::be_u8;
-use nom::Parser;
 
 use crate::{Error, Writer};
 
@@ -79,12 +79,13 @@ fn read_object(input: &[u8], at: usize) -> Result<(Tlv<'_>, &[u8]), Error> {
     let (after, (tag, len)) = header
         .parse(input)
         .map_err(|_: nom::Err<NomError<'_>>| Error::TruncatedHeader { offset: at })?;
-    let (rest, value) = take::<_, _, NomError<'_>>(len)
-        .parse(after)
-        .map_err(|_| Error::TruncatedValue {
-            offset: at,
-            needed: len - after.len(),
-        })?;
+    let (rest, value) =
+        take::<_, _, NomError<'_>>(len)
+            .parse(after)
+            .map_err(|_| Error::TruncatedValue {
+                offset: at,
+                needed: len - after.len(),
+            })?;
     Ok((
         Tlv {
             tag,
@@ -136,7 +137,7 @@ pub struct Tlvs<'a> {
 impl<'a> Tlvs<'a> {
     /// The first remaining object with `tag`.
     pub fn find(&self, tag: CompactTag) -> Option<Tlv<'a>> {
-        self.clone().find_map(|t| (t.tag == tag).then_some(t))
+        Iterator::find(&mut self.clone(), |t| t.tag == tag)
     }
 }
 
@@ -165,7 +166,11 @@ impl core::iter::FusedIterator for Tlvs<'_> {}
 /// # Errors
 /// [`Error::InvalidTag`] for a tag above `F`, [`Error::ValueTooLong`] above 15 bytes,
 /// [`Error::BufferTooSmall`] from the writer.
-pub fn write_tlv<W: Writer + ?Sized>(out: &mut W, tag: CompactTag, value: &[u8]) -> Result<(), Error> {
+pub fn write_tlv<W: Writer + ?Sized>(
+    out: &mut W,
+    tag: CompactTag,
+    value: &[u8],
+) -> Result<(), Error> {
     if tag.0 > 0x0F {
         return Err(Error::InvalidTag { offset: 0 });
     }

@@ -1,0 +1,204 @@
+//! `cardwire journey` end to end against the in-process virtual card: every stage's answers.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn cardwire(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cardwire"))
+        .args(args)
+        .output()
+        .expect("run cardwire")
+}
+
+fn json_report(args: &[&str]) -> (Value, Output) {
+    let out = cardwire(args);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (v, out)
+}
+
+fn stage(report: &Value, n: u64) -> &Value {
+    report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == n)
+        .unwrap_or_else(|| panic!("no stage {n}"))
+}
+
+fn sws(report: &Value, n: u64) -> Vec<String> {
+    stage(report, n)["status_words"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cardwire-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn every_stage_gets_the_answers_a_correct_card_gives() {
+    let (r, out) = json_report(&["journey", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(r["ok"], true);
+    for n in 1..=7 {
+        assert_eq!(stage(&r, n)["result"], "ok", "stage {n}: {}", stage(&r, n));
+    }
+    // 1. Power on: a T=1 ATR announcing extended lengths, chaining and 4 channels.
+    let s1 = &stage(&r, 1)["facts"];
+    assert_eq!(s1["atr"], "3B878131FE458031E473B601DBC6");
+    assert_eq!(s1["protocols"][0], "T=1");
+    assert_eq!(s1["capabilities"]["extended_length"], true);
+    assert_eq!(s1["capabilities"]["command_chaining"], true);
+    assert_eq!(s1["capabilities"]["logical_channels"], 4);
+    // 2. Identify: name, 12-digit user ID, a decoded certificate for that person.
+    let s2 = &stage(&r, 2)["facts"];
+    let name = s2["cardholder"].as_str().unwrap();
+    let uid = s2["user_id"].as_str().unwrap();
+    assert_eq!(uid.len(), 12);
+    assert!(uid.bytes().all(|b| b.is_ascii_digit()));
+    let cert = &s2["certificate"];
+    assert_eq!(
+        cert["subject"].as_str().unwrap(),
+        format!("CN={name},SERIALNUMBER={uid},O=cardwire virtual healthcare,C=GB")
+    );
+    assert_eq!(cert["issuer"], "CN=cardwire Virtual Issuing CA,O=cardwire,C=GB");
+    assert_eq!(cert["curve"], "1.2.840.10045.3.1.7");
+    assert!(sws(&r, 2).iter().all(|s| s == "9000"));
+    // 3. VERIFY: 3 tries shown, accepted, then verified.
+    assert_eq!(sws(&r, 3), ["63C3", "9000", "9000"]);
+    // 4. The signature verifies with the certificate's key.
+    assert_eq!(sws(&r, 4), ["9000", "9000"]);
+    assert_eq!(stage(&r, 4)["facts"]["signature_valid"], true);
+    assert_eq!(stage(&r, 4)["facts"]["signature"].as_str().unwrap().len(), 128);
+    // 5. Blocking: 63C2, 63C1, 6983, then the right PIN refused with 6983.
+    assert_eq!(sws(&r, 5), ["63C2", "63C1", "6983", "6983"]);
+    // 6. PUK status 10 tries, RESET RETRY COUNTER, VERIFY with the new PIN.
+    assert_eq!(sws(&r, 6), ["63CA", "9000", "9000"]);
+    // 7. Block again, SELECT, SCP03 open, protected RRC, VERIFY.
+    assert_eq!(
+        sws(&r, 7),
+        ["63C2", "63C1", "6983", "9000", "9000", "9000", "9000"]
+    );
+    let protected = stage(&r, 7)["facts"]["protected_command"].as_str().unwrap();
+    assert!(protected.starts_with("042C0281"), "{protected}");
+    // No PIN appears in the report, in plain or as a PIN block.
+    let text = String::from_utf8_lossy(&out.stdout);
+    for block in ["313233343536FFFF", "363534333231FFFF", "3132333435363738"] {
+        assert!(!text.contains(block), "a PIN leaked: {block}");
+    }
+    assert!(text.contains("PIN data redacted"));
+}
+
+#[test]
+fn text_report_has_titles_apdus_and_a_summary() {
+    let out = cardwire(&["journey"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for title in [
+        "== 1. Power on",
+        "== 2. Identify",
+        "== 3. Unlock with the PIN",
+        "== 4. Strong authentication",
+        "== 5. A locked card",
+        "== 6. Self-service unlock",
+        "== 7. Administrator unlock",
+        "Summary",
+        "the host verified the signature with the certificate's public key: VALID",
+    ] {
+        assert!(text.contains(title), "missing {title:?}");
+    }
+    assert!(text.contains("> SELECT"));
+    assert!(text.contains("< 63C2"));
+    // Without --trace long data is abbreviated; with it every byte is there.
+    assert!(text.contains("(514 bytes)") || text.contains("bytes)"));
+    let traced = cardwire(&["journey", "--trace"]);
+    let traced = String::from_utf8_lossy(&traced.stdout);
+    assert!(traced.len() > text.len());
+    assert!(!traced.contains("… ("));
+}
+
+#[test]
+fn a_state_file_makes_the_journey_repeatable_and_a_blocked_card_stays_blocked() {
+    let dir = temp("state");
+    let path = dir.join("card.state");
+    let p = path.to_str().unwrap();
+    for _ in 0..2 {
+        let (r, out) = json_report(&["journey", "--json", "--state", p]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(r["ok"], true);
+    }
+    // Block the card in the state file, the way a user would: wrong PINs in another run.
+    {
+        use cardwire_transport::CardHandler;
+        let mut card =
+            cardwire_vcard::VirtualCard::open(&path, &cardwire_vcard::Seed::DEFAULT).unwrap();
+        card.power_on();
+        let mut rsp = [0u8; 300];
+        for _ in 0..3 {
+            card.process(
+                &[0, 0x20, 0, 0x81, 8, b'0', b'0', b'0', b'0', 0xFF, 0xFF, 0xFF, 0xFF],
+                &mut rsp,
+            );
+        }
+        assert_eq!(card.pin_tries_left(), 0);
+    }
+    let (r, out) = json_report(&["journey", "--json", "--state", p]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stage(&r, 3)["result"], "failed");
+    assert_eq!(sws(&r, 3)[0], "6983");
+    let failure = stage(&r, 3)["failure"].as_str().unwrap();
+    assert!(failure.contains("6983") && failure.contains("blocked"), "{failure}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stage 3"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_foreign_state_file_is_refused_and_left_alone() {
+    let dir = temp("foreign");
+    let path = dir.join("notes.txt");
+    std::fs::write(&path, "shopping list").unwrap();
+    let out = cardwire(&["journey", "--state", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a cardwire virtual card state file"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "shopping list");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_wrong_pin_fails_with_an_explanation() {
+    let (r, out) = json_report(&["journey", "--json", "--pin", "999999"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(sws(&r, 3), ["63C3", "63C2", "63C2"]);
+    let failure = stage(&r, 3)["failure"].as_str().unwrap();
+    assert!(failure.contains("63C2") && failure.contains("try was counted"), "{failure}");
+    assert_eq!(stage(&r, 4)["result"], "skipped");
+}
+
+#[test]
+fn usage_errors_and_readers() {
+    let out = cardwire(&["journey", "--pin", "12ab"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = cardwire(&["journey", "--pin", "1234", "--new-pin", "1234"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = cardwire(&["journey", "--reader", "No Such Reader", "--pin", "1", "--puk", "2", "--new-pin", "3"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No Such Reader"));
+    let out = cardwire(&["journey", "--help"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Examples"));
+}

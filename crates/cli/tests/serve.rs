@@ -1,0 +1,84 @@
+//! `cardwire serve --vpcd`: the vpcd protocol spoken to the served card, as the driver would.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port_pair() -> u16 {
+    for _ in 0..50 {
+        let a = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = a.local_addr().unwrap().port();
+        if port < 65_000 && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port pair");
+}
+
+fn message(stream: &mut TcpStream, payload: &[u8]) -> Vec<u8> {
+    let mut m = (payload.len() as u16).to_be_bytes().to_vec();
+    m.extend_from_slice(payload);
+    stream.write_all(&m).unwrap();
+    let mut len = [0u8; 2];
+    stream.read_exact(&mut len).unwrap();
+    let mut body = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    stream.read_exact(&mut body).unwrap();
+    body
+}
+
+#[test]
+fn the_driver_sees_the_virtual_card() {
+    let port = free_port_pair();
+    let _server = Server(
+        Command::new(env!("CARGO_BIN_EXE_cardwire"))
+            .args(["serve", "--vpcd", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut stream = loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => break s,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => panic!("serve did not listen: {e}"),
+        }
+    };
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // Power on (no answer), then "get ATR" (control 04).
+    stream.write_all(&[0, 1, 1]).unwrap();
+    let atr = message(&mut stream, &[0x04]);
+    assert_eq!(atr, [0x3B, 0x87, 0x81, 0x31, 0xFE, 0x45, 0x80, 0x31, 0xE4, 0x73, 0xB6, 0x01, 0xDB, 0xC6]);
+    // SELECT the identity application and read the user ID.
+    let mut select = vec![0x00, 0xA4, 0x04, 0x0C, 0x0B];
+    select.extend_from_slice(&cardwire_vcard::personalise::IDENTITY_AID);
+    assert_eq!(message(&mut stream, &select), [0x90, 0x00]);
+    let rsp = message(&mut stream, &[0x00, 0xB0, 0x82, 0x00, 0x00]);
+    assert_eq!(rsp.len(), 14);
+    assert_eq!(&rsp[12..], &[0x90, 0x00]);
+}
+
+#[test]
+fn only_loopback_addresses_are_served() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cardwire"))
+        .args(["serve", "--vpcd", "0.0.0.0:35963"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(env!("CARGO_BIN_EXE_cardwire"))
+        .args(["serve", "--vpcd", "localhost"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
