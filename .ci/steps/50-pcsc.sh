@@ -51,7 +51,6 @@ wait_for() {
 }
 
 say "build (pcsc feature)"
-cargo clippy -p cardwire-transport --features pcsc --all-targets -- -D warnings
 cargo build -q -p cardwire-transport --features pcsc --example vpcd_testcard
 cargo test -q -p cardwire-transport --features pcsc --test pcsc_real --no-run
 cargo build -q -p cardwire-cli --features pcsc
@@ -148,5 +147,8 @@ start_pcscd "$work/conf2" "$work/pcscd2.log" "${ns[@]}"
 pids+=("$!")
 wait_for 15 "the removable reader with the card" reader_has_card "cardwire removable 00 00"
 CARDWIRE_PCSC_READER="cardwire removable 00 00" pcsc_real removable::
+
+say "clippy with the pcsc feature"
+cargo clippy -p cardwire-transport --features pcsc --all-targets -- -D warnings
 
 say "done in $(( $(date +%s) - t0 ))s"

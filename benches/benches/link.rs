@@ -7,7 +7,12 @@
 //! Results are written up in docs/PERFORMANCE.md (## link).
 
 // Bench code over fixed inputs: a panic is a failed benchmark.
-#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::hint::black_box;
 
@@ -20,12 +25,17 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 /// with COMPACT-TLV historical bytes.
 const ATRS: &[(&str, &[u8])] = &[
     ("t0_short", &[0x3B, 0x02, 0x14, 0x50]),
-    ("t1_jcop", &[0x3B, 0x95, 0x96, 0x81, 0x31, 0xFE, 0x45, 0x4A, 0x43, 0x4F, 0x50, 0x34, 0x2A]),
+    (
+        "t1_jcop",
+        &[
+            0x3B, 0x95, 0x96, 0x81, 0x31, 0xFE, 0x45, 0x4A, 0x43, 0x4F, 0x50, 0x34, 0x2A,
+        ],
+    ),
     (
         "t0t1_yubikey",
         &[
-            0x3B, 0xFD, 0x13, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x15, 0x80, 0x73, 0xC0, 0x21, 0xC0, 0x57, 0x59, 0x75, 0x62, 0x69,
-            0x4B, 0x65, 0x79, 0x40,
+            0x3B, 0xFD, 0x13, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x15, 0x80, 0x73, 0xC0, 0x21, 0xC0,
+            0x57, 0x59, 0x75, 0x62, 0x69, 0x4B, 0x65, 0x79, 0x40,
         ],
     ),
 ];
@@ -35,11 +45,19 @@ fn atr_parse(c: &mut Criterion) {
     for (name, atr) in ATRS {
         assert!(Atr::parse(atr, Mode::Strict).is_ok(), "{name}");
         g.throughput(Throughput::Bytes(atr.len() as u64));
-        g.bench_function(*name, |b| b.iter(|| Atr::parse(black_box(atr), Mode::Strict)));
+        g.bench_function(*name, |b| {
+            b.iter(|| Atr::parse(black_box(atr), Mode::Strict))
+        });
         g.bench_function(format!("{name}+derive"), |b| {
             b.iter(|| {
                 let a = Atr::parse(black_box(atr), Mode::Lenient).unwrap();
-                (a.protocols(), a.t1(), a.fi(), a.di(), a.historical().is_ok())
+                (
+                    a.protocols(),
+                    a.t1(),
+                    a.fi(),
+                    a.di(),
+                    a.historical().is_ok(),
+                )
             })
         });
     }
@@ -50,7 +68,11 @@ fn t1_block(c: &mut Criterion) {
     let inf: Vec<u8> = (0..254u32).map(|i| i as u8).collect();
     let mut g = c.benchmark_group("link/t1_block");
     for (name, edc) in [("lrc", Edc::Lrc), ("crc", Edc::CRC)] {
-        let block = Block { nad: 0, pcb: Pcb::i(false, true), inf: &inf };
+        let block = Block {
+            nad: 0,
+            pcb: Pcb::i(false, true),
+            inf: &inf,
+        };
         let mut out = [0u8; MAX_BLOCK];
         let encoded = block.encode(&edc, &mut out).unwrap().to_vec();
         assert_eq!(Block::decode(&encoded, &edc, 254).unwrap(), block);
@@ -58,7 +80,9 @@ fn t1_block(c: &mut Criterion) {
         g.bench_function(format!("encode_254_{name}"), |b| {
             b.iter(|| black_box(&block).encode(&edc, &mut out).map(|o| o.len()))
         });
-        g.bench_function(format!("decode_254_{name}"), |b| b.iter(|| Block::decode(black_box(&encoded), &edc, 254)));
+        g.bench_function(format!("decode_254_{name}"), |b| {
+            b.iter(|| Block::decode(black_box(&encoded), &edc, 254))
+        });
     }
     g.finish();
 }
@@ -73,14 +97,20 @@ fn command(n: usize) -> Vec<u8> {
 fn t1_engine(c: &mut Criterion) {
     let mut g = c.benchmark_group("link/t1_engine");
     for ifs in [32u8, 254] {
-        let cfg = Config { ifsc: ifs, ifsd: ifs, ..Config::default() };
+        let cfg = Config {
+            ifsc: ifs,
+            ifsd: ifs,
+            ..Config::default()
+        };
         let cmd = command(2048);
         let mut rsp = vec![0u8; 4200];
         // Line efficiency on the virtual clock: payload characters over all characters sent.
         let mut link: T1Link<4200> = T1Link::new(cfg, Config { ifsc: ifs, ..cfg }, Faults::NONE, 1);
         let start = link.now();
         let out = link.exchange(&cmd, echo_card, &mut rsp);
-        let Outcome::Response(n) = out else { panic!("{out:?}") };
+        let Outcome::Response(n) = out else {
+            panic!("{out:?}")
+        };
         let line_chars = (link.now().as_micros() - start.as_micros()) / cfg.char_micros;
         let payload = (cmd.len() + n) as u64;
         // Theoretical: every I-block carries IFS bytes with 4 bytes of prologue+LRC, and each
@@ -96,7 +126,8 @@ fn t1_engine(c: &mut Criterion) {
         );
         g.throughput(Throughput::Bytes(payload));
         g.bench_function(format!("exchange_2k_each_way_ifs{ifs}"), |b| {
-            let mut link: T1Link<4200> = T1Link::new(cfg, Config { ifsc: ifs, ..cfg }, Faults::NONE, 1);
+            let mut link: T1Link<4200> =
+                T1Link::new(cfg, Config { ifsc: ifs, ..cfg }, Faults::NONE, 1);
             b.iter(|| link.exchange(black_box(&cmd), echo_card, &mut rsp))
         });
     }

@@ -12,10 +12,33 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(Atr::parse(strict.as_bytes(), Mode::Strict), Ok(strict));
     }
     if let Ok(atr) = lenient {
-        let _ = (atr.protocols(), atr.default_protocol(), atr.fi(), atr.di(), atr.f_max_khz(), atr.t1(), atr.wi());
-        let _ = (atr.specific_mode(), atr.clock_stop(), atr.class_indicator(), atr.spu(), atr.tck_ok());
-        let _ = (atr.interface_bytes().count(), atr.findings().iter().count(), atr.historical().is_ok());
+        let _ = (
+            atr.protocols(),
+            atr.default_protocol(),
+            atr.fi(),
+            atr.di(),
+            atr.f_max_khz(),
+            atr.t1(),
+            atr.wi(),
+        );
+        let _ = (
+            atr.specific_mode(),
+            atr.clock_stop(),
+            atr.class_indicator(),
+            atr.spu(),
+            atr.tck_ok(),
+        );
+        let _ = (
+            atr.interface_bytes().count(),
+            atr.findings().iter().count(),
+            atr.historical().is_ok(),
+        );
         let t = atr.timing(4_000_000);
-        let _ = (t.etu_nanos(), t.wt_micros(atr.wi()), t.bwt_micros(atr.t1().bwi), t.cwt_micros(atr.t1().cwi));
+        let _ = (
+            t.etu_nanos(),
+            t.wt_micros(atr.wi()),
+            t.bwt_micros(atr.t1().bwi),
+            t.cwt_micros(atr.t1().cwi),
+        );
     }
 });

@@ -7,17 +7,28 @@ use cardwire_link::t0::{T0, T0Config, T0Event};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&sel, mut rest)) = data.split_first() else { return };
+    let Some((&sel, mut rest)) = data.split_first() else {
+        return;
+    };
     // One of the four cases, short or extended (ENVELOPE when Nc > 255).
     let apdu: Vec<u8> = match sel % 6 {
         0 => vec![0x00, 0x44, 0x00, 0x00],
         1 => vec![0x00, 0xB0, 0x00, 0x00, sel],
         2 => [vec![0x00, 0xD6, 0x00, 0x00, 3], vec![1, 2, 3]].concat(),
         3 => [vec![0x00, 0x88, 0x00, 0x00, 2], vec![1, 2], vec![0x00]].concat(),
-        4 => [vec![0x00, 0x2A, 0x00, 0x00, 0x00, 0x01, 0x2C], vec![7; 300], vec![0x00, 0x00]].concat(),
+        4 => [
+            vec![0x00, 0x2A, 0x00, 0x00, 0x00, 0x01, 0x2C],
+            vec![7; 300],
+            vec![0x00, 0x00],
+        ]
+        .concat(),
         _ => vec![0x00, 0xCA, 0x00, 0x00, 0x00, 0x00, 0x00],
     };
-    let mut t0: T0<70000> = T0::new(T0Config { max_nulls: 100, max_get_response: 8, ..T0Config::default() });
+    let mut t0: T0<70000> = T0::new(T0Config {
+        max_nulls: 100,
+        max_get_response: 8,
+        ..T0Config::default()
+    });
     let mut now = Instant(0);
     let mut buf = [0u8; 300];
     if t0.start(now, &apdu).is_err() {
@@ -36,7 +47,9 @@ fuzz_target!(|data: &[u8]| {
             Some(T0Event::Failed(_)) => return,
             None => {}
         }
-        let Some(deadline) = t0.poll_timeout() else { panic!("a waiting engine always has a deadline") };
+        let Some(deadline) = t0.poll_timeout() else {
+            panic!("a waiting engine always has a deadline")
+        };
         match rest.split_first() {
             Some((&len, tail)) => {
                 let n = usize::from(len % 16).min(tail.len()).max(1).min(tail.len());

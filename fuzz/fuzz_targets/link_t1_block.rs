@@ -6,7 +6,9 @@ use cardwire_link::t1::{Block, Edc, MAX_BLOCK};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&sel, bytes)) = data.split_first() else { return };
+    let Some((&sel, bytes)) = data.split_first() else {
+        return;
+    };
     let edc = if sel & 1 == 0 { Edc::Lrc } else { Edc::CRC };
     let max_inf = usize::from(sel >> 1).max(1).min(254);
     if let Ok(block) = Block::decode(bytes, &edc, max_inf) {

@@ -8,8 +8,15 @@ use cardwire_link::t1::{Config, Edc, Event, MAX_BLOCK, T1};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&sel, mut rest)) = data.split_first() else { return };
-    let cfg = Config { ifsc: sel | 1, ifsd: 254, edc: if sel & 0x80 != 0 { Edc::CRC } else { Edc::Lrc }, ..Config::default() };
+    let Some((&sel, mut rest)) = data.split_first() else {
+        return;
+    };
+    let cfg = Config {
+        ifsc: sel | 1,
+        ifsd: 254,
+        edc: if sel & 0x80 != 0 { Edc::CRC } else { Edc::Lrc },
+        ..Config::default()
+    };
     let mut t1: T1<600> = T1::new(cfg);
     let apdu: Vec<u8> = (0..(usize::from(sel) * 2)).map(|i| i as u8).collect();
     let mut now = Instant(0);
@@ -34,7 +41,9 @@ fuzz_target!(|data: &[u8]| {
             }
             None => {}
         }
-        let deadline = t1.poll_timeout().expect("a waiting engine always has a deadline");
+        let deadline = t1
+            .poll_timeout()
+            .expect("a waiting engine always has a deadline");
         match rest.split_first() {
             Some((&len, tail)) if len & 0x80 == 0 => {
                 let n = usize::from(len).min(tail.len());

@@ -11,7 +11,9 @@ mod emrtd_cmd;
 mod failure;
 mod input;
 mod journey_cmd;
+mod readers_cmd;
 mod secret_input;
+mod send_cmd;
 mod serve_cmd;
 mod sw_cmd;
 mod tlv_cmd;
@@ -45,6 +47,10 @@ enum Command {
     Serve(serve_cmd::Args),
     /// Read an ICAO eMRTD (passport chip) with BAC and secure messaging.
     Emrtd(emrtd_cmd::Args),
+    /// List the PC/SC readers with card presence and ATR (needs `--features pcsc`).
+    Readers(readers_cmd::Args),
+    /// Send command APDUs to a reader's card or the built-in virtual card, with status meanings.
+    Send(send_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +74,8 @@ fn main() -> ExitCode {
         Command::Journey(args) => journey_cmd::run(&args),
         Command::Serve(args) => serve_cmd::run(&args),
         Command::Emrtd(args) => emrtd_cmd::run(&args),
+        Command::Readers(args) => readers_cmd::run(&args),
+        Command::Send(args) => send_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

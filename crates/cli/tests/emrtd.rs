@@ -25,7 +25,11 @@ fn reads_com_and_dg1_of_the_specimen() {
     let mut args = vec!["emrtd", "read", "--json"];
     args.extend(SPECIMEN);
     let out = cardwire(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let files = v["files"].as_array().unwrap();
     assert_eq!(files[0]["file"], "COM");
@@ -38,10 +42,12 @@ fn reads_com_and_dg1_of_the_specimen() {
     assert_eq!(dg1["document_number"], "L898902C3");
     assert_eq!(dg1["birth_date"], "740812");
     // ICAO 9303-4 Appendix A, the specimen's second MRZ line.
-    assert!(dg1["mrz"]
-        .as_str()
-        .unwrap()
-        .ends_with("L898902C36UTO7408122F1204159ZE184226B<<<<<10"));
+    assert!(
+        dg1["mrz"]
+            .as_str()
+            .unwrap()
+            .ends_with("L898902C36UTO7408122F1204159ZE184226B<<<<<10")
+    );
     // After BAC every command is protected (CLA 0C) and carries a MAC (DO 8E).
     let apdus = v["apdus"].as_array().unwrap();
     let protected: Vec<&str> = apdus
@@ -68,13 +74,28 @@ fn trace_shows_protected_apdus() {
 #[test]
 fn a_wrong_mrz_fails_bac() {
     let out = cardwire(&[
-        "emrtd", "read", "--document-number", "X1234567", "--birth-date", "740812",
-        "--expiry-date", "120415",
+        "emrtd",
+        "read",
+        "--document-number",
+        "X1234567",
+        "--birth-date",
+        "740812",
+        "--expiry-date",
+        "120415",
     ]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Basic Access Control failed"), "{err}");
-    let out = cardwire(&["emrtd", "read", "--document-number", "L898902C3", "--birth-date", "7408", "--expiry-date", "120415"]);
+    let out = cardwire(&[
+        "emrtd",
+        "read",
+        "--document-number",
+        "L898902C3",
+        "--birth-date",
+        "7408",
+        "--expiry-date",
+        "120415",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let mut args = vec!["emrtd", "read", "DG42"];
     args.extend(SPECIMEN);

@@ -52,7 +52,11 @@ fn temp(name: &str) -> PathBuf {
 #[test]
 fn every_stage_gets_the_answers_a_correct_card_gives() {
     let (r, out) = json_report(&["journey", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(r["ok"], true);
     for n in 1..=7 {
         assert_eq!(stage(&r, n)["result"], "ok", "stage {n}: {}", stage(&r, n));
@@ -75,7 +79,10 @@ fn every_stage_gets_the_answers_a_correct_card_gives() {
         cert["subject"].as_str().unwrap(),
         format!("CN={name},SERIALNUMBER={uid},O=cardwire virtual healthcare,C=GB")
     );
-    assert_eq!(cert["issuer"], "CN=cardwire Virtual Issuing CA,O=cardwire,C=GB");
+    assert_eq!(
+        cert["issuer"],
+        "CN=cardwire Virtual Issuing CA,O=cardwire,C=GB"
+    );
     assert_eq!(cert["curve"], "1.2.840.10045.3.1.7");
     assert!(sws(&r, 2).iter().all(|s| s == "9000"));
     // 3. VERIFY: 3 tries shown, accepted, then verified.
@@ -83,7 +90,10 @@ fn every_stage_gets_the_answers_a_correct_card_gives() {
     // 4. The signature verifies with the certificate's key.
     assert_eq!(sws(&r, 4), ["9000", "9000"]);
     assert_eq!(stage(&r, 4)["facts"]["signature_valid"], true);
-    assert_eq!(stage(&r, 4)["facts"]["signature"].as_str().unwrap().len(), 128);
+    assert_eq!(
+        stage(&r, 4)["facts"]["signature"].as_str().unwrap().len(),
+        128
+    );
     // 5. Blocking: 63C2, 63C1, 6983, then the right PIN refused with 6983.
     assert_eq!(sws(&r, 5), ["63C2", "63C1", "6983", "6983"]);
     // 6. PUK status 10 tries, RESET RETRY COUNTER, VERIFY with the new PIN.
@@ -138,7 +148,11 @@ fn a_state_file_makes_the_journey_repeatable_and_a_blocked_card_stays_blocked() 
     let p = path.to_str().unwrap();
     for _ in 0..2 {
         let (r, out) = json_report(&["journey", "--json", "--state", p]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(r["ok"], true);
     }
     // Block the card in the state file, the way a user would: wrong PINs in another run.
@@ -150,7 +164,9 @@ fn a_state_file_makes_the_journey_repeatable_and_a_blocked_card_stays_blocked() 
         let mut rsp = [0u8; 300];
         for _ in 0..3 {
             card.process(
-                &[0, 0x20, 0, 0x81, 8, b'0', b'0', b'0', b'0', 0xFF, 0xFF, 0xFF, 0xFF],
+                &[
+                    0, 0x20, 0, 0x81, 8, b'0', b'0', b'0', b'0', 0xFF, 0xFF, 0xFF, 0xFF,
+                ],
                 &mut rsp,
             );
         }
@@ -161,7 +177,10 @@ fn a_state_file_makes_the_journey_repeatable_and_a_blocked_card_stays_blocked() 
     assert_eq!(stage(&r, 3)["result"], "failed");
     assert_eq!(sws(&r, 3)[0], "6983");
     let failure = stage(&r, 3)["failure"].as_str().unwrap();
-    assert!(failure.contains("6983") && failure.contains("blocked"), "{failure}");
+    assert!(
+        failure.contains("6983") && failure.contains("blocked"),
+        "{failure}"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("stage 3"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -174,7 +193,10 @@ fn a_foreign_state_file_is_refused_and_left_alone() {
     let out = cardwire(&["journey", "--state", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not a cardwire virtual card state file"), "{err}");
+    assert!(
+        err.contains("not a cardwire virtual card state file"),
+        "{err}"
+    );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "shopping list");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -185,7 +207,10 @@ fn a_wrong_pin_fails_with_an_explanation() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(sws(&r, 3), ["63C3", "63C2", "63C2"]);
     let failure = stage(&r, 3)["failure"].as_str().unwrap();
-    assert!(failure.contains("63C2") && failure.contains("try was counted"), "{failure}");
+    assert!(
+        failure.contains("63C2") && failure.contains("try was counted"),
+        "{failure}"
+    );
     assert_eq!(stage(&r, 4)["result"], "skipped");
 }
 
@@ -195,7 +220,17 @@ fn usage_errors_and_readers() {
     assert_eq!(out.status.code(), Some(2));
     let out = cardwire(&["journey", "--pin", "1234", "--new-pin", "1234"]);
     assert_eq!(out.status.code(), Some(2));
-    let out = cardwire(&["journey", "--reader", "No Such Reader", "--pin", "1", "--puk", "2", "--new-pin", "3"]);
+    let out = cardwire(&[
+        "journey",
+        "--reader",
+        "No Such Reader",
+        "--pin",
+        "1",
+        "--puk",
+        "2",
+        "--new-pin",
+        "3",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("No Such Reader"));
     let out = cardwire(&["journey", "--help"]);

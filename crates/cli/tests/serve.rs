@@ -55,11 +55,18 @@ fn the_driver_sees_the_virtual_card() {
             Err(e) => panic!("serve did not listen: {e}"),
         }
     };
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     // Power on (no answer), then "get ATR" (control 04).
     stream.write_all(&[0, 1, 1]).unwrap();
     let atr = message(&mut stream, &[0x04]);
-    assert_eq!(atr, [0x3B, 0x87, 0x81, 0x31, 0xFE, 0x45, 0x80, 0x31, 0xE4, 0x73, 0xB6, 0x01, 0xDB, 0xC6]);
+    assert_eq!(
+        atr,
+        [
+            0x3B, 0x87, 0x81, 0x31, 0xFE, 0x45, 0x80, 0x31, 0xE4, 0x73, 0xB6, 0x01, 0xDB, 0xC6
+        ]
+    );
     // SELECT the identity application and read the user ID.
     let mut select = vec![0x00, 0xA4, 0x04, 0x0C, 0x0B];
     select.extend_from_slice(&cardwire_vcard::personalise::IDENTITY_AID);

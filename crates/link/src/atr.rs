@@ -133,16 +133,37 @@ impl Findings {
     pub const WI_ZERO: Self = Self(1 << 10);
 
     const ALL: [(Self, &'static str); 11] = [
-        (Self::TCK_MISSING, "TCK missing although a protocol other than T=0 is indicated"),
-        (Self::TCK_WRONG, "TCK wrong: the XOR of T0 to TCK is not zero"),
-        (Self::T15_IN_TD1, "TD1 indicates T=15, which is not allowed in TD1"),
+        (
+            Self::TCK_MISSING,
+            "TCK missing although a protocol other than T=0 is indicated",
+        ),
+        (
+            Self::TCK_WRONG,
+            "TCK wrong: the XOR of T0 to TCK is not zero",
+        ),
+        (
+            Self::T15_IN_TD1,
+            "TD1 indicates T=15, which is not allowed in TD1",
+        ),
         (Self::EXTRA_BYTES, "extra bytes after the end of the ATR"),
-        (Self::TCK_UNEXPECTED, "a TCK is present although only T=0 is indicated"),
+        (
+            Self::TCK_UNEXPECTED,
+            "a TCK is present although only T=0 is indicated",
+        ),
         (Self::FI_RFU, "TA1 announces an RFU Fi value"),
         (Self::DI_RFU, "TA1 announces an RFU Di value"),
-        (Self::IFSC_RFU, "the first TA for T=1 announces an RFU IFSC (00 or FF)"),
-        (Self::BWI_RFU, "the first TB for T=1 announces an RFU BWI (above 9)"),
-        (Self::VPP_DEPRECATED, "TB1/TB2 (VPP) present and non-zero: deprecated"),
+        (
+            Self::IFSC_RFU,
+            "the first TA for T=1 announces an RFU IFSC (00 or FF)",
+        ),
+        (
+            Self::BWI_RFU,
+            "the first TB for T=1 announces an RFU BWI (above 9)",
+        ),
+        (
+            Self::VPP_DEPRECATED,
+            "TB1/TB2 (VPP) present and non-zero: deprecated",
+        ),
         (Self::WI_ZERO, "TC2 announces WI = 0, which is RFU"),
     ];
 
@@ -162,7 +183,9 @@ impl Findings {
 
     /// Each finding with a one-line explanation.
     pub fn iter(self) -> impl Iterator<Item = (Findings, &'static str)> {
-        Self::ALL.into_iter().filter(move |(f, _)| self.contains(*f))
+        Self::ALL
+            .into_iter()
+            .filter(move |(f, _)| self.contains(*f))
     }
 }
 
@@ -190,7 +213,12 @@ pub struct T1Params {
 
 impl Default for T1Params {
     fn default() -> Self {
-        Self { ifsc: 32, bwi: 4, cwi: 13, edc: EdcKind::Lrc }
+        Self {
+            ifsc: 32,
+            bwi: 4,
+            cwi: 13,
+            edc: EdcKind::Lrc,
+        }
     }
 }
 
@@ -270,7 +298,9 @@ impl Atr {
             value => return Err(Error::InvalidTs { value }),
         };
         let _ = convention;
-        let &t0 = rest.first().ok_or(Error::AtrTooShort { len: input.len() })?;
+        let &t0 = rest
+            .first()
+            .ok_or(Error::AtrTooShort { len: input.len() })?;
         let mut findings = Findings::default();
         // Walk the interface bytes.
         let mut pos = 2usize;
@@ -280,7 +310,10 @@ impl Atr {
         loop {
             let count = y.count_ones() as usize;
             if pos + count > input.len() {
-                return Err(Error::AtrIncomplete { offset: input.len(), needed: pos + count - input.len() });
+                return Err(Error::AtrIncomplete {
+                    offset: input.len(),
+                    needed: pos + count - input.len(),
+                });
             }
             if pos + count > MAX_LEN {
                 return Err(Error::AtrTooLong { len: pos + count });
@@ -309,7 +342,10 @@ impl Atr {
         let hist_start = pos;
         let hist_end = pos + hist_len;
         if hist_end > input.len() {
-            return Err(Error::AtrIncomplete { offset: input.len(), needed: hist_end - input.len() });
+            return Err(Error::AtrIncomplete {
+                offset: input.len(),
+                needed: hist_end - input.len(),
+            });
         }
         if hist_end > MAX_LEN {
             return Err(Error::AtrTooLong { len: hist_end });
@@ -333,10 +369,17 @@ impl Atr {
             findings.insert(Findings::TCK_UNEXPECTED);
         }
         if let Some(value) = tck {
-            let xor = input.get(1..end).unwrap_or(&[]).iter().fold(0u8, |a, b| a ^ b);
+            let xor = input
+                .get(1..end)
+                .unwrap_or(&[])
+                .iter()
+                .fold(0u8, |a, b| a ^ b);
             if xor != 0 {
                 if strict {
-                    return Err(Error::BadChecksum { offset: end - 1, expected: value ^ xor });
+                    return Err(Error::BadChecksum {
+                        offset: end - 1,
+                        expected: value ^ xor,
+                    });
                 }
                 findings.insert(Findings::TCK_WRONG);
             }
@@ -402,7 +445,11 @@ impl Atr {
 
     /// The convention announced by TS.
     pub fn convention(&self) -> Convention {
-        if self.bytes[0] == 0x3F { Convention::Inverse } else { Convention::Direct }
+        if self.bytes[0] == 0x3F {
+            Convention::Inverse
+        } else {
+            Convention::Direct
+        }
     }
 
     /// T0: Y1 in the high nibble, the number of historical bytes K in the low one.
@@ -418,7 +465,9 @@ impl Atr {
     /// The historical bytes T1..TK (§8.1.1 of ISO/IEC 7816-4 describes their content).
     pub fn historical_bytes(&self) -> &[u8] {
         let start = self.hist_start as usize;
-        self.bytes.get(start..start + self.hist_len as usize).unwrap_or(&[])
+        self.bytes
+            .get(start..start + self.hist_len as usize)
+            .unwrap_or(&[])
     }
 
     /// The TCK, when present.
@@ -433,16 +482,26 @@ impl Atr {
 
     /// True when the TCK is present and correct, or absent and not required.
     pub fn tck_ok(&self) -> bool {
-        !self.findings.contains(Findings::TCK_MISSING) && !self.findings.contains(Findings::TCK_WRONG)
+        !self.findings.contains(Findings::TCK_MISSING)
+            && !self.findings.contains(Findings::TCK_WRONG)
     }
 
     /// The interface characters in order.
     pub fn interface_bytes(&self) -> InterfaceBytes<'_> {
-        InterfaceBytes { atr: self, pos: 2, y: self.t0() >> 4, group: 1, protocol: None, bit: 0 }
+        InterfaceBytes {
+            atr: self,
+            pos: 2,
+            y: self.t0() >> 4,
+            group: 1,
+            protocol: None,
+            bit: 0,
+        }
     }
 
     fn find(&self, group: u8, kind: InterfaceKind) -> Option<u8> {
-        self.interface_bytes().find(|b| b.group == group && b.kind == kind).map(|b| b.value)
+        self.interface_bytes()
+            .find(|b| b.group == group && b.kind == kind)
+            .map(|b| b.value)
     }
 
     /// TAi, when present.
@@ -479,7 +538,11 @@ impl Atr {
                 mask |= 1 << (b.value & 0x0F);
             }
         }
-        if mask == 0 { Protocols(1) } else { Protocols(mask) }
+        if mask == 0 {
+            Protocols(1)
+        } else {
+            Protocols(mask)
+        }
     }
 
     /// The default protocol: the one of TA2 in specific mode, else the first one offered
@@ -540,7 +603,8 @@ impl Atr {
     /// Class indicator Y (bit 1 class A 5 V, bit 2 class B 3 V, bit 3 class C 1.8 V) from the
     /// first TA for T=15, when present (§8.3).
     pub fn class_indicator(&self) -> Option<u8> {
-        self.first_specific(15, InterfaceKind::Ta).map(|ta| ta & 0x3F)
+        self.first_specific(15, InterfaceKind::Ta)
+            .map(|ta| ta & 0x3F)
     }
 
     /// SPU use (the first TB for T=15), when present (§8.3).
@@ -574,7 +638,9 @@ impl Atr {
     ///
     /// # Errors
     /// The TLV layer's [`cardwire_tlv::Error`] when the bytes do not follow §8.1.1.
-    pub fn historical(&self) -> Result<cardwire_tlv::compact::HistoricalBytes<'_>, cardwire_tlv::Error> {
+    pub fn historical(
+        &self,
+    ) -> Result<cardwire_tlv::compact::HistoricalBytes<'_>, cardwire_tlv::Error> {
         cardwire_tlv::compact::HistoricalBytes::parse(self.historical_bytes())
     }
 
@@ -621,7 +687,11 @@ impl Iterator for InterfaceBytes<'_> {
                 _ => InterfaceKind::Td,
             };
             let group = self.group;
-            let protocol = if kind == InterfaceKind::Td { Some(value & 0x0F) } else { self.protocol };
+            let protocol = if kind == InterfaceKind::Td {
+                Some(value & 0x0F)
+            } else {
+                self.protocol
+            };
             if kind == InterfaceKind::Td {
                 self.y = value >> 4;
                 self.bit = 0;
@@ -630,7 +700,13 @@ impl Iterator for InterfaceBytes<'_> {
                 // WI, so group 2 gets no protocol; from group 3 on, TD(i-1) qualifies.
                 self.protocol = if group == 1 { None } else { Some(value & 0x0F) };
             }
-            return Some(InterfaceByte { group, kind, value, offset, protocol });
+            return Some(InterfaceByte {
+                group,
+                kind,
+                value,
+                offset,
+                protocol,
+            });
         }
     }
 }
@@ -642,7 +718,9 @@ mod tests {
 
     // ISO/IEC 7816-3 style T=1 ATR (Gemalto/JCOP-like shape from smartcard_list.txt):
     // 3B 95 96 81 31 FE 45 'JCOP4' ... here with 5 historical bytes and a correct TCK.
-    const T1_ATR: [u8; 13] = [0x3B, 0x95, 0x96, 0x81, 0x31, 0xFE, 0x45, 0x4A, 0x43, 0x4F, 0x50, 0x34, 0x2A];
+    const T1_ATR: [u8; 13] = [
+        0x3B, 0x95, 0x96, 0x81, 0x31, 0xFE, 0x45, 0x4A, 0x43, 0x4F, 0x50, 0x34, 0x2A,
+    ];
 
     fn tck(bytes: &[u8]) -> u8 {
         bytes[1..].iter().fold(0, |a, b| a ^ b)
@@ -654,12 +732,26 @@ mod tests {
         assert_eq!(atr.convention(), Convention::Direct);
         assert_eq!(atr.protocols(), Protocols(0b10));
         assert_eq!(atr.default_protocol(), 1);
-        assert_eq!((atr.fi(), atr.di(), atr.f_max_khz()), (Some(512), Some(32), Some(5_000)));
-        assert_eq!(atr.t1(), T1Params { ifsc: 254, bwi: 4, cwi: 5, edc: EdcKind::Lrc });
+        assert_eq!(
+            (atr.fi(), atr.di(), atr.f_max_khz()),
+            (Some(512), Some(32), Some(5_000))
+        );
+        assert_eq!(
+            atr.t1(),
+            T1Params {
+                ifsc: 254,
+                bwi: 4,
+                cwi: 5,
+                edc: EdcKind::Lrc
+            }
+        );
         assert_eq!(atr.historical_bytes(), b"JCOP4");
         assert_eq!(atr.tck(), Some(0x2A));
         assert!(atr.tck_ok() && atr.findings().is_empty());
-        let kinds: Vec<_> = atr.interface_bytes().map(|b| (b.group, b.kind, b.protocol)).collect();
+        let kinds: Vec<_> = atr
+            .interface_bytes()
+            .map(|b| (b.group, b.kind, b.protocol))
+            .collect();
         assert_eq!(
             kinds,
             [
@@ -674,38 +766,87 @@ mod tests {
 
     #[test]
     fn each_typed_error() {
-        assert_eq!(Atr::parse(&[0x3B], Mode::Strict), Err(Error::AtrTooShort { len: 1 }));
-        assert_eq!(Atr::parse(&[0x3C, 0x00], Mode::Lenient), Err(Error::InvalidTs { value: 0x3C }));
-        assert_eq!(Atr::parse(&[0x3B, 0x12, 0x11], Mode::Lenient), Err(Error::AtrIncomplete { offset: 3, needed: 2 }));
+        assert_eq!(
+            Atr::parse(&[0x3B], Mode::Strict),
+            Err(Error::AtrTooShort { len: 1 })
+        );
+        assert_eq!(
+            Atr::parse(&[0x3C, 0x00], Mode::Lenient),
+            Err(Error::InvalidTs { value: 0x3C })
+        );
+        assert_eq!(
+            Atr::parse(&[0x3B, 0x12, 0x11], Mode::Lenient),
+            Err(Error::AtrIncomplete {
+                offset: 3,
+                needed: 2
+            })
+        );
         let mut bad = T1_ATR;
         bad[12] ^= 1;
-        assert_eq!(Atr::parse(&bad, Mode::Strict), Err(Error::BadChecksum { offset: 12, expected: 0x2A }));
+        assert_eq!(
+            Atr::parse(&bad, Mode::Strict),
+            Err(Error::BadChecksum {
+                offset: 12,
+                expected: 0x2A
+            })
+        );
         let lenient = Atr::parse(&bad, Mode::Lenient).unwrap();
         assert!(lenient.findings().contains(Findings::TCK_WRONG) && !lenient.tck_ok());
-        assert_eq!(Atr::parse(&T1_ATR[..12], Mode::Strict), Err(Error::MissingTck { offset: 12 }));
+        assert_eq!(
+            Atr::parse(&T1_ATR[..12], Mode::Strict),
+            Err(Error::MissingTck { offset: 12 })
+        );
         let lenient = Atr::parse(&T1_ATR[..12], Mode::Lenient).unwrap();
         assert!(lenient.findings().contains(Findings::TCK_MISSING) && !lenient.tck_ok());
         // TD1 = 0F (T=15 in TD1).
         let t15 = [0x3B, 0x80, 0x0F, 0x8F];
-        assert_eq!(Atr::parse(&t15, Mode::Strict), Err(Error::InvalidTd1 { offset: 2 }));
-        assert!(Atr::parse(&t15, Mode::Lenient).unwrap().findings().contains(Findings::T15_IN_TD1));
+        assert_eq!(
+            Atr::parse(&t15, Mode::Strict),
+            Err(Error::InvalidTd1 { offset: 2 })
+        );
+        assert!(
+            Atr::parse(&t15, Mode::Lenient)
+                .unwrap()
+                .findings()
+                .contains(Findings::T15_IN_TD1)
+        );
         // 15 historical bytes and a chain of TDs: more than 32 bytes after TS.
         let mut long = vec![0x3B, 0x8F];
         long.extend([0x80; 17]);
         long.push(0x00);
         long.extend([0u8; 15]);
-        assert_eq!(Atr::parse(&long, Mode::Lenient), Err(Error::AtrTooLong { len: 35 }));
+        assert_eq!(
+            Atr::parse(&long, Mode::Lenient),
+            Err(Error::AtrTooLong { len: 35 })
+        );
         let mut extra = T1_ATR.to_vec();
         extra.push(0);
-        assert_eq!(Atr::parse(&extra, Mode::Strict), Err(Error::TrailingBytes { offset: 13 }));
-        assert!(Atr::parse(&extra, Mode::Lenient).unwrap().findings().contains(Findings::EXTRA_BYTES));
+        assert_eq!(
+            Atr::parse(&extra, Mode::Strict),
+            Err(Error::TrailingBytes { offset: 13 })
+        );
+        assert!(
+            Atr::parse(&extra, Mode::Lenient)
+                .unwrap()
+                .findings()
+                .contains(Findings::EXTRA_BYTES)
+        );
     }
 
     #[test]
     fn t0_only_global_and_t15_bytes() {
         // 3B 00: T=0 only, no TCK, defaults everywhere.
         let atr = Atr::parse(&[0x3B, 0x00], Mode::Strict).unwrap();
-        assert_eq!((atr.protocols(), atr.default_protocol(), atr.wi(), atr.fi(), atr.di()), (Protocols(1), 0, 10, Some(372), Some(1)));
+        assert_eq!(
+            (
+                atr.protocols(),
+                atr.default_protocol(),
+                atr.wi(),
+                atr.fi(),
+                atr.di()
+            ),
+            (Protocols(1), 0, 10, Some(372), Some(1))
+        );
         assert!(atr.tck_ok() && atr.tck().is_none());
         // TA1=18 (Fi 372, Di 12), TC1=FF, TD1=80 (T=0, TD2 follows), TD2=9F? no: TD2=1F ->
         // TA3 for T=15 = C3 (clock stop no preference, classes A and B), then TCK.
@@ -714,14 +855,19 @@ mod tests {
         let atr = Atr::parse(&b, Mode::Strict).unwrap();
         assert_eq!(atr.convention(), Convention::Inverse);
         assert_eq!((atr.di(), atr.extra_guard_time()), (Some(12), 255));
-        assert_eq!((atr.clock_stop(), atr.class_indicator()), (Some(3), Some(3)));
+        assert_eq!(
+            (atr.clock_stop(), atr.class_indicator()),
+            (Some(3), Some(3))
+        );
         assert_eq!(atr.protocols(), Protocols(1));
         assert!(atr.tck_required());
         // RFU Fi/Di are flagged, not rejected.
         let mut rfu = vec![0x3B, 0x10, 0x70, 0x00];
         rfu.truncate(3);
         let atr = Atr::parse(&rfu, Mode::Strict).unwrap();
-        assert!(atr.findings().contains(Findings::FI_RFU) && atr.findings().contains(Findings::DI_RFU));
+        assert!(
+            atr.findings().contains(Findings::FI_RFU) && atr.findings().contains(Findings::DI_RFU)
+        );
         assert_eq!(atr.fi(), None);
     }
 
@@ -729,7 +875,14 @@ mod tests {
     fn specific_mode_and_inverse_decoding() {
         // TD1 = 10 (TA2 present, T=0), TA2 = 91 (cannot change, implicit, T=1).
         let atr = Atr::parse(&[0x3B, 0x80, 0x10, 0x91, 0x01], Mode::Lenient).unwrap();
-        assert_eq!(atr.specific_mode(), Some(SpecificMode { protocol: 1, can_change: false, implicit: true }));
+        assert_eq!(
+            atr.specific_mode(),
+            Some(SpecificMode {
+                protocol: 1,
+                can_change: false,
+                implicit: true
+            })
+        );
         assert_eq!(atr.default_protocol(), 1);
         // 3F sent in inverse convention reads as 03 on a direct-mode UART.
         assert_eq!(Convention::from_raw_ts(0x03), Some(Convention::Inverse));

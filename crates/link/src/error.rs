@@ -115,28 +115,72 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Error::AtrTooShort { len } => write!(f, "ATR too short: {len} byte(s), TS and T0 are needed"),
-            Error::AtrIncomplete { offset, needed } => write!(f, "ATR incomplete: {needed} more announced byte(s) missing at offset {offset}"),
-            Error::AtrTooLong { len } => write!(f, "ATR too long: {len} bytes, at most 33 (TS and 32 more) are allowed"),
-            Error::InvalidTs { value } => write!(f, "invalid TS {value:02X}: expected 3B (direct) or 3F (inverse convention)"),
-            Error::BadChecksum { offset, expected } => write!(f, "bad TCK at offset {offset}: expected {expected:02X}"),
-            Error::MissingTck { offset } => write!(f, "TCK missing at offset {offset}: a protocol other than T=0 is indicated"),
-            Error::InvalidTd1 { offset } => write!(f, "TD1 at offset {offset} indicates T=15, which is not allowed in TD1"),
-            Error::TrailingBytes { offset } => write!(f, "unexpected bytes after the end of the structure at offset {offset}"),
-            Error::PpsNotAllowed => f.write_str("PPS not allowed: the card is in specific mode (TA2 present)"),
+            Error::AtrTooShort { len } => {
+                write!(f, "ATR too short: {len} byte(s), TS and T0 are needed")
+            }
+            Error::AtrIncomplete { offset, needed } => write!(
+                f,
+                "ATR incomplete: {needed} more announced byte(s) missing at offset {offset}"
+            ),
+            Error::AtrTooLong { len } => write!(
+                f,
+                "ATR too long: {len} bytes, at most 33 (TS and 32 more) are allowed"
+            ),
+            Error::InvalidTs { value } => write!(
+                f,
+                "invalid TS {value:02X}: expected 3B (direct) or 3F (inverse convention)"
+            ),
+            Error::BadChecksum { offset, expected } => {
+                write!(f, "bad TCK at offset {offset}: expected {expected:02X}")
+            }
+            Error::MissingTck { offset } => write!(
+                f,
+                "TCK missing at offset {offset}: a protocol other than T=0 is indicated"
+            ),
+            Error::InvalidTd1 { offset } => write!(
+                f,
+                "TD1 at offset {offset} indicates T=15, which is not allowed in TD1"
+            ),
+            Error::TrailingBytes { offset } => write!(
+                f,
+                "unexpected bytes after the end of the structure at offset {offset}"
+            ),
+            Error::PpsNotAllowed => {
+                f.write_str("PPS not allowed: the card is in specific mode (TA2 present)")
+            }
             Error::PpsMalformed { offset } => write!(f, "malformed PPS at offset {offset}"),
-            Error::PpsIncomplete { needed } => write!(f, "PPS incomplete: {needed} more byte(s) needed"),
-            Error::PpsRefused { offset } => write!(f, "PPS refused: the response breaks the echo rules at offset {offset}"),
-            Error::NoCommonProtocol => f.write_str("no protocol offered by the card is supported by the reader"),
-            Error::BufferTooSmall { needed } => write!(f, "buffer too small: {needed} bytes needed"),
-            Error::ApduTooLong { len, capacity } => write!(f, "APDU of {len} bytes does not fit the engine's {capacity}-byte buffer"),
+            Error::PpsIncomplete { needed } => {
+                write!(f, "PPS incomplete: {needed} more byte(s) needed")
+            }
+            Error::PpsRefused { offset } => write!(
+                f,
+                "PPS refused: the response breaks the echo rules at offset {offset}"
+            ),
+            Error::NoCommonProtocol => {
+                f.write_str("no protocol offered by the card is supported by the reader")
+            }
+            Error::BufferTooSmall { needed } => {
+                write!(f, "buffer too small: {needed} bytes needed")
+            }
+            Error::ApduTooLong { len, capacity } => write!(
+                f,
+                "APDU of {len} bytes does not fit the engine's {capacity}-byte buffer"
+            ),
             Error::InvalidApdu => f.write_str("the bytes are not a valid command APDU"),
-            Error::Busy => f.write_str("the engine is busy with another exchange or not in a state for this call"),
-            Error::Dead => f.write_str("the link is dead after failed error recovery: reset the card"),
-            Error::Resynchronized => f.write_str("the link was resynchronised (S(RESYNCH)); the command was not completed"),
+            Error::Busy => f.write_str(
+                "the engine is busy with another exchange or not in a state for this call",
+            ),
+            Error::Dead => {
+                f.write_str("the link is dead after failed error recovery: reset the card")
+            }
+            Error::Resynchronized => f.write_str(
+                "the link was resynchronised (S(RESYNCH)); the command was not completed",
+            ),
             Error::Aborted => f.write_str("the exchange was aborted (S(ABORT))"),
             Error::WtxLimit => f.write_str("the card asked for too many waiting-time extensions"),
-            Error::ProtocolViolation { byte } => write!(f, "protocol violation: byte {byte:02X} not allowed here"),
+            Error::ProtocolViolation { byte } => {
+                write!(f, "protocol violation: byte {byte:02X} not allowed here")
+            }
             Error::Timeout => f.write_str("the card did not answer within the waiting time"),
             Error::InvalidBlock(fault) => write!(f, "invalid T=1 block: {fault}"),
         }

@@ -31,7 +31,11 @@ pub struct ReaderCaps {
 
 impl Default for ReaderCaps {
     fn default() -> Self {
-        Self { protocols: Protocols(0b11), max_di: 32, clock_hz: 4_000_000 }
+        Self {
+            protocols: Protocols(0b11),
+            max_di: 32,
+            clock_hz: 4_000_000,
+        }
     }
 }
 
@@ -76,7 +80,10 @@ impl PpsRequest {
         let protocol = if offered.contains(default) && caps.protocols.contains(default) {
             default
         } else {
-            offered.iter().find(|t| caps.protocols.contains(*t)).ok_or(Error::NoCommonProtocol)?
+            offered
+                .iter()
+                .find(|t| caps.protocols.contains(*t))
+                .ok_or(Error::NoCommonProtocol)?
         };
         let pps1 = atr.ta(1).filter(|&ta1| {
             let usable = match (fi_from_code(ta1 >> 4), di_from_code(ta1)) {
@@ -87,7 +94,12 @@ impl PpsRequest {
             };
             usable && ta1 != 0x11 && ta1 != 0x01
         });
-        Ok(Self { protocol, pps1, pps2: None, pps3: None })
+        Ok(Self {
+            protocol,
+            pps1,
+            pps2: None,
+            pps3: None,
+        })
     }
 
     /// The PPS0 byte.
@@ -107,7 +119,9 @@ impl PpsRequest {
 
     /// Encoded length: PPSS, PPS0, the optional bytes and PCK.
     pub fn encoded_len(&self) -> usize {
-        3 + usize::from(self.pps1.is_some()) + usize::from(self.pps2.is_some()) + usize::from(self.pps3.is_some())
+        3 + usize::from(self.pps1.is_some())
+            + usize::from(self.pps2.is_some())
+            + usize::from(self.pps3.is_some())
     }
 
     /// Writes PPSS, PPS0, PPS1..3 and PCK.
@@ -116,7 +130,9 @@ impl PpsRequest {
     /// [`Error::BufferTooSmall`] when `out` is shorter than [`Self::encoded_len`].
     pub fn encode<'o>(&self, out: &'o mut [u8]) -> Result<&'o [u8], Error> {
         let len = self.encoded_len();
-        let out = out.get_mut(..len).ok_or(Error::BufferTooSmall { needed: len })?;
+        let out = out
+            .get_mut(..len)
+            .ok_or(Error::BufferTooSmall { needed: len })?;
         let mut i = 0;
         let mut put = |b: u8, out: &mut [u8]| {
             if let Some(slot) = out.get_mut(i) {
@@ -146,7 +162,11 @@ impl PpsRequest {
             return Err(Error::PpsRefused { offset: 1 });
         }
         let mut offset = 2;
-        let pairs = [(msg.pps1, self.pps1), (msg.pps2, self.pps2), (msg.pps3, self.pps3)];
+        let pairs = [
+            (msg.pps1, self.pps1),
+            (msg.pps2, self.pps2),
+            (msg.pps3, self.pps3),
+        ];
         for (got, asked) in pairs {
             match (got, asked) {
                 (Some(g), Some(a)) if g != a => return Err(Error::PpsRefused { offset }),
@@ -162,7 +182,11 @@ impl PpsRequest {
             },
             None => (372, 1),
         };
-        Ok(PpsAgreed { protocol: self.protocol & 0x0F, fi, di })
+        Ok(PpsAgreed {
+            protocol: self.protocol & 0x0F,
+            fi,
+            di,
+        })
     }
 }
 
@@ -201,7 +225,9 @@ impl PpsMessage {
         let optional = (pps0 >> 4 & 0x7).count_ones() as usize;
         let len = 3 + optional;
         if bytes.len() < len {
-            return Err(Error::PpsIncomplete { needed: len - bytes.len() });
+            return Err(Error::PpsIncomplete {
+                needed: len - bytes.len(),
+            });
         }
         if bytes.len() > len {
             return Err(Error::TrailingBytes { offset: len });
@@ -222,7 +248,12 @@ impl PpsMessage {
         let pps1 = take(pps0 & 0x10 != 0);
         let pps2 = take(pps0 & 0x20 != 0);
         let pps3 = take(pps0 & 0x40 != 0);
-        Ok(Self { pps0, pps1, pps2, pps3 })
+        Ok(Self {
+            pps0,
+            pps1,
+            pps2,
+            pps3,
+        })
     }
 }
 
@@ -233,7 +264,12 @@ mod tests {
 
     #[test]
     fn partial_echo_keeps_defaults() {
-        let req = PpsRequest { protocol: 1, pps1: Some(0x96), pps2: None, pps3: None };
+        let req = PpsRequest {
+            protocol: 1,
+            pps1: Some(0x96),
+            pps2: None,
+            pps3: None,
+        };
         // Card drops PPS1: PPS0 = 01, PCK = FF ^ 01 = FE.
         let agreed = req.check_response(&[0xFF, 0x01, 0xFE]).unwrap();
         assert_eq!((agreed.fi, agreed.di), (372, 1));
@@ -241,12 +277,32 @@ mod tests {
 
     #[test]
     fn wrong_echo_and_malformed_are_refused() {
-        let req = PpsRequest { protocol: 1, pps1: Some(0x96), pps2: None, pps3: None };
-        assert_eq!(req.check_response(&[0xFF, 0x10, 0x96, 0x79]), Err(Error::PpsRefused { offset: 1 }));
-        assert_eq!(req.check_response(&[0xFF, 0x11, 0x95, 0x7B]), Err(Error::PpsRefused { offset: 2 }));
-        assert_eq!(req.check_response(&[0xFF, 0x11, 0x96, 0x00]), Err(Error::PpsMalformed { offset: 3 }));
-        assert_eq!(req.check_response(&[0xFF, 0x11]), Err(Error::PpsIncomplete { needed: 2 }));
-        assert_eq!(req.check_response(&[0xFE]), Err(Error::PpsMalformed { offset: 0 }));
+        let req = PpsRequest {
+            protocol: 1,
+            pps1: Some(0x96),
+            pps2: None,
+            pps3: None,
+        };
+        assert_eq!(
+            req.check_response(&[0xFF, 0x10, 0x96, 0x79]),
+            Err(Error::PpsRefused { offset: 1 })
+        );
+        assert_eq!(
+            req.check_response(&[0xFF, 0x11, 0x95, 0x7B]),
+            Err(Error::PpsRefused { offset: 2 })
+        );
+        assert_eq!(
+            req.check_response(&[0xFF, 0x11, 0x96, 0x00]),
+            Err(Error::PpsMalformed { offset: 3 })
+        );
+        assert_eq!(
+            req.check_response(&[0xFF, 0x11]),
+            Err(Error::PpsIncomplete { needed: 2 })
+        );
+        assert_eq!(
+            req.check_response(&[0xFE]),
+            Err(Error::PpsMalformed { offset: 0 })
+        );
     }
 
     #[test]
@@ -254,6 +310,9 @@ mod tests {
         // TD1 = 11 (TA2 present, T=1), TA2 = 01 (specific mode, T=1).
         let atr = Atr::parse(&[0x3B, 0x80, 0x11, 0x01, 0x90], Mode::Strict).unwrap();
         assert!(atr.specific_mode().is_some());
-        assert_eq!(PpsRequest::choose(&atr, &ReaderCaps::default()), Err(Error::PpsNotAllowed));
+        assert_eq!(
+            PpsRequest::choose(&atr, &ReaderCaps::default()),
+            Err(Error::PpsNotAllowed)
+        );
     }
 }

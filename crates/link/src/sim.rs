@@ -69,11 +69,25 @@ pub struct Faults {
 
 impl Faults {
     /// A perfect line.
-    pub const NONE: Faults =
-        Faults { flip_bit: 0, drop_byte: 0, dup_byte: 0, delay: 0, wtx_storm: 0, wtx_max: 0, ifs_change: 0 };
+    pub const NONE: Faults = Faults {
+        flip_bit: 0,
+        drop_byte: 0,
+        dup_byte: 0,
+        delay: 0,
+        wtx_storm: 0,
+        wtx_max: 0,
+        ifs_change: 0,
+    };
     /// A noisy line and an awkward card: every fault kind, often.
-    pub const NOISY: Faults =
-        Faults { flip_bit: 40, drop_byte: 25, dup_byte: 25, delay: 20, wtx_storm: 50, wtx_max: 8, ifs_change: 50 };
+    pub const NOISY: Faults = Faults {
+        flip_bit: 40,
+        drop_byte: 25,
+        dup_byte: 25,
+        delay: 20,
+        wtx_storm: 50,
+        wtx_max: 8,
+        ifs_change: 50,
+    };
 }
 
 /// How an exchange over the simulated link ended.
@@ -126,7 +140,11 @@ struct Wire {
 
 impl Wire {
     const fn new() -> Self {
-        Self { slots: [([0; MAX_BLOCK + 1], 0, Instant(0)); QUEUE], head: 0, count: 0 }
+        Self {
+            slots: [([0; MAX_BLOCK + 1], 0, Instant(0)); QUEUE],
+            head: 0,
+            count: 0,
+        }
     }
 
     fn push(&mut self, bytes: &[u8], at: Instant) {
@@ -136,7 +154,10 @@ impl Wire {
             self.count -= 1;
         }
         let last_at = if self.count > 0 {
-            self.slots.get((self.head + self.count - 1) % QUEUE).map(|s| s.2).unwrap_or(at)
+            self.slots
+                .get((self.head + self.count - 1) % QUEUE)
+                .map(|s| s.2)
+                .unwrap_or(at)
         } else {
             at
         };
@@ -152,7 +173,9 @@ impl Wire {
     }
 
     fn next_at(&self) -> Option<Instant> {
-        (self.count > 0).then(|| self.slots.get(self.head).map(|s| s.2)).flatten()
+        (self.count > 0)
+            .then(|| self.slots.get(self.head).map(|s| s.2))
+            .flatten()
     }
 
     fn pop_due(&mut self, now: Instant, out: &mut [u8]) -> Option<usize> {
@@ -231,7 +254,12 @@ impl<const N: usize> T1Link<N> {
         self.resets += 1;
     }
 
-    fn inject(&mut self, bytes: &mut [u8; MAX_BLOCK + 1], mut n: usize, to_reader: bool) -> (usize, u64) {
+    fn inject(
+        &mut self,
+        bytes: &mut [u8; MAX_BLOCK + 1],
+        mut n: usize,
+        to_reader: bool,
+    ) -> (usize, u64) {
         let f = self.faults;
         let mut delay = 0;
         let roll = self.rng.below(1000);
@@ -278,7 +306,10 @@ impl<const N: usize> T1Link<N> {
             while let Some(n) = self.reader.poll_transmit(&mut buf) {
                 let (n, delay) = self.inject(&mut buf, n, false);
                 let line = self.reader_cfg.char_micros * n as u64;
-                self.to_card.push(buf.get(..n).unwrap_or(&[]), self.now.add_micros(line + delay));
+                self.to_card.push(
+                    buf.get(..n).unwrap_or(&[]),
+                    self.now.add_micros(line + delay),
+                );
             }
             match self.reader.poll_event() {
                 Some(Event::Response { len }) => {
@@ -321,15 +352,20 @@ impl<const N: usize> T1Link<N> {
             while let Some(n) = self.card.poll_transmit(&mut buf) {
                 let (n, delay) = self.inject(&mut buf, n, true);
                 let line = self.card_cfg.char_micros * n as u64;
-                self.to_reader.push(buf.get(..n).unwrap_or(&[]), self.now.add_micros(line + delay));
+                self.to_reader.push(
+                    buf.get(..n).unwrap_or(&[]),
+                    self.now.add_micros(line + delay),
+                );
             }
             // Deliver what is due, else move the clock to the next thing that happens.
             if let Some(n) = self.to_card.pop_due(self.now, &mut buf) {
-                self.card.handle_input(self.now, buf.get(..n).unwrap_or(&[]));
+                self.card
+                    .handle_input(self.now, buf.get(..n).unwrap_or(&[]));
                 continue;
             }
             if let Some(n) = self.to_reader.pop_due(self.now, &mut buf) {
-                self.reader.handle_input(self.now, buf.get(..n).unwrap_or(&[]));
+                self.reader
+                    .handle_input(self.now, buf.get(..n).unwrap_or(&[]));
                 continue;
             }
             let next = [
@@ -341,7 +377,9 @@ impl<const N: usize> T1Link<N> {
             .into_iter()
             .flatten()
             .min();
-            let Some(next) = next else { return Outcome::Hung };
+            let Some(next) = next else {
+                return Outcome::Hung;
+            };
             self.now = self.now.max(next);
             if self.reader.poll_timeout().is_some_and(|d| d <= self.now) {
                 self.reader.handle_timeout(self.now);

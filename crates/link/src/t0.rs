@@ -58,9 +58,14 @@ pub enum T0Event {
 enum Dir {
     None,
     /// Command data `cmd[pos..end]` still to send.
-    Out { pos: usize, end: usize },
+    Out {
+        pos: usize,
+        end: usize,
+    },
     /// Response bytes still to receive.
-    In { remaining: usize },
+    In {
+        remaining: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,14 +192,21 @@ impl<const N: usize> T0<N> {
             _ => return Err(Error::Busy),
         }
         let view = Command::new_checked(apdu).map_err(|_| Error::InvalidApdu)?;
-        let dst = self.cmd.get_mut(..apdu.len()).ok_or(Error::ApduTooLong { len: apdu.len(), capacity: N })?;
+        let dst = self.cmd.get_mut(..apdu.len()).ok_or(Error::ApduTooLong {
+            len: apdu.len(),
+            capacity: N,
+        })?;
         dst.copy_from_slice(apdu);
         self.cmd_len = apdu.len();
         self.case = view.case();
         self.nc = view.nc();
         self.ne = view.ne() as usize;
         // Data follow the header and Lc (1 byte short, 3 bytes extended).
-        self.data_off = if self.nc == 0 { 4 } else { apdu.len() - self.nc - self.le_len(&view) };
+        self.data_off = if self.nc == 0 {
+            4
+        } else {
+            apdu.len() - self.nc - self.le_len(&view)
+        };
         self.rsp_len = 0;
         self.now = now;
         self.nulls = 0;
@@ -214,7 +226,13 @@ impl<const N: usize> T0<N> {
                     let n = self.ne.min(256);
                     (n as u8, Dir::In { remaining: n })
                 }
-                _ => (self.nc as u8, Dir::Out { pos: self.data_off, end: self.data_off + self.nc }),
+                _ => (
+                    self.nc as u8,
+                    Dir::Out {
+                        pos: self.data_off,
+                        end: self.data_off + self.nc,
+                    },
+                ),
             };
             self.send_header([cla, ins, p1, p2, p3], dir);
         }
@@ -239,21 +257,36 @@ impl<const N: usize> T0<N> {
     fn send_envelope(&mut self, cla: u8, from: usize) {
         let len = self.cmd_len.saturating_sub(from).min(255);
         self.stage = Stage::Envelope { next: from + len };
-        self.send_header([cla, INS_ENVELOPE, 0, 0, len as u8], Dir::Out { pos: from, end: from + len });
+        self.send_header(
+            [cla, INS_ENVELOPE, 0, 0, len as u8],
+            Dir::Out {
+                pos: from,
+                end: from + len,
+            },
+        );
     }
 
     fn get_response(&mut self, sw2: u8) {
         self.get_responses = self.get_responses.saturating_add(1);
         let offered = if sw2 == 0 { 256 } else { usize::from(sw2) };
-        let room = if self.ne == 0 { offered } else { self.ne.saturating_sub(self.rsp_len) };
+        let room = if self.ne == 0 {
+            offered
+        } else {
+            self.ne.saturating_sub(self.rsp_len)
+        };
         let n = offered.min(room);
         if n == 0 || self.get_responses > self.cfg.max_get_response {
             self.finish(0x61, sw2);
             return;
         }
-        let cla = cardwire_apdu::Cla(self.cmd.first().copied().unwrap_or(0)).interindustry_on_same_channel().0;
+        let cla = cardwire_apdu::Cla(self.cmd.first().copied().unwrap_or(0))
+            .interindustry_on_same_channel()
+            .0;
         self.stage = Stage::GetResponse;
-        self.send_header([cla, INS_GET_RESPONSE, 0, 0, n as u8], Dir::In { remaining: n });
+        self.send_header(
+            [cla, INS_GET_RESPONSE, 0, 0, n as u8],
+            Dir::In { remaining: n },
+        );
     }
 
     fn finish(&mut self, sw1: u8, sw2: u8) {
@@ -265,7 +298,12 @@ impl<const N: usize> T0<N> {
                 self.rsp_len += 2;
                 self.event = Some(T0Event::Response { len: self.rsp_len });
             }
-            None => self.event = Some(T0Event::Failed(Error::ApduTooLong { len: self.rsp_len + 2, capacity: N })),
+            None => {
+                self.event = Some(T0Event::Failed(Error::ApduTooLong {
+                    len: self.rsp_len + 2,
+                    capacity: N,
+                }))
+            }
         }
     }
 
@@ -307,13 +345,20 @@ impl<const N: usize> T0<N> {
         dst.copy_from_slice(src);
         self.pending = None;
         let n = src.len();
-        self.deadline = Some(self.now.add_micros(self.cfg.char_micros.saturating_mul(n as u64) + self.cfg.wwt_micros));
+        self.deadline = Some(
+            self.now
+                .add_micros(self.cfg.char_micros.saturating_mul(n as u64) + self.cfg.wwt_micros),
+        );
         Some(n)
     }
 
     /// When [`T0::handle_timeout`] is due.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.pending.is_some() { None } else { self.deadline }
+        if self.pending.is_some() {
+            None
+        } else {
+            self.deadline
+        }
     }
 
     /// The outcome, once.
@@ -356,13 +401,22 @@ impl<const N: usize> T0<N> {
             Wire::Receive { count } => {
                 match self.rsp.get_mut(self.rsp_len) {
                     Some(slot) => *slot = b,
-                    None => return self.die(Error::ApduTooLong { len: self.rsp_len + 1, capacity: N }),
+                    None => {
+                        return self.die(Error::ApduTooLong {
+                            len: self.rsp_len + 1,
+                            capacity: N,
+                        });
+                    }
                 }
                 self.rsp_len += 1;
                 if let Dir::In { remaining } = &mut self.dir {
                     *remaining = remaining.saturating_sub(1);
                 }
-                self.wire = if count > 1 { Wire::Receive { count: count - 1 } } else { Wire::Procedure };
+                self.wire = if count > 1 {
+                    Wire::Receive { count: count - 1 }
+                } else {
+                    Wire::Procedure
+                };
             }
             Wire::Sw2 { sw1 } => self.on_sw(sw1, b),
             Wire::Procedure => {
@@ -377,10 +431,15 @@ impl<const N: usize> T0<N> {
                         Dir::Out { pos, end } if pos < end => {
                             let len = if all { end - pos } else { 1 };
                             self.pending = Some(Pending::Data { pos, len });
-                            self.dir = Dir::Out { pos: pos + len, end };
+                            self.dir = Dir::Out {
+                                pos: pos + len,
+                                end,
+                            };
                         }
                         Dir::In { remaining } if remaining > 0 => {
-                            self.wire = Wire::Receive { count: if all { remaining } else { 1 } };
+                            self.wire = Wire::Receive {
+                                count: if all { remaining } else { 1 },
+                            };
                         }
                         _ => self.die(Error::ProtocolViolation { byte: b }),
                     }
@@ -432,7 +491,16 @@ impl<const N: usize> Default for T0Card<N> {
 impl<const N: usize> T0Card<N> {
     /// A card waiting for a header.
     pub const fn new() -> Self {
-        Self { header: [0; 5], got_header: 0, data: [0; 256], data_len: 0, want: 0, out: [0; N], out_len: 0, event: None }
+        Self {
+            header: [0; 5],
+            got_header: 0,
+            data: [0; 256],
+            data_len: 0,
+            want: 0,
+            out: [0; N],
+            out_len: 0,
+            event: None,
+        }
     }
 
     /// The current header.
@@ -456,7 +524,11 @@ impl<const N: usize> T0Card<N> {
 
     /// Sends the procedure byte INS: the reader sends all remaining data.
     pub fn ack_all(&mut self) {
-        let p3 = if self.header[4] == 0 { 256 } else { usize::from(self.header[4]) };
+        let p3 = if self.header[4] == 0 {
+            256
+        } else {
+            usize::from(self.header[4])
+        };
         self.want = p3.saturating_sub(self.data_len);
         self.queue(&[self.header[1]]);
     }

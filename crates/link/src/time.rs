@@ -50,7 +50,11 @@ impl Timing {
     }
 
     fn clock(&self) -> u64 {
-        if self.clock_hz == 0 { 1 } else { self.clock_hz as u64 }
+        if self.clock_hz == 0 {
+            1
+        } else {
+            self.clock_hz as u64
+        }
     }
 
     fn d(&self) -> u64 {

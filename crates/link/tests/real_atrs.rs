@@ -22,7 +22,12 @@
 
 // Test code: a failing test is a panic by design (clippy.toml allows it in #[test] fns;
 // helpers here are test code too).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::collections::BTreeMap;
 
@@ -31,10 +36,19 @@ use cardwire_link::atr::{Atr, Mode};
 
 fn literal_atr(line: &str) -> Option<Vec<u8>> {
     let tokens: Vec<&str> = line.split_whitespace().collect();
-    if tokens.is_empty() || !tokens.iter().all(|t| t.len() == 2 && t.chars().all(|c| c.is_ascii_hexdigit())) {
+    if tokens.is_empty()
+        || !tokens
+            .iter()
+            .all(|t| t.len() == 2 && t.chars().all(|c| c.is_ascii_hexdigit()))
+    {
         return None;
     }
-    Some(tokens.iter().map(|t| u8::from_str_radix(t, 16).unwrap()).collect())
+    Some(
+        tokens
+            .iter()
+            .map(|t| u8::from_str_radix(t, 16).unwrap())
+            .collect(),
+    )
 }
 
 fn kind(e: &Error) -> &'static str {
@@ -60,24 +74,55 @@ fn verdicts(atrs: &[Vec<u8>]) -> BTreeMap<&'static str, usize> {
         match &strict {
             Ok(a) => {
                 *counts.entry("ok").or_default() += 1;
-                let l = lenient.as_ref().expect("strict success implies lenient success");
+                let l = lenient
+                    .as_ref()
+                    .expect("strict success implies lenient success");
                 assert_eq!(a.as_bytes(), l.as_bytes());
                 assert!(a.tck_ok());
                 // Exercise every accessor: none may panic.
-                let _ = (a.protocols(), a.default_protocol(), a.fi(), a.di(), a.f_max_khz(), a.t1(), a.wi());
-                let _ = (a.specific_mode(), a.clock_stop(), a.class_indicator(), a.spu(), a.interface_bytes().count());
+                let _ = (
+                    a.protocols(),
+                    a.default_protocol(),
+                    a.fi(),
+                    a.di(),
+                    a.f_max_khz(),
+                    a.t1(),
+                    a.wi(),
+                );
+                let _ = (
+                    a.specific_mode(),
+                    a.clock_stop(),
+                    a.class_indicator(),
+                    a.spu(),
+                    a.interface_bytes().count(),
+                );
             }
             Err(e) => {
                 *counts.entry(kind(e)).or_default() += 1;
                 // Lenient fails only on structure errors, with the same error.
                 if let Err(le) = &lenient {
-                    assert!(matches!(le, Error::AtrIncomplete { .. } | Error::InvalidTs { .. } | Error::AtrTooLong { .. } | Error::AtrTooShort { .. }), "{le:?}");
+                    assert!(
+                        matches!(
+                            le,
+                            Error::AtrIncomplete { .. }
+                                | Error::InvalidTs { .. }
+                                | Error::AtrTooLong { .. }
+                                | Error::AtrTooShort { .. }
+                        ),
+                        "{le:?}"
+                    );
                     assert_eq!(le, e);
                 }
             }
         }
         if let Ok(l) = &lenient {
-            let _ = (l.protocols(), l.t1(), l.historical_bytes(), l.tck_ok(), l.findings().iter().count());
+            let _ = (
+                l.protocols(),
+                l.t1(),
+                l.historical_bytes(),
+                l.tck_ok(),
+                l.findings().iter().count(),
+            );
         }
     }
     counts
@@ -90,12 +135,20 @@ fn committed_sample_verdicts() {
     assert!(atrs.len() >= 50, "{}", atrs.len());
     let counts = verdicts(&atrs);
     eprintln!("sample of {}: {counts:?}", atrs.len());
-    SAMPLE_EXPECTED.iter().for_each(|(k, v)| assert_eq!(counts.get(k).copied().unwrap_or(0), *v, "{k}: {counts:?}"));
+    SAMPLE_EXPECTED
+        .iter()
+        .for_each(|(k, v)| assert_eq!(counts.get(k).copied().unwrap_or(0), *v, "{k}: {counts:?}"));
 }
 
 // Verdicts on the committed sample (fixed data, so fixed counts).
-const SAMPLE_EXPECTED: &[(&str, usize)] =
-    &[("ok", 25), ("AtrIncomplete", 6), ("BadChecksum", 6), ("InvalidTd1", 3), ("MissingTck", 6), ("TrailingBytes", 6)];
+const SAMPLE_EXPECTED: &[(&str, usize)] = &[
+    ("ok", 25),
+    ("AtrIncomplete", 6),
+    ("BadChecksum", 6),
+    ("InvalidTd1", 3),
+    ("MissingTck", 6),
+    ("TrailingBytes", 6),
+];
 
 #[test]
 fn pcsc_tools_list_parses_without_panic() {
@@ -108,5 +161,8 @@ fn pcsc_tools_list_parses_without_panic() {
     let atrs: Vec<Vec<u8>> = text.lines().filter_map(literal_atr).collect();
     assert!(atrs.len() > 1000, "{}", atrs.len());
     let counts = verdicts(&atrs);
-    eprintln!("smartcard_list.txt, {} literal ATRs, strict verdicts: {counts:?}", atrs.len());
+    eprintln!(
+        "smartcard_list.txt, {} literal ATRs, strict verdicts: {counts:?}",
+        atrs.len()
+    );
 }

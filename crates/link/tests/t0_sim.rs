@@ -3,7 +3,12 @@
 //! procedure bytes, and the work waiting time.
 
 // Test code: a failing test is a panic by design.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use cardwire_link::sim::Rng;
 use cardwire_link::t0::{T0, T0Card, T0CardEvent, T0Config, T0Event};
@@ -18,7 +23,9 @@ fn outgoing(ins: u8) -> bool {
 fn app(header: &[u8], data: &[u8]) -> Vec<u8> {
     // P2 bytes of a pattern mixed with the data, so that every byte position matters.
     let n = usize::from(header[3]) * 3 + data.len() % 7;
-    (0..n).map(|i| (i as u8) ^ data.get(i % data.len().max(1)).copied().unwrap_or(0x5A) ^ header[1]).collect()
+    (0..n)
+        .map(|i| (i as u8) ^ data.get(i % data.len().max(1)).copied().unwrap_or(0x5A) ^ header[1])
+        .collect()
 }
 
 struct SimCard {
@@ -45,7 +52,11 @@ impl SimCard {
                 return self.engine.respond(&[], [0x6C, self.pending.len() as u8]);
             }
             let chunk: Vec<u8> = self.pending.drain(..n).collect();
-            let sw = if self.pending.is_empty() { [0x90, 0] } else { [0x61, self.pending.len().min(256) as u8] };
+            let sw = if self.pending.is_empty() {
+                [0x90, 0]
+            } else {
+                [0x61, self.pending.len().min(256) as u8]
+            };
             return self.engine.respond(&chunk, sw);
         }
         if outgoing(h[1]) {
@@ -56,7 +67,11 @@ impl SimCard {
                 return self.engine.respond(&[], [0x6C, exact as u8]);
             }
             self.pending = rsp[exact..].to_vec();
-            let sw = if self.pending.is_empty() { [0x90, 0] } else { [0x61, self.pending.len().min(256) as u8] };
+            let sw = if self.pending.is_empty() {
+                [0x90, 0]
+            } else {
+                [0x61, self.pending.len().min(256) as u8]
+            };
             return self.engine.respond(&rsp[..exact], sw);
         }
         if p3 == 0 {
@@ -66,7 +81,11 @@ impl SimCard {
     }
 
     fn ack(&mut self) {
-        if self.rng.chance(self.noise) { self.engine.ack_one() } else { self.engine.ack_all() }
+        if self.rng.chance(self.noise) {
+            self.engine.ack_one()
+        } else {
+            self.engine.ack_all()
+        }
     }
 
     fn on_data(&mut self, h: [u8; 5], len: usize) {
@@ -104,7 +123,12 @@ impl SimCard {
 }
 
 /// Runs one exchange; the card's replies may be delayed by `delay` µs.
-fn exchange(reader: &mut T0<70000>, card: &mut SimCard, apdu: &[u8], delay: u64) -> Result<Vec<u8>, Error> {
+fn exchange(
+    reader: &mut T0<70000>,
+    card: &mut SimCard,
+    apdu: &[u8],
+    delay: u64,
+) -> Result<Vec<u8>, Error> {
     let mut now = Instant(0);
     reader.start(now, apdu)?;
     let mut buf = vec![0u8; 70000];
@@ -146,7 +170,13 @@ fn exchange(reader: &mut T0<70000>, card: &mut SimCard, apdu: &[u8], delay: u64)
 }
 
 fn card(seed: u64, noise: u16) -> SimCard {
-    SimCard { engine: T0Card::new(), rng: Rng::new(seed), pending: Vec::new(), envelope: Vec::new(), noise }
+    SimCard {
+        engine: T0Card::new(),
+        rng: Rng::new(seed),
+        pending: Vec::new(),
+        envelope: Vec::new(),
+        noise,
+    }
 }
 
 /// Expected response (ISO/IEC 7816-3 §12.2): the application's data up to Ne, then 9000, or
@@ -172,7 +202,13 @@ fn build(rng: &mut Rng) -> Vec<u8> {
         // Case 1.
         0 => vec![0x00, 0x44, 0x00, 0x00],
         // Case 2S with the Le the card expects (256 when it has more).
-        1 => vec![0x00, 0xB0, 0x00, p2.max(1), (usize::from(p2.max(1)) * 3).min(256) as u8],
+        1 => vec![
+            0x00,
+            0xB0,
+            0x00,
+            p2.max(1),
+            (usize::from(p2.max(1)) * 3).min(256) as u8,
+        ],
         // Case 3S.
         2 => {
             let nc = 1 + rng.below(255) as usize;
@@ -212,7 +248,8 @@ fn seeded_exchanges_of_every_case_are_exact() {
     for i in 0..2000 {
         let mut c = card(rng.next_u64(), if i % 2 == 0 { 0 } else { 300 });
         let apdu = build(&mut rng);
-        let got = run_one(&mut reader, &mut c, &apdu).unwrap_or_else(|e| panic!("{i}: {e:?} for {apdu:02X?}"));
+        let got = run_one(&mut reader, &mut c, &apdu)
+            .unwrap_or_else(|e| panic!("{i}: {e:?} for {apdu:02X?}"));
         assert_eq!(got, expected(&apdu), "{i}: {apdu:02X?}");
     }
 }
@@ -222,10 +259,19 @@ fn silence_past_wwt_is_a_timeout_and_the_engine_dies() {
     let cfg = T0Config::default();
     let mut reader: T0<70000> = T0::new(cfg);
     let mut c = card(1, 0);
-    let err = exchange(&mut reader, &mut c, &[0x00, 0xB0, 0x00, 0x02, 0x06], 2 * cfg.wwt_micros).unwrap_err();
+    let err = exchange(
+        &mut reader,
+        &mut c,
+        &[0x00, 0xB0, 0x00, 0x02, 0x06],
+        2 * cfg.wwt_micros,
+    )
+    .unwrap_err();
     assert_eq!(err, Error::Timeout);
     assert!(reader.is_dead());
-    assert_eq!(reader.start(Instant(0), &[0x00, 0x44, 0x00, 0x00]), Err(Error::Dead));
+    assert_eq!(
+        reader.start(Instant(0), &[0x00, 0x44, 0x00, 0x00]),
+        Err(Error::Dead)
+    );
     reader.reset();
     assert!(reader.start(Instant(0), &[0x00, 0x44, 0x00, 0x00]).is_ok());
 }
@@ -233,11 +279,16 @@ fn silence_past_wwt_is_a_timeout_and_the_engine_dies() {
 #[test]
 fn unknown_procedure_byte_is_a_protocol_violation() {
     let mut reader: T0<300> = T0::new(T0Config::default());
-    reader.start(Instant(0), &[0x00, 0xB0, 0x00, 0x00, 0x02]).unwrap();
+    reader
+        .start(Instant(0), &[0x00, 0xB0, 0x00, 0x00, 0x02])
+        .unwrap();
     let mut buf = [0u8; 300];
     reader.poll_transmit(&mut buf).unwrap();
     reader.handle_input(Instant(1), &[0x42]);
-    assert_eq!(reader.poll_event(), Some(T0Event::Failed(Error::ProtocolViolation { byte: 0x42 })));
+    assert_eq!(
+        reader.poll_event(),
+        Some(T0Event::Failed(Error::ProtocolViolation { byte: 0x42 }))
+    );
 }
 
 #[test]

@@ -4,7 +4,12 @@
 
 // Test code: a failing test is a panic by design (clippy.toml allows it in #[test] fns;
 // helpers here are test code too).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use cardwire_link::Error;
 use cardwire_link::sim::{Faults, Outcome, Rng, T1Link, echo_card};
@@ -14,8 +19,17 @@ fn cfgs(rng: &mut Rng) -> (Config, Config) {
     let ifsc = 1 + rng.below(254) as u8;
     let ifsd = 1 + rng.below(254) as u8;
     let edc = if rng.chance(500) { Edc::CRC } else { Edc::Lrc };
-    let reader = Config { ifsc, ifsd, edc, ..Config::default() };
-    let card = Config { ifsc, edc, ..Config::default() };
+    let reader = Config {
+        ifsc,
+        ifsd,
+        edc,
+        ..Config::default()
+    };
+    let card = Config {
+        ifsc,
+        edc,
+        ..Config::default()
+    };
     (reader, card)
 }
 
@@ -43,7 +57,10 @@ fn clean_line_exact_responses_with_chaining_both_ways() {
             let cmd = command(&mut rng, 500);
             let mut rsp = [0u8; 600];
             let want = expected(&cmd);
-            assert_eq!(link.exchange(&cmd, echo_card, &mut rsp), Outcome::Response(want.len()));
+            assert_eq!(
+                link.exchange(&cmd, echo_card, &mut rsp),
+                Outcome::Response(want.len())
+            );
             assert_eq!(&rsp[..want.len()], &want[..]);
         }
         let s = link.reader.stats();
@@ -53,7 +70,12 @@ fn clean_line_exact_responses_with_chaining_both_ways() {
 
 #[test]
 fn wtx_storm_and_ifs_changes_on_a_clean_line_succeed() {
-    let faults = Faults { wtx_storm: 1000, wtx_max: 20, ifs_change: 1000, ..Faults::NONE };
+    let faults = Faults {
+        wtx_storm: 1000,
+        wtx_max: 20,
+        ifs_change: 1000,
+        ..Faults::NONE
+    };
     let mut rng = Rng::new(11);
     for seed in 0..200 {
         let (r, c) = cfgs(&mut rng);
@@ -61,7 +83,10 @@ fn wtx_storm_and_ifs_changes_on_a_clean_line_succeed() {
         let cmd = command(&mut rng, 500);
         let want = expected(&cmd);
         let mut rsp = [0u8; 600];
-        assert_eq!(link.exchange(&cmd, echo_card, &mut rsp), Outcome::Response(want.len()));
+        assert_eq!(
+            link.exchange(&cmd, echo_card, &mut rsp),
+            Outcome::Response(want.len())
+        );
         assert_eq!(&rsp[..want.len()], &want[..]);
         assert!(link.reader.stats().wtx >= 1);
     }
@@ -69,10 +94,22 @@ fn wtx_storm_and_ifs_changes_on_a_clean_line_succeed() {
 
 #[test]
 fn endless_wtx_is_cut_off() {
-    let faults = Faults { wtx_storm: 1000, wtx_max: 1000, ..Faults::NONE };
+    let faults = Faults {
+        wtx_storm: 1000,
+        wtx_max: 1000,
+        ..Faults::NONE
+    };
     let mut found = false;
     for seed in 0..20 {
-        let mut link: T1Link<300> = T1Link::new(Config { max_wtx: 10, ..Config::default() }, Config::default(), faults, seed);
+        let mut link: T1Link<300> = T1Link::new(
+            Config {
+                max_wtx: 10,
+                ..Config::default()
+            },
+            Config::default(),
+            faults,
+            seed,
+        );
         let mut rsp = [0u8; 300];
         match link.exchange(&[0, 0xB0, 0, 0x10], echo_card, &mut rsp) {
             Outcome::Failed(Error::WtxLimit) => found = true,
@@ -99,7 +136,11 @@ fn ten_thousand_noisy_exchanges_are_exact_or_clean_errors() {
             let mut rsp = [0u8; 600];
             match link.exchange(&cmd, echo_card, &mut rsp) {
                 Outcome::Response(n) => {
-                    assert_eq!(&rsp[..n], &want[..], "corrupted response, exchange {exchanges}");
+                    assert_eq!(
+                        &rsp[..n],
+                        &want[..],
+                        "corrupted response, exchange {exchanges}"
+                    );
                     counts[0] += 1;
                 }
                 Outcome::Failed(Error::Resynchronized) => counts[1] += 1,
@@ -113,7 +154,10 @@ fn ten_thousand_noisy_exchanges_are_exact_or_clean_errors() {
             }
         }
     }
-    eprintln!("ok {} resynchronized {} wtx-limit {} aborted {} dead {}", counts[0], counts[1], counts[2], counts[3], counts[4]);
+    eprintln!(
+        "ok {} resynchronized {} wtx-limit {} aborted {} dead {}",
+        counts[0], counts[1], counts[2], counts[3], counts[4]
+    );
     // Most exchanges survive the faults thanks to the recovery rules.
     assert!(counts[0] as f64 > 0.9 * exchanges as f64, "{counts:?}");
 }

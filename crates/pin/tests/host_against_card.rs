@@ -1,5 +1,6 @@
 //! The whole PIN life cycle: host operations (`PinHost` over a `Card` session) against the
 //! card-side `CardPin`, through the in-process transport.
+#![cfg(test)]
 
 mod common;
 

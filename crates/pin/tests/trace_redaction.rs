@@ -1,4 +1,5 @@
 //! The tracing transport over real PIN commands: the PIN digits appear nowhere in its output.
+#![cfg(test)]
 
 mod common;
 

@@ -39,23 +39,38 @@ pub struct Walker<'a> {
     /// Offset of `input[0]` in the caller's numbering.
     base: usize,
     opts: Options,
+    cursor: Cursor,
+    deep: OpenEnds,
+}
+
+/// The scalar state of a walk, kept apart from the arrays of [`OpenEnds`] so that the
+/// compiler can hold it in registers.
+#[derive(Clone, Copy, Debug)]
+struct Cursor {
     pos: usize,
     /// End of the innermost open object's value, or `input.len()` at the top level.
     end: usize,
     /// How many constructed objects are open around `pos`.
     open: usize,
+    nodes: u32,
+    failed: bool,
+}
+
+/// The ends of the open constructed objects that the walk remembers.
+#[derive(Clone, Debug)]
+struct OpenEnds {
     /// `ends[i]`: end of the value of open object `i` (outermost first), for
     /// `i < REMEMBERED_LEVELS`.
     ends: [usize; REMEMBERED_LEVELS],
-    /// Start of the value of open object `REMEMBERED_LEVELS - 1`, where a re-descent starts.
+    /// Start of the value of open object `REMEMBERED_LEVELS - 1`, where a walk down starts.
     anchor_start: usize,
     /// Ends of open objects `window_lo..window_hi` found by the last walk down.
     window: [usize; WINDOW],
     window_lo: usize,
     window_hi: usize,
-    nodes: u32,
-    failed: bool,
 }
+
+type Item<'a> = Result<(u32, Tlv<'a>), Error>;
 
 impl<'a> Walker<'a> {
     /// A walk over all of `input` with `opts` (a [`Mode`] converts into default options).
@@ -68,16 +83,20 @@ impl<'a> Walker<'a> {
             input,
             base,
             opts,
-            pos: 0,
-            end: input.len(),
-            open: 0,
-            ends: [0; REMEMBERED_LEVELS],
-            anchor_start: 0,
-            window: [0; WINDOW],
-            window_lo: 0,
-            window_hi: 0,
-            nodes: 0,
-            failed: false,
+            cursor: Cursor {
+                pos: 0,
+                end: input.len(),
+                open: 0,
+                nodes: 0,
+                failed: false,
+            },
+            deep: OpenEnds {
+                ends: [0; REMEMBERED_LEVELS],
+                anchor_start: 0,
+                window: [0; WINDOW],
+                window_lo: 0,
+                window_hi: 0,
+            },
         }
     }
 
@@ -86,19 +105,14 @@ impl<'a> Walker<'a> {
     /// # Errors
     /// Any parse [`Error`] the walk meets.
     pub fn finish(self) -> Result<(), Error> {
-        for item in self {
-            item?;
-        }
-        Ok(())
+        self.fold(Ok(()), |result, item| result.and(item.map(|_| ())))
     }
+}
 
-    fn fail(&mut self, error: Error) -> Option<Result<(u32, Tlv<'a>), Error>> {
-        self.failed = true;
-        Some(Err(error))
-    }
-
-    /// The end of open object `index` (0 = outermost).
-    fn end_of_open(&mut self, index: usize) -> usize {
+impl OpenEnds {
+    /// The end of open object `index` (0 = outermost); `pos` is where the walk stands.
+    #[inline]
+    fn end_of_open(&mut self, input: &[u8], pos: usize, index: usize) -> usize {
         if let Some(&end) = self.ends.get(index) {
             return end;
         }
@@ -107,138 +121,222 @@ impl<'a> Walker<'a> {
                 return end;
             }
         }
-        // Deeper than remembered: walk down again from the deepest remembered object,
-        // following the object that holds the last byte consumed (`pos - 1`, inside the
-        // object just closed, hence inside all of its ancestors). The bytes were validated
-        // on the way in, so reading them again cannot fail; if it did, the enclosing end is
-        // the safe answer.
-        let target = self.pos.saturating_sub(1);
-        let mut start = self.anchor_start;
-        let mut end = self
+        let anchor_end = self
             .ends
             .get(REMEMBERED_LEVELS - 1)
             .copied()
-            .unwrap_or(self.input.len());
-        self.window_lo = (index + 1).saturating_sub(WINDOW).max(REMEMBERED_LEVELS);
-        self.window_hi = self.window_lo;
-        for level in REMEMBERED_LEVELS..=index {
-            let mut p = start;
-            loop {
-                while p < end && self.input.get(p).is_some_and(|&b| is_filler(b)) {
-                    p += 1;
-                }
-                let rest = self.input.get(p..end).unwrap_or_default();
-                let Ok(h) = read_header(rest, p, Mode::Lenient) else {
-                    return end;
-                };
-                let value_start = p + h.len;
-                let value_end = value_start.saturating_add(h.value_len as usize).min(end);
-                if target < value_end {
-                    start = value_start;
-                    end = value_end;
-                    if level >= self.window_lo {
-                        if let Some(slot) = self.window.get_mut(level - self.window_lo) {
-                            *slot = end;
-                            self.window_hi = level + 1;
-                        }
-                    }
-                    break;
-                }
-                if value_end <= p {
-                    return end;
-                }
-                p = value_end;
-            }
-        }
-        end
+            .unwrap_or(input.len());
+        let found = find_deep_ends(
+            input,
+            self.anchor_start,
+            anchor_end,
+            pos.saturating_sub(1),
+            index,
+        );
+        self.window = found.window;
+        self.window_lo = found.window_lo;
+        self.window_hi = found.window_hi;
+        found.end
     }
 }
 
+/// One step of the walk: the next object, or `None` at the end (and after an error).
+#[inline(always)]
+fn step<'a>(
+    input: &'a [u8],
+    base: usize,
+    opts: &Options,
+    cur: &mut Cursor,
+    deep: &mut OpenEnds,
+) -> Option<Item<'a>> {
+    if cur.failed {
+        return None;
+    }
+    loop {
+        if opts.mode != Mode::Strict {
+            while cur.pos < cur.end && input.get(cur.pos).is_some_and(|&b| is_filler(b)) {
+                cur.pos += 1;
+            }
+        }
+        if cur.pos < cur.end {
+            break;
+        }
+        if cur.open == 0 {
+            return None;
+        }
+        cur.open -= 1;
+        cur.end = match cur.open {
+            0 => input.len(),
+            n => deep.end_of_open(input, cur.pos, n - 1),
+        };
+    }
+    let at = cur.pos;
+    let offset = base + at;
+    let rest = input.get(at..cur.end).unwrap_or_default();
+    let header = match read_header(rest, offset, opts.mode) {
+        Ok(h) => h,
+        Err(e) => {
+            cur.failed = true;
+            return Some(Err(e));
+        }
+    };
+    let value_start = at + header.len;
+    let available = cur.end - value_start;
+    let value_len = usize::try_from(header.value_len).unwrap_or(usize::MAX);
+    if value_len > available {
+        cur.failed = true;
+        return Some(Err(if cur.open == 0 {
+            Error::TruncatedValue {
+                offset,
+                needed: value_len - available,
+            }
+        } else {
+            Error::LengthBeyondInput {
+                offset,
+                length: header.value_len,
+                available,
+            }
+        }));
+    }
+    cur.nodes += 1;
+    if cur.nodes > opts.max_nodes {
+        cur.failed = true;
+        let limit = opts.max_nodes;
+        return Some(Err(Error::TooManyNodes { offset, limit }));
+    }
+    let depth = u32::try_from(cur.open + 1).unwrap_or(u32::MAX);
+    if depth > opts.max_depth {
+        cur.failed = true;
+        let limit = opts.max_depth;
+        return Some(Err(Error::TooDeep { offset, limit }));
+    }
+    let value_end = value_start + value_len;
+    let Some(raw) = input.get(at..value_end) else {
+        // Unreachable: value_end <= cur.end <= input.len() was checked above.
+        cur.failed = true;
+        return Some(Err(Error::TruncatedHeader { offset }));
+    };
+    let tlv = Tlv::from_parts(header.tag, header.constructed, offset, header.len, raw);
+    if header.constructed {
+        if let Some(slot) = deep.ends.get_mut(cur.open) {
+            *slot = value_end;
+        }
+        if cur.open == REMEMBERED_LEVELS - 1 {
+            deep.anchor_start = value_start;
+        }
+        if deep.window_hi > cur.open {
+            // Window entries from this level down belonged to objects now closed.
+            deep.window_hi = cur.open.max(deep.window_lo);
+        }
+        cur.open += 1;
+        cur.end = value_end;
+        cur.pos = value_start;
+    } else {
+        cur.pos = value_end;
+    }
+    Some(Ok((depth, tlv)))
+}
+
 impl<'a> Iterator for Walker<'a> {
-    type Item = Result<(u32, Tlv<'a>), Error>;
+    type Item = Item<'a>;
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
+        let mut cur = self.cursor;
+        let item = step(self.input, self.base, &self.opts, &mut cur, &mut self.deep);
+        self.cursor = cur;
+        item
+    }
+
+    /// Internal iteration (`for_each`, `count`, `finish`, ...) keeps the cursor in locals.
+    #[inline]
+    fn fold<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        let Walker {
+            input,
+            base,
+            opts,
+            mut cursor,
+            mut deep,
+        } = self;
+        let mut acc = init;
+        while let Some(item) = step(input, base, &opts, &mut cursor, &mut deep) {
+            acc = f(acc, item);
         }
+        acc
+    }
+}
+
+/// What a walk down from the deepest remembered object finds (see [`find_deep_ends`]).
+struct DeepEnds {
+    end: usize,
+    window: [usize; WINDOW],
+    window_lo: usize,
+    window_hi: usize,
+}
+
+/// Finds the end of open object `index` (deeper than the remembered levels) by walking down
+/// from the deepest remembered object, whose value is `start..end`, following the object
+/// that holds byte `target` (the last byte consumed: inside the object just closed, hence
+/// inside all of its ancestors). Also returns the ends of the levels just above `index`.
+///
+/// Values in, values out, so that the walker's state never escapes into this cold call. The
+/// bytes were validated on the way in, so reading them again cannot fail; if it did, the
+/// enclosing end is the safe answer.
+#[cold]
+#[inline(never)]
+fn find_deep_ends(
+    input: &[u8],
+    mut start: usize,
+    mut end: usize,
+    target: usize,
+    index: usize,
+) -> DeepEnds {
+    let window_lo = (index + 1).saturating_sub(WINDOW).max(REMEMBERED_LEVELS);
+    let mut found = DeepEnds {
+        end,
+        window: [0; WINDOW],
+        window_lo,
+        window_hi: window_lo,
+    };
+    for level in REMEMBERED_LEVELS..=index {
+        let mut p = start;
         loop {
-            if self.opts.mode != Mode::Strict {
-                while self.pos < self.end && self.input.get(self.pos).is_some_and(|&b| is_filler(b))
-                {
-                    self.pos += 1;
-                }
+            while p < end && input.get(p).is_some_and(|&b| is_filler(b)) {
+                p += 1;
             }
-            if self.pos < self.end {
+            let rest = input.get(p..end).unwrap_or_default();
+            let Ok(h) = read_header(rest, p, Mode::Lenient) else {
+                found.end = end;
+                return found;
+            };
+            let value_start = p + h.len;
+            let value_end = value_start
+                .saturating_add(usize::try_from(h.value_len).unwrap_or(usize::MAX))
+                .min(end);
+            if target < value_end {
+                start = value_start;
+                end = value_end;
+                if let Some(slot) = level
+                    .checked_sub(window_lo)
+                    .and_then(|i| found.window.get_mut(i))
+                {
+                    *slot = end;
+                    found.window_hi = level + 1;
+                }
                 break;
             }
-            if self.open == 0 {
-                return None;
+            if value_end <= p {
+                found.end = end;
+                return found;
             }
-            self.open -= 1;
-            self.end = match self.open {
-                0 => self.input.len(),
-                n => self.end_of_open(n - 1),
-            };
+            p = value_end;
         }
-        let at = self.pos;
-        let offset = self.base + at;
-        let rest = self.input.get(at..self.end).unwrap_or_default();
-        let header = match read_header(rest, offset, self.opts.mode) {
-            Ok(h) => h,
-            Err(e) => return self.fail(e),
-        };
-        let value_start = at + header.len;
-        let available = self.end - value_start;
-        let value_len = usize::try_from(header.value_len).unwrap_or(usize::MAX);
-        if value_len > available {
-            let error = if self.open == 0 {
-                Error::TruncatedValue {
-                    offset,
-                    needed: value_len - available,
-                }
-            } else {
-                Error::LengthBeyondInput {
-                    offset,
-                    length: header.value_len,
-                    available,
-                }
-            };
-            return self.fail(error);
-        }
-        self.nodes += 1;
-        if self.nodes > self.opts.max_nodes {
-            let limit = self.opts.max_nodes;
-            return self.fail(Error::TooManyNodes { offset, limit });
-        }
-        let depth = u32::try_from(self.open + 1).unwrap_or(u32::MAX);
-        if depth > self.opts.max_depth {
-            let limit = self.opts.max_depth;
-            return self.fail(Error::TooDeep { offset, limit });
-        }
-        let value_end = value_start + value_len;
-        let Some(raw) = self.input.get(at..value_end) else {
-            // Unreachable: value_end <= self.end <= input.len() was checked above.
-            return self.fail(Error::TruncatedHeader { offset });
-        };
-        let tlv = Tlv::from_parts(header.tag, header.constructed, offset, header.len, raw);
-        if header.constructed {
-            if let Some(slot) = self.ends.get_mut(self.open) {
-                *slot = value_end;
-            }
-            if self.open == REMEMBERED_LEVELS - 1 {
-                self.anchor_start = value_start;
-            }
-            // Window entries from this level down belonged to objects now closed.
-            self.window_hi = self.window_hi.min(self.open).max(self.window_lo);
-            self.open += 1;
-            self.end = value_end;
-            self.pos = value_start;
-        } else {
-            self.pos = value_end;
-        }
-        Some(Ok((depth, tlv)))
     }
+    found.end = end;
+    found
 }
 
 impl core::iter::FusedIterator for Walker<'_> {}

@@ -649,6 +649,11 @@ impl Monitor<'_> {
 }
 
 /// A connection to a card through PC/SC: a [`Transport`].
+///
+/// Dropping it disconnects and *resets* the card (the `pcsc` crate's choice, and a safe one:
+/// a verified PIN or an open secure channel does not outlive the connection for the next
+/// application). Use [`PcscCard::disconnect`] with [`Disposition::Leave`] to leave the card as
+/// it is.
 pub struct PcscCard {
     /// `None` only after ending a [`Transport`] transaction failed to open a fresh handle.
     card: Option<::pcsc::Card>,

@@ -170,6 +170,8 @@ mod running {
                 let context = Context::establish().unwrap();
                 let mut other = connect(&context, Share::Shared);
                 let r = send(&mut other, &[0, 0xA4, 0, 0x0C, 2, 0x3F, 0x00]);
+                // Dropping a connection resets the card; leave it for the session instead.
+                other.disconnect(Disposition::Leave).unwrap();
                 done_tx.send(r).unwrap();
             });
             assert!(

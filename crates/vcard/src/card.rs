@@ -1118,14 +1118,16 @@ impl VirtualCard {
     }
 }
 
-/// Encodes a PIN for storage in the wire format (ASCII padded with `FF` to 8 bytes).
+/// Encodes a PIN in the card's wire format (ASCII padded with `FF` to 8 bytes).
+///
+/// # Errors
+/// [`Error::InvalidPin`] when `pin` does not fit the format.
 pub fn encode_pin(pin: &str) -> Result<Vec<u8>, Error> {
-    let p = cardwire_pin::Pin::new(pin.as_bytes())
-        .map_err(|e| Error::Certificate(format!("PIN: {e}")))?;
+    let p = cardwire_pin::Pin::new(pin.as_bytes()).map_err(|e| Error::InvalidPin(e.to_string()))?;
     PIN_FORMAT
         .encode(&p)
         .map(|d| d.expose_secret().to_vec())
-        .map_err(|e| Error::Certificate(format!("PIN: {e}")))
+        .map_err(|e| Error::InvalidPin(e.to_string()))
 }
 
 /// Whether `encoded` is a canonical PIV-format PIN meeting `policy`.

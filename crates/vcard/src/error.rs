@@ -13,6 +13,8 @@ pub enum Error {
     KeyDerivation,
     /// The certificate could not be built or decoded.
     Certificate(String),
+    /// A PIN or PUK does not fit the card's format (digits, at most 8).
+    InvalidPin(String),
     /// The state file is not a cardwire virtual card state file (wrong magic).
     ForeignState {
         /// The file.
@@ -48,6 +50,7 @@ impl fmt::Display for Error {
                 f.write_str("no valid P-256 private key could be derived from the seed")
             }
             Error::Certificate(m) => write!(f, "certificate: {m}"),
+            Error::InvalidPin(m) => write!(f, "PIN: {m}"),
             Error::ForeignState { path } => write!(
                 f,
                 "{path} is not a cardwire virtual card state file (its header is wrong); it was left untouched — choose another --state file"

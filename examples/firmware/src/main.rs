@@ -70,12 +70,24 @@ fn read_atr(line: &mut impl Line) -> Result<Atr, Error> {
 /// PPS when allowed (§9); the timing to use afterwards.
 fn negotiate(line: &mut impl Line, atr: &Atr) -> Timing {
     let default = Timing::new(CLOCK_HZ, 372, 1);
-    let Ok(request) = PpsRequest::choose(atr, &ReaderCaps { clock_hz: CLOCK_HZ, ..ReaderCaps::default() }) else {
+    let Ok(request) = PpsRequest::choose(
+        atr,
+        &ReaderCaps {
+            clock_hz: CLOCK_HZ,
+            ..ReaderCaps::default()
+        },
+    ) else {
         // Specific mode: TA2 tells what to use.
-        return if atr.specific_mode().is_some_and(|m| !m.implicit) { atr.timing(CLOCK_HZ) } else { default };
+        return if atr.specific_mode().is_some_and(|m| !m.implicit) {
+            atr.timing(CLOCK_HZ)
+        } else {
+            default
+        };
     };
     let mut buf = [0u8; 6];
-    let Ok(bytes) = request.encode(&mut buf) else { return default };
+    let Ok(bytes) = request.encode(&mut buf) else {
+        return default;
+    };
     line.write(bytes);
     let mut rsp = [0u8; 6];
     let deadline = line.now().add_micros(default.wt_micros(atr.wi()));
@@ -97,7 +109,11 @@ fn negotiate(line: &mut impl Line, atr: &Atr) -> Timing {
 }
 
 /// One T=1 exchange: the driving loop of `T1`'s documentation.
-fn transmit<'r, const N: usize>(line: &mut impl Line, t1: &'r mut T1<N>, apdu: &[u8]) -> Result<&'r [u8], Error> {
+fn transmit<'r, const N: usize>(
+    line: &mut impl Line,
+    t1: &'r mut T1<N>,
+    apdu: &[u8],
+) -> Result<&'r [u8], Error> {
     t1.start(line.now(), apdu)?;
     let mut block = [0u8; t1::MAX_BLOCK];
     loop {
@@ -122,7 +138,9 @@ fn transmit<'r, const N: usize>(line: &mut impl Line, t1: &'r mut T1<N>, apdu: &
 fn main() -> ! {
     let mut line = OpaqueLine { time: 0 };
     loop {
-        let Ok(atr) = read_atr(&mut line) else { continue };
+        let Ok(atr) = read_atr(&mut line) else {
+            continue;
+        };
         let timing = negotiate(&mut line, &atr);
         let mut t1: T1<300> = T1::new(t1::Config::from_atr(&atr, &timing));
         // SELECT the PIV application (NIST SP 800-73-4 AID A0 00 00 03 08).
@@ -130,7 +148,9 @@ fn main() -> ! {
             .with_data(&[0xA0, 0x00, 0x00, 0x03, 0x08])
             .with_ne(256);
         let mut apdu = [0u8; 16];
-        let Ok(apdu) = select.encode(&mut apdu) else { continue };
+        let Ok(apdu) = select.encode(&mut apdu) else {
+            continue;
+        };
         if let Ok(rsp) = transmit(&mut line, &mut t1, apdu) {
             if let Ok(rsp) = Response::new_checked(rsp) {
                 core::hint::black_box(rsp.sw());

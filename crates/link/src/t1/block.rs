@@ -74,7 +74,11 @@ pub fn crc16_iso13239(data: &[u8]) -> [u8; 2] {
     for &b in data {
         crc ^= u16::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0x8408 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x8408
+            } else {
+                crc >> 1
+            };
         }
     }
     (!crc).to_le_bytes()
@@ -152,8 +156,14 @@ impl Pcb {
     pub fn kind(self) -> Option<PcbKind> {
         let b = self.0;
         match b >> 6 {
-            0 | 1 => (b & 0x1F == 0).then_some(PcbKind::I { ns: b & 0x40 != 0, more: b & 0x20 != 0 }),
-            2 => (b & 0x20 == 0 && b & 0x0F <= 2).then_some(PcbKind::R { nr: b & 0x10 != 0, code: b & 0x0F }),
+            0 | 1 => (b & 0x1F == 0).then_some(PcbKind::I {
+                ns: b & 0x40 != 0,
+                more: b & 0x20 != 0,
+            }),
+            2 => (b & 0x20 == 0 && b & 0x0F <= 2).then_some(PcbKind::R {
+                nr: b & 0x10 != 0,
+                code: b & 0x0F,
+            }),
             _ => {
                 let response = b & 0x20 != 0;
                 let kind = match b & 0x1F {
@@ -241,7 +251,9 @@ impl<'a> Block<'a> {
             .filter(|l| usize::from(*l) <= MAX_INF)
             .ok_or(Error::InvalidBlock(BlockFault::LenFF))?;
         let total = self.encoded_len(edc);
-        let out = out.get_mut(..total).ok_or(Error::BufferTooSmall { needed: total })?;
+        let out = out
+            .get_mut(..total)
+            .ok_or(Error::BufferTooSmall { needed: total })?;
         {
             let (head, rest) = out.split_at_mut(3);
             head.copy_from_slice(&[self.nad, self.pcb.0, len]);
@@ -267,7 +279,9 @@ impl<'a> Block<'a> {
     /// [`Error::InvalidBlock`] with the [`BlockFault`].
     pub fn decode(bytes: &'a [u8], edc: &Edc, max_inf: usize) -> Result<Self, Error> {
         let fault = |f| Error::InvalidBlock(f);
-        let [nad, pcb, len] = *bytes.first_chunk::<3>().ok_or(fault(BlockFault::Truncated))?;
+        let [nad, pcb, len] = *bytes
+            .first_chunk::<3>()
+            .ok_or(fault(BlockFault::Truncated))?;
         let total = 3 + usize::from(len) + edc.len();
         if bytes.len() < total {
             return Err(fault(BlockFault::Truncated));
@@ -275,7 +289,9 @@ impl<'a> Block<'a> {
         if bytes.len() > total {
             return Err(fault(BlockFault::TooLong));
         }
-        let data = bytes.get(..total - edc.len()).ok_or(fault(BlockFault::Truncated))?;
+        let data = bytes
+            .get(..total - edc.len())
+            .ok_or(fault(BlockFault::Truncated))?;
         let (code, n) = edc.compute(data);
         if bytes.get(total - edc.len()..) != code.get(..n) {
             return Err(fault(BlockFault::Edc));
@@ -296,12 +312,16 @@ impl<'a> Block<'a> {
                     return Err(fault(BlockFault::RBlockWithInf));
                 }
             }
-            PcbKind::S { kind: SKind::Ifs, .. } => {
+            PcbKind::S {
+                kind: SKind::Ifs, ..
+            } => {
                 if !matches!(inf, [v] if *v != 0 && *v != 0xFF) {
                     return Err(fault(BlockFault::BadIfs));
                 }
             }
-            PcbKind::S { kind: SKind::Wtx, .. } => {
+            PcbKind::S {
+                kind: SKind::Wtx, ..
+            } => {
                 if inf.len() != 1 {
                     return Err(fault(BlockFault::BadSLen));
                 }
@@ -329,24 +349,53 @@ mod tests {
     #[test]
     fn encode_decode_round_trip_and_checks() {
         // ISO/IEC 7816-3 Annex A example shape: I(0,0) carrying 4 bytes, LRC.
-        let b = Block { nad: 0, pcb: Pcb::i(false, false), inf: &[0x00, 0xA4, 0x04, 0x00] };
+        let b = Block {
+            nad: 0,
+            pcb: Pcb::i(false, false),
+            inf: &[0x00, 0xA4, 0x04, 0x00],
+        };
         let mut out = [0u8; MAX_BLOCK];
         let enc = b.encode(&Edc::Lrc, &mut out).unwrap().to_vec();
         assert_eq!(enc, [0x00, 0x00, 0x04, 0x00, 0xA4, 0x04, 0x00, 0xA4]);
         assert_eq!(Block::decode(&enc, &Edc::Lrc, 254).unwrap(), b);
         let mut bad = enc.clone();
         bad[4] ^= 1;
-        assert_eq!(Block::decode(&bad, &Edc::Lrc, 254), Err(Error::InvalidBlock(BlockFault::Edc)));
-        assert_eq!(Block::decode(&enc, &Edc::Lrc, 3), Err(Error::InvalidBlock(BlockFault::LenBeyondIfs)));
+        assert_eq!(
+            Block::decode(&bad, &Edc::Lrc, 254),
+            Err(Error::InvalidBlock(BlockFault::Edc))
+        );
+        assert_eq!(
+            Block::decode(&enc, &Edc::Lrc, 3),
+            Err(Error::InvalidBlock(BlockFault::LenBeyondIfs))
+        );
         // S(WTX request) C3 01 01 (LRC C3^01^01 = C3)
         let s = [0x00, 0xC3, 0x01, 0x01, 0xC3];
-        assert_eq!(Pcb(0xC3).kind(), Some(PcbKind::S { kind: SKind::Wtx, response: false }));
+        assert_eq!(
+            Pcb(0xC3).kind(),
+            Some(PcbKind::S {
+                kind: SKind::Wtx,
+                response: false
+            })
+        );
         assert!(Block::decode(&s, &Edc::Lrc, 32).is_ok());
         // R-block with INF, unknown S type, S(IFS) with IFS 0.
-        assert_eq!(Block::decode(&[0, 0x80, 1, 0, 0x81], &Edc::Lrc, 32), Err(Error::InvalidBlock(BlockFault::RBlockWithInf)));
-        assert_eq!(Block::decode(&[0, 0xC5, 0, 0xC5], &Edc::Lrc, 32), Err(Error::InvalidBlock(BlockFault::BadPcb)));
-        assert_eq!(Block::decode(&[0, 0xC1, 1, 0, 0xC0], &Edc::Lrc, 32), Err(Error::InvalidBlock(BlockFault::BadIfs)));
-        let crc = Block { nad: 0, pcb: Pcb::r(true, 0), inf: &[] };
+        assert_eq!(
+            Block::decode(&[0, 0x80, 1, 0, 0x81], &Edc::Lrc, 32),
+            Err(Error::InvalidBlock(BlockFault::RBlockWithInf))
+        );
+        assert_eq!(
+            Block::decode(&[0, 0xC5, 0, 0xC5], &Edc::Lrc, 32),
+            Err(Error::InvalidBlock(BlockFault::BadPcb))
+        );
+        assert_eq!(
+            Block::decode(&[0, 0xC1, 1, 0, 0xC0], &Edc::Lrc, 32),
+            Err(Error::InvalidBlock(BlockFault::BadIfs))
+        );
+        let crc = Block {
+            nad: 0,
+            pcb: Pcb::r(true, 0),
+            inf: &[],
+        };
         let enc = crc.encode(&Edc::CRC, &mut out).unwrap().to_vec();
         assert_eq!(Block::decode(&enc, &Edc::CRC, 32).unwrap(), crc);
     }

@@ -63,7 +63,11 @@ impl<const N: usize> T1Card<N> {
     pub fn new(cfg: Config) -> Self {
         Self {
             cfg,
-            ifsc: if cfg.ifsc == 0 || usize::from(cfg.ifsc) > MAX_INF { 32 } else { cfg.ifsc },
+            ifsc: if cfg.ifsc == 0 || usize::from(cfg.ifsc) > MAX_INF {
+                32
+            } else {
+                cfg.ifsc
+            },
             ifsd: 32,
             buf: [0; N],
             len: 0,
@@ -109,7 +113,10 @@ impl<const N: usize> T1Card<N> {
         if !self.can_respond() {
             return Err(Error::Busy);
         }
-        let dst = self.buf.get_mut(..rsp.len()).ok_or(Error::ApduTooLong { len: rsp.len(), capacity: N })?;
+        let dst = self.buf.get_mut(..rsp.len()).ok_or(Error::ApduTooLong {
+            len: rsp.len(),
+            capacity: N,
+        })?;
         dst.copy_from_slice(rsp);
         self.len = rsp.len();
         self.phase = Phase::Sending { offset: 0 };
@@ -125,7 +132,11 @@ impl<const N: usize> T1Card<N> {
         if !self.can_respond() {
             return Err(Error::Busy);
         }
-        self.pending = Some(Out::S { kind: SKind::Wtx, response: false, inf: Some(multiplier) });
+        self.pending = Some(Out::S {
+            kind: SKind::Wtx,
+            response: false,
+            inf: Some(multiplier),
+        });
         Ok(())
     }
 
@@ -141,7 +152,11 @@ impl<const N: usize> T1Card<N> {
         if ifsc == 0 || usize::from(ifsc) > MAX_INF {
             return Err(Error::InvalidBlock(super::BlockFault::BadIfs));
         }
-        self.pending = Some(Out::S { kind: SKind::Ifs, response: false, inf: Some(ifsc) });
+        self.pending = Some(Out::S {
+            kind: SKind::Ifs,
+            response: false,
+            inf: Some(ifsc),
+        });
         Ok(())
     }
 
@@ -152,9 +167,19 @@ impl<const N: usize> T1Card<N> {
             let n = self.cfg.nad;
             ((n & 0x07) << 4) | ((n >> 4) & 0x07)
         };
-        let n = encode_out(out, nad, self.buf.get(..self.len).unwrap_or(&[]), &self.cfg.edc, buf).ok()?;
+        let n = encode_out(
+            out,
+            nad,
+            self.buf.get(..self.len).unwrap_or(&[]),
+            &self.cfg.edc,
+            buf,
+        )
+        .ok()?;
         self.last = Some(out);
-        if let Out::S { response: false, .. } = out {
+        if let Out::S {
+            response: false, ..
+        } = out
+        {
             self.s_outstanding = true;
         }
         self.rx.clear();
@@ -188,10 +213,18 @@ impl<const N: usize> T1Card<N> {
             Push::Partial => self.deadline = Some(now.add_micros(self.cfg.cwt_micros)),
             Push::Complete { extra } => {
                 self.deadline = None;
-                let result = if extra { Err(Error::InvalidBlock(super::BlockFault::TooLong)) } else { self.check_block() };
+                let result = if extra {
+                    Err(Error::InvalidBlock(super::BlockFault::TooLong))
+                } else {
+                    self.check_block()
+                };
                 self.rx.clear();
                 if let Err(e) = result {
-                    let code = if e == Error::InvalidBlock(super::BlockFault::Edc) { 1 } else { 2 };
+                    let code = if e == Error::InvalidBlock(super::BlockFault::Edc) {
+                        1
+                    } else {
+                        2
+                    };
                     self.on_invalid(code);
                 }
             }
@@ -210,7 +243,12 @@ impl<const N: usize> T1Card<N> {
         let len = remaining.min(usize::from(self.ifsd));
         self.cur_len = len;
         self.cur_more = remaining > len;
-        self.pending = Some(Out::I { offset, len, ns: self.ns, more: self.cur_more });
+        self.pending = Some(Out::I {
+            offset,
+            len,
+            ns: self.ns,
+            more: self.cur_more,
+        });
     }
 
     fn check_block(&mut self) -> Result<(), Error> {
@@ -219,7 +257,10 @@ impl<const N: usize> T1Card<N> {
         if block.nad != self.cfg.nad {
             return Err(Error::InvalidBlock(super::BlockFault::WrongNad));
         }
-        let kind = block.pcb.kind().ok_or(Error::InvalidBlock(super::BlockFault::BadPcb))?;
+        let kind = block
+            .pcb
+            .kind()
+            .ok_or(Error::InvalidBlock(super::BlockFault::BadPcb))?;
         let value = block.inf.first().copied();
         let mut inf = [0u8; MAX_INF];
         let n = block.inf.len();
@@ -232,41 +273,93 @@ impl<const N: usize> T1Card<N> {
     fn on_block(&mut self, kind: PcbKind, value: Option<u8>, inf: &[u8]) -> Result<(), Error> {
         let invalid = Err(Error::InvalidBlock(super::BlockFault::BadPcb));
         match (kind, self.phase) {
-            (PcbKind::S { kind: SKind::Resynch, response: false }, _) => {
+            (
+                PcbKind::S {
+                    kind: SKind::Resynch,
+                    response: false,
+                },
+                _,
+            ) => {
                 self.ns = false;
                 self.nr = false;
                 self.ifsd = 32;
-                self.ifsc = if self.cfg.ifsc == 0 || usize::from(self.cfg.ifsc) > MAX_INF { 32 } else { self.cfg.ifsc };
+                self.ifsc = if self.cfg.ifsc == 0 || usize::from(self.cfg.ifsc) > MAX_INF {
+                    32
+                } else {
+                    self.cfg.ifsc
+                };
                 self.len = 0;
                 self.s_outstanding = false;
                 self.phase = Phase::Receiving;
-                self.pending = Some(Out::S { kind: SKind::Resynch, response: true, inf: None });
+                self.pending = Some(Out::S {
+                    kind: SKind::Resynch,
+                    response: true,
+                    inf: None,
+                });
                 self.event = Some(CardEvent::Resynchronized);
                 Ok(())
             }
-            (PcbKind::S { kind: SKind::Ifs, response: false }, Phase::Receiving | Phase::Sending { .. }) => {
+            (
+                PcbKind::S {
+                    kind: SKind::Ifs,
+                    response: false,
+                },
+                Phase::Receiving | Phase::Sending { .. },
+            ) => {
                 self.ifsd = value.unwrap_or(32);
-                self.pending = Some(Out::S { kind: SKind::Ifs, response: true, inf: value });
+                self.pending = Some(Out::S {
+                    kind: SKind::Ifs,
+                    response: true,
+                    inf: value,
+                });
                 Ok(())
             }
-            (PcbKind::S { kind: SKind::Abort, response: false }, Phase::Receiving | Phase::Sending { .. }) => {
+            (
+                PcbKind::S {
+                    kind: SKind::Abort,
+                    response: false,
+                },
+                Phase::Receiving | Phase::Sending { .. },
+            ) => {
                 self.len = 0;
                 self.phase = Phase::Receiving;
-                self.pending = Some(Out::S { kind: SKind::Abort, response: true, inf: None });
+                self.pending = Some(Out::S {
+                    kind: SKind::Abort,
+                    response: true,
+                    inf: None,
+                });
                 self.event = Some(CardEvent::Aborted);
                 Ok(())
             }
-            (PcbKind::S { kind: SKind::Wtx, response: true }, Phase::Processing) => {
-                match self.last {
-                    Some(Out::S { kind: SKind::Wtx, response: false, inf }) if inf == value => {
-                        self.s_outstanding = false;
-                        Ok(())
-                    }
-                    _ => invalid,
+            (
+                PcbKind::S {
+                    kind: SKind::Wtx,
+                    response: true,
+                },
+                Phase::Processing,
+            ) => match self.last {
+                Some(Out::S {
+                    kind: SKind::Wtx,
+                    response: false,
+                    inf,
+                }) if inf == value => {
+                    self.s_outstanding = false;
+                    Ok(())
                 }
-            }
-            (PcbKind::S { kind: SKind::Ifs, response: true }, Phase::Processing) => match self.last {
-                Some(Out::S { kind: SKind::Ifs, response: false, inf }) if inf == value => {
+                _ => invalid,
+            },
+            (
+                PcbKind::S {
+                    kind: SKind::Ifs,
+                    response: true,
+                },
+                Phase::Processing,
+            ) => match self.last {
+                Some(Out::S {
+                    kind: SKind::Ifs,
+                    response: false,
+                    inf,
+                }) if inf == value => {
                     self.ifsc = value.unwrap_or(32);
                     self.s_outstanding = false;
                     Ok(())
@@ -275,7 +368,12 @@ impl<const N: usize> T1Card<N> {
             },
             (PcbKind::R { .. }, Phase::Processing) => {
                 // The reader lost our S request: send it again; otherwise it waits for us.
-                if let Some(out @ Out::S { response: false, .. }) = self.last {
+                if let Some(
+                    out @ Out::S {
+                        response: false, ..
+                    },
+                ) = self.last
+                {
                     self.pending = Some(out);
                 }
                 Ok(())
@@ -291,12 +389,18 @@ impl<const N: usize> T1Card<N> {
                 } else {
                     // The reader wants our next I-block, so our response went through and its
                     // new command did not: ask for it.
-                    self.pending = Some(Out::R { nr: self.nr, code: 0 });
+                    self.pending = Some(Out::R {
+                        nr: self.nr,
+                        code: 0,
+                    });
                 }
                 Ok(())
             }
             (PcbKind::R { .. }, Phase::Receiving) => {
-                self.pending = Some(Out::R { nr: self.nr, code: 0 });
+                self.pending = Some(Out::R {
+                    nr: self.nr,
+                    code: 0,
+                });
                 Ok(())
             }
             (PcbKind::I { ns, more }, Phase::Receiving | Phase::Sending { .. }) => {
@@ -314,14 +418,21 @@ impl<const N: usize> T1Card<N> {
                 }
                 let end = self.len + inf.len();
                 let Some(dst) = self.buf.get_mut(self.len..end) else {
-                    self.pending = Some(Out::S { kind: SKind::Abort, response: false, inf: None });
+                    self.pending = Some(Out::S {
+                        kind: SKind::Abort,
+                        response: false,
+                        inf: None,
+                    });
                     return Ok(());
                 };
                 dst.copy_from_slice(inf);
                 self.len = end;
                 self.nr = !ns;
                 if more {
-                    self.pending = Some(Out::R { nr: self.nr, code: 0 });
+                    self.pending = Some(Out::R {
+                        nr: self.nr,
+                        code: 0,
+                    });
                 } else {
                     self.phase = Phase::Processing;
                     self.event = Some(CardEvent::Command { len: self.len });

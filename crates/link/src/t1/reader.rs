@@ -42,7 +42,11 @@ impl Config {
         let t1 = atr.t1();
         let n = atr.extra_guard_time();
         // N = 255 means the minimum: 11 etu per character in T=1 (§8.3).
-        let char_micros = if n == 255 { timing.etus_micros(11) } else { timing.chars_micros(1, n) };
+        let char_micros = if n == 255 {
+            timing.etus_micros(11)
+        } else {
+            timing.chars_micros(1, n)
+        };
         Self {
             ifsc: t1.ifsc,
             ifsd: 254,
@@ -120,11 +124,15 @@ enum Phase {
     /// S(IFS request) for IFSD sent, command waiting.
     Ifs,
     /// Sending the command chain; `offset` is the start of the unacknowledged block.
-    Sending { offset: usize },
+    Sending {
+        offset: usize,
+    },
     /// Receiving the response chain.
     Receiving,
     /// S(RESYNCH request) sent; `then_send` when the command is still to be sent afterwards.
-    Resynch { then_send: bool },
+    Resynch {
+        then_send: bool,
+    },
     /// S(ABORT request) sent.
     Abort,
     Dead,
@@ -203,10 +211,18 @@ pub struct T1<const N: usize> {
 impl<const N: usize> T1<N> {
     /// A fresh engine, as after an ATR (sequence numbers 0, IFSD 32 until negotiated).
     pub fn new(cfg: Config) -> Self {
-        let ifsd = if cfg.ifsd == 0 || usize::from(cfg.ifsd) > MAX_INF { 32 } else { cfg.ifsd };
+        let ifsd = if cfg.ifsd == 0 || usize::from(cfg.ifsd) > MAX_INF {
+            32
+        } else {
+            cfg.ifsd
+        };
         Self {
             cfg,
-            ifsc: if cfg.ifsc == 0 || usize::from(cfg.ifsc) > MAX_INF { 32 } else { cfg.ifsc },
+            ifsc: if cfg.ifsc == 0 || usize::from(cfg.ifsc) > MAX_INF {
+                32
+            } else {
+                cfg.ifsc
+            },
             ifsd: 32,
             ifsd_pending: ifsd != 32,
             buf: [0; N],
@@ -255,7 +271,10 @@ impl<const N: usize> T1<N> {
             Phase::Dead => return Err(Error::Dead),
             _ => return Err(Error::Busy),
         }
-        let dst = self.buf.get_mut(..apdu.len()).ok_or(Error::ApduTooLong { len: apdu.len(), capacity: N })?;
+        let dst = self.buf.get_mut(..apdu.len()).ok_or(Error::ApduTooLong {
+            len: apdu.len(),
+            capacity: N,
+        })?;
         dst.copy_from_slice(apdu);
         self.cmd_len = apdu.len();
         self.rsp_len = 0;
@@ -269,7 +288,11 @@ impl<const N: usize> T1<N> {
             self.begin_resynch(true);
         } else if self.ifsd_pending {
             self.phase = Phase::Ifs;
-            self.send(Out::S { kind: SKind::Ifs, response: false, inf: Some(self.cfg.ifsd) });
+            self.send(Out::S {
+                kind: SKind::Ifs,
+                response: false,
+                inf: Some(self.cfg.ifsd),
+            });
         } else {
             self.phase = Phase::Sending { offset: 0 };
             self.send_i(0);
@@ -288,7 +311,11 @@ impl<const N: usize> T1<N> {
                 self.now = now;
                 self.phase = Phase::Abort;
                 self.retries = 0;
-                self.send(Out::S { kind: SKind::Abort, response: false, inf: None });
+                self.send(Out::S {
+                    kind: SKind::Abort,
+                    response: false,
+                    inf: None,
+                });
                 Ok(())
             }
             _ => Err(Error::Busy),
@@ -299,12 +326,21 @@ impl<const N: usize> T1<N> {
     /// `None` when there is nothing to send.
     pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<usize> {
         let out = self.pending.take()?;
-        match encode_out(out, self.cfg.nad, self.buf.get(..self.cmd_len).unwrap_or(&[]), &self.cfg.edc, buf) {
+        match encode_out(
+            out,
+            self.cfg.nad,
+            self.buf.get(..self.cmd_len).unwrap_or(&[]),
+            &self.cfg.edc,
+            buf,
+        ) {
             Ok(n) => {
                 self.last = Some(out);
                 self.stats.blocks_sent += 1;
                 self.rx.clear();
-                let wait = self.cfg.bwt_micros.saturating_mul(u64::from(self.wtx.max(1)));
+                let wait = self
+                    .cfg
+                    .bwt_micros
+                    .saturating_mul(u64::from(self.wtx.max(1)));
                 self.wtx = 1;
                 let on_line = self.cfg.char_micros.saturating_mul(n as u64);
                 self.deadline = Some(self.now.add_micros(on_line.saturating_add(wait)));
@@ -323,7 +359,11 @@ impl<const N: usize> T1<N> {
 
     /// The instant at which [`T1::handle_timeout`] must be called if no byte arrives.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.pending.is_some() { None } else { self.deadline }
+        if self.pending.is_some() {
+            None
+        } else {
+            self.deadline
+        }
     }
 
     /// The outcome of the exchange, once.
@@ -415,7 +455,12 @@ impl<const N: usize> T1<N> {
     fn i_block(&self, offset: usize) -> Out {
         let remaining = self.cmd_len.saturating_sub(offset);
         let len = remaining.min(usize::from(self.ifsc));
-        Out::I { offset, len, ns: self.ns, more: remaining > len }
+        Out::I {
+            offset,
+            len,
+            ns: self.ns,
+            more: remaining > len,
+        }
     }
 
     fn send_i(&mut self, offset: usize) {
@@ -432,7 +477,11 @@ impl<const N: usize> T1<N> {
     }
 
     fn fail(&mut self, e: Error) {
-        self.phase = if e == Error::Dead { Phase::Dead } else { Phase::Idle };
+        self.phase = if e == Error::Dead {
+            Phase::Dead
+        } else {
+            Phase::Idle
+        };
         self.deadline = None;
         self.event = Some(Event::Failed(e));
     }
@@ -442,7 +491,11 @@ impl<const N: usize> T1<N> {
         self.resynchs = self.resynchs.saturating_add(1);
         self.retries = 0;
         self.stats.resynchs += 1;
-        self.send(Out::S { kind: SKind::Resynch, response: false, inf: None });
+        self.send(Out::S {
+            kind: SKind::Resynch,
+            response: false,
+            inf: None,
+        });
     }
 
     /// Rule 7: an invalid block or a timeout.
@@ -464,7 +517,11 @@ impl<const N: usize> T1<N> {
         }
         self.stats.retransmissions += 1;
         let out = match self.last {
-            Some(out @ Out::S { response: false, .. }) => out,
+            Some(
+                out @ Out::S {
+                    response: false, ..
+                },
+            ) => out,
             _ => Out::R { nr: self.nr, code },
         };
         self.send(out);
@@ -476,7 +533,10 @@ impl<const N: usize> T1<N> {
         if block.nad != self.expected_nad() {
             return Err(Error::InvalidBlock(super::BlockFault::WrongNad));
         }
-        let kind = block.pcb.kind().ok_or(Error::InvalidBlock(super::BlockFault::BadPcb))?;
+        let kind = block
+            .pcb
+            .kind()
+            .ok_or(Error::InvalidBlock(super::BlockFault::BadPcb))?;
         let value = block.inf.first().copied();
         let inf_len = block.inf.len();
         self.stats.blocks_received += 1;
@@ -491,7 +551,13 @@ impl<const N: usize> T1<N> {
         let invalid = Err(Error::InvalidBlock(super::BlockFault::BadPcb));
         match (kind, self.phase) {
             // Card requests first: rules 3 (WTX), 4 (IFS) and 9 (ABORT).
-            (PcbKind::S { kind: SKind::Wtx, response: false }, Phase::Sending { .. } | Phase::Receiving) => {
+            (
+                PcbKind::S {
+                    kind: SKind::Wtx,
+                    response: false,
+                },
+                Phase::Sending { .. } | Phase::Receiving,
+            ) => {
                 self.wtx_count = self.wtx_count.saturating_add(1);
                 self.stats.wtx += 1;
                 if self.wtx_count > self.cfg.max_wtx {
@@ -501,23 +567,57 @@ impl<const N: usize> T1<N> {
                 }
                 self.retries = 0;
                 self.wtx = value.unwrap_or(1).max(1);
-                self.send(Out::S { kind: SKind::Wtx, response: true, inf: value });
+                self.send(Out::S {
+                    kind: SKind::Wtx,
+                    response: true,
+                    inf: value,
+                });
                 Ok(())
             }
-            (PcbKind::S { kind: SKind::Ifs, response: false }, Phase::Sending { .. } | Phase::Receiving) => {
+            (
+                PcbKind::S {
+                    kind: SKind::Ifs,
+                    response: false,
+                },
+                Phase::Sending { .. } | Phase::Receiving,
+            ) => {
                 let ifsc = value.unwrap_or(32);
-                self.ifsc = if usize::from(ifsc) > MAX_INF { MAX_INF as u8 } else { ifsc };
+                self.ifsc = if usize::from(ifsc) > MAX_INF {
+                    MAX_INF as u8
+                } else {
+                    ifsc
+                };
                 self.retries = 0;
-                self.send(Out::S { kind: SKind::Ifs, response: true, inf: value });
+                self.send(Out::S {
+                    kind: SKind::Ifs,
+                    response: true,
+                    inf: value,
+                });
                 Ok(())
             }
-            (PcbKind::S { kind: SKind::Abort, response: false }, Phase::Sending { .. } | Phase::Receiving) => {
+            (
+                PcbKind::S {
+                    kind: SKind::Abort,
+                    response: false,
+                },
+                Phase::Sending { .. } | Phase::Receiving,
+            ) => {
                 self.phase = Phase::Idle;
-                self.send(Out::S { kind: SKind::Abort, response: true, inf: None });
+                self.send(Out::S {
+                    kind: SKind::Abort,
+                    response: true,
+                    inf: None,
+                });
                 self.event = Some(Event::Failed(Error::Aborted));
                 Ok(())
             }
-            (PcbKind::S { kind: SKind::Ifs, response: true }, Phase::Ifs) => {
+            (
+                PcbKind::S {
+                    kind: SKind::Ifs,
+                    response: true,
+                },
+                Phase::Ifs,
+            ) => {
                 if value != Some(self.cfg.ifsd) {
                     return invalid;
                 }
@@ -528,10 +628,20 @@ impl<const N: usize> T1<N> {
                 self.send_i(0);
                 Ok(())
             }
-            (PcbKind::S { kind: SKind::Resynch, response: true }, Phase::Resynch { then_send }) => {
+            (
+                PcbKind::S {
+                    kind: SKind::Resynch,
+                    response: true,
+                },
+                Phase::Resynch { then_send },
+            ) => {
                 self.ns = false;
                 self.nr = false;
-                self.ifsc = if self.cfg.ifsc == 0 || usize::from(self.cfg.ifsc) > MAX_INF { 32 } else { self.cfg.ifsc };
+                self.ifsc = if self.cfg.ifsc == 0 || usize::from(self.cfg.ifsc) > MAX_INF {
+                    32
+                } else {
+                    self.cfg.ifsc
+                };
                 self.ifsd = 32;
                 self.ifsd_pending = self.cfg.ifsd != 32;
                 self.desync = false;
@@ -541,7 +651,11 @@ impl<const N: usize> T1<N> {
                     self.resynchs = 0;
                     if self.ifsd_pending {
                         self.phase = Phase::Ifs;
-                        self.send(Out::S { kind: SKind::Ifs, response: false, inf: Some(self.cfg.ifsd) });
+                        self.send(Out::S {
+                            kind: SKind::Ifs,
+                            response: false,
+                            inf: Some(self.cfg.ifsd),
+                        });
                     } else {
                         self.phase = Phase::Sending { offset: 0 };
                         self.send_i(0);
@@ -551,7 +665,13 @@ impl<const N: usize> T1<N> {
                 }
                 Ok(())
             }
-            (PcbKind::S { kind: SKind::Abort, response: true }, Phase::Abort) => {
+            (
+                PcbKind::S {
+                    kind: SKind::Abort,
+                    response: true,
+                },
+                Phase::Abort,
+            ) => {
                 // The card's chain (if any) is dropped; sequence numbers may now disagree.
                 self.desync = true;
                 self.fail(Error::Aborted);
@@ -579,7 +699,10 @@ impl<const N: usize> T1<N> {
             (PcbKind::R { .. }, Phase::Receiving) => {
                 // Our acknowledgement was lost: send it again.
                 if self.count_retry() {
-                    self.send(Out::R { nr: self.nr, code: 0 });
+                    self.send(Out::R {
+                        nr: self.nr,
+                        code: 0,
+                    });
                 }
                 Ok(())
             }
@@ -623,7 +746,10 @@ impl<const N: usize> T1<N> {
             // The response does not fit: give up on this exchange and resynchronise
             // before the next one.
             self.desync = true;
-            self.fail(Error::ApduTooLong { len: end, capacity: N });
+            self.fail(Error::ApduTooLong {
+                len: end,
+                capacity: N,
+            });
             return Ok(());
         };
         dst.copy_from_slice(inf);
@@ -631,7 +757,10 @@ impl<const N: usize> T1<N> {
         self.nr = !ns;
         self.retries = 0;
         if more {
-            self.send(Out::R { nr: self.nr, code: 0 });
+            self.send(Out::R {
+                nr: self.nr,
+                code: 0,
+            });
         } else {
             self.phase = Phase::Idle;
             self.deadline = None;

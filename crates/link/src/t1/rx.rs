@@ -20,7 +20,11 @@ pub(crate) enum Push {
 
 impl Rx {
     pub(crate) const fn new() -> Self {
-        Self { buf: [0; MAX_BLOCK + 1], len: 0, overflow: false }
+        Self {
+            buf: [0; MAX_BLOCK + 1],
+            len: 0,
+            overflow: false,
+        }
     }
 
     pub(crate) fn clear(&mut self) {
@@ -29,7 +33,10 @@ impl Rx {
     }
 
     fn expected(&self, edc_len: usize) -> Option<usize> {
-        self.buf.get(2).filter(|_| self.len >= 3).map(|&len| 3 + usize::from(len) + edc_len)
+        self.buf
+            .get(2)
+            .filter(|_| self.len >= 3)
+            .map(|&len| 3 + usize::from(len) + edc_len)
     }
 
     /// Adds `input`; stops at the end of a block.
@@ -42,7 +49,9 @@ impl Rx {
                 self.overflow = true;
             }
             if self.expected(edc_len).is_some_and(|n| self.len >= n) {
-                return Push::Complete { extra: i + 1 < input.len() };
+                return Push::Complete {
+                    extra: i + 1 < input.len(),
+                };
             }
         }
         Push::Partial

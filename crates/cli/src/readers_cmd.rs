@@ -1,0 +1,86 @@
+//! `cardwire readers [--wait]`: the PC/SC readers, with card presence and ATR.
+
+use crate::failure::Failure;
+
+/// Arguments of `cardwire readers`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  cardwire readers
+  cardwire readers --wait --timeout 60
+
+Needs pcscd running and a cardwire built with `--features pcsc` (Debian packages: pcscd,
+libpcsclite-dev).")]
+pub struct Args {
+    /// Wait until a card is in a reader (up to --timeout seconds), then list the readers.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+}
+
+/// Runs `cardwire readers`.
+#[cfg(feature = "pcsc")]
+pub fn run(args: &Args) -> Result<(), Failure> {
+    use std::time::Duration;
+
+    use cardwire_transport::pcsc::Context;
+
+    use crate::input::to_hex;
+
+    let context = Context::establish().map_err(|e| Failure::Failed(e.to_string()))?;
+    if args.wait {
+        let mut monitor = context
+            .monitor()
+            .map_err(|e| Failure::Failed(e.to_string()))?;
+        let found = monitor
+            .wait_for_card(None, Duration::from_secs(args.timeout))
+            .map_err(|e| Failure::Failed(e.to_string()))?;
+        if found.is_none() {
+            return Err(Failure::Failed(format!(
+                "no card was inserted within {} s",
+                args.timeout
+            )));
+        }
+    }
+    let readers = context
+        .reader_statuses()
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    if readers.is_empty() {
+        return Err(Failure::Failed(
+            "no smart card reader found (pcscd is running but lists none)".to_string(),
+        ));
+    }
+    for reader in readers {
+        if reader.card_present {
+            let mut notes = Vec::new();
+            if reader.exclusive {
+                notes.push("held exclusively");
+            } else if reader.in_use {
+                notes.push("in use");
+            }
+            if reader.mute {
+                notes.push("mute");
+            }
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", notes.join(", "))
+            };
+            println!(
+                "{}: card present, ATR {}{notes}",
+                reader.name,
+                to_hex(&reader.atr)
+            );
+        } else {
+            println!("{}: no card", reader.name);
+        }
+    }
+    Ok(())
+}
+
+/// Runs `cardwire readers`: this build has no PC/SC support.
+#[cfg(not(feature = "pcsc"))]
+pub fn run(_args: &Args) -> Result<(), Failure> {
+    Err(crate::send_cmd::pcsc_missing("list PC/SC readers"))
+}
