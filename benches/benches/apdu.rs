@@ -8,7 +8,12 @@
 //! checked against cardwire's before timing. Results are written up in docs/PERFORMANCE.md.
 
 // Bench code over fixed inputs: a panic is a failed benchmark.
-#![allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::hint::black_box;
 
@@ -32,22 +37,77 @@ struct Case {
 fn cases() -> Vec<Case> {
     vec![
         // Case 1: MANAGE CHANNEL close 1.
-        Case { name: "case1", cla: 0x00, ins: 0x70, p1: 0x80, p2: 0x01, data: vec![], ne: 0 },
+        Case {
+            name: "case1",
+            cla: 0x00,
+            ins: 0x70,
+            p1: 0x80,
+            p2: 0x01,
+            data: vec![],
+            ne: 0,
+        },
         // Case 2S: GET CHALLENGE 8.
-        Case { name: "case2S", cla: 0x00, ins: 0x84, p1: 0, p2: 0, data: vec![], ne: 8 },
+        Case {
+            name: "case2S",
+            cla: 0x00,
+            ins: 0x84,
+            p1: 0,
+            p2: 0,
+            data: vec![],
+            ne: 8,
+        },
         // Case 4S: SELECT by AID, Le 00.
-        Case { name: "case4S", cla: 0x00, ins: 0xA4, p1: 0x04, p2: 0x00, data: AID.to_vec(), ne: 256 },
+        Case {
+            name: "case4S",
+            cla: 0x00,
+            ins: 0xA4,
+            p1: 0x04,
+            p2: 0x00,
+            data: AID.to_vec(),
+            ne: 256,
+        },
         // Case 2E: READ BINARY of 1000 bytes.
-        Case { name: "case2E", cla: 0x00, ins: 0xB0, p1: 0, p2: 0, data: vec![], ne: 1000 },
+        Case {
+            name: "case2E",
+            cla: 0x00,
+            ins: 0xB0,
+            p1: 0,
+            p2: 0,
+            data: vec![],
+            ne: 1000,
+        },
         // Case 3E: UPDATE BINARY of 1000 bytes.
-        Case { name: "case3E", cla: 0x00, ins: 0xD6, p1: 0, p2: 0, data: vec![0x5A; 1000], ne: 0 },
+        Case {
+            name: "case3E",
+            cla: 0x00,
+            ins: 0xD6,
+            p1: 0,
+            p2: 0,
+            data: vec![0x5A; 1000],
+            ne: 0,
+        },
         // Case 4E: PSO COMPUTE DIGITAL SIGNATURE over 300 bytes, Le 0000 (65 536).
-        Case { name: "case4E", cla: 0x00, ins: 0x2A, p1: 0x9E, p2: 0x9A, data: vec![0x11; 300], ne: 65_536 },
+        Case {
+            name: "case4E",
+            cla: 0x00,
+            ins: 0x2A,
+            p1: 0x9E,
+            p2: 0x9A,
+            data: vec![0x11; 300],
+            ne: 65_536,
+        },
     ]
 }
 
 fn repr(c: &Case) -> CommandRepr<'_> {
-    CommandRepr { cla: Cla(c.cla), ins: Ins(c.ins), p1: c.p1, p2: c.p2, data: &c.data, ne: c.ne }
+    CommandRepr {
+        cla: Cla(c.cla),
+        ins: Ins(c.ins),
+        p1: c.p1,
+        p2: c.p2,
+        data: &c.data,
+        ne: c.ne,
+    }
 }
 
 fn iso_builder(c: &Case) -> iso7816::command::CommandBuilder<&[u8]> {
@@ -73,7 +133,14 @@ fn core_command(c: &Case) -> Option<apdu_core::Command<'_>> {
     }
     let payload = (!c.data.is_empty()).then_some(&c.data[..]);
     let le = (c.ne > 0).then_some(c.ne as u16);
-    Some(apdu_core::Command { cla: c.cla, ins: c.ins, p1: c.p1, p2: c.p2, le, payload })
+    Some(apdu_core::Command {
+        cla: c.cla,
+        ins: c.ins,
+        p1: c.p1,
+        p2: c.p2,
+        le,
+        payload,
+    })
 }
 
 fn command_parse(crit: &mut Criterion) {
@@ -126,7 +193,11 @@ fn command_encode(crit: &mut Criterion) {
                 })
             });
         } else {
-            eprintln!("iso7816 encodes {} differently: {:02X?}", c.name, &iso_out[..iso_len.min(12)]);
+            eprintln!(
+                "iso7816 encodes {} differently: {:02X?}",
+                c.name,
+                &iso_out[..iso_len.min(12)]
+            );
         }
         if let Some(cmd) = core_command(&c) {
             let mut out = vec![0u8; cmd.len()];
@@ -178,7 +249,13 @@ fn response_parse(crit: &mut Criterion) {
 
 /// Drives one logical command through the engine against canned card answers; returns the
 /// number of wire APDUs.
-fn drive(cmd: CommandRepr<'_>, caps: Capabilities, answers: &[Vec<u8>], out: &mut [u8], tx: &mut [u8]) -> usize {
+fn drive(
+    cmd: CommandRepr<'_>,
+    caps: Capabilities,
+    answers: &[Vec<u8>],
+    out: &mut [u8],
+    tx: &mut [u8],
+) -> usize {
     let mut ex = Exchange::new(cmd, caps, out).unwrap();
     let mut i = 0;
     loop {
@@ -201,11 +278,21 @@ fn engine(crit: &mut Criterion) {
     // One wire APDU: SELECT answered with a 28-byte FCI.
     let mut fci: Vec<u8> = (0..28).collect();
     fci.extend([0x90, 0x00]);
-    let select = CommandRepr::new(Cla(0), Ins::SELECT, 4, 0).with_data(AID).with_ne(256);
+    let select = CommandRepr::new(Cla(0), Ins::SELECT, 4, 0)
+        .with_data(AID)
+        .with_ne(256);
     let single = vec![fci.clone()];
     g.throughput(Throughput::Elements(1));
     g.bench_function("select_1_apdu", |b| {
-        b.iter(|| drive(black_box(select), Capabilities::SHORT, &single, &mut out, &mut tx))
+        b.iter(|| {
+            drive(
+                black_box(select),
+                Capabilities::SHORT,
+                &single,
+                &mut out,
+                &mut tx,
+            )
+        })
     });
     // The floor: encoding the same command and parsing the answer by hand, no engine.
     g.bench_function("select_1_apdu/floor_encode_parse", |b| {
@@ -231,19 +318,43 @@ fn engine(crit: &mut Criterion) {
     }
     g.throughput(Throughput::Elements(5));
     g.bench_function("get_response_5_apdus", |b| {
-        b.iter(|| drive(black_box(read), Capabilities::SHORT, &chain, &mut out, &mut tx))
+        b.iter(|| {
+            drive(
+                black_box(read),
+                Capabilities::SHORT,
+                &chain,
+                &mut out,
+                &mut tx,
+            )
+        })
     });
 
     // Three wire APDUs: 600 bytes of data chained on a short-only card.
     let data = vec![0x42u8; 600];
-    let pso = CommandRepr::new(Cla(0), Ins::PERFORM_SECURITY_OPERATION, 0x9E, 0x9A).with_data(&data).with_ne(256);
+    let pso = CommandRepr::new(Cla(0), Ins::PERFORM_SECURITY_OPERATION, 0x9E, 0x9A)
+        .with_data(&data)
+        .with_ne(256);
     let chained = vec![vec![0x90, 0x00], vec![0x90, 0x00], fci.clone()];
     g.throughput(Throughput::Elements(3));
     g.bench_function("chaining_3_apdus", |b| {
-        b.iter(|| drive(black_box(pso), Capabilities::SHORT_CHAINING, &chained, &mut out, &mut tx))
+        b.iter(|| {
+            drive(
+                black_box(pso),
+                Capabilities::SHORT_CHAINING,
+                &chained,
+                &mut out,
+                &mut tx,
+            )
+        })
     });
     g.finish();
 }
 
-criterion_group!(benches, command_parse, command_encode, response_parse, engine);
+criterion_group!(
+    benches,
+    command_parse,
+    command_encode,
+    response_parse,
+    engine
+);
 criterion_main!(benches);

@@ -15,9 +15,15 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(CommandRepr::parse(data).ok(), Some(repr));
     assert_eq!(repr.data.len(), cmd.nc());
     assert!(cmd.ne() <= 65_536);
-    let form = if cmd.case().is_extended() { LengthForm::Extended } else { LengthForm::Short };
+    let form = if cmd.case().is_extended() {
+        LengthForm::Extended
+    } else {
+        LengthForm::Short
+    };
     let mut out = vec![0u8; data.len()];
-    let encoded = repr.encode_with(form, &mut out).expect("a parsed command re-encodes");
+    let encoded = repr
+        .encode_with(form, &mut out)
+        .expect("a parsed command re-encodes");
     assert_eq!(encoded, data);
     // The automatic form is never longer than the input.
     assert!(repr.encoded_len() <= data.len());

@@ -11,13 +11,35 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let sw = rsp.sw();
-    let _ = (sw.class(), sw.description(), sw.bytes_available(), sw.exact_length(), sw.retries_left());
-    let repr = ResponseRepr { data: rsp.data(), sw };
+    let _ = (
+        sw.class(),
+        sw.description(),
+        sw.bytes_available(),
+        sw.exact_length(),
+        sw.retries_left(),
+    );
+    let repr = ResponseRepr {
+        data: rsp.data(),
+        sw,
+    };
     let mut out = vec![0u8; repr.encoded_len()];
     assert_eq!(repr.encode(&mut out).expect("fits"), data);
     // FCI parsing of the data never panics either.
     let _ = cardwire_apdu::fci::FileControl::parse(rsp.data()).map(|fc| {
-        let _ = (fc.file_size(), fc.descriptor().map(|d| (d.file_type(), d.ef_structure(), d.max_record_size(), d.number_of_records())), fc.sfi(), fc.life_cycle(), fc.file_id());
+        let _ = (
+            fc.file_size(),
+            fc.descriptor().map(|d| {
+                (
+                    d.file_type(),
+                    d.ef_structure(),
+                    d.max_record_size(),
+                    d.number_of_records(),
+                )
+            }),
+            fc.sfi(),
+            fc.life_cycle(),
+            fc.file_id(),
+        );
         fc.security_attributes().count()
     });
 });

@@ -34,6 +34,9 @@ fuzz_target!(|data: &[u8]| {
             }
         };
         assert!(written <= rsp.len());
-        assert!(Response::new_checked(&rsp[..written]).is_ok(), "every answer is a response APDU");
+        assert!(
+            Response::new_checked(&rsp[..written]).is_ok(),
+            "every answer is a response APDU"
+        );
     }
 });

@@ -89,7 +89,14 @@ fn write_sw(sw: StatusWord, rsp: &mut [u8]) -> usize {
 /// SW for "`remaining` bytes still available".
 fn more_available(remaining: usize) -> StatusWord {
     // 256 or more is coded 00.
-    StatusWord::new(0x61, if remaining >= 256 { 0 } else { (remaining & 0xFF) as u8 })
+    StatusWord::new(
+        0x61,
+        if remaining >= 256 {
+            0
+        } else {
+            (remaining & 0xFF) as u8
+        },
+    )
 }
 
 impl<B: AsRef<[u8]> + AsMut<[u8]>> CardExchange<B> {
@@ -251,7 +258,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> CardExchange<B> {
         rsp: &mut [u8],
     ) -> Result<usize, Error> {
         self.pending = None;
-        let room = rsp.len().checked_sub(2).ok_or(Error::BufferTooSmall { needed: 2 })?;
+        let room = rsp
+            .len()
+            .checked_sub(2)
+            .ok_or(Error::BufferTooSmall { needed: 2 })?;
         let first = data
             .len()
             .min(room)

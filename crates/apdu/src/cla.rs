@@ -284,7 +284,10 @@ mod tests {
         for ch in 0..=19u8 {
             let cla = Cla(0x0C).with_channel(ch.min(3)).unwrap();
             assert_eq!(cla.channel(), ch.min(3));
-            let cla = Cla::INTERINDUSTRY.with_chaining(true).with_channel(ch).unwrap();
+            let cla = Cla::INTERINDUSTRY
+                .with_chaining(true)
+                .with_channel(ch)
+                .unwrap();
             assert_eq!(cla.channel(), ch);
             assert!(cla.chaining());
             assert_eq!(cla.secure_messaging(), SecureMessaging::None);
@@ -303,18 +306,35 @@ mod tests {
     #[test]
     fn secure_messaging_bits() {
         assert_eq!(Cla(0x04).secure_messaging(), SecureMessaging::Proprietary);
-        assert_eq!(Cla(0x08).secure_messaging(), SecureMessaging::HeaderNotProcessed);
-        assert_eq!(Cla(0x0C).secure_messaging(), SecureMessaging::HeaderAuthenticated);
-        assert_eq!(Cla(0x60).secure_messaging(), SecureMessaging::HeaderNotProcessed);
         assert_eq!(
-            Cla(0x01).with_secure_messaging(SecureMessaging::HeaderAuthenticated).unwrap(),
+            Cla(0x08).secure_messaging(),
+            SecureMessaging::HeaderNotProcessed
+        );
+        assert_eq!(
+            Cla(0x0C).secure_messaging(),
+            SecureMessaging::HeaderAuthenticated
+        );
+        assert_eq!(
+            Cla(0x60).secure_messaging(),
+            SecureMessaging::HeaderNotProcessed
+        );
+        assert_eq!(
+            Cla(0x01)
+                .with_secure_messaging(SecureMessaging::HeaderAuthenticated)
+                .unwrap(),
             Cla(0x0D)
         );
         assert_eq!(
-            Cla(0x45).with_secure_messaging(SecureMessaging::HeaderNotProcessed).unwrap(),
+            Cla(0x45)
+                .with_secure_messaging(SecureMessaging::HeaderNotProcessed)
+                .unwrap(),
             Cla(0x65)
         );
-        assert!(Cla(0x45).with_secure_messaging(SecureMessaging::Proprietary).is_err());
+        assert!(
+            Cla(0x45)
+                .with_secure_messaging(SecureMessaging::Proprietary)
+                .is_err()
+        );
     }
 
     #[test]

@@ -104,6 +104,7 @@ struct Layout {
 }
 
 /// Parses the layout of a command APDU with the rules of ISO/IEC 7816-3 §12.1.3.
+#[inline]
 fn parse_layout(b: &[u8]) -> Result<Layout, Error> {
     let len = b.len();
     let Some(&b5) = b.get(4) else {
@@ -241,6 +242,7 @@ impl<T: AsRef<[u8]>> Command<T> {
     /// [`Error::Truncated`] when a field the header announces is missing (fewer than 4 bytes,
     /// Lc larger than the data, half an extended Le, ...), [`Error::TrailingBytes`] when bytes
     /// follow the last field, [`Error::ExtendedLcZero`] for extended Lc `0000` with data.
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self, Error> {
         let layout = parse_layout(buffer.as_ref())?;
         Ok(Self { buffer, layout })
@@ -261,6 +263,7 @@ impl<T: AsRef<[u8]>> Command<T> {
     }
 
     /// The case (1, 2S, ... 4E).
+    #[inline]
     pub fn case(&self) -> Case {
         self.layout.case
     }
@@ -291,6 +294,7 @@ impl<T: AsRef<[u8]>> Command<T> {
     }
 
     /// The data field (empty for cases 1 and 2).
+    #[inline]
     pub fn data(&self) -> &[u8] {
         let start = self.layout.data_start;
         self.buffer
@@ -301,6 +305,7 @@ impl<T: AsRef<[u8]>> Command<T> {
 
     /// Ne, the maximum number of response data bytes expected (0 when there is no Le field,
     /// up to 65 536).
+    #[inline]
     pub fn ne(&self) -> u32 {
         self.layout.ne
     }
@@ -410,6 +415,7 @@ impl<'a> CommandRepr<'a> {
     ///
     /// # Errors
     /// As [`Command::new_checked`].
+    #[inline]
     pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
         let layout = parse_layout(bytes)?;
         let [cla, ins, p1, p2] = match bytes.first_chunk::<4>() {
@@ -430,6 +436,7 @@ impl<'a> CommandRepr<'a> {
     }
 
     /// Checks Nc and Ne and decides between the short and extended forms.
+    #[inline]
     fn plan(&self, form: LengthForm) -> Result<(Case, usize), Error> {
         let nc = self.data.len();
         if nc > MAX_NC {
@@ -476,6 +483,7 @@ impl<'a> CommandRepr<'a> {
 
     /// The encoded length with [`LengthForm::Auto`] (0 when Nc or Ne is out of range, which
     /// [`CommandRepr::encode`] reports).
+    #[inline]
     pub fn encoded_len(&self) -> usize {
         self.encoded_len_with(LengthForm::Auto).unwrap_or(0)
     }
@@ -495,6 +503,7 @@ impl<'a> CommandRepr<'a> {
     /// [`Error::BufferTooSmall`] when `out` is shorter than [`Self::encoded_len`],
     /// [`Error::DataTooLong`] for more than 65 535 data bytes, [`Error::NeTooLarge`] for Ne
     /// above 65 536.
+    #[inline]
     pub fn encode<'o>(&self, out: &'o mut [u8]) -> Result<&'o [u8], Error> {
         self.encode_with(LengthForm::Auto, out)
     }
@@ -504,6 +513,7 @@ impl<'a> CommandRepr<'a> {
     /// # Errors
     /// As [`Self::encode`], and [`Error::NeedsExtended`] for [`LengthForm::Short`] when the
     /// command does not fit the short form.
+    #[inline]
     pub fn encode_with<'o>(&self, form: LengthForm, out: &'o mut [u8]) -> Result<&'o [u8], Error> {
         let (case, len) = self.plan(form)?;
         let Some(out) = out.get_mut(..len) else {
@@ -662,9 +672,15 @@ mod tests {
         let c = Command::new_checked(CASE2E).unwrap();
         assert_eq!((c.case(), c.ne()), (Case::Case2Extended, 65_536));
         let c = Command::new_checked(CASE3E).unwrap();
-        assert_eq!((c.case(), c.data()), (Case::Case3Extended, &[0xAA, 0xBB][..]));
+        assert_eq!(
+            (c.case(), c.data()),
+            (Case::Case3Extended, &[0xAA, 0xBB][..])
+        );
         let c = Command::new_checked(CASE4E).unwrap();
-        assert_eq!((c.case(), c.data(), c.ne()), (Case::Case4Extended, &[0x55][..], 0x0102));
+        assert_eq!(
+            (c.case(), c.data(), c.ne()),
+            (Case::Case4Extended, &[0x55][..], 0x0102)
+        );
     }
 
     #[test]
@@ -681,12 +697,18 @@ mod tests {
     fn malformed_commands_are_rejected() {
         assert_eq!(
             Command::new_checked(&[0x00, 0xA4, 0x00][..]).unwrap_err(),
-            Error::Truncated { offset: 3, needed: 1 }
+            Error::Truncated {
+                offset: 3,
+                needed: 1
+            }
         );
         // Lc 03 with two data bytes.
         assert_eq!(
             Command::new_checked(&[0, 0xA4, 0, 0, 3, 1, 2][..]).unwrap_err(),
-            Error::Truncated { offset: 7, needed: 1 }
+            Error::Truncated {
+                offset: 7,
+                needed: 1
+            }
         );
         // Lc 01, one data byte, Le, and one byte too many.
         assert_eq!(
@@ -696,7 +718,10 @@ mod tests {
         // Extended marker with one byte.
         assert_eq!(
             Command::new_checked(&[0, 0xB0, 0, 0, 0, 1][..]).unwrap_err(),
-            Error::Truncated { offset: 6, needed: 1 }
+            Error::Truncated {
+                offset: 6,
+                needed: 1
+            }
         );
         // Extended Lc 0000 with data.
         assert_eq!(
@@ -706,7 +731,10 @@ mod tests {
         // Extended Lc with half an Le.
         assert_eq!(
             Command::new_checked(&[0, 0xD6, 0, 0, 0, 0, 1, 9, 0][..]).unwrap_err(),
-            Error::Truncated { offset: 9, needed: 1 }
+            Error::Truncated {
+                offset: 9,
+                needed: 1
+            }
         );
         // Extended with trailing bytes.
         assert_eq!(
@@ -737,14 +765,20 @@ mod tests {
         assert_eq!(repr.encoded_len(), 4 + 3 + 256);
         let repr = CommandRepr::new(Cla(0), Ins::READ_BINARY, 0, 0).with_ne(257);
         let mut out = [0u8; 7];
-        assert_eq!(repr.encode(&mut out).unwrap(), &[0, 0xB0, 0, 0, 0, 0x01, 0x01]);
+        assert_eq!(
+            repr.encode(&mut out).unwrap(),
+            &[0, 0xB0, 0, 0, 0, 0x01, 0x01]
+        );
         assert_eq!(
             repr.encode_with(LengthForm::Short, &mut out),
             Err(Error::NeedsExtended)
         );
         let repr = repr.with_ne(65_536);
         assert_eq!(repr.encode(&mut out).unwrap(), &[0, 0xB0, 0, 0, 0, 0, 0]);
-        assert_eq!(repr.with_ne(65_537).encode(&mut out), Err(Error::NeTooLarge { ne: 65_537 }));
+        assert_eq!(
+            repr.with_ne(65_537).encode(&mut out),
+            Err(Error::NeTooLarge { ne: 65_537 })
+        );
         assert_eq!(
             repr.encode(&mut [0u8; 6]),
             Err(Error::BufferTooSmall { needed: 7 })
@@ -776,7 +810,10 @@ mod tests {
             assert_eq!(w.written(), bytes);
             let mut small = [0u8; 3];
             let mut w = cardwire_tlv::SliceWriter::new(&mut small);
-            assert!(matches!(repr.write_to(form, &mut w), Err(Error::BufferTooSmall { .. })));
+            assert!(matches!(
+                repr.write_to(form, &mut w),
+                Err(Error::BufferTooSmall { .. })
+            ));
         }
     }
 }

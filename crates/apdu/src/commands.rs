@@ -292,11 +292,7 @@ fn offset_bytes(offset: u32) -> ([u8; 4], usize) {
     (bytes, skip)
 }
 
-fn odd_data<'a>(
-    out: &'a mut [u8],
-    offset: u32,
-    payload: Option<&[u8]>,
-) -> Result<&'a [u8], Error> {
+fn odd_data<'a>(out: &'a mut [u8], offset: u32, payload: Option<&[u8]>) -> Result<&'a [u8], Error> {
     let (bytes, skip) = offset_bytes(offset);
     let mut pos = 0;
     put_do(out, &mut pos, 0x54, bytes.get(skip..).unwrap_or(&[0]))?;
@@ -320,7 +316,9 @@ pub fn read_binary_odd(
 ) -> Result<CommandRepr<'_>, Error> {
     let (p1, p2) = odd_p1p2(file)?;
     let data = odd_data(buf, offset, None)?;
-    Ok(cmd(Ins::READ_BINARY_ODD, p1, p2).with_data(data).with_ne(ne))
+    Ok(cmd(Ins::READ_BINARY_ODD, p1, p2)
+        .with_data(data)
+        .with_ne(ne))
 }
 
 /// UPDATE BINARY odd INS (`D7`, §7.2.5): data field `54` offset then `53` discretionary data
@@ -427,7 +425,11 @@ const fn record_p1p2(file: EfRef, rec: RecordRef) -> Result<(u8, u8), Error> {
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for an SFI outside 1–30 or P1 `FF`.
-pub const fn read_record(file: EfRef, rec: RecordRef, ne: u32) -> Result<CommandRepr<'static>, Error> {
+pub const fn read_record(
+    file: EfRef,
+    rec: RecordRef,
+    ne: u32,
+) -> Result<CommandRepr<'static>, Error> {
     match record_p1p2(file, rec) {
         Ok((p1, p2)) => Ok(cmd(Ins::READ_RECORD, p1, p2).with_ne(ne)),
         Err(e) => Err(e),
@@ -509,7 +511,11 @@ pub const fn get_challenge(len: u32) -> CommandRepr<'static> {
 
 /// INTERNAL AUTHENTICATE (`88`, §7.5.2): the card computes authentication data over
 /// `challenge` with the algorithm `algorithm` (P1, `00` = known) and key `key_ref` (P2).
-pub const fn internal_authenticate(algorithm: u8, key_ref: u8, challenge: &[u8]) -> CommandRepr<'_> {
+pub const fn internal_authenticate(
+    algorithm: u8,
+    key_ref: u8,
+    challenge: &[u8],
+) -> CommandRepr<'_> {
     cmd(Ins::INTERNAL_AUTHENTICATE, algorithm, key_ref)
         .with_data(challenge)
         .with_ne(256)
@@ -531,7 +537,12 @@ pub const fn mutual_authenticate(algorithm: u8, key_ref: u8, data: &[u8]) -> Com
 
 /// GENERAL AUTHENTICATE (`87`, odd INS, §7.5.5): `data` is the dynamic authentication data
 /// template `7C`; `ne` is 0 when no data is expected back.
-pub const fn general_authenticate(algorithm: u8, key_ref: u8, data: &[u8], ne: u32) -> CommandRepr<'_> {
+pub const fn general_authenticate(
+    algorithm: u8,
+    key_ref: u8,
+    data: &[u8],
+    ne: u32,
+) -> CommandRepr<'_> {
     cmd(Ins::GENERAL_AUTHENTICATE_ODD, algorithm, key_ref)
         .with_data(data)
         .with_ne(ne)
@@ -663,42 +674,91 @@ mod tests {
     fn select_variants() {
         // SELECT MF by FID 3F00, no response data (a common PKCS#15 first command).
         assert_eq!(
-            enc(select(SelectBy::FileId(&[0x3F, 0x00]), Occurrence::First, SelectResponse::None)),
+            enc(select(
+                SelectBy::FileId(&[0x3F, 0x00]),
+                Occurrence::First,
+                SelectResponse::None
+            )),
             [0x00, 0xA4, 0x00, 0x0C, 0x02, 0x3F, 0x00]
         );
         assert_eq!(
-            enc(select(SelectBy::PathFromMf(&[0x50, 0x15, 0x44, 0x01]), Occurrence::First, SelectResponse::Fcp)),
+            enc(select(
+                SelectBy::PathFromMf(&[0x50, 0x15, 0x44, 0x01]),
+                Occurrence::First,
+                SelectResponse::Fcp
+            )),
             [0x00, 0xA4, 0x08, 0x04, 0x04, 0x50, 0x15, 0x44, 0x01, 0x00]
         );
         assert_eq!(
-            enc(select(SelectBy::DfName(&[0xA0, 0x00]), Occurrence::Next, SelectResponse::Fci)),
+            enc(select(
+                SelectBy::DfName(&[0xA0, 0x00]),
+                Occurrence::Next,
+                SelectResponse::Fci
+            )),
             [0x00, 0xA4, 0x04, 0x02, 0x02, 0xA0, 0x00, 0x00]
         );
-        assert_eq!(enc(select(SelectBy::Parent, Occurrence::First, SelectResponse::Fmd)), [0x00, 0xA4, 0x03, 0x08, 0x00]);
-        assert_eq!(enc(select(SelectBy::Mf, Occurrence::First, SelectResponse::None)), [0x00, 0xA4, 0x00, 0x0C]);
+        assert_eq!(
+            enc(select(
+                SelectBy::Parent,
+                Occurrence::First,
+                SelectResponse::Fmd
+            )),
+            [0x00, 0xA4, 0x03, 0x08, 0x00]
+        );
+        assert_eq!(
+            enc(select(
+                SelectBy::Mf,
+                Occurrence::First,
+                SelectResponse::None
+            )),
+            [0x00, 0xA4, 0x00, 0x0C]
+        );
     }
 
     #[test]
     fn binary_addressing() {
-        assert_eq!(enc(read_binary(EfRef::Current, 0x7FFF, 16).unwrap()), [0, 0xB0, 0x7F, 0xFF, 0x10]);
-        assert_eq!(enc(read_binary(EfRef::Sfi(30), 255, 0).unwrap()), [0, 0xB0, 0x9E, 0xFF]);
+        assert_eq!(
+            enc(read_binary(EfRef::Current, 0x7FFF, 16).unwrap()),
+            [0, 0xB0, 0x7F, 0xFF, 0x10]
+        );
+        assert_eq!(
+            enc(read_binary(EfRef::Sfi(30), 255, 0).unwrap()),
+            [0, 0xB0, 0x9E, 0xFF]
+        );
         assert!(read_binary(EfRef::Current, 0x8000, 1).is_err());
         assert!(read_binary(EfRef::Sfi(31), 0, 1).is_err());
         assert!(read_binary(EfRef::Sfi(1), 256, 1).is_err());
-        assert_eq!(enc(update_binary(EfRef::Sfi(1), 4, &[9]).unwrap()), [0, 0xD6, 0x81, 4, 1, 9]);
-        assert_eq!(enc(write_binary(EfRef::Current, 0x100, &[9]).unwrap()), [0, 0xD0, 1, 0, 1, 9]);
-        assert_eq!(enc(erase_binary(EfRef::Current, 2).unwrap()), [0, 0x0E, 0, 2]);
+        assert_eq!(
+            enc(update_binary(EfRef::Sfi(1), 4, &[9]).unwrap()),
+            [0, 0xD6, 0x81, 4, 1, 9]
+        );
+        assert_eq!(
+            enc(write_binary(EfRef::Current, 0x100, &[9]).unwrap()),
+            [0, 0xD0, 1, 0, 1, 9]
+        );
+        assert_eq!(
+            enc(erase_binary(EfRef::Current, 2).unwrap()),
+            [0, 0x0E, 0, 2]
+        );
     }
 
     #[test]
     fn odd_ins_offsets() {
         let mut buf = [0u8; 64];
         let c = read_binary_odd(OddEfRef::FileId(0x011C), 0x0001_0000, 256, &mut buf).unwrap();
-        assert_eq!(enc(c), [0, 0xB1, 0x01, 0x1C, 0x05, 0x54, 0x03, 0x01, 0x00, 0x00, 0x00]);
+        assert_eq!(
+            enc(c),
+            [
+                0, 0xB1, 0x01, 0x1C, 0x05, 0x54, 0x03, 0x01, 0x00, 0x00, 0x00
+            ]
+        );
         let c = read_binary_odd(OddEfRef::Current, 0, 0, &mut buf).unwrap();
         assert_eq!(enc(c), [0, 0xB1, 0, 0, 3, 0x54, 1, 0]);
         let c = update_binary_odd(OddEfRef::Sfi(2), 0x8000, &[0xAA, 0xBB], &mut buf).unwrap();
-        assert_eq!(enc(c), [0, 0xD7, 0, 2, 8, 0x54, 2, 0x80, 0x00, 0x53, 2, 0xAA, 0xBB]);
+        assert_eq!(
+            enc(c),
+            [0, 0xD7, 0, 2, 8, 0x54, 2, 0x80, 0x00, 0x53, 2, 0xAA, 0xBB]
+        );
         let c = erase_binary_odd(OddEfRef::Current, 1, Some(0x200), &mut buf).unwrap();
         assert_eq!(enc(c), [0, 0x0F, 0, 0, 7, 0x54, 1, 1, 0x54, 2, 2, 0]);
         let c = write_binary_odd(OddEfRef::Current, 5, &[1], &mut buf).unwrap();
@@ -716,12 +776,24 @@ mod tests {
     #[test]
     fn records() {
         // EMV READ RECORD 1 of SFI 1 (EMV Book 3 §6.5.11: P2 = SFI << 3 | 4).
-        assert_eq!(enc(read_record(EfRef::Sfi(1), RecordRef::Number(1), 256).unwrap()), [0, 0xB2, 1, 0x0C, 0]);
-        assert_eq!(enc(read_record(EfRef::Current, RecordRef::FromNumberToLast(2), 256).unwrap()), [0, 0xB2, 2, 0x05, 0]);
-        assert_eq!(enc(update_record(EfRef::Current, RecordRef::NextWithId(7), &[1]).unwrap()), [0, 0xDC, 7, 0x02, 1, 1]);
+        assert_eq!(
+            enc(read_record(EfRef::Sfi(1), RecordRef::Number(1), 256).unwrap()),
+            [0, 0xB2, 1, 0x0C, 0]
+        );
+        assert_eq!(
+            enc(read_record(EfRef::Current, RecordRef::FromNumberToLast(2), 256).unwrap()),
+            [0, 0xB2, 2, 0x05, 0]
+        );
+        assert_eq!(
+            enc(update_record(EfRef::Current, RecordRef::NextWithId(7), &[1]).unwrap()),
+            [0, 0xDC, 7, 0x02, 1, 1]
+        );
         assert!(update_record(EfRef::Current, RecordRef::FromLastToNumber(1), &[1]).is_err());
         assert!(read_record(EfRef::Current, RecordRef::Number(0xFF), 1).is_err());
-        assert_eq!(enc(append_record(EfRef::Sfi(3), &[5]).unwrap()), [0, 0xE2, 0, 0x18, 1, 5]);
+        assert_eq!(
+            enc(append_record(EfRef::Sfi(3), &[5]).unwrap()),
+            [0, 0xE2, 0, 0x18, 1, 5]
+        );
     }
 
     #[test]
@@ -731,35 +803,62 @@ mod tests {
         // PIV GET DATA (NIST SP 800-73-4 §3.1.2): CB 3F FF, tag list 5C 03 5F C1 02.
         assert_eq!(
             enc(get_data_odd(0x3FFF, &[0x5C, 0x03, 0x5F, 0xC1, 0x02], 256)),
-            [0x00, 0xCB, 0x3F, 0xFF, 0x05, 0x5C, 0x03, 0x5F, 0xC1, 0x02, 0x00]
+            [
+                0x00, 0xCB, 0x3F, 0xFF, 0x05, 0x5C, 0x03, 0x5F, 0xC1, 0x02, 0x00
+            ]
         );
         assert_eq!(enc(put_data(0x005E, &[1])), [0, 0xDA, 0x00, 0x5E, 1, 1]);
         assert_eq!(enc(put_data_odd(0x3FFF, &[1])), [0, 0xDB, 0x3F, 0xFF, 1, 1]);
         assert_eq!(enc(get_challenge(8)), [0, 0x84, 0, 0, 8]);
-        assert_eq!(enc(internal_authenticate(0, 1, &[1, 2])), [0, 0x88, 0, 1, 2, 1, 2, 0]);
-        assert_eq!(enc(external_authenticate(0, 1, &[])), [0, 0x82, 0, 1]);
-        assert_eq!(enc(mutual_authenticate(0, 0, &[7])), [0, 0x82, 0, 0, 1, 7, 0]);
-        assert_eq!(enc(general_authenticate(0x07, 0x9A, &[0x7C, 0x00], 256)), [0, 0x87, 7, 0x9A, 2, 0x7C, 0, 0]);
         assert_eq!(
-            enc(mse_set(SeUsage::Compute, SeTemplate::DigitalSignature, &[0x84, 0x01, 0x81])),
+            enc(internal_authenticate(0, 1, &[1, 2])),
+            [0, 0x88, 0, 1, 2, 1, 2, 0]
+        );
+        assert_eq!(enc(external_authenticate(0, 1, &[])), [0, 0x82, 0, 1]);
+        assert_eq!(
+            enc(mutual_authenticate(0, 0, &[7])),
+            [0, 0x82, 0, 0, 1, 7, 0]
+        );
+        assert_eq!(
+            enc(general_authenticate(0x07, 0x9A, &[0x7C, 0x00], 256)),
+            [0, 0x87, 7, 0x9A, 2, 0x7C, 0, 0]
+        );
+        assert_eq!(
+            enc(mse_set(
+                SeUsage::Compute,
+                SeTemplate::DigitalSignature,
+                &[0x84, 0x01, 0x81]
+            )),
             [0, 0x22, 0x41, 0xB6, 3, 0x84, 1, 0x81]
         );
         assert_eq!(enc(mse_restore(1)), [0, 0x22, 0xF3, 1]);
-        assert_eq!(enc(pso_compute_signature(&[1], 256)), [0, 0x2A, 0x9E, 0x9A, 1, 1, 0]);
+        assert_eq!(
+            enc(pso_compute_signature(&[1], 256)),
+            [0, 0x2A, 0x9E, 0x9A, 1, 1, 0]
+        );
         assert_eq!(enc(pso_verify_signature(&[1])), [0, 0x2A, 0, 0xA8, 1, 1]);
         assert_eq!(enc(pso_verify_certificate(&[1])), [0, 0x2A, 0, 0xAE, 1, 1]);
         assert_eq!(enc(pso_encipher(&[1], 256)), [0, 0x2A, 0x86, 0x80, 1, 1, 0]);
-        assert_eq!(enc(pso_decipher(&[0, 1], 256)), [0, 0x2A, 0x80, 0x86, 2, 0, 1, 0]);
+        assert_eq!(
+            enc(pso_decipher(&[0, 1], 256)),
+            [0, 0x2A, 0x80, 0x86, 2, 0, 1, 0]
+        );
         assert_eq!(enc(pso_hash(&[1], 0)), [0, 0x2A, 0x90, 0x80, 1, 1]);
     }
 
     #[test]
     fn channels_and_transmission() {
         assert_eq!(enc(manage_channel_open(None).unwrap()), [0, 0x70, 0, 0, 1]);
-        assert_eq!(enc(manage_channel_open(Some(19)).unwrap()), [0, 0x70, 0, 19]);
+        assert_eq!(
+            enc(manage_channel_open(Some(19)).unwrap()),
+            [0, 0x70, 0, 19]
+        );
         assert!(manage_channel_open(Some(0)).is_err());
         assert!(manage_channel_open(Some(20)).is_err());
-        assert_eq!(enc(manage_channel_close(2).unwrap().with_cla(Cla(0x02))), [0x02, 0x70, 0x80, 2]);
+        assert_eq!(
+            enc(manage_channel_close(2).unwrap().with_cla(Cla(0x02))),
+            [0x02, 0x70, 0x80, 2]
+        );
         assert!(manage_channel_close(0).is_err());
         assert_eq!(enc(get_response(0x10)), [0, 0xC0, 0, 0, 0x10]);
         assert_eq!(enc(envelope(&[1, 2], 0)), [0, 0xC2, 0, 0, 2, 1, 2]);

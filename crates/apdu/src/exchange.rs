@@ -313,6 +313,7 @@ impl<'a> Exchange<'a> {
     }
 
     /// The next wire APDU as a repr.
+    #[inline]
     fn next_command(&self) -> Result<CommandRepr<'a>, Error> {
         let cmd = self.command;
         match self.state {
@@ -350,6 +351,7 @@ impl<'a> Exchange<'a> {
     /// [`Error::BufferTooSmall`] when `tx` cannot hold it (the engine is unchanged: call again
     /// with a larger buffer; 261 bytes always suffice without extended length),
     /// [`Error::InvalidState`] after the exchange finished or failed.
+    #[inline]
     pub fn poll_transmit<'t>(&mut self, tx: &'t mut [u8]) -> Result<&'t [u8], Error> {
         let wire = self.next_command()?.encode_with(self.form, tx)?;
         self.sent = true;
@@ -363,6 +365,7 @@ impl<'a> Exchange<'a> {
     /// [`Error::ResponseBufferFull`], [`Error::TooManyGetResponses`],
     /// [`Error::TooManyResends`]; [`Error::InvalidState`] when no wire APDU is outstanding.
     /// After an error the exchange is failed.
+    #[inline]
     pub fn handle_response(&mut self, answer: &[u8]) -> Result<Step, Error> {
         if !self.sent || matches!(self.state, State::Done | State::Failed) {
             return Err(Error::InvalidState);
@@ -380,6 +383,7 @@ impl<'a> Exchange<'a> {
         }
     }
 
+    #[inline]
     fn step(&mut self, answer: &[u8]) -> Result<Step, Error> {
         let Some((data, sw)) = answer.split_last_chunk::<2>() else {
             return Err(Error::Truncated {
@@ -462,6 +466,7 @@ impl<'a> Exchange<'a> {
     }
 
     /// Appends response data, keeping room for SW1 SW2.
+    #[inline]
     fn append(&mut self, data: &[u8]) -> Result<(), Error> {
         let capacity = self.response.len();
         let end = self.filled + data.len();
@@ -476,6 +481,7 @@ impl<'a> Exchange<'a> {
         Ok(())
     }
 
+    #[inline]
     fn finish(&mut self, data: &[u8], sw: StatusWord) -> Result<Step, Error> {
         self.append(data)?;
         let capacity = self.response.len();

@@ -298,7 +298,8 @@ impl<'a> FileControl<'a> {
 
     /// `85` or `A5`: proprietary information (primitive or constructed).
     pub fn proprietary(&self) -> Option<&'a [u8]> {
-        self.find(Tag(0x85)).or_else(|| self.find(Tag::FCI_PROPRIETARY))
+        self.find(Tag(0x85))
+            .or_else(|| self.find(Tag::FCI_PROPRIETARY))
     }
 
     /// `88`: the short EF identifier (1–30). `None` when absent, when empty (the EF has no
@@ -351,19 +352,23 @@ mod tests {
 
     // FCP of a DF with security attributes (ISO/IEC 7816-4 Table 12 objects).
     const DF_FCP: &[u8] = &[
-        0x62, 0x1B, 0x82, 0x01, 0x38, 0x83, 0x02, 0x50, 0x15, 0x84, 0x03, 0xA0, 0x00, 0x01,
-        0x8A, 0x01, 0x05, 0x8C, 0x03, 0x03, 0x00, 0xFF, 0x8B, 0x03, 0x2F, 0x06, 0x01, 0x81,
-        0x00,
+        0x62, 0x1B, 0x82, 0x01, 0x38, 0x83, 0x02, 0x50, 0x15, 0x84, 0x03, 0xA0, 0x00, 0x01, 0x8A,
+        0x01, 0x05, 0x8C, 0x03, 0x03, 0x00, 0xFF, 0x8B, 0x03, 0x2F, 0x06, 0x01, 0x81, 0x00,
     ];
 
     // Shareable linear fixed EF: 82 05 42 41 00 20 0A (record size 32, 10 records), 88 empty (no SFI).
-    const RECORD_FCP: &[u8] = &[0x62, 0x0B, 0x82, 0x05, 0x42, 0x41, 0x00, 0x20, 0x0A, 0x88, 0x00, 0x80, 0x00];
+    const RECORD_FCP: &[u8] = &[
+        0x62, 0x0B, 0x82, 0x05, 0x42, 0x41, 0x00, 0x20, 0x0A, 0x88, 0x00, 0x80, 0x00,
+    ];
 
     #[test]
     fn emv_fci() {
         let fc = FileControl::parse(EMV_FCI).unwrap();
         assert_eq!(fc.kind(), TemplateKind::Fci);
-        assert_eq!(fc.df_name(), Some(&[0xA0, 0x00, 0x00, 0x00, 0x03, 0x10, 0x10][..]));
+        assert_eq!(
+            fc.df_name(),
+            Some(&[0xA0, 0x00, 0x00, 0x00, 0x03, 0x10, 0x10][..])
+        );
         let prop = fc.proprietary().unwrap();
         assert_eq!(prop.len(), 15);
         assert_eq!(fc.descriptor(), None);
@@ -386,7 +391,10 @@ mod tests {
         assert_eq!(
             attrs,
             [
-                SecurityAttribute::Compact { access_mode: 0x03, conditions: &[0x00, 0xFF] },
+                SecurityAttribute::Compact {
+                    access_mode: 0x03,
+                    conditions: &[0x00, 0xFF]
+                },
                 SecurityAttribute::Referenced(&[0x2F, 0x06, 0x01]),
             ]
         );

@@ -18,11 +18,11 @@ pub mod ins;
 pub mod response;
 pub mod status;
 
+/// The output trait of `cardwire-tlv`, reused: [`CommandRepr::write_to`] encodes into any writer.
+pub use cardwire_tlv::Writer;
 pub use cla::{Cla, ClaKind, SecureMessaging};
 pub use command::{Case, Command, CommandRepr, LengthForm};
 pub use error::Error;
 pub use ins::Ins;
 pub use response::{Response, ResponseRepr};
 pub use status::{StatusClass, StatusWord};
-/// The output trait of `cardwire-tlv`, reused: [`CommandRepr::write_to`] encodes into any writer.
-pub use cardwire_tlv::Writer;

@@ -28,6 +28,7 @@ impl<T: AsRef<[u8]>> Response<T> {
     /// # Errors
     /// [`Error::Truncated`] for fewer than 2 bytes, [`Error::ResponseTooLong`] for more than
     /// 65 538.
+    #[inline]
     pub fn new_checked(buffer: T) -> Result<Self, Error> {
         let len = buffer.as_ref().len();
         if len < 2 {
@@ -53,12 +54,14 @@ impl<T: AsRef<[u8]>> Response<T> {
     }
 
     /// The response data field (possibly empty).
+    #[inline]
     pub fn data(&self) -> &[u8] {
         let b = self.buffer.as_ref();
         b.get(..b.len().saturating_sub(2)).unwrap_or(&[])
     }
 
     /// The status word SW1 SW2.
+    #[inline]
     pub fn sw(&self) -> StatusWord {
         match self.buffer.as_ref().last_chunk::<2>() {
             Some(sw) => StatusWord::from(*sw),
@@ -143,16 +146,24 @@ mod tests {
         assert_eq!(r.sw(), StatusWord::SUCCESS);
         assert_eq!(
             Response::new_checked(&[0x90][..]).unwrap_err(),
-            Error::Truncated { offset: 1, needed: 1 }
+            Error::Truncated {
+                offset: 1,
+                needed: 1
+            }
         );
         assert_eq!(
             Response::new_checked(&[][..]).unwrap_err(),
-            Error::Truncated { offset: 0, needed: 2 }
+            Error::Truncated {
+                offset: 0,
+                needed: 2
+            }
         );
         let big = vec![0u8; MAX_RESPONSE_LEN + 1];
         assert_eq!(
             Response::new_checked(&big[..]).unwrap_err(),
-            Error::ResponseTooLong { len: MAX_RESPONSE_LEN + 1 }
+            Error::ResponseTooLong {
+                len: MAX_RESPONSE_LEN + 1
+            }
         );
         assert!(Response::new_checked(&big[1..]).is_ok());
     }

@@ -193,7 +193,11 @@ impl StatusWord {
     /// fetch them with GET RESPONSE, §5.3.4).
     pub const fn bytes_available(self) -> Option<u16> {
         if self.sw1() == 0x61 {
-            Some(if self.sw2() == 0 { 256 } else { self.sw2() as u16 })
+            Some(if self.sw2() == 0 {
+                256
+            } else {
+                self.sw2() as u16
+            })
         } else {
             None
         }
@@ -202,7 +206,11 @@ impl StatusWord {
     /// `6Cxx`: the exact Ne to send the command again with (SW2 `00` means 256).
     pub const fn exact_length(self) -> Option<u16> {
         if self.sw1() == 0x6C {
-            Some(if self.sw2() == 0 { 256 } else { self.sw2() as u16 })
+            Some(if self.sw2() == 0 {
+                256
+            } else {
+                self.sw2() as u16
+            })
         } else {
             None
         }
@@ -222,7 +230,9 @@ impl StatusWord {
     pub const fn description(self) -> &'static str {
         match self.0 {
             0x9000 => "normal processing, no further qualification",
-            0x6100..=0x61FF => "normal processing, SW2 response bytes still available (GET RESPONSE)",
+            0x6100..=0x61FF => {
+                "normal processing, SW2 response bytes still available (GET RESPONSE)"
+            }
             0x6200 => "warning, non-volatile memory unchanged, no information given",
             0x6202..=0x6280 => "warning, non-volatile memory unchanged, triggering by the card",
             0x6281 => "part of returned data may be corrupted",
@@ -237,7 +247,9 @@ impl StatusWord {
             0x63C0..=0x63CF => "counter in SW2 low nibble (for example retries left)",
             0x6400 => "execution error, non-volatile memory unchanged",
             0x6401 => "immediate response required by the card",
-            0x6402..=0x6480 => "execution error, non-volatile memory unchanged, triggering by the card",
+            0x6402..=0x6480 => {
+                "execution error, non-volatile memory unchanged, triggering by the card"
+            }
             0x6500 => "execution error, non-volatile memory changed, no information given",
             0x6581 => "memory failure",
             0x6600 => "security-related issue",
@@ -371,7 +383,10 @@ mod tests {
         for v in 0..=u16::MAX {
             assert!(!StatusWord(v).description().is_empty());
         }
-        assert_eq!(StatusWord(0x6982).description(), "security status not satisfied");
+        assert_eq!(
+            StatusWord(0x6982).description(),
+            "security status not satisfied"
+        );
         assert_eq!(StatusWord(0x6A99).description(), "wrong parameters P1-P2");
     }
 }

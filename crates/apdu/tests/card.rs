@@ -2,7 +2,12 @@
 
 // Test code: a failing test is a panic by design (clippy.toml allows this in #[test] fns,
 // not in the helpers they share).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use cardwire_apdu::card::{CardExchange, Incoming};
 use cardwire_apdu::exchange::{Capabilities, Exchange, Step};
@@ -65,7 +70,9 @@ fn long_response_is_served_with_61xx_and_get_response() {
         panic!()
     };
     let ne = cmd.ne;
-    let n = card.respond(&data, StatusWord(0x6282), ne, &mut rsp).unwrap();
+    let n = card
+        .respond(&data, StatusWord(0x6282), ne, &mut rsp)
+        .unwrap();
     assert_eq!(n, 258);
     assert_eq!(&rsp[..256], &data[..256]);
     assert_eq!(&rsp[256..258], &[0x61, 44]);
@@ -90,21 +97,35 @@ fn long_response_is_served_with_61xx_and_get_response() {
 fn response_without_le_is_offered_with_61xx() {
     let mut card = CardExchange::new([0u8; 64]);
     let mut rsp = [0u8; 258];
-    let n = card.respond(&[1, 2, 3], StatusWord::SUCCESS, 0, &mut rsp).unwrap();
+    let n = card
+        .respond(&[1, 2, 3], StatusWord::SUCCESS, 0, &mut rsp)
+        .unwrap();
     assert_eq!(&rsp[..n], &[0x61, 0x03]);
     // Another command drops it.
-    assert!(matches!(card.receive(&[0x00, 0x84, 0, 0, 8], &mut rsp), Incoming::Command(_)));
+    assert!(matches!(
+        card.receive(&[0x00, 0x84, 0, 0, 8], &mut rsp),
+        Incoming::Command(_)
+    ));
     assert_eq!(card.pending_len(), 0);
     // Too much data for the buffer.
     assert_eq!(
         card.respond(&[0u8; 400], StatusWord::SUCCESS, 256, &mut rsp),
         Err(Error::ResponseBufferFull { capacity: 64 })
     );
-    assert_eq!(card.respond(&[], StatusWord::SUCCESS, 0, &mut [0u8; 1]), Err(Error::BufferTooSmall { needed: 2 }));
+    assert_eq!(
+        card.respond(&[], StatusWord::SUCCESS, 0, &mut [0u8; 1]),
+        Err(Error::BufferTooSmall { needed: 2 })
+    );
 }
 
 /// Host engine against card side: `data_in` sent, `data_out` echoed back.
-fn loopback(caps: Capabilities, cmd_data: &[u8], reply: &[u8], ne: u32, rsp_room: usize) -> Vec<u8> {
+fn loopback(
+    caps: Capabilities,
+    cmd_data: &[u8],
+    reply: &[u8],
+    ne: u32,
+    rsp_room: usize,
+) -> Vec<u8> {
     let mut card = CardExchange::new(vec![0u8; 70_000]);
     let cmd = CommandRepr::new(Cla(0x00), Ins::PERFORM_SECURITY_OPERATION, 0x80, 0x86)
         .with_data(cmd_data)
@@ -123,7 +144,8 @@ fn loopback(caps: Capabilities, cmd_data: &[u8], reply: &[u8], ne: u32, rsp_room
             Incoming::Command(c) => {
                 assert_eq!(c.data, cmd_data);
                 let ne = c.ne;
-                card.respond(reply, StatusWord::SUCCESS, ne, &mut rsp).unwrap()
+                card.respond(reply, StatusWord::SUCCESS, ne, &mut rsp)
+                    .unwrap()
             }
         };
         if let Step::Done(d) = ex.handle_response(&rsp[..n]).unwrap() {
@@ -138,9 +160,18 @@ fn loopback(caps: Capabilities, cmd_data: &[u8], reply: &[u8], ne: u32, rsp_room
 #[test]
 fn host_and_card_sides_agree() {
     let big: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
-    assert_eq!(loopback(Capabilities::SHORT_CHAINING, &big[..1000], &big, 256, 258), big);
-    assert_eq!(loopback(Capabilities::EXTENDED, &big, &big, 65_536, 70_000), big);
-    assert_eq!(loopback(Capabilities::EXTENDED, &big, &big[..10], 65_536, 258), &big[..10]);
+    assert_eq!(
+        loopback(Capabilities::SHORT_CHAINING, &big[..1000], &big, 256, 258),
+        big
+    );
+    assert_eq!(
+        loopback(Capabilities::EXTENDED, &big, &big, 65_536, 70_000),
+        big
+    );
+    assert_eq!(
+        loopback(Capabilities::EXTENDED, &big, &big[..10], 65_536, 258),
+        &big[..10]
+    );
 }
 
 proptest! {

@@ -7,7 +7,12 @@
 
 // Test code: a failing test is a panic by design (clippy.toml allows this in #[test] fns,
 // not in the helpers they share).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use cardwire_apdu::exchange::{Capabilities, Completed, Exchange, Limits, Step};
 use cardwire_apdu::{Cla, CommandRepr, Error, Ins, Response, StatusWord};
@@ -24,14 +29,19 @@ fn run(cmd: CommandRepr<'_>, caps: Capabilities, transcript: &[Turn<'_>]) -> (Ve
     let mut turns = transcript.iter();
     let done = loop {
         let wire = ex.poll_transmit(&mut tx).unwrap().to_vec();
-        let (expected, answer) = turns.next().expect("engine sent more commands than scripted");
+        let (expected, answer) = turns
+            .next()
+            .expect("engine sent more commands than scripted");
         assert_eq!(hex(&wire), hex(expected), "wire command");
         match ex.handle_response(answer).unwrap() {
             Step::Continue => {}
             Step::Done(done) => break done,
         }
     };
-    assert!(turns.next().is_none(), "engine stopped before the end of the transcript");
+    assert!(
+        turns.next().is_none(),
+        "engine stopped before the end of the transcript"
+    );
     assert_eq!(ex.wire_apdus() as usize, transcript.len());
     (out[..done.len].to_vec(), done)
 }
@@ -79,7 +89,11 @@ fn annex_a2_case_2_with_6cxx() {
 #[test]
 fn annex_a3_case_3() {
     let cmd = CommandRepr::new(Cla(0x00), Ins::UPDATE_BINARY, 0x00, 0x00).with_data(&[1, 2, 3]);
-    let (rsp, _) = run(cmd, t0(), &[(&[0x00, 0xD6, 0, 0, 3, 1, 2, 3], &[0x90, 0x00])]);
+    let (rsp, _) = run(
+        cmd,
+        t0(),
+        &[(&[0x00, 0xD6, 0, 0, 3, 1, 2, 3], &[0x90, 0x00])],
+    );
     assert_eq!(rsp, [0x90, 0x00]);
 }
 
@@ -88,14 +102,19 @@ fn annex_a4_case_4_with_61xx() {
     let fci: Vec<u8> = (0..0x20).map(|i| i as u8 ^ 0x5A).collect();
     let mut last = fci.clone();
     last.extend([0x90, 0x00]);
-    let cmd = CommandRepr::new(Cla(0x00), Ins::SELECT, 0x04, 0x00).with_data(AID).with_ne(256);
+    let cmd = CommandRepr::new(Cla(0x00), Ins::SELECT, 0x04, 0x00)
+        .with_data(AID)
+        .with_ne(256);
     let mut select = vec![0x00, 0xA4, 0x04, 0x00, 0x07];
     select.extend(AID);
     select.push(0x00);
     let (rsp, done) = run(
         cmd,
         t0(),
-        &[(&select, &[0x61, 0x20]), (&[0x00, 0xC0, 0x00, 0x00, 0x20], &last)],
+        &[
+            (&select, &[0x61, 0x20]),
+            (&[0x00, 0xC0, 0x00, 0x00, 0x20], &last),
+        ],
     );
     assert_eq!(rsp, last);
     assert_eq!(done.sw, StatusWord::SUCCESS);
@@ -110,7 +129,10 @@ fn annex_a5_case_2_with_61xx_then_6cxx() {
         &[
             (&[0x00, 0xCA, 0x9F, 0x36, 0x00], &[0x61, 0x05]),
             (&[0x00, 0xC0, 0x00, 0x00, 0x05], &[0x6C, 0x05]),
-            (&[0x00, 0xC0, 0x00, 0x00, 0x05], &[0x9F, 0x36, 0x02, 0x00, 0x2A, 0x90, 0x00]),
+            (
+                &[0x00, 0xC0, 0x00, 0x00, 0x05],
+                &[0x9F, 0x36, 0x02, 0x00, 0x2A, 0x90, 0x00],
+            ),
         ],
     );
     assert_eq!(rsp, [0x9F, 0x36, 0x02, 0x00, 0x2A, 0x90, 0x00]);
@@ -120,14 +142,22 @@ fn annex_a5_case_2_with_61xx_then_6cxx() {
 fn annex_a6_case_4_warning_is_kept_over_9000() {
     // GENERATE AC-like case 4 command answered 6283 with no data: GET RESPONSE Le 00, the card
     // corrects Le with 6Cxx, the data comes with 9000 — the final status stays 6283.
-    let cmd = CommandRepr::new(Cla(0x80), Ins(0xAE), 0x80, 0x00).with_data(&[0x11; 4]).with_ne(256);
+    let cmd = CommandRepr::new(Cla(0x80), Ins(0xAE), 0x80, 0x00)
+        .with_data(&[0x11; 4])
+        .with_ne(256);
     let (rsp, done) = run(
         cmd,
         t0(),
         &[
-            (&[0x80, 0xAE, 0x80, 0x00, 0x04, 0x11, 0x11, 0x11, 0x11, 0x00], &[0x62, 0x83]),
+            (
+                &[0x80, 0xAE, 0x80, 0x00, 0x04, 0x11, 0x11, 0x11, 0x11, 0x00],
+                &[0x62, 0x83],
+            ),
             (&[0x00, 0xC0, 0x00, 0x00, 0x00], &[0x6C, 0x03]),
-            (&[0x00, 0xC0, 0x00, 0x00, 0x03], &[0xAA, 0xBB, 0xCC, 0x90, 0x00]),
+            (
+                &[0x00, 0xC0, 0x00, 0x00, 0x03],
+                &[0xAA, 0xBB, 0xCC, 0x90, 0x00],
+            ),
         ],
     );
     assert_eq!(rsp, [0xAA, 0xBB, 0xCC, 0x62, 0x83]);
@@ -136,7 +166,9 @@ fn annex_a6_case_4_warning_is_kept_over_9000() {
 
 #[test]
 fn warning_kept_through_61xx_chain_and_over_a_failed_get_response() {
-    let cmd = CommandRepr::new(Cla(0x00), Ins::SELECT, 0x04, 0x00).with_data(AID).with_ne(256);
+    let cmd = CommandRepr::new(Cla(0x00), Ins::SELECT, 0x04, 0x00)
+        .with_data(AID)
+        .with_ne(256);
     let mut select = vec![0x00, 0xA4, 0x04, 0x00, 0x07];
     select.extend(AID);
     select.push(0x00);
@@ -153,14 +185,19 @@ fn warning_kept_through_61xx_chain_and_over_a_failed_get_response() {
     let (rsp, _) = run(
         cmd,
         t0(),
-        &[(&select, &[0x62, 0x83]), (&[0x00, 0xC0, 0x00, 0x00, 0x00], &[0x6A, 0x88])],
+        &[
+            (&select, &[0x62, 0x83]),
+            (&[0x00, 0xC0, 0x00, 0x00, 0x00], &[0x6A, 0x88]),
+        ],
     );
     assert_eq!(rsp, [0x62, 0x83]);
 }
 
 #[test]
 fn warning_without_the_t0_rule_is_final_at_once() {
-    let cmd = CommandRepr::new(Cla(0x00), Ins::SELECT, 0x04, 0x00).with_data(AID).with_ne(256);
+    let cmd = CommandRepr::new(Cla(0x00), Ins::SELECT, 0x04, 0x00)
+        .with_data(AID)
+        .with_ne(256);
     let mut select = vec![0x00, 0xA4, 0x04, 0x00, 0x07];
     select.extend(AID);
     select.push(0x00);
@@ -239,7 +276,11 @@ fn command_chaining_on_a_short_card() {
     let (rsp, _) = run(
         cmd,
         Capabilities::SHORT_CHAINING,
-        &[(&l1, &[0x90, 0x00]), (&l2, &[0x90, 0x00]), (&l3, &[0xAB, 0x90, 0x00])],
+        &[
+            (&l1, &[0x90, 0x00]),
+            (&l2, &[0x90, 0x00]),
+            (&l3, &[0xAB, 0x90, 0x00]),
+        ],
     );
     assert_eq!(rsp, [0xAB, 0x90, 0x00]);
 }
@@ -312,7 +353,10 @@ fn endless_61xx_is_bounded() {
     assert_eq!(rounds, 6);
     // The engine stays failed.
     assert_eq!(ex.poll_transmit(&mut tx).unwrap_err(), Error::InvalidState);
-    assert_eq!(ex.handle_response(&[0x90, 0x00]).unwrap_err(), Error::InvalidState);
+    assert_eq!(
+        ex.handle_response(&[0x90, 0x00]).unwrap_err(),
+        Error::InvalidState
+    );
 }
 
 #[test]
@@ -330,7 +374,12 @@ fn endless_6cxx_is_bounded() {
             break e;
         }
     };
-    assert_eq!(err, Error::TooManyResends { limit: Limits::DEFAULT.max_resend });
+    assert_eq!(
+        err,
+        Error::TooManyResends {
+            limit: Limits::DEFAULT.max_resend
+        }
+    );
 }
 
 #[test]
@@ -340,14 +389,24 @@ fn response_never_exceeds_the_callers_buffer() {
     let mut tx = [0u8; 300];
     let mut ex = Exchange::new(cmd, Capabilities::SHORT, &mut out).unwrap();
     ex.poll_transmit(&mut tx).unwrap();
-    assert_eq!(ex.handle_response(&[0; 6 + 2]).unwrap(), Step::Done(Completed { len: 8, sw: StatusWord(0) }));
+    assert_eq!(
+        ex.handle_response(&[0; 6 + 2]).unwrap(),
+        Step::Done(Completed {
+            len: 8,
+            sw: StatusWord(0)
+        })
+    );
     let mut ex = Exchange::new(cmd, Capabilities::SHORT, &mut out).unwrap();
     ex.poll_transmit(&mut tx).unwrap();
     // 5 bytes then 61 05: 5 + 5 + SW = 12 > 10.
-    assert_eq!(ex.handle_response(&[1, 2, 3, 4, 5, 0x61, 0x05]).unwrap(), Step::Continue);
+    assert_eq!(
+        ex.handle_response(&[1, 2, 3, 4, 5, 0x61, 0x05]).unwrap(),
+        Step::Continue
+    );
     ex.poll_transmit(&mut tx).unwrap();
     assert_eq!(
-        ex.handle_response(&[6, 7, 8, 9, 10, 0x90, 0x00]).unwrap_err(),
+        ex.handle_response(&[6, 7, 8, 9, 10, 0x90, 0x00])
+            .unwrap_err(),
         Error::ResponseBufferFull { capacity: 10 }
     );
 }
@@ -358,7 +417,10 @@ fn driving_errors_are_typed() {
     let mut out = [0u8; 32];
     let mut ex = Exchange::new(cmd, Capabilities::SHORT, &mut out).unwrap();
     // An answer before any command.
-    assert_eq!(ex.handle_response(&[0x90, 0x00]).unwrap_err(), Error::InvalidState);
+    assert_eq!(
+        ex.handle_response(&[0x90, 0x00]).unwrap_err(),
+        Error::InvalidState
+    );
     // A transmit buffer too small changes nothing.
     assert_eq!(
         ex.poll_transmit(&mut [0u8; 3]).unwrap_err(),
@@ -370,7 +432,10 @@ fn driving_errors_are_typed() {
     assert_eq!(ex.poll_transmit(&mut tx).unwrap(), &[0x00, 0x84, 0, 0, 8]);
     assert_eq!(
         ex.handle_response(&[0x90]).unwrap_err(),
-        Error::Truncated { offset: 1, needed: 1 }
+        Error::Truncated {
+            offset: 1,
+            needed: 1
+        }
     );
     assert_eq!(ex.poll_transmit(&mut tx).unwrap_err(), Error::InvalidState);
     let mut tiny = [0u8; 1];
@@ -383,7 +448,11 @@ fn driving_errors_are_typed() {
 #[test]
 fn completed_response_parses() {
     let cmd = CommandRepr::new(Cla(0x00), Ins::GET_CHALLENGE, 0, 0).with_ne(4);
-    let (rsp, _) = run(cmd, Capabilities::SHORT, &[(&[0, 0x84, 0, 0, 4], &[1, 2, 3, 4, 0x90, 0x00])]);
+    let (rsp, _) = run(
+        cmd,
+        Capabilities::SHORT,
+        &[(&[0, 0x84, 0, 0, 4], &[1, 2, 3, 4, 0x90, 0x00])],
+    );
     let r = Response::new_checked(&rsp[..]).unwrap();
     assert_eq!(r.data(), &[1, 2, 3, 4]);
     assert!(r.sw().is_success());
@@ -393,11 +462,15 @@ fn completed_response_parses() {
 fn capabilities_from_historical_bytes() {
     // Historical bytes 80 73 C0 21 C0: category 80, card capabilities (tag 7, len 3):
     // third byte C0 = command chaining and extended Lc/Le (ISO/IEC 7816-4 §8.1.1.2.7 Table 87).
-    let hist = cardwire_tlv::compact::HistoricalBytes::parse(&[0x80, 0x73, 0xC0, 0x21, 0xC0]).unwrap();
+    let hist =
+        cardwire_tlv::compact::HistoricalBytes::parse(&[0x80, 0x73, 0xC0, 0x21, 0xC0]).unwrap();
     let caps = Capabilities::from_historical_bytes(&hist);
     assert!(caps.extended_length);
     assert!(caps.command_chaining);
     assert_eq!(caps.max_response_data, 65_536);
     let none = cardwire_tlv::compact::HistoricalBytes::parse(&[]).unwrap();
-    assert_eq!(Capabilities::from_historical_bytes(&none), Capabilities::SHORT);
+    assert_eq!(
+        Capabilities::from_historical_bytes(&none),
+        Capabilities::SHORT
+    );
 }

@@ -2,9 +2,16 @@
 
 // Test code: a failing test is a panic by design (clippy.toml allows this in #[test] fns,
 // not in the helpers they share).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
-use cardwire_apdu::{Case, Cla, Command, CommandRepr, Ins, LengthForm, Response, ResponseRepr, StatusWord};
+use cardwire_apdu::{
+    Case, Cla, Command, CommandRepr, Ins, LengthForm, Response, ResponseRepr, StatusWord,
+};
 use proptest::prelude::*;
 
 fn repr_strategy() -> impl Strategy<Value = (u8, u8, u8, u8, Vec<u8>, u32)> {

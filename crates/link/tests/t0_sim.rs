@@ -159,7 +159,7 @@ fn exchange(
         match card.engine.poll_transmit(&mut buf) {
             Some(n) => {
                 // Deliver the card's bytes one at a time, as a UART would.
-                for b in buf[..n].to_vec() {
+                for &b in &buf[..n] {
                     reader.handle_input(now, &[b]);
                 }
             }

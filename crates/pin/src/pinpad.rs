@@ -20,9 +20,12 @@
 
 use subtle::ConstantTimeEq;
 
-use cardwire_apdu::StatusWord;
+use cardwire_apdu::{Cla, Ins, StatusWord};
 
-use crate::{EntryFormat, Error, Justification, ModifyStructure, Pin, VerifyStructure};
+use crate::{
+    DigitCoding, EntryFormat, Error, Justification, ModifyStructure, Pin, PinFormat,
+    PinReference, VerifyStructure,
+};
 
 /// The entries a user typed for a PIN change.
 #[derive(Debug)]
@@ -126,6 +129,74 @@ pub fn entry_error(sw: StatusWord) -> Option<Error> {
         0x6403 => Some(Error::EntryLengthOutOfRange),
         _ => None,
     }
+}
+
+/// The [`EntryFormat`] that makes a PIN pad produce exactly what [`PinFormat::encode`] does,
+/// or `None` when PC/SC Part 10 cannot express the format (a padded length above 15 bytes,
+/// unpadded BCD whose odd last nibble must be `F`).
+pub fn entry_format_for(format: PinFormat) -> Option<EntryFormat> {
+    let with = |coding: DigitCoding, block_size: u8| EntryFormat {
+        coding,
+        block_size,
+        ..EntryFormat::ascii(0)
+    };
+    match format {
+        PinFormat::Iso9564Format2 => Some(EntryFormat::ISO9564_FORMAT2),
+        PinFormat::Ascii(None) => Some(EntryFormat::ascii(0)),
+        PinFormat::Binary(None) => Some(with(DigitCoding::Binary, 0)),
+        PinFormat::Ascii(Some(p)) if p.length <= 15 => Some(EntryFormat::ascii(p.length)),
+        PinFormat::Bcd(Some(n)) if n <= 15 => Some(with(DigitCoding::Bcd, n)),
+        PinFormat::Binary(Some(n)) if n <= 15 => Some(with(DigitCoding::Binary, n)),
+        _ => None,
+    }
+}
+
+/// Host side: writes the VERIFY APDU template for a PIN of `format` on `reference` (header,
+/// then for fixed-length formats Lc and the filler: pad bytes, or `2F FF..` for format 2) into
+/// `out`, and returns it with the matching [`EntryFormat`], ready for
+/// [`VerifyStructure::new`].
+///
+/// ```
+/// use cardwire_apdu::Cla;
+/// use cardwire_pin::{PinFormat, PinReference, VerifyStructure, pinpad};
+/// let mut buf = [0u8; 32];
+/// let (format, template) = pinpad::verify_template(Cla(0x00), PinReference(0x80), PinFormat::PIV, &mut buf)?;
+/// assert_eq!(template, [0x00, 0x20, 0x00, 0x80, 0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+/// let structure = VerifyStructure::new(format, 6, 8, template);
+/// # Ok::<(), cardwire_pin::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Invalid`] when [`entry_format_for`] has no equivalent; [`Error::BufferTooSmall`].
+pub fn verify_template<'o>(
+    cla: Cla,
+    reference: PinReference,
+    format: PinFormat,
+    out: &'o mut [u8],
+) -> Result<(EntryFormat, &'o [u8]), Error> {
+    let entry = entry_format_for(format).ok_or(Error::Invalid {
+        offset: 0,
+        what: "this PIN format cannot be expressed in a PC/SC Part 10 structure",
+    })?;
+    let (fill, first) = match format {
+        PinFormat::Iso9564Format2 => (0xFF, Some(0x2F)),
+        PinFormat::Ascii(Some(p)) => (p.byte, None),
+        _ => (0xFF, None),
+    };
+    let block = usize::from(entry.block_size);
+    let needed = if block == 0 { HEADER } else { DATA_START + block };
+    let out = out
+        .get_mut(..needed)
+        .ok_or(Error::BufferTooSmall { needed })?;
+    let header = [cla.0, Ins::VERIFY.0, 0x00, reference.p2(), entry.block_size];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = match (header.get(i), i == DATA_START) {
+            (Some(&h), _) => h,
+            (None, true) => first.unwrap_or(fill),
+            (None, false) => fill,
+        };
+    }
+    Ok((entry, out))
 }
 
 fn check_entry(pin: &Pin, min: u8, max: u8) -> Result<(), Error> {
@@ -276,10 +347,8 @@ impl<'o> ApduBuilder<'o> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        CardPin, CardPinConfig, ConfirmPin, DigitCoding, EntryFormat, PinFormat, PinOutcome, Units,
-    };
-    use cardwire_apdu::Ins;
+    use crate::{CardPin, CardPinConfig, ConfirmPin, Padding, PinOutcome, Units};
+    use proptest::prelude::*;
 
     fn digits(d: &[u8]) -> Pin {
         Pin::from_digit_values(d).unwrap()
@@ -457,5 +526,48 @@ mod tests {
             modify_apdu(&s, &missing, &mut out),
             Err(Error::Invalid { offset: 9, .. })
         ));
+    }
+
+    fn formats() -> impl Strategy<Value = PinFormat> {
+        prop_oneof![
+            Just(PinFormat::ASCII),
+            Just(PinFormat::PIV),
+            Just(PinFormat::Ascii(Some(Padding::zero(12)))),
+            Just(PinFormat::Bcd(Some(8))),
+            Just(PinFormat::Binary(None)),
+            Just(PinFormat::Binary(Some(12))),
+            Just(PinFormat::Iso9564Format2),
+        ]
+    }
+
+    proptest! {
+        /// The PIN pad, given the template and structure the host builds, sends exactly the
+        /// bytes the software encoder produces.
+        #[test]
+        fn pinpad_and_software_encoder_agree(format in formats(), digits in "[0-9]{4,12}") {
+            let pin = Pin::new(digits.as_bytes()).unwrap();
+            let Ok(expected) = format.encode(&pin) else { return Ok(()); };
+            let mut template = [0u8; 32];
+            let (entry, template) =
+                verify_template(Cla(0x00), PinReference(0x81), format, &mut template).unwrap();
+            let s = VerifyStructure::new(entry, 1, 15, template);
+            let mut out = [0u8; 64];
+            let apdu = verify_apdu(&s, &pin, &mut out).unwrap();
+            prop_assert_eq!(&apdu[..4], &[0x00, 0x20, 0x00, 0x81]);
+            prop_assert_eq!(&apdu[5..], expected.expose_secret());
+        }
+    }
+
+    #[test]
+    fn formats_without_an_entry_format() {
+        assert_eq!(entry_format_for(PinFormat::BCD), None);
+        assert_eq!(entry_format_for(PinFormat::Ascii(Some(Padding::ff(16)))), None);
+        let mut buf = [0u8; 32];
+        assert!(verify_template(Cla(0), PinReference(1), PinFormat::BCD, &mut buf).is_err());
+        let mut small = [0u8; 6];
+        assert_eq!(
+            verify_template(Cla(0), PinReference(1), PinFormat::PIV, &mut small).err(),
+            Some(Error::BufferTooSmall { needed: 13 })
+        );
     }
 }

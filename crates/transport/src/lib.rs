@@ -41,4 +41,7 @@ pub use secure::{NoSecureChannel, SecureChannel, SecureChannelError, SecureChann
 pub use trace::StdSink;
 pub use trace::{CommandTrace, FmtSink, ResponseTrace, TraceEvent, TraceSink, Traced};
 pub use transport::{Error, ErrorKind, Transport};
-pub use uart::{AsyncClock, AsyncT1Uart, Clock, T1Uart, UartError};
+pub use uart::{
+    AsyncClock, AsyncT0Uart, AsyncT1Uart, AsyncUartTransport, Clock, LinkEngine, T0Uart, T1Uart,
+    UartError, UartTransport,
+};

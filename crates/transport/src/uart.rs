@@ -1,7 +1,7 @@
-//! UART drivers: the T=1 engine of `cardwire-link` over `embedded-io` (blocking) and
+//! UART drivers: the T=1 and T=0 engines of `cardwire-link` over `embedded-io` (blocking) and
 //! `embedded-io-async` (async), as [`Transport`] and [`AsyncTransport`] implementations.
 //!
-//! Each driver is the short loop of the engine's driving order (ISO/IEC 7816-3 §11): send
+//! Each driver is the short loop of the engine's driving order (ISO/IEC 7816-3 §10, §11): send
 //! what the engine has to send, feed it the bytes that come back, and tell it when its
 //! deadline passed. Time comes from a [`Clock`] (blocking) or an [`AsyncClock`] (async) the
 //! caller provides; the engine never reads a clock itself.
@@ -17,6 +17,7 @@ use core::task::Poll;
 
 use cardwire_link::Instant;
 use cardwire_link::atr::{Atr, Mode as AtrMode};
+use cardwire_link::t0::{T0, T0Config, T0Event};
 use cardwire_link::t1::{Config, Event, MAX_BLOCK, T1};
 
 use crate::asynch::AsyncTransport;
@@ -87,6 +88,91 @@ impl<E: fmt::Debug> fmt::Display for UartError<E> {
 
 impl<E: fmt::Debug> core::error::Error for UartError<E> {}
 
+/// What a driver needs from a link engine: the shared driving order of `cardwire-link`'s
+/// [`T1`] and [`T0`] (`start`, `poll_transmit`, `poll_event`, `poll_timeout`, `handle_input`,
+/// `handle_timeout`).
+pub trait LinkEngine {
+    /// Starts carrying one APDU.
+    ///
+    /// # Errors
+    /// The engine's refusal (busy, dead, APDU too long or malformed).
+    fn start(&mut self, now: Instant, apdu: &[u8]) -> Result<(), cardwire_link::Error>;
+    /// The next bytes to send into `buf`.
+    fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<usize>;
+    /// The outcome: the response length, or the failure.
+    fn poll_outcome(&mut self) -> Option<Result<usize, cardwire_link::Error>>;
+    /// When to call [`LinkEngine::handle_timeout`] if nothing arrives.
+    fn poll_timeout(&self) -> Option<Instant>;
+    /// Bytes from the card.
+    fn handle_input(&mut self, now: Instant, bytes: &[u8]);
+    /// The deadline passed.
+    fn handle_timeout(&mut self, now: Instant);
+    /// The response after a successful outcome.
+    fn response(&self) -> &[u8];
+    /// Back to the state after an ATR.
+    fn reset(&mut self);
+}
+
+impl<const N: usize> LinkEngine for T1<N> {
+    fn start(&mut self, now: Instant, apdu: &[u8]) -> Result<(), cardwire_link::Error> {
+        T1::start(self, now, apdu)
+    }
+    fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<usize> {
+        T1::poll_transmit(self, buf)
+    }
+    fn poll_outcome(&mut self) -> Option<Result<usize, cardwire_link::Error>> {
+        match self.poll_event()? {
+            Event::Response { len } => Some(Ok(len)),
+            Event::Failed(e) => Some(Err(e)),
+        }
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        T1::poll_timeout(self)
+    }
+    fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
+        T1::handle_input(self, now, bytes);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        T1::handle_timeout(self, now);
+    }
+    fn response(&self) -> &[u8] {
+        T1::response(self)
+    }
+    fn reset(&mut self) {
+        T1::reset(self);
+    }
+}
+
+impl<const N: usize> LinkEngine for T0<N> {
+    fn start(&mut self, now: Instant, apdu: &[u8]) -> Result<(), cardwire_link::Error> {
+        T0::start(self, now, apdu)
+    }
+    fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<usize> {
+        T0::poll_transmit(self, buf)
+    }
+    fn poll_outcome(&mut self) -> Option<Result<usize, cardwire_link::Error>> {
+        match self.poll_event()? {
+            T0Event::Response { len } => Some(Ok(len)),
+            T0Event::Failed(e) => Some(Err(e)),
+        }
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        T0::poll_timeout(self)
+    }
+    fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
+        T0::handle_input(self, now, bytes);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        T0::handle_timeout(self, now);
+    }
+    fn response(&self) -> &[u8] {
+        T0::response(self)
+    }
+    fn reset(&mut self) {
+        T0::reset(self);
+    }
+}
+
 /// What the shared part of both drivers decides after one step.
 enum Next {
     /// The response is in the engine.
@@ -97,36 +183,36 @@ enum Next {
 
 /// The engine and ATR both drivers share.
 #[derive(Debug, Clone)]
-struct Link<const N: usize> {
-    engine: T1<N>,
+struct Link<E> {
+    engine: E,
     atr: heapless::Vec<u8, { cardwire_link::atr::MAX_LEN }>,
 }
 
-impl<const N: usize> Link<N> {
-    fn new<E>(atr: &[u8], config: Option<Config>, clock_hz: u32) -> Result<Self, UartError<E>> {
-        let parsed = Atr::parse(atr, AtrMode::Lenient).map_err(UartError::Atr)?;
-        let config = config.unwrap_or_else(|| Config::from_atr(&parsed, &parsed.timing(clock_hz)));
-        let atr = heapless::Vec::from_slice(parsed.as_bytes())
-            .map_err(|_| UartError::Atr(cardwire_link::Error::AtrTooLong { len: atr.len() }))?;
-        Ok(Self {
-            engine: T1::new(config),
-            atr,
-        })
-    }
+/// Checks `atr` and builds the engine from it.
+fn link<E, X>(atr: &[u8], engine: impl FnOnce(&Atr) -> E) -> Result<Link<E>, UartError<X>> {
+    let parsed = Atr::parse(atr, AtrMode::Lenient).map_err(UartError::Atr)?;
+    let bytes = heapless::Vec::from_slice(parsed.as_bytes())
+        .map_err(|_| UartError::Atr(cardwire_link::Error::AtrTooLong { len: atr.len() }))?;
+    Ok(Link {
+        engine: engine(&parsed),
+        atr: bytes,
+    })
+}
 
+impl<E: LinkEngine> Link<E> {
     /// Writes what the engine has to send through `write`, then reports the outcome or the
     /// next deadline.
-    fn step<E>(
+    fn step<X>(
         &mut self,
         block: &mut [u8; MAX_BLOCK],
-        mut write: impl FnMut(&[u8]) -> Result<(), E>,
-    ) -> Result<Next, UartError<E>> {
+        mut write: impl FnMut(&[u8]) -> Result<(), X>,
+    ) -> Result<Next, UartError<X>> {
         while let Some(n) = self.engine.poll_transmit(block) {
             write(block.get(..n).unwrap_or_default()).map_err(UartError::Io)?;
         }
-        match self.engine.poll_event() {
-            Some(Event::Response { len }) => return Ok(Next::Done(len)),
-            Some(Event::Failed(e)) => return Err(UartError::Link(e)),
+        match self.engine.poll_outcome() {
+            Some(Ok(len)) => return Ok(Next::Done(len)),
+            Some(Err(e)) => return Err(UartError::Link(e)),
             None => {}
         }
         // With nothing to send and no outcome, the engine always has a deadline; a missing
@@ -137,7 +223,7 @@ impl<const N: usize> Link<N> {
             .ok_or(UartError::Link(cardwire_link::Error::InvalidApdu))
     }
 
-    fn finish<'b, E>(&self, len: usize, response: &'b mut [u8]) -> Result<&'b [u8], UartError<E>> {
+    fn finish<'b, X>(&self, len: usize, response: &'b mut [u8]) -> Result<&'b [u8], UartError<X>> {
         let src = self.engine.response().get(..len).unwrap_or_default();
         let dst = response
             .get_mut(..src.len())
@@ -147,26 +233,71 @@ impl<const N: usize> Link<N> {
     }
 }
 
-/// A blocking T=1 transport over a UART (`embedded-io` [`Read`](embedded_io::Read) +
-/// [`ReadReady`](embedded_io::ReadReady) + [`Write`](embedded_io::Write)).
+/// T=1 parameters from an ATR at a card clock (ISO/IEC 7816-3 §11.4).
+fn t1_from_atr<const N: usize>(atr: &Atr, clock_hz: u32) -> T1<N> {
+    T1::new(Config::from_atr(atr, &atr.timing(clock_hz)))
+}
+
+/// T=0 parameters from an ATR at a card clock: WI from TC2, guard time from TC1 (§10.2).
+fn t0_from_atr<const N: usize>(atr: &Atr, clock_hz: u32) -> T0<N> {
+    T0::new(T0Config::new(
+        atr.wi(),
+        &atr.timing(clock_hz),
+        atr.extra_guard_time(),
+    ))
+}
+
+/// A blocking transport over a UART (`embedded-io` [`Read`](embedded_io::Read) +
+/// [`ReadReady`](embedded_io::ReadReady) + [`Write`](embedded_io::Write)) and a link engine
+/// `E` ([`T1Uart`] or [`T0Uart`]).
 ///
 /// Waiting polls `read_ready` against the [`Clock`] until the engine's deadline: on a
 /// microcontroller without an RTOS that is the usual busy wait; give it a UART with a receive
 /// FIFO or interrupt-fed buffer.
 #[derive(Debug)]
-pub struct T1Uart<U, C, const N: usize = DEFAULT_APDU_BUFFER> {
+pub struct UartTransport<E, U, C> {
     uart: U,
     clock: C,
-    link: Link<N>,
+    link: Link<E>,
 }
 
-impl<U, C, const N: usize> T1Uart<U, C, N>
-where
-    U: embedded_io::Read + embedded_io::ReadReady + embedded_io::Write,
-    C: Clock,
-{
-    /// A driver for a card that answered `atr` (already decoded to direct convention), with
-    /// T=1 parameters from the ATR at the card clock `clock_hz`.
+/// T=1 (ISO/IEC 7816-3 §11) over a blocking UART.
+pub type T1Uart<U, C, const N: usize = DEFAULT_APDU_BUFFER> = UartTransport<T1<N>, U, C>;
+/// T=0 (ISO/IEC 7816-3 §10) over a blocking UART.
+pub type T0Uart<U, C, const N: usize = DEFAULT_APDU_BUFFER> = UartTransport<T0<N>, U, C>;
+
+impl<E: LinkEngine, U: embedded_io::ErrorType, C> UartTransport<E, U, C> {
+    /// A driver for a card that answered `atr` (already decoded to direct convention),
+    /// carrying APDUs with `engine` (configured by the caller, for example after PPS).
+    ///
+    /// # Errors
+    /// [`UartError::Atr`] when `atr` is not an ATR.
+    pub fn with_engine(
+        uart: U,
+        clock: C,
+        atr: &[u8],
+        engine: E,
+    ) -> Result<Self, UartError<U::Error>> {
+        Ok(Self {
+            uart,
+            clock,
+            link: link(atr, |_| engine)?,
+        })
+    }
+
+    /// The link engine (for its counters).
+    pub fn engine(&self) -> &E {
+        &self.link.engine
+    }
+
+    /// Gives the UART and the clock back.
+    pub fn into_parts(self) -> (U, C) {
+        (self.uart, self.clock)
+    }
+}
+
+impl<U: embedded_io::ErrorType, C, const N: usize> UartTransport<T1<N>, U, C> {
+    /// T=1 with the parameters of `atr` (IFSC, BWT, CWT, EDC) at the card clock `clock_hz`.
     ///
     /// # Errors
     /// [`UartError::Atr`] when `atr` is not an ATR.
@@ -174,11 +305,11 @@ where
         Ok(Self {
             uart,
             clock,
-            link: Link::new(atr, None, clock_hz)?,
+            link: link(atr, |a| t1_from_atr(a, clock_hz))?,
         })
     }
 
-    /// As [`T1Uart::new`] with explicit T=1 parameters (after PPS, or for tests).
+    /// T=1 with explicit parameters.
     ///
     /// # Errors
     /// [`UartError::Atr`] when `atr` is not an ATR.
@@ -188,26 +319,27 @@ where
         atr: &[u8],
         config: Config,
     ) -> Result<Self, UartError<U::Error>> {
-        Ok(Self {
-            uart,
-            clock,
-            link: Link::new(atr, Some(config), 0)?,
-        })
-    }
-
-    /// The T=1 engine's counters.
-    pub fn stats(&self) -> cardwire_link::t1::Stats {
-        self.link.engine.stats()
-    }
-
-    /// Gives the UART and the clock back.
-    pub fn into_parts(self) -> (U, C) {
-        (self.uart, self.clock)
+        Self::with_engine(uart, clock, atr, T1::new(config))
     }
 }
 
-impl<U, C, const N: usize> Transport for T1Uart<U, C, N>
+impl<U: embedded_io::ErrorType, C, const N: usize> UartTransport<T0<N>, U, C> {
+    /// T=0 with the parameters of `atr` (WI, extra guard time) at the card clock `clock_hz`.
+    ///
+    /// # Errors
+    /// [`UartError::Atr`] when `atr` is not an ATR.
+    pub fn new(uart: U, clock: C, atr: &[u8], clock_hz: u32) -> Result<Self, UartError<U::Error>> {
+        Ok(Self {
+            uart,
+            clock,
+            link: link(atr, |a| t0_from_atr(a, clock_hz))?,
+        })
+    }
+}
+
+impl<E, U, C> Transport for UartTransport<E, U, C>
 where
+    E: LinkEngine,
     U: embedded_io::Read + embedded_io::ReadReady + embedded_io::Write,
     C: Clock,
 {
@@ -264,25 +396,56 @@ where
     }
 }
 
-/// An async T=1 transport over a UART (`embedded-io-async` [`Read`](embedded_io_async::Read) +
-/// [`Write`](embedded_io_async::Write)) and an [`AsyncClock`].
+/// An async transport over a UART (`embedded-io-async` [`Read`](embedded_io_async::Read) +
+/// [`Write`](embedded_io_async::Write)), an [`AsyncClock`] and a link engine `E`
+/// ([`AsyncT1Uart`] or [`AsyncT0Uart`]).
 ///
 /// Waiting races the UART read against the clock's timer; when the timer wins the read future
 /// is dropped, so the UART's `read` must be cancel-safe (bytes not returned stay buffered), as
 /// the usual interrupt- or DMA-fed embedded UART drivers are.
 #[derive(Debug)]
-pub struct AsyncT1Uart<U, C, const N: usize = DEFAULT_APDU_BUFFER> {
+pub struct AsyncUartTransport<E, U, C> {
     uart: U,
     clock: C,
-    link: Link<N>,
+    link: Link<E>,
 }
 
-impl<U, C, const N: usize> AsyncT1Uart<U, C, N>
-where
-    U: embedded_io_async::Read + embedded_io_async::Write,
-    C: AsyncClock,
-{
-    /// A driver for a card that answered `atr` (see [`T1Uart::new`]).
+/// T=1 (ISO/IEC 7816-3 §11) over an async UART.
+pub type AsyncT1Uart<U, C, const N: usize = DEFAULT_APDU_BUFFER> = AsyncUartTransport<T1<N>, U, C>;
+/// T=0 (ISO/IEC 7816-3 §10) over an async UART.
+pub type AsyncT0Uart<U, C, const N: usize = DEFAULT_APDU_BUFFER> = AsyncUartTransport<T0<N>, U, C>;
+
+impl<E: LinkEngine, U: embedded_io_async::ErrorType, C> AsyncUartTransport<E, U, C> {
+    /// A driver for a card that answered `atr`, carrying APDUs with `engine`.
+    ///
+    /// # Errors
+    /// [`UartError::Atr`] when `atr` is not an ATR.
+    pub fn with_engine(
+        uart: U,
+        clock: C,
+        atr: &[u8],
+        engine: E,
+    ) -> Result<Self, UartError<U::Error>> {
+        Ok(Self {
+            uart,
+            clock,
+            link: link(atr, |_| engine)?,
+        })
+    }
+
+    /// The link engine (for its counters).
+    pub fn engine(&self) -> &E {
+        &self.link.engine
+    }
+
+    /// Gives the UART and the clock back.
+    pub fn into_parts(self) -> (U, C) {
+        (self.uart, self.clock)
+    }
+}
+
+impl<U: embedded_io_async::ErrorType, C, const N: usize> AsyncUartTransport<T1<N>, U, C> {
+    /// T=1 with the parameters of `atr` at the card clock `clock_hz`.
     ///
     /// # Errors
     /// [`UartError::Atr`] when `atr` is not an ATR.
@@ -290,11 +453,11 @@ where
         Ok(Self {
             uart,
             clock,
-            link: Link::new(atr, None, clock_hz)?,
+            link: link(atr, |a| t1_from_atr(a, clock_hz))?,
         })
     }
 
-    /// As [`AsyncT1Uart::new`] with explicit T=1 parameters.
+    /// T=1 with explicit parameters.
     ///
     /// # Errors
     /// [`UartError::Atr`] when `atr` is not an ATR.
@@ -304,21 +467,21 @@ where
         atr: &[u8],
         config: Config,
     ) -> Result<Self, UartError<U::Error>> {
+        Self::with_engine(uart, clock, atr, T1::new(config))
+    }
+}
+
+impl<U: embedded_io_async::ErrorType, C, const N: usize> AsyncUartTransport<T0<N>, U, C> {
+    /// T=0 with the parameters of `atr` at the card clock `clock_hz`.
+    ///
+    /// # Errors
+    /// [`UartError::Atr`] when `atr` is not an ATR.
+    pub fn new(uart: U, clock: C, atr: &[u8], clock_hz: u32) -> Result<Self, UartError<U::Error>> {
         Ok(Self {
             uart,
             clock,
-            link: Link::new(atr, Some(config), 0)?,
+            link: link(atr, |a| t0_from_atr(a, clock_hz))?,
         })
-    }
-
-    /// The T=1 engine's counters.
-    pub fn stats(&self) -> cardwire_link::t1::Stats {
-        self.link.engine.stats()
-    }
-
-    /// Gives the UART and the clock back.
-    pub fn into_parts(self) -> (U, C) {
-        (self.uart, self.clock)
     }
 }
 
@@ -344,8 +507,9 @@ async fn race<R>(read: impl Future<Output = R>, timer: impl Future<Output = ()>)
     .await
 }
 
-impl<U, C, const N: usize> AsyncTransport for AsyncT1Uart<U, C, N>
+impl<E, U, C> AsyncTransport for AsyncUartTransport<E, U, C>
 where
+    E: LinkEngine,
     U: embedded_io_async::Read + embedded_io_async::Write,
     C: AsyncClock,
 {
@@ -365,7 +529,6 @@ where
         let mut block = [0u8; MAX_BLOCK];
         let mut rx = [0u8; MAX_BLOCK];
         loop {
-            // Collect the blocks to send first, then write them (the engine is sync).
             while let Some(n) = self.link.engine.poll_transmit(&mut block) {
                 let bytes = block.get(..n).unwrap_or_default();
                 self.uart.write_all(bytes).await.map_err(UartError::Io)?;
@@ -478,6 +641,20 @@ mod tests {
         }
     }
 
+    impl embedded_io_async::Read for SimUart {
+        async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+            embedded_io::Read::read(self, buf)
+        }
+    }
+    impl embedded_io_async::Write for SimUart {
+        async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+            embedded_io::Write::write(self, buf)
+        }
+        async fn flush(&mut self) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+
     /// A clock that advances 50 µs each time it is read.
     struct StepClock(u64);
     impl Clock for StepClock {
@@ -500,7 +677,7 @@ mod tests {
         let mut expected: Vec<u8> = cmd.iter().rev().copied().collect();
         expected.extend([0x90, 0x00]);
         assert_eq!(rsp, expected.as_slice());
-        assert!(t.stats().blocks_sent >= 4);
+        assert!(t.engine().stats().blocks_sent >= 4);
         // And again: sequence numbers carry on.
         assert_eq!(
             t.transmit(&[0x00, 0xA4, 0x00, 0x0C], &mut buf).unwrap(),
@@ -537,19 +714,6 @@ mod tests {
 
     #[test]
     fn async_t1_over_a_ready_uart() {
-        impl embedded_io_async::Read for SimUart {
-            async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
-                embedded_io::Read::read(self, buf)
-            }
-        }
-        impl embedded_io_async::Write for SimUart {
-            async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-                embedded_io::Write::write(self, buf)
-            }
-            async fn flush(&mut self) -> Result<(), Self::Error> {
-                Ok(())
-            }
-        }
         struct ReadyClock(u64);
         impl AsyncClock for ReadyClock {
             fn now(&mut self) -> Instant {
@@ -573,5 +737,95 @@ mod tests {
             }
         };
         assert_eq!(rsp, [0x10, 0x00, 0x00, 0xB0, 0x00, 0x90, 0x00]);
+    }
+
+    /// A UART wired to a T=0 card: READ BINARY (INS B0) answers P3 bytes `0..P3`; any other
+    /// command takes its data and answers `61 Lc`, and GET RESPONSE returns the data reversed.
+    struct SimUart0 {
+        card: cardwire_link::t0::T0Card<300>,
+        to_host: VecDeque<u8>,
+        last: Vec<u8>,
+    }
+
+    impl SimUart0 {
+        fn pump(&mut self) {
+            use cardwire_link::t0::T0CardEvent;
+            loop {
+                match self.card.poll_event() {
+                    Some(T0CardEvent::Header(h)) if h[1] == 0xB0 || h[1] == 0xC0 => {
+                        let n = if h[4] == 0 { 256 } else { usize::from(h[4]) };
+                        let data: Vec<u8> = if h[1] == 0xB0 {
+                            (0..n).map(|i| i as u8).collect()
+                        } else {
+                            self.last.iter().rev().take(n).copied().collect()
+                        };
+                        self.card.respond(&data, [0x90, 0x00]);
+                    }
+                    Some(T0CardEvent::Header(_)) => self.card.ack_all(),
+                    Some(T0CardEvent::Data { len }) => {
+                        self.last = self.card.data().to_vec();
+                        self.card.respond(&[], [0x61, len as u8]);
+                    }
+                    None => break,
+                }
+            }
+            let mut out = [0u8; 300];
+            while let Some(n) = self.card.poll_transmit(&mut out) {
+                self.to_host.extend(&out[..n]);
+            }
+        }
+    }
+
+    impl embedded_io::ErrorType for SimUart0 {
+        type Error = core::convert::Infallible;
+    }
+    impl embedded_io::Write for SimUart0 {
+        fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+            self.card.handle_input(buf);
+            self.pump();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+    impl embedded_io::ReadReady for SimUart0 {
+        fn read_ready(&mut self) -> Result<bool, Self::Error> {
+            Ok(!self.to_host.is_empty())
+        }
+    }
+    impl embedded_io::Read for SimUart0 {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+            let n = buf.len().min(self.to_host.len()).min(5);
+            for b in buf.iter_mut().take(n) {
+                *b = self.to_host.pop_front().unwrap();
+            }
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn blocking_t0_carries_case_2_and_case_4_with_get_response() {
+        // ATR 3B 00: T=0 implied, default WI.
+        let uart = SimUart0 {
+            card: cardwire_link::t0::T0Card::new(),
+            to_host: VecDeque::new(),
+            last: Vec::new(),
+        };
+        let mut t: T0Uart<_, _, 300> =
+            T0Uart::new(uart, StepClock(0), &[0x3B, 0x00], 4_000_000).unwrap();
+        let mut buf = [0u8; 300];
+        let rsp = t
+            .transmit(&[0x00, 0xB0, 0x00, 0x00, 0x04], &mut buf)
+            .unwrap();
+        assert_eq!(rsp, [0, 1, 2, 3, 0x90, 0x00]);
+        // Case 4: the engine sends the data, then GET RESPONSE on 61xx (ISO/IEC 7816-3 §12.2.5).
+        let rsp = t
+            .transmit(
+                &[0x00, 0xA4, 0x04, 0x00, 0x03, 0xA0, 0x00, 0x01, 0x00],
+                &mut buf,
+            )
+            .unwrap();
+        assert_eq!(rsp, [0x01, 0x00, 0xA0, 0x90, 0x00]);
     }
 }
