@@ -43,10 +43,19 @@ struct Iso<S: CipherSuite> {
 impl<S: CipherSuite> Iso<S> {
     fn exchange(&mut self, cmd: &[u8], rsp: &[u8]) {
         let n = self.host.wrap_command(cmd, &mut self.wire).unwrap();
-        let m = self.card.unwrap_command(&self.wire[..n], &mut self.plain).unwrap();
+        let m = self
+            .card
+            .unwrap_command(&self.wire[..n], &mut self.plain)
+            .unwrap();
         black_box(&self.plain[..m]);
-        let n = self.card.wrap_response(rsp, 0x9000, &mut self.wire).unwrap();
-        let m = self.host.unwrap_response(&self.wire[..n], &mut self.plain).unwrap();
+        let n = self
+            .card
+            .wrap_response(rsp, 0x9000, &mut self.wire)
+            .unwrap();
+        let m = self
+            .host
+            .unwrap_response(&self.wire[..n], &mut self.plain)
+            .unwrap();
         black_box(&self.plain[..m]);
     }
 }
@@ -101,7 +110,9 @@ fn scp03_pair(keys: &[u8]) -> (Scp03Session, Scp03Session) {
     let (mut cmd, mut rsp) = ([0u8; 64], [0u8; 64]);
     let n = host.initialize_update_command(&mut cmd).unwrap();
     let m = card.initialize_update(&cmd[..n], &mut rsp).unwrap();
-    let n = host.external_authenticate_command(&rsp[..m], SecurityLevel::ALL, &mut cmd).unwrap();
+    let n = host
+        .external_authenticate_command(&rsp[..m], SecurityLevel::ALL, &mut cmd)
+        .unwrap();
     let card = card.external_authenticate(&cmd[..n]).unwrap();
     (host.finish(&[0x90, 0x00]).unwrap(), card)
 }
@@ -119,7 +130,9 @@ fn bench_scp03(c: &mut Criterion, name: &str, keys: &[u8]) {
                 let k = host.wrap_command(black_box(&cmd), &mut wire).unwrap();
                 let m = card.unwrap_command(&wire[..k], &mut plain).unwrap();
                 black_box(&plain[..m]);
-                let k = card.wrap_response(black_box(&rsp), 0x9000, &mut wire).unwrap();
+                let k = card
+                    .wrap_response(black_box(&rsp), 0x9000, &mut wire)
+                    .unwrap();
                 let m = host.unwrap_response(&wire[..k], &mut plain).unwrap();
                 black_box(&plain[..m]);
             })
@@ -143,9 +156,24 @@ fn bench_scp03(c: &mut Criterion, name: &str, keys: &[u8]) {
 }
 
 fn benches(c: &mut Criterion) {
-    bench_iso(c, "3des-retail-mac", &|| TdesSuite::new(&[0x11; 16], &[0x22; 16]).unwrap(), &[0; 8]);
-    bench_iso(c, "aes128-cmac", &|| AesSuite::new(&[0x11; 16], &[0x22; 16]).unwrap(), &[0; 16]);
-    bench_iso(c, "aes256-cmac", &|| AesSuite::new(&[0x11; 32], &[0x22; 32]).unwrap(), &[0; 16]);
+    bench_iso(
+        c,
+        "3des-retail-mac",
+        &|| TdesSuite::new(&[0x11; 16], &[0x22; 16]).unwrap(),
+        &[0; 8],
+    );
+    bench_iso(
+        c,
+        "aes128-cmac",
+        &|| AesSuite::new(&[0x11; 16], &[0x22; 16]).unwrap(),
+        &[0; 16],
+    );
+    bench_iso(
+        c,
+        "aes256-cmac",
+        &|| AesSuite::new(&[0x11; 32], &[0x22; 32]).unwrap(),
+        &[0; 16],
+    );
     bench_scp03(c, "scp03-aes128-level33", &[0x40; 16]);
 }
 

@@ -9,10 +9,14 @@ use cardwire_sm::{AesSuite, SmSession, TdesSuite};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {
-    let [suite, split_hi, split_lo, rest @ ..] = input else { return };
+    let [suite, split_hi, split_lo, rest @ ..] = input else {
+        return;
+    };
     let split = (usize::from(*split_hi) << 8 | usize::from(*split_lo)) % (rest.len() + 1);
     let (cmd, rsp_data) = rest.split_at(split);
-    let Ok(parsed) = CommandRepr::parse(cmd) else { return };
+    let Ok(parsed) = CommandRepr::parse(cmd) else {
+        return;
+    };
     if parsed.cla.0 == 0xFF || matches!(parsed.cla.0, 0x40..=0x7F | 0xC0..=0xFE) && suite % 4 == 3 {
         return;
     }
@@ -25,7 +29,10 @@ fuzz_target!(|input: &[u8]| {
             let n = h.wrap_command(cmd, &mut wire).unwrap();
             let m = c.unwrap_command(&wire[..n], &mut plain).unwrap();
             let got = CommandRepr::parse(&plain[..m]).unwrap();
-            assert_eq!((got.ins, got.p1, got.p2, got.data, got.ne), (parsed.ins, parsed.p1, parsed.p2, parsed.data, parsed.ne));
+            assert_eq!(
+                (got.ins, got.p1, got.p2, got.data, got.ne),
+                (parsed.ins, parsed.p1, parsed.p2, parsed.data, parsed.ne)
+            );
             let n = c.wrap_response(rsp_data, sw, &mut wire).unwrap();
             let m = h.unwrap_response(&wire[..n], &mut plain).unwrap();
             assert_eq!(&plain[..m - 2], rsp_data);
@@ -51,7 +58,9 @@ fuzz_target!(|input: &[u8]| {
             let (mut c, mut r) = ([0u8; 64], [0u8; 64]);
             let n = host.initialize_update_command(&mut c).unwrap();
             let m = card.initialize_update(&c[..n], &mut r).unwrap();
-            let n = host.external_authenticate_command(&r[..m], SecurityLevel::ALL, &mut c).unwrap();
+            let n = host
+                .external_authenticate_command(&r[..m], SecurityLevel::ALL, &mut c)
+                .unwrap();
             let mut card = card.external_authenticate(&c[..n]).unwrap();
             let mut host = host.finish(&[0x90, 0x00]).unwrap();
             let Ok(n) = host.wrap_command(cmd, &mut wire) else {
@@ -61,7 +70,10 @@ fuzz_target!(|input: &[u8]| {
             };
             let m = card.unwrap_command(&wire[..n], &mut plain).unwrap();
             let got = CommandRepr::parse(&plain[..m]).unwrap();
-            assert_eq!((got.ins, got.p1, got.p2, got.data), (parsed.ins, parsed.p1, parsed.p2, parsed.data));
+            assert_eq!(
+                (got.ins, got.p1, got.p2, got.data),
+                (parsed.ins, parsed.p1, parsed.p2, parsed.data)
+            );
             assert_eq!(got.ne == 0, parsed.ne == 0);
             let n = card.wrap_response(rsp_data, sw, &mut wire).unwrap();
             let m = host.unwrap_response(&wire[..n], &mut plain).unwrap();

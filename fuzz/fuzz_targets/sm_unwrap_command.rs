@@ -14,14 +14,24 @@ type Wrap = Box<dyn FnMut(&[u8], &mut [u8]) -> Result<usize, Error>>;
 fn sessions(suite: u8) -> (Wrap, Wrap) {
     match suite % 3 {
         0 => {
-            let mut h = SmSession::host(TdesSuite::new(&[1; 16], &[2; 16]).unwrap(), &[0; 8]).unwrap();
-            let mut c = SmSession::card(TdesSuite::new(&[1; 16], &[2; 16]).unwrap(), &[0; 8]).unwrap();
-            (Box::new(move |p, o| h.wrap_command(p, o)), Box::new(move |p, o| c.unwrap_command(p, o)))
+            let mut h =
+                SmSession::host(TdesSuite::new(&[1; 16], &[2; 16]).unwrap(), &[0; 8]).unwrap();
+            let mut c =
+                SmSession::card(TdesSuite::new(&[1; 16], &[2; 16]).unwrap(), &[0; 8]).unwrap();
+            (
+                Box::new(move |p, o| h.wrap_command(p, o)),
+                Box::new(move |p, o| c.unwrap_command(p, o)),
+            )
         }
         1 => {
-            let mut h = SmSession::host(AesSuite::new(&[1; 24], &[2; 24]).unwrap(), &[0; 16]).unwrap();
-            let mut c = SmSession::card(AesSuite::new(&[1; 24], &[2; 24]).unwrap(), &[0; 16]).unwrap();
-            (Box::new(move |p, o| h.wrap_command(p, o)), Box::new(move |p, o| c.unwrap_command(p, o)))
+            let mut h =
+                SmSession::host(AesSuite::new(&[1; 24], &[2; 24]).unwrap(), &[0; 16]).unwrap();
+            let mut c =
+                SmSession::card(AesSuite::new(&[1; 24], &[2; 24]).unwrap(), &[0; 16]).unwrap();
+            (
+                Box::new(move |p, o| h.wrap_command(p, o)),
+                Box::new(move |p, o| c.unwrap_command(p, o)),
+            )
         }
         _ => {
             let sk = || StaticKeys::new(&[0x40; 16], &[0x41; 16], &[0x42; 16]).unwrap();
@@ -35,18 +45,26 @@ fn sessions(suite: u8) -> (Wrap, Wrap) {
                 .unwrap();
             let mut c = card.external_authenticate(&cmd[..n]).unwrap();
             let mut h = host.finish(&[0x90, 0x00]).unwrap();
-            (Box::new(move |p, o| h.wrap_command(p, o)), Box::new(move |p, o| c.unwrap_command(p, o)))
+            (
+                Box::new(move |p, o| h.wrap_command(p, o)),
+                Box::new(move |p, o| c.unwrap_command(p, o)),
+            )
         }
     }
 }
 
 fuzz_target!(|input: &[u8]| {
-    let [suite, mode, a, b, ins, rest @ ..] = input else { return };
+    let [suite, mode, a, b, ins, rest @ ..] = input else {
+        return;
+    };
     let (mut wrap, mut unwrap) = sessions(*suite);
     let mut out = vec![0u8; rest.len() + 300];
     match mode % 3 {
         0 => {
-            assert!(unwrap(rest, &mut out).is_err(), "unauthenticated command accepted");
+            assert!(
+                unwrap(rest, &mut out).is_err(),
+                "unauthenticated command accepted"
+            );
         }
         _ => {
             let data = &rest[..rest.len().min(255)];
@@ -73,12 +91,18 @@ fuzz_target!(|input: &[u8]| {
                     return;
                 }
                 wire[at] ^= mask;
-                assert!(unwrap(&wire, &mut out).is_err(), "tampered command accepted");
+                assert!(
+                    unwrap(&wire, &mut out).is_err(),
+                    "tampered command accepted"
+                );
             } else {
                 let m = unwrap(&wire, &mut out).unwrap();
                 let got = CommandRepr::parse(&out[..m]).unwrap();
                 let want = CommandRepr::parse(&plain).unwrap();
-                assert_eq!((got.ins, got.p1, got.p2, got.data), (want.ins, want.p1, want.p2, want.data));
+                assert_eq!(
+                    (got.ins, got.p1, got.p2, got.data),
+                    (want.ins, want.p1, want.p2, want.data)
+                );
             }
         }
     }

@@ -22,7 +22,10 @@ impl<S: cardwire_sm::CipherSuite> Pair for Iso<S> {
     fn send(&mut self) {
         let mut wire = [0u8; 64];
         let mut plain = [0u8; 64];
-        let n = self.0.wrap_command(&[0x00, 0xB0, 0x00, 0x00, 0x00], &mut wire).unwrap();
+        let n = self
+            .0
+            .wrap_command(&[0x00, 0xB0, 0x00, 0x00, 0x00], &mut wire)
+            .unwrap();
         self.1.unwrap_command(&wire[..n], &mut plain).unwrap();
     }
     fn genuine(&mut self, data: &[u8], sw: u16) -> Vec<u8> {
@@ -42,7 +45,10 @@ impl Pair for Scp {
     fn send(&mut self) {
         let mut wire = [0u8; 64];
         let mut plain = [0u8; 64];
-        let n = self.0.wrap_command(&[0x80, 0xCA, 0x00, 0x66, 0x00], &mut wire).unwrap();
+        let n = self
+            .0
+            .wrap_command(&[0x80, 0xCA, 0x00, 0x66, 0x00], &mut wire)
+            .unwrap();
         self.1.unwrap_command(&wire[..n], &mut plain).unwrap();
     }
     fn genuine(&mut self, data: &[u8], sw: u16) -> Vec<u8> {
@@ -63,13 +69,17 @@ fn scp03() -> Scp {
     let (mut cmd, mut rsp) = ([0u8; 64], [0u8; 64]);
     let n = host.initialize_update_command(&mut cmd).unwrap();
     let m = card.initialize_update(&cmd[..n], &mut rsp).unwrap();
-    let n = host.external_authenticate_command(&rsp[..m], SecurityLevel::ALL, &mut cmd).unwrap();
+    let n = host
+        .external_authenticate_command(&rsp[..m], SecurityLevel::ALL, &mut cmd)
+        .unwrap();
     let card = card.external_authenticate(&cmd[..n]).unwrap();
     Scp(host.finish(&[0x90, 0x00]).unwrap(), card)
 }
 
 fuzz_target!(|input: &[u8]| {
-    let [suite, mode, a, b, rest @ ..] = input else { return };
+    let [suite, mode, a, b, rest @ ..] = input else {
+        return;
+    };
     let mut pair: Box<dyn Pair> = match suite % 3 {
         0 => Box::new(Iso(
             SmSession::host(TdesSuite::new(&[1; 16], &[2; 16]).unwrap(), &[0; 8]).unwrap(),
@@ -85,14 +95,20 @@ fuzz_target!(|input: &[u8]| {
     let mut out = vec![0u8; rest.len() + 64];
     match mode % 3 {
         0 => {
-            assert!(pair.unwrap(rest, &mut out).is_err(), "unauthenticated response accepted");
+            assert!(
+                pair.unwrap(rest, &mut out).is_err(),
+                "unauthenticated response accepted"
+            );
             assert!(out.iter().all(|b| *b == 0), "data left in the output");
         }
         1 => {
             let mut rsp = pair.genuine(rest, 0x9000);
             let at = usize::from(*a) % rsp.len();
             rsp[at] ^= b.max(&1);
-            assert!(pair.unwrap(&rsp, &mut out).is_err(), "tampered response accepted");
+            assert!(
+                pair.unwrap(&rsp, &mut out).is_err(),
+                "tampered response accepted"
+            );
         }
         _ => {
             let sw = 0x9000;

@@ -153,3 +153,55 @@ fn describe<E: fmt::Display + fmt::Debug, S: fmt::Debug>(
         other => Failure::Failed(format!("{what}: {other}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apdus_come_from_hex_and_script_files() {
+        let dir = std::env::temp_dir().join(format!("cardwire-send-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("script.apdu");
+        std::fs::write(&file, "# select the MF\n00A4000C023F00\n\n00 B0 00 00 00\n").unwrap();
+        let apdus = read_apdus(&["00CA010100".into(), file.display().to_string()]).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            apdus,
+            vec![
+                vec![0, 0xCA, 1, 1, 0],
+                vec![0, 0xA4, 0, 0x0C, 2, 0x3F, 0],
+                vec![0, 0xB0, 0, 0, 0]
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_apdus_are_refused_naming_them() {
+        let err = read_apdus(&["00A4".into()]).unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        assert!(
+            err.to_string().contains("00A4: not a command APDU"),
+            "{err}"
+        );
+        let err = read_apdus(&["00A4000C05AA".into()]).unwrap_err();
+        assert!(err.to_string().contains("not a command APDU"), "{err}");
+    }
+
+    #[test]
+    fn the_virtual_card_answers_through_the_session() {
+        let card = cardwire_vcard::VirtualCard::new(&cardwire_vcard::Seed::DEFAULT).unwrap();
+        let transport = cardwire_transport::InProcess::new(card);
+        send_all(transport, &[vec![0, 0xA4, 0, 0x0C, 2, 0x3F, 0x00]]).unwrap();
+    }
+
+    #[cfg(not(feature = "pcsc"))]
+    #[test]
+    fn a_reader_without_pcsc_support_says_how_to_get_it() {
+        let err = send_to_reader("any reader", false, &[]).unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        let text = err.to_string();
+        assert!(text.contains("--features pcsc"), "{text}");
+        assert!(text.contains("libpcsclite-dev"), "{text}");
+    }
+}

@@ -23,8 +23,8 @@ use subtle::ConstantTimeEq;
 use cardwire_apdu::{Cla, Ins, StatusWord};
 
 use crate::{
-    DigitCoding, EntryFormat, Error, Justification, ModifyStructure, Pin, PinFormat,
-    PinReference, VerifyStructure,
+    DigitCoding, EntryFormat, Error, Justification, ModifyStructure, Pin, PinFormat, PinReference,
+    VerifyStructure,
 };
 
 /// The entries a user typed for a PIN change.
@@ -168,12 +168,12 @@ pub fn entry_format_for(format: PinFormat) -> Option<EntryFormat> {
 ///
 /// # Errors
 /// [`Error::Invalid`] when [`entry_format_for`] has no equivalent; [`Error::BufferTooSmall`].
-pub fn verify_template<'o>(
+pub fn verify_template(
     cla: Cla,
     reference: PinReference,
     format: PinFormat,
-    out: &'o mut [u8],
-) -> Result<(EntryFormat, &'o [u8]), Error> {
+    out: &mut [u8],
+) -> Result<(EntryFormat, &[u8]), Error> {
     let entry = entry_format_for(format).ok_or(Error::Invalid {
         offset: 0,
         what: "this PIN format cannot be expressed in a PC/SC Part 10 structure",
@@ -184,7 +184,11 @@ pub fn verify_template<'o>(
         _ => (0xFF, None),
     };
     let block = usize::from(entry.block_size);
-    let needed = if block == 0 { HEADER } else { DATA_START + block };
+    let needed = if block == 0 {
+        HEADER
+    } else {
+        DATA_START + block
+    };
     let out = out
         .get_mut(..needed)
         .ok_or(Error::BufferTooSmall { needed })?;
@@ -561,7 +565,10 @@ mod tests {
     #[test]
     fn formats_without_an_entry_format() {
         assert_eq!(entry_format_for(PinFormat::BCD), None);
-        assert_eq!(entry_format_for(PinFormat::Ascii(Some(Padding::ff(16)))), None);
+        assert_eq!(
+            entry_format_for(PinFormat::Ascii(Some(Padding::ff(16)))),
+            None
+        );
         let mut buf = [0u8; 32];
         assert!(verify_template(Cla(0), PinReference(1), PinFormat::BCD, &mut buf).is_err());
         let mut small = [0u8; 6];

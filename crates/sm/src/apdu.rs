@@ -129,7 +129,9 @@ pub(crate) fn write_head(
     let mut at = 4;
     if data_len > 0 {
         if extended {
-            let [hi, lo] = u16::try_from(data_len).map_err(|_| Error::TooLong)?.to_be_bytes();
+            let [hi, lo] = u16::try_from(data_len)
+                .map_err(|_| Error::TooLong)?
+                .to_be_bytes();
             if let Some(dst) = rest.get_mut(..3) {
                 dst.copy_from_slice(&[0, hi, lo]);
             }
@@ -199,6 +201,9 @@ mod tests {
         assert_eq!(at, 7);
         assert_eq!(out[..11], [0x0C, 0xB0, 0, 0, 0, 0, 2, 0, 0, 0, 0]);
         assert_eq!(encoded_len(0, 65_536, true), 7);
-        assert_eq!(write_head(&mut out, [0; 4], 300, 0, false), Err(Error::TooLong));
+        assert_eq!(
+            write_head(&mut out, [0; 4], 300, 0, false),
+            Err(Error::TooLong)
+        );
     }
 }

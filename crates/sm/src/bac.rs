@@ -72,7 +72,11 @@ impl MrzInfo {
     /// # Errors
     /// [`Error::InvalidMrz`] for a character outside `0-9 A-Z <`, a document number over 9
     /// characters or a date that is not 6 digits.
-    pub fn new(document_number: &str, date_of_birth: &str, date_of_expiry: &str) -> Result<Self, Error> {
+    pub fn new(
+        document_number: &str,
+        date_of_birth: &str,
+        date_of_expiry: &str,
+    ) -> Result<Self, Error> {
         let mut bytes = [b'<'; MRZ_INFO_LEN];
         let doc = document_number.as_bytes();
         if doc.is_empty() || doc.len() > 9 {
@@ -97,7 +101,10 @@ impl MrzInfo {
         ] {
             let d = date.as_bytes();
             if let Some(i) = d.iter().position(|c| !c.is_ascii_digit()) {
-                return Err(Error::InvalidMrz { field: which, offset: i });
+                return Err(Error::InvalidMrz {
+                    field: which,
+                    offset: i,
+                });
             }
             if d.len() != 6 {
                 return Err(Error::InvalidMrz {
@@ -105,9 +112,10 @@ impl MrzInfo {
                     offset: d.len().min(6),
                 });
             }
-            let dst = bytes
-                .get_mut(start..start + 6)
-                .ok_or(Error::InvalidMrz { field: which, offset: 0 })?;
+            let dst = bytes.get_mut(start..start + 6).ok_or(Error::InvalidMrz {
+                field: which,
+                offset: 0,
+            })?;
             dst.copy_from_slice(d);
             let cd = digit(dst, which)?;
             if let Some(b) = bytes.get_mut(start + 6) {
@@ -132,7 +140,10 @@ impl MrzInfo {
             let b = s.as_bytes();
             match b.split_last() {
                 Some((cd, rest)) if !rest.is_empty() => Ok((rest.len(), *cd)),
-                _ => Err(Error::InvalidMrz { field: which, offset: 0 }),
+                _ => Err(Error::InvalidMrz {
+                    field: which,
+                    offset: 0,
+                }),
             }
         };
         let (dl, dcd) = split(document_number, MrzField::DocumentNumber)?;
@@ -431,7 +442,7 @@ impl BacCard {
     }
 
     /// Processes the EXTERNAL AUTHENTICATE command APDU (`00 82 00 00 28` E_IFD ‖ M_IFD
-    /// [`28`]): verifies M_IFD and RND.IC, then writes the answer E_IC ‖ M_IC ‖ `90 00` (42
+    /// (`28`)): verifies M_IFD and RND.IC, then writes the answer E_IC ‖ M_IC ‖ `90 00` (42
     /// bytes) into `response` and returns the card-side secure messaging session.
     ///
     /// On error the chip answers `6300` (ICAO 9303-11 §4.3.4: authentication failed) and
@@ -469,9 +480,8 @@ impl BacCard {
         let mut rnd_ifd = [0u8; 8];
         rnd_ifd.copy_from_slice(&s[..8]);
         s.zeroize();
-        let result = sealed_ok.and_then(|()| {
-            session_material(&k_ifd, &self.k_ic, &self.rnd_ic, &rnd_ifd)
-        });
+        let result =
+            sealed_ok.and_then(|()| session_material(&k_ifd, &self.k_ic, &self.rnd_ic, &rnd_ifd));
         k_ifd.zeroize();
         let (suite, ssc) = result?;
         let (body, sw) = response.split_at_mut(40);

@@ -223,14 +223,13 @@ where
     let answer = card.transmit(&repr, &mut rsp).map_err(transport_error)?;
     let mut whole = [0u8; 64];
     let len = answer.data().len();
-    let dst = whole
-        .get_mut(..len + 2)
-        .ok_or(Error::UnsupportedProtocol)?;
+    let dst = whole.get_mut(..len + 2).ok_or(Error::UnsupportedProtocol)?;
     if let Some((data, sw)) = dst.split_at_mut_checked(len) {
         data.copy_from_slice(answer.data());
         sw.copy_from_slice(&answer.sw().0.to_be_bytes());
     }
-    let n = host.external_authenticate_command(whole.get(..len + 2).unwrap_or(&[]), level, &mut cmd)?;
+    let n =
+        host.external_authenticate_command(whole.get(..len + 2).unwrap_or(&[]), level, &mut cmd)?;
     let repr = CommandRepr::parse(cmd.get(..n).unwrap_or(&[]))
         .map_err(|_| Error::MalformedCommand { offset: 0 })?;
     let answer = card.transmit(&repr, &mut rsp).map_err(transport_error)?;

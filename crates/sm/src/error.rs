@@ -157,10 +157,16 @@ impl fmt::Display for Error {
                 write!(f, "output buffer too small: {needed} bytes needed")
             }
             Error::MalformedCommand { offset } => {
-                write!(f, "the command APDU to protect is malformed at offset {offset}")
+                write!(
+                    f,
+                    "the command APDU to protect is malformed at offset {offset}"
+                )
             }
             Error::MalformedObject { offset } => {
-                write!(f, "malformed secure messaging data object at offset {offset}")
+                write!(
+                    f,
+                    "malformed secure messaging data object at offset {offset}"
+                )
             }
             Error::UnexpectedObject { tag, offset } => write!(
                 f,
@@ -175,12 +181,22 @@ impl fmt::Display for Error {
                 "secure messaging data object {tag:02X} out of order at offset {offset}"
             ),
             Error::MissingObject { tag } => {
-                write!(f, "mandatory secure messaging data object {tag:02X} is missing")
+                write!(
+                    f,
+                    "mandatory secure messaging data object {tag:02X} is missing"
+                )
             }
-            Error::MacMismatch => f.write_str("the MAC does not verify: the message was altered, replayed or keyed differently"),
-            Error::BadPadding => f.write_str("bad padding in the decrypted data (ISO/IEC 9797-1 method 2)"),
+            Error::MacMismatch => f.write_str(
+                "the MAC does not verify: the message was altered, replayed or keyed differently",
+            ),
+            Error::BadPadding => {
+                f.write_str("bad padding in the decrypted data (ISO/IEC 9797-1 method 2)")
+            }
             Error::LengthMismatch { offset } => {
-                write!(f, "lengths in the protected message disagree at offset {offset}")
+                write!(
+                    f,
+                    "lengths in the protected message disagree at offset {offset}"
+                )
             }
             Error::ClassByte { cla } => write!(
                 f,
@@ -223,7 +239,10 @@ impl fmt::Display for Error {
                 f.write_str("the card's INITIALIZE UPDATE answer is not SCP03 in S8 mode")
             }
             Error::SecurityLevel { level } => {
-                write!(f, "security level {level:02X} is not allowed or not supported")
+                write!(
+                    f,
+                    "security level {level:02X} is not allowed or not supported"
+                )
             }
             Error::Transport { kind } => write!(f, "the card session failed: {kind}"),
         }

@@ -6,8 +6,8 @@ use sha1::{Digest, Sha1};
 use sha2::Sha256;
 use zeroize::Zeroize;
 
-use crate::suite::{AesSuite, TdesSuite};
 use crate::Error;
+use crate::suite::{AesSuite, TdesSuite};
 
 /// Counter for the encryption key (ICAO 9303-11 §9.7.1).
 pub const COUNTER_ENC: u32 = 1;

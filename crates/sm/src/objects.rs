@@ -82,19 +82,21 @@ pub(crate) fn parse(body: &[u8], base: usize, direction: Direction) -> Result<Ob
     let mut at = 0usize;
     while at < body.len() {
         let offset = at;
-        let tag = *body.get(at).ok_or(Error::MalformedObject { offset: base + at })?;
+        let tag = *body
+            .get(at)
+            .ok_or(Error::MalformedObject { offset: base + at })?;
         let rank = rank(tag, direction).ok_or(Error::UnexpectedObject {
             tag,
             offset: base + offset,
         })?;
         let (len, used) = read_len(body, at + 1, base)?;
         let start = at + 1 + used;
-        let end = start
-            .checked_add(len)
-            .ok_or(Error::MalformedObject { offset: base + at + 1 })?;
-        let value = body
-            .get(start..end)
-            .ok_or(Error::MalformedObject { offset: base + at + 1 })?;
+        let end = start.checked_add(len).ok_or(Error::MalformedObject {
+            offset: base + at + 1,
+        })?;
+        let value = body.get(start..end).ok_or(Error::MalformedObject {
+            offset: base + at + 1,
+        })?;
         if let Some(last) = last_rank {
             if rank == last {
                 return Err(Error::DuplicateObject {
@@ -177,7 +179,8 @@ pub(crate) fn write_header(out: &mut [u8], tag: u8, len: usize) -> Result<usize,
     };
     let (src, dst) = (
         buf.get(..n).ok_or(Error::TooLong)?,
-        out.get_mut(..n).ok_or(Error::BufferTooSmall { needed: n })?,
+        out.get_mut(..n)
+            .ok_or(Error::BufferTooSmall { needed: n })?,
     );
     dst.copy_from_slice(src);
     Ok(n)
@@ -207,7 +210,10 @@ mod tests {
         let dup = msg(&[&[0x99, 2, 0x90, 0], &[0x99, 2, 0x90, 0], &MAC]);
         assert_eq!(
             parse(&dup, 0, Direction::Response),
-            Err(Error::DuplicateObject { tag: 0x99, offset: 4 })
+            Err(Error::DuplicateObject {
+                tag: 0x99,
+                offset: 4
+            })
         );
         let two_crypto = msg(&[&[0x87, 1, 1], &[0x85, 0], &[0x99, 2, 0x90, 0], &MAC]);
         assert!(matches!(

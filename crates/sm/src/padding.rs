@@ -75,7 +75,10 @@ mod tests {
         let mut buf = [0xAAu8; 32];
         assert_eq!(pad(&mut buf, 8, 8).unwrap(), 16);
         assert_eq!(&buf[8..16], &[0x80, 0, 0, 0, 0, 0, 0, 0]);
-        assert_eq!(pad(&mut [0u8; 31], 30, 8), Err(Error::BufferTooSmall { needed: 32 }));
+        assert_eq!(
+            pad(&mut [0u8; 31], 30, 8),
+            Err(Error::BufferTooSmall { needed: 32 })
+        );
     }
 
     #[test]
@@ -83,7 +86,10 @@ mod tests {
         assert_eq!(unpad(&[1, 2, 0x80, 0, 0, 0, 0, 0], 8), Ok(2));
         assert_eq!(unpad(&[1, 2, 3, 4, 5, 6, 7, 0x80], 8), Ok(7));
         assert_eq!(unpad(&[1, 2, 3, 4, 5, 6, 7, 8], 8), Err(Error::BadPadding));
-        assert_eq!(unpad(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0], 8), Err(Error::BadPadding));
+        assert_eq!(
+            unpad(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0], 8),
+            Err(Error::BadPadding)
+        );
         assert_eq!(unpad(&[], 8), Err(Error::BadPadding));
         assert_eq!(unpad(&[1, 0x81, 0, 0], 8), Err(Error::BadPadding));
     }

@@ -115,9 +115,15 @@ impl AesKey {
     pub fn new(key: &[u8]) -> Result<Self, Error> {
         let bad = Error::KeyLength { len: key.len() };
         match key.len() {
-            16 => Aes128::new_from_slice(key).map(Self::Aes128).map_err(|_| bad),
-            24 => Aes192::new_from_slice(key).map(Self::Aes192).map_err(|_| bad),
-            32 => Aes256::new_from_slice(key).map(Self::Aes256).map_err(|_| bad),
+            16 => Aes128::new_from_slice(key)
+                .map(Self::Aes128)
+                .map_err(|_| bad),
+            24 => Aes192::new_from_slice(key)
+                .map(Self::Aes192)
+                .map_err(|_| bad),
+            32 => Aes256::new_from_slice(key)
+                .map(Self::Aes256)
+                .map_err(|_| bad),
             _ => Err(bad),
         }
     }
@@ -291,7 +297,10 @@ impl RetailMac {
             let room = 8 - self.pending_len;
             let take = room.min(data.len());
             let (head, tail) = data.split_at(take);
-            if let Some(dst) = self.pending.get_mut(self.pending_len..self.pending_len + take) {
+            if let Some(dst) = self
+                .pending
+                .get_mut(self.pending_len..self.pending_len + take)
+            {
                 dst.copy_from_slice(head);
             }
             self.pending_len += take;
@@ -377,7 +386,10 @@ mod tests {
     fn nist_cmac_examples() {
         let msg = hex("6bc1bee22e409f96e93d7e117393172a");
         let cases = [
-            ("2b7e151628aed2a6abf7158809cf4f3c", "070a16b46b4d4144f79bdd9dd04a287c"),
+            (
+                "2b7e151628aed2a6abf7158809cf4f3c",
+                "070a16b46b4d4144f79bdd9dd04a287c",
+            ),
             (
                 "8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b",
                 "9e99a7bf31e710900662f65e617c5184",
@@ -395,8 +407,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_key_lengths_and_unaligned_data() {
-        assert_eq!(AesKey::new(&[0; 15]).err(), Some(Error::KeyLength { len: 15 }));
-        assert_eq!(TdesKey::new(&[0; 8]).err(), Some(Error::KeyLength { len: 8 }));
+        assert_eq!(
+            AesKey::new(&[0; 15]).err(),
+            Some(Error::KeyLength { len: 15 })
+        );
+        assert_eq!(
+            TdesKey::new(&[0; 8]).err(),
+            Some(Error::KeyLength { len: 8 })
+        );
         assert!(RetailMac::new(&[0; 7]).is_err());
         let k = AesKey::new(&[0; 16]).unwrap();
         assert!(k.encrypt_cbc(&[0; 16], &mut [0; 15]).is_err());

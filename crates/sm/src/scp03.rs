@@ -51,12 +51,12 @@
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
+use crate::Error;
 use crate::apdu::{self, parse_command};
 use crate::kdf::SecretKey;
 use crate::padding::{increment, pad, padded_len, unpad};
 use crate::primitives::{AesCmac, AesKey};
 use crate::session::Role;
-use crate::Error;
 
 /// Derivation constants (Amendment D §4.1.5, Table 4-1).
 pub mod constant {
@@ -140,8 +140,7 @@ impl StaticKeys {
     /// # Errors
     /// [`Error::KeyLength`] unless all three are 16, 24 or 32 bytes and of the same length.
     pub fn new(enc: &[u8], mac: &[u8], dek: &[u8]) -> Result<Self, Error> {
-        if !matches!(enc.len(), 16 | 24 | 32) || mac.len() != enc.len() || dek.len() != enc.len()
-        {
+        if !matches!(enc.len(), 16 | 24 | 32) || mac.len() != enc.len() || dek.len() != enc.len() {
             return Err(Error::KeyLength { len: enc.len() });
         }
         Ok(Self {
@@ -225,8 +224,18 @@ fn derive(keys: &StaticKeys, context: &[u8; 16]) -> Result<Derived, Error> {
     let s_mac = AesCmac::new(out)?;
     let mut card_cryptogram = [0u8; 8];
     let mut host_cryptogram = [0u8; 8];
-    kdf(out, constant::CARD_CRYPTOGRAM, context, &mut card_cryptogram)?;
-    kdf(out, constant::HOST_CRYPTOGRAM, context, &mut host_cryptogram)?;
+    kdf(
+        out,
+        constant::CARD_CRYPTOGRAM,
+        context,
+        &mut card_cryptogram,
+    )?;
+    kdf(
+        out,
+        constant::HOST_CRYPTOGRAM,
+        context,
+        &mut host_cryptogram,
+    )?;
     kdf(keys.mac.as_bytes(), constant::S_RMAC, context, out)?;
     let s_rmac = AesCmac::new(out)?;
     buf.zeroize();
@@ -615,7 +624,9 @@ impl Scp03Session {
             }
             let dst = out
                 .get_mut(7..7 + data.len())
-                .ok_or(Error::BufferTooSmall { needed: 7 + data.len() })?;
+                .ok_or(Error::BufferTooSmall {
+                    needed: 7 + data.len(),
+                })?;
             dst.copy_from_slice(data);
             let mut icv = self.icv(false)?;
             self.s_enc.decrypt_cbc(&icv, dst)?;
@@ -623,7 +634,9 @@ impl Scp03Session {
             unpad(dst, 16)?
         } else {
             out.get_mut(7..7 + data.len())
-                .ok_or(Error::BufferTooSmall { needed: 7 + data.len() })?
+                .ok_or(Error::BufferTooSmall {
+                    needed: 7 + data.len(),
+                })?
                 .copy_from_slice(data);
             data.len()
         };
@@ -651,7 +664,11 @@ impl Scp03Session {
             return Err(Error::WrongState);
         }
         let protect = protected_status(sw);
-        let data = if protect || !self.level.r_mac() { data } else { &[] };
+        let data = if protect || !self.level.r_mac() {
+            data
+        } else {
+            &[]
+        };
         let encrypt = protect && self.level.r_encryption() && !data.is_empty();
         let data_len = if encrypt {
             padded_len(data.len(), 16)
@@ -821,7 +838,9 @@ impl Scp03Host {
             return Err(Error::AuthenticationFailed);
         }
         let header = [0x84, INS_EXTERNAL_AUTHENTICATE, level.0, 0x00];
-        let mac = d.s_mac.compute(&[&[0u8; 16], &header, &[0x10], &d.host_cryptogram]);
+        let mac = d
+            .s_mac
+            .compute(&[&[0u8; 16], &header, &[0x10], &d.host_cryptogram]);
         out[..4].copy_from_slice(&header);
         out[4] = 0x10;
         out[5..13].copy_from_slice(&d.host_cryptogram);
@@ -916,7 +935,7 @@ impl Scp03Card {
         })
     }
 
-    /// Processes INITIALIZE UPDATE (`80 50 kvn 00 08` host challenge [`00`]) and writes the
+    /// Processes INITIALIZE UPDATE (`80 50 kvn 00 08` host challenge (`00`)) and writes the
     /// answer (29 or 32 bytes) ‖ `9000` into `out`; returns its length.
     ///
     /// # Errors
@@ -935,7 +954,11 @@ impl Scp03Card {
         if kvn != 0 && kvn != self.key_version {
             return Err(Error::AuthenticationFailed);
         }
-        let len = if self.sequence_counter.is_some() { 32 } else { 29 };
+        let len = if self.sequence_counter.is_some() {
+            32
+        } else {
+            29
+        };
         let out = out
             .get_mut(..len + 2)
             .ok_or(Error::BufferTooSmall { needed: len + 2 })?;
@@ -977,7 +1000,12 @@ impl Scp03Card {
             return Err(Error::MalformedCommand { offset: 1 });
         }
         let (cryptogram, mac) = cmd.data.split_at(8);
-        let full = d.s_mac.compute(&[&[0u8; 16], &[mac_cla(cla)?, ins, level, p2], &[0x10], cryptogram]);
+        let full = d.s_mac.compute(&[
+            &[0u8; 16],
+            &[mac_cla(cla)?, ins, level, p2],
+            &[0x10],
+            cryptogram,
+        ]);
         let ok = full[..8].ct_eq(mac) & d.host_cryptogram.ct_eq(cryptogram);
         if !bool::from(ok) {
             return Err(Error::AuthenticationFailed);

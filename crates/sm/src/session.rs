@@ -23,13 +23,13 @@
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
+use crate::Error;
 use crate::apdu::{self, parse_command};
 use crate::objects::{
     self, Direction, TAG_CRYPTOGRAM, TAG_CRYPTOGRAM_PI, TAG_LE, TAG_MAC, TAG_STATUS,
 };
 use crate::padding::{increment, pad, padded_len, unpad};
 use crate::suite::CipherSuite;
-use crate::Error;
 
 /// Which end of the channel a session is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,7 +45,9 @@ enum State {
     /// Host: ready to wrap a command. Card: ready to unwrap a command.
     Idle,
     /// A command passed; its response is next. `odd_ins` selects DO `85` over `87`.
-    Pending { odd_ins: bool },
+    Pending {
+        odd_ins: bool,
+    },
     Failed,
 }
 
@@ -309,8 +311,7 @@ impl<S: CipherSuite> SmSession<S> {
             .copy_from_slice(data);
         pad(body, data.len(), block)?;
         let ssc = self.ssc;
-        self.suite
-            .encrypt(ssc.get(..block).unwrap_or(&[]), body)?;
+        self.suite.encrypt(ssc.get(..block).unwrap_or(&[]), body)?;
         Ok(total)
     }
 
@@ -334,9 +335,11 @@ impl<S: CipherSuite> SmSession<S> {
         if cryptogram.is_empty() || cryptogram.len() % block != 0 {
             return Err(Error::LengthMismatch { offset });
         }
-        let dst = out.get_mut(..cryptogram.len()).ok_or(Error::BufferTooSmall {
-            needed: cryptogram.len(),
-        })?;
+        let dst = out
+            .get_mut(..cryptogram.len())
+            .ok_or(Error::BufferTooSmall {
+                needed: cryptogram.len(),
+            })?;
         dst.copy_from_slice(cryptogram);
         let ssc = self.ssc;
         self.suite.decrypt(ssc.get(..block).unwrap_or(&[]), dst)?;
@@ -484,7 +487,9 @@ impl<S: CipherSuite> SmSession<S> {
         if !bool::from(expected.ct_eq(objs.mac.value)) {
             return Err(Error::MacMismatch);
         }
-        let status = objs.middle.ok_or(Error::MissingObject { tag: TAG_STATUS })?;
+        let status = objs
+            .middle
+            .ok_or(Error::MissingObject { tag: TAG_STATUS })?;
         let status_sw = match status.value {
             [a, b] => u16::from_be_bytes([*a, *b]),
             _ => {
@@ -536,9 +541,9 @@ impl<S: CipherSuite> SmSession<S> {
         let n = match range {
             Some(range) => {
                 let src = response.get(range).unwrap_or(&[]);
-                let dst = out
-                    .get_mut(..src.len())
-                    .ok_or(Error::BufferTooSmall { needed: src.len() + 2 })?;
+                let dst = out.get_mut(..src.len()).ok_or(Error::BufferTooSmall {
+                    needed: src.len() + 2,
+                })?;
                 dst.copy_from_slice(src);
                 self.decrypt_in_place(dst)?
             }
@@ -562,7 +567,9 @@ impl<S: CipherSuite> SmSession<S> {
                 Some(range) => {
                     let len = range.len();
                     buf.copy_within(range, 0);
-                    let dst = buf.get_mut(..len).ok_or(Error::BufferTooSmall { needed: len })?;
+                    let dst = buf
+                        .get_mut(..len)
+                        .ok_or(Error::BufferTooSmall { needed: len })?;
                     self.decrypt_in_place(dst)?
                 }
                 None => 0,
@@ -642,7 +649,9 @@ impl<S: CipherSuite> SmSession<S> {
         // (the longest head) and move it into place afterwards.
         let data_len = match objs.cryptogram {
             Some(c) => {
-                let dst = out.get_mut(7..).ok_or(Error::BufferTooSmall { needed: 7 })?;
+                let dst = out
+                    .get_mut(7..)
+                    .ok_or(Error::BufferTooSmall { needed: 7 })?;
                 self.read_cryptogram(c.tag, c.value, data_at + c.offset, dst)?
             }
             None => 0,

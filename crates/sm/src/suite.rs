@@ -7,8 +7,8 @@
 //! with a crypto engine implements [`CipherSuite`] on its own driver and links neither `des` nor
 //! `aes` code it does not call.
 
-use crate::primitives::{AesCmac, AesKey, RetailMac, TdesKey};
 use crate::Error;
+use crate::primitives::{AesCmac, AesKey, RetailMac, TdesKey};
 
 /// The block cipher work of one secure messaging session (ISO/IEC 7816-4 §10, ICAO 9303-11
 /// §9.8).

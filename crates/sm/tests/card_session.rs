@@ -3,7 +3,12 @@
 //! host driving it through a `Card` session with `establish_bac` / `open_scp03` and
 //! `secure_card`: the caller sends plain commands and gets plain answers.
 // Test code: a failing unwrap or index is a failing test.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 mod common;
 
@@ -69,7 +74,9 @@ impl CardHandler for Passport {
             2
         };
         if command.first().is_some_and(|c| c & 0x0C == 0x0C) {
-            let Some(sm) = self.sm.as_mut() else { return sw(response, 0x6987) };
+            let Some(sm) = self.sm.as_mut() else {
+                return sw(response, 0x6987);
+            };
             let mut plain = [0u8; 300];
             let n = match sm.unwrap_command(command, &mut plain) {
                 Ok(n) => n,
@@ -85,14 +92,19 @@ impl CardHandler for Passport {
         match command.get(1) {
             Some(0x84) => {
                 let mut rng = TestRng(0x1234_5678 ^ self.rng);
-                let keys = BacKeys::from_mrz(&MrzInfo::new("L898902C", "690806", "940623").unwrap());
+                let keys =
+                    BacKeys::from_mrz(&MrzInfo::new("L898902C", "690806", "940623").unwrap());
                 let bac = BacCard::new(keys, rng.bytes(), rng.bytes());
                 response[..8].copy_from_slice(&bac.challenge());
                 self.bac = Some(bac);
                 response[8..10].copy_from_slice(&[0x90, 0x00]);
                 10
             }
-            Some(0x82) => match self.bac.take().map(|mut b| b.external_authenticate(command, response)) {
+            Some(0x82) => match self
+                .bac
+                .take()
+                .map(|mut b| b.external_authenticate(command, response))
+            {
                 Some(Ok(sm)) => {
                     self.sm = Some(sm);
                     42
@@ -109,11 +121,17 @@ impl CardHandler for Passport {
 }
 
 fn open() -> Card<InProcess<Passport>> {
-    let mut card = Card::with_capabilities(InProcess::new(Passport::default()), Capabilities::SHORT_ONLY);
+    let mut card = Card::with_capabilities(
+        InProcess::new(Passport::default()),
+        Capabilities::SHORT_ONLY,
+    );
     let select_applet = hex("A0000002471001");
     let mut rsp = [0u8; 64];
     let r = card
-        .transmit(&CommandRepr::new(Cla(0), Ins::SELECT, 4, 0x0C).with_data(&select_applet), &mut rsp)
+        .transmit(
+            &CommandRepr::new(Cla(0), Ins::SELECT, 4, 0x0C).with_data(&select_applet),
+            &mut rsp,
+        )
         .unwrap();
     assert_eq!(r.sw().0, 0x9000);
     card
@@ -129,20 +147,32 @@ fn bac_then_plain_commands_over_a_card_session() {
     assert!(card.secure_messaging_required());
     let mut rsp = [0u8; 300];
     let r = card
-        .transmit(&CommandRepr::new(Cla(0), Ins::SELECT, 2, 0x0C).with_data(&[0x01, 0x1E]), &mut rsp)
+        .transmit(
+            &CommandRepr::new(Cla(0), Ins::SELECT, 2, 0x0C).with_data(&[0x01, 0x1E]),
+            &mut rsp,
+        )
         .unwrap();
     assert_eq!(r.sw().0, 0x9000);
     let r = card
-        .transmit(&CommandRepr::new(Cla(0), Ins::READ_BINARY, 0, 0).with_ne(4), &mut rsp)
+        .transmit(
+            &CommandRepr::new(Cla(0), Ins::READ_BINARY, 0, 0).with_ne(4),
+            &mut rsp,
+        )
         .unwrap();
     assert_eq!(r.data(), &hex("60145F01")[..]);
     let r = card
-        .transmit(&CommandRepr::new(Cla(0), Ins::READ_BINARY, 0, 4).with_ne(0x12), &mut rsp)
+        .transmit(
+            &CommandRepr::new(Cla(0), Ins::READ_BINARY, 0, 4).with_ne(0x12),
+            &mut rsp,
+        )
         .unwrap();
     assert_eq!(r.data(), &hex(EF_COM)[4..]);
     // A protected error status comes back as data, authenticated.
     let r = card
-        .transmit(&CommandRepr::new(Cla(0), Ins::SELECT, 2, 0x0C).with_data(&[0x01, 0x99]), &mut rsp)
+        .transmit(
+            &CommandRepr::new(Cla(0), Ins::SELECT, 2, 0x0C).with_data(&[0x01, 0x99]),
+            &mut rsp,
+        )
         .unwrap();
     assert_eq!(r.sw().0, 0x6A82);
 }
@@ -182,8 +212,15 @@ impl CardHandler for Domain {
                 n
             }
             Some(0x82) => {
-                self.session = self.handshake.take().and_then(|mut h| h.external_authenticate(command).ok());
-                let sw: u16 = if self.session.is_some() { 0x9000 } else { 0x6300 };
+                self.session = self
+                    .handshake
+                    .take()
+                    .and_then(|mut h| h.external_authenticate(command).ok());
+                let sw: u16 = if self.session.is_some() {
+                    0x9000
+                } else {
+                    0x6300
+                };
                 response[..2].copy_from_slice(&sw.to_be_bytes());
                 2
             }
@@ -214,15 +251,30 @@ impl CardHandler for Domain {
 
 #[test]
 fn scp03_then_plain_commands_over_a_card_session() {
-    let domain = Domain { handshake: None, session: None };
+    let domain = Domain {
+        handshake: None,
+        session: None,
+    };
     let mut card = Card::with_capabilities(InProcess::new(domain), Capabilities::SHORT_ONLY);
-    let session = open_scp03(&mut card, sd_keys(), 0x30, SecurityLevel::ALL, &mut TestRng(3)).unwrap();
+    let session = open_scp03(
+        &mut card,
+        sd_keys(),
+        0x30,
+        SecurityLevel::ALL,
+        &mut TestRng(3),
+    )
+    .unwrap();
     let mut card = secure_card(card, session);
     let mut rsp = [0u8; 300];
     for len in [0usize, 1, 15, 16, 100] {
         let payload = vec![0xA5; len];
         let r = card
-            .transmit(&CommandRepr::new(Cla(0x80), Ins::GET_DATA, 0x9F, 0x7F).with_data(&payload).with_ne(256), &mut rsp)
+            .transmit(
+                &CommandRepr::new(Cla(0x80), Ins::GET_DATA, 0x9F, 0x7F)
+                    .with_data(&payload)
+                    .with_ne(256),
+                &mut rsp,
+            )
             .unwrap();
         assert_eq!(r.sw().0, 0x9000);
         assert_eq!(&r.data()[..2], &[0x9F, 0x7F]);
@@ -232,9 +284,19 @@ fn scp03_then_plain_commands_over_a_card_session() {
 
 #[test]
 fn scp03_with_wrong_keys_fails_on_the_card_cryptogram() {
-    let domain = Domain { handshake: None, session: None };
+    let domain = Domain {
+        handshake: None,
+        session: None,
+    };
     let mut card = Card::with_capabilities(InProcess::new(domain), Capabilities::SHORT_ONLY);
     let wrong = StaticKeys::new(&[0x40; 16], &[0x00; 16], &[0x42; 16]).unwrap();
-    let err = open_scp03(&mut card, wrong, 0x30, SecurityLevel::C_MAC, &mut TestRng(3)).unwrap_err();
+    let err = open_scp03(
+        &mut card,
+        wrong,
+        0x30,
+        SecurityLevel::C_MAC,
+        &mut TestRng(3),
+    )
+    .unwrap_err();
     assert_eq!(err, Error::AuthenticationFailed);
 }

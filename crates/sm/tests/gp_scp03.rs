@@ -6,12 +6,19 @@
 //! the card's protected answer, and four wrapped GET STATUS / GET DATA commands (ISO cases
 //! 1–4), in that order on one session.
 // Test code: a failing unwrap or index is a failing test (clippy.toml allows it only inside #[test] fns).
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 mod common;
 
-use cardwire_sm::scp03::{InitializeUpdateResponse, Scp03Card, Scp03Host, SecurityLevel, StaticKeys};
 use cardwire_sm::Error;
+use cardwire_sm::scp03::{
+    InitializeUpdateResponse, Scp03Card, Scp03Host, SecurityLevel, StaticKeys,
+};
 use common::hex;
 
 const AES128: [&str; 3] = [
@@ -34,7 +41,12 @@ const AES256: [&str; 3] = [
 const ISD_R_AID: &str = "A0000005591010FFFFFFFF8900000100";
 const GET_EID_PLAIN: &str = "80E2910006BF3E035C015A00";
 const GET_EID_RSP_PLAIN: &str = "bf3e125a1089882119900000000000000000000005";
-const CASES_PLAIN: [&str; 4] = ["80F22002", "80ca006600", "80F220020a4f0212345c054f9f70c5", "80f28002024f0000"];
+const CASES_PLAIN: [&str; 4] = [
+    "80F22002",
+    "80ca006600",
+    "80F220020a4f0212345c054f9f70c5",
+    "80f28002024f0000",
+];
 
 struct Transcript {
     keys: [&'static str; 3],
@@ -200,10 +212,20 @@ fn host_reproduces_every_transcript() {
         let n = host
             .external_authenticate_command(&with_9000(t.init_upd_rsp), level, &mut out)
             .unwrap();
-        assert_eq!(out[..n], ext[..], "EXTERNAL AUTHENTICATE for {}", t.init_upd_cmd);
+        assert_eq!(
+            out[..n],
+            ext[..],
+            "EXTERNAL AUTHENTICATE for {}",
+            t.init_upd_cmd
+        );
         let mut session = host.finish(&[0x90, 0x00]).unwrap();
         let n = session.wrap_command(&hex(GET_EID_PLAIN), &mut out).unwrap();
-        assert_eq!(out[..n], hex(t.get_eid_cmd)[..], "GET EID for {}", t.init_upd_cmd);
+        assert_eq!(
+            out[..n],
+            hex(t.get_eid_cmd)[..],
+            "GET EID for {}",
+            t.init_upd_cmd
+        );
         let mut plain = [0u8; 300];
         let m = session
             .unwrap_response(&with_9000(t.get_eid_rsp), &mut plain)
@@ -211,7 +233,12 @@ fn host_reproduces_every_transcript() {
         assert_eq!(plain[..m], with_9000(GET_EID_RSP_PLAIN)[..]);
         for (plain_cmd, wrapped) in CASES_PLAIN.iter().zip(t.cases) {
             let n = session.wrap_command(&hex(plain_cmd), &mut out).unwrap();
-            assert_eq!(out[..n], hex(wrapped)[..], "{plain_cmd} for {}", t.init_upd_cmd);
+            assert_eq!(
+                out[..n],
+                hex(wrapped)[..],
+                "{plain_cmd} for {}",
+                t.init_upd_cmd
+            );
         }
     }
 }
@@ -232,15 +259,24 @@ fn card_reproduces_every_transcript() {
         )
         .unwrap();
         let mut out = [0u8; 300];
-        let n = card.initialize_update(&hex(t.init_upd_cmd), &mut out).unwrap();
+        let n = card
+            .initialize_update(&hex(t.init_upd_cmd), &mut out)
+            .unwrap();
         assert_eq!(out[..n], with_9000(t.init_upd_rsp)[..]);
         let mut session = card.external_authenticate(&hex(t.ext_auth_cmd)).unwrap();
         let mut plain = [0u8; 300];
-        let m = session.unwrap_command(&hex(t.get_eid_cmd), &mut plain).unwrap();
+        let m = session
+            .unwrap_command(&hex(t.get_eid_cmd), &mut plain)
+            .unwrap();
         assert_eq!(plain[..m], hex(GET_EID_PLAIN)[..]);
         let data = hex(GET_EID_RSP_PLAIN);
         let n = session.wrap_response(&data, 0x9000, &mut out).unwrap();
-        assert_eq!(out[..n], with_9000(t.get_eid_rsp)[..], "GET EID answer for {}", t.init_upd_cmd);
+        assert_eq!(
+            out[..n],
+            with_9000(t.get_eid_rsp)[..],
+            "GET EID answer for {}",
+            t.init_upd_cmd
+        );
         for (plain_cmd, wrapped) in CASES_PLAIN.iter().zip(t.cases) {
             let m = session.unwrap_command(&hex(wrapped), &mut plain).unwrap();
             let expected = hex(plain_cmd);
@@ -258,10 +294,14 @@ fn card_rejects_wrong_host_cryptogram_and_mac() {
     for flip in [6usize, 15, 20] {
         let mut card = Scp03Card::new(static_keys(t.keys), 0x30, [0; 10], parsed.card_challenge);
         let mut out = [0u8; 64];
-        card.initialize_update(&hex(t.init_upd_cmd), &mut out).unwrap();
+        card.initialize_update(&hex(t.init_upd_cmd), &mut out)
+            .unwrap();
         let mut ext = hex(t.ext_auth_cmd);
         ext[flip] ^= 0x01;
-        assert_eq!(card.external_authenticate(&ext).err(), Some(Error::AuthenticationFailed));
+        assert_eq!(
+            card.external_authenticate(&ext).err(),
+            Some(Error::AuthenticationFailed)
+        );
     }
     // The host rejects a card whose cryptogram is wrong (wrong keys or not the card).
     let mut rsp = with_9000(t.init_upd_rsp);
@@ -270,7 +310,8 @@ fn card_rejects_wrong_host_cryptogram_and_mac() {
     let mut host = Scp03Host::new(static_keys(t.keys), 0x30, init[5..13].try_into().unwrap());
     let mut out = [0u8; 64];
     assert_eq!(
-        host.external_authenticate_command(&rsp, SecurityLevel::C_MAC, &mut out).err(),
+        host.external_authenticate_command(&rsp, SecurityLevel::C_MAC, &mut out)
+            .err(),
         Some(Error::AuthenticationFailed)
     );
 }

@@ -5,11 +5,16 @@
 //! several open-source eMRTD readers' test suites (e.g. dmrtd's `des_test.dart`, animamea's
 //! `AmDESCryptoTest.java`), which quote the same appendix.
 // Test code: a failing unwrap or index is a failing test (clippy.toml allows it only inside #[test] fns).
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 mod common;
 
-use cardwire_sm::bac::{check_digit, BacCard, BacHost, BacKeys, MrzInfo};
+use cardwire_sm::bac::{BacCard, BacHost, BacKeys, MrzInfo, check_digit};
 use cardwire_sm::{Error, MrzField, SmSession, TdesSuite};
 use common::hex;
 
@@ -82,15 +87,24 @@ fn d2_mrz_information_and_check_digits() {
     );
     assert!(matches!(
         MrzInfo::with_check_digits("L898902C<3", "6908061", "9406230"),
-        Err(Error::CheckDigit { field: MrzField::DateOfExpiry, .. })
+        Err(Error::CheckDigit {
+            field: MrzField::DateOfExpiry,
+            ..
+        })
     ));
     assert!(matches!(
         MrzInfo::new("L898902C", "69080", EXPIRY),
-        Err(Error::InvalidMrz { field: MrzField::DateOfBirth, .. })
+        Err(Error::InvalidMrz {
+            field: MrzField::DateOfBirth,
+            ..
+        })
     ));
     assert!(matches!(
         MrzInfo::new("L8989-02C", BIRTH, EXPIRY),
-        Err(Error::InvalidMrz { field: MrzField::DocumentNumber, offset: 5 })
+        Err(Error::InvalidMrz {
+            field: MrzField::DocumentNumber,
+            offset: 5
+        })
     ));
     assert!(MrzInfo::new("L898902C12", BIRTH, EXPIRY).is_err());
 }
@@ -114,7 +128,9 @@ fn d3_host_mutual_authentication() {
     assert_eq!(BacHost::GET_CHALLENGE.to_vec(), hex("0084000008"));
     let mut host = BacHost::new(keys(), arr(RND_IFD), arr(K_IFD));
     let mut cmd = [0u8; 46];
-    let n = host.external_authenticate_command(&hex(RND_IC), &mut cmd).unwrap();
+    let n = host
+        .external_authenticate_command(&hex(RND_IC), &mut cmd)
+        .unwrap();
     assert_eq!(cmd[..n].to_vec(), hex(EXT_AUTH));
     let session = host.finish(&hex(EXT_AUTH_RESPONSE)).unwrap();
     assert_eq!(session.ssc().to_vec(), hex(SSC));
@@ -126,7 +142,9 @@ fn d3_card_mutual_authentication() {
     let mut card = BacCard::new(keys(), arr(RND_IC), arr(K_IC));
     assert_eq!(card.challenge().to_vec(), hex(RND_IC));
     let mut answer = [0u8; 42];
-    let session = card.external_authenticate(&hex(EXT_AUTH), &mut answer).unwrap();
+    let session = card
+        .external_authenticate(&hex(EXT_AUTH), &mut answer)
+        .unwrap();
     assert_eq!(answer.to_vec(), hex(EXT_AUTH_RESPONSE));
     assert_eq!(session.ssc().to_vec(), hex(SSC));
     check_d4_card(session);
@@ -145,7 +163,9 @@ fn check_d4_host(mut host: SmSession<TdesSuite>) {
     for (plain_cmd, protected_cmd, protected_rsp, plain_rsp) in EXCHANGES {
         let n = host.wrap_command(&hex(plain_cmd), &mut wire).unwrap();
         assert_eq!(wire[..n].to_vec(), hex(protected_cmd));
-        let m = host.unwrap_response(&hex(protected_rsp), &mut plain).unwrap();
+        let m = host
+            .unwrap_response(&hex(protected_rsp), &mut plain)
+            .unwrap();
         assert_eq!(plain[..m].to_vec(), hex(plain_rsp));
     }
     // D.4 ends with SSC 887022120C06C22C after six steps.
@@ -155,7 +175,9 @@ fn check_d4_host(mut host: SmSession<TdesSuite>) {
 fn check_d4_card(mut card: SmSession<TdesSuite>) {
     let (mut wire, mut plain) = ([0u8; 64], [0u8; 64]);
     for (plain_cmd, protected_cmd, protected_rsp, plain_rsp) in EXCHANGES {
-        let n = card.unwrap_command(&hex(protected_cmd), &mut plain).unwrap();
+        let n = card
+            .unwrap_command(&hex(protected_cmd), &mut plain)
+            .unwrap();
         assert_eq!(plain[..n].to_vec(), hex(plain_cmd));
         let rsp = hex(plain_rsp);
         let (data, sw) = rsp.split_at(rsp.len() - 2);
@@ -172,7 +194,8 @@ fn wrong_mrz_fails_authentication_on_both_sides() {
     // The card with the right MRZ refuses the terminal with the wrong one...
     let mut host = BacHost::new(wrong.clone(), arr(RND_IFD), arr(K_IFD));
     let mut cmd = [0u8; 46];
-    host.external_authenticate_command(&hex(RND_IC), &mut cmd).unwrap();
+    host.external_authenticate_command(&hex(RND_IC), &mut cmd)
+        .unwrap();
     let mut card = BacCard::new(keys(), arr(RND_IC), arr(K_IC));
     let mut answer = [0u8; 42];
     assert_eq!(
@@ -185,16 +208,24 @@ fn wrong_mrz_fails_authentication_on_both_sides() {
         Some(Error::AuthenticationFailed)
     );
     let mut host = BacHost::new(keys(), arr(RND_IFD), arr(K_IFD));
-    host.external_authenticate_command(&hex(RND_IC), &mut cmd).unwrap();
-    assert_eq!(host.finish(&hex("6300")).err(), Some(Error::CardRefused { sw: 0x6300 }));
+    host.external_authenticate_command(&hex(RND_IC), &mut cmd)
+        .unwrap();
+    assert_eq!(
+        host.finish(&hex("6300")).err(),
+        Some(Error::CardRefused { sw: 0x6300 })
+    );
     // A card that answers for another challenge is rejected.
     let mut host = BacHost::new(keys(), arr(RND_IFD), arr(K_IFD));
-    host.external_authenticate_command(&hex("0000000000000000"), &mut cmd).unwrap();
+    host.external_authenticate_command(&hex("0000000000000000"), &mut cmd)
+        .unwrap();
     assert_eq!(
         host.finish(&hex(EXT_AUTH_RESPONSE)).err(),
         Some(Error::AuthenticationFailed)
     );
     // finish before the command is a state error.
     let host = BacHost::new(keys(), arr(RND_IFD), arr(K_IFD));
-    assert_eq!(host.finish(&hex(EXT_AUTH_RESPONSE)).err(), Some(Error::WrongState));
+    assert_eq!(
+        host.finish(&hex(EXT_AUTH_RESPONSE)).err(),
+        Some(Error::WrongState)
+    );
 }

@@ -2,7 +2,12 @@
 //! level: the card sees exactly the plain command the host gave, the host exactly the plain
 //! response the card gave. Property tests cover random data, INS, P1/P2 and Ne.
 // Test code: a failing unwrap or index is a failing test.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 mod common;
 
@@ -23,7 +28,11 @@ fn encode(header: [u8; 4], data: &[u8], ne: u32) -> Vec<u8> {
         v.extend_from_slice(data);
     }
     if ne > 0 {
-        let le = if ne == 65_536 || ne == 256 && !extended { 0 } else { ne };
+        let le = if ne == 65_536 || ne == 256 && !extended {
+            0
+        } else {
+            ne
+        };
         if extended {
             if data.is_empty() {
                 v.push(0);
@@ -37,7 +46,10 @@ fn encode(header: [u8; 4], data: &[u8], ne: u32) -> Vec<u8> {
 }
 
 fn iso_pair<S: CipherSuite>(make: impl Fn() -> S, ssc: &[u8]) -> (SmSession<S>, SmSession<S>) {
-    (SmSession::host(make(), ssc).unwrap(), SmSession::card(make(), ssc).unwrap())
+    (
+        SmSession::host(make(), ssc).unwrap(),
+        SmSession::card(make(), ssc).unwrap(),
+    )
 }
 
 fn iso_exchange<S: CipherSuite>(
@@ -63,10 +75,7 @@ fn iso_exchange<S: CipherSuite>(
     assert_eq!(host.ssc(), card.ssc());
 }
 
-fn iso_suites() -> Vec<(
-    &'static str,
-    Box<dyn Fn(&[u8], &[u8], u16)>,
-)> {
+fn iso_suites() -> Vec<(&'static str, Box<dyn Fn(&[u8], &[u8], u16)>)> {
     fn run<S: CipherSuite>(pair: (SmSession<S>, SmSession<S>), cmd: &[u8], data: &[u8], sw: u16) {
         let (mut h, mut c) = pair;
         iso_exchange(&mut h, &mut c, cmd, data, sw);
@@ -76,25 +85,57 @@ fn iso_suites() -> Vec<(
         (
             "3DES",
             Box::new(|cmd: &[u8], data: &[u8], sw: u16| {
-                run(iso_pair(|| TdesSuite::new(&[0x11; 16], &[0x22; 16]).unwrap(), &[0xFE; 8]), cmd, data, sw)
+                run(
+                    iso_pair(
+                        || TdesSuite::new(&[0x11; 16], &[0x22; 16]).unwrap(),
+                        &[0xFE; 8],
+                    ),
+                    cmd,
+                    data,
+                    sw,
+                )
             }),
         ),
         (
             "AES-128",
             Box::new(|cmd: &[u8], data: &[u8], sw: u16| {
-                run(iso_pair(|| AesSuite::new(&[0x11; 16], &[0x22; 16]).unwrap(), &[0xFE; 16]), cmd, data, sw)
+                run(
+                    iso_pair(
+                        || AesSuite::new(&[0x11; 16], &[0x22; 16]).unwrap(),
+                        &[0xFE; 16],
+                    ),
+                    cmd,
+                    data,
+                    sw,
+                )
             }),
         ),
         (
             "AES-192",
             Box::new(|cmd: &[u8], data: &[u8], sw: u16| {
-                run(iso_pair(|| AesSuite::new(&[0x11; 24], &[0x22; 24]).unwrap(), &[0; 16]), cmd, data, sw)
+                run(
+                    iso_pair(
+                        || AesSuite::new(&[0x11; 24], &[0x22; 24]).unwrap(),
+                        &[0; 16],
+                    ),
+                    cmd,
+                    data,
+                    sw,
+                )
             }),
         ),
         (
             "AES-256",
             Box::new(|cmd: &[u8], data: &[u8], sw: u16| {
-                run(iso_pair(|| AesSuite::new(&[0x11; 32], &[0x22; 32]).unwrap(), &[7; 16]), cmd, data, sw)
+                run(
+                    iso_pair(
+                        || AesSuite::new(&[0x11; 32], &[0x22; 32]).unwrap(),
+                        &[7; 16],
+                    ),
+                    cmd,
+                    data,
+                    sw,
+                )
             }),
         ),
     ]
@@ -104,22 +145,27 @@ fn iso_suites() -> Vec<(
 fn iso_every_case_every_suite() {
     let big = vec![0x5A; 1000];
     let commands = [
-        encode([0x00, 0xA4, 0x04, 0x00], &[], 0),                 // case 1
-        encode([0x00, 0xB0, 0x00, 0x00], &[], 256),               // case 2S, Le 00
-        encode([0x00, 0xB0, 0x00, 0x00], &[], 0x12),              // case 2S
-        encode([0x00, 0xA4, 0x02, 0x0C], &[0x01, 0x1E], 0),       // case 3S
-        encode([0x00, 0x88, 0x00, 0x00], &[1; 16], 0x20),         // case 4S, block-aligned data
-        encode([0x10, 0xDA, 0x01, 0x02], &[9; 200], 0),           // chaining bit, short
+        encode([0x00, 0xA4, 0x04, 0x00], &[], 0),           // case 1
+        encode([0x00, 0xB0, 0x00, 0x00], &[], 256),         // case 2S, Le 00
+        encode([0x00, 0xB0, 0x00, 0x00], &[], 0x12),        // case 2S
+        encode([0x00, 0xA4, 0x02, 0x0C], &[0x01, 0x1E], 0), // case 3S
+        encode([0x00, 0x88, 0x00, 0x00], &[1; 16], 0x20),   // case 4S, block-aligned data
+        encode([0x10, 0xDA, 0x01, 0x02], &[9; 200], 0),     // chaining bit, short
         encode([0x00, 0xB1, 0x00, 0x00], &[0x54, 0x02, 0x00, 0x00], 256), // odd INS: DO 85
-        encode([0x00, 0xB0, 0x00, 0x00], &[], 65_536),            // case 2E
-        encode([0x00, 0xD6, 0x00, 0x00], &big, 0),                // case 3E
-        encode([0x00, 0x2A, 0x9E, 0x9A], &big, 4096),             // case 4E
-        encode([0x43, 0xB0, 0x00, 0x00], &[], 8),                 // further interindustry class
-        encode([0x80, 0xCA, 0x9F, 0x7F], &[], 256),               // proprietary class
+        encode([0x00, 0xB0, 0x00, 0x00], &[], 65_536),      // case 2E
+        encode([0x00, 0xD6, 0x00, 0x00], &big, 0),          // case 3E
+        encode([0x00, 0x2A, 0x9E, 0x9A], &big, 4096),       // case 4E
+        encode([0x43, 0xB0, 0x00, 0x00], &[], 8),           // further interindustry class
+        encode([0x80, 0xCA, 0x9F, 0x7F], &[], 256),         // proprietary class
     ];
     for (name, run) in iso_suites() {
         for cmd in &commands {
-            for (data, sw) in [(&[][..], 0x9000u16), (&[0xAB; 7][..], 0x9000), (&big[..], 0x6282), (&[][..], 0x6A82)] {
+            for (data, sw) in [
+                (&[][..], 0x9000u16),
+                (&[0xAB; 7][..], 0x9000),
+                (&big[..], 0x6282),
+                (&[][..], 0x6A82),
+            ] {
                 eprintln!("{name}: {:02X?}.. data {}", &cmd[..4], data.len());
                 run(cmd, data, sw);
             }
@@ -128,18 +174,33 @@ fn iso_every_case_every_suite() {
 }
 
 fn scp03_pair(keys: &[u8], level: SecurityLevel) -> (Scp03Session, Scp03Session) {
-    let sk = || StaticKeys::new(keys, &keys.iter().map(|b| b ^ 0x55).collect::<Vec<_>>(), keys).unwrap();
+    let sk = || {
+        StaticKeys::new(
+            keys,
+            &keys.iter().map(|b| b ^ 0x55).collect::<Vec<_>>(),
+            keys,
+        )
+        .unwrap()
+    };
     let mut host = Scp03Host::new(sk(), 0x30, [3; 8]);
     let mut card = Scp03Card::new(sk(), 0x30, [0x99; 10], [4; 8]);
     let (mut cmd, mut rsp) = ([0u8; 64], [0u8; 64]);
     let n = host.initialize_update_command(&mut cmd).unwrap();
     let m = card.initialize_update(&cmd[..n], &mut rsp).unwrap();
-    let n = host.external_authenticate_command(&rsp[..m], level, &mut cmd).unwrap();
+    let n = host
+        .external_authenticate_command(&rsp[..m], level, &mut cmd)
+        .unwrap();
     let c = card.external_authenticate(&cmd[..n]).unwrap();
     (host.finish(&[0x90, 0x00]).unwrap(), c)
 }
 
-fn scp03_exchange(host: &mut Scp03Session, card: &mut Scp03Session, cmd: &[u8], data: &[u8], sw: u16) {
+fn scp03_exchange(
+    host: &mut Scp03Session,
+    card: &mut Scp03Session,
+    cmd: &[u8],
+    data: &[u8],
+    sw: u16,
+) {
     let mut wire = vec![0u8; 70_000];
     let mut plain = vec![0u8; 70_000];
     let n = host.wrap_command(cmd, &mut wire).unwrap();
@@ -171,7 +232,11 @@ fn scp03_every_level_every_key_size() {
     let commands = [
         encode([0x80, 0xF2, 0x20, 0x02], &[], 0),
         encode([0x80, 0xCA, 0x00, 0x66], &[], 256),
-        encode([0x80, 0xE2, 0x91, 0x00], &[0xBF, 0x3E, 0x03, 0x5C, 0x01, 0x5A], 0),
+        encode(
+            [0x80, 0xE2, 0x91, 0x00],
+            &[0xBF, 0x3E, 0x03, 0x5C, 0x01, 0x5A],
+            0,
+        ),
         encode([0x81, 0xF2, 0x80, 0x02], &[0x4F, 0x00], 256),
         encode([0x80, 0xE2, 0x90, 0x00], &big, 0),
         encode([0x00, 0xB0, 0x00, 0x00], &[], 4000),
@@ -180,7 +245,12 @@ fn scp03_every_level_every_key_size() {
         for level in [0x00u8, 0x01, 0x03, 0x11, 0x13, 0x33] {
             let (mut h, mut c) = scp03_pair(keys, SecurityLevel(level));
             for cmd in &commands {
-                for (data, sw) in [(&[][..], 0x9000u16), (&[0x77; 33][..], 0x9000), (&big[..], 0x6310), (&[][..], 0x6A88)] {
+                for (data, sw) in [
+                    (&[][..], 0x9000u16),
+                    (&[0x77; 33][..], 0x9000),
+                    (&big[..], 0x6310),
+                    (&[][..], 0x6A88),
+                ] {
                     scp03_exchange(&mut h, &mut c, cmd, data, sw);
                 }
             }
@@ -198,7 +268,8 @@ fn scp03_rejects_invalid_levels() {
         let n = host.initialize_update_command(&mut cmd).unwrap();
         let m = card.initialize_update(&cmd[..n], &mut rsp).unwrap();
         assert_eq!(
-            host.external_authenticate_command(&rsp[..m], SecurityLevel(level), &mut cmd).err(),
+            host.external_authenticate_command(&rsp[..m], SecurityLevel(level), &mut cmd)
+                .err(),
             Some(cardwire_sm::Error::SecurityLevel { level })
         );
     }

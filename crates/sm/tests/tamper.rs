@@ -5,7 +5,12 @@
 //! A replayed response or command is rejected because the counter (SSC, or SCP03's MAC
 //! chaining value) moved on.
 // Test code: a failing unwrap or index is a failing test.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 mod common;
 
@@ -21,7 +26,9 @@ fn iso_setup<S: CipherSuite>(make: &dyn Fn() -> S, ssc: &[u8]) -> (SmSession<S>,
     let mut plain = [0u8; 512];
     let n = host.wrap_command(&hex("00B0000020"), &mut wire).unwrap();
     card.unwrap_command(&wire[..n], &mut plain).unwrap();
-    let n = card.wrap_response(&[0x42; 0x20], 0x9000, &mut wire).unwrap();
+    let n = card
+        .wrap_response(&[0x42; 0x20], 0x9000, &mut wire)
+        .unwrap();
     (host, wire[..n].to_vec())
 }
 
@@ -35,7 +42,8 @@ fn flip_every_bit_iso<S: CipherSuite>(name: &str, make: &dyn Fn() -> S, ssc: &[u
         let mut out = [0u8; 512];
         let result = host.unwrap_response(&tampered, &mut out);
         let byte = bit / 8;
-        let authenticated_value = (3..mac_at).contains(&byte) && byte != mac_at - 4 && byte != mac_at - 3;
+        let authenticated_value =
+            (3..mac_at).contains(&byte) && byte != mac_at - 4 && byte != mac_at - 3;
         match result {
             Ok(_) => panic!("{name}: bit {bit} flipped and the response was accepted"),
             Err(Error::MacMismatch) => {}
@@ -47,18 +55,36 @@ fn flip_every_bit_iso<S: CipherSuite>(name: &str, make: &dyn Fn() -> S, ssc: &[u
         if authenticated_value || (mac_at + 2..mac_at + 10).contains(&byte) {
             assert_eq!(result, Err(Error::MacMismatch), "{name}: bit {bit}");
         }
-        assert!(out.iter().all(|b| *b == 0), "{name}: bit {bit}: data leaked");
+        assert!(
+            out.iter().all(|b| *b == 0),
+            "{name}: bit {bit}: data leaked"
+        );
         assert!(host.is_failed());
         let mut wire = [0u8; 64];
-        assert_eq!(host.wrap_command(&hex("00B0000001"), &mut wire), Err(Error::SessionFailed));
+        assert_eq!(
+            host.wrap_command(&hex("00B0000001"), &mut wire),
+            Err(Error::SessionFailed)
+        );
     }
 }
 
 #[test]
 fn iso_single_bit_flips_are_rejected_for_every_suite() {
-    flip_every_bit_iso("3DES", &|| TdesSuite::new(&[1; 16], &[2; 16]).unwrap(), &[0; 8]);
-    flip_every_bit_iso("AES-128", &|| AesSuite::new(&[1; 16], &[2; 16]).unwrap(), &[0; 16]);
-    flip_every_bit_iso("AES-256", &|| AesSuite::new(&[1; 32], &[2; 32]).unwrap(), &[0; 16]);
+    flip_every_bit_iso(
+        "3DES",
+        &|| TdesSuite::new(&[1; 16], &[2; 16]).unwrap(),
+        &[0; 8],
+    );
+    flip_every_bit_iso(
+        "AES-128",
+        &|| AesSuite::new(&[1; 16], &[2; 16]).unwrap(),
+        &[0; 16],
+    );
+    flip_every_bit_iso(
+        "AES-256",
+        &|| AesSuite::new(&[1; 32], &[2; 32]).unwrap(),
+        &[0; 16],
+    );
 }
 
 #[test]
@@ -70,14 +96,22 @@ fn iso_replayed_response_and_command_are_rejected() {
     let n = host.wrap_command(&hex("00B0000004"), &mut wire).unwrap();
     let first_cmd = wire[..n].to_vec();
     card.unwrap_command(&first_cmd, &mut plain).unwrap();
-    let n = card.wrap_response(&[1, 2, 3, 4], 0x9000, &mut wire).unwrap();
+    let n = card
+        .wrap_response(&[1, 2, 3, 4], 0x9000, &mut wire)
+        .unwrap();
     let first_rsp = wire[..n].to_vec();
     host.unwrap_response(&first_rsp, &mut plain).unwrap();
     // Next command; the attacker answers with the old response.
     host.wrap_command(&hex("00B0000004"), &mut wire).unwrap();
-    assert_eq!(host.unwrap_response(&first_rsp, &mut plain), Err(Error::MacMismatch));
+    assert_eq!(
+        host.unwrap_response(&first_rsp, &mut plain),
+        Err(Error::MacMismatch)
+    );
     // The card sees the old command again.
-    assert_eq!(card.unwrap_command(&first_cmd, &mut plain), Err(Error::MacMismatch));
+    assert_eq!(
+        card.unwrap_command(&first_cmd, &mut plain),
+        Err(Error::MacMismatch)
+    );
     assert_eq!(Error::MacMismatch.card_status(), 0x6988);
     assert!(card.is_failed());
 }
@@ -97,12 +131,27 @@ fn iso_bare_status_word_is_an_error_not_data() {
 fn iso_malformed_responses_are_typed_errors() {
     let make = || TdesSuite::new(&[1; 16], &[2; 16]).unwrap();
     let cases: [(&str, fn(&Error) -> bool); 6] = [
-        ("8E0800000000000000009000", |e| matches!(e, Error::MissingObject { tag: 0x99 })),
-        ("990290009000", |e| matches!(e, Error::MissingObject { tag: 0x8E })),
-        ("99029000990290008E0800000000000000009000", |e| matches!(e, Error::DuplicateObject { .. })),
-        ("8E08000000000000000099029000 9000", |e| matches!(e, Error::MisorderedObject { .. })),
-        ("99039000008E0800000000000000009000", |e| matches!(e, Error::MacMismatch)),
-        ("9902908E0800000000000000009000", |e| matches!(e, Error::MalformedObject { .. } | Error::UnexpectedObject { .. })),
+        ("8E0800000000000000009000", |e| {
+            matches!(e, Error::MissingObject { tag: 0x99 })
+        }),
+        ("990290009000", |e| {
+            matches!(e, Error::MissingObject { tag: 0x8E })
+        }),
+        ("99029000990290008E0800000000000000009000", |e| {
+            matches!(e, Error::DuplicateObject { .. })
+        }),
+        ("8E08000000000000000099029000 9000", |e| {
+            matches!(e, Error::MisorderedObject { .. })
+        }),
+        ("99039000008E0800000000000000009000", |e| {
+            matches!(e, Error::MacMismatch)
+        }),
+        ("9902908E0800000000000000009000", |e| {
+            matches!(
+                e,
+                Error::MalformedObject { .. } | Error::UnexpectedObject { .. }
+            )
+        }),
     ];
     for (rsp, ok) in cases {
         let (mut host, _) = iso_setup(&make, &[0; 8]);
@@ -119,7 +168,9 @@ fn scp03_setup(level: SecurityLevel) -> (Scp03Session, Vec<u8>) {
     let (mut cmd, mut rsp) = ([0u8; 128], [0u8; 128]);
     let n = host.initialize_update_command(&mut cmd).unwrap();
     let m = card.initialize_update(&cmd[..n], &mut rsp).unwrap();
-    let n = host.external_authenticate_command(&rsp[..m], level, &mut cmd).unwrap();
+    let n = host
+        .external_authenticate_command(&rsp[..m], level, &mut cmd)
+        .unwrap();
     let mut card = card.external_authenticate(&cmd[..n]).unwrap();
     let mut host = host.finish(&[0x90, 0x00]).unwrap();
     let n = host.wrap_command(&hex("80CA006600"), &mut cmd).unwrap();
@@ -137,15 +188,22 @@ fn scp03_single_bit_flips_are_rejected() {
             tampered[bit / 8] ^= 1 << (bit % 8);
             let mut out = [0u8; 128];
             let result = host.unwrap_response(&tampered, &mut out);
-            let sw = u16::from_be_bytes([tampered[tampered.len() - 2], tampered[tampered.len() - 1]]);
+            let sw =
+                u16::from_be_bytes([tampered[tampered.len() - 2], tampered[tampered.len() - 1]]);
             let still_success = sw == 0x9000 || sw >> 8 == 0x62 || sw >> 8 == 0x63;
             if still_success {
                 assert_eq!(result, Err(Error::MacMismatch), "level {level:?} bit {bit}");
             } else {
                 // An error status carries no R-MAC, so data beside it is malformed.
-                assert!(matches!(result, Err(Error::LengthMismatch { .. })), "bit {bit}: {result:?}");
+                assert!(
+                    matches!(result, Err(Error::LengthMismatch { .. })),
+                    "bit {bit}: {result:?}"
+                );
             }
-            assert!(out.iter().all(|b| *b == 0), "bit {bit}: data left in the buffer");
+            assert!(
+                out.iter().all(|b| *b == 0),
+                "bit {bit}: data left in the buffer"
+            );
             assert!(host.is_failed());
         }
     }
@@ -158,5 +216,8 @@ fn scp03_replayed_response_is_rejected() {
     host.unwrap_response(&response, &mut out).unwrap();
     let mut cmd = [0u8; 64];
     host.wrap_command(&hex("80CA006600"), &mut cmd).unwrap();
-    assert_eq!(host.unwrap_response(&response, &mut out), Err(Error::MacMismatch));
+    assert_eq!(
+        host.unwrap_response(&response, &mut out),
+        Err(Error::MacMismatch)
+    );
 }

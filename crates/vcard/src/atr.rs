@@ -58,6 +58,27 @@ mod tests {
     }
 
     #[test]
+    fn the_stack_decodes_what_the_atr_announces() {
+        let bytes = atr();
+        let parsed =
+            cardwire_link::atr::Atr::parse(&bytes, cardwire_link::atr::Mode::Strict).unwrap();
+        assert!(parsed.protocols().contains(1));
+        assert!(!parsed.protocols().contains(0));
+        assert!(parsed.tck_ok());
+        assert_eq!(parsed.historical_bytes(), HISTORICAL_BYTES);
+        let hist = cardwire_tlv::compact::HistoricalBytes::parse(&HISTORICAL_BYTES).unwrap();
+        assert!(hist.supports_command_chaining());
+        assert!(hist.supports_extended_length());
+        assert_eq!(hist.max_logical_channels(), LOGICAL_CHANNELS);
+        let service = hist.card_service_data().unwrap();
+        assert!(service.has_master_file());
+        let methods = hist.card_capabilities().unwrap().selection_methods().unwrap();
+        assert!(methods.by_full_df_name() && methods.by_path() && methods.by_file_identifier());
+        assert!(methods.short_ef_identifier() && methods.record_number());
+        assert!(!methods.implicit_df() && !methods.record_identifier());
+    }
+
+    #[test]
     fn capabilities_byte_announces_chaining_extended_length_and_channels() {
         let third = HISTORICAL_BYTES[6];
         assert_ne!(third & 0x80, 0, "command chaining");
