@@ -233,7 +233,11 @@ fn bench_tlv(c: &mut Criterion) {
         let input = input.as_slice();
         let expected = floor_walk(input);
         assert_eq!(cardwire_walk(input, lenient), expected, "{name}: cardwire");
-        assert_eq!(cardwire_walk_for(input, lenient), expected, "{name}: cardwire");
+        assert_eq!(
+            cardwire_walk_for(input, lenient),
+            expected,
+            "{name}: cardwire"
+        );
         let complete = |peer: &str, got: Option<usize>| match got {
             Some(v) if v == expected => true,
             Some(_) => {

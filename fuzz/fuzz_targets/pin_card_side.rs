@@ -30,6 +30,7 @@ fuzz_target!(|data: &[u8]| {
             break;
         }
         rest = tail;
+        let (op, p1, arg) = (*op, *p1, *arg);
         let secret = if op & 0x80 != 0 { Secret::Puk } else { Secret::Pin };
         let ins = match op & 0x07 {
             0 | 1 => Ins::VERIFY,
@@ -40,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         let p1 = match p1 & 0x07 {
             0..=3 => p1 & 0x03,
             4 => 0xFF,
-            _ => *p1,
+            _ => p1,
         };
         let admin = arg & 0x80 != 0;
         let mut buf = [0u8; 64];

@@ -515,46 +515,61 @@ impl<'a> CommandRepr<'a> {
     /// command does not fit the short form.
     #[inline]
     pub fn encode_with<'o>(&self, form: LengthForm, out: &'o mut [u8]) -> Result<&'o [u8], Error> {
-        let (case, len) = self.plan(form)?;
+        let nc = self.data.len();
+        let ne = self.ne;
+        let needs_extended = nc > MAX_SHORT_NC || ne > MAX_SHORT_NE;
+        if needs_extended {
+            if nc > MAX_NC {
+                return Err(Error::DataTooLong { len: nc });
+            }
+            if ne > MAX_NE {
+                return Err(Error::NeTooLarge { ne });
+            }
+        }
+        let extended = match form {
+            LengthForm::Auto => needs_extended,
+            LengthForm::Short if needs_extended => return Err(Error::NeedsExtended),
+            LengthForm::Short => false,
+            LengthForm::Extended => true,
+        };
+        // Field sizes: Lc is 1 (short) or 3 (00 + two bytes); Le is 1 (short), 3 (extended,
+        // no data) or 2 (extended after an extended Lc). Le 256 encodes as 00 and 65 536 as
+        // 0000: truncation to u8/u16 is the rule.
+        let (lc_len, le_len) = match (nc > 0, ne > 0, extended) {
+            (false, false, _) => (0, 0),
+            (false, true, false) => (0, 1),
+            (true, false, false) => (1, 0),
+            (true, true, false) => (1, 1),
+            (false, true, true) => (0, 3),
+            (true, false, true) => (3, 0),
+            (true, true, true) => (3, 2),
+        };
+        let len = 4 + lc_len + nc + le_len;
         let Some(out) = out.get_mut(..len) else {
             return Err(Error::BufferTooSmall { needed: len });
         };
-        let nc = self.data.len();
-        // Le 256 encodes as 00 and 65 536 as 0000: truncation to u8/u16 is the rule.
-        let le_short = (self.ne & 0xFF) as u8;
-        let le_ext = ((self.ne & 0xFFFF) as u16).to_be_bytes();
-        let lc_ext = ((nc & 0xFFFF) as u16).to_be_bytes();
-        let (header, rest) = out.split_at_mut(4);
-        header.copy_from_slice(&[self.cla.0, self.ins.0, self.p1, self.p2]);
-        match (case, rest) {
-            (Case::Case1, _) => {}
-            (Case::Case2Short, [le]) => *le = le_short,
-            (Case::Case3Short, [lc, data @ ..]) => {
-                *lc = (nc & 0xFF) as u8;
-                data.copy_from_slice(self.data);
+        let lc = ((nc & 0xFFFF) as u16).to_be_bytes();
+        let le = ((ne & 0xFFFF) as u16).to_be_bytes();
+        let (head, rest) = out.split_at_mut(4 + lc_len);
+        let (data, tail) = rest.split_at_mut(nc);
+        match head {
+            [h0, h1, h2, h3, rest @ ..] => {
+                [*h0, *h1, *h2, *h3] = [self.cla.0, self.ins.0, self.p1, self.p2];
+                match rest {
+                    [c] => *c = lc[1],
+                    [z, c1, c2] => [*z, *c1, *c2] = [0, lc[0], lc[1]],
+                    _ => {}
+                }
             }
-            (Case::Case4Short, [lc, data @ .., le]) => {
-                *lc = (nc & 0xFF) as u8;
-                data.copy_from_slice(self.data);
-                *le = le_short;
-            }
-            (Case::Case2Extended, [z, l1, l2]) => {
-                *z = 0;
-                [*l1, *l2] = le_ext;
-            }
-            (Case::Case3Extended, [z, c1, c2, data @ ..]) => {
-                *z = 0;
-                [*c1, *c2] = lc_ext;
-                data.copy_from_slice(self.data);
-            }
-            (Case::Case4Extended, [z, c1, c2, data @ .., l1, l2]) => {
-                *z = 0;
-                [*c1, *c2] = lc_ext;
-                data.copy_from_slice(self.data);
-                [*l1, *l2] = le_ext;
-            }
-            // `plan` sized `rest` for `case`; no other combination is reachable.
+            // `head` is at least 4 bytes long.
             _ => return Err(Error::BufferTooSmall { needed: len }),
+        }
+        data.copy_from_slice(self.data);
+        match tail {
+            [l] => *l = le[1],
+            [l1, l2] => [*l1, *l2] = le,
+            [z, l1, l2] => [*z, *l1, *l2] = [0, le[0], le[1]],
+            _ => {}
         }
         Ok(out)
     }

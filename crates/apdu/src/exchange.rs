@@ -240,6 +240,7 @@ impl<'a> Exchange<'a> {
     /// [`Error::DataTooLong`] / [`Error::NeTooLarge`] for a command out of range,
     /// [`Error::CommandTooLong`] when the data needs chaining the card cannot do,
     /// [`Error::BufferTooSmall`] when `response` is shorter than 2 bytes.
+    #[inline]
     pub fn new(
         command: CommandRepr<'a>,
         caps: Capabilities,
@@ -252,6 +253,7 @@ impl<'a> Exchange<'a> {
     ///
     /// # Errors
     /// As [`Exchange::new`].
+    #[inline]
     pub fn with_limits(
         command: CommandRepr<'a>,
         caps: Capabilities,

@@ -123,7 +123,12 @@ fn meaning(b: &InterfaceByte) -> String {
         ),
         (InterfaceKind::Ta, _, Some(15)) => format!(
             "clock stop {}, class {}",
-            ["not supported", "state L", "state H", "no preference"][usize::from(v >> 6)],
+            match v >> 6 {
+                0 => "not supported",
+                1 => "state L",
+                2 => "state H",
+                _ => "no preference",
+            },
             classes(v & 0x3F)
         ),
         (InterfaceKind::Tb, _, Some(15)) => format!("SPU: {v:02X}"),
@@ -207,18 +212,28 @@ fn report(atr: &Atr, historical: Option<&HistoricalBytes<'_>>, warnings: &[Strin
     });
     if atr.protocols().contains(1) {
         let t1 = atr.t1();
-        v["t1"] = json!({
-            "ifsc": t1.ifsc,
-            "bwi": t1.bwi,
-            "cwi": t1.cwi,
-            "edc": match t1.edc { EdcKind::Lrc => "lrc", EdcKind::Crc => "crc" },
-        });
+        insert(
+            &mut v,
+            "t1",
+            json!({
+                "ifsc": t1.ifsc,
+                "bwi": t1.bwi,
+                "cwi": t1.cwi,
+                "edc": match t1.edc { EdcKind::Lrc => "lrc", EdcKind::Crc => "crc" },
+            }),
+        );
     }
     if let Some(x) = atr.clock_stop() {
-        v["clock_stop"] = json!(x);
-        v["class_indicator"] = json!(atr.class_indicator());
+        insert(&mut v, "clock_stop", json!(x));
+        insert(&mut v, "class_indicator", json!(atr.class_indicator()));
     }
     v
+}
+
+fn insert(v: &mut Value, key: &str, value: Value) {
+    if let Some(map) = v.as_object_mut() {
+        map.insert(key.to_string(), value);
+    }
 }
 
 fn print_text(atr: &Atr, r: &Value) {

@@ -3,20 +3,30 @@
 
 use crate::failure::Failure;
 
-/// Why `--reader NAME` cannot be used in this build.
+/// Connects to the card in the PC/SC reader `name` (shared mode, any protocol).
 ///
-/// The PC/SC backend of `cardwire-transport` (feature `pcsc`) is not in this tree yet, so
-/// every subcommand that takes `--reader` explains that and what to do instead.
-pub fn reader_unavailable(name: &str) -> Failure {
-    let how = if cfg!(feature = "pcsc") {
-        "this cardwire-transport has no PC/SC backend yet"
-    } else {
-        "this cardwire was built without PC/SC support (install pcscd and libpcsclite-dev, \
-         then build with `--features pcsc`)"
-    };
-    Failure::Failed(format!(
-        "cannot use the reader {name:?}: {how}; without --reader the built-in virtual card is used"
-    ))
+/// # Errors
+/// The PC/SC error (no pcscd, unknown reader, no card), naming the reader.
+#[cfg(feature = "pcsc")]
+pub fn open_reader(name: &str) -> Result<cardwire_transport::pcsc::PcscCard, Failure> {
+    use cardwire_transport::pcsc::{Context, Protocols, Share};
+    let context = Context::establish().map_err(|e| Failure::Failed(e.to_string()))?;
+    context
+        .connect(name, Share::Shared, Protocols::ANY)
+        .map_err(|e| Failure::Failed(format!("{name}: {e}")))
+}
+
+/// Without the `pcsc` feature there is no reader backend: explains how to get one.
+///
+/// # Errors
+/// Always: a message naming the reader and the feature to build with.
+#[cfg(not(feature = "pcsc"))]
+pub fn open_reader(name: &str) -> Result<std::convert::Infallible, Failure> {
+    Err(Failure::Failed(format!(
+        "cannot use the reader {name:?}: this cardwire was built without PC/SC support \
+         (install pcscd and libpcsclite-dev, then build with `--features pcsc`); without \
+         --reader the built-in virtual card is used"
+    )))
 }
 
 use std::cell::RefCell;

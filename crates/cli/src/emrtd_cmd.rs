@@ -291,9 +291,39 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             Failure::Usage(format!("unknown file {n:?}: use COM, DG1, DG2 or SOD"))
         })?);
     }
-    if let Some(reader) = &a.reader {
-        return Err(crate::card_source::reader_unavailable(reader));
-    }
+    let (read, apdus) = if let Some(reader) = &a.reader {
+        let transport = crate::card_source::open_reader(reader)?;
+        read_on_reader(transport, &keys, &files)?
+    } else {
+        read_virtual(a, &keys, &files)?
+    };
+    print_report(a, &read, &apdus);
+    Ok(())
+}
+
+#[cfg(feature = "pcsc")]
+fn read_on_reader<T: Transport>(
+    t: T,
+    keys: &BacKeys,
+    files: &[(&'static str, u16)],
+) -> Result<(Vec<ReadFile>, Vec<WireApdu>), Failure> {
+    read_all(t, keys, files).map_err(Failure::Failed)
+}
+
+#[cfg(not(feature = "pcsc"))]
+fn read_on_reader(
+    t: std::convert::Infallible,
+    _: &BacKeys,
+    _: &[(&'static str, u16)],
+) -> Result<(Vec<ReadFile>, Vec<WireApdu>), Failure> {
+    match t {}
+}
+
+fn read_virtual(
+    a: &ReadArgs,
+    keys: &BacKeys,
+    files: &[(&'static str, u16)],
+) -> Result<(Vec<ReadFile>, Vec<WireApdu>), Failure> {
     let card = match &a.state {
         Some(p) => VirtualCard::open(p, &Seed::DEFAULT),
         None => VirtualCard::new(&Seed::DEFAULT),
@@ -301,7 +331,10 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     .map_err(|e| Failure::Failed(e.to_string()))?;
     let mut card = card;
     card.power_on();
-    let (read, apdus) = read_all(InProcess::new(card), &keys, &files).map_err(Failure::Failed)?;
+    read_all(InProcess::new(card), keys, files).map_err(Failure::Failed)
+}
+
+fn print_report(a: &ReadArgs, read: &[ReadFile], apdus: &[WireApdu]) {
     if a.json {
         let v = json!({
             "files": read.iter().map(|f| json!({
@@ -310,18 +343,18 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             "apdus": apdus.iter().map(|x| json!({"command": to_hex(&x.command), "response": to_hex(&x.response)})).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-        return Ok(());
+        return;
     }
     if a.trace {
         println!("APDUs (after EXTERNAL AUTHENTICATE every command and response is protected):");
-        for x in &apdus {
+        for x in apdus {
             println!("  > {}", to_hex(&x.command));
             println!("  < {}", to_hex(&x.response));
         }
         println!();
     }
     println!("BAC: authenticated, 3DES secure messaging");
-    for f in &read {
+    for f in read {
         println!("EF.{} ({} bytes)", f.name, f.bytes.len());
         for line in &f.lines {
             for l in line.lines() {
@@ -329,7 +362,6 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             }
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

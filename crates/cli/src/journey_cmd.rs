@@ -939,6 +939,20 @@ fn secret_arg(
     }
 }
 
+#[cfg(feature = "pcsc")]
+fn run_on_reader<T: Transport>(
+    t: T,
+    secrets: &Secrets,
+    allow_block: bool,
+) -> Result<Vec<Stage>, Failure> {
+    run_stages(t, secrets, allow_block).map_err(Failure::Failed)
+}
+
+#[cfg(not(feature = "pcsc"))]
+fn run_on_reader(t: std::convert::Infallible, _: &Secrets, _: bool) -> Result<Vec<Stage>, Failure> {
+    match t {}
+}
+
 /// Runs `cardwire journey`.
 pub fn run(args: &Args) -> Result<(), Failure> {
     let real = args.reader.is_some();
@@ -967,8 +981,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     };
 
     let (stages, source) = if let Some(reader) = &args.reader {
-        let _ = args.allow_block;
-        return Err(crate::card_source::reader_unavailable(reader));
+        let transport = crate::card_source::open_reader(reader)?;
+        let stages = run_on_reader(transport, &secrets, args.allow_block)?;
+        (stages, format!("the card in {reader}"))
     } else {
         let seed = args.seed.as_deref().map_or(Seed::DEFAULT, Seed::from_text);
         let mut card = match &args.state {

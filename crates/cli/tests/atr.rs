@@ -1,5 +1,13 @@
 //! `cardwire atr`: output keys, lenient warnings, strict failures and exit codes.
 
+// Test code: a failing test is a panic by design (helpers included).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 

@@ -75,7 +75,10 @@ fn iso_exchange<S: CipherSuite>(
     assert_eq!(host.ssc(), card.ssc());
 }
 
-fn iso_suites() -> Vec<(&'static str, Box<dyn Fn(&[u8], &[u8], u16)>)> {
+/// Runs one command/response pair through a fresh host/card pair of one suite.
+type SuiteRun = Box<dyn Fn(&[u8], &[u8], u16)>;
+
+fn iso_suites() -> Vec<(&'static str, SuiteRun)> {
     fn run<S: CipherSuite>(pair: (SmSession<S>, SmSession<S>), cmd: &[u8], data: &[u8], sw: u16) {
         let (mut h, mut c) = pair;
         iso_exchange(&mut h, &mut c, cmd, data, sw);

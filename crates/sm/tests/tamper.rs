@@ -130,7 +130,8 @@ fn iso_bare_status_word_is_an_error_not_data() {
 #[test]
 fn iso_malformed_responses_are_typed_errors() {
     let make = || TdesSuite::new(&[1; 16], &[2; 16]).unwrap();
-    let cases: [(&str, fn(&Error) -> bool); 6] = [
+    type Check = fn(&Error) -> bool;
+    let cases: [(&str, Check); 6] = [
         ("8E0800000000000000009000", |e| {
             matches!(e, Error::MissingObject { tag: 0x99 })
         }),
