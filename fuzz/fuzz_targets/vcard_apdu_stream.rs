@@ -31,7 +31,7 @@ const VERIFY_OK: [u8; 13] = [
 ];
 
 fn sw_of(rsp: &[u8], n: usize) -> u16 {
-    match (n.checked_sub(2).and_then(|i| rsp.get(i..n))) {
+    match n.checked_sub(2).and_then(|i| rsp.get(i..n)) {
         Some([a, b]) => u16::from_be_bytes([*a, *b]),
         _ => panic!("the card answered {n} bytes, no status word"),
     }
@@ -74,14 +74,17 @@ fuzz_target!(|data: &[u8]| {
         let sw = sw_of(&rsp, n);
         let ins = apdu.get(1).copied().unwrap_or(0);
         let cla = apdu.first().copied().unwrap_or(0);
-        if ins == 0x20 && sw == 0x9000 && apdu.len() > 5 {
-            verified = true;
-        }
-        if ins == 0x20 && sw != 0x9000 && apdu.get(2) == Some(&0x00) && apdu.get(3) == Some(&0x81) && apdu.len() > 5 {
-            verified = false;
-        }
-        if ins == 0x20 && apdu.get(2) == Some(&0xFF) && sw == 0x9000 {
-            verified = false;
+        // The model of the PIN's verification state, from what the card answered.
+        if let Ok(cmd) = cardwire_apdu::Command::new_checked(&apdu[..]) {
+            let (p1, p2, has_data) = (cmd.p1(), cmd.p2(), !cmd.data().is_empty());
+            let refused = sw >> 4 == 0x63C || sw == 0x6983;
+            match cmd.ins().0 {
+                0x20 if p2 == 0x81 && p1 == 0x00 && has_data && sw == 0x9000 => verified = true,
+                0x20 if p2 == 0x81 && p1 == 0x00 && has_data && refused => verified = false,
+                0x20 if p2 == 0x81 && p1 == 0xFF && sw == 0x9000 => verified = false,
+                0x24 if p2 == 0x81 && refused => verified = false,
+                _ => {}
+            }
         }
         // The PIN counter never goes up without a successful verification.
         let tries_after = card.pin_tries_left();

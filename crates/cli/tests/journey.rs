@@ -1,5 +1,13 @@
 //! `cardwire journey` end to end against the in-process virtual card: every stage's answers.
 
+// Test helpers outside #[test] functions may panic too: a failure is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

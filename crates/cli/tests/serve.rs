@@ -1,5 +1,13 @@
 //! `cardwire serve --vpcd`: the vpcd protocol spoken to the served card, as the driver would.
 
+// Test helpers outside #[test] functions may panic too: a failure is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};

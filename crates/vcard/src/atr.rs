@@ -72,7 +72,11 @@ mod tests {
         assert_eq!(hist.max_logical_channels(), LOGICAL_CHANNELS);
         let service = hist.card_service_data().unwrap();
         assert!(service.has_master_file());
-        let methods = hist.card_capabilities().unwrap().selection_methods().unwrap();
+        let methods = hist
+            .card_capabilities()
+            .unwrap()
+            .selection_methods()
+            .unwrap();
         assert!(methods.by_full_df_name() && methods.by_path() && methods.by_file_identifier());
         assert!(methods.short_ef_identifier() && methods.record_number());
         assert!(!methods.implicit_df() && !methods.record_identifier());

@@ -1,5 +1,13 @@
 //! `--state FILE`: what the card remembers across runs, and what a crash cannot break.
 
+// Test helpers outside #[test] functions may panic too: a failure is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::fs;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
