@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The virtual reference card (cardwire-vcard) in a real pcscd: `cardwire serve --vpcd` in the vpcd
+# driver's reversed mode, then real clients nobody here wrote — OpenSC's opensc-tool and
+# pcsc-tools' scriptor — select the identity application and read a file, and `cardwire journey
+# --reader` walks all seven stages through PC/SC. Stops everything it starts, by PID.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_TERM_COLOR=never
+fail() { echo "60-vcard-vpcd: FAILED: $*" >&2; exit 1; }
+for tool in pcscd opensc-tool scriptor; do
+  command -v "$tool" >/dev/null || fail "$tool is missing (Debian: pcscd opensc pcsc-tools)"
+done
+[ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || fail "the vpcd driver is missing (Debian: vsmartcard-vpcd)"
+
+work=$(mktemp -d /tmp/cardwire-vcard-vpcd.XXXXXX)
+pids=()
+cleanup() {
+  local status=$?
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ "$status" -ne 0 ]; then
+    for log in "$work"/*.log; do [ -e "$log" ] && { echo "=== $log"; tail -n 40 "$log"; }; done
+  fi
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+  local secs=$1 what=$2; shift 2
+  local until=$(( $(date +%s) + secs ))
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$until" ] || fail "timed out after ${secs}s waiting for $what"
+    sleep 0.1
+  done
+}
+
+cargo build -q -p cardwire-cli --features pcsc
+target=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+cardwire="$target/debug/cardwire"
+port=36090
+reader="cardwire virtual card 00 00"
+
+mkdir -p "$work/conf"
+"$cardwire" serve --vpcd "127.0.0.1:$port" --state "$work/card.state" >"$work/serve.log" 2>&1 &
+pids+=("$!")
+wait_for 20 "cardwire serve" grep -q '^serving on' "$work/serve.log"
+sed -n '/^reader.conf.d entry:/,/^serving/p' "$work/serve.log" | sed '1d;$d' >"$work/conf/cardwire-vcard"
+grep -q DEVICENAME "$work/conf/cardwire-vcard" || fail "serve printed no reader.conf.d entry"
+
+# A private client socket when systemd-socket-activate is there (see 50-pcsc.sh).
+start_pcscd() {
+  if command -v systemd-socket-activate >/dev/null; then
+    export PCSCLITE_CSOCK_NAME="$work/pcscd.comm"
+    rm -f "$PCSCLITE_CSOCK_NAME"
+    systemd-socket-activate -l "$PCSCLITE_CSOCK_NAME" pcscd --foreground -d -c "$work/conf" >"$work/pcscd.log" 2>&1 &
+  else
+    pcscd --foreground -d -c "$work/conf" >"$work/pcscd.log" 2>&1 &
+  fi
+  pcscd_pid=$!
+  pids+=("$pcscd_pid")
+}
+start_pcscd
+wait_for 20 "the reader with the virtual card" opensc-tool -r "$reader" --atr
+
+echo "--- pcscd restarted: cardwire serve takes the driver's new connection"
+kill "$pcscd_pid"; wait "$pcscd_pid" 2>/dev/null || true
+start_pcscd
+wait_for 20 "the reader after the pcscd restart" opensc-tool -r "$reader" --atr
+
+echo "--- opensc-tool"
+out=$(opensc-tool -r "$reader" --atr)
+[ "$out" = "3b:87:81:31:fe:45:80:31:e4:73:b6:01:db:c6" ] || fail "opensc-tool --atr printed: $out"
+out=$(opensc-tool -r "$reader" -s 00A4040C0BF063617264776972654944 -s 00B0820000 2>&1)
+grep -q 'SW1=0x90, SW2=0x00' <<<"$out" || fail "opensc-tool SELECT + READ BINARY: $out"
+grep -Eq '^([0-9A-F]{2} ){12}' <<<"$out" || fail "opensc-tool read no user ID: $out"
+
+echo "--- scriptor"
+out=$(printf '00 A4 04 0C 0B F0 63 61 72 64 77 69 72 65 49 44\n00 B0 81 00 00\n' | timeout 30 scriptor -r "$reader" 2>&1)
+grep -q '< 90 00 : Normal processing' <<<"$out" || fail "scriptor: $out"
+
+echo "--- cardwire journey --reader"
+"$cardwire" journey --reader "$reader" --pin 123456 --puk 12345678 --new-pin 654321 --allow-block \
+  >"$work/journey.log" 2>&1 || { cat "$work/journey.log"; fail "journey through pcscd"; }
+grep -c ' ok ' "$work/journey.log" | grep -qx 7 || { cat "$work/journey.log"; fail "not all 7 stages ok"; }
+echo "60-vcard-vpcd: ok"
