@@ -123,8 +123,9 @@ impl<S: CipherSuite> Drop for SmSession<S> {
 /// bits, in proprietary classes), b6 = `1` in the further interindustry class.
 fn protected_cla(cla: u8) -> Result<u8, Error> {
     match cla {
-        0xFF => Err(Error::ClassByte { cla }),
         0x40..=0x7F => Ok(cla | 0x20),
+        // `FF` is invalid, and `F3`/`F7`/`FB` would become `FF` with the SM bits.
+        _ if cla | 0x0C == 0xFF => Err(Error::ClassByte { cla }),
         _ => Ok(cla | 0x0C),
     }
 }
