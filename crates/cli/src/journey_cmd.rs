@@ -328,6 +328,8 @@ fn read_ef<T: Transport>(
         return Ok(None);
     }
     let mut out = Vec::new();
+    // The summary shows what the card really answered to the last READ BINARY (often 6282).
+    let mut last = StatusWord::SUCCESS;
     // READ BINARY until the card says the file ended (6282, 6B00) or gives less than asked.
     for _ in 0..64 {
         let offset = u16::try_from(out.len()).unwrap_or(u16::MAX);
@@ -345,6 +347,7 @@ fn read_ef<T: Transport>(
         let got = data.len();
         out.extend_from_slice(&data);
         if sw == StatusWord::WRONG_P1_P2 || sw == StatusWord::INCORRECT_P1_P2 {
+            last = sw;
             break;
         }
         if !sw.is_normal() && sw != StatusWord::END_OF_FILE {
@@ -355,11 +358,12 @@ fn read_ef<T: Transport>(
             ));
             return Ok(None);
         }
+        last = sw;
         if got < 4096 || sw == StatusWord::END_OF_FILE {
             break;
         }
     }
-    s.status_words.push(StatusWord::SUCCESS);
+    s.status_words.push(last);
     Ok(Some(out))
 }
 

@@ -92,7 +92,14 @@ fn every_stage_gets_the_answers_a_correct_card_gives() {
         "CN=cardwire Virtual Issuing CA,O=cardwire,C=GB"
     );
     assert_eq!(cert["curve"], "1.2.840.10045.3.1.7");
-    assert!(sws(&r, 2).iter().all(|s| s == "9000"));
+    // SELECT application, then per file SELECT + READ BINARY with Ne 4096, which the card
+    // answers with the whole file and 6282 (end of file before Ne bytes); GET DATA for the serial.
+    assert_eq!(
+        sws(&r, 2),
+        [
+            "9000", "9000", "6282", "9000", "6282", "9000", "9000", "6282", "9000", "6282"
+        ]
+    );
     // 3. VERIFY: 3 tries shown, accepted, then verified.
     assert_eq!(sws(&r, 3), ["63C3", "9000", "9000"]);
     // 4. The signature verifies with the certificate's key.
