@@ -13,6 +13,12 @@
 //! - malformed input (wrong length for a fixed-length format, a new PIN that breaks the
 //!   format or policy) is refused **before** any counter changes;
 //! - stored values are zeroized when replaced and on drop.
+//!
+//! The stored value need not be the PIN itself: a [`PinVerifier`] turns every value (the
+//! stored one and each presented one) into its reference, for example a salted hash, so a
+//! persisted copy of the state holds no plaintext PIN. [`Plain`] keeps the wire bytes.
+//! [`CardPin::process_with`] lets the caller commit the state to non-volatile memory after the
+//! counter is decremented and before the comparison (and after every later change).
 
 use subtle::ConstantTimeEq;
 
@@ -57,6 +63,73 @@ pub enum Secret {
     Puk,
 }
 
+/// Turns a PIN or PUK value (its wire bytes) into the reference a [`CardPin`] stores and
+/// compares (in constant time). Both the stored value and every presented value pass
+/// through it, so with a one-way function no plaintext PIN is kept.
+///
+/// ```
+/// use cardwire_pin::{CardPin, CardPinConfig, Pin, PinData, PinOutcome, PinVerifier, Secret};
+/// /// A toy transform (a real one is a salted hash).
+/// struct Reversed;
+/// impl PinVerifier for Reversed {
+///     fn reference(&self, _secret: Secret, value: &[u8]) -> PinData {
+///         let mut out = PinData::new();
+///         for b in value.iter().rev() {
+///             let _ = out.extend(&[*b]);
+///         }
+///         out
+///     }
+/// }
+/// let mut pin = CardPin::with_verifier(CardPinConfig::PIV, Reversed, Some(&Pin::new(b"123456")?), None)?;
+/// assert_eq!(pin.state().pin, Some(&b"\xFF\xFF654321"[..]));
+/// assert_eq!(pin.verify(b"123456\xFF\xFF"), PinOutcome::Verified);
+/// # Ok::<(), cardwire_pin::Error>(())
+/// ```
+pub trait PinVerifier {
+    /// The reference stored for (or compared with) `value` of `secret`. `value` is at most
+    /// [`PinData::CAPACITY`] bytes.
+    fn reference(&self, secret: Secret, value: &[u8]) -> PinData;
+
+    /// Called just before a new value of `secret` is stored (a change, an unblock with a new
+    /// PIN, an administrator reset): the place to rotate a salt. Does nothing by default.
+    fn rekey(&mut self, secret: Secret) {
+        let _ = secret;
+    }
+}
+
+/// The [`PinVerifier`] that stores the wire bytes themselves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Plain;
+
+impl PinVerifier for Plain {
+    fn reference(&self, _secret: Secret, value: &[u8]) -> PinData {
+        PinData::from_slice(value).unwrap_or_default()
+    }
+}
+
+/// The persistent part of a [`CardPin`]: limits, counters and the stored references (see
+/// [`CardPin::state`], [`CardPin::set_state`]). With [`Plain`] the references are the PIN
+/// and PUK themselves: protect them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CardPinState<'a> {
+    /// The PIN's retry limit, 1 to 15.
+    pub retry_limit: u8,
+    /// PIN tries left, at most the limit.
+    pub retries_left: u8,
+    /// The stored PIN reference, if a PIN is set.
+    pub pin: Option<&'a [u8]>,
+    /// The PUK's retry limit, 1 to 15.
+    pub puk_retry_limit: u8,
+    /// PUK tries left, at most the limit.
+    pub puk_retries_left: u8,
+    /// The stored PUK reference, if a PUK is set.
+    pub puk: Option<&'a [u8]>,
+}
+
+/// Called by [`CardPin::process_with`] to commit the state to non-volatile memory; an `Err`
+/// status word becomes the command's answer.
+pub type Commit<'c, V> = dyn FnMut(&CardPin<V>) -> Result<(), StatusWord> + 'c;
+
 /// A card-side PIN with its retry counter and optional PUK.
 ///
 /// ```
@@ -69,8 +142,9 @@ pub enum Secret {
 /// assert_eq!(pin.retries_left(), 3);
 /// # Ok::<(), cardwire_pin::Error>(())
 /// ```
-pub struct CardPin {
+pub struct CardPin<V: PinVerifier = Plain> {
     config: CardPinConfig,
+    verifier: V,
     retry_limit: u8,
     retries_left: u8,
     value: Option<PinData>,
@@ -85,32 +159,58 @@ const FLAG_PIN_SET: u8 = 0x01;
 const FLAG_PUK_SET: u8 = 0x02;
 const STATE_HEADER_LEN: usize = 6;
 
+fn no_commit<V: PinVerifier>(_: &CardPin<V>) -> Result<(), StatusWord> {
+    Ok(())
+}
+
 impl CardPin {
     /// Largest [`CardPin::save_state`] output.
     pub const STATE_MAX_LEN: usize = STATE_HEADER_LEN + 2 * (1 + PinData::CAPACITY);
 
     /// A PIN object with `pin` (or none: then it answers `6984` until an administrator sets
-    /// one) and `puk` (or none: then it cannot be unblocked with a PUK).
+    /// one) and `puk` (or none: then it cannot be unblocked with a PUK), storing the values
+    /// themselves ([`Plain`]).
     ///
     /// # Errors
     /// [`Error::Invalid`] for a retry limit outside 1..=15; a format or policy error when the
     /// initial PIN or PUK does not fit the configuration.
     pub fn new(config: CardPinConfig, pin: Option<&Pin>, puk: Option<&Pin>) -> Result<Self, Error> {
+        Self::with_verifier(config, Plain, pin, puk)
+    }
+}
+
+impl<V: PinVerifier> CardPin<V> {
+    /// Like [`CardPin::new`], storing what `verifier` makes of each value instead of the
+    /// value.
+    ///
+    /// # Errors
+    /// As [`CardPin::new`].
+    pub fn with_verifier(
+        config: CardPinConfig,
+        verifier: V,
+        pin: Option<&Pin>,
+        puk: Option<&Pin>,
+    ) -> Result<Self, Error> {
         check_limit(config.retry_limit, 0)?;
         check_limit(config.puk_retry_limit, 0)?;
         let value = match pin {
             Some(p) => {
                 config.policy.check(p)?;
-                Some(config.format.encode(p)?)
+                let wire = config.format.encode(p)?;
+                Some(verifier.reference(Secret::Pin, wire.expose_secret()))
             }
             None => None,
         };
         let puk = match puk {
-            Some(p) => Some(config.puk_format.encode(p)?),
+            Some(p) => {
+                let wire = config.puk_format.encode(p)?;
+                Some(verifier.reference(Secret::Puk, wire.expose_secret()))
+            }
             None => None,
         };
         Ok(CardPin {
             config,
+            verifier,
             retry_limit: config.retry_limit,
             retries_left: config.retry_limit,
             value,
@@ -124,6 +224,78 @@ impl CardPin {
     /// The configuration.
     pub fn config(&self) -> &CardPinConfig {
         &self.config
+    }
+
+    /// An explicit copy (stored values are secrets, so there is no `Clone`); the copy is
+    /// not verified.
+    pub fn duplicate(&self) -> Self
+    where
+        V: Clone,
+    {
+        CardPin {
+            config: self.config,
+            verifier: self.verifier.clone(),
+            retry_limit: self.retry_limit,
+            retries_left: self.retries_left,
+            value: self.value.as_ref().map(PinData::duplicate),
+            puk_retry_limit: self.puk_retry_limit,
+            puk_retries_left: self.puk_retries_left,
+            puk: self.puk.as_ref().map(PinData::duplicate),
+            verified: false,
+        }
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &V {
+        &self.verifier
+    }
+
+    /// The verifier, mutable (for restoring its own persisted state, such as salts).
+    pub fn verifier_mut(&mut self) -> &mut V {
+        &mut self.verifier
+    }
+
+    /// The PUK's retry limit.
+    pub fn puk_retry_limit(&self) -> u8 {
+        self.puk_retry_limit
+    }
+
+    /// The persistent state: limits, counters and stored references (not the volatile
+    /// verified flag).
+    pub fn state(&self) -> CardPinState<'_> {
+        CardPinState {
+            retry_limit: self.retry_limit,
+            retries_left: self.retries_left,
+            pin: self.value.as_ref().map(PinData::expose_secret),
+            puk_retry_limit: self.puk_retry_limit,
+            puk_retries_left: self.puk_retries_left,
+            puk: self.puk.as_ref().map(PinData::expose_secret),
+        }
+    }
+
+    /// Restores a state taken with [`CardPin::state`] (by a `CardPin` with an equivalent
+    /// verifier). On error nothing changes; the verified flag is cleared (a restore is a
+    /// power-up).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for a limit outside 1..=15 or a counter above its limit
+    /// (offsets as in [`CardPin::save_state`]'s layout); [`Error::PinTooLong`] for a
+    /// reference longer than [`PinData::CAPACITY`].
+    pub fn set_state(&mut self, state: CardPinState<'_>) -> Result<(), Error> {
+        check_limit(state.retry_limit, 2)?;
+        check_limit(state.puk_retry_limit, 4)?;
+        check_counter(state.retries_left, state.retry_limit, 3)?;
+        check_counter(state.puk_retries_left, state.puk_retry_limit, 5)?;
+        let value = state.pin.map(PinData::from_slice).transpose()?;
+        let puk = state.puk.map(PinData::from_slice).transpose()?;
+        self.retry_limit = state.retry_limit;
+        self.retries_left = state.retries_left;
+        self.puk_retry_limit = state.puk_retry_limit;
+        self.puk_retries_left = state.puk_retries_left;
+        self.value = value;
+        self.puk = puk;
+        self.verified = false;
+        Ok(())
     }
 
     /// True after a successful VERIFY in this power session.
@@ -176,14 +348,17 @@ impl CardPin {
     /// VERIFY with data: decrements the counter, compares in constant time, restores the
     /// counter only on success.
     pub fn verify(&mut self, candidate: &[u8]) -> PinOutcome {
+        self.verify_with(candidate, &mut no_commit)
+    }
+
+    fn verify_with(&mut self, candidate: &[u8], commit: &mut Commit<'_, V>) -> PinOutcome {
         if let Some(outcome) = self.refuse_length(self.config.format, candidate) {
             return outcome;
         }
-        let Some(stored) = &self.value else {
+        if self.value.is_none() {
             return PinOutcome::NotUsable;
-        };
-        let (outcome, left) = check_secret(stored, self.retries_left, self.retry_limit, candidate);
-        self.retries_left = left;
+        }
+        let outcome = self.attempt(Secret::Pin, candidate, commit);
         self.verified = outcome == PinOutcome::Verified;
         outcome
     }
@@ -214,27 +389,36 @@ impl CardPin {
     /// `new`. A `new` PIN that breaks the format or policy is refused with `6A80` before the
     /// counter is touched.
     pub fn change(&mut self, old: &[u8], new: &[u8]) -> PinOutcome {
+        self.change_with(old, new, &mut no_commit)
+    }
+
+    fn change_with(&mut self, old: &[u8], new: &[u8], commit: &mut Commit<'_, V>) -> PinOutcome {
         let new_value = match self.validate_new_pin(new) {
             Ok(v) => v,
             Err(outcome) => return outcome,
         };
-        let outcome = self.verify(old);
-        if outcome == PinOutcome::Verified {
-            self.value = Some(new_value);
+        let outcome = self.verify_with(old, commit);
+        if outcome != PinOutcome::Verified {
+            return outcome;
         }
-        outcome
+        self.store(Secret::Pin, &new_value);
+        self.committed(commit)
     }
 
     /// CHANGE REFERENCE DATA, P1 `01`: stores `new` when the PIN is verified in this session
     /// (`6982` otherwise).
     pub fn change_verified(&mut self, new: &[u8]) -> PinOutcome {
+        self.change_verified_with(new, &mut no_commit)
+    }
+
+    fn change_verified_with(&mut self, new: &[u8], commit: &mut Commit<'_, V>) -> PinOutcome {
         if !self.verified || self.retries_left == 0 {
             return PinOutcome::SecurityStatusNotSatisfied;
         }
         match self.validate_new_pin(new) {
             Ok(v) => {
-                self.value = Some(v);
-                PinOutcome::Verified
+                self.store(Secret::Pin, &v);
+                self.committed(commit)
             }
             Err(outcome) => outcome,
         }
@@ -244,6 +428,15 @@ impl CardPin {
     /// own counter (decremented first, restored on success); on success the PIN counter is
     /// reset and `new` stored. `63Cx` here counts PUK tries.
     pub fn unblock(&mut self, puk: &[u8], new: Option<&[u8]>) -> PinOutcome {
+        self.unblock_with(puk, new, &mut no_commit)
+    }
+
+    fn unblock_with(
+        &mut self,
+        puk: &[u8],
+        new: Option<&[u8]>,
+        commit: &mut Commit<'_, V>,
+    ) -> PinOutcome {
         if let Some(outcome) = self.refuse_length(self.config.puk_format, puk) {
             return outcome;
         }
@@ -251,32 +444,39 @@ impl CardPin {
             Ok(v) => v,
             Err(outcome) => return outcome,
         };
-        let Some(stored) = &self.puk else {
+        if self.puk.is_none() {
             return PinOutcome::NotUsable;
-        };
-        let (outcome, left) =
-            check_secret(stored, self.puk_retries_left, self.puk_retry_limit, puk);
-        self.puk_retries_left = left;
-        if outcome == PinOutcome::Verified {
-            if let Some(v) = new_value {
-                self.value = Some(v);
-            }
-            self.retries_left = self.retry_limit;
-            self.verified = false;
         }
-        outcome
+        let outcome = self.attempt(Secret::Puk, puk, commit);
+        if outcome != PinOutcome::Verified {
+            return outcome;
+        }
+        if let Some(v) = new_value {
+            self.store(Secret::Pin, &v);
+        }
+        self.retries_left = self.retry_limit;
+        self.verified = false;
+        self.committed(commit)
     }
 
     /// RESET RETRY COUNTER, P1 `02` (`new` given) or `03` (none): resets the PIN counter (and
     /// the PUK's) and stores `new`. The caller has checked the administrator's security
     /// condition (for example an SCP03 session).
     pub fn reset_by_administrator(&mut self, new: Option<&[u8]>) -> PinOutcome {
+        self.reset_by_administrator_with(new, &mut no_commit)
+    }
+
+    fn reset_by_administrator_with(
+        &mut self,
+        new: Option<&[u8]>,
+        commit: &mut Commit<'_, V>,
+    ) -> PinOutcome {
         let new_value = match new.map(|n| self.validate_new_pin(n)).transpose() {
             Ok(v) => v,
             Err(outcome) => return outcome,
         };
         if let Some(v) = new_value {
-            self.value = Some(v);
+            self.store(Secret::Pin, &v);
         }
         if self.value.is_none() {
             return PinOutcome::NotUsable;
@@ -284,25 +484,22 @@ impl CardPin {
         self.retries_left = self.retry_limit;
         self.puk_retries_left = self.puk_retry_limit;
         self.verified = false;
-        PinOutcome::Verified
+        self.committed(commit)
     }
 
     /// VERIFY of the PUK reference with data: counts a PUK try, changes nothing else.
     pub fn verify_puk(&mut self, candidate: &[u8]) -> PinOutcome {
+        self.verify_puk_with(candidate, &mut no_commit)
+    }
+
+    fn verify_puk_with(&mut self, candidate: &[u8], commit: &mut Commit<'_, V>) -> PinOutcome {
         if let Some(outcome) = self.refuse_length(self.config.puk_format, candidate) {
             return outcome;
         }
-        let Some(stored) = &self.puk else {
+        if self.puk.is_none() {
             return PinOutcome::NotUsable;
-        };
-        let (outcome, left) = check_secret(
-            stored,
-            self.puk_retries_left,
-            self.puk_retry_limit,
-            candidate,
-        );
-        self.puk_retries_left = left;
-        outcome
+        }
+        self.attempt(Secret::Puk, candidate, commit)
     }
 
     /// VERIFY of the PUK reference without data: `63Cx` with the PUK tries left, `6983`
@@ -322,6 +519,15 @@ impl CardPin {
     /// CHANGE REFERENCE DATA, P1 `00`, on the PUK reference: checks `old` with the PUK
     /// counter, then stores `new`.
     pub fn change_puk(&mut self, old: &[u8], new: &[u8]) -> PinOutcome {
+        self.change_puk_with(old, new, &mut no_commit)
+    }
+
+    fn change_puk_with(
+        &mut self,
+        old: &[u8],
+        new: &[u8],
+        commit: &mut Commit<'_, V>,
+    ) -> PinOutcome {
         let new_value = match self.config.puk_format.decode(new) {
             Ok(pin) => match self.config.puk_format.encode(&pin) {
                 Ok(v) if v.expose_secret() == new => v,
@@ -329,18 +535,20 @@ impl CardPin {
             },
             Err(_) => return PinOutcome::Unexpected(StatusWord::INCORRECT_DATA),
         };
-        let outcome = self.verify_puk(old);
-        if outcome == PinOutcome::Verified {
-            self.puk = Some(new_value);
+        let outcome = self.verify_puk_with(old, commit);
+        if outcome != PinOutcome::Verified {
+            return outcome;
         }
-        outcome
+        self.store(Secret::Puk, &new_value);
+        self.committed(commit)
     }
 
     /// Handles a whole VERIFY / CHANGE REFERENCE DATA / RESET RETRY COUNTER command for this
     /// PIN (or its PUK, per `secret`), splitting `old || new` and `PUK || new` data fields by
     /// the configured fixed lengths (or, for variable-length formats, by the stored value's
-    /// length, as variable-length cards do). `admin` says whether the administrator's security
-    /// condition for RESET RETRY COUNTER P1 `02`/`03` is met.
+    /// length, as variable-length cards do; this needs the [`Plain`] verifier). `admin` says
+    /// whether the administrator's security condition for RESET RETRY COUNTER P1 `02`/`03` is
+    /// met.
     ///
     /// Answers `6D00` for another INS, `6A86` for an unknown P1, `6700` for a data field of the
     /// wrong length.
@@ -352,44 +560,78 @@ impl CardPin {
         data: &[u8],
         admin: bool,
     ) -> PinOutcome {
+        self.process_with(secret, ins, p1, data, admin, &mut no_commit)
+    }
+
+    /// [`CardPin::process`] for a card with non-volatile memory: `commit` is called with the
+    /// new state after a retry counter is decremented and **before** the comparison, and
+    /// again after every successful change (counter restored, new value, reset). When it
+    /// fails, its status word is the answer: before the comparison, the value is not
+    /// compared at all (the try stays counted); afterwards, the change stays in this object
+    /// (the caller decides whether the card is still usable).
+    pub fn process_with(
+        &mut self,
+        secret: Secret,
+        ins: Ins,
+        p1: u8,
+        data: &[u8],
+        admin: bool,
+        commit: &mut Commit<'_, V>,
+    ) -> PinOutcome {
         let wrong_p1 = PinOutcome::Unexpected(StatusWord::INCORRECT_P1_P2);
         let wrong_len = PinOutcome::Unexpected(StatusWord::WRONG_LENGTH);
         match (secret, ins, p1) {
             (Secret::Pin, Ins::VERIFY, 0x00) if data.is_empty() => self.status(),
-            (Secret::Pin, Ins::VERIFY, 0x00) => self.verify(data),
+            (Secret::Pin, Ins::VERIFY, 0x00) => {
+                let outcome = self.verify_with(data, commit);
+                if outcome == PinOutcome::Verified {
+                    self.committed(commit)
+                } else {
+                    outcome
+                }
+            }
             (Secret::Puk, Ins::VERIFY, 0x00) if data.is_empty() => self.puk_status(),
-            (Secret::Puk, Ins::VERIFY, 0x00) => self.verify_puk(data),
+            (Secret::Puk, Ins::VERIFY, 0x00) => {
+                let outcome = self.verify_puk_with(data, commit);
+                if outcome == PinOutcome::Verified {
+                    self.committed(commit)
+                } else {
+                    outcome
+                }
+            }
             (Secret::Pin, Ins::VERIFY, 0xFF) if data.is_empty() => self.reset_verified(),
             (Secret::Puk, Ins::VERIFY, 0xFF) if data.is_empty() => PinOutcome::Verified,
             (_, Ins::VERIFY, 0xFF) => wrong_len,
             (Secret::Pin, Ins::CHANGE_REFERENCE_DATA, 0x00) => {
                 match split(self.config.format, self.value.as_ref(), data) {
-                    Some((old, new)) => self.change(old, new),
+                    Some((old, new)) => self.change_with(old, new, commit),
                     None => wrong_len,
                 }
             }
-            (Secret::Pin, Ins::CHANGE_REFERENCE_DATA, 0x01) => self.change_verified(data),
+            (Secret::Pin, Ins::CHANGE_REFERENCE_DATA, 0x01) => {
+                self.change_verified_with(data, commit)
+            }
             (Secret::Puk, Ins::CHANGE_REFERENCE_DATA, 0x00) => {
                 match split(self.config.puk_format, self.puk.as_ref(), data) {
-                    Some((old, new)) => self.change_puk(old, new),
+                    Some((old, new)) => self.change_puk_with(old, new, commit),
                     None => wrong_len,
                 }
             }
             (Secret::Pin, Ins::RESET_RETRY_COUNTER, 0x00) => {
                 match split(self.config.puk_format, self.puk.as_ref(), data) {
-                    Some((puk, new)) => self.unblock(puk, Some(new)),
+                    Some((puk, new)) => self.unblock_with(puk, Some(new), commit),
                     None => wrong_len,
                 }
             }
-            (Secret::Pin, Ins::RESET_RETRY_COUNTER, 0x01) => self.unblock(data, None),
+            (Secret::Pin, Ins::RESET_RETRY_COUNTER, 0x01) => self.unblock_with(data, None, commit),
             (Secret::Pin, Ins::RESET_RETRY_COUNTER, 0x02 | 0x03) if !admin => {
                 PinOutcome::SecurityStatusNotSatisfied
             }
             (Secret::Pin, Ins::RESET_RETRY_COUNTER, 0x02) => {
-                self.reset_by_administrator(Some(data))
+                self.reset_by_administrator_with(Some(data), commit)
             }
             (Secret::Pin, Ins::RESET_RETRY_COUNTER, 0x03) if data.is_empty() => {
-                self.reset_by_administrator(None)
+                self.reset_by_administrator_with(None, commit)
             }
             (Secret::Pin, Ins::RESET_RETRY_COUNTER, 0x03) => wrong_len,
             (_, Ins::VERIFY | Ins::CHANGE_REFERENCE_DATA | Ins::RESET_RETRY_COUNTER, _) => wrong_p1,
@@ -397,6 +639,98 @@ impl CardPin {
         }
     }
 
+    /// The counter rule shared by PIN and PUK (the only place it is written): blocked at
+    /// zero; decrement and commit; compare the references in constant time; restore the
+    /// counter only on success (the caller commits that).
+    fn attempt(
+        &mut self,
+        which: Secret,
+        candidate: &[u8],
+        commit: &mut Commit<'_, V>,
+    ) -> PinOutcome {
+        let (left, limit) = match which {
+            Secret::Pin => (self.retries_left, self.retry_limit),
+            Secret::Puk => (self.puk_retries_left, self.puk_retry_limit),
+        };
+        if left == 0 {
+            return PinOutcome::Blocked;
+        }
+        // Decrement first: a card commits this to non-volatile memory before comparing.
+        let left = left - 1;
+        self.set_left(which, left);
+        if let Err(sw) = commit(self) {
+            return PinOutcome::Unexpected(sw);
+        }
+        let stored = match which {
+            Secret::Pin => self.value.as_ref(),
+            Secret::Puk => self.puk.as_ref(),
+        };
+        let presented = self.verifier.reference(which, candidate);
+        let matches = stored.is_some_and(|s| bool::from(s.ct_eq(&presented)));
+        if matches {
+            self.set_left(which, limit);
+            PinOutcome::Verified
+        } else if left == 0 {
+            PinOutcome::Blocked
+        } else {
+            PinOutcome::WrongPin { retries_left: left }
+        }
+    }
+
+    fn set_left(&mut self, which: Secret, left: u8) {
+        match which {
+            Secret::Pin => self.retries_left = left,
+            Secret::Puk => self.puk_retries_left = left,
+        }
+    }
+
+    /// Stores the reference of the new wire value `new` (after letting the verifier rekey).
+    fn store(&mut self, which: Secret, new: &PinData) {
+        self.verifier.rekey(which);
+        let reference = self.verifier.reference(which, new.expose_secret());
+        match which {
+            Secret::Pin => self.value = Some(reference),
+            Secret::Puk => self.puk = Some(reference),
+        }
+    }
+
+    /// Commits a successful change: `Verified`, or the commit's status word.
+    fn committed(&mut self, commit: &mut Commit<'_, V>) -> PinOutcome {
+        match commit(self) {
+            Ok(()) => PinOutcome::Verified,
+            Err(sw) => PinOutcome::Unexpected(sw),
+        }
+    }
+
+    /// Refuses a candidate whose length cannot be right for a fixed-length format, without
+    /// touching any counter (`6700`).
+    fn refuse_length(&self, format: PinFormat, candidate: &[u8]) -> Option<PinOutcome> {
+        match format.fixed_len() {
+            Some(n) if n != candidate.len() => {
+                Some(PinOutcome::Unexpected(StatusWord::WRONG_LENGTH))
+            }
+            _ if candidate.is_empty() || candidate.len() > PinData::CAPACITY => {
+                Some(PinOutcome::Unexpected(StatusWord::WRONG_LENGTH))
+            }
+            _ => None,
+        }
+    }
+
+    /// Decodes, checks against the policy and re-encodes a new PIN; `6A80` when it fails or
+    /// is not in canonical form.
+    fn validate_new_pin(&self, new: &[u8]) -> Result<PinData, PinOutcome> {
+        let incorrect = PinOutcome::Unexpected(StatusWord::INCORRECT_DATA);
+        let pin = self.config.format.decode(new).map_err(|_| incorrect)?;
+        self.config.policy.check(&pin).map_err(|_| incorrect)?;
+        let encoded = self.config.format.encode(&pin).map_err(|_| incorrect)?;
+        if encoded.expose_secret() != new {
+            return Err(incorrect);
+        }
+        Ok(encoded)
+    }
+}
+
+impl CardPin {
     /// Writes the persistent state (limits, counters, stored PIN and PUK; not the volatile
     /// verified flag) into `out` and returns its length.
     ///
@@ -481,54 +815,6 @@ impl CardPin {
         self.puk = puk;
         self.verified = false;
         Ok(())
-    }
-
-    /// Refuses a candidate whose length cannot be right for a fixed-length format, without
-    /// touching any counter (`6700`).
-    fn refuse_length(&self, format: PinFormat, candidate: &[u8]) -> Option<PinOutcome> {
-        match format.fixed_len() {
-            Some(n) if n != candidate.len() => {
-                Some(PinOutcome::Unexpected(StatusWord::WRONG_LENGTH))
-            }
-            _ if candidate.is_empty() || candidate.len() > PinData::CAPACITY => {
-                Some(PinOutcome::Unexpected(StatusWord::WRONG_LENGTH))
-            }
-            _ => None,
-        }
-    }
-
-    /// Decodes, checks against the policy and re-encodes a new PIN; `6A80` when it fails or
-    /// is not in canonical form.
-    fn validate_new_pin(&self, new: &[u8]) -> Result<PinData, PinOutcome> {
-        let incorrect = PinOutcome::Unexpected(StatusWord::INCORRECT_DATA);
-        let pin = self.config.format.decode(new).map_err(|_| incorrect)?;
-        self.config.policy.check(&pin).map_err(|_| incorrect)?;
-        let encoded = self.config.format.encode(&pin).map_err(|_| incorrect)?;
-        if encoded.expose_secret() != new {
-            return Err(incorrect);
-        }
-        Ok(encoded)
-    }
-}
-
-/// The counter rule shared by PIN and PUK: blocked at zero; decrement; compare in constant
-/// time; restore only on success. Returns the outcome and the new counter value.
-fn check_secret(stored: &PinData, left: u8, limit: u8, candidate: &[u8]) -> (PinOutcome, u8) {
-    if left == 0 {
-        return (PinOutcome::Blocked, 0);
-    }
-    // Decrement first: a card commits this to non-volatile memory before comparing.
-    let left = left - 1;
-    let matches = match PinData::from_slice(candidate) {
-        Ok(candidate) => bool::from(stored.ct_eq(&candidate)),
-        Err(_) => false,
-    };
-    if matches {
-        (PinOutcome::Verified, limit)
-    } else if left == 0 {
-        (PinOutcome::Blocked, 0)
-    } else {
-        (PinOutcome::WrongPin { retries_left: left }, left)
     }
 }
 
@@ -936,6 +1222,93 @@ mod tests {
         assert!(fresh.restore_state(&bad[..n]).is_err());
         // Nothing changed after the failed restores.
         assert_eq!(fresh.retries_left(), 3);
+    }
+
+    /// A verifier that XORs with a per-secret key and counts rekeys (a stand-in for a salted
+    /// hash: the stored reference is never the PIN).
+    #[derive(Clone)]
+    struct Xor {
+        key: [u8; 2],
+    }
+
+    impl PinVerifier for Xor {
+        fn reference(&self, secret: Secret, value: &[u8]) -> PinData {
+            let k = self.key[secret as usize];
+            let mut out = PinData::new();
+            for b in value {
+                out.extend(&[b ^ k]).unwrap();
+            }
+            out
+        }
+        fn rekey(&mut self, secret: Secret) {
+            self.key[secret as usize] = self.key[secret as usize].wrapping_add(1);
+        }
+    }
+
+    #[test]
+    fn verifier_stores_no_plain_value_and_follows_the_same_rules() {
+        let mut c = CardPin::with_verifier(
+            CardPinConfig::PIV,
+            Xor { key: [0x55, 0xAA] },
+            Some(&Pin::new(b"123456").unwrap()),
+            Some(&Pin::new(b"87654321").unwrap()),
+        )
+        .unwrap();
+        assert_ne!(c.state().pin, Some(&piv(b"123456")[..]));
+        assert_ne!(c.state().puk, Some(&piv(b"87654321")[..]));
+        assert_eq!(c.verify(&piv(b"000000")).status_word(), StatusWord(0x63C2));
+        assert_eq!(c.verify(&piv(b"000001")).status_word(), StatusWord(0x63C1));
+        assert_eq!(c.verify(&piv(b"000002")).status_word(), StatusWord(0x6983));
+        assert_eq!(c.verify(&piv(b"123456")), PinOutcome::Blocked);
+        // Unblock with a new PIN: the verifier rekeys the PIN, not the PUK.
+        assert_eq!(
+            c.unblock(&piv(b"87654321"), Some(&piv(b"2468024"))),
+            PinOutcome::Verified
+        );
+        assert_eq!(c.verifier().key, [0x56, 0xAA]);
+        assert_eq!(c.verify(&piv(b"2468024")), PinOutcome::Verified);
+        // State round trip through the references, into a copy with the same verifier.
+        let mut copy =
+            CardPin::with_verifier(CardPinConfig::PIV, c.verifier().clone(), None, None).unwrap();
+        copy.set_state(c.state()).unwrap();
+        assert_eq!(copy.verify(&piv(b"2468024")), PinOutcome::Verified);
+        let dup = c.duplicate();
+        assert!(!dup.is_verified());
+        assert_eq!(dup.state(), c.state());
+        let mut bad = c.state();
+        bad.retries_left = 4;
+        assert!(copy.set_state(bad).is_err());
+    }
+
+    #[test]
+    fn commit_sees_the_decrement_before_the_comparison() {
+        let mut c = card();
+        let mut seen = std::vec::Vec::new();
+        let mut commit = |p: &CardPin| {
+            seen.push(p.retries_left());
+            Ok(())
+        };
+        let verify = |c: &mut CardPin, pin: &[u8], commit: &mut Commit<'_, Plain>| {
+            c.process_with(Secret::Pin, Ins::VERIFY, 0x00, pin, false, commit)
+        };
+        assert_eq!(
+            verify(&mut c, &piv(b"000000"), &mut commit),
+            PinOutcome::WrongPin { retries_left: 2 }
+        );
+        assert_eq!(
+            verify(&mut c, &piv(b"123456"), &mut commit),
+            PinOutcome::Verified
+        );
+        // Wrong: one commit (2). Right: the decrement (1), then the restored counter (3).
+        assert_eq!(seen, [2, 1, 3]);
+        // A failing commit before the comparison: the try counts, nothing is compared.
+        let mut failing = |_: &CardPin| Err(StatusWord::MEMORY_FAILURE);
+        assert_eq!(
+            verify(&mut c, &piv(b"123456"), &mut failing),
+            PinOutcome::Unexpected(StatusWord::MEMORY_FAILURE)
+        );
+        assert_eq!(c.retries_left(), 2);
+        assert!(!c.is_verified());
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub mod secret;
 pub mod state;
 pub mod verify_structure;
 
-pub use card::{CardPin, CardPinConfig, Secret};
+pub use card::{CardPin, CardPinConfig, CardPinState, Commit, PinVerifier, Plain, Secret};
 pub use command::PinCommand;
 pub use entry_format::{DigitCoding, EntryFormat, Justification, Units};
 pub use error::Error;

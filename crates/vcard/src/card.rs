@@ -26,7 +26,9 @@
 
 use cardwire_apdu::card::{CardExchange, Incoming};
 use cardwire_apdu::{Cla, Ins, SecureMessaging, StatusWord};
-use cardwire_pin::{PinFormat, PinOutcome, PinPolicy};
+use cardwire_pin::{
+    CardPin, CardPinConfig, CardPinState, PinFormat, PinOutcome, PinPolicy, Secret,
+};
 use cardwire_transport::CardHandler;
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 
@@ -36,7 +38,9 @@ use crate::identity::{Identity, Seed};
 use crate::mrz::Mrz;
 use crate::personalise::{self, ALG_ECDSA_SHA256, KEY_REFERENCE, PIN_REFERENCE, PUK_REFERENCE};
 use crate::secure::Session;
-use crate::state::{CardState, FileContent, FileData, Opened, PinRecord, Scp03Keys, StateFile};
+use crate::state::{
+    CardState, FileContent, FileData, Opened, PinRecord, SaltedSha256, Scp03Keys, StateFile,
+};
 
 /// The PIN and PUK wire format: ASCII digits padded with `FF` to 8 bytes.
 pub const PIN_FORMAT: PinFormat = PinFormat::PIV;
@@ -44,6 +48,15 @@ pub const PIN_FORMAT: PinFormat = PinFormat::PIV;
 pub const PIN_POLICY: PinPolicy = PinPolicy::digits(4, 8);
 /// The PUK policy: 8 digits.
 pub const PUK_POLICY: PinPolicy = PinPolicy::digits(8, 8);
+/// PIN and PUK as `cardwire-pin` keeps them: PIV format, [`PIN_POLICY`], 3 PIN tries and
+/// 10 PUK tries.
+pub const PIN_CONFIG: CardPinConfig = CardPinConfig {
+    format: PIN_FORMAT,
+    policy: PIN_POLICY,
+    retry_limit: personalise::PIN_TRIES,
+    puk_format: PIN_FORMAT,
+    puk_retry_limit: personalise::PUK_TRIES,
+};
 
 /// The buffer for command chains and pending responses.
 const EXCHANGE_BUFFER: usize = 70_000;
@@ -123,8 +136,9 @@ pub struct VirtualCard {
     seed: Seed,
     identity: Identity,
     fs: FileSystem,
-    pin: PinRecord,
-    puk: PinRecord,
+    /// PIN (reference `81`) and PUK (`82`): the rules live in `cardwire-pin`; only salted
+    /// hashes are stored.
+    pin: CardPin<SaltedSha256>,
     pub(crate) scp03_keys: Scp03Keys,
     signature_count: u32,
     pub(crate) mrz: Mrz,
@@ -145,8 +159,8 @@ impl core::fmt::Debug for VirtualCard {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("VirtualCard")
             .field("identity", &self.identity)
-            .field("pin", &self.pin)
-            .field("puk", &self.puk)
+            .field("pin_tries_left", &self.pin.retries_left())
+            .field("puk_tries_left", &self.pin.puk_retries_left())
             .field("state_file", &self.store.as_ref().map(StateFile::path))
             .finish_non_exhaustive()
     }
@@ -161,25 +175,20 @@ impl VirtualCard {
         let identity = Identity::from_seed(seed)?;
         let mrz = Mrz::specimen();
         let fs = personalise::file_system(&identity, seed, &mrz);
-        let pin = PinRecord::new(
-            seed,
-            "pin",
-            &encode_pin(personalise::DEFAULT_PIN)?,
-            personalise::PIN_TRIES,
-        );
-        let puk = PinRecord::new(
-            seed,
-            "puk",
-            &encode_pin(personalise::DEFAULT_PUK)?,
-            personalise::PUK_TRIES,
-        );
+        let invalid = |e: cardwire_pin::Error| Error::InvalidPin(e.to_string());
+        let pin = CardPin::with_verifier(
+            PIN_CONFIG,
+            SaltedSha256::new(seed),
+            Some(&cardwire_pin::Pin::new(personalise::DEFAULT_PIN.as_bytes()).map_err(invalid)?),
+            Some(&cardwire_pin::Pin::new(personalise::DEFAULT_PUK.as_bytes()).map_err(invalid)?),
+        )
+        .map_err(invalid)?;
         Ok(VirtualCard {
             atr: crate::atr::atr(),
             seed: seed.clone(),
             identity,
             fs,
             pin,
-            puk,
             scp03_keys: Scp03Keys::test_keys(),
             signature_count: 0,
             mrz,
@@ -225,8 +234,19 @@ impl VirtualCard {
             path: path.to_string(),
             reason,
         };
-        card.pin = state.pin.clone();
-        card.puk = state.puk.clone();
+        card.pin
+            .verifier_mut()
+            .restore(state.pin.salt(), state.puk.salt());
+        card.pin
+            .set_state(CardPinState {
+                retry_limit: state.pin.max_tries,
+                retries_left: state.pin.tries_left,
+                pin: Some(state.pin.hash()),
+                puk_retry_limit: state.puk.max_tries,
+                puk_retries_left: state.puk.tries_left,
+                puk: Some(state.puk.hash()),
+            })
+            .map_err(|e| corrupt(format!("the PIN record is unusable: {e}")))?;
         card.scp03_keys = state.scp03.clone();
         card.signature_count = state.signature_count;
         for file in &state.files {
@@ -270,29 +290,13 @@ impl VirtualCard {
 
     /// The card's persistent state now.
     pub fn to_state(&self) -> CardState {
-        let mut files = Vec::new();
-        for id in self.fs.ids() {
-            let Some(node) = self.fs.node(id) else {
-                continue;
-            };
-            let data = match &node.body {
-                Body::Transparent(b) => FileData::Transparent(b.clone()),
-                Body::Records(r) => FileData::Records(r.clone()),
-                Body::Df { .. } => continue,
-            };
-            files.push(FileContent {
-                path: self.fs.path_of(id),
-                data,
-            });
-        }
-        CardState {
-            seed: self.seed.clone(),
-            pin: self.pin.clone(),
-            puk: self.puk.clone(),
-            scp03: self.scp03_keys.clone(),
-            signature_count: self.signature_count,
-            files,
-        }
+        state_of(
+            &self.seed,
+            &self.fs,
+            &self.scp03_keys,
+            self.signature_count,
+            &self.pin,
+        )
     }
 
     /// A copy of this card's persistent state as a separate card, powered off, with no state
@@ -304,8 +308,7 @@ impl VirtualCard {
             seed: self.seed.clone(),
             identity: self.identity.clone(),
             fs: self.fs.clone(),
-            pin: self.pin.clone(),
-            puk: self.puk.clone(),
+            pin: self.pin.duplicate(),
             scp03_keys: self.scp03_keys.clone(),
             signature_count: self.signature_count,
             mrz: self.mrz.clone(),
@@ -338,12 +341,12 @@ impl VirtualCard {
 
     /// PIN tries left (0 = blocked).
     pub fn pin_tries_left(&self) -> u8 {
-        self.pin.tries_left
+        self.pin.retries_left()
     }
 
     /// PUK tries left.
     pub fn puk_tries_left(&self) -> u8 {
-        self.puk.tries_left
+        self.pin.puk_retries_left()
     }
 
     /// Whether the PIN is verified in this power session.
@@ -371,16 +374,8 @@ impl VirtualCard {
     /// Saves the persistent state if the card has a state file. On failure the card answers
     /// `6581` (memory failure) to the command.
     fn persist(&mut self) -> Result<(), StatusWord> {
-        let Some(store) = &self.store else {
-            return Ok(());
-        };
-        match store.save(&self.to_state()) {
-            Ok(()) => Ok(()),
-            Err(_) => {
-                self.persist_failed = true;
-                Err(StatusWord::MEMORY_FAILURE)
-            }
-        }
+        let state = self.to_state();
+        save(self.store.as_ref(), &mut self.persist_failed, &state)
     }
 
     fn clear_volatile(&mut self) {
@@ -876,164 +871,77 @@ impl VirtualCard {
 
     // ---- PIN and PUK (ISO/IEC 7816-4 §11.5.6, §11.5.7, §11.5.10) ----
 
+    /// VERIFY, CHANGE REFERENCE DATA and RESET RETRY COUNTER run in `cardwire-pin`'s
+    /// [`CardPin::process_with`] (retry counters, blocking, PUK, constant-time comparison);
+    /// the state file is saved after each counter decrement, before the comparison, and after
+    /// every successful change. The card adds its references, its CHANGE REFERENCE DATA
+    /// P1 `00` only, and its security status: set by VERIFY, cleared by VERIFY P1 `FF`, a
+    /// failed CHANGE REFERENCE DATA and a reset.
     fn pin_command(&mut self, cmd: &Cmd) -> Reply {
-        let outcome = match (cmd.ins, cmd.p2) {
-            (Ins::VERIFY, PIN_REFERENCE) => self.verify(cmd, false),
-            (Ins::VERIFY, PUK_REFERENCE) => self.verify(cmd, true),
-            (Ins::CHANGE_REFERENCE_DATA, PIN_REFERENCE) => self.change_pin(cmd),
-            (Ins::RESET_RETRY_COUNTER, PIN_REFERENCE) => self.reset_retry_counter(cmd),
+        let secret = match (cmd.ins, cmd.p2) {
+            (Ins::VERIFY | Ins::RESET_RETRY_COUNTER, PIN_REFERENCE) => Secret::Pin,
+            (Ins::CHANGE_REFERENCE_DATA, PIN_REFERENCE) if cmd.p1 == 0x00 => Secret::Pin,
+            (Ins::CHANGE_REFERENCE_DATA, PIN_REFERENCE) => {
+                return Reply::sw(StatusWord::INCORRECT_P1_P2);
+            }
+            (Ins::VERIFY, PUK_REFERENCE) => Secret::Puk,
             _ => return Reply::sw(StatusWord::REFERENCED_DATA_NOT_FOUND),
         };
-        Reply::sw(outcome.status_word())
-    }
-
-    fn record(&mut self, puk: bool) -> &mut PinRecord {
-        if puk { &mut self.puk } else { &mut self.pin }
-    }
-
-    /// The counter rule: blocked at zero; decrement and persist **before** comparing; restore
-    /// (and persist) only on success.
-    fn check_secret(&mut self, puk: bool, candidate: &[u8]) -> PinOutcome {
-        if self.record(puk).is_blocked() {
-            return PinOutcome::Blocked;
+        let admin = cmd.arrival == Arrival::Scp03;
+        if cmd.ins == Ins::RESET_RETRY_COUNTER && cmd.p1 == 0x02 && admin && cmd.data.len() != 8 {
+            return Reply::sw(StatusWord::WRONG_LENGTH);
         }
-        let rec = self.record(puk);
-        rec.tries_left = rec.tries_left.saturating_sub(1);
-        if let Err(sw) = self.persist() {
-            return PinOutcome::Unexpected(sw);
-        }
-        let rec = self.record(puk);
-        if rec.matches(candidate) {
-            rec.tries_left = rec.max_tries;
-            if let Err(sw) = self.persist() {
-                return PinOutcome::Unexpected(sw);
-            }
-            PinOutcome::Verified
-        } else if self.record(puk).tries_left == 0 {
-            PinOutcome::Blocked
-        } else {
-            PinOutcome::WrongPin {
-                retries_left: self.record(puk).tries_left,
-            }
-        }
-    }
-
-    fn status_of(&self, puk: bool) -> PinOutcome {
-        let rec = if puk { &self.puk } else { &self.pin };
-        if rec.is_blocked() {
-            PinOutcome::Blocked
-        } else if !puk && self.pin_verified {
-            PinOutcome::Verified
-        } else {
-            PinOutcome::WrongPin {
-                retries_left: rec.tries_left,
-            }
-        }
-    }
-
-    fn verify(&mut self, cmd: &Cmd, puk: bool) -> PinOutcome {
-        match cmd.p1 {
-            0x00 if cmd.data.is_empty() => self.status_of(puk),
-            0x00 => {
-                if cmd.data.len() != 8 {
-                    return PinOutcome::Unexpected(StatusWord::WRONG_LENGTH);
+        let status_query = cmd.ins == Ins::VERIFY && cmd.p1 == 0x00 && cmd.data.is_empty();
+        let outcome = if status_query && secret == Secret::Pin {
+            match self.pin.status() {
+                PinOutcome::Verified | PinOutcome::WrongPin { .. } if self.pin_verified => {
+                    PinOutcome::Verified
                 }
-                let outcome = self.check_secret(puk, &cmd.data);
-                if !puk {
+                PinOutcome::Verified | PinOutcome::WrongPin { .. } => PinOutcome::WrongPin {
+                    retries_left: self.pin.retries_left(),
+                },
+                other => other,
+            }
+        } else {
+            let VirtualCard {
+                pin,
+                store,
+                seed,
+                fs,
+                scp03_keys,
+                signature_count,
+                persist_failed,
+                ..
+            } = self;
+            let mut commit = |p: &CardPin<SaltedSha256>| {
+                if store.is_none() {
+                    return Ok(());
+                }
+                let state = state_of(seed, fs, scp03_keys, *signature_count, p);
+                save(store.as_ref(), persist_failed, &state)
+            };
+            pin.process_with(secret, cmd.ins, cmd.p1, &cmd.data, admin, &mut commit)
+        };
+        if secret == Secret::Pin {
+            match (cmd.ins, cmd.p1) {
+                (Ins::VERIFY, 0x00)
+                    if outcome != PinOutcome::Unexpected(StatusWord::WRONG_LENGTH)
+                        && !status_query =>
+                {
                     self.pin_verified = outcome == PinOutcome::Verified;
                 }
-                outcome
-            }
-            0xFF if cmd.data.is_empty() => {
-                if !puk {
+                (Ins::VERIFY, 0xFF) if outcome == PinOutcome::Verified => {
                     self.pin_verified = false;
                 }
-                PinOutcome::Verified
+                (Ins::CHANGE_REFERENCE_DATA, _)
+                    if matches!(outcome, PinOutcome::Blocked | PinOutcome::WrongPin { .. }) =>
+                {
+                    self.pin_verified = false;
+                }
+                _ => {}
             }
-            0xFF => PinOutcome::Unexpected(StatusWord::WRONG_LENGTH),
-            _ => PinOutcome::Unexpected(StatusWord::INCORRECT_P1_P2),
         }
-    }
-
-    fn change_pin(&mut self, cmd: &Cmd) -> PinOutcome {
-        if cmd.p1 != 0x00 {
-            return PinOutcome::Unexpected(StatusWord::INCORRECT_P1_P2);
-        }
-        if cmd.data.len() != 16 {
-            return PinOutcome::Unexpected(StatusWord::WRONG_LENGTH);
-        }
-        let (old, new) = cmd.data.split_at(8);
-        if !valid_new_secret(new, PIN_POLICY) {
-            return PinOutcome::Unexpected(StatusWord::INCORRECT_DATA);
-        }
-        let outcome = self.check_secret(false, old);
-        if outcome != PinOutcome::Verified {
-            self.pin_verified = false;
-            return outcome;
-        }
-        self.set_pin(new)
-    }
-
-    fn set_pin(&mut self, new: &[u8]) -> PinOutcome {
-        let before = self.pin.clone();
-        let seed = self.seed.clone();
-        self.pin.set_value(&seed, "pin", new);
-        if let Err(sw) = self.persist() {
-            self.pin = before;
-            return PinOutcome::Unexpected(sw);
-        }
-        PinOutcome::Verified
-    }
-
-    fn reset_retry_counter(&mut self, cmd: &Cmd) -> PinOutcome {
-        let admin = cmd.arrival == Arrival::Scp03;
-        match cmd.p1 {
-            0x00 => {
-                if cmd.data.len() != 16 {
-                    return PinOutcome::Unexpected(StatusWord::WRONG_LENGTH);
-                }
-                let (puk, new) = cmd.data.split_at(8);
-                if !valid_new_secret(new, PIN_POLICY) {
-                    return PinOutcome::Unexpected(StatusWord::INCORRECT_DATA);
-                }
-                match self.check_secret(true, puk) {
-                    PinOutcome::Verified => self.set_pin(new),
-                    other => other,
-                }
-            }
-            0x01 => {
-                if cmd.data.len() != 8 {
-                    return PinOutcome::Unexpected(StatusWord::WRONG_LENGTH);
-                }
-                match self.check_secret(true, &cmd.data) {
-                    PinOutcome::Verified => self.unblock_pin(),
-                    other => other,
-                }
-            }
-            0x02 | 0x03 if !admin => PinOutcome::SecurityStatusNotSatisfied,
-            0x02 => {
-                if cmd.data.len() != 8 {
-                    return PinOutcome::Unexpected(StatusWord::WRONG_LENGTH);
-                }
-                if !valid_new_secret(&cmd.data, PIN_POLICY) {
-                    return PinOutcome::Unexpected(StatusWord::INCORRECT_DATA);
-                }
-                self.set_pin(&cmd.data)
-            }
-            0x03 if cmd.data.is_empty() => self.unblock_pin(),
-            0x03 => PinOutcome::Unexpected(StatusWord::WRONG_LENGTH),
-            _ => PinOutcome::Unexpected(StatusWord::INCORRECT_P1_P2),
-        }
-    }
-
-    fn unblock_pin(&mut self) -> PinOutcome {
-        let before = self.pin.tries_left;
-        self.pin.tries_left = self.pin.max_tries;
-        if let Err(sw) = self.persist() {
-            self.pin.tries_left = before;
-            return PinOutcome::Unexpected(sw);
-        }
-        PinOutcome::Verified
+        Reply::sw(outcome.status_word())
     }
 
     // ---- Signing (ISO/IEC 7816-8 §5.4, §5.6; ISO/IEC 7816-4 §11.5.2, §11.5.11) ----
@@ -1118,6 +1026,65 @@ impl VirtualCard {
     }
 }
 
+/// The card's persistent state from its parts (so the PIN commit can build it while the
+/// PIN object is borrowed).
+fn state_of(
+    seed: &Seed,
+    fs: &FileSystem,
+    scp03: &Scp03Keys,
+    signature_count: u32,
+    pin: &CardPin<SaltedSha256>,
+) -> CardState {
+    let mut files = Vec::new();
+    for id in fs.ids() {
+        let Some(node) = fs.node(id) else {
+            continue;
+        };
+        let data = match &node.body {
+            Body::Transparent(b) => FileData::Transparent(b.clone()),
+            Body::Records(r) => FileData::Records(r.clone()),
+            Body::Df { .. } => continue,
+        };
+        files.push(FileContent {
+            path: fs.path_of(id),
+            data,
+        });
+    }
+    let st = pin.state();
+    let verifier = pin.verifier();
+    let record = |secret, reference: Option<&[u8]>, max, left| {
+        PinRecord::from_parts(verifier.salt(secret), reference.unwrap_or(&[]), max, left)
+            .unwrap_or_else(|| {
+                // A CardPin built by this card always holds a 32-byte hash; never reached.
+                PinRecord::new(seed, "invalid", &[], max)
+            })
+    };
+    CardState {
+        seed: seed.clone(),
+        pin: record(Secret::Pin, st.pin, st.retry_limit, st.retries_left),
+        puk: record(Secret::Puk, st.puk, st.puk_retry_limit, st.puk_retries_left),
+        scp03: scp03.clone(),
+        signature_count,
+        files,
+    }
+}
+
+/// Saves `state` when the card has a state file; on failure remembers it and answers
+/// `6581` (memory failure).
+fn save(
+    store: Option<&StateFile>,
+    persist_failed: &mut bool,
+    state: &CardState,
+) -> Result<(), StatusWord> {
+    let Some(store) = store else {
+        return Ok(());
+    };
+    store.save(state).map_err(|_| {
+        *persist_failed = true;
+        StatusWord::MEMORY_FAILURE
+    })
+}
+
 /// Encodes a PIN in the card's wire format (ASCII padded with `FF` to 8 bytes).
 ///
 /// # Errors
@@ -1128,19 +1095,6 @@ pub fn encode_pin(pin: &str) -> Result<Vec<u8>, Error> {
         .encode(&p)
         .map(|d| d.expose_secret().to_vec())
         .map_err(|e| Error::InvalidPin(e.to_string()))
-}
-
-/// Whether `encoded` is a canonical PIV-format PIN meeting `policy`.
-fn valid_new_secret(encoded: &[u8], policy: PinPolicy) -> bool {
-    let Ok(pin) = PIN_FORMAT.decode(encoded) else {
-        return false;
-    };
-    if policy.check(&pin).is_err() {
-        return false;
-    }
-    PIN_FORMAT
-        .encode(&pin)
-        .is_ok_and(|e| e.expose_secret() == encoded)
 }
 
 /// How many content bytes fit a DO `53` within `ne` bytes (header 2, 3 or 4 bytes).

@@ -30,6 +30,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use cardwire_pin::{PinData, PinVerifier, Secret};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -47,8 +48,9 @@ pub const MAX_STATE_LEN: usize = 16 * 1024 * 1024;
 const HEADER_LEN: usize = 14;
 const DIGEST_LEN: usize = 32;
 
-/// PIN or PUK reference data as the card stores it: a salted SHA-256 of the value, never the
-/// value itself, with its retry counter.
+/// PIN or PUK reference data as the state file stores it: a salted SHA-256 of the value,
+/// never the value itself, with its retry counter. Only a record: the card keeps PIN and PUK
+/// in a `cardwire_pin::CardPin` with the [`SaltedSha256`] verifier, which owns all the rules.
 ///
 /// The hash keeps the PIN out of a state file someone glances at; it does not resist a
 /// brute-force search over short numeric PINs (real cards rely on protected memory for that).
@@ -75,18 +77,99 @@ impl core::fmt::Debug for PinRecord {
 }
 
 impl PinRecord {
-    /// Reference data for `value`, with a salt derived from `seed`, `label` and the
-    /// generation (deterministic, so a card created from a seed is always the same).
+    /// Reference data for `value` at generation 1, with a salt derived from `seed`, `label`
+    /// and the generation (deterministic, so a card created from a seed is always the same).
     pub fn new(seed: &Seed, label: &str, value: &[u8], max_tries: u8) -> PinRecord {
-        let mut record = PinRecord {
-            salt: [0; 16],
-            hash: [0; 32],
+        let salt = SaltedSha256::derive_salt(seed, label, 1);
+        PinRecord {
+            hash: SaltedSha256::salted(&salt, value),
+            salt,
             max_tries,
             tries_left: max_tries,
-            generation: 0,
-        };
-        record.set_value(seed, label, value);
-        record
+            generation: 1,
+        }
+    }
+
+    /// The salt and generation, for [`SaltedSha256::restore`].
+    pub fn salt(&self) -> ([u8; 16], u32) {
+        (self.salt, self.generation)
+    }
+
+    /// The stored SHA-256(salt ‖ value).
+    pub fn hash(&self) -> &[u8; 32] {
+        &self.hash
+    }
+
+    /// A record from a [`cardwire_pin::CardPin`]'s stored reference and counters (`None`
+    /// when the reference is not a 32-byte hash).
+    pub fn from_parts(
+        (salt, generation): ([u8; 16], u32),
+        hash: &[u8],
+        max_tries: u8,
+        tries_left: u8,
+    ) -> Option<PinRecord> {
+        Some(PinRecord {
+            salt,
+            hash: <[u8; 32]>::try_from(hash).ok()?,
+            max_tries,
+            tries_left,
+            generation,
+        })
+    }
+}
+
+/// The card's [`PinVerifier`]: `cardwire-pin`'s `CardPin` stores SHA-256(salt ‖ value) for
+/// the PIN and the PUK instead of the values, so the state file holds no plaintext PIN. Each
+/// new value gets a new salt, derived from the seed, the label (`pin` / `puk`) and a
+/// generation counter.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct SaltedSha256 {
+    seed: Seed,
+    pin: ([u8; 16], u32),
+    puk: ([u8; 16], u32),
+}
+
+impl core::fmt::Debug for SaltedSha256 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("SaltedSha256 { <redacted> }")
+    }
+}
+
+impl SaltedSha256 {
+    /// Salts at generation 1 for a card made from `seed`.
+    pub fn new(seed: &Seed) -> SaltedSha256 {
+        SaltedSha256 {
+            seed: seed.clone(),
+            pin: (Self::derive_salt(seed, "pin", 1), 1),
+            puk: (Self::derive_salt(seed, "puk", 1), 1),
+        }
+    }
+
+    /// Takes the salts and generations of stored records.
+    pub fn restore(&mut self, pin: ([u8; 16], u32), puk: ([u8; 16], u32)) {
+        self.pin = pin;
+        self.puk = puk;
+    }
+
+    /// The salt and generation in use for `secret`.
+    pub fn salt(&self, secret: Secret) -> ([u8; 16], u32) {
+        match secret {
+            Secret::Pin => self.pin,
+            Secret::Puk => self.puk,
+        }
+    }
+
+    fn derive_salt(seed: &Seed, label: &str, generation: u32) -> [u8; 16] {
+        let full: [u8; 32] = Sha256::new()
+            .chain_update(b"cardwire-vcard/v1/salt/")
+            .chain_update(label.as_bytes())
+            .chain_update(seed.0)
+            .chain_update(generation.to_be_bytes())
+            .finalize()
+            .into();
+        let mut salt = [0u8; 16];
+        salt.copy_from_slice(full.get(..16).unwrap_or(&[0; 16]));
+        salt
     }
 
     fn salted(salt: &[u8; 16], value: &[u8]) -> [u8; 32] {
@@ -96,35 +179,24 @@ impl PinRecord {
             .finalize()
             .into()
     }
+}
 
-    /// Whether `candidate` is the stored value (constant-time comparison of the hashes).
-    /// Does not touch the retry counter.
-    pub fn matches(&self, candidate: &[u8]) -> bool {
-        let mut h = Self::salted(&self.salt, candidate);
-        let equal = h.ct_eq(&self.hash).into();
-        h.zeroize();
-        equal
+impl PinVerifier for SaltedSha256 {
+    fn reference(&self, secret: Secret, value: &[u8]) -> PinData {
+        let (salt, _) = self.salt(secret);
+        let mut hash = Self::salted(&salt, value);
+        let out = PinData::from_slice(&hash).unwrap_or_default();
+        hash.zeroize();
+        out
     }
 
-    /// Replaces the value (new salt), and resets the retry counter to its maximum.
-    pub fn set_value(&mut self, seed: &Seed, label: &str, value: &[u8]) {
-        self.generation = self.generation.wrapping_add(1);
-        let salt_full: [u8; 32] = Sha256::new()
-            .chain_update(b"cardwire-vcard/v1/salt/")
-            .chain_update(label.as_bytes())
-            .chain_update(seed.0)
-            .chain_update(self.generation.to_be_bytes())
-            .finalize()
-            .into();
-        self.salt
-            .copy_from_slice(salt_full.get(..16).unwrap_or(&[0; 16]));
-        self.hash = Self::salted(&self.salt, value);
-        self.tries_left = self.max_tries;
-    }
-
-    /// Whether the retry counter is exhausted.
-    pub fn is_blocked(&self) -> bool {
-        self.tries_left == 0
+    fn rekey(&mut self, secret: Secret) {
+        let (label, slot) = match secret {
+            Secret::Pin => ("pin", &mut self.pin),
+            Secret::Puk => ("puk", &mut self.puk),
+        };
+        let generation = slot.1.wrapping_add(1);
+        *slot = (Self::derive_salt(&self.seed, label, generation), generation);
     }
 }
 
@@ -605,18 +677,18 @@ mod tests {
     }
 
     #[test]
-    fn pin_record_matches_only_its_value() {
-        let mut p = PinRecord::new(&Seed::DEFAULT, "pin", b"1234", 3);
-        assert!(p.matches(b"1234"));
-        assert!(!p.matches(b"1235"));
-        assert!(!p.matches(b"12345"));
-        let old_salt = p.salt;
-        p.tries_left = 0;
-        p.set_value(&Seed::DEFAULT, "pin", b"5678");
-        assert_ne!(p.salt, old_salt);
-        assert!(p.matches(b"5678"));
-        assert!(!p.matches(b"1234"));
-        assert_eq!(p.tries_left, 3);
+    fn salted_sha256_matches_the_record_and_rekeys() {
+        let p = PinRecord::new(&Seed::DEFAULT, "pin", b"1234", 3);
+        let mut v = SaltedSha256::new(&Seed::DEFAULT);
+        assert_eq!(v.salt(Secret::Pin), p.salt());
+        assert_eq!(v.reference(Secret::Pin, b"1234").expose_secret(), p.hash());
+        assert_ne!(v.reference(Secret::Pin, b"1235").expose_secret(), p.hash());
+        assert_ne!(v.reference(Secret::Puk, b"1234").expose_secret(), p.hash());
+        v.rekey(Secret::Pin);
+        assert_eq!(v.salt(Secret::Pin).1, 2);
+        assert_ne!(v.salt(Secret::Pin).0, p.salt().0);
+        assert_ne!(v.reference(Secret::Pin, b"1234").expose_secret(), p.hash());
+        assert!(format!("{v:?}").contains("redacted"));
         assert!(format!("{p:?}").contains("redacted"));
     }
 
