@@ -9,37 +9,13 @@
     clippy::indexing_slicing
 )]
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::process::Output;
+
+use common::{cardwire, cardwire_stdin, stderr, stdout};
 
 use serde_json::Value;
-
-fn cardwire(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cardwire"))
-        .args(args)
-        .output()
-        .expect("run cardwire")
-}
-
-fn cardwire_stdin(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cardwire"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn cardwire");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
 
 fn json(o: &Output) -> Value {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(o));

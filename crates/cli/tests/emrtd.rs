@@ -8,16 +8,11 @@
     clippy::indexing_slicing
 )]
 
-use std::process::{Command, Output};
+mod common;
+
+use common::cardwire;
 
 use serde_json::Value;
-
-fn cardwire(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cardwire"))
-        .args(args)
-        .output()
-        .expect("run cardwire")
-}
 
 const SPECIMEN: [&str; 6] = [
     "--document-number",

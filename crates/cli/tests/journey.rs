@@ -9,16 +9,13 @@
 )]
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
+
+use common::cardwire;
 
 use serde_json::Value;
-
-fn cardwire(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cardwire"))
-        .args(args)
-        .output()
-        .expect("run cardwire")
-}
 
 fn json_report(args: &[&str]) -> (Value, Output) {
     let out = cardwire(args);

@@ -7,37 +7,11 @@
     clippy::indexing_slicing
 )]
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use common::{cardwire, cardwire_stdin, stderr, stdout};
 
 const FCI: &str = "6F24840E315041592E5359532E4444463031A5128801015F2D08656E6573667264659F110101";
-
-fn cardwire(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cardwire"))
-        .args(args)
-        .output()
-        .expect("run cardwire")
-}
-
-fn cardwire_stdin(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cardwire"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn cardwire");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
 
 #[test]
 fn readme_main_command_prints_the_named_tree() {
