@@ -839,3 +839,19 @@ impl<T: Transport, S: SecureChannel, const N: usize> Drop for Transaction<'_, T,
         let _ = self.card.end_transaction();
     }
 }
+
+impl<T: Transport, S: SecureChannel, const N: usize> crate::session::Session for Card<T, S, N> {
+    type Error = CardError<T::Error, S::Error>;
+
+    fn transmit<'r>(
+        &mut self,
+        command: &CommandRepr<'_>,
+        response: &'r mut [u8],
+    ) -> Result<Response<&'r [u8]>, Self::Error> {
+        Card::transmit(self, command, response)
+    }
+
+    fn plain_pin_forbidden(&self) -> bool {
+        self.secure_required && self.secure.is_none()
+    }
+}

@@ -20,6 +20,7 @@ pub mod part10;
 pub mod pcsc;
 pub mod replay;
 pub mod secure;
+pub mod session;
 pub mod trace;
 pub mod transport;
 pub mod uart;
@@ -37,6 +38,7 @@ pub use replay::Replay;
 #[cfg(feature = "alloc")]
 pub use replay::TranscriptWriter;
 pub use secure::{NoSecureChannel, SecureChannel, SecureChannelError, SecureChannelErrorKind};
+pub use session::{AsyncSession, Session};
 #[cfg(feature = "std")]
 pub use trace::StdSink;
 pub use trace::{CommandTrace, FmtSink, ResponseTrace, TraceEvent, TraceSink, Traced};

@@ -1,0 +1,108 @@
+//! [`Session`] and [`AsyncSession`]: the small traits that host helpers are written against.
+//!
+//! A session sends one *logical* command and returns its complete response: GET RESPONSE
+//! (`61xx`), `6Cxx` re-sends, command chaining and secure messaging are the session's business
+//! (ISO/IEC 7816-4 §5.3, §10). PIN, secure-messaging and PIV helpers in the crates above take
+//! `&mut impl Session`, so another crate with its own transport (an OpenPGP card library, an
+//! eMRTD reader, a YubiKey library) can reuse them by implementing one method.
+//!
+//! [`crate::Card`] implements [`Session`]; an async card session implements [`AsyncSession`].
+//!
+//! ```
+//! use cardwire_apdu::{CommandRepr, Response};
+//! use cardwire_transport::{ErrorKind, Session};
+//!
+//! /// A downstream session that answers every command with `9000` (in real code: your own
+//! /// transport, which already handles `61xx`).
+//! struct MySession;
+//!
+//! impl Session for MySession {
+//!     type Error = ErrorKind;
+//!     fn transmit<'r>(
+//!         &mut self,
+//!         _command: &CommandRepr<'_>,
+//!         response: &'r mut [u8],
+//!     ) -> Result<Response<&'r [u8]>, ErrorKind> {
+//!         let out = response.get_mut(..2).ok_or(ErrorKind::BufferTooSmall)?;
+//!         out.copy_from_slice(&[0x90, 0x00]);
+//!         Response::new_checked(&*out).map_err(|_| ErrorKind::Protocol)
+//!     }
+//! }
+//!
+//! let mut session = MySession;
+//! let mut buf = [0u8; 8];
+//! let select = CommandRepr::new(cardwire_apdu::Cla(0), cardwire_apdu::Ins::SELECT, 4, 0);
+//! assert!(session.transmit(&select, &mut buf)?.sw().is_success());
+//! # Ok::<(), ErrorKind>(())
+//! ```
+
+use cardwire_apdu::{CommandRepr, Response};
+
+use crate::transport::Error;
+
+/// One logical command out, its complete response back (ISO/IEC 7816-4 §5).
+///
+/// Implementations handle `61xx`/`6Cxx`, chaining and, when active, secure messaging. A status
+/// word is data: any complete response is `Ok`, whatever its status.
+pub trait Session {
+    /// The session's error type.
+    type Error: Error + core::fmt::Display;
+
+    /// Sends `command` and returns the card's whole response (data and status word), placed
+    /// in `response`.
+    ///
+    /// # Errors
+    /// The session's own error when the command cannot be sent or the answer is incomplete,
+    /// malformed or does not fit `response`.
+    fn transmit<'r>(
+        &mut self,
+        command: &CommandRepr<'_>,
+        response: &'r mut [u8],
+    ) -> Result<Response<&'r [u8]>, Self::Error>;
+
+    /// Whether the session's policy forbids sending PIN data in plain (secure messaging
+    /// required and not active). PIN helpers check it to refuse early with a typed outcome.
+    /// The default is `false`: a session without secure messaging has no such policy.
+    fn plain_pin_forbidden(&self) -> bool {
+        false
+    }
+}
+
+impl<S: Session + ?Sized> Session for &mut S {
+    type Error = S::Error;
+
+    fn transmit<'r>(
+        &mut self,
+        command: &CommandRepr<'_>,
+        response: &'r mut [u8],
+    ) -> Result<Response<&'r [u8]>, Self::Error> {
+        (**self).transmit(command, response)
+    }
+
+    fn plain_pin_forbidden(&self) -> bool {
+        (**self).plain_pin_forbidden()
+    }
+}
+
+/// The async twin of [`Session`], for executors such as Embassy or Tokio. Native `async fn`
+/// in traits: no allocator, no runtime dependency.
+#[allow(async_fn_in_trait)] // no `Send` bound on purpose: embedded executors are single-threaded
+pub trait AsyncSession {
+    /// The session's error type.
+    type Error: Error + core::fmt::Display;
+
+    /// Sends `command` and returns the card's whole response in `response`.
+    ///
+    /// # Errors
+    /// As [`Session::transmit`].
+    async fn transmit<'r>(
+        &mut self,
+        command: &CommandRepr<'_>,
+        response: &'r mut [u8],
+    ) -> Result<Response<&'r [u8]>, Self::Error>;
+
+    /// As [`Session::plain_pin_forbidden`].
+    fn plain_pin_forbidden(&self) -> bool {
+        false
+    }
+}
