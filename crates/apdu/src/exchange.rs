@@ -39,8 +39,25 @@ use crate::command::{MAX_NC, MAX_NE, MAX_SHORT_NC, MAX_SHORT_NE};
 use crate::response::MAX_RESPONSE_LEN;
 use crate::{CommandRepr, Error, Ins, LengthForm, StatusWord};
 
+/// The most GET RESPONSE commands sent for one logical command, everywhere in cardwire: the
+/// exchange engine's default [`Limits`], the `Card` session's secure-messaging path and the
+/// T=0 link engine. 65 536 bytes in 256-byte parts need 256; a card that hands out smaller
+/// parts gets room to spare. Bounds the loop a card drives with `61xx` (ISO/IEC 7816-4 §5.3.4).
+pub const MAX_GET_RESPONSE: u16 = 1024;
+
+/// BER-TLV tag of the card capabilities in EF.ATR/INFO (ISO/IEC 7816-4 §12.1.1.9).
+const CARD_CAPABILITIES_TAG: cardwire_tlv::Tag = cardwire_tlv::Tag(0x47);
+/// BER-TLV tag of the extended length information (ISO/IEC 7816-4 §12.7.1).
+const EXTENDED_LENGTH_INFO_TAG: cardwire_tlv::Tag = cardwire_tlv::Tag(0x7F66);
+/// Universal INTEGER, the two values inside `7F66`.
+const INTEGER_TAG: cardwire_tlv::Tag = cardwire_tlv::Tag(0x02);
+
 /// What the card can take, from its ATR historical bytes, EF.ATR/INFO or a profile
-/// (ISO/IEC 7816-4 §8.1.1.2.7 "card capabilities").
+/// (ISO/IEC 7816-4 §8.1.1.2.7 / §12.1.1.9 "card capabilities", §12.2.2 EF.ATR/INFO).
+///
+/// The one capabilities type of cardwire: the exchange engine uses the length and chaining
+/// fields, the `Card` session (`cardwire-transport`) also the logical channels and whether
+/// EF.ATR/INFO holds more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Capabilities {
     /// The card accepts extended Lc and Le fields.
@@ -57,16 +74,23 @@ pub struct Capabilities {
     /// (EMV Book 1 §9.3.1.1.4 and Annex A). Leave it off for cards that answer case 4 commands
     /// with data and status at once (T=1, contactless, PC/SC readers that handle T=0 themselves).
     pub get_response_after_warning: bool,
+    /// The card says EF.ATR/INFO holds the extended length information (`7F66`; card
+    /// capabilities third byte b6).
+    pub ef_atr_length_info: bool,
+    /// How many logical channels the card supports, the basic channel included (1–20).
+    pub logical_channels: u8,
 }
 
 impl Capabilities {
-    /// Short Lc/Le only, no command chaining: what every card takes.
+    /// Short Lc/Le only, no command chaining, the basic channel only: what every card takes.
     pub const SHORT: Self = Self {
         extended_length: false,
         command_chaining: false,
         max_command_data: 255,
         max_response_data: 256,
         get_response_after_warning: false,
+        ef_atr_length_info: false,
+        logical_channels: 1,
     };
     /// Short Lc/Le with command chaining.
     pub const SHORT_CHAINING: Self = Self {
@@ -79,22 +103,128 @@ impl Capabilities {
         command_chaining: true,
         max_command_data: 65_535,
         max_response_data: 65_536,
-        get_response_after_warning: false,
+        ..Self::SHORT
     };
 
     /// What the card's historical bytes announce in their card capabilities (ISO/IEC 7816-4
-    /// §8.1.1.2.7): extended Lc/Le (then the full 65 535/65 536) and command chaining. Cards
-    /// that announce nothing get [`Capabilities::SHORT`]. Set
-    /// [`Capabilities::get_response_after_warning`] yourself for T=0.
+    /// §8.1.1.2.7, compact tag `7`): extended Lc/Le (then the full 65 535/65 536), command
+    /// chaining, logical channels, EF.ATR/INFO. Cards that announce nothing get
+    /// [`Capabilities::SHORT`]. Set [`Capabilities::get_response_after_warning`] yourself for
+    /// T=0.
+    ///
+    /// ```
+    /// use cardwire_apdu::exchange::Capabilities;
+    /// use cardwire_tlv::compact::HistoricalBytes;
+    /// // 80 (COMPACT-TLV follows), 73 00 00 DB: chaining, extended Lc/Le, 4 logical channels.
+    /// let hb = HistoricalBytes::parse(&[0x80, 0x73, 0x00, 0x00, 0xDB])?;
+    /// let caps = Capabilities::from_historical_bytes(&hb);
+    /// assert!(caps.command_chaining && caps.extended_length);
+    /// assert_eq!(caps.logical_channels, 4);
+    /// # Ok::<(), cardwire_tlv::Error>(())
+    /// ```
     pub fn from_historical_bytes(hist: &cardwire_tlv::compact::HistoricalBytes<'_>) -> Self {
-        let base = if hist.supports_extended_length() {
+        hist.card_capabilities()
+            .map_or(Self::SHORT, |c| Self::from_card_capabilities(&c))
+    }
+
+    /// As [`Capabilities::from_historical_bytes`] from raw historical bytes;
+    /// [`Capabilities::SHORT`] for bytes that do not parse.
+    pub fn from_historical_bytes_raw(historical: &[u8]) -> Self {
+        cardwire_tlv::compact::HistoricalBytes::parse(historical)
+            .map_or(Self::SHORT, |hb| Self::from_historical_bytes(&hb))
+    }
+
+    /// The capabilities a card announces with the three card-capability bytes (the value of
+    /// compact-TLV `73` in the historical bytes, or of `47` in EF.ATR/INFO; ISO/IEC 7816-4
+    /// §12.1.1.9, Tables 117–119). Missing bytes mean "not supported".
+    ///
+    /// ```
+    /// use cardwire_apdu::exchange::Capabilities;
+    /// // Third byte 0xDB: chaining, extended Lc/Le, channels assigned by card or device, 4 of them.
+    /// let caps = Capabilities::from_capability_bytes(&[0x00, 0x00, 0xDB]);
+    /// assert!(caps.command_chaining && caps.extended_length);
+    /// assert_eq!(caps.logical_channels, 4);
+    /// assert_eq!(caps.max_command_data, 65_535);
+    /// ```
+    pub fn from_capability_bytes(bytes: &[u8]) -> Self {
+        if bytes.is_empty() {
+            return Self::SHORT;
+        }
+        Self::from_card_capabilities(&cardwire_tlv::compact::CardCapabilities::new(bytes))
+    }
+
+    /// The capabilities from the decoded card capabilities of `cardwire-tlv`.
+    pub fn from_card_capabilities(caps: &cardwire_tlv::compact::CardCapabilities) -> Self {
+        let base = if caps.extended_lc_le() {
             Self::EXTENDED
         } else {
             Self::SHORT
         };
         Self {
-            command_chaining: hist.supports_command_chaining(),
+            command_chaining: caps.command_chaining(),
+            ef_atr_length_info: caps.extended_length_info(),
+            logical_channels: if caps.logical_channel_assignment().is_supported() {
+                caps.max_logical_channels()
+            } else {
+                1
+            },
             ..base
+        }
+    }
+
+    /// Applies the extended length information of EF.ATR/INFO (DO `7F66`, ISO/IEC 7816-4
+    /// §12.7.1): the largest command and response APDUs in bytes. The data limits become
+    /// those sizes less the header, Lc and Le fields (7816-3 §12.1.3). Changes nothing on a
+    /// card without extended length.
+    pub fn apply_length_info(&mut self, max_command_apdu: u32, max_response_apdu: u32) {
+        if !self.extended_length {
+            return;
+        }
+        // A command: 4 header bytes, 3 Lc, 2 Le; a response: SW1 SW2.
+        let cmd = max_command_apdu
+            .saturating_sub(9)
+            .clamp(255, u32::from(u16::MAX));
+        self.max_command_data = u16::try_from(cmd).unwrap_or(u16::MAX);
+        self.max_response_data = max_response_apdu.saturating_sub(2).clamp(256, 65_536);
+    }
+
+    /// Applies the content of EF.ATR/INFO (ISO/IEC 7816-4 §12.2.2): the card capabilities
+    /// `47` (adding to what the historical bytes said) and the extended length information
+    /// `7F66`. Unknown or malformed content changes nothing.
+    ///
+    /// ```
+    /// use cardwire_apdu::exchange::Capabilities;
+    /// // 47 03 00 00 C0: chaining + extended; 7F66: 1033-byte commands, 1026-byte responses.
+    /// let ef = [0x47, 0x03, 0x00, 0x00, 0xC0, 0x7F, 0x66, 0x08,
+    ///           0x02, 0x02, 0x04, 0x09, 0x02, 0x02, 0x04, 0x02];
+    /// let mut caps = Capabilities::SHORT;
+    /// caps.apply_ef_atr(&ef);
+    /// assert!(caps.command_chaining && caps.extended_length);
+    /// assert_eq!((caps.max_command_data, caps.max_response_data), (1024, 1024));
+    /// ```
+    pub fn apply_ef_atr(&mut self, ef_atr: &[u8]) {
+        use cardwire_tlv::{Mode, parse_all};
+        let Ok(objects) = parse_all(ef_atr, Mode::Lenient) else {
+            return;
+        };
+        if let Some(caps) = objects.find(CARD_CAPABILITIES_TAG) {
+            let from_ef = Self::from_capability_bytes(caps.value());
+            self.command_chaining |= from_ef.command_chaining;
+            if from_ef.extended_length && !self.extended_length {
+                self.extended_length = true;
+                self.max_command_data = from_ef.max_command_data;
+                self.max_response_data = from_ef.max_response_data;
+            }
+            self.logical_channels = self.logical_channels.max(from_ef.logical_channels);
+        }
+        if let Some(info) = objects.find(EXTENDED_LENGTH_INFO_TAG) {
+            let mut ints = info
+                .children()
+                .filter(|t| t.tag() == INTEGER_TAG)
+                .map(|t| be_u32(t.value()));
+            if let (Some(Some(cmd)), Some(Some(rsp))) = (ints.next(), ints.next()) {
+                self.apply_length_info(cmd, rsp);
+            }
         }
     }
 
@@ -119,6 +249,20 @@ impl Capabilities {
     }
 }
 
+/// An unsigned big-endian integer of at most 4 significant bytes.
+fn be_u32(bytes: &[u8]) -> Option<u32> {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    let significant = bytes.get(start..)?;
+    if significant.len() > 4 {
+        return None;
+    }
+    Some(
+        significant
+            .iter()
+            .fold(0u32, |acc, b| (acc << 8) | u32::from(*b)),
+    )
+}
+
 impl Default for Capabilities {
     /// [`Capabilities::SHORT`].
     fn default() -> Self {
@@ -130,7 +274,7 @@ impl Default for Capabilities {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Limits {
     /// The most GET RESPONSE commands sent (for `61xx`, and the one after a warning) before
-    /// [`Error::TooManyGetResponses`]. Default 1024: 65 536 bytes in 256-byte parts need 256.
+    /// [`Error::TooManyGetResponses`]. Default [`MAX_GET_RESPONSE`].
     pub max_get_response: u16,
     /// The most re-sends for `6Cxx` before [`Error::TooManyResends`]. Default 3.
     pub max_resend: u8,
@@ -139,7 +283,7 @@ pub struct Limits {
 impl Limits {
     /// The default limits.
     pub const DEFAULT: Self = Self {
-        max_get_response: 1024,
+        max_get_response: MAX_GET_RESPONSE,
         max_resend: 3,
     };
 }
@@ -494,5 +638,77 @@ impl<'a> Exchange<'a> {
             .copy_from_slice(&sw.to_bytes());
         self.state = State::Done;
         Ok(Step::Done(Completed { len, sw }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capability_bytes_decode_per_table_119() {
+        // ISO/IEC 7816-4 Table 119: b8 chaining, b7 extended, b6 EF.ATR info,
+        // b5-b4 channel assignment, b3-b1 channels - 1.
+        assert_eq!(
+            Capabilities::from_capability_bytes(&[]),
+            Capabilities::SHORT
+        );
+        let c = Capabilities::from_capability_bytes(&[0, 0, 0x80]);
+        assert!(c.command_chaining && !c.extended_length);
+        assert_eq!((c.max_command_data, c.max_response_data), (255, 256));
+        assert_eq!(c.logical_channels, 1);
+        let c = Capabilities::from_capability_bytes(&[0, 0, 0x7F]);
+        assert!(!c.command_chaining && c.extended_length && c.ef_atr_length_info);
+        assert_eq!(c.logical_channels, 8);
+    }
+
+    #[test]
+    fn historical_bytes_without_capabilities_are_short() {
+        assert_eq!(
+            Capabilities::from_historical_bytes_raw(&[]),
+            Capabilities::SHORT
+        );
+        // Category 80 with a country code only (ISO/IEC 7816-4 §12.1.1.5).
+        assert_eq!(
+            Capabilities::from_historical_bytes_raw(&[0x80, 0x12, 0x02, 0x50]),
+            Capabilities::SHORT
+        );
+        let c = Capabilities::from_historical_bytes_raw(&[0x80, 0x73, 0x00, 0x00, 0xDB]);
+        assert!(c.command_chaining && c.extended_length);
+        assert_eq!(c.logical_channels, 4);
+    }
+
+    #[test]
+    fn length_info_narrows_extended_limits_only() {
+        let mut c = Capabilities::from_capability_bytes(&[0, 0, 0xC0]);
+        c.apply_length_info(1033, 1026);
+        assert_eq!((c.max_command_data, c.max_response_data), (1024, 1024));
+        let mut s = Capabilities::SHORT;
+        s.apply_length_info(5000, 5000);
+        assert_eq!(s, Capabilities::SHORT);
+    }
+
+    #[test]
+    fn ef_atr_length_info_limits_extended_lengths() {
+        // 47 03 00 00 C0: chaining + extended; 7F66 08 02 02 04 09 02 02 04 02:
+        // at most 1033-byte commands and 1026-byte responses.
+        let ef = [
+            0x47, 0x03, 0x00, 0x00, 0xC0, 0x7F, 0x66, 0x08, 0x02, 0x02, 0x04, 0x09, 0x02, 0x02,
+            0x04, 0x02,
+        ];
+        let mut caps = Capabilities::SHORT;
+        caps.apply_ef_atr(&ef);
+        assert!(caps.command_chaining && caps.extended_length);
+        assert_eq!(caps.max_command_data, 1024);
+        assert_eq!(caps.max_response_data, 1024);
+    }
+
+    #[test]
+    fn malformed_ef_atr_changes_nothing() {
+        let mut caps = Capabilities::SHORT;
+        caps.apply_ef_atr(&[0x7F, 0x66, 0x09, 0x02]);
+        assert_eq!(caps, Capabilities::SHORT);
+        caps.apply_ef_atr(&[0x7F, 0x66, 0x04, 0x02, 0x00, 0x02, 0x00]);
+        assert_eq!(caps, Capabilities::SHORT);
     }
 }

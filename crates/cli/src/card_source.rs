@@ -8,8 +8,8 @@ use crate::failure::Failure;
 /// # Errors
 /// The PC/SC error (no pcscd, unknown reader, no card), naming the reader.
 #[cfg(feature = "pcsc")]
-pub fn open_reader(name: &str) -> Result<cardwire_transport::pcsc::PcscCard, Failure> {
-    use cardwire_transport::pcsc::{Context, Protocols, Share};
+pub fn open_reader(name: &str) -> Result<cardwire_pcsc::PcscCard, Failure> {
+    use cardwire_pcsc::{Context, Protocols, Share};
     let context = Context::establish().map_err(|e| Failure::Failed(e.to_string()))?;
     context
         .connect(name, Share::Shared, Protocols::ANY)

@@ -24,7 +24,7 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<(), Failure> {
     use std::time::Duration;
 
-    use cardwire_transport::pcsc::Context;
+    use cardwire_pcsc::Context;
 
     use crate::input::to_hex;
 

@@ -50,7 +50,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 
 #[cfg(feature = "pcsc")]
 fn send_to_reader(reader: &str, trace: bool, apdus: &[Vec<u8>]) -> Result<(), Failure> {
-    use cardwire_transport::pcsc::{Context, Protocols, Share};
+    use cardwire_pcsc::{Context, Protocols, Share};
 
     let context = Context::establish().map_err(|e| Failure::Failed(e.to_string()))?;
     let card = context

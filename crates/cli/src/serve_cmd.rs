@@ -4,9 +4,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use cardwire_transport::vpcd::{Server, reader_conf};
 use cardwire_vcard::personalise::{DEFAULT_PIN, DEFAULT_PUK};
 use cardwire_vcard::{Seed, VirtualCard};
+use cardwire_vpcd::{Server, reader_conf};
 
 use crate::failure::Failure;
 use crate::input::to_hex;

@@ -7,35 +7,33 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod async_card;
 pub mod asynch;
-pub mod atr_info;
-pub mod capabilities;
 pub mod card;
+pub mod card_error;
 pub mod card_side;
+mod engine;
+#[cfg(feature = "testing")]
 pub mod fault;
-pub mod handler;
-pub mod in_process;
-pub mod part10;
-#[cfg(feature = "pcsc")]
-pub mod pcsc;
+#[cfg(feature = "testing")]
 pub mod replay;
 pub mod secure;
 pub mod session;
 pub mod trace;
 pub mod transport;
+#[cfg(any(feature = "embedded-io", feature = "embedded-io-async"))]
 pub mod uart;
-#[cfg(feature = "std")]
-pub mod vpcd;
 
+pub use async_card::{AsyncCard, AsyncCardResult};
 pub use asynch::{AsyncTransport, Blocking};
-pub use atr_info::{apply_ef_atr, capabilities_from_atr, capabilities_from_historical_bytes};
-pub use capabilities::Capabilities;
-pub use card::{Card, CardError, CardResult, Transaction};
+pub use card::{Card, Transaction};
+pub use card_error::{CardError, CardResult};
+pub use card_side::{CardHandler, InProcess};
+#[cfg(feature = "testing")]
 pub use fault::{Fault, FaultError, Faulty};
-pub use handler::CardHandler;
-pub use in_process::InProcess;
+#[cfg(feature = "testing")]
 pub use replay::Replay;
-#[cfg(feature = "alloc")]
+#[cfg(all(feature = "testing", feature = "alloc"))]
 pub use replay::TranscriptWriter;
 pub use secure::{NoSecureChannel, SecureChannel, SecureChannelError, SecureChannelErrorKind};
 pub use session::{AsyncSession, Session};
@@ -43,7 +41,3 @@ pub use session::{AsyncSession, Session};
 pub use trace::StdSink;
 pub use trace::{CommandTrace, FmtSink, ResponseTrace, TraceEvent, TraceSink, Traced};
 pub use transport::{Error, ErrorKind, Transport};
-pub use uart::{
-    AsyncClock, AsyncT0Uart, AsyncT1Uart, AsyncUartTransport, Clock, LinkEngine, T0Uart, T1Uart,
-    UartError, UartTransport,
-};

@@ -9,7 +9,7 @@
 //! [`crate::Card`] implements [`Session`]; an async card session implements [`AsyncSession`].
 //!
 //! ```
-//! use cardwire_apdu::{CommandRepr, Response};
+//! use cardwire_apdu::{CommandRepr, Ins, Response};
 //! use cardwire_transport::{ErrorKind, Session};
 //!
 //! /// A downstream session that answers every command with `9000` (in real code: your own
@@ -36,9 +36,15 @@
 //! # Ok::<(), ErrorKind>(())
 //! ```
 
-use cardwire_apdu::{CommandRepr, Response};
+use cardwire_apdu::{CommandRepr, Ins, Response};
 
 use crate::transport::Error;
+
+/// Whether an instruction carries PIN or PUK data (ISO/IEC 7816-4 §11.5.6–§11.5.10):
+/// VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER, even and odd.
+pub fn carries_reference_data(ins: Ins) -> bool {
+    matches!(ins.0, 0x20 | 0x21 | 0x24 | 0x25 | 0x2C | 0x2D)
+}
 
 /// One logical command out, its complete response back (ISO/IEC 7816-4 §5).
 ///

@@ -14,7 +14,7 @@ use core::fmt;
 
 use cardwire_apdu::{Command, Ins, StatusWord};
 
-use crate::card::carries_reference_data;
+use crate::session::carries_reference_data;
 use crate::transport::{Error, ErrorKind, Transport};
 
 /// What [`TraceEvent::Command`] shows in place of PIN data.

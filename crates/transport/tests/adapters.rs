@@ -99,14 +99,14 @@ fn trace_shows_the_decoded_exchange() {
 fn capabilities_come_from_the_atr() {
     let card = Card::open(InProcess::new(TestCard::new(&ATR_EXTENDED, true))).unwrap();
     let caps = card.capabilities();
-    assert!(caps.extended_length && caps.chaining);
+    assert!(caps.extended_length && caps.command_chaining);
     assert_eq!(caps.logical_channels, 4);
     let card = Card::open(InProcess::new(TestCard::new(&ATR_SHORT_CHAINING, false))).unwrap();
-    assert!(!card.capabilities().extended_length && card.capabilities().chaining);
+    assert!(!card.capabilities().extended_length && card.capabilities().command_chaining);
     let card = Card::open(InProcess::new(TestCard::new(&ATR_PLAIN, false))).unwrap();
     assert_eq!(
         *card.capabilities(),
-        cardwire_transport::Capabilities::SHORT_ONLY
+        cardwire_apdu::exchange::Capabilities::SHORT
     );
 }
 
@@ -124,16 +124,34 @@ fn extended_or_short_is_chosen_from_the_historical_bytes() {
 }
 
 #[test]
-fn ef_atr_info_is_read_when_announced() {
+fn open_sends_nothing_to_the_card() {
     // Historical bytes 80 73 00 00 FB: b6 says EF.ATR/INFO holds the extended length info.
+    // Opening (and reconnecting) still sends nothing: no SELECT changes the current EF.
+    let atr = [0x3B, 0x05, 0x80, 0x73, 0x00, 0x00, 0xFB];
+    let mut card = Card::open(InProcess::new(TestCard::new(&atr, true))).unwrap();
+    assert!(card.capabilities().ef_atr_length_info);
+    assert!(card.capabilities().extended_length);
+    assert!(card.transport().handler().log.is_empty());
+    card.reconnect().unwrap();
+    assert!(card.transport().handler().log.is_empty());
+    // A transcript with an ATR and no response at all: any APDU would fail the open.
+    let t = [7, 0x3B, 0x05, 0x80, 0x73, 0x00, 0x00, 0xFB];
+    let card = Card::open(Replay::new(&t).unwrap()).unwrap();
+    assert!(card.capabilities().ef_atr_length_info);
+}
+
+#[test]
+fn ef_atr_info_is_read_on_request() {
     // The test card answers SELECT 9000 and READ BINARY with its 4 KiB file, which is not
     // BER-TLV: the capabilities stay those of the historical bytes.
     let atr = [0x3B, 0x05, 0x80, 0x73, 0x00, 0x00, 0xFB];
-    let card = Card::open(InProcess::new(TestCard::new(&atr, true))).unwrap();
+    let mut card = Card::open(InProcess::new(TestCard::new(&atr, true))).unwrap();
+    let before = *card.capabilities();
+    assert!(card.read_ef_atr().unwrap());
     let log = &card.transport().handler().log;
     assert_eq!(log[0], [0x00, 0xA4, 0x00, 0x0C, 0x02, 0x2F, 0x01]);
     assert_eq!(log[1], [0x00, 0xB0, 0x00, 0x00, 0x00]);
-    assert!(card.capabilities().extended_length);
+    assert_eq!(*card.capabilities(), before);
 }
 
 #[test]
@@ -147,7 +165,9 @@ fn ef_atr_length_info_is_applied_from_a_replayed_card() {
     ];
     t.extend_from_slice(&[0, ef.len() as u8]);
     t.extend_from_slice(&ef);
-    let card = Card::open(Replay::new(&t).unwrap()).unwrap();
+    let mut card = Card::open(Replay::new(&t).unwrap()).unwrap();
+    assert_eq!(card.capabilities().max_command_data, 65_535);
+    assert!(card.read_ef_atr().unwrap());
     assert_eq!(card.capabilities().max_command_data, 1024);
     assert_eq!(card.capabilities().max_response_data, 1024);
 }

@@ -3,29 +3,29 @@
 
 mod common;
 
+use cardwire_apdu::exchange::Capabilities;
 use cardwire_apdu::{Cla, CommandRepr, Ins, SecureMessaging, StatusWord};
 use cardwire_transport::{
-    Capabilities, Card, CardError, ErrorKind, InProcess, SecureChannel, SecureChannelErrorKind,
-    Transport,
+    Card, CardError, ErrorKind, InProcess, SecureChannel, SecureChannelErrorKind, Transport,
 };
 use common::*;
 
 fn short_chaining() -> Capabilities {
     Capabilities {
-        chaining: true,
+        command_chaining: true,
         logical_channels: 4,
-        ..Capabilities::SHORT_ONLY
+        ..Capabilities::SHORT
     }
 }
 
 fn extended() -> Capabilities {
     Capabilities {
-        chaining: true,
+        command_chaining: true,
         extended_length: true,
         max_command_data: u16::MAX,
         max_response_data: 65_536,
         logical_channels: 4,
-        ..Capabilities::SHORT_ONLY
+        ..Capabilities::SHORT
     }
 }
 
@@ -115,7 +115,7 @@ fn sends_long_data_in_one_extended_apdu_when_the_buffer_allows() {
 
 #[test]
 fn refuses_long_data_without_chaining_or_extended_and_sends_nothing() {
-    let mut card = session(false, Capabilities::SHORT_ONLY);
+    let mut card = session(false, Capabilities::SHORT);
     let data = [0u8; 300];
     let put = CommandRepr::new(Cla::INTERINDUSTRY, Ins::PUT_DATA, 0x01, 0x03).with_data(&data);
     let mut buf = [0u8; 2];

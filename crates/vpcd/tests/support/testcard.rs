@@ -23,7 +23,7 @@
 
 use std::time::{Duration, Instant};
 
-use cardwire_transport::CardHandler;
+use cardwire_transport::card_side::CardHandler;
 
 /// The card's ATR: direct convention, T=1 offered, historical bytes `80 73 C0 21 80` (card
 /// capabilities, ISO/IEC 7816-4 §8.1.1.2.7: selection by DF name and FID, command chaining

@@ -1,6 +1,6 @@
 //! [`InProcess`]: a [`Transport`] that hands each command straight to a [`CardHandler`].
 
-use crate::handler::CardHandler;
+use super::handler::CardHandler;
 use crate::transport::{ErrorKind, Transport};
 
 /// The smallest response buffer [`CardHandler::process`] may be given: 256 data bytes and SW.
@@ -13,7 +13,8 @@ const HANDLER_MIN_RESPONSE: usize = 258;
 /// [`ErrorKind::CardRemoved`] until [`InProcess::power_on`].
 ///
 /// ```
-/// use cardwire_transport::{CardHandler, InProcess, Transport};
+/// use cardwire_transport::card_side::{CardHandler, InProcess};
+/// use cardwire_transport::Transport;
 ///
 /// /// A card that answers every command with 9000.
 /// struct Echo;

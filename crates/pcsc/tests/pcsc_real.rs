@@ -8,7 +8,6 @@
 //! - `stopped::` — after pcscd has been stopped.
 //!
 //! They are ignored by `cargo test` and fail (not skip) when run without that set-up.
-#![cfg(feature = "pcsc")]
 // Test code: a failed expectation is a panic by design.
 #![allow(
     clippy::unwrap_used,
@@ -19,12 +18,12 @@
 
 use std::time::Duration;
 
-use cardwire_transport::pcsc::{
+use cardwire_pcsc::{
     Attribute, Context, Disposition, PcscCard, Protocol, Protocols, ReaderEvent, Reason, Share,
 };
 use cardwire_transport::{Error as _, ErrorKind, Transport};
 
-/// The test card's ATR (tests/support/testcard.rs).
+/// The test card's ATR (crates/vpcd/tests/support/testcard.rs).
 const ATR: [u8; 10] = [0x3B, 0x85, 0x80, 0x01, 0x80, 0x73, 0xC0, 0x21, 0x80, 0x96];
 
 fn reader() -> String {
@@ -235,7 +234,7 @@ mod running {
         assert!(card.features().unwrap().list().is_empty());
         let mut out = [0u8; 64];
         let err = card
-            .control(cardwire_transport::pcsc::control_code(3500), &[], &mut out)
+            .control(cardwire_pcsc::control_code(3500), &[], &mut out)
             .unwrap_err();
         assert_eq!(err.reason(), Reason::Unsupported, "{err}");
         // pcsc-lite 1.9.9 passes attributes to the driver, and vpcd has none (docs/PCSC.md):

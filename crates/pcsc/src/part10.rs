@@ -4,16 +4,16 @@
 //! of TLV entries, each a 1-byte feature tag, a length of 4 and the 4-byte big-endian control
 //! code to use with `SCardControl` for that feature (PC/SC Part 10 v2.02.09, §2.2 "Get
 //! Feature Request"). The list is parsed here without I/O; the PC/SC backend
-//! (`pcsc` feature) sends the request.
+//! sends the request.
 //!
 //! ```
-//! use cardwire_transport::part10::{Feature, FeatureList};
+//! use cardwire_pcsc::part10::{Feature, FeatureList};
 //!
 //! // A reader announcing VERIFY_PIN_DIRECT at control code 0x42330006 (pcsc-lite numbering).
 //! let list = FeatureList::new_checked(&[0x06, 0x04, 0x42, 0x33, 0x00, 0x06])?;
 //! assert_eq!(list.control_code(Feature::VERIFY_PIN_DIRECT), Some(0x4233_0006));
 //! assert_eq!(list.control_code(Feature::MODIFY_PIN_DIRECT), None);
-//! # Ok::<(), cardwire_transport::part10::Error>(())
+//! # Ok::<(), cardwire_pcsc::part10::Error>(())
 //! ```
 
 use core::fmt;

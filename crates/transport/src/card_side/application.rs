@@ -1,16 +1,11 @@
-//! Card-side glue: a card application that sees whole logical commands, served as a
-//! [`CardHandler`] through `cardwire-apdu`'s card-side exchange engine.
-//!
-//! [`CardExchange`] (re-exported from [`cardwire_apdu::card`]) reassembles command chains and
-//! serves long answers with `61xx` and GET RESPONSE (ISO/IEC 7816-4 §5.3.3, §5.3.4).
-//! [`ExchangeHandler`] puts it in front of a [`CardApplication`], so an application writes its
-//! whole answer and never deals with chaining or response splitting.
+//! [`CardApplication`] and [`ExchangeHandler`]: a card application that sees whole logical
+//! commands, served as a [`CardHandler`] through `cardwire-apdu`'s card-side exchange engine.
 
 use cardwire_apdu::{CommandRepr, StatusWord};
 
-pub use cardwire_apdu::card::{CardExchange, Incoming};
+use cardwire_apdu::card::{CardExchange, Incoming};
 
-use crate::handler::CardHandler;
+use super::handler::CardHandler;
 
 /// A card application at the logical-command level.
 pub trait CardApplication {
@@ -33,7 +28,8 @@ pub trait CardApplication {
 /// ```
 /// use cardwire_apdu::{CommandRepr, StatusWord};
 /// use cardwire_transport::card_side::{CardApplication, ExchangeHandler};
-/// use cardwire_transport::{CardHandler, InProcess, Transport};
+/// use cardwire_transport::card_side::{CardHandler, InProcess};
+/// use cardwire_transport::Transport;
 ///
 /// /// Answers every command with 600 bytes.
 /// struct Big;
@@ -141,7 +137,10 @@ mod tests {
     use cardwire_apdu::{Cla, Ins};
 
     use super::*;
-    use crate::{Capabilities, Card, InProcess};
+    use cardwire_apdu::exchange::Capabilities;
+
+    use crate::Card;
+    use crate::card_side::InProcess;
 
     /// Stores PUT DATA, returns it for GET DATA.
     struct Store(Vec<u8>);
@@ -169,10 +168,7 @@ mod tests {
     #[test]
     fn host_session_and_card_exchange_agree_on_chaining_and_get_response() {
         let handler = ExchangeHandler::new(Store(Vec::new()), [0u8; 2048], [0u8; 2048]);
-        let caps = Capabilities {
-            chaining: true,
-            ..Capabilities::SHORT_ONLY
-        };
+        let caps = Capabilities::SHORT_CHAINING;
         let mut card = Card::with_capabilities(InProcess::new(handler), caps);
         let payload: Vec<u8> = (0..1500u32).map(|i| (i % 256) as u8).collect();
         let put = CommandRepr::new(Cla::INTERINDUSTRY, Ins::PUT_DATA, 0, 1).with_data(&payload);

@@ -1,210 +1,28 @@
-//! Serving a [`CardHandler`] as a card in a real pcscd, through the vsmartcard `vpcd` driver.
-//!
-//! Debian's `vsmartcard-vpcd` package is a pcscd reader driver that forwards everything a
-//! PC/SC application sends to a card emulator over TCP. Each message in either direction is a
-//! 2-byte big-endian length followed by that many bytes. A 1-byte message from the driver is a
-//! control code ([`Control`]): `00` power off, `01` power on, `02` reset, `04` get ATR (answered
-//! with the ATR, or with an empty message when no card is inserted); anything longer is a
-//! command APDU, answered with the response APDU. [`Session`] is that protocol without I/O.
-//!
-//! Two ways to meet the driver:
-//! - [`Server`]: the driver's *reversed* mode. A reader.conf.d entry with
-//!   `DEVICENAME 127.0.0.1:PORT` (see [`reader_conf`]) makes the driver connect to us, so
-//!   nothing listens on a public interface. The driver opens two slots, on `PORT` and
-//!   `PORT + 1`, and pcscd aborts at start-up if either connection fails, so the server listens
-//!   on both with a card in each. With the driver packaged in Debian (vsmartcard 3.3), pcscd
-//!   also aborts as soon as a connection drops, so in this mode a card stays inserted while
-//!   pcscd runs.
-//! - [`connect`]: the driver's default mode (`DEVICENAME /dev/null:PORT`, see
-//!   [`reader_conf_listening`]): the driver listens and we connect; closing the connection
-//!   removes the card and connecting again re-inserts it. The driver listens on all
-//!   interfaces, so use it in a private network namespace.
-//!
-//! `docs/PCSC.md` records what was learnt running pcscd with this driver.
-//!
-//! ```no_run
-//! use cardwire_transport::vpcd::{Server, reader_conf};
-//! # use cardwire_transport::CardHandler;
-//! # struct MyCard;
-//! # impl CardHandler for MyCard {
-//! #     fn atr(&self) -> &[u8] { &[0x3B, 0x80, 0x80, 0x01, 0x01] }
-//! #     fn power_on(&mut self) {}
-//! #     fn power_off(&mut self) {}
-//! #     fn process(&mut self, _: &[u8], r: &mut [u8]) -> usize { r[..2].copy_from_slice(&[0x90, 0]); 2 }
-//! # }
-//! let server = Server::bind(35_990)?;
-//! std::fs::write("/tmp/readers/cardwire", reader_conf("cardwire vpcd", server.port()))?;
-//! let running = server.spawn([MyCard, MyCard])?;
-//! // ... `pcscd --foreground -c /tmp/readers` now shows "cardwire vpcd 00 00" with MyCard ...
-//! running.shutdown();
-//! # Ok::<(), std::io::Error>(())
-//! ```
+//! [`Server`] and [`connect`]: serving card handlers to the vpcd driver over TCP.
 
+use std::eprintln;
 use std::io::{self, ErrorKind as IoErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::string::String;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 use std::vec;
 use std::vec::Vec;
-use std::{eprintln, format};
 
-use crate::CardHandler;
+use bytes::BytesMut;
+use cardwire_transport::card_side::CardHandler;
 
-/// The largest message the 2-byte length prefix can carry.
-pub const MAX_MESSAGE_LEN: usize = 0xFFFF;
-
-/// The path of the vpcd driver installed by Debian's `vsmartcard-vpcd` package.
-pub const DRIVER_PATH: &str = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";
+#[cfg(doc)]
+use crate::conf::{reader_conf, reader_conf_listening};
+use crate::message::{Frame, MAX_MESSAGE_LEN};
+use crate::session::Session;
 
 /// How long the rest of a message may take once its length has arrived.
 const MESSAGE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often a waiting connection looks at the shutdown flag.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// A 1-byte control message from the driver (vsmartcard `vpcd.h`, `VPCD_CTRL_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Control(pub u8);
-
-impl Control {
-    /// Power removed from the card.
-    pub const POWER_OFF: Self = Self(0x00);
-    /// Power applied (cold reset).
-    pub const POWER_ON: Self = Self(0x01);
-    /// Warm reset.
-    pub const RESET: Self = Self(0x02);
-    /// Asks for the ATR; answered with the ATR, or an empty message when no card is inserted.
-    pub const GET_ATR: Self = Self(0x04);
-}
-
-/// One message from the driver, decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Request<'a> {
-    /// A 1-byte control message.
-    Control(Control),
-    /// A command APDU (any message longer than one byte, passed on as it is).
-    Apdu(&'a [u8]),
-    /// An empty message; the driver never sends one, it is ignored.
-    Empty,
-}
-
-impl<'a> Request<'a> {
-    /// Decodes a message body (after its length prefix).
-    pub fn parse(message: &'a [u8]) -> Self {
-        match message {
-            [] => Request::Empty,
-            [code] => Request::Control(Control(*code)),
-            apdu => Request::Apdu(apdu),
-        }
-    }
-}
-
-/// The card side of one vpcd connection, without any I/O: feed it each message from the
-/// driver, send back what it returns.
-#[derive(Debug)]
-pub struct Session<H> {
-    card: H,
-}
-
-impl<H: CardHandler> Session<H> {
-    /// A session serving `card`.
-    pub fn new(card: H) -> Self {
-        Self { card }
-    }
-
-    /// The card.
-    pub fn card(&self) -> &H {
-        &self.card
-    }
-
-    /// Gives the card back.
-    pub fn into_card(self) -> H {
-        self.card
-    }
-
-    /// Whether the card is inserted: a handler whose [`CardHandler::atr`] is empty is
-    /// treated as removed (the driver reports an empty ATR to pcscd as "no card").
-    pub fn is_present(&self) -> bool {
-        !self.card.atr().is_empty()
-    }
-
-    /// Handles one message, writing the reply body into `out`.
-    ///
-    /// Returns the reply body (to be sent with its length prefix), or `None` when the message
-    /// needs no reply (power and reset events). `out` should hold [`MAX_MESSAGE_LEN`] bytes;
-    /// a response that does not fit (a misbehaving handler) is replaced by status `6F00`
-    /// (ISO/IEC 7816-4 §5.6: no precise diagnosis). An unknown control code gets no reply,
-    /// as the driver expects none.
-    pub fn handle<'o>(&mut self, message: &[u8], out: &'o mut [u8]) -> Option<&'o [u8]> {
-        match Request::parse(message) {
-            Request::Empty => None,
-            Request::Control(Control::GET_ATR) => {
-                let atr = self.card.atr();
-                let n = atr.len().min(out.len());
-                let dst = out.get_mut(..n)?;
-                dst.copy_from_slice(atr.get(..n)?);
-                Some(dst)
-            }
-            Request::Control(control) => {
-                match control {
-                    Control::POWER_OFF => self.card.power_off(),
-                    Control::POWER_ON => self.card.power_on(),
-                    Control::RESET => self.card.reset(),
-                    _ => {}
-                }
-                None
-            }
-            Request::Apdu(apdu) => {
-                let n = self.card.process(apdu, out);
-                if (2..=out.len()).contains(&n) {
-                    out.get(..n)
-                } else {
-                    internal_error(out)
-                }
-            }
-        }
-    }
-}
-
-fn internal_error(out: &mut [u8]) -> Option<&[u8]> {
-    let sw = out.get_mut(..2)?;
-    sw.copy_from_slice(&[0x6F, 0x00]);
-    Some(sw)
-}
-
-/// The reader.conf.d entry that makes pcscd's vpcd driver connect to a [`Server`] on
-/// `127.0.0.1:port` (and `port + 1` for the second slot).
-///
-/// pcscd names the readers `"<friendly_name> 00 00"` and `"<friendly_name> 00 01"`. Write the
-/// text into a directory of its own and start `pcscd --foreground -c DIR`; see
-/// `docs/PCSC.md`.
-pub fn reader_conf(friendly_name: &str, port: u16) -> String {
-    format!(
-        "# cardwire: serve a card to pcscd through vsmartcard's vpcd driver (reversed mode:\n\
-         # the driver connects to 127.0.0.1:{port} and :{next}).\n\
-         FRIENDLYNAME \"{friendly_name}\"\n\
-         DEVICENAME   127.0.0.1:{port}\n\
-         LIBPATH      {DRIVER_PATH}\n",
-        next = port.wrapping_add(1),
-    )
-}
-
-/// The reader.conf.d entry for the driver's default mode: it listens on `port` (all
-/// interfaces) and [`connect`] connects to it. pcscd names the reader
-/// `"<friendly_name> 00 00"`.
-pub fn reader_conf_listening(friendly_name: &str, port: u16) -> String {
-    format!(
-        "# cardwire: vsmartcard's vpcd driver listening on port {port} (all interfaces: run\n\
-         # pcscd in a private network namespace).\n\
-         FRIENDLYNAME \"{friendly_name}\"\n\
-         DEVICENAME   /dev/null:{port}\n\
-         LIBPATH      {DRIVER_PATH}\n"
-    )
-}
-
-/// Listeners for both slots of a vpcd reader in the driver's reversed mode, bound to loopback.
 #[derive(Debug)]
 pub struct Server {
     listeners: [TcpListener; 2],
@@ -419,15 +237,20 @@ fn report(result: io::Result<()>, index: usize) {
 
 /// One message in, one reply out: allocated once per slot, bounded by the length prefix.
 struct Buffers {
+    /// The message body read from the driver.
     message: Vec<u8>,
-    reply: Vec<u8>,
+    /// The handler's answer.
+    answer: Vec<u8>,
+    /// The length-prefixed reply frame, written in one piece.
+    frame: BytesMut,
 }
 
 impl Buffers {
     fn new() -> Self {
         Self {
             message: vec![0; MAX_MESSAGE_LEN],
-            reply: vec![0; 2 + MAX_MESSAGE_LEN],
+            answer: vec![0; MAX_MESSAGE_LEN],
+            frame: BytesMut::with_capacity(Frame::HEADER_LEN + MAX_MESSAGE_LEN),
         }
     }
 }
@@ -444,12 +267,12 @@ fn serve_connection<H: CardHandler>(
     stream.set_read_timeout(Some(POLL_INTERVAL))?;
     stream.set_write_timeout(Some(MESSAGE_TIMEOUT))?;
     loop {
-        let mut header = [0u8; 2];
+        let mut header = [0u8; Frame::HEADER_LEN];
         if !read_full(&mut stream, &mut header, stop, true)? {
             return Ok(());
         }
         acknowledge_now(&stream);
-        let len = usize::from(u16::from_be_bytes(header));
+        let len = Frame::body_len(header);
         let body = buffers
             .message
             .get_mut(..len)
@@ -457,20 +280,15 @@ fn serve_connection<H: CardHandler>(
         if !read_full(&mut stream, body, stop, false)? {
             return Ok(());
         }
-        let (len_field, out) = buffers.reply.split_at_mut(2);
-        let Some(answer) = session.handle(body, out) else {
+        let Some(answer) = session.handle(body, &mut buffers.answer) else {
             continue;
         };
         let n = answer.len();
-        let n16 = u16::try_from(n)
-            .map_err(|_| io::Error::new(IoErrorKind::InvalidData, "reply too long"))?;
-        len_field.copy_from_slice(&n16.to_be_bytes());
-        let frame = buffers
-            .reply
-            .get(..2 + n)
-            .ok_or_else(|| io::Error::new(IoErrorKind::InvalidData, "reply too long"))?;
+        buffers.frame.clear();
+        Frame::encode(answer, &mut buffers.frame)
+            .map_err(|e| io::Error::new(IoErrorKind::InvalidData, e))?;
         // One write per reply: with TCP_NODELAY it leaves at once as one segment.
-        stream.write_all(frame)?;
+        stream.write_all(&buffers.frame)?;
         if n == 0 {
             // An empty ATR: no card. The driver then closes the connection itself (and waits
             // in recv(MSG_WAITALL) for the 0-byte body until it does); closing our end too
@@ -535,94 +353,6 @@ fn read_full(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A card answering `9000` with the command echoed, counting power events.
-    struct Echo {
-        powered: u32,
-        resets: u32,
-    }
-
-    impl CardHandler for Echo {
-        fn atr(&self) -> &[u8] {
-            // A minimal direct-convention ATR with T=1 and no historical bytes.
-            &[0x3B, 0x80, 0x80, 0x01, 0x01]
-        }
-        fn power_on(&mut self) {
-            self.powered += 1;
-        }
-        fn power_off(&mut self) {}
-        fn reset(&mut self) {
-            self.resets += 1;
-        }
-        fn process(&mut self, command: &[u8], response: &mut [u8]) -> usize {
-            let n = command.len();
-            response[..n].copy_from_slice(command);
-            response[n..n + 2].copy_from_slice(&[0x90, 0x00]);
-            n + 2
-        }
-    }
-
-    fn echo() -> Echo {
-        Echo {
-            powered: 0,
-            resets: 0,
-        }
-    }
-
-    #[test]
-    fn requests_decode_by_length() {
-        assert_eq!(Request::parse(&[]), Request::Empty);
-        assert_eq!(Request::parse(&[4]), Request::Control(Control::GET_ATR));
-        assert_eq!(Request::parse(&[0, 0xA4]), Request::Apdu(&[0, 0xA4]));
-    }
-
-    #[test]
-    fn session_answers_atr_and_apdus_and_not_power_events() {
-        let mut session = Session::new(echo());
-        let mut out = vec![0u8; MAX_MESSAGE_LEN];
-        assert_eq!(
-            session.handle(&[4], &mut out),
-            Some(&[0x3B, 0x80, 0x80, 0x01, 0x01][..])
-        );
-        assert_eq!(session.handle(&[1], &mut out), None);
-        assert_eq!(session.handle(&[2], &mut out), None);
-        assert_eq!(session.handle(&[0x42], &mut out), None);
-        assert_eq!(
-            session.handle(&[0, 0xB0, 0, 0], &mut out),
-            Some(&[0, 0xB0, 0, 0, 0x90, 0][..])
-        );
-        let card = session.card();
-        assert_eq!((card.powered, card.resets), (1, 1));
-    }
-
-    #[test]
-    fn oversized_handler_answer_becomes_6f00() {
-        struct Liar;
-        impl CardHandler for Liar {
-            fn atr(&self) -> &[u8] {
-                &[0x3B, 0x00]
-            }
-            fn power_on(&mut self) {}
-            fn power_off(&mut self) {}
-            fn process(&mut self, _: &[u8], _: &mut [u8]) -> usize {
-                usize::MAX
-            }
-        }
-        let mut session = Session::new(Liar);
-        let mut out = [0u8; 258];
-        assert_eq!(
-            session.handle(&[0, 0, 0, 0], &mut out),
-            Some(&[0x6F, 0][..])
-        );
-    }
-
-    #[test]
-    fn reader_conf_names_both_ports_by_loopback() {
-        let conf = reader_conf("cardwire test", 35_990);
-        assert!(conf.contains("FRIENDLYNAME \"cardwire test\""));
-        assert!(conf.contains("DEVICENAME   127.0.0.1:35990"));
-        assert!(conf.contains(DRIVER_PATH));
-    }
 
     #[test]
     fn port_65535_is_refused() {

@@ -1,5 +1,4 @@
 //! The vpcd protocol over loopback TCP, with this test playing the driver's side (no pcscd).
-#![cfg(feature = "std")]
 // Test code: a failed expectation is a panic by design (the helpers below are test code too).
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
@@ -10,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use cardwire_transport::vpcd::{self, Server};
+use cardwire_vpcd::{self as vpcd, Server};
 use testcard::{ATR, SHORT_FILE, TestCard};
 
 /// The driver's side of one connection.

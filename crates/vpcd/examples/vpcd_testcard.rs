@@ -16,7 +16,7 @@ mod testcard;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use cardwire_transport::vpcd::{self, Server, reader_conf};
+use cardwire_vpcd::{self as vpcd, Server, reader_conf};
 
 fn main() -> ExitCode {
     let mut port: u16 = 35_990;

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use cardwire_apdu::{Cla, CommandRepr, Ins};
-use cardwire_transport::pcsc::{Context, Protocols, Share};
+use cardwire_pcsc::{Context, Protocols, Share};
 use cardwire_transport::{Card, Transport};
 
 /// SELECT EF 2F01 (ISO/IEC 7816-4 §11.2.2), no response data.

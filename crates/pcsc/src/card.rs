@@ -1,0 +1,431 @@
+//! [`PcscCard`]: a connection to a card through PC/SC, as a [`Transport`].
+
+use core::fmt;
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use bytes::Bytes;
+use cardwire_transport::{ErrorKind, Transport};
+
+use crate::context::cstring;
+use crate::error::{Operation, PcscError, Reason};
+use crate::part10::{self, FeatureList};
+use crate::{Attribute, Protocols};
+
+/// How a connection shares the card with other applications (PC/SC `SCARD_SHARE_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Share {
+    /// Other applications may use the card too; use [`PcscCard::transaction`] for operations
+    /// that must not be interleaved.
+    Shared,
+    /// No other application may connect while this connection is open.
+    Exclusive,
+    /// Talk to the reader only (`control`, attributes), with or without a card.
+    Direct,
+}
+
+impl Share {
+    pub(crate) fn raw(self) -> ::pcsc::ShareMode {
+        match self {
+            Share::Shared => ::pcsc::ShareMode::Shared,
+            Share::Exclusive => ::pcsc::ShareMode::Exclusive,
+            Share::Direct => ::pcsc::ShareMode::Direct,
+        }
+    }
+}
+
+/// What to do with the card when reconnecting or disconnecting (PC/SC `SCARD_*_CARD`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Disposition {
+    /// Leave the card as it is.
+    Leave,
+    /// Warm reset.
+    Reset,
+    /// Power the card down (cold reset on the next use).
+    Unpower,
+}
+
+impl Disposition {
+    pub(crate) fn raw(self) -> ::pcsc::Disposition {
+        match self {
+            Disposition::Leave => ::pcsc::Disposition::LeaveCard,
+            Disposition::Reset => ::pcsc::Disposition::ResetCard,
+            Disposition::Unpower => ::pcsc::Disposition::UnpowerCard,
+        }
+    }
+}
+
+/// A connection to a card through PC/SC: a [`Transport`].
+///
+/// Dropping it disconnects and *resets* the card (the `pcsc` crate's choice, and a safe one:
+/// a verified PIN or an open secure channel does not outlive the connection for the next
+/// application). Use [`PcscCard::disconnect`] with [`Disposition::Leave`] to leave the card as
+/// it is.
+pub struct PcscCard {
+    /// `None` only after ending a [`Transport`] transaction failed to open a fresh handle.
+    card: Option<::pcsc::Card>,
+    /// To open a fresh handle when ending a transaction begun through [`Transport`].
+    context: ::pcsc::Context,
+    reader: String,
+    share: Share,
+    protocols: Protocols,
+    atr: Vec<u8>,
+    /// A transaction begun with [`Transport::begin_transaction`] is open.
+    in_transaction: bool,
+}
+
+impl fmt::Debug for PcscCard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PcscCard")
+            .field("reader", &self.reader)
+            .field("share", &self.share)
+            .field("atr", &self.atr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The card's state from `SCardStatus`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardStatus {
+    /// The reader's name.
+    pub reader: String,
+    /// The ATR.
+    pub atr: Vec<u8>,
+    /// The protocol in use (`None` before one is negotiated, or in direct mode).
+    pub protocol: Option<::pcsc::Protocol>,
+    /// Whether the card is powered.
+    pub powered: bool,
+    /// Whether a protocol has been selected (the card is ready for APDUs).
+    pub specific: bool,
+}
+
+impl PcscCard {
+    /// Wraps a fresh connection and reads the ATR (not in direct mode).
+    pub(crate) fn connected(
+        card: ::pcsc::Card,
+        context: ::pcsc::Context,
+        reader: String,
+        share: Share,
+        protocols: Protocols,
+    ) -> Result<Self, PcscError> {
+        let mut card = PcscCard {
+            card: Some(card),
+            context,
+            reader,
+            share,
+            protocols,
+            atr: Vec::new(),
+            in_transaction: false,
+        };
+        if share != Share::Direct {
+            card.refresh_atr()?;
+        }
+        Ok(card)
+    }
+
+    fn handle(&self, operation: Operation) -> Result<&::pcsc::Card, PcscError> {
+        self.card
+            .as_ref()
+            .ok_or(PcscError::without_code(operation, Reason::ConnectionLost))
+    }
+
+    fn handle_mut(&mut self, operation: Operation) -> Result<&mut ::pcsc::Card, PcscError> {
+        self.card
+            .as_mut()
+            .ok_or(PcscError::without_code(operation, Reason::ConnectionLost))
+    }
+
+    /// The reader this connection is to.
+    pub fn reader(&self) -> &str {
+        &self.reader
+    }
+
+    fn refresh_atr(&mut self) -> Result<(), PcscError> {
+        let status = self.status()?;
+        self.atr = status.atr;
+        Ok(())
+    }
+
+    /// The card's status (`SCardStatus`).
+    ///
+    /// # Errors
+    /// [`Reason::CardRemoved`], [`Reason::CardReset`] (another application reset the card:
+    /// [`PcscCard::reconnect`] with [`Disposition::Leave`] to go on), service failures.
+    pub fn status(&self) -> Result<CardStatus, PcscError> {
+        let status = self
+            .handle(Operation::Status)?
+            .status2_owned()
+            .map_err(|e| PcscError::new(Operation::Status, e))?;
+        let flags = status.status();
+        Ok(CardStatus {
+            reader: status
+                .reader_names()
+                .first()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| self.reader.clone()),
+            atr: status.atr().to_vec(),
+            protocol: status.protocol2(),
+            powered: flags.contains(::pcsc::Status::POWERED),
+            specific: flags.contains(::pcsc::Status::SPECIFIC),
+        })
+    }
+
+    /// Reconnects (`SCardReconnect`): after another application reset the card
+    /// ([`Reason::CardReset`]) use [`Disposition::Leave`]; [`Disposition::Reset`] resets it
+    /// ourselves. Reads the ATR again.
+    ///
+    /// # Errors
+    /// [`Reason::NoCard`] / [`Reason::CardRemoved`], [`Reason::SharingViolation`], service
+    /// failures.
+    pub fn reconnect(&mut self, disposition: Disposition) -> Result<(), PcscError> {
+        let (share, protocols) = (self.share.raw(), self.protocols);
+        self.handle_mut(Operation::Reconnect)?
+            .reconnect(share, protocols, disposition.raw())
+            .map_err(|e| PcscError::new(Operation::Reconnect, e))?;
+        if self.share != Share::Direct {
+            self.refresh_atr()?;
+        }
+        Ok(())
+    }
+
+    /// Starts a transaction (`SCardBeginTransaction`): until the guard is dropped (or
+    /// [`PcscTransaction::end`]), no other application can send commands to the card. The
+    /// guard is itself a [`Transport`].
+    ///
+    /// # Errors
+    /// [`Reason::CardReset`] when another application reset the card (reconnect first),
+    /// [`Reason::CardRemoved`], service failures.
+    pub fn transaction(&mut self) -> Result<PcscTransaction<'_>, PcscError> {
+        let atr = &self.atr;
+        let tx = self
+            .card
+            .as_mut()
+            .ok_or(PcscError::without_code(
+                Operation::BeginTransaction,
+                Reason::ConnectionLost,
+            ))?
+            .transaction()
+            .map_err(|e| PcscError::new(Operation::BeginTransaction, e))?;
+        Ok(PcscTransaction { tx: Some(tx), atr })
+    }
+
+    /// Sends a control command to the reader (`SCardControl`) and returns its answer.
+    ///
+    /// `code` is the complete control code (for example one from [`PcscCard::features`], or
+    /// [`control_code`] of a function number).
+    ///
+    /// # Errors
+    /// [`Reason::Unsupported`] when the driver does not know the code, service failures.
+    pub fn control<'o>(
+        &self,
+        code: u32,
+        input: &[u8],
+        output: &'o mut [u8],
+    ) -> Result<&'o [u8], PcscError> {
+        self.handle(Operation::Control)?
+            .control(code.into(), input, output)
+            .map_err(|e| PcscError::new(Operation::Control, e))
+    }
+
+    /// The reader's PC/SC Part 10 features (`CM_IOCTL_GET_FEATURE_REQUEST`). A reader whose
+    /// driver does not implement the request (many basic readers, and vpcd) has none: the
+    /// list is empty, not an error.
+    ///
+    /// # Errors
+    /// [`Reason::MalformedAnswer`] when the list does not parse, other failures of
+    /// [`PcscCard::control`].
+    pub fn features(&self) -> Result<OwnedFeatureList, PcscError> {
+        let mut buf = [0u8; 256];
+        let code = control_code(part10::GET_FEATURE_REQUEST_FUNCTION);
+        let answer = match self
+            .handle(Operation::GetFeatures)?
+            .control(code.into(), &[], &mut buf)
+        {
+            Ok(answer) => answer,
+            Err(::pcsc::Error::UnsupportedFeature) | Err(::pcsc::Error::NotTransacted) => &[],
+            Err(e) => return Err(PcscError::new(Operation::GetFeatures, e)),
+        };
+        FeatureList::new_checked(answer).map_err(|_| {
+            PcscError::without_code(Operation::GetFeatures, Reason::MalformedAnswer)
+        })?;
+        Ok(OwnedFeatureList {
+            bytes: Bytes::copy_from_slice(answer),
+        })
+    }
+
+    /// Reads a reader attribute (`SCardGetAttrib`), for example
+    /// [`Attribute::VendorName`] or [`Attribute::AtrString`].
+    ///
+    /// # Errors
+    /// [`Reason::Unsupported`] (pcsc-lite: the driver does not have it), service failures.
+    pub fn attribute(&self, attribute: Attribute) -> Result<Vec<u8>, PcscError> {
+        self.handle(Operation::GetAttribute)?
+            .get_attribute_owned(attribute)
+            .map_err(|e| PcscError::new(Operation::GetAttribute, e))
+    }
+
+    /// Disconnects, doing `disposition` to the card.
+    ///
+    /// # Errors
+    /// Service failures (the connection is closed anyway).
+    pub fn disconnect(mut self, disposition: Disposition) -> Result<(), PcscError> {
+        let Some(card) = self.card.take() else {
+            return Ok(());
+        };
+        card.disconnect(disposition.raw())
+            .map_err(|(_, e)| PcscError::new(Operation::Disconnect, e))
+    }
+}
+
+/// The complete `SCardControl` code for a function number (`SCARD_CTL_CODE`), which differs
+/// between pcsc-lite and Windows.
+pub fn control_code(function: u32) -> u32 {
+    // DWORD is u32 or u64 depending on the platform; control codes fit in 32 bits.
+    #[allow(clippy::useless_conversion, reason = "DWORD is u64 on some platforms")]
+    let code = u64::from(::pcsc::ctl_code(function.into()));
+    u32::try_from(code).unwrap_or(u32::MAX)
+}
+
+/// A feature list owned (the answer to `CM_IOCTL_GET_FEATURE_REQUEST`, already checked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedFeatureList {
+    bytes: Bytes,
+}
+
+impl OwnedFeatureList {
+    /// The checked view.
+    pub fn list(&self) -> FeatureList<'_> {
+        // Checked in PcscCard::features; an empty list is the only fallback and is valid.
+        FeatureList::new_checked(&self.bytes).unwrap_or(FeatureList::EMPTY)
+    }
+}
+
+impl Transport for PcscCard {
+    type Error = PcscError;
+
+    fn transmit<'b>(
+        &mut self,
+        command: &[u8],
+        response: &'b mut [u8],
+    ) -> Result<&'b [u8], PcscError> {
+        self.handle(Operation::Transmit)?
+            .transmit(command, response)
+            .map_err(|e| PcscError::new(Operation::Transmit, e))
+    }
+
+    fn atr(&self) -> &[u8] {
+        &self.atr
+    }
+
+    fn reset(&mut self) -> Result<(), PcscError> {
+        self.reconnect(Disposition::Reset)
+    }
+
+    /// `SCardBeginTransaction`, for the `Card` session's transaction guard. A no-op on an
+    /// exclusive connection (nobody else can interleave) and when a transaction is open.
+    fn begin_transaction(&mut self) -> Result<(), PcscError> {
+        if self.share == Share::Exclusive || self.in_transaction {
+            return Ok(());
+        }
+        let tx = self
+            .handle_mut(Operation::BeginTransaction)?
+            .transaction()
+            .map_err(|e| PcscError::new(Operation::BeginTransaction, e))?;
+        // The `pcsc` crate offers the transaction only as a guard borrowing the card, which a
+        // `Transport` cannot keep between calls; the guard is forgotten (so it does not end
+        // the transaction now) and `end_transaction` ends it by closing this handle.
+        core::mem::forget(tx);
+        self.in_transaction = true;
+        Ok(())
+    }
+
+    /// Ends the transaction begun with [`Transport::begin_transaction`]: opens a fresh handle
+    /// to the card and closes the old one (leaving the card as it is), which ends the
+    /// transaction (PC/SC: disconnecting releases the handle's locks).
+    fn end_transaction(&mut self) -> Result<(), PcscError> {
+        if !self.in_transaction {
+            return Ok(());
+        }
+        self.in_transaction = false;
+        // pcsc-lite holds back SCardConnect while a transaction is open, so close first.
+        if let Some(old) = self.card.take() {
+            old.disconnect(::pcsc::Disposition::LeaveCard)
+                .map_err(|(_, e)| PcscError::new(Operation::EndTransaction, e))?;
+        }
+        let fresh = self
+            .context
+            .connect(&cstring(&self.reader), self.share.raw(), self.protocols)
+            .map_err(|e| PcscError::new(Operation::EndTransaction, e))?;
+        self.card = Some(fresh);
+        Ok(())
+    }
+}
+
+/// A transaction on a [`PcscCard`] (RAII: ended, leaving the card as it is, on drop).
+pub struct PcscTransaction<'c> {
+    tx: Option<::pcsc::Transaction<'c>>,
+    atr: &'c [u8],
+}
+
+impl fmt::Debug for PcscTransaction<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PcscTransaction").finish_non_exhaustive()
+    }
+}
+
+impl PcscTransaction<'_> {
+    /// Ends the transaction, doing `disposition` to the card.
+    ///
+    /// # Errors
+    /// [`Reason::CardRemoved`] / [`Reason::CardReset`] when the card went away meanwhile
+    /// (the transaction is over either way), service failures.
+    pub fn end(mut self, disposition: Disposition) -> Result<(), PcscError> {
+        match self.tx.take() {
+            Some(tx) => tx
+                .end(disposition.raw())
+                .map_err(|(_, e)| PcscError::new(Operation::EndTransaction, e)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Transport for PcscTransaction<'_> {
+    type Error = PcscError;
+
+    fn transmit<'b>(
+        &mut self,
+        command: &[u8],
+        response: &'b mut [u8],
+    ) -> Result<&'b [u8], PcscError> {
+        let tx = self.tx.as_ref().ok_or(PcscError::without_code(
+            Operation::TransmitInTransaction,
+            Reason::InvalidParameter,
+        ))?;
+        tx.transmit(command, response)
+            .map_err(|e| PcscError::new(Operation::TransmitInTransaction, e))
+    }
+
+    fn atr(&self) -> &[u8] {
+        self.atr
+    }
+
+    /// A reset would end the transaction: not available inside one.
+    fn reset(&mut self) -> Result<(), PcscError> {
+        Err(PcscError::without_code(
+            Operation::TransmitInTransaction,
+            Reason::Unsupported,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_feature_request_code_on_pcsc_lite() {
+        // pcsc-lite: SCARD_CTL_CODE(code) = 0x42000000 + code (reader.h); 3400 = 0xD48.
+        #[cfg(target_os = "linux")]
+        assert_eq!(control_code(3400), 0x4200_0D48);
+    }
+}

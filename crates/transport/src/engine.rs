@@ -1,0 +1,526 @@
+//! The session state and driving loop shared by [`Card`](crate::Card) and
+//! [`AsyncCard`](crate::AsyncCard).
+//!
+//! The protocol lives in `cardwire-apdu`'s sans-IO [`Exchange`] engine; this module holds what
+//! a session adds around it (capabilities, logical channels, the secure channel, the buffers)
+//! and drives the engine **once**, as `async` code over an [`AsyncTransport`]. The async session
+//! awaits it; the blocking session runs it over [`SyncRef`], whose futures are ready on their
+//! first poll, with [`run_ready`]. So both sessions send exactly the same APDUs.
+
+use core::future::Future;
+use core::pin::pin;
+use core::task::{Context, Poll, Waker};
+
+use cardwire_apdu::exchange::{Capabilities, Completed, Exchange, MAX_GET_RESPONSE, Step};
+use cardwire_apdu::{Cla, CommandRepr, Ins, LengthForm, Response, StatusWord};
+use cardwire_link::atr::{Atr, Mode as AtrMode};
+
+use crate::asynch::AsyncTransport;
+use crate::card_error::CardError;
+use crate::secure::{SecureChannel, SecureChannelError, SecureChannelErrorKind};
+use crate::session::carries_reference_data;
+use crate::transport::{Error, ErrorKind, Transport};
+
+/// The highest logical channel number (ISO/IEC 7816-4 §5.4.1: channels 0–19).
+pub const MAX_CHANNEL: u8 = 19;
+
+/// File identifier of EF.ATR/INFO (ISO/IEC 7816-4 §12.2.2).
+pub const EF_ATR_FID: [u8; 2] = [0x2F, 0x01];
+
+/// The error of a session over a transport with error `E` and a secure channel `S`.
+pub(crate) type CoreError<E, S> = CardError<E, <S as SecureChannel>::Error>;
+
+/// The capabilities an ATR's historical bytes announce (ISO/IEC 7816-4 §12.1.1), derived by
+/// [`Capabilities::from_historical_bytes`]; [`Capabilities::SHORT`] for an ATR that does not
+/// parse.
+pub(crate) fn capabilities_from_atr(atr: &[u8]) -> Capabilities {
+    Atr::parse(atr, AtrMode::Lenient).map_or(Capabilities::SHORT, |parsed| {
+        Capabilities::from_historical_bytes_raw(parsed.historical_bytes())
+    })
+}
+
+/// Polls a future that never waits to completion.
+///
+/// Invariant: every future the blocking session builds awaits only [`SyncRef`]'s methods,
+/// which complete on their first poll, so the first poll returns `Ready`. A `Pending` would be
+/// a bug in this module: it is made visible in debug builds and the future is polled again.
+pub(crate) fn run_ready<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => return output,
+            Poll::Pending => debug_assert!(false, "a blocking session future waited"),
+        }
+    }
+}
+
+/// A blocking [`Transport`] seen through [`AsyncTransport`], borrowed: each call completes on
+/// its first poll.
+pub(crate) struct SyncRef<'a, T>(pub(crate) &'a mut T);
+
+impl<T: Transport> AsyncTransport for SyncRef<'_, T> {
+    type Error = T::Error;
+
+    async fn transmit<'b>(
+        &mut self,
+        command: &[u8],
+        response: &'b mut [u8],
+    ) -> Result<&'b [u8], Self::Error> {
+        self.0.transmit(command, response)
+    }
+
+    fn atr(&self) -> &[u8] {
+        self.0.atr()
+    }
+
+    async fn reset(&mut self) -> Result<(), Self::Error> {
+        self.0.reset()
+    }
+}
+
+/// The session's buffers: the plain wire APDU from the engine, its protected form, and the
+/// card's answer.
+struct Buffers<const N: usize> {
+    tx: [u8; N],
+    wrapped: [u8; N],
+    rx: [u8; N],
+}
+
+/// What a session knows about the card and itself, and the buffers it encodes into.
+pub(crate) struct Core<S, const N: usize> {
+    pub(crate) capabilities: Capabilities,
+    pub(crate) secure: Option<S>,
+    pub(crate) secure_required: bool,
+    /// Bit n set: logical channel n is open (bit 0, the basic channel, always is).
+    pub(crate) channels: u32,
+    buffers: Buffers<N>,
+}
+
+impl<S: SecureChannel, const N: usize> Core<S, N> {
+    pub(crate) fn new(capabilities: Capabilities) -> Self {
+        Self {
+            capabilities,
+            secure: None,
+            secure_required: false,
+            channels: 1,
+            buffers: Buffers {
+                tx: [0; N],
+                wrapped: [0; N],
+                rx: [0; N],
+            },
+        }
+    }
+
+    /// The same state under another secure-channel type, with secure messaging off.
+    pub(crate) fn with_secure_channel_type<S2: SecureChannel>(self) -> Core<S2, N> {
+        Core {
+            capabilities: self.capabilities,
+            secure: None,
+            secure_required: self.secure_required,
+            channels: self.channels,
+            buffers: self.buffers,
+        }
+    }
+
+    /// The card lost its volatile state: so does the session.
+    pub(crate) fn forget_card_state(&mut self) {
+        self.channels = 1;
+        self.secure = None;
+    }
+
+    /// Starts afresh from an ATR: capabilities from its historical bytes, state forgotten.
+    pub(crate) fn restart(&mut self, atr: &[u8]) {
+        self.forget_card_state();
+        self.capabilities = capabilities_from_atr(atr);
+    }
+
+    pub(crate) fn is_channel_open(&self, channel: u8) -> bool {
+        channel <= MAX_CHANNEL && self.channels & (1 << channel) != 0
+    }
+
+    pub(crate) fn plain_pin_forbidden(&self) -> bool {
+        self.secure_required && self.secure.is_none()
+    }
+
+    /// The most response data one APDU can bring back with the current capabilities.
+    pub(crate) fn max_response_per_apdu(&self) -> usize {
+        let caps = self.engine_capabilities(self.secure.is_some());
+        usize::try_from(caps.max_response_data).unwrap_or(usize::MAX)
+    }
+
+    /// What the engine may use per wire APDU: the card's capabilities, narrowed to the
+    /// session's buffers and the secure channel's overhead.
+    fn engine_capabilities(&self, protect: bool) -> Capabilities {
+        let caps = &self.capabilities;
+        let (mut cmd, mut rsp) = if caps.extended_length {
+            // Header 4, Lc 3, Le 2; SW1 SW2.
+            (
+                usize::from(caps.max_command_data).min(N.saturating_sub(9)),
+                usize::try_from(caps.max_response_data)
+                    .unwrap_or(usize::MAX)
+                    .min(N.saturating_sub(2)),
+            )
+        } else {
+            (
+                255usize.min(N.saturating_sub(6)),
+                256usize.min(N.saturating_sub(2)),
+            )
+        };
+        if let (Some(sm), true) = (&self.secure, protect) {
+            cmd = sm.plain_capacity(cmd);
+            rsp = sm.plain_capacity(rsp);
+        }
+        Capabilities {
+            max_command_data: u16::try_from(cmd.max(1)).unwrap_or(u16::MAX),
+            max_response_data: u32::try_from(rsp.max(1)).unwrap_or(u32::MAX),
+            ..*caps
+        }
+    }
+
+    /// Sends one logical command on `channel`: the policy check, the channel bits, then the
+    /// exchange (protected when secure messaging is on).
+    pub(crate) async fn transmit_on<'r, T: AsyncTransport>(
+        &mut self,
+        transport: &mut T,
+        channel: u8,
+        command: &CommandRepr<'_>,
+        response: &'r mut [u8],
+    ) -> Result<Response<&'r [u8]>, CoreError<T::Error, S>> {
+        if !self.is_channel_open(channel) {
+            return Err(CardError::ChannelNotOpen(channel));
+        }
+        if self.plain_pin_forbidden()
+            && carries_reference_data(command.ins)
+            && !command.data.is_empty()
+        {
+            return Err(CardError::SecureMessagingRequired);
+        }
+        let mut command = *command;
+        if channel != 0 {
+            command.cla = command.cla.with_channel(channel).map_err(CardError::Apdu)?;
+        }
+        let protect = self.secure.is_some();
+        self.exchange(transport, &command, response, protect).await
+    }
+
+    /// Runs one logical command through the exchange engine
+    /// ([`cardwire_apdu::exchange::Exchange`]: chaining, `61xx`, `6Cxx`), with the extended
+    /// fallback and secure messaging around it.
+    pub(crate) async fn exchange<'r, T: AsyncTransport>(
+        &mut self,
+        transport: &mut T,
+        command: &CommandRepr<'_>,
+        response: &'r mut [u8],
+        protect: bool,
+    ) -> Result<Response<&'r [u8]>, CoreError<T::Error, S>> {
+        let protect = protect && self.secure.is_some();
+        let len = match self
+            .exchange_with_fallback(transport, command, response, protect)
+            .await
+        {
+            Ok(len) => len,
+            Err(e) => {
+                if let CardError::Transport(t) = &e {
+                    if matches!(t.kind(), ErrorKind::CardReset | ErrorKind::CardRemoved) {
+                        self.forget_card_state();
+                    }
+                }
+                return Err(e);
+            }
+        };
+        let bytes = response.get(..len).ok_or(CardError::MalformedResponse)?;
+        Response::new_checked(bytes).map_err(|_| CardError::MalformedResponse)
+    }
+
+    /// One engine run; a second in short form when the card rejects an extended APDU.
+    async fn exchange_with_fallback<T: AsyncTransport>(
+        &mut self,
+        transport: &mut T,
+        command: &CommandRepr<'_>,
+        response: &mut [u8],
+        protect: bool,
+    ) -> Result<usize, CoreError<T::Error, S>> {
+        let caps = self.engine_capabilities(protect);
+        let first_is_extended = caps.extended_length
+            && (command.data.len().min(usize::from(caps.max_command_data)) > 255
+                || command.ne.min(caps.max_response_data) > 256);
+        let (done, wire_apdus) = self
+            .run_engine(transport, command, caps, response, protect)
+            .await?;
+        if first_is_extended && wire_apdus == 1 && done.sw == StatusWord::WRONG_LENGTH {
+            // The card does not take extended APDUs after all (ISO/IEC 7816-4 §5.1): from
+            // now on it is treated as short-only, and this command is sent again.
+            self.capabilities.extended_length = false;
+            self.capabilities.max_command_data = 255;
+            self.capabilities.max_response_data = 256;
+            let caps = self.engine_capabilities(protect);
+            let (done, _) = self
+                .run_engine(transport, command, caps, response, protect)
+                .await?;
+            return Ok(done.len);
+        }
+        Ok(done.len)
+    }
+
+    /// Drives the engine: each wire APDU it asks for goes through the transport (wrapped by
+    /// the secure channel when `protect`, except GET RESPONSE), its answer back into it.
+    async fn run_engine<T: AsyncTransport>(
+        &mut self,
+        transport: &mut T,
+        command: &CommandRepr<'_>,
+        caps: Capabilities,
+        response: &mut [u8],
+        protect: bool,
+    ) -> Result<(Completed, u32), CoreError<T::Error, S>> {
+        let mut engine = Exchange::new(*command, caps, response).map_err(engine_error)?;
+        loop {
+            let wire_len = engine
+                .poll_transmit(&mut self.buffers.tx)
+                .map_err(engine_error)?
+                .len();
+            let answer_len = if protect && self.buffers.tx.get(1) != Some(&Ins::GET_RESPONSE.0) {
+                self.send_protected(transport, wire_len).await?
+            } else {
+                let wire = self.buffers.tx.get(..wire_len).unwrap_or_default();
+                transmit_into(transport, wire, &mut self.buffers.rx).await?
+            };
+            let answer = self.buffers.rx.get(..answer_len).unwrap_or_default();
+            if let Step::Done(done) = engine.handle_response(answer).map_err(engine_error)? {
+                return Ok((done, engine.wire_apdus()));
+            }
+        }
+    }
+
+    /// Wraps the plain wire APDU in `tx`, sends it, collects a `61xx` protected response
+    /// with GET RESPONSE and unwraps it in `rx`. Returns the plain answer's length.
+    async fn send_protected<T: AsyncTransport>(
+        &mut self,
+        transport: &mut T,
+        plain_len: usize,
+    ) -> Result<usize, CoreError<T::Error, S>> {
+        let Buffers { tx, rx, wrapped } = &mut self.buffers;
+        let plain = tx.get(..plain_len).unwrap_or_default();
+        let repr = CommandRepr::parse(plain).map_err(CardError::Apdu)?;
+        let Some(sm) = self.secure.as_mut() else {
+            return Err(CardError::SecureChannelClosed);
+        };
+        let wire_len = match sm.wrap(&repr, wrapped) {
+            Ok(wire) => wire.len(),
+            Err(e) => {
+                if e.kind() != SecureChannelErrorKind::BufferTooSmall {
+                    self.secure = None;
+                }
+                return Err(CardError::SecureChannel(e));
+            }
+        };
+        let wire = wrapped.get(..wire_len).unwrap_or_default();
+        let first = transmit_into(transport, wire, rx).await?;
+        // The protected response is one R-APDU even when the card hands it out with 61xx
+        // (ISO/IEC 7816-4 §5.3.4): collect it whole before unwrapping.
+        let mut filled = first - 2;
+        let mut sw = status_of(rx, first)?;
+        let mut rounds = 0u16;
+        while let Some(available) = sw.bytes_available() {
+            rounds += 1;
+            if rounds > MAX_GET_RESPONSE {
+                return Err(CardError::TooManyResponses);
+            }
+            let capacity = rx.len();
+            let dest = rx
+                .get_mut(filled..)
+                .filter(|d| d.len() > 2)
+                .ok_or(CardError::ResponseTooLong { capacity })?;
+            let le = usize::from(available).min(dest.len() - 2);
+            let get = CommandRepr::new(
+                repr.cla.interindustry_on_same_channel(),
+                Ins::GET_RESPONSE,
+                0,
+                0,
+            )
+            .with_ne(u32::try_from(le).unwrap_or(256));
+            let get = get
+                .encode_with(LengthForm::Short, wrapped)
+                .map_err(CardError::Apdu)?;
+            let len = transmit_into(transport, get, dest).await?;
+            sw = status_of(dest, len)?;
+            filled += len - 2;
+        }
+        let total = filled + 2;
+        let protected = rx.get_mut(..total).ok_or(CardError::MalformedResponse)?;
+        match sm.unwrap(protected) {
+            Ok(n) if (2..=total).contains(&n) => Ok(n),
+            Ok(_) => {
+                self.secure = None;
+                Err(CardError::MalformedResponse)
+            }
+            Err(e) => {
+                self.secure = None;
+                Err(CardError::SecureChannel(e))
+            }
+        }
+    }
+
+    // ----- the session's own commands -----------------------------------------------------
+
+    /// MANAGE CHANNEL open (ISO/IEC 7816-4 §11.1.2).
+    pub(crate) async fn open_channel<T: AsyncTransport>(
+        &mut self,
+        transport: &mut T,
+    ) -> Result<u8, CoreError<T::Error, S>> {
+        let open = CommandRepr::new(Cla::INTERINDUSTRY, Ins::MANAGE_CHANNEL, 0x00, 0x00).with_ne(1);
+        let mut buf = [0u8; 3];
+        let rsp = self.exchange(transport, &open, &mut buf, false).await?;
+        if rsp.sw() != StatusWord::SUCCESS {
+            return Err(CardError::Refused(rsp.sw()));
+        }
+        match *rsp.data() {
+            [n] if (1..=MAX_CHANNEL).contains(&n) && !self.is_channel_open(n) => {
+                self.channels |= 1 << n;
+                Ok(n)
+            }
+            _ => Err(CardError::MalformedResponse),
+        }
+    }
+
+    /// MANAGE CHANNEL close (ISO/IEC 7816-4 §11.1.2).
+    pub(crate) async fn close_channel<T: AsyncTransport>(
+        &mut self,
+        transport: &mut T,
+        channel: u8,
+    ) -> Result<(), CoreError<T::Error, S>> {
+        if channel == 0 || !self.is_channel_open(channel) {
+            return Err(CardError::ChannelNotOpen(channel));
+        }
+        let close = CommandRepr::new(Cla::INTERINDUSTRY, Ins::MANAGE_CHANNEL, 0x80, channel);
+        let mut buf = [0u8; 2];
+        let sw = self
+            .exchange(transport, &close, &mut buf, false)
+            .await?
+            .sw();
+        if sw != StatusWord::SUCCESS {
+            return Err(CardError::Refused(sw));
+        }
+        self.channels &= !(1 << channel);
+        Ok(())
+    }
+
+    /// READ BINARY of `len` bytes from `offset` in as few APDUs as the card allows.
+    pub(crate) async fn read_binary<'r, T: AsyncTransport>(
+        &mut self,
+        transport: &mut T,
+        offset: u16,
+        len: usize,
+        buf: &'r mut [u8],
+    ) -> Result<(&'r [u8], StatusWord), CoreError<T::Error, S>> {
+        if buf.len() < len.saturating_add(2) {
+            return Err(CardError::ResponseTooLong {
+                capacity: buf.len(),
+            });
+        }
+        let mut filled = 0usize;
+        let mut sw = StatusWord::SUCCESS;
+        while filled < len {
+            let at = usize::from(offset) + filled;
+            let at = u16::try_from(at).ok().filter(|a| *a <= 0x7FFF).ok_or(
+                CardError::CommandTooLong {
+                    len: at,
+                    max: 0x7FFF,
+                },
+            )?;
+            let want = (len - filled).min(self.max_response_per_apdu());
+            let read = CommandRepr::new(
+                Cla::INTERINDUSTRY,
+                Ins::READ_BINARY,
+                (at >> 8) as u8,
+                at as u8,
+            )
+            .with_ne(u32::try_from(want).unwrap_or(u32::MAX));
+            let dest = buf
+                .get_mut(filled..)
+                .ok_or(CardError::ResponseTooLong { capacity: len })?;
+            let rsp = self.transmit_on(transport, 0, &read, dest).await?;
+            let got = rsp.data().len().min(want);
+            sw = rsp.sw();
+            filled += got;
+            // An extended fallback may have lowered what one APDU can bring back.
+            let expected = want.min(self.max_response_per_apdu());
+            if !sw.is_normal() || sw == StatusWord::END_OF_FILE || got < expected {
+                break;
+            }
+        }
+        let data = buf
+            .get(..filled)
+            .ok_or(CardError::ResponseTooLong { capacity: len })?;
+        Ok((data, sw))
+    }
+
+    /// Selects EF.ATR/INFO and applies its content to the capabilities
+    /// ([`Capabilities::apply_ef_atr`]). Returns whether the file was read; a card that
+    /// refuses (file not found, no READ BINARY) keeps its capabilities.
+    pub(crate) async fn read_ef_atr<T: AsyncTransport>(
+        &mut self,
+        transport: &mut T,
+    ) -> Result<bool, CoreError<T::Error, S>> {
+        // SELECT by file identifier from the MF, no response data (§11.2.2, P1=00 P2=0C).
+        let select =
+            CommandRepr::new(Cla::INTERINDUSTRY, Ins::SELECT, 0x00, 0x0C).with_data(&EF_ATR_FID);
+        let mut buf = [0u8; 258];
+        let sw = self
+            .exchange(transport, &select, &mut buf, false)
+            .await?
+            .sw();
+        if !sw.is_success() {
+            return Ok(false);
+        }
+        let read = CommandRepr::new(Cla::INTERINDUSTRY, Ins::READ_BINARY, 0, 0).with_ne(256);
+        // Read EF.ATR in short form: the extended length the file may announce is not known yet.
+        let saved = self.capabilities;
+        self.capabilities.extended_length = false;
+        let result = self.exchange(transport, &read, &mut buf, false).await;
+        self.capabilities = saved;
+        let rsp = result?;
+        if rsp.sw().is_normal() || rsp.sw() == StatusWord::END_OF_FILE {
+            self.capabilities.apply_ef_atr(rsp.data());
+            return Ok(true);
+        }
+        Ok(false)
+    }
+}
+
+/// Sends `wire` and receives the answer into `rx`; returns its length (at least 2).
+async fn transmit_into<T: AsyncTransport, S>(
+    transport: &mut T,
+    wire: &[u8],
+    rx: &mut [u8],
+) -> Result<usize, CardError<T::Error, S>> {
+    let capacity = rx.len();
+    match transport.transmit(wire, rx).await {
+        Ok(rsp) if rsp.len() >= 2 => Ok(rsp.len()),
+        Ok(_) => Err(CardError::MalformedResponse),
+        Err(e) if e.kind() == ErrorKind::BufferTooSmall => {
+            Err(CardError::ResponseTooLong { capacity })
+        }
+        Err(e) => Err(CardError::Transport(e)),
+    }
+}
+
+/// Maps an engine error to the session's error.
+fn engine_error<E, S>(e: cardwire_apdu::Error) -> CardError<E, S> {
+    use cardwire_apdu::Error as A;
+    match e {
+        A::CommandTooLong { len } => CardError::CommandTooLong { len, max: 255 },
+        A::ResponseBufferFull { capacity } => CardError::ResponseTooLong { capacity },
+        A::TooManyGetResponses { .. } | A::TooManyResends { .. } => CardError::TooManyResponses,
+        A::Truncated { .. } | A::ResponseTooLong { .. } => CardError::MalformedResponse,
+        other => CardError::Apdu(other),
+    }
+}
+
+/// The status word at the end of the first `len` bytes of `response`.
+fn status_of<E, S>(response: &[u8], len: usize) -> Result<StatusWord, CardError<E, S>> {
+    match response.get(..len) {
+        Some([.., sw1, sw2]) => Ok(StatusWord::new(*sw1, *sw2)),
+        _ => Err(CardError::MalformedResponse),
+    }
+}
