@@ -16,7 +16,8 @@ pub struct T0Config {
     pub char_micros: u64,
     /// NULL (`60`) procedure bytes accepted per exchange, so a card cannot stall for ever.
     pub max_nulls: u32,
-    /// GET RESPONSE commands per exchange.
+    /// GET RESPONSE commands per exchange (default
+    /// [`cardwire_apdu::exchange::MAX_GET_RESPONSE`], the one limit of the whole stack).
     pub max_get_response: u16,
     /// `6Cxx` re-sends per exchange.
     pub max_resend: u8,
@@ -29,7 +30,7 @@ impl T0Config {
             wwt_micros: timing.wt_micros(wi),
             char_micros: timing.chars_micros(1, if n == 255 { 0 } else { n }),
             max_nulls: 10_000,
-            max_get_response: 512,
+            max_get_response: cardwire_apdu::exchange::MAX_GET_RESPONSE,
             max_resend: 3,
         }
     }

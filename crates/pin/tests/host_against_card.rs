@@ -5,8 +5,9 @@
 mod common;
 
 use cardwire_apdu::StatusWord;
+use cardwire_apdu::exchange::Capabilities;
 use cardwire_pin::{Error, HostError, Pin, PinHost, PinOutcome, PinSpec, PinState};
-use cardwire_transport::{Capabilities, Card, InProcess};
+use cardwire_transport::{Card, InProcess};
 use common::TestCard;
 
 const PIN: PinSpec = PinSpec::PIV_APPLICATION_PIN;
@@ -19,7 +20,7 @@ fn pin(s: &[u8]) -> Pin {
 fn session() -> Card<InProcess<TestCard>> {
     Card::with_capabilities(
         InProcess::new(TestCard::new(b"123456", b"87654321")),
-        Capabilities::SHORT_ONLY,
+        Capabilities::SHORT,
     )
 }
 

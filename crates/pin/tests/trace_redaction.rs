@@ -3,8 +3,9 @@
 
 mod common;
 
+use cardwire_apdu::exchange::Capabilities;
 use cardwire_pin::{Pin, PinHost, PinOutcome, PinSpec};
-use cardwire_transport::{Capabilities, Card, FmtSink, InProcess, Traced};
+use cardwire_transport::{Card, FmtSink, InProcess, Traced};
 use common::TestCard;
 
 /// Every way the digits of `pin` could show up in a trace: ASCII, hex of the ASCII bytes
@@ -33,7 +34,7 @@ fn verify_change_and_unblock_are_redacted() {
             InProcess::new(TestCard::new(b"135792", b"86420864")),
             FmtSink(&mut log),
         );
-        let mut card = Card::with_capabilities(transport, Capabilities::SHORT_ONLY);
+        let mut card = Card::with_capabilities(transport, Capabilities::SHORT);
         let mut host = PinHost::new();
         let spec = PinSpec::PIV_APPLICATION_PIN;
         assert_eq!(

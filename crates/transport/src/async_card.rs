@@ -73,6 +73,11 @@ impl<T: AsyncTransport> AsyncCard<T> {
     pub fn open(transport: T) -> Self {
         AsyncCard::open_typed(transport)
     }
+
+    /// Opens a session with capabilities the caller knows, reading nothing from the card.
+    pub fn with_capabilities(transport: T, capabilities: Capabilities) -> Self {
+        AsyncCard::with_capabilities_typed(transport, capabilities)
+    }
 }
 
 impl<T: AsyncTransport, S: SecureChannel, const N: usize> AsyncCard<T, S, N> {
@@ -84,8 +89,9 @@ impl<T: AsyncTransport, S: SecureChannel, const N: usize> AsyncCard<T, S, N> {
         Self { transport, core }
     }
 
-    /// Opens a session with capabilities the caller knows, reading nothing from the card.
-    pub fn with_capabilities(transport: T, capabilities: Capabilities) -> Self {
+    /// Opens a session with a chosen secure-channel type `S`, buffer size `N` and
+    /// capabilities the caller knows, reading nothing from the card.
+    pub fn with_capabilities_typed(transport: T, capabilities: Capabilities) -> Self {
         Self {
             transport,
             core: Core::new(capabilities),
