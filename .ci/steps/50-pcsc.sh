@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The real PC/SC stack: pcscd + vsmartcard's vpcd driver + the cardwire test card
-# (crates/transport/examples/vpcd_testcard.rs), driven by cardwire's PC/SC backend
-# (crates/transport/tests/pcsc_real.rs), by opensc-tool and scriptor, and by the cardwire CLI.
+# (crates/vpcd/examples/vpcd_testcard.rs), driven by cardwire's PC/SC backend
+# (crates/pcsc/tests/pcsc_real.rs), by opensc-tool and scriptor, and by the cardwire CLI.
 # See docs/PCSC.md for why it is set up this way. Needs root (pcscd writes /run/pcscd; the
 # removal phase uses a private network namespace). Stops everything it starts, by PID.
 set -euo pipefail
@@ -50,15 +50,15 @@ wait_for() {
   done
 }
 
-say "build (pcsc feature)"
-cargo build -q -p cardwire-transport --features pcsc --example vpcd_testcard
-cargo test -q -p cardwire-transport --features pcsc --test pcsc_real --no-run
+say "build (cardwire-pcsc, cardwire-vpcd, the CLI with its pcsc feature)"
+cargo build -q -p cardwire-vpcd --example vpcd_testcard
+cargo test -q -p cardwire-pcsc --test pcsc_real --no-run
 cargo build -q -p cardwire-cli --features pcsc
 target=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 testcard="$target/debug/examples/vpcd_testcard"
 cardwire="$target/debug/cardwire"
 pcsc_real() {
-  cargo test -q -p cardwire-transport --features pcsc --test pcsc_real -- --ignored --test-threads=1 "$@"
+  cargo test -q -p cardwire-pcsc --test pcsc_real -- --ignored --test-threads=1 "$@"
 }
 
 # A private client socket when systemd-socket-activate can hand pcscd one (pcscd 1.9 reads no
@@ -148,8 +148,8 @@ pids+=("$!")
 wait_for 15 "the removable reader with the card" reader_has_card "cardwire removable 00 00"
 CARDWIRE_PCSC_READER="cardwire removable 00 00" pcsc_real removable::
 
-say "clippy with the pcsc feature"
-# --no-deps: the workspace-wide clippy step lints the other crates.
-cargo clippy -p cardwire-transport --no-deps --features pcsc --all-targets -- -D warnings
+say "clippy of the CLI with its pcsc feature"
+# --no-deps: the workspace-wide clippy step lints the other crates (cardwire-pcsc included).
+cargo clippy -p cardwire-cli --no-deps --features pcsc --all-targets -- -D warnings
 
 say "done in $(( $(date +%s) - t0 ))s"

@@ -10,8 +10,9 @@
 
 use std::hint::black_box;
 
+use cardwire_apdu::exchange::Capabilities;
 use cardwire_apdu::{Cla, Command, CommandRepr, Ins};
-use cardwire_transport::{Capabilities, Card, CardHandler, InProcess, NoSecureChannel, Transport};
+use cardwire_transport::{Card, CardHandler, InProcess, NoSecureChannel, Transport};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const FILE_LEN: usize = 4096;
@@ -59,14 +60,7 @@ impl CardHandler for FileCard {
     }
 }
 
-const EXTENDED: Capabilities = Capabilities {
-    chaining: true,
-    extended_length: true,
-    ef_atr_length_info: false,
-    max_command_data: u16::MAX,
-    max_response_data: 65_536,
-    logical_channels: 1,
-};
+const EXTENDED: Capabilities = Capabilities::EXTENDED;
 
 /// One logical command: READ BINARY of 128 bytes (case 2 short).
 fn per_command(c: &mut Criterion) {
@@ -94,10 +88,8 @@ fn per_command(c: &mut Criterion) {
         })
     });
 
-    let mut card = Card::with_capabilities(
-        InProcess::new(FileCard::new(false)),
-        Capabilities::SHORT_ONLY,
-    );
+    let mut card =
+        Card::with_capabilities(InProcess::new(FileCard::new(false)), Capabilities::SHORT);
     group.bench_function("Card session", |b| {
         b.iter(|| {
             black_box(
@@ -117,10 +109,8 @@ fn read_4k(c: &mut Criterion) {
     let mut group = c.benchmark_group("transport/read_4KiB");
     group.throughput(Throughput::Bytes(FILE_LEN as u64));
 
-    let mut short = Card::with_capabilities(
-        InProcess::new(FileCard::new(false)),
-        Capabilities::SHORT_ONLY,
-    );
+    let mut short =
+        Card::with_capabilities(InProcess::new(FileCard::new(false)), Capabilities::SHORT);
     let mut extended: Card<_, NoSecureChannel, 4200> =
         Card::with_capabilities_typed(InProcess::new(FileCard::new(true)), EXTENDED);
     for (name, apdus) in [

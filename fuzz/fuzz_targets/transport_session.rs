@@ -23,10 +23,17 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let traced = Traced::new(replay, FmtSink(Count(0)));
-    let mut operations = 1usize; // open
     let Ok(mut card) = Card::<_, NoSecureChannel, 1024>::open_typed(traced) else {
         return;
     };
+    // Opening sends nothing (no hidden I/O).
+    assert_eq!(card.transport().inner().sent(), 0, "open sent an APDU");
+    let mut operations = 0usize;
+    if card.capabilities().ef_atr_length_info {
+        operations += 1; // SELECT and READ BINARY: counted as up to two below
+        operations += 1;
+        let _ = card.read_ef_atr();
+    }
     let payload = [0x5Au8; 700];
     let mut buf = vec![0u8; 4098];
     let commands = [

@@ -291,7 +291,7 @@ fn stage_power_on<T: Transport>(j: &mut Journey<T>) -> Result<Stage, Fatal> {
     }
     s.say(format!(
         "capabilities: command chaining {}, extended Lc/Le {}, {} logical channel(s), up to {} bytes per command and {} per response",
-        yes_no(caps.chaining),
+        yes_no(caps.command_chaining),
         yes_no(caps.extended_length),
         caps.logical_channels,
         caps.max_command_data,
@@ -300,7 +300,7 @@ fn stage_power_on<T: Transport>(j: &mut Journey<T>) -> Result<Stage, Fatal> {
     s.fact(
         "capabilities",
         json!({
-            "command_chaining": caps.chaining,
+            "command_chaining": caps.command_chaining,
             "extended_length": caps.extended_length,
             "logical_channels": caps.logical_channels,
             "max_command_data": caps.max_command_data,

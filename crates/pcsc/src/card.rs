@@ -1,11 +1,11 @@
 //! [`PcscCard`]: a connection to a card through PC/SC, as a [`Transport`].
 
 use core::fmt;
-use std::string::{String, ToString};
+use std::string::String;
 use std::vec::Vec;
 
 use bytes::Bytes;
-use cardwire_transport::{ErrorKind, Transport};
+use cardwire_transport::Transport;
 
 use crate::context::cstring;
 use crate::error::{Operation, PcscError, Reason};

@@ -7,8 +7,10 @@ use std::time::Duration;
 use std::vec::Vec;
 
 use crate::Protocols;
-use crate::card::{Disposition, PcscCard, Share};
-use crate::error::{Operation, PcscError, Reason};
+use crate::card::{PcscCard, Share};
+use crate::error::{Operation, PcscError};
+#[cfg(doc)]
+use crate::{Disposition, Reason};
 
 /// A reader and what is in it.
 #[derive(Debug, Clone, PartialEq, Eq)]

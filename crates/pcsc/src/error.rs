@@ -166,7 +166,7 @@ pub struct PcscError {
 }
 
 impl PcscError {
-    fn new(operation: Operation, code: ::pcsc::Error) -> Self {
+    pub(crate) fn new(operation: Operation, code: ::pcsc::Error) -> Self {
         Self {
             operation,
             reason: Reason::of(code),
@@ -174,7 +174,7 @@ impl PcscError {
         }
     }
 
-    fn without_code(operation: Operation, reason: Reason) -> Self {
+    pub(crate) fn without_code(operation: Operation, reason: Reason) -> Self {
         Self {
             operation,
             reason,
@@ -240,7 +240,7 @@ impl TransportError for PcscError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cardwire_transport::{Error as _, ErrorKind};
+    use cardwire_transport::ErrorKind;
 
     #[test]
     fn reasons_map_to_kinds_and_messages() {

@@ -157,7 +157,7 @@ mod running {
         let context = Context::establish().expect("pcscd must be running");
         let mut card = Card::open(connect(&context, Share::Shared)).unwrap();
         // The session reads the capabilities from the ATR: chaining, short lengths only.
-        assert!(card.capabilities().chaining);
+        assert!(card.capabilities().command_chaining);
         assert!(!card.capabilities().extended_length);
         let mut buf = [0u8; 1100];
         {

@@ -8,7 +8,8 @@
 //! ```
 //! use cardwire_sm::channel::{establish_bac, secure_card};
 //! use cardwire_sm::{BacKeys, MrzInfo, Rng};
-//! # use cardwire_transport::{Card, Capabilities, Transport, ErrorKind};
+//! # use cardwire_apdu::exchange::Capabilities;
+//! # use cardwire_transport::{Card, Transport, ErrorKind};
 //! # struct NoCard;
 //! # impl Transport for NoCard {
 //! #     type Error = ErrorKind;
@@ -27,7 +28,7 @@
 //!     # let _ = &mut card;
 //!     Ok(())
 //! }
-//! # assert!(read_com(Card::with_capabilities(NoCard, Capabilities::SHORT_ONLY), &mut Counter(0)).is_err());
+//! # assert!(read_com(Card::with_capabilities(NoCard, Capabilities::SHORT), &mut Counter(0)).is_err());
 //! ```
 
 use cardwire_apdu::{Cla, CommandRepr, Ins};

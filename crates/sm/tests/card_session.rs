@@ -12,11 +12,12 @@
 
 mod common;
 
+use cardwire_apdu::exchange::Capabilities;
 use cardwire_apdu::{Cla, CommandRepr, Ins};
 use cardwire_sm::channel::{establish_bac, open_scp03, secure_card};
 use cardwire_sm::scp03::{Scp03Card, Scp03Session, SecurityLevel, StaticKeys};
 use cardwire_sm::{BacCard, BacKeys, Error, MrzInfo, Rng, SmSession, TdesSuite};
-use cardwire_transport::{Capabilities, Card, CardHandler, InProcess};
+use cardwire_transport::{Card, CardHandler, InProcess};
 use common::{TestRng, hex};
 
 impl Rng for TestRng {
@@ -121,10 +122,8 @@ impl CardHandler for Passport {
 }
 
 fn open() -> Card<InProcess<Passport>> {
-    let mut card = Card::with_capabilities(
-        InProcess::new(Passport::default()),
-        Capabilities::SHORT_ONLY,
-    );
+    let mut card =
+        Card::with_capabilities(InProcess::new(Passport::default()), Capabilities::SHORT);
     let select_applet = hex("A0000002471001");
     let mut rsp = [0u8; 64];
     let r = card
@@ -255,7 +254,7 @@ fn scp03_then_plain_commands_over_a_card_session() {
         handshake: None,
         session: None,
     };
-    let mut card = Card::with_capabilities(InProcess::new(domain), Capabilities::SHORT_ONLY);
+    let mut card = Card::with_capabilities(InProcess::new(domain), Capabilities::SHORT);
     let session = open_scp03(
         &mut card,
         sd_keys(),
@@ -288,7 +287,7 @@ fn scp03_with_wrong_keys_fails_on_the_card_cryptogram() {
         handshake: None,
         session: None,
     };
-    let mut card = Card::with_capabilities(InProcess::new(domain), Capabilities::SHORT_ONLY);
+    let mut card = Card::with_capabilities(InProcess::new(domain), Capabilities::SHORT);
     let wrong = StaticKeys::new(&[0x40; 16], &[0x00; 16], &[0x42; 16]).unwrap();
     let err = open_scp03(
         &mut card,

@@ -36,8 +36,6 @@ pub fn reader_conf_listening(friendly_name: &str, port: u16) -> String {
     )
 }
 
-/// Listeners for both slots of a vpcd reader in the driver's reversed mode, bound to loopback.
-
 #[cfg(test)]
 mod tests {
     use super::*;

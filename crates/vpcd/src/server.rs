@@ -23,6 +23,7 @@ const MESSAGE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often a waiting connection looks at the shutdown flag.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
+/// Listeners for both slots of a vpcd reader in the driver's reversed mode, bound to loopback.
 #[derive(Debug)]
 pub struct Server {
     listeners: [TcpListener; 2],

@@ -78,8 +78,10 @@ fn internal_error(out: &mut [u8]) -> Option<&[u8]> {
     Some(sw)
 }
 
+#[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::MAX_MESSAGE_LEN;
 
     /// A card answering `9000` with the command echoed, counting power events.
     struct Echo {

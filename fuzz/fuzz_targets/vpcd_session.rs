@@ -1,10 +1,10 @@
-//! transport_vpcd_session: a random stream of vpcd driver messages (2-byte big-endian length,
+//! vpcd_session: a random stream of vpcd driver messages (2-byte big-endian length,
 //! body; cut at the end) through the vpcd Session serving a small card. Never panics; every
 //! reply fits the 2-byte length prefix and every APDU gets a reply ending in a status word.
 #![no_main]
 
-use cardwire_transport::CardHandler;
-use cardwire_transport::vpcd::{MAX_MESSAGE_LEN, Request, Session};
+use cardwire_transport::card_side::CardHandler;
+use cardwire_vpcd::{MAX_MESSAGE_LEN, Request, Session};
 use libfuzzer_sys::fuzz_target;
 
 /// Echoes the command's data, or answers with the status word named by P1 P2.

@@ -1,9 +1,9 @@
-//! transport_part10_features: random bytes as a PC/SC Part 10 feature list (the answer to
+//! pcsc_part10_features: random bytes as a PC/SC Part 10 feature list (the answer to
 //! CM_IOCTL_GET_FEATURE_REQUEST). Never panics; a list that parses iterates over exactly
 //! len() entries, each of which control_code() finds again (the first of its tag).
 #![no_main]
 
-use cardwire_transport::part10::FeatureList;
+use cardwire_pcsc::part10::FeatureList;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
