@@ -3,6 +3,9 @@
 use std::format;
 use std::string::String;
 
+#[cfg(doc)]
+use crate::server::{Server, connect};
+
 /// The path of the vpcd driver installed by Debian's `vsmartcard-vpcd` package.
 pub const DRIVER_PATH: &str = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";
 

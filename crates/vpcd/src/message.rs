@@ -43,8 +43,6 @@ impl<'a> Request<'a> {
     }
 }
 
-/// The card side of one vpcd connection, without any I/O: feed it each message from the
-
 /// The length-prefixed framing of every vpcd message, in both directions: a 2-byte big-endian
 /// length, then that many bytes (vsmartcard `vpcd.c`, `sendToVICC`/`recvFromVICC`).
 ///

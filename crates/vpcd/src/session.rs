@@ -6,6 +6,7 @@ use cardwire_transport::card_side::CardHandler;
 use crate::message::MAX_MESSAGE_LEN;
 use crate::message::{Control, Request};
 
+/// The card side of one vpcd connection, without any I/O: feed it each message from the
 /// driver, send back what it returns.
 #[derive(Debug)]
 pub struct Session<H> {
