@@ -4,6 +4,9 @@ use core::fmt;
 
 use cardwire_transport::{Error as TransportError, ErrorKind};
 
+#[cfg(doc)]
+use crate::Context;
+
 /// The PC/SC operation that failed.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -11,7 +11,7 @@ use crate::transport::{Error, ErrorKind, Transport};
 
 /// A session error: the transport, the secure channel, or a rule of the session.
 ///
-/// A status word is not an error: [`Card::transmit`] returns every complete response, whatever
+/// A status word is not an error: [`Card::transmit`](crate::Card::transmit) returns every complete response, whatever
 /// its status. Only the session's own commands (MANAGE CHANNEL) turn a refusal into
 /// [`CardError::Refused`].
 #[non_exhaustive]

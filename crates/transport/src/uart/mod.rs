@@ -1,5 +1,5 @@
 //! UART drivers: the T=1 and T=0 engines of `cardwire-link` over `embedded-io` (blocking) and
-//! `embedded-io-async` (async), as [`Transport`] and [`AsyncTransport`] implementations.
+//! `embedded-io-async` (async), as [`Transport`](crate::Transport) and [`AsyncTransport`](crate::AsyncTransport) implementations.
 //!
 //! Each driver is the short loop of the engine's driving order (ISO/IEC 7816-3 §10, §11): send
 //! what the engine has to send, feed it the bytes that come back, and tell it when its
@@ -7,8 +7,8 @@
 //! caller provides; the engine never reads a clock itself.
 //!
 //! The drivers start from an ATR the caller has read after resetting the card (the reset line
-//! is board-specific): [`Transport::reset`] re-synchronises the engine and reports
-//! [`ErrorKind::Unsupported`] so that the caller resets the card and creates a new driver.
+//! is board-specific): [`Transport::reset`](crate::Transport::reset) re-synchronises the engine and reports
+//! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) so that the caller resets the card and creates a new driver.
 //!
 //! One concept per file: [`Clock`]/[`AsyncClock`] (`clock`), [`UartError`] (`error`), the
 //! shared engine glue [`LinkEngine`] (`engine`), the blocking [`UartTransport`] (feature
