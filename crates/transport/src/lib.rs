@@ -41,3 +41,9 @@ pub use session::{AsyncSession, Session};
 pub use trace::StdSink;
 pub use trace::{CommandTrace, FmtSink, ResponseTrace, TraceEvent, TraceSink, Traced};
 pub use transport::{Error, ErrorKind, Transport};
+#[cfg(any(feature = "embedded-io", feature = "embedded-io-async"))]
+pub use uart::{AsyncClock, Clock, LinkEngine, UartError};
+#[cfg(feature = "embedded-io-async")]
+pub use uart::{AsyncT0Uart, AsyncT1Uart, AsyncUartTransport};
+#[cfg(feature = "embedded-io")]
+pub use uart::{T0Uart, T1Uart, UartTransport};

@@ -112,3 +112,19 @@ pub trait AsyncSession {
         false
     }
 }
+
+impl<S: AsyncSession + ?Sized> AsyncSession for &mut S {
+    type Error = S::Error;
+
+    async fn transmit<'r>(
+        &mut self,
+        command: &CommandRepr<'_>,
+        response: &'r mut [u8],
+    ) -> Result<Response<&'r [u8]>, Self::Error> {
+        (**self).transmit(command, response).await
+    }
+
+    fn plain_pin_forbidden(&self) -> bool {
+        (**self).plain_pin_forbidden()
+    }
+}
