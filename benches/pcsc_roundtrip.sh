@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reader="${1:-cardwire vpcd 00 00}"
-cargo run -q --release -p cardwire-pcsc --example pcsc_roundtrip -- "$reader" "${2:-30}"
+cargo run -q --release -p cardwire-pcsc --features backend --example pcsc_roundtrip -- "$reader" "${2:-30}"

@@ -52,13 +52,13 @@ wait_for() {
 
 say "build (cardwire-pcsc, cardwire-vpcd, the CLI with its pcsc feature)"
 cargo build -q -p cardwire-vpcd --example vpcd_testcard
-cargo test -q -p cardwire-pcsc --test pcsc_real --no-run
+cargo test -q -p cardwire-pcsc --features backend --test pcsc_real --no-run
 cargo build -q -p cardwire-cli --features pcsc
 target=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 testcard="$target/debug/examples/vpcd_testcard"
 cardwire="$target/debug/cardwire"
 pcsc_real() {
-  cargo test -q -p cardwire-pcsc --test pcsc_real -- --ignored --test-threads=1 "$@"
+  cargo test -q -p cardwire-pcsc --features backend --test pcsc_real -- --ignored --test-threads=1 "$@"
 }
 
 # A private client socket when systemd-socket-activate can hand pcscd one (pcscd 1.9 reads no
