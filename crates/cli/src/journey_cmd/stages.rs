@@ -95,8 +95,8 @@ fn read_ef<T: Transport>(
     // The summary shows what the card really answered to the last READ BINARY (often 6282,
     // end of file before Ne bytes). 6B00/6A86 after a full piece: the file ended there.
     let (data, sw) = j.read_to_end(READ_LIMIT)?;
-    let ended = !data.is_empty()
-        && (sw == StatusWord::WRONG_P1_P2 || sw == StatusWord::INCORRECT_P1_P2);
+    let ended =
+        !data.is_empty() && (sw == StatusWord::WRONG_P1_P2 || sw == StatusWord::INCORRECT_P1_P2);
     let refused = !sw.is_normal() && sw != StatusWord::END_OF_FILE;
     if refused && !ended {
         s.status_words.push(sw);

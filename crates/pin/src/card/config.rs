@@ -2,7 +2,7 @@
 
 use crate::{Error, PinFormat, PinPolicy};
 
-/// How a [`CardPin`] is set up: formats, policy and retry limits.
+/// How a [`CardPin`](super::CardPin) is set up: formats, policy and retry limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CardPinConfig {
     /// The PIN's format on the wire (also used to split `old || new` data fields).
@@ -29,7 +29,7 @@ impl CardPinConfig {
     };
 }
 
-/// Which secret a [`CardPin::process`] command addresses: the PIN or its PUK (each has its own
+/// Which secret a [`CardPin::process`](super::CardPin::process) command addresses: the PIN or its PUK (each has its own
 /// reference, so the card maps P2 to one of these).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Secret {

@@ -20,10 +20,10 @@
 //! Every operation takes a [`Commit`] that lets the caller commit the state to non-volatile memory after the
 //! counter is decremented and before the comparison (and after every later change).
 //!
-//! Files: [`config`](self::config) (set-up and the secret addressed), [`verifier`](self::verifier)
-//! (what is stored), [`commit`](self::commit) (non-volatile memory), [`card_pin`](self::card_pin)
-//! (the object and its counters), [`operations`](self::operations) (the commands) and
-//! [`persistence`](self::persistence) (its byte layout).
+//! Files: [`config`] (set-up and the secret addressed), [`verifier`]
+//! (what is stored), [`commit`] (non-volatile memory), [`card_pin`]
+//! (the object and its counters), [`operations`] (the commands) and
+//! [`persistence`] (its byte layout).
 
 pub mod card_pin;
 pub mod commit;

@@ -201,7 +201,7 @@ impl<V: PinVerifier> CardPin<V> {
     /// Handles a whole VERIFY / CHANGE REFERENCE DATA / RESET RETRY COUNTER command for this
     /// PIN (or its PUK, per `secret`), splitting `old || new` and `PUK || new` data fields by
     /// the configured fixed lengths (or, for variable-length formats, by the stored value's
-    /// length, as variable-length cards do; this needs the [`Plain`] verifier). `admin` says
+    /// length, as variable-length cards do; this needs the [`Plain`](super::Plain) verifier). `admin` says
     /// whether the administrator's security condition for RESET RETRY COUNTER P1 `02`/`03` is
     /// met.
     ///

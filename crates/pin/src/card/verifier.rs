@@ -4,7 +4,7 @@ use crate::PinData;
 
 use super::Secret;
 
-/// Turns a PIN or PUK value (its wire bytes) into the reference a [`CardPin`] stores and
+/// Turns a PIN or PUK value (its wire bytes) into the reference a [`CardPin`](super::CardPin) stores and
 /// compares (in constant time). Both the stored value and every presented value pass
 /// through it, so with a one-way function no plaintext PIN is kept.
 ///

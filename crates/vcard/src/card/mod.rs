@@ -1,4 +1,4 @@
-//! The card operating system: [`VirtualCard`], a [`CardHandler`] in the ISO/IEC 7816-4 style.
+//! The card operating system: [`VirtualCard`], a [`CardHandler`](cardwire_transport::CardHandler) in the ISO/IEC 7816-4 style.
 //!
 //! Commands (all on logical channels 0–3, CLA `0X`, or `8X` for GlobalPlatform):
 //!
