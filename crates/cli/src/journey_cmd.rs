@@ -11,17 +11,19 @@
 
 mod recorder;
 mod report;
+mod secrets;
 mod stage;
 mod stages;
 
 use std::path::PathBuf;
 
-use cardwire_pin::{Pin, PinPolicy, PinSpec};
+use cardwire_pin::Pin;
 use cardwire_transport::{CardHandler, InProcess};
 use cardwire_vcard::personalise::{DEFAULT_PIN, DEFAULT_PUK};
 use cardwire_vcard::{Seed, VirtualCard};
 
 use crate::failure::Failure;
+use secrets::{Secrets, journey_pin};
 use stage::{Fatal, Stage};
 
 /// Arguments of `cardwire journey`.
@@ -69,39 +71,6 @@ pub struct Args {
     /// Print a JSON report instead of text.
     #[arg(long)]
     pub json: bool,
-}
-
-/// The PIN as the journey addresses it: the PIV application PIN's reference `80` and format
-/// (as the virtual card, `cardwire_vcard::personalise::PIN_SPEC`), 1 to 8 digits so real
-/// cards with other lengths work too.
-const PIN: PinSpec = PinSpec {
-    policy: JOURNEY_POLICY,
-    ..PinSpec::PIV_APPLICATION_PIN
-};
-/// The PUK: the PIV PUK's reference `81` and format.
-const PUK: PinSpec = PinSpec {
-    policy: JOURNEY_POLICY,
-    ..PinSpec::PIV_PUK
-};
-/// A PIN or PUK in this journey: 1 to 8 digits.
-const JOURNEY_POLICY: PinPolicy = PinPolicy::digits(1, 8);
-
-/// The PINs and keys the journey uses (PINs in cardwire-pin's zeroized secret type).
-struct Secrets {
-    pin: Pin,
-    puk: Pin,
-    new_pin: Pin,
-    scp03: [Vec<u8>; 3],
-    kvn: u8,
-}
-
-/// A PIN or PUK from the command line or the terminal, checked before anything is sent.
-fn journey_pin(text: &str) -> Result<Pin, Failure> {
-    let usage = || Failure::Usage("a PIN or PUK is 1 to 8 digits in this journey".to_string());
-    let pin = Pin::new(text.as_bytes()).map_err(|_| usage())?;
-    JOURNEY_POLICY.check(&pin).map_err(|_| usage())?;
-    PIN.format.encode(&pin).map_err(|_| usage())?;
-    Ok(pin)
 }
 
 /// A journey that could not run to its end.
@@ -239,6 +208,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrets::{PIN, PUK};
 
     #[test]
     fn pin_blocks() {

@@ -12,8 +12,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::recorder::Journey;
+use super::secrets::{PIN, PUK, Secrets};
 use super::stage::{Fatal, Stage, expect, explain, settle, skipped, tries_text};
-use super::{PIN, PUK, Secrets};
 use crate::card_source::WireApdu;
 use crate::input::to_hex;
 use crate::randomness::OsRandom;

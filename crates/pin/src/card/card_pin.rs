@@ -2,8 +2,9 @@
 
 use crate::{Error, Pin, PinData};
 
+use super::config::{CardPinConfig, Secret};
 use super::config::{check_counter, check_limit};
-use super::{CardPinConfig, PinVerifier, Plain, Secret};
+use super::verifier::{PinVerifier, Plain};
 
 /// The persistent part of a [`CardPin`]: limits, counters and the stored references (see
 /// [`CardPin::state`], [`CardPin::set_state`]). With [`Plain`] the references are the PIN
@@ -225,5 +226,29 @@ impl<V: PinVerifier> CardPin<V> {
     /// is volatile).
     pub fn power_reset(&mut self) {
         self.verified = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Padding, PinFormat};
+
+    #[test]
+    fn config_is_checked() {
+        let mut config = CardPinConfig::PIV;
+        config.retry_limit = 0;
+        assert!(CardPin::new(config, None, None).is_err());
+        config.retry_limit = 16;
+        assert!(CardPin::new(config, None, None).is_err());
+        assert_eq!(
+            CardPin::new(CardPinConfig::PIV, Some(&Pin::new(b"12345").unwrap()), None).err(),
+            Some(Error::PinTooShort { len: 5, min: 6 })
+        );
+        let c = CardPinConfig {
+            format: PinFormat::Ascii(Some(Padding::zero(8))),
+            ..CardPinConfig::PIV
+        };
+        assert!(CardPin::new(c, Some(&Pin::new(b"123456").unwrap()), None).is_ok());
     }
 }

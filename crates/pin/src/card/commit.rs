@@ -3,7 +3,8 @@
 
 use cardwire_apdu::StatusWord;
 
-use super::{CardPin, PinVerifier};
+use super::card_pin::CardPin;
+use super::verifier::PinVerifier;
 
 /// Called by every [`CardPin`] operation to commit its state to non-volatile memory: after a
 /// retry counter is decremented and **before** the comparison, and again after every

@@ -62,28 +62,3 @@ pub(super) fn check_counter(left: u8, limit: u8, offset: usize) -> Result<(), Er
         })
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::super::CardPin;
-    use super::*;
-    use crate::{Padding, Pin};
-
-    #[test]
-    fn config_is_checked() {
-        let mut config = CardPinConfig::PIV;
-        config.retry_limit = 0;
-        assert!(CardPin::new(config, None, None).is_err());
-        config.retry_limit = 16;
-        assert!(CardPin::new(config, None, None).is_err());
-        assert_eq!(
-            CardPin::new(CardPinConfig::PIV, Some(&Pin::new(b"12345").unwrap()), None).err(),
-            Some(Error::PinTooShort { len: 5, min: 6 })
-        );
-        let c = CardPinConfig {
-            format: PinFormat::Ascii(Some(Padding::zero(8))),
-            ..CardPinConfig::PIV
-        };
-        assert!(CardPin::new(c, Some(&Pin::new(b"123456").unwrap()), None).is_ok());
-    }
-}

@@ -8,7 +8,10 @@ use cardwire_apdu::{Ins, StatusWord};
 
 use crate::{PinData, PinFormat, PinOutcome};
 
-use super::{CardPin, Commit, PinVerifier, Secret};
+use super::card_pin::CardPin;
+use super::commit::Commit;
+use super::config::Secret;
+use super::verifier::PinVerifier;
 
 impl<V: PinVerifier> CardPin<V> {
     /// VERIFY with data: decrements the counter, compares in constant time, restores the
@@ -393,8 +396,9 @@ fn split<'d>(
 #[cfg(test)]
 mod tests {
     extern crate std;
+    use super::super::config::CardPinConfig;
     use super::super::testing::{card, piv};
-    use super::super::{CardPinConfig, Plain};
+    use super::super::verifier::Plain;
     use super::*;
     use crate::{Pin, PinPolicy};
     use proptest::prelude::*;
@@ -773,5 +777,70 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A verifier that XORs with a per-secret key and counts rekeys (a stand-in for a salted
+    /// hash: the stored reference is never the PIN).
+    #[derive(Clone)]
+    struct Xor {
+        key: [u8; 2],
+    }
+
+    impl PinVerifier for Xor {
+        fn reference(&self, secret: Secret, value: &[u8]) -> PinData {
+            let k = self.key[secret as usize];
+            let mut out = PinData::new();
+            for b in value {
+                out.extend(&[b ^ k]).unwrap();
+            }
+            out
+        }
+        fn rekey(&mut self, secret: Secret) {
+            self.key[secret as usize] = self.key[secret as usize].wrapping_add(1);
+        }
+    }
+
+    #[test]
+    fn verifier_stores_no_plain_value_and_follows_the_same_rules() {
+        let mut c = CardPin::with_verifier(
+            CardPinConfig::PIV,
+            Xor { key: [0x55, 0xAA] },
+            Some(&Pin::new(b"123456").unwrap()),
+            Some(&Pin::new(b"87654321").unwrap()),
+        )
+        .unwrap();
+        assert_ne!(c.state().pin, Some(&piv(b"123456")[..]));
+        assert_ne!(c.state().puk, Some(&piv(b"87654321")[..]));
+        assert_eq!(
+            c.verify(&piv(b"000000"), &mut ()).status_word(),
+            StatusWord(0x63C2)
+        );
+        assert_eq!(
+            c.verify(&piv(b"000001"), &mut ()).status_word(),
+            StatusWord(0x63C1)
+        );
+        assert_eq!(
+            c.verify(&piv(b"000002"), &mut ()).status_word(),
+            StatusWord(0x6983)
+        );
+        assert_eq!(c.verify(&piv(b"123456"), &mut ()), PinOutcome::Blocked);
+        // Unblock with a new PIN: the verifier rekeys the PIN, not the PUK.
+        assert_eq!(
+            c.unblock(&piv(b"87654321"), Some(&piv(b"2468024")), &mut ()),
+            PinOutcome::Verified
+        );
+        assert_eq!(c.verifier().key, [0x56, 0xAA]);
+        assert_eq!(c.verify(&piv(b"2468024"), &mut ()), PinOutcome::Verified);
+        // State round trip through the references, into a copy with the same verifier.
+        let mut copy =
+            CardPin::with_verifier(CardPinConfig::PIV, c.verifier().clone(), None, None).unwrap();
+        copy.set_state(c.state()).unwrap();
+        assert_eq!(copy.verify(&piv(b"2468024"), &mut ()), PinOutcome::Verified);
+        let dup = c.duplicate();
+        assert!(!dup.is_verified());
+        assert_eq!(dup.state(), c.state());
+        let mut bad = c.state();
+        bad.retries_left = 4;
+        assert!(copy.set_state(bad).is_err());
     }
 }

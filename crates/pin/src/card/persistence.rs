@@ -4,7 +4,7 @@
 use crate::codec::{ByteReader, ByteWriter};
 use crate::{Error, PinData, PinFormat};
 
-use super::CardPin;
+use super::card_pin::CardPin;
 use super::config::{check_counter, check_limit};
 
 impl CardPin {
@@ -132,7 +132,7 @@ fn read_value(
 
 #[cfg(test)]
 mod tests {
-    use super::super::CardPinConfig;
+    use super::super::config::CardPinConfig;
     use super::super::testing::{card, piv};
     use super::*;
     use crate::PinOutcome;
