@@ -70,7 +70,7 @@ fuzz_target!(|data: &[u8]| {
 
         let (before, puk_before) = (card.retries_left(), card.puk_retries_left());
         let was_blocked = card.is_blocked();
-        let outcome = card.process(secret, ins, p1, payload, admin);
+        let outcome = card.process(secret, ins, p1, payload, admin, &mut ());
 
         assert!(card.retries_left() <= card.retry_limit());
         assert!(card.puk_retries_left() <= 3);

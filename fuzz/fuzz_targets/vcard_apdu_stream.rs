@@ -27,7 +27,7 @@ fn template() -> &'static VirtualCard {
 }
 
 const VERIFY_OK: [u8; 13] = [
-    0x00, 0x20, 0x00, 0x81, 0x08, b'1', b'2', b'3', b'4', b'5', b'6', 0xFF, 0xFF,
+    0x00, 0x20, 0x00, 0x80, 0x08, b'1', b'2', b'3', b'4', b'5', b'6', 0xFF, 0xFF,
 ];
 
 fn sw_of(rsp: &[u8], n: usize) -> u16 {
@@ -83,10 +83,10 @@ fuzz_target!(|data: &[u8]| {
             let refused = sw >> 4 == 0x63C || sw == 0x6983;
             let last_link = !cmd.cla().chaining();
             match cmd.ins().0 {
-                0x20 if last_link && p2 == 0x81 && p1 == 0x00 && sw == 0x9000 => verified = true,
-                0x20 if last_link && p2 == 0x81 && p1 == 0x00 && refused => verified = false,
-                0x20 if last_link && p2 == 0x81 && p1 == 0xFF && sw == 0x9000 => verified = false,
-                0x24 if last_link && p2 == 0x81 && refused => verified = false,
+                0x20 if last_link && p2 == 0x80 && p1 == 0x00 && sw == 0x9000 => verified = true,
+                0x20 if last_link && p2 == 0x80 && p1 == 0x00 && refused => verified = false,
+                0x20 if last_link && p2 == 0x80 && p1 == 0xFF && sw == 0x9000 => verified = false,
+                0x24 if last_link && p2 == 0x80 && refused => verified = false,
                 _ => {}
             }
         }

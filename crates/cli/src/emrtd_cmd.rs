@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use crate::card_source::{Recorder, WireApdu};
 use crate::failure::Failure;
 use crate::input::to_hex;
+use crate::randomness::OsRandom;
 
 /// Arguments of `cardwire emrtd`.
 #[derive(clap::Args, Debug)]
@@ -164,20 +165,15 @@ fn decode(name: &'static str, bytes: &[u8]) -> Result<(Value, Vec<String>), Stri
     }
 }
 
-struct OsRng;
-
-impl cardwire_sm::Rng for OsRng {
-    fn fill_bytes(&mut self, out: &mut [u8]) {
-        if getrandom::fill(out).is_err() {
-            out.fill(0);
-        }
-    }
-}
+/// What BAC's host side draws: RND.IFD (8 bytes) and K.IFD (16 bytes) (ICAO 9303-11
+/// §4.3.4.1).
+const BAC_RANDOM_BYTES: usize = 24;
 
 fn read_all<T: Transport>(
     transport: T,
     keys: &BacKeys,
     files: &[(&'static str, u16)],
+    rng: &mut OsRandom,
 ) -> Result<(Vec<ReadFile>, Vec<WireApdu>), String> {
     let log = Rc::new(RefCell::new(Vec::new()));
     let recorder = Recorder {
@@ -198,7 +194,10 @@ fn read_all<T: Transport>(
             sw.description()
         ));
     }
-    let session = establish_bac(&mut card, keys, &mut OsRng).map_err(|e| {
+    let session = establish_bac(&mut card, keys, &mut *rng);
+    // A draw beyond what was reserved that the OS could not serve: discard the session.
+    rng.check().map_err(|e| e.to_string())?;
+    let session = session.map_err(|e| {
         format!(
             "Basic Access Control failed: {e} — check the document number, birth and expiry dates"
         )
@@ -291,11 +290,14 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             Failure::Usage(format!("unknown file {n:?}: use COM, DG1, DG2 or SOD"))
         })?);
     }
+    // BAC's RND.IFD and K.IFD are drawn before the card is touched: no randomness, no BAC.
+    let mut rng = OsRandom::new();
+    rng.reserve(BAC_RANDOM_BYTES)?;
     let (read, apdus) = if let Some(reader) = &a.reader {
         let transport = crate::card_source::open_reader(reader)?;
-        read_on_reader(transport, &keys, &files)?
+        read_on_reader(transport, &keys, &files, &mut rng)?
     } else {
-        read_virtual(a, &keys, &files)?
+        read_virtual(a, &keys, &files, &mut rng)?
     };
     print_report(a, &read, &apdus);
     Ok(())
@@ -306,8 +308,9 @@ fn read_on_reader<T: Transport>(
     t: T,
     keys: &BacKeys,
     files: &[(&'static str, u16)],
+    rng: &mut OsRandom,
 ) -> Result<(Vec<ReadFile>, Vec<WireApdu>), Failure> {
-    read_all(t, keys, files).map_err(Failure::Failed)
+    read_all(t, keys, files, rng).map_err(Failure::Failed)
 }
 
 #[cfg(not(feature = "pcsc"))]
@@ -315,6 +318,7 @@ fn read_on_reader(
     t: std::convert::Infallible,
     _: &BacKeys,
     _: &[(&'static str, u16)],
+    _: &mut OsRandom,
 ) -> Result<(Vec<ReadFile>, Vec<WireApdu>), Failure> {
     match t {}
 }
@@ -323,6 +327,7 @@ fn read_virtual(
     a: &ReadArgs,
     keys: &BacKeys,
     files: &[(&'static str, u16)],
+    rng: &mut OsRandom,
 ) -> Result<(Vec<ReadFile>, Vec<WireApdu>), Failure> {
     let card = match &a.state {
         Some(p) => VirtualCard::open(p, &Seed::DEFAULT),
@@ -331,7 +336,7 @@ fn read_virtual(
     .map_err(|e| Failure::Failed(e.to_string()))?;
     let mut card = card;
     card.power_on();
-    read_all(InProcess::new(card), keys, files).map_err(Failure::Failed)
+    read_all(InProcess::new(card), keys, files, rng).map_err(Failure::Failed)
 }
 
 fn print_report(a: &ReadArgs, read: &[ReadFile], apdus: &[WireApdu]) {

@@ -13,13 +13,22 @@ pub enum Failure {
         reason = "for subcommands whose arguments clap cannot check alone"
     )]
     Usage(String),
+    /// The operating system gave no random bytes: the command stopped before sending anything
+    /// that needed them (exit 1).
+    Randomness(crate::randomness::RandomnessError),
+}
+
+impl From<crate::randomness::RandomnessError> for Failure {
+    fn from(e: crate::randomness::RandomnessError) -> Self {
+        Failure::Randomness(e)
+    }
 }
 
 impl Failure {
     /// The process exit status for this failure.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Failure::Failed(_) => 1,
+            Failure::Failed(_) | Failure::Randomness(_) => 1,
             Failure::Usage(_) => 2,
         }
     }
@@ -29,6 +38,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Failed(msg) | Failure::Usage(msg) => f.write_str(msg),
+            Failure::Randomness(e) => write!(f, "{e}"),
         }
     }
 }

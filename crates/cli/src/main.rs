@@ -7,10 +7,12 @@
 mod apdu_cmd;
 mod atr_cmd;
 mod card_source;
+mod certificate;
 mod emrtd_cmd;
 mod failure;
 mod input;
 mod journey_cmd;
+mod randomness;
 mod readers_cmd;
 mod secret_input;
 mod send_cmd;

@@ -104,3 +104,17 @@ fn a_wrong_mrz_fails_bac() {
     args.extend(SPECIMEN);
     assert_eq!(cardwire(&args).status.code(), Some(2));
 }
+
+/// Randomness fails closed: without the operating system's generator BAC is not attempted
+/// (no RND.IFD or K.IFD made of zeros); exit status 1 with the reason.
+#[cfg(debug_assertions)]
+#[test]
+fn no_randomness_no_bac() {
+    let mut args = vec!["emrtd", "read", "--json"];
+    args.extend(SPECIMEN);
+    let out = common::cardwire_env(&args, "CARDWIRE_TEST_FAIL_RANDOM", "1");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("random number generator failed"), "{err}");
+    assert!(out.stdout.is_empty());
+}

@@ -116,7 +116,8 @@ fn every_stage_gets_the_answers_a_correct_card_gives() {
         ["63C2", "63C1", "6983", "9000", "9000", "9000", "9000"]
     );
     let protected = stage(&r, 7)["facts"]["protected_command"].as_str().unwrap();
-    assert!(protected.starts_with("042C0281"), "{protected}");
+    // CLA 04 (SM), RESET RETRY COUNTER, P1 02 (new PIN, no PUK), P2 80 (the PIV PIN).
+    assert!(protected.starts_with("042C0280"), "{protected}");
     // No PIN appears in the report, in plain or as a PIN block.
     let text = String::from_utf8_lossy(&out.stdout);
     for block in ["313233343536FFFF", "363534333231FFFF", "3132333435363738"] {
@@ -177,7 +178,7 @@ fn a_state_file_makes_the_journey_repeatable_and_a_blocked_card_stays_blocked() 
         for _ in 0..3 {
             card.process(
                 &[
-                    0, 0x20, 0, 0x81, 8, b'0', b'0', b'0', b'0', 0xFF, 0xFF, 0xFF, 0xFF,
+                    0, 0x20, 0, 0x80, 8, b'0', b'0', b'0', b'0', 0xFF, 0xFF, 0xFF, 0xFF,
                 ],
                 &mut rsp,
             );
@@ -248,4 +249,21 @@ fn usage_errors_and_readers() {
     let out = cardwire(&["journey", "--help"]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("Examples"));
+}
+
+/// Randomness fails closed: when the operating system's generator fails (injected through an
+/// environment variable that only debug builds read), the journey stops with exit status 1
+/// and says why, before the signature challenge or the SCP03 host challenge is sent.
+#[cfg(debug_assertions)]
+#[test]
+fn no_randomness_stops_the_journey() {
+    let out = common::cardwire_env(&["journey", "--json"], "CARDWIRE_TEST_FAIL_RANDOM", "1");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("random number generator failed"), "{err}");
+    assert!(err.contains("predictable"), "{err}");
+    // Nothing was reported as if the journey had run: no PSO, no INITIALIZE UPDATE.
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("2A9E9A"), "{text}");
+    assert!(!text.contains("8050"), "{text}");
 }

@@ -108,7 +108,7 @@ struct Prepared {
 /// #     fn power_off(&mut self) { self.0.power_reset() }
 /// #     fn process(&mut self, c: &[u8], r: &mut [u8]) -> usize {
 /// #         let c = cardwire_apdu::CommandRepr::parse(c).unwrap();
-/// #         let sw = self.0.process(cardwire_pin::Secret::Pin, c.ins, c.p1, c.data, false).status_word();
+/// #         let sw = self.0.process(cardwire_pin::Secret::Pin, c.ins, c.p1, c.data, false, &mut ()).status_word();
 /// #         r[..2].copy_from_slice(&sw.to_bytes()); 2
 /// #     }
 /// # }

@@ -8,6 +8,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod card;
+pub mod codec;
 pub mod command;
 pub mod entry_format;
 pub mod error;

@@ -517,7 +517,8 @@ mod tests {
                 Ins::CHANGE_REFERENCE_DATA,
                 apdu[2],
                 &apdu[5..],
-                false
+                false,
+                &mut ()
             ),
             PinOutcome::Verified
         );

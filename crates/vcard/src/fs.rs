@@ -5,6 +5,8 @@
 //! transparent (READ/UPDATE BINARY) or holds records (READ RECORD); each file has an access
 //! rule per operation ([`Access`]), evaluated by the card OS against its security state.
 
+use cardwire_tlv::{Builder, Tag};
+
 /// A file identifier (ISO/IEC 7816-4 §7.1.1), e.g. `Fid::MF` = `3F00`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Fid(pub u16);
@@ -336,77 +338,68 @@ impl FileSystem {
     /// The file control parameters template `62` of a file (ISO/IEC 7816-4 §7.4.3, table 12):
     /// file descriptor `82`, FID `83`, DF name `84`, size `80`, SFI `88`, life cycle `8A` and
     /// compact security attributes `8C` (READ and UPDATE).
-    pub fn fcp(&self, id: NodeId) -> Vec<u8> {
-        let mut inner = Vec::new();
+    ///
+    /// # Errors
+    /// A [`cardwire_tlv::Error`] when the template cannot be encoded (not for any file this
+    /// card holds); `id` naming no file gives an empty answer.
+    pub fn fcp(&self, id: NodeId) -> Result<Vec<u8>, cardwire_tlv::Error> {
         let Some(node) = self.node(id) else {
-            return inner;
+            return Ok(Vec::new());
         };
-        match &node.body {
-            Body::Df { aid, .. } => {
-                tlv(0x82, &[0x38], &mut inner);
-                tlv(0x83, &node.fid.0.to_be_bytes(), &mut inner);
-                if let Some(aid) = aid {
-                    tlv(0x84, aid, &mut inner);
+        let fid = node.fid.0.to_be_bytes();
+        let mut b = Builder::new();
+        b.constructed(Tag(0x62), |b| {
+            match &node.body {
+                Body::Df { aid, .. } => {
+                    b.primitive(Tag(0x82), &[0x38])?
+                        .primitive(Tag(0x83), &fid)?;
+                    if let Some(aid) = aid {
+                        b.primitive(Tag(0x84), aid)?;
+                    }
+                }
+                Body::Transparent(data) => {
+                    let size = u16::try_from(data.len()).unwrap_or(u16::MAX);
+                    b.primitive(Tag(0x82), &[0x01])?
+                        .primitive(Tag(0x83), &fid)?
+                        .primitive(Tag(0x80), &size.to_be_bytes())?;
+                }
+                Body::Records(records) => {
+                    let max = records.iter().map(Vec::len).max().unwrap_or(0);
+                    let [hi, lo] = u16::try_from(max).unwrap_or(u16::MAX).to_be_bytes();
+                    let count = u8::try_from(records.len()).unwrap_or(u8::MAX);
+                    // 04: linear structure, variable size; 21: data coding byte; then the
+                    // maximum record size (2 bytes) and number of records.
+                    b.primitive(Tag(0x82), &[0x04, 0x21, hi, lo, count])?
+                        .primitive(Tag(0x83), &fid)?;
                 }
             }
-            Body::Transparent(data) => {
-                tlv(0x82, &[0x01], &mut inner);
-                tlv(0x83, &node.fid.0.to_be_bytes(), &mut inner);
-                let size = u16::try_from(data.len()).unwrap_or(u16::MAX);
-                tlv(0x80, &size.to_be_bytes(), &mut inner);
+            if let Some(sfi) = node.sfi {
+                b.primitive(Tag(0x88), &[sfi << 3])?;
             }
-            Body::Records(records) => {
-                let max = records.iter().map(Vec::len).max().unwrap_or(0);
-                let max = u16::try_from(max).unwrap_or(u16::MAX).to_be_bytes();
-                let count = u8::try_from(records.len()).unwrap_or(u8::MAX);
-                // 04: linear structure, variable size; 21: data coding byte; then the
-                // maximum record size (2 bytes) and number of records.
-                tlv(0x82, &[0x04, 0x21, max[0], max[1], count], &mut inner);
-                tlv(0x83, &node.fid.0.to_be_bytes(), &mut inner);
-            }
-        }
-        if let Some(sfi) = node.sfi {
-            tlv(0x88, &[sfi << 3], &mut inner);
-        }
-        tlv(0x8A, &[0x05], &mut inner);
-        if !node.is_df() {
-            // AM byte 03: b2 UPDATE, b1 READ; SC bytes in the order b2, b1.
-            tlv(
-                0x8C,
-                &[
+            b.primitive(Tag(0x8A), &[0x05])?;
+            if !node.is_df() {
+                // AM byte 03: b2 UPDATE, b1 READ; SC bytes in the order b2, b1.
+                let sc = [
                     0x03,
                     node.access.update.sc_byte(),
                     node.access.read.sc_byte(),
-                ],
-                &mut inner,
-            );
-        }
-        let mut out = Vec::with_capacity(inner.len() + 4);
-        tlv(0x62, &inner, &mut out);
-        out
+                ];
+                b.primitive(Tag(0x8C), &sc)?;
+            }
+            Ok(())
+        })?;
+        Ok(b.finish())
     }
 }
 
-/// Appends one BER-TLV with a one-byte or two-byte tag and a definite length (ISO/IEC 7816-4
-/// §5.2.2; lengths up to 65 535).
+/// Appends one BER-TLV object with cardwire-tlv's encoder (shortest length form, ISO/IEC
+/// 7816-4 §5.2.2) — for the personalisation data, whose tags are constants. A tag that does
+/// not encode appends nothing.
 pub(crate) fn tlv(tag: u16, value: &[u8], out: &mut Vec<u8>) {
-    if tag > 0xFF {
-        out.extend_from_slice(&tag.to_be_bytes());
-    } else {
-        out.push(tag.to_be_bytes()[1]);
+    let start = out.len();
+    if cardwire_tlv::write_tlv(out, Tag(u32::from(tag)), value).is_err() {
+        out.truncate(start);
     }
-    let len = value.len();
-    if len < 0x80 {
-        out.push(len.to_be_bytes().last().copied().unwrap_or(0));
-    } else if len <= 0xFF {
-        out.push(0x81);
-        out.push(len.to_be_bytes().last().copied().unwrap_or(0));
-    } else {
-        let l = u16::try_from(len).unwrap_or(u16::MAX);
-        out.push(0x82);
-        out.extend_from_slice(&l.to_be_bytes());
-    }
-    out.extend_from_slice(value);
 }
 
 #[cfg(test)]
@@ -466,7 +459,7 @@ mod tests {
     fn fcp_of_a_transparent_ef() {
         let (fs, _, ef, _) = sample();
         assert_eq!(
-            fs.fcp(ef),
+            fs.fcp(ef).unwrap(),
             [
                 0x62, 0x16, 0x82, 0x01, 0x01, 0x83, 0x02, 0x50, 0x01, 0x80, 0x02, 0x00, 0x05, 0x88,
                 0x01, 0x08, 0x8A, 0x01, 0x05, 0x8C, 0x03, 0x03, 0x60, 0x00
@@ -478,24 +471,47 @@ mod tests {
     fn fcp_of_a_df_and_a_record_ef() {
         let (fs, app, _, rec) = sample();
         assert_eq!(
-            fs.fcp(app),
+            fs.fcp(app).unwrap(),
             [
                 0x62, 0x10, 0x82, 0x01, 0x38, 0x83, 0x02, 0x50, 0x00, 0x84, 0x04, 0xF0, 0x01, 0x02,
                 0x03, 0x8A, 0x01, 0x05
             ]
         );
-        let fcp = fs.fcp(rec);
+        let fcp = fs.fcp(rec).unwrap();
         assert_eq!(&fcp[2..9], &[0x82, 0x05, 0x04, 0x21, 0x00, 0x02, 0x02]);
         assert_eq!(&fcp[fcp.len() - 5..], &[0x8C, 0x03, 0x03, 0x60, 0x10]);
     }
 
     #[test]
     fn tlv_lengths() {
+        // The card's objects go through cardwire-tlv's encoder: one-, two- and (for values
+        // above 65 535 bytes, which the old local encoder wrote as `82 FFFF`) three-byte lengths.
         let mut out = Vec::new();
-        tlv(0x53, &[0u8; 200], &mut out);
+        cardwire_tlv::write_tlv(&mut out, Tag(0x53), &[0u8; 200]).unwrap();
         assert_eq!(&out[..3], &[0x53, 0x81, 200]);
         out.clear();
-        tlv(0x5F20, &[0u8; 300], &mut out);
+        cardwire_tlv::write_tlv(&mut out, Tag(0x5F20), &[0u8; 300]).unwrap();
         assert_eq!(&out[..5], &[0x5F, 0x20, 0x82, 0x01, 0x2C]);
+        out.clear();
+        cardwire_tlv::write_tlv(&mut out, Tag(0x53), &[0u8; 70_000]).unwrap();
+        assert_eq!(&out[..5], &[0x53, 0x83, 0x01, 0x11, 0x70]);
+        assert_eq!(out.len(), 5 + 70_000);
+    }
+
+    #[test]
+    fn fcp_of_a_large_transparent_ef_caps_the_size() {
+        let mut fs = FileSystem::new();
+        let ef = fs
+            .add_transparent(
+                NodeId::MF,
+                Fid(0x5001),
+                None,
+                Access::PUBLIC,
+                vec![0; 70_000],
+            )
+            .unwrap();
+        let fcp = fs.fcp(ef).unwrap();
+        assert_eq!(&fcp[..2], &[0x62, 0x13]);
+        assert_eq!(&fcp[9..13], &[0x80, 0x02, 0xFF, 0xFF]);
     }
 }

@@ -334,64 +334,6 @@ fn build_card_certificate(
     build(profile, &cert_serial, key.verifying_key(), ca_key)
 }
 
-/// What a host reads out of a card certificate: the parts `cardwire journey` shows.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CertificateSummary {
-    /// The subject distinguished name (RFC 4514 string).
-    pub subject: String,
-    /// The issuer distinguished name.
-    pub issuer: String,
-    /// notBefore, as RFC 3339 UTC.
-    pub not_before: String,
-    /// notAfter, as RFC 3339 UTC.
-    pub not_after: String,
-    /// The certificate serial number in hex.
-    pub serial: String,
-    /// The subject public key as an uncompressed SEC1 point (65 bytes for P-256).
-    pub public_key: Vec<u8>,
-    /// The public key algorithm OID (1.2.840.10045.2.1 for EC keys).
-    pub key_algorithm: String,
-    /// The named curve OID (1.2.840.10045.3.1.7 for P-256), if given.
-    pub curve: Option<String>,
-    /// The signature algorithm OID.
-    pub signature_algorithm: String,
-}
-
-impl CertificateSummary {
-    /// Decodes a DER certificate (RFC 5280 §4.1).
-    ///
-    /// # Errors
-    /// [`Error::Certificate`] when the bytes are not a DER certificate.
-    pub fn from_der(der_bytes: &[u8]) -> Result<Self, Error> {
-        let cert = Certificate::from_der(der_bytes).map_err(cert_error)?;
-        let tbs = cert.tbs_certificate();
-        let spki = tbs.subject_public_key_info();
-        let curve = spki
-            .algorithm
-            .parameters
-            .as_ref()
-            .and_then(|p| p.decode_as::<der::asn1::ObjectIdentifier>().ok())
-            .map(|oid| oid.to_string());
-        let serial = tbs
-            .serial_number()
-            .as_bytes()
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect();
-        Ok(CertificateSummary {
-            subject: tbs.subject().to_string(),
-            issuer: tbs.issuer().to_string(),
-            not_before: tbs.validity().not_before.to_string(),
-            not_after: tbs.validity().not_after.to_string(),
-            serial,
-            public_key: spki.subject_public_key.raw_bytes().to_vec(),
-            key_algorithm: spki.algorithm.oid.to_string(),
-            curve,
-            signature_algorithm: cert.signature_algorithm().oid.to_string(),
-        })
-    }
-}
-
 /// Verifies that `cert_der` was signed by the key in `issuer_der` (ECDSA P-256 with SHA-256).
 ///
 /// # Errors
@@ -399,8 +341,13 @@ impl CertificateSummary {
 pub fn verify_issued_by(cert_der: &[u8], issuer_der: &[u8]) -> Result<(), Error> {
     use p256::ecdsa::signature::Verifier;
     let cert = Certificate::from_der(cert_der).map_err(cert_error)?;
-    let issuer = CertificateSummary::from_der(issuer_der)?;
-    let key = VerifyingKey::from_sec1_bytes(&issuer.public_key).map_err(cert_error)?;
+    let issuer = Certificate::from_der(issuer_der).map_err(cert_error)?;
+    let issuer_key = issuer
+        .tbs_certificate()
+        .subject_public_key_info()
+        .subject_public_key
+        .raw_bytes();
+    let key = VerifyingKey::from_sec1_bytes(issuer_key).map_err(cert_error)?;
     let tbs = cert.tbs_certificate().to_der().map_err(cert_error)?;
     let sig_bytes = cert
         .signature()
@@ -443,21 +390,34 @@ mod tests {
     #[test]
     fn certificate_decodes_and_matches_the_key() {
         let id = Identity::from_seed(&Seed::DEFAULT).unwrap();
-        let s = CertificateSummary::from_der(&id.certificate).unwrap();
-        assert!(
-            s.subject.contains(&format!("CN={}", id.name)),
-            "{}",
-            s.subject
-        );
-        assert!(s.subject.contains(&id.user_id.digits()), "{}", s.subject);
-        assert_eq!(s.issuer, "CN=cardwire Virtual Issuing CA,O=cardwire,C=GB");
-        assert_eq!(s.key_algorithm, "1.2.840.10045.2.1");
-        assert_eq!(s.curve.as_deref(), Some("1.2.840.10045.3.1.7"));
-        assert_eq!(s.signature_algorithm, "1.2.840.10045.4.3.2");
-        assert!(s.not_before.starts_with("2025-01-01"), "{}", s.not_before);
-        assert!(s.not_after.starts_with("2035-12-31"), "{}", s.not_after);
+        let cert = Certificate::from_der(&id.certificate).unwrap();
+        let tbs = cert.tbs_certificate();
+        let subject = tbs.subject().to_string();
+        assert!(subject.contains(&format!("CN={}", id.name)), "{subject}");
+        assert!(subject.contains(&id.user_id.digits()), "{subject}");
         assert_eq!(
-            s.public_key,
+            tbs.issuer().to_string(),
+            "CN=cardwire Virtual Issuing CA,O=cardwire,C=GB"
+        );
+        let spki = tbs.subject_public_key_info();
+        assert_eq!(spki.algorithm.oid.to_string(), "1.2.840.10045.2.1");
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<der::asn1::ObjectIdentifier>().ok())
+            .map(|oid| oid.to_string());
+        assert_eq!(curve.as_deref(), Some("1.2.840.10045.3.1.7"));
+        assert_eq!(
+            cert.signature_algorithm().oid.to_string(),
+            "1.2.840.10045.4.3.2"
+        );
+        let not_before = tbs.validity().not_before.to_string();
+        let not_after = tbs.validity().not_after.to_string();
+        assert!(not_before.starts_with("2025-01-01"), "{not_before}");
+        assert!(not_after.starts_with("2035-12-31"), "{not_after}");
+        assert_eq!(
+            spki.subject_public_key.raw_bytes(),
             id.verifying_key().to_sec1_point(false).as_bytes()
         );
         verify_issued_by(&id.certificate, &id.ca_certificate).unwrap();

@@ -8,11 +8,10 @@ pub mod fs;
 pub mod identity;
 pub mod mrz;
 pub mod personalise;
-mod secure;
 pub mod state;
 
 pub use card::VirtualCard;
 pub use error::Error;
-pub use identity::{CardSerial, CertificateSummary, Identity, Seed, UserId};
+pub use identity::{CardSerial, Identity, Seed, UserId};
 pub use mrz::Mrz;
 pub use state::{CardState, StateFile};

@@ -18,6 +18,8 @@
 //! ```
 //! Every EF is updatable only under SCP03 administration unless noted; eMRTD files never.
 
+use cardwire_pin::{CardPinConfig, PinFormat, PinPolicy, PinSpec};
+
 use crate::fs::{Access, Fid, FileSystem, NodeId, tlv};
 use crate::identity::{Identity, Seed};
 use crate::mrz::{Mrz, ef_com};
@@ -59,14 +61,42 @@ pub const EF_DG1: Fid = Fid(0x0101);
 pub const DEFAULT_PIN: &str = "123456";
 /// The PUK of a fresh card.
 pub const DEFAULT_PUK: &str = "12345678";
-/// The PIN's key reference (VERIFY P2).
-pub const PIN_REFERENCE: u8 = 0x81;
-/// The PUK's key reference.
-pub const PUK_REFERENCE: u8 = 0x82;
+/// The PIN and PUK wire format: ASCII digits padded with `FF` to 8 bytes (NIST SP 800-73-4
+/// Part 2 §3.2.1).
+pub const PIN_FORMAT: PinFormat = PinFormat::PIV;
+/// The PIN policy: 4 to 8 digits.
+pub const PIN_POLICY: PinPolicy = PinPolicy::digits(4, 8);
+/// The PUK policy: 8 digits.
+pub const PUK_POLICY: PinPolicy = PinPolicy::digits(8, 8);
+/// The PIN as a host addresses it: the PIV application PIN's reference `80` and format
+/// ([`PinSpec::PIV_APPLICATION_PIN`]) with this card's [`PIN_POLICY`].
+pub const PIN_SPEC: PinSpec = PinSpec {
+    policy: PIN_POLICY,
+    ..PinSpec::PIV_APPLICATION_PIN
+};
+/// The PUK as a host addresses it: the PIV PUK's reference `81` and format
+/// ([`PinSpec::PIV_PUK`]) with this card's [`PUK_POLICY`].
+pub const PUK_SPEC: PinSpec = PinSpec {
+    policy: PUK_POLICY,
+    ..PinSpec::PIV_PUK
+};
+/// The PIN's key reference (VERIFY P2 `80`, as [`PinSpec::PIV_APPLICATION_PIN`]).
+pub const PIN_REFERENCE: u8 = PIN_SPEC.reference.p2();
+/// The PUK's key reference (`81`, as [`PinSpec::PIV_PUK`]).
+pub const PUK_REFERENCE: u8 = PUK_SPEC.reference.p2();
 /// The PIN's retry limit.
 pub const PIN_TRIES: u8 = 3;
 /// The PUK's retry limit.
 pub const PUK_TRIES: u8 = 10;
+/// PIN and PUK as `cardwire-pin` keeps them on the card: [`PIN_FORMAT`], [`PIN_POLICY`],
+/// [`PIN_TRIES`] PIN tries and [`PUK_TRIES`] PUK tries.
+pub const PIN_CONFIG: CardPinConfig = CardPinConfig {
+    format: PIN_FORMAT,
+    policy: PIN_POLICY,
+    retry_limit: PIN_TRIES,
+    puk_format: PIN_FORMAT,
+    puk_retry_limit: PUK_TRIES,
+};
 /// The reference of the identity private key (MSE `84`).
 pub const KEY_REFERENCE: u8 = 0x01;
 /// The algorithm reference for ECDSA P-256 over a SHA-256 digest the host computed, with the

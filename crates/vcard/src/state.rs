@@ -27,6 +27,8 @@
 //! never overwritten: [`StateFile::open`] refuses it and [`StateFile::save`] checks again.
 
 use std::fs;
+
+use cardwire_pin::codec::{ByteReader, ByteWriter};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -282,70 +284,30 @@ impl Drop for CardState {
     }
 }
 
-/// Writes big-endian integers and length-prefixed byte strings.
-struct Writer(Vec<u8>);
-
-impl Writer {
-    fn u8(&mut self, v: u8) {
-        self.0.push(v);
-    }
-    fn u16(&mut self, v: u16) {
-        self.0.extend_from_slice(&v.to_be_bytes());
-    }
-    fn u32(&mut self, v: u32) {
-        self.0.extend_from_slice(&v.to_be_bytes());
-    }
-    fn raw(&mut self, v: &[u8]) {
-        self.0.extend_from_slice(v);
+/// A field of the body could not be read (the body ends inside it).
+fn short(e: cardwire_pin::Error) -> String {
+    match e {
+        cardwire_pin::Error::Truncated { offset, .. } => {
+            format!("body ends at byte {offset} inside a field")
+        }
+        other => other.to_string(),
     }
 }
 
-/// Reads what [`Writer`] wrote, failing (never panicking) at the first short field.
-struct Reader<'a> {
-    data: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.pos.checked_add(n).ok_or("length overflow")?;
-        let s = self
-            .data
-            .get(self.pos..end)
-            .ok_or_else(|| format!("body ends at byte {} inside a field", self.data.len()))?;
-        self.pos = end;
-        Ok(s)
-    }
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
-        let mut a = [0u8; N];
-        a.copy_from_slice(self.take(N)?);
-        Ok(a)
-    }
-    fn u8(&mut self) -> Result<u8, String> {
-        Ok(u8::from_be_bytes(self.array()?))
-    }
-    fn u16(&mut self) -> Result<u16, String> {
-        Ok(u16::from_be_bytes(self.array()?))
-    }
-    fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_be_bytes(self.array()?))
-    }
-}
-
-fn write_pin(w: &mut Writer, p: &PinRecord) {
-    w.raw(&p.salt);
-    w.raw(&p.hash);
+fn write_pin(w: &mut ByteWriter<'_>, p: &PinRecord) {
+    w.bytes(&p.salt);
+    w.bytes(&p.hash);
     w.u8(p.max_tries);
     w.u8(p.tries_left);
     w.u32(p.generation);
 }
 
-fn read_pin(r: &mut Reader<'_>) -> Result<PinRecord, String> {
-    let salt = r.array()?;
-    let hash = r.array()?;
-    let max_tries = r.u8()?;
-    let tries_left = r.u8()?;
-    let generation = r.u32()?;
+fn read_pin(r: &mut ByteReader<'_>) -> Result<PinRecord, String> {
+    let salt = r.array().map_err(short)?;
+    let hash = r.array().map_err(short)?;
+    let max_tries = r.u8().map_err(short)?;
+    let tries_left = r.u8().map_err(short)?;
+    let generation = r.u32().map_err(short)?;
     if max_tries == 0 || max_tries > 15 || tries_left > max_tries {
         return Err(format!(
             "a retry counter is out of range ({tries_left} of {max_tries})"
@@ -363,39 +325,10 @@ fn read_pin(r: &mut Reader<'_>) -> Result<PinRecord, String> {
 impl CardState {
     /// The state as file bytes (header, body, SHA-256).
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer(Vec::with_capacity(4096));
-        w.raw(&self.seed.0);
-        write_pin(&mut w, &self.pin);
-        write_pin(&mut w, &self.puk);
-        w.u8(self.scp03.kvn);
-        w.raw(&self.scp03.enc);
-        w.raw(&self.scp03.mac);
-        w.raw(&self.scp03.dek);
-        w.u32(self.signature_count);
-        w.u16(u16::try_from(self.files.len()).unwrap_or(u16::MAX));
-        for file in self.files.iter().take(usize::from(u16::MAX)) {
-            w.u8(u8::try_from(file.path.len()).unwrap_or(u8::MAX));
-            for fid in file.path.iter().take(usize::from(u8::MAX)) {
-                w.u16(*fid);
-            }
-            match &file.data {
-                FileData::Transparent(bytes) => {
-                    w.u8(1);
-                    w.u32(u32::try_from(bytes.len()).unwrap_or(u32::MAX));
-                    w.raw(bytes);
-                }
-                FileData::Records(records) => {
-                    w.u8(2);
-                    w.u16(u16::try_from(records.len()).unwrap_or(u16::MAX));
-                    for rec in records.iter().take(usize::from(u16::MAX)) {
-                        let rec = rec.get(..usize::from(u16::MAX)).unwrap_or(rec);
-                        w.u16(u16::try_from(rec.len()).unwrap_or(u16::MAX));
-                        w.raw(rec);
-                    }
-                }
-            }
-        }
-        let body = w.0;
+        // One pass measures, the second writes (the codec allocates nothing).
+        let needed = self.encode_body(&mut ByteWriter::new(&mut []));
+        let mut body = vec![0u8; needed];
+        self.encode_body(&mut ByteWriter::new(&mut body));
         let mut out = Vec::with_capacity(HEADER_LEN + body.len() + DIGEST_LEN);
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&VERSION.to_be_bytes());
@@ -421,18 +354,16 @@ impl CardState {
                 path: path.to_string(),
             });
         }
-        let mut r = Reader {
-            data: bytes,
-            pos: MAGIC.len(),
-        };
-        let version = r.u16().map_err(corrupt)?;
+        let mut r = ByteReader::new(bytes);
+        r.take(MAGIC.len()).map_err(|e| corrupt(short(e)))?;
+        let version = r.u16().map_err(|e| corrupt(short(e)))?;
         if version != VERSION {
             return Err(Error::UnsupportedStateVersion {
                 path: path.to_string(),
                 version,
             });
         }
-        let body_len = r.u32().map_err(corrupt)? as usize;
+        let body_len = r.u32().map_err(|e| corrupt(short(e)))? as usize;
         let expected = HEADER_LEN
             .checked_add(body_len)
             .and_then(|n| n.checked_add(DIGEST_LEN));
@@ -452,37 +383,73 @@ impl CardState {
         Self::decode_body(body).map_err(corrupt)
     }
 
+    /// Writes the body fields into `w` and returns how many bytes they take.
+    fn encode_body(&self, w: &mut ByteWriter<'_>) -> usize {
+        w.bytes(&self.seed.0);
+        write_pin(w, &self.pin);
+        write_pin(w, &self.puk);
+        w.u8(self.scp03.kvn);
+        w.bytes(&self.scp03.enc);
+        w.bytes(&self.scp03.mac);
+        w.bytes(&self.scp03.dek);
+        w.u32(self.signature_count);
+        w.u16(u16::try_from(self.files.len()).unwrap_or(u16::MAX));
+        for file in self.files.iter().take(usize::from(u16::MAX)) {
+            w.u8(u8::try_from(file.path.len()).unwrap_or(u8::MAX));
+            for fid in file.path.iter().take(usize::from(u8::MAX)) {
+                w.u16(*fid);
+            }
+            match &file.data {
+                FileData::Transparent(bytes) => {
+                    w.u8(1);
+                    w.u32(u32::try_from(bytes.len()).unwrap_or(u32::MAX));
+                    w.bytes(bytes);
+                }
+                FileData::Records(records) => {
+                    w.u8(2);
+                    w.u16(u16::try_from(records.len()).unwrap_or(u16::MAX));
+                    for rec in records.iter().take(usize::from(u16::MAX)) {
+                        let rec = rec.get(..usize::from(u16::MAX)).unwrap_or(rec);
+                        w.u16(u16::try_from(rec.len()).unwrap_or(u16::MAX));
+                        w.bytes(rec);
+                    }
+                }
+            }
+        }
+        w.position()
+    }
+
     fn decode_body(body: &[u8]) -> Result<CardState, String> {
-        let mut r = Reader { data: body, pos: 0 };
-        let seed = Seed(r.array()?);
+        let mut r = ByteReader::new(body);
+        let seed = Seed(r.array().map_err(short)?);
         let pin = read_pin(&mut r)?;
         let puk = read_pin(&mut r)?;
         let scp03 = Scp03Keys {
-            kvn: r.u8()?,
-            enc: r.array()?,
-            mac: r.array()?,
-            dek: r.array()?,
+            kvn: r.u8().map_err(short)?,
+            enc: r.array().map_err(short)?,
+            mac: r.array().map_err(short)?,
+            dek: r.array().map_err(short)?,
         };
-        let signature_count = r.u32()?;
-        let count = r.u16()?;
+        let signature_count = r.u32().map_err(short)?;
+        let count = r.u16().map_err(short)?;
         let mut files = Vec::with_capacity(usize::from(count).min(256));
         for _ in 0..count {
-            let depth = r.u8()?;
+            let depth = r.u8().map_err(short)?;
             let mut path = Vec::with_capacity(usize::from(depth));
             for _ in 0..depth {
-                path.push(r.u16()?);
+                path.push(r.u16().map_err(short)?);
             }
-            let data = match r.u8()? {
+            let data = match r.u8().map_err(short)? {
                 1 => {
-                    let len = r.u32()? as usize;
-                    FileData::Transparent(r.take(len)?.to_vec())
+                    let len = r.u32().map_err(short)? as usize;
+                    FileData::Transparent(r.take(len).map_err(short)?.to_vec())
                 }
                 2 => {
-                    let n = r.u16()?;
+                    let n = r.u16().map_err(short)?;
                     let mut records = Vec::with_capacity(usize::from(n).min(256));
                     for _ in 0..n {
-                        let len = usize::from(r.u16()?);
-                        records.push(r.take(len)?.to_vec());
+                        let len = usize::from(r.u16().map_err(short)?);
+                        records.push(r.take(len).map_err(short)?.to_vec());
                     }
                     FileData::Records(records)
                 }
@@ -490,10 +457,10 @@ impl CardState {
             };
             files.push(FileContent { path, data });
         }
-        if r.pos != body.len() {
+        if !r.is_empty() {
             return Err(format!(
                 "{} unexpected bytes after the files",
-                body.len() - r.pos
+                r.remaining()
             ));
         }
         Ok(CardState {

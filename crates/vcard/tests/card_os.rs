@@ -10,11 +10,21 @@
 
 use cardwire_sm::bac::{BacHost, BacKeys, MrzInfo};
 use cardwire_transport::CardHandler;
-use cardwire_vcard::card::encode_pin;
 use cardwire_vcard::personalise::{CACHE_LEN, IDENTITY_AID};
-use cardwire_vcard::{CertificateSummary, Seed, VirtualCard};
+use cardwire_vcard::{Seed, VirtualCard};
+use der::Decode;
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use sha2::{Digest, Sha256};
+
+/// A PIN or PUK in the card's wire format, by cardwire-pin's encoder.
+fn pin_block(pin: &str) -> Vec<u8> {
+    let pin = cardwire_pin::Pin::new(pin.as_bytes()).unwrap();
+    cardwire_vcard::card::PIN_FORMAT
+        .encode(&pin)
+        .unwrap()
+        .expose_secret()
+        .to_vec()
+}
 
 fn hex(s: &str) -> Vec<u8> {
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
@@ -55,8 +65,8 @@ fn select_identity(card: &mut VirtualCard) {
 }
 
 fn verify(card: &mut VirtualCard, pin: &str) -> u16 {
-    let mut apdu = vec![0x00, 0x20, 0x00, 0x81, 0x08];
-    apdu.extend_from_slice(&encode_pin(pin).unwrap());
+    let mut apdu = vec![0x00, 0x20, 0x00, 0x80, 0x08];
+    apdu.extend_from_slice(&pin_block(pin));
     send(card, &apdu).1
 }
 
@@ -89,8 +99,9 @@ fn select_and_read_identity() {
     let (cert, sw) = send(&mut card, &hex("00B00000000000"));
     assert_eq!(sw, 0x9000);
     assert_eq!(cert, card.identity().certificate);
-    let summary = CertificateSummary::from_der(&cert).unwrap();
-    assert!(summary.subject.contains(&card.identity().name));
+    let parsed = x509_cert::Certificate::from_der(&cert).unwrap();
+    let subject = parsed.tbs_certificate().subject().to_string();
+    assert!(subject.contains(&card.identity().name));
     // And in short chunks: 256 bytes then the rest.
     let (first, sw) = send(&mut card, &hex("00B0000000"));
     assert_eq!((first.len(), sw), (256, 0x9000));
@@ -172,7 +183,7 @@ fn protected_files_need_the_pin() {
 fn pin_lifecycle_block_and_unblock() {
     let mut card = fresh();
     select_identity(&mut card);
-    assert_eq!(send(&mut card, &hex("0020008100")).1, 0x63C3);
+    assert_eq!(send(&mut card, &hex("0020008000")).1, 0x63C3);
     assert_eq!(verify(&mut card, "000000"), 0x63C2);
     assert_eq!(verify(&mut card, "111111"), 0x63C1);
     assert_eq!(verify(&mut card, "222222"), 0x6983);
@@ -183,34 +194,34 @@ fn pin_lifecycle_block_and_unblock() {
     );
     assert_eq!(card.pin_tries_left(), 0);
     // Wrong PUK: the PUK counter drops.
-    let mut rrc = vec![0x00, 0x2C, 0x00, 0x81, 0x10];
-    rrc.extend_from_slice(&encode_pin("87654321").unwrap());
-    rrc.extend_from_slice(&encode_pin("654321").unwrap());
+    let mut rrc = vec![0x00, 0x2C, 0x00, 0x80, 0x10];
+    rrc.extend_from_slice(&pin_block("87654321"));
+    rrc.extend_from_slice(&pin_block("654321"));
     assert_eq!(send(&mut card, &rrc).1, 0x63C9);
     // Right PUK and a new PIN.
-    let mut rrc = vec![0x00, 0x2C, 0x00, 0x81, 0x10];
-    rrc.extend_from_slice(&encode_pin("12345678").unwrap());
-    rrc.extend_from_slice(&encode_pin("654321").unwrap());
+    let mut rrc = vec![0x00, 0x2C, 0x00, 0x80, 0x10];
+    rrc.extend_from_slice(&pin_block("12345678"));
+    rrc.extend_from_slice(&pin_block("654321"));
     assert_eq!(send(&mut card, &rrc).1, 0x9000);
     assert_eq!(card.puk_tries_left(), 10);
     assert_eq!(verify(&mut card, "123456"), 0x63C2);
     assert_eq!(verify(&mut card, "654321"), 0x9000);
     // A new PIN that breaks the policy is refused without touching counters.
-    let mut rrc = vec![0x00, 0x2C, 0x00, 0x81, 0x10];
-    rrc.extend_from_slice(&encode_pin("12345678").unwrap());
-    rrc.extend_from_slice(&encode_pin("12a").unwrap());
+    let mut rrc = vec![0x00, 0x2C, 0x00, 0x80, 0x10];
+    rrc.extend_from_slice(&pin_block("12345678"));
+    rrc.extend_from_slice(&pin_block("12a"));
     assert_eq!(send(&mut card, &rrc).1, 0x6A80);
     assert_eq!(card.puk_tries_left(), 10);
     // Administrator reset without SCP03 is refused.
-    assert_eq!(send(&mut card, &hex("002C0381")).1, 0x6982);
+    assert_eq!(send(&mut card, &hex("002C0380")).1, 0x6982);
     // CHANGE REFERENCE DATA.
-    let mut crd = vec![0x00, 0x24, 0x00, 0x81, 0x10];
-    crd.extend_from_slice(&encode_pin("654321").unwrap());
-    crd.extend_from_slice(&encode_pin("2468").unwrap());
+    let mut crd = vec![0x00, 0x24, 0x00, 0x80, 0x10];
+    crd.extend_from_slice(&pin_block("654321"));
+    crd.extend_from_slice(&pin_block("2468"));
     assert_eq!(send(&mut card, &crd).1, 0x9000);
     assert_eq!(verify(&mut card, "2468"), 0x9000);
     assert_eq!(
-        send(&mut card, &hex("00200081023132")).1,
+        send(&mut card, &hex("00200080023132")).1,
         0x6700,
         "a data field of the wrong length is not a try"
     );
@@ -367,9 +378,9 @@ fn scp03_administrator_resets_the_pin() {
     assert_eq!(send(&mut card, &buf[..n]).1, 0x9000);
     let mut session = host.finish(&[0x90, 0x00]).unwrap();
     // RESET RETRY COUNTER P1=02: new PIN only, no PUK, under C-MAC + C-DECRYPTION.
-    let mut rrc = vec![0x80, 0x2C, 0x02, 0x81, 0x08];
+    let mut rrc = vec![0x80, 0x2C, 0x02, 0x80, 0x08];
     rrc[0] = 0x00;
-    rrc.extend_from_slice(&encode_pin("975310").unwrap());
+    rrc.extend_from_slice(&pin_block("975310"));
     let n = session.wrap_command(&rrc, &mut buf).unwrap();
     let (rsp, sw) = send(&mut card, &buf[..n]);
     assert_eq!(sw, 0x9000);
@@ -381,7 +392,7 @@ fn scp03_administrator_resets_the_pin() {
     assert_eq!(card.pin_tries_left(), 3);
     assert_eq!(verify(&mut card, "975310"), 0x9000);
     // A forged MAC ends the session.
-    let n = session.wrap_command(&hex("002C038100"), &mut buf).unwrap();
+    let n = session.wrap_command(&hex("002C038000"), &mut buf).unwrap();
     buf[n - 2] ^= 1;
     let sw = send(&mut card, &buf[..n]).1;
     assert!(sw == 0x6988 || sw == 0x6987 || sw == 0x6700, "{sw:04X}");

@@ -14,10 +14,19 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cardwire_transport::CardHandler;
-use cardwire_vcard::card::encode_pin;
 use cardwire_vcard::personalise::IDENTITY_AID;
 use cardwire_vcard::state::{CardState, Opened, StateFile};
 use cardwire_vcard::{Error, Seed, VirtualCard};
+
+/// A PIN or PUK in the card's wire format, by cardwire-pin's encoder.
+fn pin_block(pin: &str) -> Vec<u8> {
+    let pin = cardwire_pin::Pin::new(pin.as_bytes()).unwrap();
+    cardwire_vcard::card::PIN_FORMAT
+        .encode(&pin)
+        .unwrap()
+        .expose_secret()
+        .to_vec()
+}
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("cwv-persist-{name}-{}", std::process::id()));
@@ -36,8 +45,8 @@ fn select_and_verify(card: &mut VirtualCard, pin: &str) -> u16 {
     let mut sel = vec![0x00, 0xA4, 0x04, 0x0C, IDENTITY_AID.len() as u8];
     sel.extend_from_slice(&IDENTITY_AID);
     assert_eq!(send(card, &sel), 0x9000);
-    let mut v = vec![0x00, 0x20, 0x00, 0x81, 0x08];
-    v.extend_from_slice(&encode_pin(pin).unwrap());
+    let mut v = vec![0x00, 0x20, 0x00, 0x80, 0x08];
+    v.extend_from_slice(&pin_block(pin));
     send(card, &v)
 }
 
@@ -77,9 +86,9 @@ fn counters_files_and_new_pins_persist() {
             0x9000
         );
         // Change the PIN.
-        let mut crd = vec![0x00, 0x24, 0x00, 0x81, 0x10];
-        crd.extend_from_slice(&encode_pin("123456").unwrap());
-        crd.extend_from_slice(&encode_pin("8642").unwrap());
+        let mut crd = vec![0x00, 0x24, 0x00, 0x80, 0x10];
+        crd.extend_from_slice(&pin_block("123456"));
+        crd.extend_from_slice(&pin_block("8642"));
         assert_eq!(send(&mut card, &crd), 0x9000);
         assert_eq!(select_and_verify(&mut card, "0000"), 0x63C2);
     }

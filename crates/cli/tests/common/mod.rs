@@ -13,6 +13,15 @@ pub fn cardwire(args: &[&str]) -> Output {
         .expect("run cardwire")
 }
 
+/// Runs `cardwire ARGS` with the environment variable `key` set to `value`.
+pub fn cardwire_env(args: &[&str], key: &str, value: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cardwire"))
+        .args(args)
+        .env(key, value)
+        .output()
+        .expect("run cardwire")
+}
+
 /// Runs `cardwire ARGS` with `stdin` on standard input.
 pub fn cardwire_stdin(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cardwire"))

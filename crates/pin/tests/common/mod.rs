@@ -54,7 +54,7 @@ impl CardHandler for TestCard {
                 match secret {
                     Some(s) => self
                         .pin
-                        .process(s, c.ins(), c.p1(), c.data(), self.admin)
+                        .process(s, c.ins(), c.p1(), c.data(), self.admin, &mut ())
                         .status_word(),
                     None => StatusWord::REFERENCED_DATA_NOT_FOUND,
                 }

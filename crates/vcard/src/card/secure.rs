@@ -7,20 +7,11 @@
 
 use cardwire_apdu::{Cla, CommandRepr, StatusWord};
 use cardwire_sm::bac::{BacCard, BacKeys, MrzInfo};
-use cardwire_sm::scp03::{Scp03Card, Scp03Session, StaticKeys};
-use cardwire_sm::{SmSession, TdesSuite};
+use cardwire_sm::scp03::{Scp03Card, StaticKeys};
 
-use crate::card::{Arrival, Cmd, Reply, VirtualCard};
-
-/// A secure channel on one logical channel.
-pub(crate) enum Session {
-    /// eMRTD BAC done: 3DES secure messaging.
-    Bac(Box<SmSession<TdesSuite>>),
-    /// SCP03 INITIALIZE UPDATE answered; EXTERNAL AUTHENTICATE is next.
-    Scp03Pending(Box<Scp03Card>),
-    /// SCP03 authenticated: administration commands under C-MAC (and C-DECRYPTION).
-    Scp03(Box<Scp03Session>),
-}
+use super::command::{Arrival, Cmd, Reply};
+use super::session::Session;
+use super::virtual_card::VirtualCard;
 
 /// Re-encodes an owned command as APDU bytes (for the SM engine, which reads whole APDUs).
 fn encode(cmd: &Cmd) -> Option<Vec<u8>> {
@@ -38,7 +29,7 @@ fn encode(cmd: &Cmd) -> Option<Vec<u8>> {
 
 /// EXTERNAL AUTHENTICATE of BAC, in the eMRTD application after GET CHALLENGE (ICAO 9303-11
 /// §4.3.4). Answers E_IC ‖ M_IC, or `6300` when the terminal's cryptogram is wrong.
-pub(crate) fn bac_external_authenticate(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
+pub(super) fn bac_external_authenticate(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
     if !card.emrtd_selected(cmd.channel) {
         return Reply::sw(StatusWord::CONDITIONS_OF_USE_NOT_SATISFIED);
     }
@@ -75,7 +66,7 @@ pub(crate) fn bac_external_authenticate(card: &mut VirtualCard, cmd: &Cmd) -> Re
 /// INITIALIZE UPDATE (GlobalPlatform Card Specification v2.3 §11.11; SCP03 Amendment D
 /// §7.1.1): answers key diversification data, key information, card challenge and card
 /// cryptogram; EXTERNAL AUTHENTICATE must follow on the same channel.
-pub(crate) fn initialize_update(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
+pub(super) fn initialize_update(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
     if cmd.data.len() != 8 {
         return Reply::sw(StatusWord::WRONG_LENGTH);
     }
@@ -111,7 +102,7 @@ pub(crate) fn initialize_update(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
 
 /// EXTERNAL AUTHENTICATE of SCP03 (GlobalPlatform Amendment D §7.1.2) sent without C-MAC
 /// (CLA `80`): SCP03 always MACs it, so it is refused.
-pub(crate) fn scp03_external_authenticate(_card: &mut VirtualCard, _cmd: &Cmd) -> Reply {
+pub(super) fn scp03_external_authenticate(_card: &mut VirtualCard, _cmd: &Cmd) -> Reply {
     Reply::sw(StatusWord::SECURITY_STATUS_NOT_SATISFIED)
 }
 
@@ -153,7 +144,7 @@ fn split_response(wrapped: &[u8]) -> Reply {
 
 /// A command whose CLA announces secure messaging: unwrap with the channel's session, run it,
 /// wrap the answer.
-pub(crate) fn process_protected(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
+pub(super) fn process_protected(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
     let ch = usize::from(cmd.channel);
     let Some(session) = card.sessions.get_mut(ch).and_then(Option::take) else {
         return Reply::sw(StatusWord::SM_DATA_OBJECTS_MISSING);

@@ -1,0 +1,104 @@
+//! Dispatch: the [`CardHandler`] entry point (command chaining, GET RESPONSE and secure
+//! messaging through [`CardExchange`](cardwire_apdu::card::CardExchange)) and the table from
+//! INS to handler.
+
+use cardwire_apdu::card::Incoming;
+use cardwire_apdu::{Ins, SecureMessaging, StatusWord};
+use cardwire_transport::CardHandler;
+
+use super::command::{Arrival, Cmd, Reply};
+use super::secure;
+use super::virtual_card::VirtualCard;
+
+impl VirtualCard {
+    /// Handles one logical command (after chaining and secure messaging).
+    pub(super) fn execute(&mut self, cmd: &Cmd) -> Reply {
+        let ch = usize::from(cmd.channel);
+        if cmd.channel > 3 || self.channels.get(ch).is_none_or(Option::is_none) {
+            return Reply::sw(StatusWord::LOGICAL_CHANNEL_NOT_SUPPORTED);
+        }
+        let proprietary = cmd.cla.is_proprietary();
+        match cmd.ins {
+            Ins(0x50) if proprietary => secure::initialize_update(self, cmd),
+            Ins::EXTERNAL_AUTHENTICATE if proprietary => {
+                secure::scp03_external_authenticate(self, cmd)
+            }
+            _ if proprietary => Reply::sw(StatusWord::INS_NOT_SUPPORTED),
+            Ins::MANAGE_CHANNEL => self.manage_channel(cmd),
+            Ins::SELECT => self.select(cmd),
+            Ins::READ_BINARY | Ins::READ_BINARY_ODD => self.read_binary(cmd),
+            Ins::UPDATE_BINARY | Ins::UPDATE_BINARY_ODD => self.update_binary(cmd),
+            Ins::READ_RECORD => self.read_record(cmd),
+            Ins::GET_DATA => self.get_data(cmd),
+            Ins::GET_CHALLENGE => self.get_challenge(cmd),
+            Ins::VERIFY | Ins::CHANGE_REFERENCE_DATA | Ins::RESET_RETRY_COUNTER => {
+                self.pin_command(cmd)
+            }
+            Ins::MANAGE_SECURITY_ENVIRONMENT => self.mse(cmd),
+            Ins::PERFORM_SECURITY_OPERATION => self.pso(cmd),
+            Ins::INTERNAL_AUTHENTICATE => self.internal_authenticate(cmd),
+            Ins::EXTERNAL_AUTHENTICATE => secure::bac_external_authenticate(self, cmd),
+            _ => Reply::sw(StatusWord::INS_NOT_SUPPORTED),
+        }
+    }
+}
+
+impl CardHandler for VirtualCard {
+    fn atr(&self) -> &[u8] {
+        &self.atr
+    }
+
+    fn power_on(&mut self) {
+        self.clear_volatile();
+    }
+
+    fn power_off(&mut self) {
+        self.clear_volatile();
+    }
+
+    fn process(&mut self, command: &[u8], response: &mut [u8]) -> usize {
+        if response.len() < 2 {
+            return 0;
+        }
+        let (cmd, wire_ne) = match self.exchange.receive(command, response) {
+            Incoming::Answered(n) => return n,
+            Incoming::Command(repr) => {
+                let channel = repr.cla.channel();
+                (
+                    Cmd {
+                        cla: repr.cla,
+                        ins: repr.ins,
+                        p1: repr.p1,
+                        p2: repr.p2,
+                        data: repr.data.to_vec(),
+                        ne: repr.ne,
+                        channel,
+                        arrival: Arrival::Plain,
+                    },
+                    repr.ne,
+                )
+            }
+        };
+        let reply = if cmd.cla.secure_messaging() == SecureMessaging::None {
+            self.execute(&cmd)
+        } else {
+            secure::process_protected(self, &cmd)
+        };
+        match self
+            .exchange
+            .respond(&reply.data, reply.sw, wire_ne, response)
+        {
+            Ok(n) => n,
+            Err(_) => {
+                let sw = StatusWord::EXECUTION_ERROR.to_bytes();
+                match response.get_mut(..2) {
+                    Some(out) => {
+                        out.copy_from_slice(&sw);
+                        2
+                    }
+                    None => 0,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! The card operating system: [`VirtualCard`], a [`CardHandler`](cardwire_transport::CardHandler) in the ISO/IEC 7816-4 style.
+//!
+//! Commands (all on logical channels 0–3, CLA `0X`, or `8X` for GlobalPlatform):
+//!
+//! | INS | command | notes |
+//! |---|---|---|
+//! | `70` | MANAGE CHANNEL | open (P1 `00`, card-assigned or P2 = channel), close (P1 `80`) |
+//! | `A4` | SELECT | P1 `00` FID/MF, `01` child DF, `02` EF, `03` parent, `04` DF name (full or partial), `08`/`09` path; P2 `00`/`04` FCP, `0C` none |
+//! | `B0`/`B1` | READ BINARY | short/extended; SFI in P1; odd INS with offset DO `54`, answer in DO `53` |
+//! | `D6`/`D7` | UPDATE BINARY | as READ BINARY; odd INS data `54` offset, `53` data |
+//! | `B2` | READ RECORD | P1 record number, P2 SFI ‖ `100` |
+//! | `CA` | GET DATA | `5F20` name, `DF20` user ID, `DF21` card serial, `DF22` signature counter, `7F66` extended length info; answer is the whole data object |
+//! | `84` | GET CHALLENGE | 1–32 random bytes |
+//! | `20` | VERIFY | P2 `80` PIN, `81` PUK (the PIV references, `cardwire_pin::PinSpec::PIV_*`); empty data: status; P1 `FF`: un-verify |
+//! | `24` | CHANGE REFERENCE DATA | P1 `00`, old ‖ new (8 + 8 bytes) |
+//! | `2C` | RESET RETRY COUNTER | P1 `00` PUK ‖ new PIN, `01` PUK; under SCP03 also `02` new PIN, `03` |
+//! | `22` | MANAGE SECURITY ENVIRONMENT | P1 `41`, P2 `B6` (DST) or `A4` (AT): `80` algorithm `11`, `84` key `01` |
+//! | `2A` | PSO: COMPUTE DIGITAL SIGNATURE | P1P2 `9E9A`, data = SHA-256 digest (32 bytes) |
+//! | `88` | INTERNAL AUTHENTICATE | data = SHA-256 digest (32 bytes) |
+//! | `82` | EXTERNAL AUTHENTICATE | eMRTD BAC (ICAO 9303-11 §4.3) / SCP03 (CLA `84`) |
+//!
+//! One concept per file: [`VirtualCard`] and its state (`virtual_card.rs`), the command and
+//! answer types (`command.rs`), dispatch and the [`CardHandler`](cardwire_transport::CardHandler)
+//! entry point (`dispatch.rs`), logical channels (`channels.rs`), files (`files.rs`), data
+//! objects and challenges (`data.rs`), PIN and PUK (`pin.rs`), signing (`signing.rs`), secure
+//! channels (`secure.rs`, `session.rs`) and persistence (`persistence.rs`). An application
+//! module (a PIV application, say) is one more handler file plus its arm in `dispatch.rs`.
+
+mod channels;
+mod command;
+mod data;
+mod dispatch;
+mod files;
+mod persistence;
+mod pin;
+mod secure;
+mod security_environment;
+mod selection;
+mod session;
+mod signing;
+mod virtual_card;
+
+pub use crate::personalise::{PIN_CONFIG, PIN_FORMAT, PIN_POLICY, PUK_POLICY};
+pub use virtual_card::VirtualCard;

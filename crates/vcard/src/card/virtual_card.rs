@@ -1,0 +1,192 @@
+//! The [`VirtualCard`]: its persistent and volatile state, construction and accessors.
+
+use cardwire_apdu::StatusWord;
+use cardwire_apdu::card::CardExchange;
+use cardwire_pin::CardPin;
+
+use crate::error::Error;
+use crate::fs::{Condition, FileSystem};
+use crate::identity::{Identity, Seed};
+use crate::mrz::Mrz;
+use crate::personalise::{self, PIN_CONFIG};
+use crate::state::{SaltedSha256, Scp03Keys, StateFile};
+
+use super::command::Arrival;
+use super::security_environment::SecurityEnvironment;
+use super::selection::Channel;
+use super::session::Session;
+
+/// The buffer for command chains and pending responses.
+const EXCHANGE_BUFFER: usize = 70_000;
+
+/// The virtual reference card (see the [module documentation](super)).
+pub struct VirtualCard {
+    pub(super) atr: Vec<u8>,
+    pub(super) seed: Seed,
+    pub(super) identity: Identity,
+    pub(super) fs: FileSystem,
+    /// PIN (reference `81`) and PUK (`82`): the rules live in `cardwire-pin`; only salted
+    /// hashes are stored.
+    pub(super) pin: CardPin<SaltedSha256>,
+    pub(super) scp03_keys: Scp03Keys,
+    pub(super) signature_count: u32,
+    pub(super) mrz: Mrz,
+    pub(super) store: Option<StateFile>,
+    // Volatile state.
+    pub(super) exchange: CardExchange<Vec<u8>>,
+    pub(super) channels: [Option<Channel>; 4],
+    pub(super) pin_verified: bool,
+    pub(super) se: SecurityEnvironment,
+    pub(super) sessions: [Option<Session>; 4],
+    pub(super) challenge: Option<[u8; 8]>,
+    /// Incremented whenever secure sessions are ended by SELECT or channel closing.
+    pub(super) session_epoch: u64,
+    pub(super) persist_failed: bool,
+}
+
+impl core::fmt::Debug for VirtualCard {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("VirtualCard")
+            .field("identity", &self.identity)
+            .field("pin_tries_left", &self.pin.retries_left())
+            .field("puk_tries_left", &self.pin.puk_retries_left())
+            .field("state_file", &self.store.as_ref().map(StateFile::path))
+            .finish_non_exhaustive()
+    }
+}
+
+impl VirtualCard {
+    /// A fresh card created deterministically from `seed` (nothing persisted).
+    ///
+    /// # Errors
+    /// [`Error::KeyDerivation`] or [`Error::Certificate`] (practically never).
+    pub fn new(seed: &Seed) -> Result<VirtualCard, Error> {
+        let identity = Identity::from_seed(seed)?;
+        let mrz = Mrz::specimen();
+        let fs = personalise::file_system(&identity, seed, &mrz);
+        let invalid = |e: cardwire_pin::Error| Error::InvalidPin(e.to_string());
+        let pin = CardPin::with_verifier(
+            PIN_CONFIG,
+            SaltedSha256::new(seed),
+            Some(&cardwire_pin::Pin::new(personalise::DEFAULT_PIN.as_bytes()).map_err(invalid)?),
+            Some(&cardwire_pin::Pin::new(personalise::DEFAULT_PUK.as_bytes()).map_err(invalid)?),
+        )
+        .map_err(invalid)?;
+        Ok(VirtualCard {
+            atr: crate::atr::atr(),
+            seed: seed.clone(),
+            identity,
+            fs,
+            pin,
+            scp03_keys: Scp03Keys::test_keys(),
+            signature_count: 0,
+            mrz,
+            store: None,
+            exchange: CardExchange::new(vec![0u8; EXCHANGE_BUFFER]),
+            channels: [Some(Channel::fresh()), None, None, None],
+            pin_verified: false,
+            se: SecurityEnvironment::default(),
+            sessions: [None, None, None, None],
+            challenge: None,
+            session_epoch: 0,
+            persist_failed: false,
+        })
+    }
+
+    /// A copy of this card's persistent state as a separate card, powered off, with no state
+    /// file (for fuzzing and tests that need many identical cards without rebuilding the
+    /// identity each time).
+    pub fn duplicate(&self) -> VirtualCard {
+        VirtualCard {
+            atr: self.atr.clone(),
+            seed: self.seed.clone(),
+            identity: self.identity.clone(),
+            fs: self.fs.clone(),
+            pin: self.pin.duplicate(),
+            scp03_keys: self.scp03_keys.clone(),
+            signature_count: self.signature_count,
+            mrz: self.mrz.clone(),
+            store: None,
+            exchange: CardExchange::new(vec![0u8; EXCHANGE_BUFFER]),
+            channels: [Some(Channel::fresh()), None, None, None],
+            pin_verified: false,
+            se: SecurityEnvironment::default(),
+            sessions: [None, None, None, None],
+            challenge: None,
+            session_epoch: 0,
+            persist_failed: false,
+        }
+    }
+
+    /// The identity the card was personalised with.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The MRZ of the card's eMRTD applet.
+    pub fn mrz(&self) -> &Mrz {
+        &self.mrz
+    }
+
+    /// The SCP03 key set the card accepts (for tests and `cardwire serve` to print).
+    pub fn scp03_keys(&self) -> &Scp03Keys {
+        &self.scp03_keys
+    }
+
+    /// PIN tries left (0 = blocked).
+    pub fn pin_tries_left(&self) -> u8 {
+        self.pin.retries_left()
+    }
+
+    /// PUK tries left.
+    pub fn puk_tries_left(&self) -> u8 {
+        self.pin.puk_retries_left()
+    }
+
+    /// Whether the PIN is verified in this power session.
+    pub fn is_pin_verified(&self) -> bool {
+        self.pin_verified
+    }
+
+    /// How many signatures the card has made.
+    pub fn signature_count(&self) -> u32 {
+        self.signature_count
+    }
+
+    /// The read condition of the file currently selected on `channel`, if any (for tests and
+    /// the fuzz target's "nothing readable without the right security state" check).
+    pub fn current_ef_read_condition(&self, channel: u8) -> Option<Condition> {
+        let ch = self.channels.get(usize::from(channel))?.as_ref()?;
+        Some(self.fs.node(ch.ef?)?.access.read)
+    }
+
+    /// Whether the last change of persistent state could not be saved.
+    pub fn persist_failed(&self) -> bool {
+        self.persist_failed
+    }
+
+    pub(super) fn clear_volatile(&mut self) {
+        self.exchange.reset();
+        self.channels = [Some(Channel::fresh()), None, None, None];
+        self.pin_verified = false;
+        self.se = SecurityEnvironment::default();
+        self.sessions = [None, None, None, None];
+        self.challenge = None;
+    }
+
+    /// Random bytes from the operating system.
+    pub(super) fn random(&self, out: &mut [u8]) -> Result<(), StatusWord> {
+        getrandom::fill(out).map_err(|_| StatusWord::EXECUTION_ERROR)
+    }
+
+    /// The access check: may `cond` be satisfied by a command that arrived this way?
+    pub(super) fn allowed(&self, cond: Condition, arrival: Arrival) -> bool {
+        match cond {
+            Condition::Always => true,
+            Condition::Never => false,
+            Condition::Pin => self.pin_verified,
+            Condition::SecureMessaging => arrival != Arrival::Plain,
+            Condition::Admin => arrival == Arrival::Scp03,
+        }
+    }
+}
