@@ -1,7 +1,4 @@
-//! The `cardwire` command line: decode smart card data and talk to cards.
-//!
-//! Exit status for every subcommand: 0 success, 1 the input (or the card's answer) is
-//! malformed or an operation failed, 2 a usage error. It never panics, whatever it is given.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
 mod apdu_cmd;
