@@ -164,16 +164,6 @@ fn decode(name: &'static str, bytes: &[u8]) -> Result<(Value, Vec<String>), Stri
     }
 }
 
-struct OsRng;
-
-impl cardwire_sm::Rng for OsRng {
-    fn fill_bytes(&mut self, out: &mut [u8]) {
-        if getrandom::fill(out).is_err() {
-            out.fill(0);
-        }
-    }
-}
-
 fn read_all<T: Transport>(
     transport: T,
     keys: &BacKeys,
@@ -198,7 +188,7 @@ fn read_all<T: Transport>(
             sw.description()
         ));
     }
-    let session = establish_bac(&mut card, keys, &mut OsRng).map_err(|e| {
+    let session = establish_bac(&mut card, keys, &mut getrandom::SysRng).map_err(|e| {
         format!(
             "Basic Access Control failed: {e} — check the document number, birth and expiry dates"
         )

@@ -169,19 +169,6 @@ fn wrong_pin_for(pin: &str) -> String {
     }
 }
 
-/// A random number generator for the host side (challenges, SCP03 host challenge).
-struct OsRng;
-
-impl cardwire_sm::Rng for OsRng {
-    fn fill_bytes(&mut self, out: &mut [u8]) {
-        // getrandom only fails where the OS has no randomness at all; a zero challenge then
-        // still lets the protocol run (and the card's own randomness keeps sessions fresh).
-        if getrandom::fill(out).is_err() {
-            out.fill(0);
-        }
-    }
-}
-
 /// The driver: a card session plus the shared APDU log.
 struct Journey<T: Transport> {
     card: Option<Card<Recorder<T>, cardwire_transport::NoSecureChannel, 4200>>,
@@ -481,7 +468,9 @@ fn stage_sign<T: Transport>(j: &mut Journey<T>, id: &Identified) -> Result<Stage
         "Strong authentication: the card signs the host's challenge",
     );
     let mut challenge = [0u8; 32];
-    cardwire_sm::Rng::fill_bytes(&mut OsRng, &mut challenge);
+    // A failing generator is an error, never a predictable challenge.
+    getrandom::fill(&mut challenge)
+        .map_err(|e| format!("the operating system's random number generator failed: {e}"))?;
     let digest = Sha256::digest(challenge);
     s.say(format!("host challenge {}", to_hex(&challenge)));
     s.say(format!("SHA-256 digest {}", to_hex(&digest)));
@@ -625,7 +614,7 @@ fn stage_admin<T: Transport>(j: &mut Journey<T>, secrets: &Secrets) -> Result<St
         .ok_or_else(|| "the card session was lost".to_string())?;
     let level = SecurityLevel::C_DEC_C_MAC;
     let first_protected = j.mark();
-    let session = match open_scp03(&mut card, keys, secrets.kvn, level, &mut OsRng) {
+    let session = match open_scp03(&mut card, keys, secrets.kvn, level, &mut getrandom::SysRng) {
         Ok(session) => session,
         Err(e) => {
             j.card = Some(card);
