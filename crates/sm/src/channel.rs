@@ -2,9 +2,9 @@
 //! secure channel.
 //!
 //! [`establish_bac`] and [`open_scp03`] run BAC and SCP03 over any
-//! [`Session`](cardwire_transport::Session) (cardwire's [`Card`], or another crate's session in
+//! [`Session`] (cardwire's [`Card`], or another crate's session in
 //! a few lines); [`establish_bac_async`] and [`open_scp03_async`] are their twins over an
-//! [`AsyncSession`](cardwire_transport::AsyncSession). All four drive the same sans-IO engines
+//! [`AsyncSession`]. All four drive the same sans-IO engines
 //! ([`BacHost`], [`Scp03Host`]) through the same steps; only the `transmit` differs.
 //! [`SmSession`] and [`Scp03Session`] implement the [`SecureChannel`] hook of [`Card`], and
 //! [`secure_card`] switches a `Card` to secure messaging and sets its "secure messaging
