@@ -55,7 +55,7 @@
 //! # assert!(read_com(Card::with_capabilities(NoCard, Capabilities::SHORT_ONLY), &mut Counter(0)).is_err());
 //! ```
 
-use cardwire_apdu::{CommandRepr, LengthForm, Response, StatusWord};
+use cardwire_apdu::{CommandRepr, Ins, LengthForm, Response, StatusWord};
 use cardwire_transport::{
     AsyncSession, Card, SecureChannel, SecureChannelError, SecureChannelErrorKind, Session,
     Transport,
@@ -105,7 +105,7 @@ impl<S: CipherSuite> SecureChannel for SmSession<S> {
 
     fn plain_capacity(&self, wire_data: usize) -> usize {
         // Worst case: an even INS (DO 87 with indicator) and a two-byte DO 97.
-        Self::max_plain_data_len(wire_data, 65_536, 0x00)
+        Self::max_plain_data_len(wire_data, 65_536, Ins(0x00))
     }
 }
 

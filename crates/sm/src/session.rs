@@ -23,7 +23,7 @@
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
-use cardwire_apdu::{CommandRepr, LengthForm, StatusWord};
+use cardwire_apdu::{CommandRepr, Ins, LengthForm, StatusWord};
 
 use crate::Error;
 use crate::frame::{self, Frame};
@@ -207,9 +207,9 @@ impl<S: CipherSuite> SmSession<S> {
 
     /// The number of data bytes of the protected command for a plain command with `data_len`
     /// data bytes, expecting `ne` response bytes (0: none), with instruction `ins`.
-    pub fn protected_command_data_len(data_len: usize, ne: u32, ins: u8) -> usize {
+    pub fn protected_command_data_len(data_len: usize, ne: u32, ins: Ins) -> usize {
         let le = le_value(ne).1;
-        cryptogram_do_len(data_len, S::BLOCK_SIZE, ins & 1 == 0)
+        cryptogram_do_len(data_len, S::BLOCK_SIZE, !ins.is_odd())
             + if le > 0 { 2 + le } else { 0 }
             + 10
     }
@@ -222,7 +222,7 @@ impl<S: CipherSuite> SmSession<S> {
 
     /// The largest plain data field whose protected command still has at most `limit` data
     /// bytes (255 for short APDUs): the chunk size for command chaining under SM.
-    pub fn max_plain_data_len(limit: usize, ne: u32, ins: u8) -> usize {
+    pub fn max_plain_data_len(limit: usize, ne: u32, ins: Ins) -> usize {
         let overhead = Self::protected_command_data_len(1, ne, ins).saturating_sub(1);
         let mut n = limit.saturating_sub(overhead);
         while n > 0 && Self::protected_command_data_len(n, ne, ins) > limit {
@@ -399,7 +399,8 @@ impl<S: CipherSuite> SmSession<S> {
         let header = [protected_cla(cla)?, ins, p1, p2];
         let odd_ins = ins & 1 == 1;
         let (le, le_len) = le_value(command.ne);
-        let body_len = Self::protected_command_data_len(command.data.len(), command.ne, ins);
+        let body_len =
+            Self::protected_command_data_len(command.data.len(), command.ne, command.ins);
         if body_len > 65_535 {
             return Err(Error::TooLong);
         }
