@@ -10,6 +10,7 @@
 
 use std::hint::black_box;
 
+use cardwire_apdu::StatusWord;
 use cardwire_sm::primitives::{AesCmac, AesKey};
 use cardwire_sm::scp03::{Scp03Card, Scp03Host, Scp03Session, SecurityLevel, StaticKeys};
 use cardwire_sm::{AesSuite, CipherSuite, SmSession, TdesSuite};
@@ -50,7 +51,7 @@ impl<S: CipherSuite> Iso<S> {
         black_box(&self.plain[..m]);
         let n = self
             .card
-            .wrap_response(rsp, 0x9000, &mut self.wire)
+            .wrap_response(rsp, StatusWord::SUCCESS, &mut self.wire)
             .unwrap();
         let m = self
             .host
@@ -131,7 +132,7 @@ fn bench_scp03(c: &mut Criterion, name: &str, keys: &[u8]) {
                 let m = card.unwrap_command(&wire[..k], &mut plain).unwrap();
                 black_box(&plain[..m]);
                 let k = card
-                    .wrap_response(black_box(&rsp), 0x9000, &mut wire)
+                    .wrap_response(black_box(&rsp), StatusWord::SUCCESS, &mut wire)
                     .unwrap();
                 let m = host.unwrap_response(&wire[..k], &mut plain).unwrap();
                 black_box(&plain[..m]);

@@ -22,7 +22,7 @@ fuzz_target!(|input: &[u8]| {
     }
     let mut wire = vec![0u8; cmd.len() + rsp_data.len() + 128];
     let mut plain = vec![0u8; cmd.len() + rsp_data.len() + 128];
-    let sw = 0x9000;
+    let sw = cardwire_apdu::StatusWord::SUCCESS;
     macro_rules! iso {
         ($h:expr, $c:expr) => {{
             let (mut h, mut c) = ($h, $c);

@@ -168,6 +168,11 @@ impl Ins {
     /// `FE` TERMINATE CARD USAGE (ISO/IEC 7816-4 §5.4.2, Table 4).
     pub const TERMINATE_CARD_USAGE: Self = Self(0xFE);
 
+    /// `50` INITIALIZE UPDATE, a proprietary-class (`8x`) command of GlobalPlatform: the
+    /// first step of SCP02/SCP03 mutual authentication (GPC v2.3 §11.11; Amendment D §7.1.1).
+    /// Not an interindustry instruction, so not in [`Ins::ALL`] and without a [`Ins::name`].
+    pub const INITIALIZE_UPDATE: Self = Self(0x50);
+
     /// Every interindustry instruction named above, in code order.
     pub const ALL: &'static [Ins] = &[
         Self::DEACTIVATE_FILE,

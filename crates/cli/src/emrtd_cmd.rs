@@ -165,10 +165,6 @@ fn decode(name: &'static str, bytes: &[u8]) -> Result<(Value, Vec<String>), Stri
     }
 }
 
-/// What BAC's host side draws: RND.IFD (8 bytes) and K.IFD (16 bytes) (ICAO 9303-11
-/// §4.3.4.1).
-const BAC_RANDOM_BYTES: usize = 24;
-
 fn read_all<T: Transport>(
     transport: T,
     keys: &BacKeys,
@@ -194,10 +190,11 @@ fn read_all<T: Transport>(
             sw.description()
         ));
     }
-    let session = establish_bac(&mut card, keys, &mut *rng);
-    // A draw beyond what was reserved that the OS could not serve: discard the session.
-    rng.check().map_err(|e| e.to_string())?;
-    let session = session.map_err(|e| {
+    // BAC draws RND.IFD and K.IFD before it sends anything: no randomness, no BAC.
+    let session = establish_bac(&mut card, keys, &mut *rng).map_err(|e| {
+        if matches!(e, cardwire_sm::Error::Randomness) {
+            return rng.failure().to_string();
+        }
         format!(
             "Basic Access Control failed: {e} — check the document number, birth and expiry dates"
         )
@@ -290,9 +287,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             Failure::Usage(format!("unknown file {n:?}: use COM, DG1, DG2 or SOD"))
         })?);
     }
-    // BAC's RND.IFD and K.IFD are drawn before the card is touched: no randomness, no BAC.
     let mut rng = OsRandom::new();
-    rng.reserve(BAC_RANDOM_BYTES)?;
     let (read, apdus) = if let Some(reader) = &a.reader {
         let transport = crate::card_source::open_reader(reader)?;
         read_on_reader(transport, &keys, &files, &mut rng)?

@@ -5,19 +5,15 @@
 //! bytes, the command stops with [`RandomnessError`] (exit status 1) **before** anything
 //! that needs them is sent: nothing falls back to zeros.
 //!
-//! The secure-messaging engines take an infallible [`cardwire_sm::Rng`], so the bytes they
-//! will draw are reserved ahead with [`OsRandom::reserve`] (a failure is reported there) and
-//! served from that pool. Only if an engine draws more than was reserved and the operating
-//! system fails at that moment does a draw go unserved; [`OsRandom::check`] then reports it
-//! and the caller discards what the engine produced.
+//! [`OsRandom`] is a fallible [`rand_core::TryCryptoRng`]: the secure-messaging drivers
+//! (`cardwire_sm::channel`) draw every challenge and key before the first command goes out,
+//! and a failed draw becomes `cardwire_sm::Error::Randomness` with nothing sent.
 //!
 //! In debug builds (tests), setting `CARDWIRE_TEST_FAIL_RANDOM` makes the operating system's
 //! generator fail, so the failure path can be exercised end to end; release builds never
 //! read it.
 
 use std::fmt;
-
-use zeroize::Zeroizing;
 
 /// The operating system's random number generator failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,9 +49,7 @@ fn os_source(out: &mut [u8]) -> Result<(), String> {
 /// Random bytes from the operating system, failing closed (see the [module](self)).
 pub struct OsRandom {
     source: Source,
-    /// Bytes drawn ahead for an engine, served front to back.
-    pool: Zeroizing<Vec<u8>>,
-    /// Set when an engine's draw could not be served.
+    /// The last failure, kept for the caller of an engine that only says "no randomness".
     failed: Option<RandomnessError>,
 }
 
@@ -66,7 +60,7 @@ impl Default for OsRandom {
 }
 
 impl OsRandom {
-    /// The operating system's generator, nothing reserved.
+    /// The operating system's generator.
     pub fn new() -> Self {
         Self::with_source(os_source)
     }
@@ -74,7 +68,6 @@ impl OsRandom {
     fn with_source(source: Source) -> Self {
         OsRandom {
             source,
-            pool: Zeroizing::new(Vec::new()),
             failed: None,
         }
     }
@@ -86,65 +79,51 @@ impl OsRandom {
     pub fn fill(&mut self, out: &mut [u8]) -> Result<(), RandomnessError> {
         (self.source)(out).map_err(|detail| {
             out.fill(0);
-            RandomnessError { detail }
+            let e = RandomnessError { detail };
+            self.failed = Some(e.clone());
+            e
         })
     }
 
-    /// Draws `n` bytes now for an engine that will ask for them through
-    /// [`cardwire_sm::Rng`].
-    ///
-    /// # Errors
-    /// [`RandomnessError`] when the generator fails.
-    pub fn reserve(&mut self, n: usize) -> Result<(), RandomnessError> {
-        let mut more = Zeroizing::new(vec![0u8; n]);
-        self.fill(&mut more)?;
-        self.pool.extend_from_slice(&more);
-        Ok(())
-    }
-
-    /// Whether every draw an engine made was served with random bytes.
-    ///
-    /// # Errors
-    /// [`RandomnessError`] when one was not: what the engine made must be discarded.
-    pub fn check(&self) -> Result<(), RandomnessError> {
-        match &self.failed {
-            Some(e) => Err(e.clone()),
-            None => Ok(()),
-        }
+    /// Why the generator last failed: what to report when an engine that drew from it says
+    /// only that randomness was unavailable (`cardwire_sm::Error::Randomness`).
+    pub fn failure(&self) -> RandomnessError {
+        self.failed.clone().unwrap_or_else(|| RandomnessError {
+            detail: "an engine reported that randomness was unavailable".to_string(),
+        })
     }
 }
 
-impl cardwire_sm::Rng for OsRandom {
-    fn fill_bytes(&mut self, out: &mut [u8]) {
-        if self.pool.len() >= out.len() {
-            // The drained bytes' old places are wiped with the pool's whole capacity on drop.
-            let n = out.len();
-            for (o, b) in out.iter_mut().zip(self.pool.drain(..n)) {
-                *o = b;
-            }
-            return;
-        }
-        if let Err(e) = self.fill(out) {
-            // `fill` wiped `out`; the caller learns of it from `check` and discards the result.
-            self.failed.get_or_insert(e);
-        }
+impl rand_core::TryRng for OsRandom {
+    type Error = RandomnessError;
+
+    fn try_next_u32(&mut self) -> Result<u32, RandomnessError> {
+        let mut b = [0u8; 4];
+        self.fill(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, RandomnessError> {
+        let mut b = [0u8; 8];
+        self.fill(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), RandomnessError> {
+        self.fill(dst)
     }
 }
+
+/// The operating system's generator is a cryptographically secure source.
+impl rand_core::TryCryptoRng for OsRandom {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cardwire_sm::Rng;
+    use rand_core::TryRng;
 
     fn failing(_: &mut [u8]) -> Result<(), String> {
         Err("no entropy".to_string())
-    }
-
-    fn counting(out: &mut [u8]) -> Result<(), String> {
-        for (i, b) in out.iter_mut().enumerate() {
-            *b = i as u8 + 1;
-        }
-        Ok(())
     }
 
     #[test]
@@ -160,33 +139,36 @@ mod tests {
         assert!(text.contains("random number generator failed"), "{text}");
         assert!(text.contains("no entropy"), "{text}");
         assert!(text.contains("predictable"), "{text}");
-        assert_eq!(rng.reserve(24), Err(err));
+        assert_eq!(rng.try_next_u64(), Err(err.clone()));
+        assert_eq!(rng.try_fill_bytes(&mut out), Err(err));
     }
 
     #[test]
-    fn an_engine_draw_that_cannot_be_served_is_reported() {
+    fn a_failing_generator_stops_bac_before_anything_is_sent() {
+        // The driver draws RND.IFD and K.IFD first: with no randomness, no command goes out.
+        use cardwire_transport::{Card, Transport};
+        struct Untouched(u32);
+        impl Transport for Untouched {
+            type Error = cardwire_transport::ErrorKind;
+            fn transmit<'b>(&mut self, _: &[u8], _: &'b mut [u8]) -> Result<&'b [u8], Self::Error> {
+                self.0 += 1;
+                Err(cardwire_transport::ErrorKind::Other)
+            }
+            fn atr(&self) -> &[u8] {
+                &[0x3B, 0x00]
+            }
+            fn reset(&mut self) -> Result<(), Self::Error> {
+                Ok(())
+            }
+        }
+        let keys = cardwire_sm::BacKeys::from_mrz(
+            &cardwire_sm::MrzInfo::new("L898902C", "690806", "940623").unwrap(),
+        );
+        let mut card = Card::open(Untouched(0)).unwrap();
         let mut rng = OsRandom::with_source(failing);
-        assert!(rng.check().is_ok());
-        let mut out = [0u8; 8];
-        rng.fill_bytes(&mut out);
-        assert!(rng.check().is_err());
-    }
-
-    #[test]
-    fn reserved_bytes_are_served_in_order_then_the_os_again() {
-        let mut rng = OsRandom::with_source(counting);
-        rng.reserve(4).unwrap();
-        rng.reserve(2).unwrap();
-        let mut a = [0u8; 3];
-        rng.fill_bytes(&mut a);
-        assert_eq!(a, [1, 2, 3]);
-        let mut b = [0u8; 3];
-        rng.fill_bytes(&mut b);
-        assert_eq!(b, [4, 1, 2]);
-        let mut c = [0u8; 2];
-        rng.fill_bytes(&mut c);
-        assert_eq!(c, [1, 2], "the pool is empty: straight from the generator");
-        assert!(rng.check().is_ok());
+        let err = cardwire_sm::channel::establish_bac(&mut card, &keys, &mut rng).unwrap_err();
+        assert!(matches!(err, cardwire_sm::Error::Randomness), "{err}");
+        assert_eq!(card.transport().0, 0, "nothing was sent");
     }
 
     #[test]

@@ -10,6 +10,7 @@ extern crate std;
 pub mod atr;
 mod error;
 pub mod pps;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod t0;
 pub mod t1;

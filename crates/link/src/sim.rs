@@ -1,7 +1,7 @@
 //! A simulated card link for tests, benchmarks and fuzzing: the reader engine and a card-side
 //! engine connected by a virtual line with a seeded fault injector and a virtual clock.
 //!
-//! Nothing here does I/O or reads a clock; a run is fully determined by its seed.
+//! Behind the `sim` feature. Nothing here does I/O or reads a clock; a run is fully determined by its seed.
 //!
 //! ```
 //! use cardwire_link::sim::{Faults, Outcome, T1Link, echo_card};
@@ -15,11 +15,12 @@
 use crate::t1::{CardEvent, Config, Event, MAX_BLOCK, T1, T1Card};
 use crate::{Error, Instant};
 
-/// A small seeded pseudo-random generator (SplitMix64), enough for fault injection.
+/// SplitMix64, a small seeded pseudo-random generator: enough to choose faults, not for
+/// anything secret (randomness for keys and challenges is a `rand_core::TryCryptoRng`).
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct SplitMix64(u64);
 
-impl Rng {
+impl SplitMix64 {
     /// A generator from a seed.
     pub fn new(seed: u64) -> Self {
         Self(seed)
@@ -205,7 +206,7 @@ pub struct T1Link<const N: usize> {
     reader_cfg: Config,
     card_cfg: Config,
     faults: Faults,
-    rng: Rng,
+    rng: SplitMix64,
     now: Instant,
     to_card: Wire,
     to_reader: Wire,
@@ -227,7 +228,7 @@ impl<const N: usize> T1Link<N> {
             reader_cfg,
             card_cfg,
             faults,
-            rng: Rng::new(seed),
+            rng: SplitMix64::new(seed),
             now: Instant(0),
             to_card: Wire::new(),
             to_reader: Wire::new(),

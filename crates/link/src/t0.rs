@@ -3,7 +3,7 @@
 //! mapping of §12.2 (all four cases, GET RESPONSE on `61xx`, re-send on `6Cxx`, extended APDUs
 //! through ENVELOPE and GET RESPONSE); [`T0Card`] is the card's byte-level side for tests.
 
-use cardwire_apdu::{Case, Command};
+use cardwire_apdu::{Case, Command, Ins};
 
 use crate::{Error, Instant, Timing};
 
@@ -139,11 +139,6 @@ pub struct T0<const N: usize> {
     event: Option<T0Event>,
 }
 
-/// GET RESPONSE (ISO/IEC 7816-4 §11.1.6).
-const INS_GET_RESPONSE: u8 = 0xC0;
-/// ENVELOPE (ISO/IEC 7816-4 §11.1.7; ISO/IEC 7816-3 §12.2 for T=0).
-const INS_ENVELOPE: u8 = 0xC2;
-
 impl<const N: usize> T0<N> {
     /// A fresh engine.
     pub fn new(cfg: T0Config) -> Self {
@@ -259,7 +254,7 @@ impl<const N: usize> T0<N> {
         let len = self.cmd_len.saturating_sub(from).min(255);
         self.stage = Stage::Envelope { next: from + len };
         self.send_header(
-            [cla, INS_ENVELOPE, 0, 0, len as u8],
+            [cla, Ins::ENVELOPE.0, 0, 0, len as u8],
             Dir::Out {
                 pos: from,
                 end: from + len,
@@ -285,7 +280,7 @@ impl<const N: usize> T0<N> {
             .0;
         self.stage = Stage::GetResponse;
         self.send_header(
-            [cla, INS_GET_RESPONSE, 0, 0, n as u8],
+            [cla, Ins::GET_RESPONSE.0, 0, 0, n as u8],
             Dir::In { remaining: n },
         );
     }

@@ -10,7 +10,7 @@
     clippy::panic
 )]
 
-use cardwire_link::sim::Rng;
+use cardwire_link::sim::SplitMix64;
 use cardwire_link::t0::{T0, T0Card, T0CardEvent, T0Config, T0Event};
 use cardwire_link::{Error, Instant};
 
@@ -30,7 +30,7 @@ fn app(header: &[u8], data: &[u8]) -> Vec<u8> {
 
 struct SimCard {
     engine: T0Card<1024>,
-    rng: Rng,
+    rng: SplitMix64,
     pending: Vec<u8>,
     envelope: Vec<u8>,
     /// Per mille: NULL bytes, single-byte procedure, 6Cxx on a wrong Le.
@@ -172,7 +172,7 @@ fn exchange(
 fn card(seed: u64, noise: u16) -> SimCard {
     SimCard {
         engine: T0Card::new(),
-        rng: Rng::new(seed),
+        rng: SplitMix64::new(seed),
         pending: Vec::new(),
         envelope: Vec::new(),
         noise,
@@ -195,7 +195,7 @@ fn expected(apdu: &[u8]) -> Vec<u8> {
     rsp
 }
 
-fn build(rng: &mut Rng) -> Vec<u8> {
+fn build(rng: &mut SplitMix64) -> Vec<u8> {
     let case = rng.below(6);
     let p2 = rng.below(120) as u8;
     match case {
@@ -243,7 +243,7 @@ fn run_one(reader: &mut T0<70000>, card: &mut SimCard, apdu: &[u8]) -> Result<Ve
 
 #[test]
 fn seeded_exchanges_of_every_case_are_exact() {
-    let mut rng = Rng::new(0x7816_0010);
+    let mut rng = SplitMix64::new(0x7816_0010);
     let mut reader: T0<70000> = T0::new(T0Config::default());
     for i in 0..2000 {
         let mut c = card(rng.next_u64(), if i % 2 == 0 { 0 } else { 300 });

@@ -22,185 +22,14 @@
 //! # Ok::<(), cardwire_sm::Error>(())
 //! ```
 
-use sha1::{Digest, Sha1};
+use cardwire_apdu::{Cla, CommandRepr, Ins, StatusWord};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
 use crate::kdf::{self, COUNTER_ENC, COUNTER_MAC, KeyAlgorithm};
+pub use crate::mrz::{MRZ_INFO_LEN, MrzInfo, check_digit};
 use crate::primitives::{RetailMac, TdesKey};
-use crate::{Error, MrzField, SmSession, TdesSuite};
-
-/// Length of the MRZ information: document number (9) + check digit, date of birth (6) +
-/// check digit, date of expiry (6) + check digit.
-pub const MRZ_INFO_LEN: usize = 24;
-
-/// The check digit of an MRZ field (ICAO Doc 9303 Part 3 §4.9): weights 7 3 1, `<` = 0, digits
-/// their value, `A`–`Z` = 10–35, modulo 10. Returns the ASCII digit.
-///
-/// # Errors
-/// The offset of the first character outside `0-9 A-Z <`.
-pub fn check_digit(field: &[u8]) -> Result<u8, usize> {
-    let mut sum = 0u32;
-    for (i, &c) in field.iter().enumerate() {
-        let value = match c {
-            b'0'..=b'9' => c - b'0',
-            b'A'..=b'Z' => c - b'A' + 10,
-            b'<' => 0,
-            _ => return Err(i),
-        };
-        let weight = [7u32, 3, 1].get(i % 3).copied().unwrap_or(1);
-        sum += u32::from(value) * weight;
-    }
-    Ok(b'0' + (sum % 10) as u8)
-}
-
-/// The MRZ information BAC keys are derived from (ICAO 9303-11 §4.3.2): document number padded
-/// with `<` to 9 characters, date of birth, date of expiry, each followed by its check digit.
-#[derive(Clone)]
-pub struct MrzInfo {
-    bytes: [u8; MRZ_INFO_LEN],
-}
-
-impl MrzInfo {
-    /// Builds the MRZ information from the printed fields, computing the check digits.
-    /// Lower-case letters are taken as upper case; a document number shorter than 9
-    /// characters is padded with `<`.
-    ///
-    /// Document numbers over 9 characters (ICAO 9303-3 §4.2.2, continued in the optional
-    /// data) are not supported.
-    ///
-    /// # Errors
-    /// [`Error::InvalidMrz`] for a character outside `0-9 A-Z <`, a document number over 9
-    /// characters or a date that is not 6 digits.
-    pub fn new(
-        document_number: &str,
-        date_of_birth: &str,
-        date_of_expiry: &str,
-    ) -> Result<Self, Error> {
-        let mut bytes = [b'<'; MRZ_INFO_LEN];
-        let doc = document_number.as_bytes();
-        if doc.is_empty() || doc.len() > 9 {
-            return Err(Error::InvalidMrz {
-                field: MrzField::DocumentNumber,
-                offset: doc.len().min(9),
-            });
-        }
-        for (dst, &c) in bytes.iter_mut().zip(doc) {
-            *dst = c.to_ascii_uppercase();
-        }
-        let digit = |field: &[u8], which| {
-            check_digit(field).map_err(|offset| Error::InvalidMrz {
-                field: which,
-                offset,
-            })
-        };
-        bytes[9] = digit(&bytes[..9], MrzField::DocumentNumber)?;
-        for (start, date, which) in [
-            (10usize, date_of_birth, MrzField::DateOfBirth),
-            (17, date_of_expiry, MrzField::DateOfExpiry),
-        ] {
-            let d = date.as_bytes();
-            if let Some(i) = d.iter().position(|c| !c.is_ascii_digit()) {
-                return Err(Error::InvalidMrz {
-                    field: which,
-                    offset: i,
-                });
-            }
-            if d.len() != 6 {
-                return Err(Error::InvalidMrz {
-                    field: which,
-                    offset: d.len().min(6),
-                });
-            }
-            let dst = bytes.get_mut(start..start + 6).ok_or(Error::InvalidMrz {
-                field: which,
-                offset: 0,
-            })?;
-            dst.copy_from_slice(d);
-            let cd = digit(dst, which)?;
-            if let Some(b) = bytes.get_mut(start + 6) {
-                *b = cd;
-            }
-        }
-        Ok(Self { bytes })
-    }
-
-    /// Builds the MRZ information from fields that carry their check digits (as read from the
-    /// MRZ: 10, 7 and 7 characters), and checks every digit.
-    ///
-    /// # Errors
-    /// [`Error::CheckDigit`] for a wrong check digit; [`Error::InvalidMrz`] as for
-    /// [`MrzInfo::new`].
-    pub fn with_check_digits(
-        document_number: &str,
-        date_of_birth: &str,
-        date_of_expiry: &str,
-    ) -> Result<Self, Error> {
-        let split = |s: &str, which| -> Result<(usize, u8), Error> {
-            let b = s.as_bytes();
-            match b.split_last() {
-                Some((cd, rest)) if !rest.is_empty() => Ok((rest.len(), *cd)),
-                _ => Err(Error::InvalidMrz {
-                    field: which,
-                    offset: 0,
-                }),
-            }
-        };
-        let (dl, dcd) = split(document_number, MrzField::DocumentNumber)?;
-        let (bl, bcd) = split(date_of_birth, MrzField::DateOfBirth)?;
-        let (el, ecd) = split(date_of_expiry, MrzField::DateOfExpiry)?;
-        let doc = document_number.get(..dl).unwrap_or("");
-        let doc_trimmed = doc.trim_end_matches('<');
-        let info = Self::new(
-            doc_trimmed,
-            date_of_birth.get(..bl).unwrap_or(""),
-            date_of_expiry.get(..el).unwrap_or(""),
-        )?;
-        for (at, given, field) in [
-            (9usize, dcd, MrzField::DocumentNumber),
-            (16, bcd, MrzField::DateOfBirth),
-            (23, ecd, MrzField::DateOfExpiry),
-        ] {
-            let expected = info.bytes.get(at).copied().unwrap_or(0);
-            if expected != given {
-                return Err(Error::CheckDigit {
-                    field,
-                    expected,
-                    found: given,
-                });
-            }
-        }
-        Ok(info)
-    }
-
-    /// The 24 characters of the MRZ information.
-    pub fn as_bytes(&self) -> &[u8; MRZ_INFO_LEN] {
-        &self.bytes
-    }
-
-    /// K_seed: the first 16 bytes of SHA-1 of the MRZ information (ICAO 9303-11 §4.3.2).
-    pub fn key_seed(&self) -> [u8; 16] {
-        let mut digest: [u8; 20] = Sha1::digest(self.bytes).into();
-        let mut seed = [0u8; 16];
-        if let Some(src) = digest.get(..16) {
-            seed.copy_from_slice(src);
-        }
-        digest.zeroize();
-        seed
-    }
-}
-
-impl Drop for MrzInfo {
-    fn drop(&mut self) {
-        self.bytes.zeroize();
-    }
-}
-
-impl core::fmt::Debug for MrzInfo {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("MrzInfo(<redacted>)")
-    }
-}
+use crate::{Error, SmSession, TdesSuite};
 
 /// The document basic access keys K_enc and K_mac (ICAO 9303-11 §4.3.2, parity adjusted).
 #[derive(Clone)]
@@ -354,9 +183,9 @@ impl BacHost {
         let rnd_ic: [u8; 8] = rnd_ic
             .try_into()
             .map_err(|_| Error::LengthMismatch { offset: 0 })?;
-        let out = out
-            .get_mut(..46)
-            .ok_or(Error::BufferTooSmall { needed: 46 })?;
+        if out.len() < 46 {
+            return Err(Error::BufferTooSmall { needed: 46 });
+        }
         let mut s = [0u8; 32];
         s[..8].copy_from_slice(&self.rnd_ifd);
         s[8..16].copy_from_slice(&rnd_ic);
@@ -365,13 +194,16 @@ impl BacHost {
         let result = seal(&self.keys, &s, &mut sealed);
         s.zeroize();
         result?;
-        let (head, rest) = out.split_at_mut(5);
-        head.copy_from_slice(&[0x00, 0x82, 0x00, 0x00, 0x28]);
-        let (body, le) = rest.split_at_mut(40);
-        body.copy_from_slice(&sealed);
-        le.copy_from_slice(&[0x28]);
+        // `00 82 00 00 28` E_IFD ‖ M_IFD `28` (ICAO 9303-11 §4.3.4.1; ISO/IEC 7816-4 §11.5.5).
+        let n = CommandRepr::new(Cla(0x00), Ins::EXTERNAL_AUTHENTICATE, 0x00, 0x00)
+            .with_data(&sealed)
+            .with_ne(40)
+            .encode(out)
+            .map_err(|_| Error::BufferTooSmall { needed: 46 })?
+            .len();
+        sealed.zeroize();
         self.rnd_ic = Some(rnd_ic);
-        Ok(46)
+        Ok(n)
     }
 
     /// Checks the card's answer to EXTERNAL AUTHENTICATE (E_IC ‖ M_IC ‖ SW1 SW2): verifies
@@ -387,8 +219,8 @@ impl BacHost {
         let (data, sw) = response
             .split_last_chunk::<2>()
             .ok_or(Error::AuthenticationFailed)?;
-        let sw = u16::from_be_bytes(*sw);
-        if sw != 0x9000 {
+        let sw = StatusWord(u16::from_be_bytes(*sw));
+        if sw != StatusWord::SUCCESS {
             return Err(Error::CardRefused { sw });
         }
         let mut r = open(&self.keys, data)?;
@@ -456,14 +288,14 @@ impl BacCard {
         command: &[u8],
         response: &mut [u8],
     ) -> Result<SmSession<TdesSuite>, Error> {
-        let parts = crate::apdu::parse_command(command)?;
-        if parts.header[1] != 0x82 || parts.data.len() != 40 {
+        let parts = crate::frame::parse(command)?;
+        if parts.ins() != Ins::EXTERNAL_AUTHENTICATE || parts.data().len() != 40 {
             return Err(Error::MalformedCommand { offset: 1 });
         }
         let response = response
             .get_mut(..42)
             .ok_or(Error::BufferTooSmall { needed: 42 })?;
-        let mut s = open(&self.keys, parts.data)?;
+        let mut s = open(&self.keys, parts.data())?;
         if !bool::from(s[8..16].ct_eq(&self.rnd_ic)) {
             s.zeroize();
             return Err(Error::AuthenticationFailed);
@@ -486,7 +318,7 @@ impl BacCard {
         let (suite, ssc) = result?;
         let (body, sw) = response.split_at_mut(40);
         body.copy_from_slice(&sealed);
-        sw.copy_from_slice(&[0x90, 0x00]);
+        sw.copy_from_slice(&StatusWord::SUCCESS.0.to_be_bytes());
         SmSession::card(suite, &ssc)
     }
 }

@@ -1,13 +1,29 @@
-//! Integration with the `cardwire-transport` [`Card`] session: [`SmSession`] and
-//! [`Scp03Session`] implement its [`SecureChannel`] hook, and [`establish_bac`] /
-//! [`open_scp03`] run the authentication over a session and hand back the secure channel.
-//! [`secure_card`] then switches the session to secure messaging and sets its "secure messaging
+//! Running the authentications over a card session, and using their result as the session's
+//! secure channel.
+//!
+//! [`establish_bac`] and [`open_scp03`] run BAC and SCP03 over any
+//! [`Session`] (cardwire's [`Card`], or another crate's session in
+//! a few lines); [`establish_bac_async`] and [`open_scp03_async`] are their twins over an
+//! [`AsyncSession`]. All four drive the same sans-IO engines
+//! ([`BacHost`], [`Scp03Host`]) through the same steps; only the `transmit` differs.
+//! [`SmSession`] and [`Scp03Session`] implement the [`SecureChannel`] hook of [`Card`], and
+//! [`secure_card`] switches a `Card` to secure messaging and sets its "secure messaging
 //! required" policy, so the PIN layer refuses plain PIN data from then on; callers keep
 //! sending plain commands.
 //!
+//! # Randomness
+//!
+//! The drivers draw RND.IFD, K.IFD and the SCP03 host challenge from a
+//! [`rand_core::TryCryptoRng`], *before* anything is sent. A generator that fails gives
+//! [`Error::Randomness`] and no command goes to the card: there is no fallback to fixed or
+//! zero values. Every infallible `CryptoRng` is a `TryCryptoRng` too; on a desktop pass
+//! `getrandom::SysRng` (crate `getrandom` 0.4, feature `sys_rng`), whose failure then
+//! surfaces as [`Error::Randomness`]; in firmware, the hardware TRNG's `TryCryptoRng`.
+//!
 //! ```
 //! use cardwire_sm::channel::{establish_bac, secure_card};
-//! use cardwire_sm::{BacKeys, MrzInfo, Rng};
+//! use cardwire_sm::rand_core::TryCryptoRng;
+//! use cardwire_sm::{BacKeys, MrzInfo};
 //! # use cardwire_apdu::exchange::Capabilities;
 //! # use cardwire_transport::{Card, Transport, ErrorKind};
 //! # struct NoCard;
@@ -18,8 +34,17 @@
 //! #     fn reset(&mut self) -> Result<(), ErrorKind> { Ok(()) }
 //! # }
 //! # struct Counter(u8);
-//! # impl Rng for Counter { fn fill_bytes(&mut self, out: &mut [u8]) { for b in out { self.0 = self.0.wrapping_add(1); *b = self.0; } } }
-//! fn read_com<T: Transport>(card: Card<T>, rng: &mut impl Rng) -> Result<(), cardwire_sm::Error> {
+//! # impl cardwire_sm::rand_core::TryRng for Counter {
+//! #     type Error = core::convert::Infallible;
+//! #     fn try_next_u32(&mut self) -> Result<u32, Self::Error> { Ok(0) }
+//! #     fn try_next_u64(&mut self) -> Result<u64, Self::Error> { Ok(0) }
+//! #     fn try_fill_bytes(&mut self, out: &mut [u8]) -> Result<(), Self::Error> { for b in out { self.0 = self.0.wrapping_add(1); *b = self.0; } Ok(()) }
+//! # }
+//! # impl TryCryptoRng for Counter {}
+//! fn read_com<T: Transport>(
+//!     card: Card<T>,
+//!     rng: &mut impl TryCryptoRng,
+//! ) -> Result<(), cardwire_sm::Error> {
 //!     let mut card = card;
 //!     let keys = BacKeys::from_mrz(&MrzInfo::new("L898902C", "690806", "940623")?);
 //!     let session = establish_bac(&mut card, &keys, rng)?;
@@ -31,14 +56,15 @@
 //! # assert!(read_com(Card::with_capabilities(NoCard, Capabilities::SHORT), &mut Counter(0)).is_err());
 //! ```
 
-use cardwire_apdu::{Cla, CommandRepr, Ins};
+use cardwire_apdu::{CommandRepr, Ins, LengthForm, Response, StatusWord};
 use cardwire_transport::{
-    Card, CardError, SecureChannel, SecureChannelError, SecureChannelErrorKind, Transport,
+    AsyncSession, Card, SecureChannel, SecureChannelError, SecureChannelErrorKind, Session,
+    Transport,
 };
+use rand_core::TryCryptoRng;
 use zeroize::Zeroize;
 
 use crate::bac::{BacHost, BacKeys};
-use crate::rng::Rng;
 use crate::scp03::{Scp03Host, Scp03Session, SecurityLevel, StaticKeys};
 use crate::{CipherSuite, Error, SmSession, TdesSuite};
 
@@ -70,8 +96,7 @@ impl<S: CipherSuite> SecureChannel for SmSession<S> {
         command: &CommandRepr<'_>,
         out: &'o mut [u8],
     ) -> Result<&'o [u8], Error> {
-        let header = [command.cla.0, command.ins.0, command.p1, command.p2];
-        let n = self.wrap_parts(header, command.data, command.ne, false, out)?;
+        let n = self.wrap(command, LengthForm::Auto, out)?;
         out.get(..n).ok_or(Error::BufferTooSmall { needed: n })
     }
 
@@ -81,7 +106,7 @@ impl<S: CipherSuite> SecureChannel for SmSession<S> {
 
     fn plain_capacity(&self, wire_data: usize) -> usize {
         // Worst case: an even INS (DO 87 with indicator) and a two-byte DO 97.
-        Self::max_plain_data_len(wire_data, 65_536, 0x00)
+        Self::max_plain_data_len(wire_data, 65_536, Ins(0x00))
     }
 }
 
@@ -93,8 +118,7 @@ impl SecureChannel for Scp03Session {
         command: &CommandRepr<'_>,
         out: &'o mut [u8],
     ) -> Result<&'o [u8], Error> {
-        let header = [command.cla.0, command.ins.0, command.p1, command.p2];
-        let n = self.wrap_parts(header, command.data, command.ne, false, out)?;
+        let n = self.wrap(command, LengthForm::Auto, out)?;
         out.get(..n).ok_or(Error::BufferTooSmall { needed: n })
     }
 
@@ -112,14 +136,6 @@ impl SecureChannel for Scp03Session {
     }
 }
 
-fn transport_error<E, S>(e: CardError<E, S>) -> Error
-where
-    E: cardwire_transport::Error,
-    S: SecureChannelError,
-{
-    Error::Transport { kind: e.kind() }
-}
-
 /// Switches a session to secure messaging with `channel` and sets its "secure messaging
 /// required" policy (so the PIN layer's "no plain PIN under SM" rule takes effect: VERIFY,
 /// CHANGE REFERENCE DATA and RESET RETRY COUNTER with data are refused in plain).
@@ -135,104 +151,223 @@ where
     card
 }
 
-/// Runs BAC (ICAO 9303-11 §4.3) over a card session: GET CHALLENGE, then EXTERNAL AUTHENTICATE
-/// with fresh RND.IFD and K.IFD from `rng`, checks the chip's answer, and returns the
-/// secure messaging session to hand to [`secure_card`]. The eMRTD application must be
-/// selected already (SELECT `A0000002471001`).
+fn transport_error<E: cardwire_transport::Error>(e: E) -> Error {
+    Error::Transport { kind: e.kind() }
+}
+
+/// Fills `out` from `rng`; its failure is [`Error::Randomness`] (and `out` is wiped).
+fn draw<R: TryCryptoRng + ?Sized>(rng: &mut R, out: &mut [u8]) -> Result<(), Error> {
+    rng.try_fill_bytes(out).map_err(|_| {
+        out.zeroize();
+        Error::Randomness
+    })
+}
+
+/// A command an engine wrote into a buffer, as the [`CommandRepr`] a session sends.
+fn repr(cmd: &[u8]) -> Result<CommandRepr<'_>, Error> {
+    CommandRepr::parse(cmd).map_err(|_| Error::MalformedCommand { offset: 0 })
+}
+
+/// BAC's steps between the I/O (ICAO 9303-11 §4.3.4), shared by the blocking and async
+/// drivers: the randomness is drawn first, so a failing generator sends nothing.
+struct BacRun {
+    host: BacHost,
+    cmd: [u8; 46],
+}
+
+impl BacRun {
+    fn start<R: TryCryptoRng + ?Sized>(keys: &BacKeys, rng: &mut R) -> Result<Self, Error> {
+        let mut rnd_ifd = [0u8; 8];
+        let mut k_ifd = [0u8; 16];
+        let drawn = draw(rng, &mut rnd_ifd).and_then(|()| draw(rng, &mut k_ifd));
+        let run = drawn.map(|()| Self {
+            host: BacHost::new(keys.clone(), rnd_ifd, k_ifd),
+            cmd: [0; 46],
+        });
+        rnd_ifd.zeroize();
+        k_ifd.zeroize();
+        run
+    }
+
+    /// Checks the GET CHALLENGE answer and writes EXTERNAL AUTHENTICATE; returns its length.
+    fn external_authenticate(&mut self, challenge: &Response<&[u8]>) -> Result<usize, Error> {
+        if challenge.sw() != StatusWord::SUCCESS {
+            return Err(Error::CardRefused { sw: challenge.sw() });
+        }
+        let rnd_ic: [u8; 8] = challenge
+            .data()
+            .try_into()
+            .map_err(|_| Error::AuthenticationFailed)?;
+        self.host
+            .external_authenticate_command(&rnd_ic, &mut self.cmd)
+    }
+
+    fn command(&self, n: usize) -> Result<CommandRepr<'_>, Error> {
+        repr(self.cmd.get(..n).unwrap_or(&[]))
+    }
+
+    fn finish(self, answer: &Response<&[u8]>) -> Result<SmSession<TdesSuite>, Error> {
+        self.host.finish(answer.as_bytes())
+    }
+}
+
+/// SCP03's steps between the I/O (GPC Amendment D §7.1), shared by both drivers.
+struct Scp03Run {
+    host: Scp03Host,
+    cmd: [u8; 32],
+}
+
+impl Scp03Run {
+    fn start<R: TryCryptoRng + ?Sized>(
+        keys: StaticKeys,
+        key_version: u8,
+        rng: &mut R,
+    ) -> Result<(Self, usize), Error> {
+        let mut challenge = [0u8; 8];
+        draw(rng, &mut challenge)?;
+        let mut run = Self {
+            host: Scp03Host::new(keys, key_version, challenge),
+            cmd: [0; 32],
+        };
+        challenge.zeroize();
+        let n = run.host.initialize_update_command(&mut run.cmd)?;
+        Ok((run, n))
+    }
+
+    fn command(&self, n: usize) -> Result<CommandRepr<'_>, Error> {
+        repr(self.cmd.get(..n).unwrap_or(&[]))
+    }
+
+    fn external_authenticate(
+        &mut self,
+        answer: &Response<&[u8]>,
+        level: SecurityLevel,
+    ) -> Result<usize, Error> {
+        self.host
+            .external_authenticate_command(answer.as_bytes(), level, &mut self.cmd)
+    }
+
+    fn finish(self, answer: &Response<&[u8]>) -> Result<Scp03Session, Error> {
+        self.host.finish(&answer.sw().0.to_be_bytes())
+    }
+}
+
+/// Runs BAC (ICAO 9303-11 §4.3) over a session: draws RND.IFD and K.IFD from `rng`, sends GET
+/// CHALLENGE, then EXTERNAL AUTHENTICATE, checks the chip's answer, and returns the secure
+/// messaging session (for a [`Card`], hand it to [`secure_card`]). The eMRTD application
+/// must be selected already (SELECT `A0000002471001`).
 ///
 /// # Errors
-/// [`Error::Transport`], [`Error::CardRefused`] (for example `6300` for a wrong MRZ),
-/// [`Error::AuthenticationFailed`].
-pub fn establish_bac<T, S, const N: usize>(
-    card: &mut Card<T, S, N>,
+/// [`Error::Randomness`] (nothing was sent), [`Error::Transport`], [`Error::CardRefused`]
+/// (for example `6300` for a wrong MRZ), [`Error::AuthenticationFailed`].
+pub fn establish_bac<S, R>(
+    session: &mut S,
     keys: &BacKeys,
-    rng: &mut impl Rng,
+    rng: &mut R,
 ) -> Result<SmSession<TdesSuite>, Error>
 where
-    T: Transport,
-    S: SecureChannel,
+    S: Session + ?Sized,
+    R: TryCryptoRng + ?Sized,
 {
+    let mut run = BacRun::start(keys, rng)?;
     let mut rsp = [0u8; 64];
-    let challenge = card
-        .transmit(
-            &CommandRepr::new(Cla(0x00), Ins::GET_CHALLENGE, 0, 0).with_ne(8),
-            &mut rsp,
-        )
+    let challenge = session
+        .transmit(&repr(&BacHost::GET_CHALLENGE)?, &mut rsp)
         .map_err(transport_error)?;
-    if challenge.sw().0 != 0x9000 {
-        return Err(Error::CardRefused {
-            sw: challenge.sw().0,
-        });
-    }
-    let mut rnd_ic = [0u8; 8];
-    if challenge.data().len() != 8 {
-        return Err(Error::AuthenticationFailed);
-    }
-    rnd_ic.copy_from_slice(challenge.data());
-    let mut rnd_ifd = [0u8; 8];
-    let mut k_ifd = [0u8; 16];
-    rng.fill_bytes(&mut rnd_ifd);
-    rng.fill_bytes(&mut k_ifd);
-    let mut host = BacHost::new(keys.clone(), rnd_ifd, k_ifd);
-    k_ifd.zeroize();
-    let mut cmd = [0u8; 46];
-    let n = host.external_authenticate_command(&rnd_ic, &mut cmd)?;
-    let repr = CommandRepr::parse(cmd.get(..n).unwrap_or(&[]))
-        .map_err(|_| Error::MalformedCommand { offset: 0 })?;
-    let answer = card.transmit(&repr, &mut rsp).map_err(transport_error)?;
-    let mut whole = [0u8; 64];
-    let len = answer.data().len();
-    let dst = whole
-        .get_mut(..len + 2)
-        .ok_or(Error::AuthenticationFailed)?;
-    if let Some((data, sw)) = dst.split_at_mut_checked(len) {
-        data.copy_from_slice(answer.data());
-        sw.copy_from_slice(&answer.sw().0.to_be_bytes());
-    }
-    let result = host.finish(whole.get(..len + 2).unwrap_or(&[]));
-    whole.zeroize();
+    let n = run.external_authenticate(&challenge)?;
+    let answer = session
+        .transmit(&run.command(n)?, &mut rsp)
+        .map_err(transport_error)?;
+    let result = run.finish(&answer);
+    rsp.zeroize();
     result
 }
 
-/// Opens an SCP03 secure channel (GPC Amendment D §7.1) over a card session: INITIALIZE
-/// UPDATE with a fresh host challenge from `rng`, checks the card cryptogram, EXTERNAL
-/// AUTHENTICATE for `level`. The security domain must be selected already. Hand the result to
-/// [`secure_card`].
+/// [`establish_bac`] over an [`AsyncSession`].
 ///
 /// # Errors
-/// [`Error::Transport`], [`Error::CardRefused`], [`Error::UnsupportedProtocol`],
-/// [`Error::AuthenticationFailed`], [`Error::SecurityLevel`].
-pub fn open_scp03<T, S, const N: usize>(
-    card: &mut Card<T, S, N>,
+/// As [`establish_bac`].
+pub async fn establish_bac_async<S, R>(
+    session: &mut S,
+    keys: &BacKeys,
+    rng: &mut R,
+) -> Result<SmSession<TdesSuite>, Error>
+where
+    S: AsyncSession + ?Sized,
+    R: TryCryptoRng + ?Sized,
+{
+    let mut run = BacRun::start(keys, rng)?;
+    let mut rsp = [0u8; 64];
+    let challenge = session
+        .transmit(&repr(&BacHost::GET_CHALLENGE)?, &mut rsp)
+        .await
+        .map_err(transport_error)?;
+    let n = run.external_authenticate(&challenge)?;
+    let answer = session
+        .transmit(&run.command(n)?, &mut rsp)
+        .await
+        .map_err(transport_error)?;
+    let result = run.finish(&answer);
+    rsp.zeroize();
+    result
+}
+
+/// Opens an SCP03 secure channel (GPC Amendment D §7.1) over a session: draws the host
+/// challenge from `rng`, sends INITIALIZE UPDATE, checks the card cryptogram, sends EXTERNAL
+/// AUTHENTICATE for `level`. The security domain must be selected already. For a [`Card`],
+/// hand the result to [`secure_card`].
+///
+/// # Errors
+/// [`Error::Randomness`] (nothing was sent), [`Error::Transport`], [`Error::CardRefused`],
+/// [`Error::UnsupportedProtocol`], [`Error::AuthenticationFailed`], [`Error::SecurityLevel`].
+pub fn open_scp03<S, R>(
+    session: &mut S,
     keys: StaticKeys,
     key_version: u8,
     level: SecurityLevel,
-    rng: &mut impl Rng,
+    rng: &mut R,
 ) -> Result<Scp03Session, Error>
 where
-    T: Transport,
-    S: SecureChannel,
+    S: Session + ?Sized,
+    R: TryCryptoRng + ?Sized,
 {
-    let mut challenge = [0u8; 8];
-    rng.fill_bytes(&mut challenge);
-    let mut host = Scp03Host::new(keys, key_version, challenge);
-    let mut cmd = [0u8; 32];
-    let n = host.initialize_update_command(&mut cmd)?;
-    let repr = CommandRepr::parse(cmd.get(..n).unwrap_or(&[]))
-        .map_err(|_| Error::MalformedCommand { offset: 0 })?;
+    let (mut run, n) = Scp03Run::start(keys, key_version, rng)?;
     let mut rsp = [0u8; 64];
-    let answer = card.transmit(&repr, &mut rsp).map_err(transport_error)?;
-    let mut whole = [0u8; 64];
-    let len = answer.data().len();
-    let dst = whole.get_mut(..len + 2).ok_or(Error::UnsupportedProtocol)?;
-    if let Some((data, sw)) = dst.split_at_mut_checked(len) {
-        data.copy_from_slice(answer.data());
-        sw.copy_from_slice(&answer.sw().0.to_be_bytes());
-    }
-    let n =
-        host.external_authenticate_command(whole.get(..len + 2).unwrap_or(&[]), level, &mut cmd)?;
-    let repr = CommandRepr::parse(cmd.get(..n).unwrap_or(&[]))
-        .map_err(|_| Error::MalformedCommand { offset: 0 })?;
-    let answer = card.transmit(&repr, &mut rsp).map_err(transport_error)?;
-    host.finish(&answer.sw().0.to_be_bytes())
+    let answer = session
+        .transmit(&run.command(n)?, &mut rsp)
+        .map_err(transport_error)?;
+    let n = run.external_authenticate(&answer, level)?;
+    let answer = session
+        .transmit(&run.command(n)?, &mut rsp)
+        .map_err(transport_error)?;
+    run.finish(&answer)
+}
+
+/// [`open_scp03`] over an [`AsyncSession`].
+///
+/// # Errors
+/// As [`open_scp03`].
+pub async fn open_scp03_async<S, R>(
+    session: &mut S,
+    keys: StaticKeys,
+    key_version: u8,
+    level: SecurityLevel,
+    rng: &mut R,
+) -> Result<Scp03Session, Error>
+where
+    S: AsyncSession + ?Sized,
+    R: TryCryptoRng + ?Sized,
+{
+    let (mut run, n) = Scp03Run::start(keys, key_version, rng)?;
+    let mut rsp = [0u8; 64];
+    let answer = session
+        .transmit(&run.command(n)?, &mut rsp)
+        .await
+        .map_err(transport_error)?;
+    let n = run.external_authenticate(&answer, level)?;
+    let answer = session
+        .transmit(&run.command(n)?, &mut rsp)
+        .await
+        .map_err(transport_error)?;
+    run.finish(&answer)
 }

@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use cardwire_apdu::StatusWord;
+
 /// An MRZ field, for [`Error::CheckDigit`] and [`Error::InvalidMrz`] (ICAO Doc 9303 Part 3 §4.9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MrzField {
@@ -11,6 +13,10 @@ pub enum MrzField {
     DateOfBirth,
     /// The date of expiry, `YYMMDD`.
     DateOfExpiry,
+    /// The optional data (personal number) of a TD3 MRZ (ICAO Doc 9303 Part 4 §4.2.2).
+    OptionalData,
+    /// The composite check over the second line (ICAO Doc 9303 Part 4 §4.2.2.2).
+    Composite,
 }
 
 impl MrzField {
@@ -19,6 +25,8 @@ impl MrzField {
             MrzField::DocumentNumber => "document number",
             MrzField::DateOfBirth => "date of birth",
             MrzField::DateOfExpiry => "date of expiry",
+            MrzField::OptionalData => "optional data",
+            MrzField::Composite => "composite check field",
         }
     }
 }
@@ -94,7 +102,7 @@ pub enum Error {
     /// is unauthenticated; ICAO and GlobalPlatform cards end the session when they send one.
     UnprotectedStatus {
         /// The unauthenticated status word.
-        sw: u16,
+        sw: StatusWord,
     },
     /// The session failed earlier (a MAC error, a malformed message, a replay) and must be
     /// re-established by a new authentication.
@@ -131,7 +139,7 @@ pub enum Error {
     /// The card refused an authentication step with this status word.
     CardRefused {
         /// The card's status word.
-        sw: u16,
+        sw: StatusWord,
     },
     /// The card's INITIALIZE UPDATE answer is not the SCP03 format this implementation speaks
     /// (wrong length, SCP identifier not `03`, or S16 mode).
@@ -142,6 +150,10 @@ pub enum Error {
         /// The requested level.
         level: u8,
     },
+    /// The random number generator failed, so no challenge or key was drawn and nothing was
+    /// sent (only from the drivers in [`crate::channel`]). Secure messaging never falls back
+    /// to predictable values.
+    Randomness,
     /// The card session carrying an authentication failed (only from the drivers in
     /// [`crate::channel`]).
     Transport {
@@ -205,7 +217,7 @@ impl fmt::Display for Error {
             Error::TooLong => f.write_str("the protected message would exceed 65 535 data bytes"),
             Error::UnprotectedStatus { sw } => write!(
                 f,
-                "the card answered with an unprotected status word {sw:04X}; the secure channel is closed"
+                "the card answered with an unprotected status word {sw}; the secure channel is closed"
             ),
             Error::SessionFailed => f.write_str(
                 "the secure messaging session failed earlier and must be re-established",
@@ -233,7 +245,7 @@ impl fmt::Display for Error {
                 f.write_str("mutual authentication failed: the other side's cryptogram is wrong")
             }
             Error::CardRefused { sw } => {
-                write!(f, "the card refused authentication with status {sw:04X}")
+                write!(f, "the card refused authentication with status {sw}")
             }
             Error::UnsupportedProtocol => {
                 f.write_str("the card's INITIALIZE UPDATE answer is not SCP03 in S8 mode")
@@ -244,6 +256,9 @@ impl fmt::Display for Error {
                     "security level {level:02X} is not allowed or not supported"
                 )
             }
+            Error::Randomness => f.write_str(
+                "the random number generator failed: no challenge or key could be drawn",
+            ),
             Error::Transport { kind } => write!(f, "the card session failed: {kind}"),
         }
     }

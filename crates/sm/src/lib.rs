@@ -7,15 +7,15 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
-mod apdu;
 pub mod bac;
 pub mod channel;
 pub mod error;
+mod frame;
 pub mod kdf;
+pub mod mrz;
 mod objects;
 pub mod padding;
 pub mod primitives;
-pub mod rng;
 pub mod scp03;
 pub mod session;
 pub mod suite;
@@ -25,7 +25,8 @@ mod test_util;
 
 pub use bac::{BacCard, BacHost, BacKeys, MrzInfo};
 pub use error::{Error, MrzField};
-pub use rng::Rng;
+/// The `rand_core` the drivers in [`channel`] take their randomness from (`TryCryptoRng`).
+pub use rand_core;
 pub use scp03::{Scp03Card, Scp03Host, Scp03Session, SecurityLevel, StaticKeys};
 pub use session::{Role, SmSession};
 pub use suite::{AesSuite, CipherSuite, TdesSuite};

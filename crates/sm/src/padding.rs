@@ -1,4 +1,8 @@
-//! ISO/IEC 9797-1 padding method 2 (`80 00 ..`) and big-endian counters.
+//! ISO/IEC 9797-1 padding method 2 (`80 00 ..`, the ISO/IEC 7816-4 padding) and big-endian
+//! counters. The padding bytes are RustCrypto `block-padding`'s [`Iso7816`]; this module only
+//! finds the last block and turns its error into [`Error::BadPadding`].
+
+use block_padding::{Iso7816, Padding};
 
 use crate::Error;
 
@@ -15,13 +19,12 @@ pub fn padded_len(len: usize, block: usize) -> usize {
 /// [`Error::BufferTooSmall`] when `buf` cannot hold the padded data.
 pub fn pad(buf: &mut [u8], len: usize, block: usize) -> Result<usize, Error> {
     let total = padded_len(len, block);
-    let tail = buf
-        .get_mut(len..total)
+    let start = total.saturating_sub(block);
+    let last = buf
+        .get_mut(start..total)
         .ok_or(Error::BufferTooSmall { needed: total })?;
-    if let Some((first, rest)) = tail.split_first_mut() {
-        *first = 0x80;
-        rest.fill(0);
-    }
+    // `len - start` < `block` by the definition of `padded_len`, as `raw_pad` requires.
+    Iso7816::raw_pad(last, len - start);
     Ok(total)
 }
 
@@ -33,16 +36,10 @@ pub fn pad(buf: &mut [u8], len: usize, block: usize) -> Result<usize, Error> {
 /// [`Error::BadPadding`] when the data does not end in `80 00 ..` within the last block.
 pub fn unpad(data: &[u8], block: usize) -> Result<usize, Error> {
     let floor = data.len().saturating_sub(block);
-    let mut i = data.len();
-    while i > floor {
-        i -= 1;
-        match data.get(i) {
-            Some(0x00) => continue,
-            Some(0x80) => return Ok(i),
-            _ => return Err(Error::BadPadding),
-        }
-    }
-    Err(Error::BadPadding)
+    let last = data.get(floor..).unwrap_or(&[]);
+    Iso7816::raw_unpad(last)
+        .map(|plain| floor + plain.len())
+        .map_err(|_| Error::BadPadding)
 }
 
 /// Adds one to a big-endian counter of any length.

@@ -11,7 +11,6 @@ use cbc::cipher::{
 };
 use cmac::{Cmac, Mac};
 use des::{Des, TdesEde2};
-use zeroize::Zeroize;
 
 use crate::Error;
 
@@ -249,14 +248,12 @@ impl core::fmt::Debug for AesCmac {
 
 /// ISO/IEC 9797-1 MAC algorithm 3 with DES ("retail MAC"): single-DES CBC under K1 over every
 /// block, then the last result decrypted under K2 and encrypted under K1. Streaming over input
-/// that the caller has already padded; 8-byte output.
+/// that the caller has already padded; 8-byte output. The algorithm is RustCrypto's
+/// `retail-mac` (`RetailMac<Des>`, zeroized on drop); this type keys it from a 16-byte slice
+/// with cardwire's error and keeps the one-shot helpers the engine uses.
 #[derive(Clone)]
 pub struct RetailMac {
-    k1: Des,
-    final_3des: TdesEde2,
-    chain: [u8; 8],
-    pending: [u8; 8],
-    pending_len: usize,
+    mac: retail_mac::RetailMac<Des>,
 }
 
 impl RetailMac {
@@ -265,62 +262,27 @@ impl RetailMac {
     /// # Errors
     /// [`Error::KeyLength`] unless the key has 16 bytes.
     pub fn new(key: &[u8]) -> Result<Self, Error> {
-        let bad = Error::KeyLength { len: key.len() };
-        let k1 = key.get(..8).ok_or(bad)?;
         Ok(Self {
-            k1: Des::new_from_slice(k1).map_err(|_| bad)?,
-            final_3des: TdesEde2::new_from_slice(key).map_err(|_| bad)?,
-            chain: [0; 8],
-            pending: [0; 8],
-            pending_len: 0,
+            mac: retail_mac::RetailMac::<Des>::new_from_slice(key)
+                .map_err(|_| Error::KeyLength { len: key.len() })?,
         })
     }
 
     /// Discards any input given so far.
     pub fn reset(&mut self) {
-        self.chain.zeroize();
-        self.pending.zeroize();
-        self.pending_len = 0;
+        Mac::reset(&mut self.mac);
     }
 
-    /// Feeds input. The last block is held back for the final 3DES step.
-    pub fn update(&mut self, mut data: &[u8]) {
-        while !data.is_empty() {
-            if self.pending_len == 8 {
-                // A full block followed by more input: it is not the last one.
-                for (c, p) in self.chain.iter_mut().zip(self.pending.iter()) {
-                    *c ^= *p;
-                }
-                self.k1.encrypt_block((&mut self.chain).into());
-                self.pending_len = 0;
-            }
-            let room = 8 - self.pending_len;
-            let take = room.min(data.len());
-            let (head, tail) = data.split_at(take);
-            if let Some(dst) = self
-                .pending
-                .get_mut(self.pending_len..self.pending_len + take)
-            {
-                dst.copy_from_slice(head);
-            }
-            self.pending_len += take;
-            data = tail;
-        }
+    /// Feeds input.
+    pub fn update(&mut self, data: &[u8]) {
+        Mac::update(&mut self.mac, data);
     }
 
     /// Returns the 8-byte MAC and resets for the next message. Input that does not end on a
-    /// block boundary is completed with zero bytes (the engine always pads first).
+    /// block boundary is completed with zero bytes (the engine always pads first; it never
+    /// MACs empty input).
     pub fn finalize_reset(&mut self) -> [u8; 8] {
-        if let Some(rest) = self.pending.get_mut(self.pending_len..) {
-            rest.fill(0);
-        }
-        let mut last = self.chain;
-        for (c, p) in last.iter_mut().zip(self.pending.iter()) {
-            *c ^= *p;
-        }
-        self.final_3des.encrypt_block((&mut last).into());
-        self.reset();
-        last
+        self.mac.finalize_reset().into_bytes().into()
     }
 
     /// One-shot MAC over the concatenation of `parts` (already padded).
@@ -330,12 +292,6 @@ impl RetailMac {
             self.update(part);
         }
         self.finalize_reset()
-    }
-}
-
-impl Drop for RetailMac {
-    fn drop(&mut self) {
-        self.reset();
     }
 }
 

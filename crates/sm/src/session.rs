@@ -23,8 +23,10 @@
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
+use cardwire_apdu::{CommandRepr, Ins, LengthForm, StatusWord};
+
 use crate::Error;
-use crate::apdu::{self, parse_command};
+use crate::frame::{self, Frame};
 use crate::objects::{
     self, Direction, TAG_CRYPTOGRAM, TAG_CRYPTOGRAM_PI, TAG_LE, TAG_MAC, TAG_STATUS,
 };
@@ -51,23 +53,16 @@ enum State {
     Failed,
 }
 
-/// Status words a card answers when a protected command fails to unwrap (ISO/IEC 7816-4 §5.6,
-/// Table 6).
-pub mod status {
-    /// `6987`: expected secure messaging data objects missing.
-    pub const SM_OBJECTS_MISSING: u16 = 0x6987;
-    /// `6988`: incorrect secure messaging data objects.
-    pub const SM_OBJECTS_INCORRECT: u16 = 0x6988;
-}
-
 impl Error {
     /// The status word a card should answer, unprotected, when unwrapping a command failed with
     /// this error (ISO/IEC 7816-4 Table 6; ICAO 9303-11 §9.8.4): `6987` for missing objects,
     /// `6988` for everything else.
-    pub fn card_status(&self) -> u16 {
+    pub fn card_status(&self) -> StatusWord {
         match self {
-            Error::MissingObject { .. } | Error::ClassByte { .. } => status::SM_OBJECTS_MISSING,
-            _ => status::SM_OBJECTS_INCORRECT,
+            Error::MissingObject { .. } | Error::ClassByte { .. } => {
+                StatusWord::SM_DATA_OBJECTS_MISSING
+            }
+            _ => StatusWord::SM_DATA_OBJECTS_INCORRECT,
         }
     }
 }
@@ -81,6 +76,7 @@ impl Error {
 /// The SSC is incremented before every wrap and every unwrap, on both sides.
 ///
 /// ```
+/// use cardwire_apdu::StatusWord;
 /// use cardwire_sm::{AesSuite, SmSession};
 /// let keys = ([0x11; 16], [0x22; 16]);
 /// let mut host = SmSession::host(AesSuite::new(&keys.0, &keys.1)?, &[0; 16])?;
@@ -91,7 +87,7 @@ impl Error {
 /// let n = host.wrap_command(&[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x01, 0x1E], &mut wire)?;
 /// let m = card.unwrap_command(&wire[..n], &mut plain)?;
 /// assert_eq!(&plain[..m], &[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x01, 0x1E]);
-/// let n = card.wrap_response(&[], 0x9000, &mut wire)?;
+/// let n = card.wrap_response(&[], StatusWord::SUCCESS, &mut wire)?;
 /// let m = host.unwrap_response(&wire[..n], &mut plain)?;
 /// assert_eq!(&plain[..m], &[0x90, 0x00]);
 /// # Ok::<(), cardwire_sm::Error>(())
@@ -211,9 +207,9 @@ impl<S: CipherSuite> SmSession<S> {
 
     /// The number of data bytes of the protected command for a plain command with `data_len`
     /// data bytes, expecting `ne` response bytes (0: none), with instruction `ins`.
-    pub fn protected_command_data_len(data_len: usize, ne: u32, ins: u8) -> usize {
+    pub fn protected_command_data_len(data_len: usize, ne: u32, ins: Ins) -> usize {
         let le = le_value(ne).1;
-        cryptogram_do_len(data_len, S::BLOCK_SIZE, ins & 1 == 0)
+        cryptogram_do_len(data_len, S::BLOCK_SIZE, !ins.is_odd())
             + if le > 0 { 2 + le } else { 0 }
             + 10
     }
@@ -226,7 +222,7 @@ impl<S: CipherSuite> SmSession<S> {
 
     /// The largest plain data field whose protected command still has at most `limit` data
     /// bytes (255 for short APDUs): the chunk size for command chaining under SM.
-    pub fn max_plain_data_len(limit: usize, ne: u32, ins: u8) -> usize {
+    pub fn max_plain_data_len(limit: usize, ne: u32, ins: Ins) -> usize {
         let overhead = Self::protected_command_data_len(1, ne, ins).saturating_sub(1);
         let mut n = limit.saturating_sub(overhead);
         while n > 0 && Self::protected_command_data_len(n, ne, ins) > limit {
@@ -374,53 +370,59 @@ impl<S: CipherSuite> SmSession<S> {
     /// pending), [`Error::SessionFailed`], [`Error::CounterExhausted`].
     pub fn wrap_command(&mut self, plain: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         self.check(Role::Host, true)?;
-        let cmd = parse_command(plain)?;
-        self.wrap_parts(cmd.header, cmd.data, cmd.ne, cmd.extended, out)
+        let cmd = frame::parse(plain)?;
+        let form = if cmd.case().is_extended() {
+            LengthForm::Extended
+        } else {
+            LengthForm::Auto
+        };
+        self.wrap(&cmd.repr(), form, out)
     }
 
-    /// [`wrap_command`](Self::wrap_command) for a command given as its parts: header CLA INS
-    /// P1 P2, data, Ne (0 for none), and whether the plain command used extended lengths.
+    /// [`wrap_command`](Self::wrap_command) for a command given as a [`CommandRepr`].
+    /// [`LengthForm::Extended`] gives the protected command extended length fields (as when
+    /// the plain command came extended); otherwise it uses them only when it needs them.
     ///
     /// # Errors
     /// As [`wrap_command`](Self::wrap_command).
-    pub fn wrap_parts(
+    pub fn wrap(
         &mut self,
-        header: [u8; 4],
-        data: &[u8],
-        ne: u32,
-        extended: bool,
+        command: &CommandRepr<'_>,
+        form: LengthForm,
         out: &mut [u8],
     ) -> Result<usize, Error> {
         self.check(Role::Host, true)?;
-        if ne > 65_536 {
+        if command.ne > 65_536 {
             return Err(Error::MalformedCommand { offset: 4 });
         }
-        let cmd = apdu::CommandParts {
-            header,
-            data,
-            ne,
-            extended,
-        };
-        let [cla, ins, p1, p2] = cmd.header;
+        let (cla, ins, p1, p2) = (command.cla.0, command.ins.0, command.p1, command.p2);
         let header = [protected_cla(cla)?, ins, p1, p2];
         let odd_ins = ins & 1 == 1;
-        let (le, le_len) = le_value(cmd.ne);
-        let body_len = Self::protected_command_data_len(cmd.data.len(), cmd.ne, ins);
+        let (le, le_len) = le_value(command.ne);
+        let body_len =
+            Self::protected_command_data_len(command.data.len(), command.ne, command.ins);
         if body_len > 65_535 {
             return Err(Error::TooLong);
         }
-        let extended = cmd.extended || apdu::needs_extended(body_len, cmd.ne);
+        let extended = form == LengthForm::Extended || body_len > 255 || command.ne > 256;
         let ne_out = if extended { 65_536 } else { 256 };
-        let total = apdu::encoded_len(body_len, ne_out, extended);
-        if out.len() < total {
-            return Err(Error::BufferTooSmall { needed: total });
+        // A protected command is always case 4: Lc of 1 or 3 bytes, Le of 1 or 2.
+        let data_at = if extended { 7 } else { 5 };
+        let total = data_at + body_len + if extended { 2 } else { 1 };
+        let probe = out
+            .get(data_at..data_at + body_len)
+            .ok_or(Error::BufferTooSmall { needed: total })?;
+        let framing = Frame::new(header, probe, ne_out, extended)?;
+        if out.len() < framing.total(body_len) {
+            return Err(Error::BufferTooSmall {
+                needed: framing.total(body_len),
+            });
         }
         self.ssc_step()?;
-        let at = apdu::write_head(out, header, body_len, ne_out, extended)?;
         let body = out
-            .get_mut(at..at + body_len)
+            .get_mut(data_at..data_at + body_len)
             .ok_or(Error::BufferTooSmall { needed: total })?;
-        let mut used = self.write_cryptogram(cmd.data, !odd_ins, body)?;
+        let mut used = self.write_cryptogram(command.data, !odd_ins, body)?;
         if le_len > 0 {
             let dst = body
                 .get_mut(used..used + 2 + le_len)
@@ -441,6 +443,7 @@ impl<S: CipherSuite> SmSession<S> {
             .get_mut(2..10)
             .ok_or(Error::BufferTooSmall { needed: total })?
             .copy_from_slice(&mac);
+        let total = framing.place(out, data_at, body_len)?;
         self.state = State::Pending { odd_ins };
         Ok(total)
     }
@@ -474,11 +477,11 @@ impl<S: CipherSuite> SmSession<S> {
     fn verify_response(
         &mut self,
         response: &[u8],
-    ) -> Result<(Option<core::ops::Range<usize>>, u16), Error> {
+    ) -> Result<(Option<core::ops::Range<usize>>, StatusWord), Error> {
         let (body, trailer) = response
             .split_last_chunk::<2>()
             .ok_or(Error::MalformedObject { offset: 0 })?;
-        let sw = u16::from_be_bytes(*trailer);
+        let sw = StatusWord(u16::from_be_bytes(*trailer));
         if body.is_empty() {
             return Err(Error::UnprotectedStatus { sw });
         }
@@ -492,7 +495,7 @@ impl<S: CipherSuite> SmSession<S> {
             .middle
             .ok_or(Error::MissingObject { tag: TAG_STATUS })?;
         let status_sw = match status.value {
-            [a, b] => u16::from_be_bytes([*a, *b]),
+            [a, b] => StatusWord(u16::from_be_bytes([*a, *b])),
             _ => {
                 return Err(Error::LengthMismatch {
                     offset: status.offset + 1,
@@ -552,7 +555,7 @@ impl<S: CipherSuite> SmSession<S> {
         };
         out.get_mut(n..n + 2)
             .ok_or(Error::BufferTooSmall { needed: n + 2 })?
-            .copy_from_slice(&sw.to_be_bytes());
+            .copy_from_slice(&sw.0.to_be_bytes());
         Ok(n + 2)
     }
 
@@ -577,7 +580,7 @@ impl<S: CipherSuite> SmSession<S> {
             };
             buf.get_mut(n..n + 2)
                 .ok_or(Error::BufferTooSmall { needed: n + 2 })?
-                .copy_from_slice(&sw.to_be_bytes());
+                .copy_from_slice(&sw.0.to_be_bytes());
             Ok(n + 2)
         });
         match result {
@@ -616,13 +619,18 @@ impl<S: CipherSuite> SmSession<S> {
         protected: &[u8],
         out: &mut [u8],
     ) -> Result<(usize, bool), Error> {
-        let cmd = parse_command(protected)?;
-        let [cla, ins, p1, p2] = cmd.header;
+        let cmd = frame::parse(protected)?;
+        let (cla, ins, p1, p2) = (cmd.cla().0, cmd.ins().0, cmd.p1(), cmd.p2());
         let plain = plain_cla(cla)?;
-        let data_at = protected.len() - cmd.data.len() - apdu_le_len(&cmd);
+        let case = cmd.case();
+        let data_at = match (case.has_data(), case.is_extended()) {
+            (false, _) => 4,
+            (true, false) => 5,
+            (true, true) => 7,
+        };
         self.ssc_step()?;
-        let objs = objects::parse(cmd.data, data_at, Direction::Command)?;
-        let expected = self.mac(Some(&cmd.header), objs.authenticated);
+        let objs = objects::parse(cmd.data(), data_at, Direction::Command)?;
+        let expected = self.mac(Some(&[cla, ins, p1, p2]), objs.authenticated);
         if !bool::from(expected.ct_eq(objs.mac.value)) {
             return Err(Error::MacMismatch);
         }
@@ -657,18 +665,11 @@ impl<S: CipherSuite> SmSession<S> {
             }
             None => 0,
         };
-        let extended = apdu::needs_extended(data_len, ne);
-        let total = apdu::encoded_len(data_len, ne, extended);
-        if out.len() < total.max(7 + data_len) {
-            return Err(Error::BufferTooSmall {
-                needed: total.max(7 + data_len),
-            });
-        }
-        let head_len = apdu::encoded_len(data_len, 0, extended) - data_len;
-        out.copy_within(7..7 + data_len, head_len);
-        // write_head writes Le after the data; the data is already in place.
-        let at = apdu::write_head(out, [plain, ins, p1, p2], data_len, ne, extended)?;
-        debug_assert_eq!(at, head_len);
+        // The plain command is short unless its lengths need the extended form.
+        let extended = data_len > 255 || ne > 256;
+        let probe = out.get(7..7 + data_len).unwrap_or(&[]);
+        let framing = Frame::new([plain, ins, p1, p2], probe, ne, extended)?;
+        let total = framing.place(out, 7, data_len)?;
         Ok((total, ins & 1 == 1))
     }
 
@@ -679,7 +680,12 @@ impl<S: CipherSuite> SmSession<S> {
     /// # Errors
     /// [`Error::BufferTooSmall`] (the session stays usable), [`Error::TooLong`],
     /// [`Error::WrongState`] (no command is pending), [`Error::SessionFailed`].
-    pub fn wrap_response(&mut self, data: &[u8], sw: u16, out: &mut [u8]) -> Result<usize, Error> {
+    pub fn wrap_response(
+        &mut self,
+        data: &[u8],
+        sw: StatusWord,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
         let odd_ins = self.check(Role::Card, false)?.unwrap_or(false);
         let total = Self::protected_response_len(data.len(), odd_ins);
         if total > 65_537 {
@@ -690,7 +696,7 @@ impl<S: CipherSuite> SmSession<S> {
             .ok_or(Error::BufferTooSmall { needed: total })?;
         self.ssc_step()?;
         let mut used = self.write_cryptogram(data, !odd_ins, out)?;
-        let sw_bytes = sw.to_be_bytes();
+        let sw_bytes = sw.0.to_be_bytes();
         let status = out
             .get_mut(used..used + 4)
             .ok_or(Error::BufferTooSmall { needed: total })?;
@@ -717,15 +723,5 @@ impl<S: CipherSuite> SmSession<S> {
         ]);
         self.state = State::Idle;
         Ok(total)
-    }
-}
-
-/// Number of Le bytes at the end of a parsed command.
-fn apdu_le_len(cmd: &apdu::CommandParts<'_>) -> usize {
-    match (cmd.ne, cmd.extended, cmd.data.is_empty()) {
-        (0, _, _) => 0,
-        (_, false, _) => 1,
-        (_, true, true) => 3,
-        (_, true, false) => 2,
     }
 }

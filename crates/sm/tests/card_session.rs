@@ -14,19 +14,13 @@ mod common;
 
 use cardwire_apdu::exchange::Capabilities;
 use cardwire_apdu::{Cla, CommandRepr, Ins};
+use cardwire_apdu::{Response, StatusWord};
 use cardwire_sm::channel::{establish_bac, open_scp03, secure_card};
+use cardwire_sm::channel::{establish_bac_async, open_scp03_async};
 use cardwire_sm::scp03::{Scp03Card, Scp03Session, SecurityLevel, StaticKeys};
-use cardwire_sm::{BacCard, BacKeys, Error, MrzInfo, Rng, SmSession, TdesSuite};
-use cardwire_transport::{Card, CardHandler, InProcess};
-use common::{TestRng, hex};
-
-impl Rng for TestRng {
-    fn fill_bytes(&mut self, out: &mut [u8]) {
-        for b in out {
-            *b = self.bytes::<1>()[0];
-        }
-    }
-}
+use cardwire_sm::{BacCard, BacKeys, Error, MrzInfo, SmSession, TdesSuite};
+use cardwire_transport::{AsyncSession, Card, CardHandler, ErrorKind, InProcess, Session};
+use common::{FailingRng, TestRng, block_on, hex};
 
 /// EF.COM of the ICAO worked example (Appendix D.4).
 const EF_COM: &str = "60145F0104303130365F36063034303030305C026175";
@@ -83,12 +77,14 @@ impl CardHandler for Passport {
                 Ok(n) => n,
                 Err(e) => {
                     self.sm = None;
-                    return sw(response, e.card_status());
+                    return sw(response, e.card_status().0);
                 }
             };
             let (data, status) = self.plain(&plain[..n]);
             let sm = self.sm.as_mut().unwrap();
-            return sm.wrap_response(&data, status, response).unwrap();
+            return sm
+                .wrap_response(&data, StatusWord(status), response)
+                .unwrap();
         }
         match command.get(1) {
             Some(0x84) => {
@@ -182,7 +178,9 @@ fn bac_with_the_wrong_mrz_is_refused() {
     let keys = BacKeys::from_mrz(&MrzInfo::new("L898902C", "690806", "950623").unwrap());
     assert_eq!(
         establish_bac(&mut card, &keys, &mut TestRng(5)).err(),
-        Some(Error::CardRefused { sw: 0x6300 })
+        Some(Error::CardRefused {
+            sw: StatusWord(0x6300)
+        })
     );
 }
 
@@ -235,7 +233,8 @@ impl CardHandler for Domain {
                         let c = CommandRepr::parse(&plain[..n]).unwrap();
                         let mut data = vec![c.p1, c.p2];
                         data.extend_from_slice(c.data);
-                        s.wrap_response(&data, 0x9000, response).unwrap()
+                        s.wrap_response(&data, StatusWord::SUCCESS, response)
+                            .unwrap()
                     }
                     Err(_) => {
                         self.session = None;
@@ -298,4 +297,201 @@ fn scp03_with_wrong_keys_fails_on_the_card_cryptogram() {
     )
     .unwrap_err();
     assert_eq!(err, Error::AuthenticationFailed);
+}
+
+/// A session type of another crate: no `Card`, no `Transport`, just a card handler called
+/// directly, counting the commands it sends. It handles no `61xx` (the handlers answer whole).
+struct Direct<H: CardHandler> {
+    handler: H,
+    sent: usize,
+}
+
+impl<H: CardHandler> Direct<H> {
+    fn new(handler: H) -> Self {
+        Self { handler, sent: 0 }
+    }
+
+    fn exchange<'r>(
+        &mut self,
+        command: &CommandRepr<'_>,
+        response: &'r mut [u8],
+    ) -> Result<Response<&'r [u8]>, ErrorKind> {
+        let mut apdu = [0u8; 300];
+        let apdu = command
+            .encode(&mut apdu)
+            .map_err(|_| ErrorKind::BufferTooSmall)?;
+        self.sent += 1;
+        let n = self.handler.process(apdu, response);
+        Response::new_checked(&response[..n]).map_err(|_| ErrorKind::Protocol)
+    }
+}
+
+impl<H: CardHandler> Session for Direct<H> {
+    type Error = ErrorKind;
+    fn transmit<'r>(
+        &mut self,
+        command: &CommandRepr<'_>,
+        response: &'r mut [u8],
+    ) -> Result<Response<&'r [u8]>, ErrorKind> {
+        self.exchange(command, response)
+    }
+}
+
+impl<H: CardHandler> AsyncSession for Direct<H> {
+    type Error = ErrorKind;
+    async fn transmit<'r>(
+        &mut self,
+        command: &CommandRepr<'_>,
+        response: &'r mut [u8],
+    ) -> Result<Response<&'r [u8]>, ErrorKind> {
+        self.exchange(command, response)
+    }
+}
+
+fn mrz_keys() -> BacKeys {
+    BacKeys::from_mrz(&MrzInfo::new("L898902C", "690806", "940623").unwrap())
+}
+
+/// Reads EF.COM through an open BAC session by hand: the session of another crate has no
+/// secure channel hook, so the caller wraps and unwraps.
+fn read_com_direct(direct: &mut Direct<Passport>, sm: &mut SmSession<TdesSuite>) {
+    let (mut wire, mut plain, mut rsp) = ([0u8; 300], [0u8; 300], [0u8; 300]);
+    let n = sm.wrap_command(&hex("00A4020C02011E"), &mut wire).unwrap();
+    let r = direct
+        .exchange(&CommandRepr::parse(&wire[..n]).unwrap(), &mut rsp)
+        .unwrap();
+    let m = sm.unwrap_response(r.as_bytes(), &mut plain).unwrap();
+    assert_eq!(&plain[..m], &[0x90, 0x00]);
+    let n = sm.wrap_command(&hex("00B0000016"), &mut wire).unwrap();
+    let r = direct
+        .exchange(&CommandRepr::parse(&wire[..n]).unwrap(), &mut rsp)
+        .unwrap();
+    let m = sm.unwrap_response(r.as_bytes(), &mut plain).unwrap();
+    assert_eq!(&plain[..m - 2], &hex(EF_COM)[..]);
+    assert_eq!(&plain[m - 2..m], &[0x90, 0x00]);
+}
+
+#[test]
+fn bac_over_a_third_party_session() {
+    let mut direct = Direct::new(Passport::default());
+    let mut sm = establish_bac(&mut direct, &mrz_keys(), &mut TestRng(99)).unwrap();
+    assert_eq!(direct.sent, 2);
+    read_com_direct(&mut direct, &mut sm);
+}
+
+#[test]
+fn bac_over_an_async_session() {
+    let mut direct = Direct::new(Passport::default());
+    let mut sm = block_on(establish_bac_async(
+        &mut direct,
+        &mrz_keys(),
+        &mut TestRng(99),
+    ))
+    .unwrap();
+    read_com_direct(&mut direct, &mut sm);
+    // The wrong MRZ is refused the same way as over the blocking driver.
+    let wrong = BacKeys::from_mrz(&MrzInfo::new("L898902C", "690806", "950623").unwrap());
+    assert_eq!(
+        block_on(establish_bac_async(&mut direct, &wrong, &mut TestRng(5))).err(),
+        Some(Error::CardRefused {
+            sw: StatusWord(0x6300)
+        })
+    );
+}
+
+#[test]
+fn scp03_over_an_async_session() {
+    let mut direct = Direct::new(Domain {
+        handshake: None,
+        session: None,
+    });
+    let mut session = block_on(open_scp03_async(
+        &mut direct,
+        sd_keys(),
+        0x30,
+        SecurityLevel::ALL,
+        &mut TestRng(3),
+    ))
+    .unwrap();
+    assert_eq!(direct.sent, 2);
+    let (mut wire, mut plain, mut rsp) = ([0u8; 300], [0u8; 300], [0u8; 300]);
+    let n = session
+        .wrap_command(&hex("80CA9F7F03A5A5A500"), &mut wire)
+        .unwrap();
+    let r = direct
+        .exchange(&CommandRepr::parse(&wire[..n]).unwrap(), &mut rsp)
+        .unwrap();
+    let m = session.unwrap_response(r.as_bytes(), &mut plain).unwrap();
+    assert_eq!(&plain[..m], &hex("9F7FA5A5A59000")[..]);
+    // Wrong keys fail on the card cryptogram, as over the blocking driver.
+    let wrong = StaticKeys::new(&[0x40; 16], &[0x00; 16], &[0x42; 16]).unwrap();
+    assert_eq!(
+        block_on(open_scp03_async(
+            &mut direct,
+            wrong,
+            0x30,
+            SecurityLevel::C_MAC,
+            &mut TestRng(3),
+        ))
+        .unwrap_err(),
+        Error::AuthenticationFailed
+    );
+}
+
+#[test]
+fn a_failing_generator_is_an_error_and_nothing_is_sent() {
+    let mut passport = Direct::new(Passport::default());
+    assert_eq!(
+        establish_bac(&mut passport, &mrz_keys(), &mut FailingRng).unwrap_err(),
+        Error::Randomness
+    );
+    assert_eq!(
+        block_on(establish_bac_async(
+            &mut passport,
+            &mrz_keys(),
+            &mut FailingRng
+        ))
+        .unwrap_err(),
+        Error::Randomness
+    );
+    assert_eq!(passport.sent, 0);
+
+    let mut domain = Direct::new(Domain {
+        handshake: None,
+        session: None,
+    });
+    assert_eq!(
+        open_scp03(
+            &mut domain,
+            sd_keys(),
+            0x30,
+            SecurityLevel::ALL,
+            &mut FailingRng
+        )
+        .unwrap_err(),
+        Error::Randomness
+    );
+    assert_eq!(
+        block_on(open_scp03_async(
+            &mut domain,
+            sd_keys(),
+            0x30,
+            SecurityLevel::ALL,
+            &mut FailingRng
+        ))
+        .unwrap_err(),
+        Error::Randomness
+    );
+    assert_eq!(domain.sent, 0);
+
+    // Over a `Card` too: the failure comes back before the card sees a command.
+    let mut card = open();
+    assert_eq!(
+        establish_bac(&mut card, &mrz_keys(), &mut FailingRng).unwrap_err(),
+        Error::Randomness
+    );
+    assert!(!card.is_secure());
+    let keys = mrz_keys();
+    // The card still answers a real BAC afterwards: its state saw nothing.
+    establish_bac(&mut card, &keys, &mut TestRng(99)).unwrap();
 }

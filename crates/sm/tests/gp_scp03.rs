@@ -15,6 +15,7 @@
 
 mod common;
 
+use cardwire_apdu::StatusWord;
 use cardwire_sm::Error;
 use cardwire_sm::scp03::{
     InitializeUpdateResponse, Scp03Card, Scp03Host, SecurityLevel, StaticKeys,
@@ -270,7 +271,9 @@ fn card_reproduces_every_transcript() {
             .unwrap();
         assert_eq!(plain[..m], hex(GET_EID_PLAIN)[..]);
         let data = hex(GET_EID_RSP_PLAIN);
-        let n = session.wrap_response(&data, 0x9000, &mut out).unwrap();
+        let n = session
+            .wrap_response(&data, StatusWord::SUCCESS, &mut out)
+            .unwrap();
         assert_eq!(
             out[..n],
             with_9000(t.get_eid_rsp)[..],
@@ -282,7 +285,9 @@ fn card_reproduces_every_transcript() {
             let expected = hex(plain_cmd);
             // The card sees Le = 00 where the host sent 00 for a case 2/4 command.
             assert_eq!(plain[..m], expected[..], "{plain_cmd}");
-            session.wrap_response(&[], 0x9000, &mut out).unwrap();
+            session
+                .wrap_response(&[], StatusWord::SUCCESS, &mut out)
+                .unwrap();
         }
     }
 }

@@ -14,6 +14,7 @@
 
 mod common;
 
+use cardwire_apdu::StatusWord;
 use cardwire_sm::bac::{BacCard, BacHost, BacKeys, MrzInfo, check_digit};
 use cardwire_sm::{Error, MrzField, SmSession, TdesSuite};
 use common::hex;
@@ -67,9 +68,12 @@ fn arr<const N: usize>(h: &str) -> [u8; N] {
 
 #[test]
 fn d2_mrz_information_and_check_digits() {
-    assert_eq!(check_digit(b"L898902C<"), Ok(b'3'));
-    assert_eq!(check_digit(b"690806"), Ok(b'1'));
-    assert_eq!(check_digit(b"940623"), Ok(b'6'));
+    assert_eq!(
+        check_digit(MrzField::DocumentNumber, b"L898902C<"),
+        Ok(b'3')
+    );
+    assert_eq!(check_digit(MrzField::DateOfBirth, b"690806"), Ok(b'1'));
+    assert_eq!(check_digit(MrzField::DateOfExpiry, b"940623"), Ok(b'6'));
     let mrz = MrzInfo::new(DOC, BIRTH, EXPIRY).unwrap();
     assert_eq!(&mrz.as_bytes()[..], MRZ_INFO.as_bytes());
     // Lower case is accepted as upper case; the digits read from the MRZ are checked.
@@ -182,7 +186,11 @@ fn check_d4_card(mut card: SmSession<TdesSuite>) {
         let rsp = hex(plain_rsp);
         let (data, sw) = rsp.split_at(rsp.len() - 2);
         let m = card
-            .wrap_response(data, u16::from_be_bytes([sw[0], sw[1]]), &mut wire)
+            .wrap_response(
+                data,
+                StatusWord(u16::from_be_bytes([sw[0], sw[1]])),
+                &mut wire,
+            )
             .unwrap();
         assert_eq!(wire[..m].to_vec(), hex(protected_rsp));
     }
@@ -212,7 +220,9 @@ fn wrong_mrz_fails_authentication_on_both_sides() {
         .unwrap();
     assert_eq!(
         host.finish(&hex("6300")).err(),
-        Some(Error::CardRefused { sw: 0x6300 })
+        Some(Error::CardRefused {
+            sw: StatusWord(0x6300)
+        })
     );
     // A card that answers for another challenge is rejected.
     let mut host = BacHost::new(keys(), arr(RND_IFD), arr(K_IFD));

@@ -11,6 +11,7 @@
 
 mod common;
 
+use cardwire_apdu::StatusWord;
 use cardwire_sm::scp03::{Scp03Card, Scp03Host, Scp03Session, SecurityLevel, StaticKeys};
 use cardwire_sm::{AesSuite, CipherSuite, SmSession, TdesSuite};
 use proptest::prelude::*;
@@ -64,7 +65,9 @@ fn iso_exchange<S: CipherSuite>(
     let n = host.wrap_command(plain_cmd, &mut wire).unwrap();
     let m = card.unwrap_command(&wire[..n], &mut plain).unwrap();
     assert_eq!(&plain[..m], plain_cmd, "card sees the plain command");
-    let n = card.wrap_response(rsp_data, sw, &mut wire).unwrap();
+    let n = card
+        .wrap_response(rsp_data, StatusWord(sw), &mut wire)
+        .unwrap();
     assert_eq!(
         n,
         SmSession::<S>::protected_response_len(rsp_data.len(), plain_cmd[1] & 1 == 1)
@@ -218,7 +221,7 @@ fn scp03_exchange(
         if parsed.ne == 0 { 0 } else { wire_ne },
     );
     assert_eq!(&plain[..m], &expected[..], "card sees the plain command");
-    let n = card.wrap_response(data, sw, &mut wire).unwrap();
+    let n = card.wrap_response(data, StatusWord(sw), &mut wire).unwrap();
     let m = host.unwrap_response(&wire[..n], &mut plain).unwrap();
     let success = sw == 0x9000 || sw >> 8 == 0x62 || sw >> 8 == 0x63;
     if success || !host.level().r_mac() {

@@ -14,6 +14,7 @@
 
 mod common;
 
+use cardwire_apdu::StatusWord;
 use cardwire_sm::scp03::{Scp03Card, Scp03Host, Scp03Session, SecurityLevel, StaticKeys};
 use cardwire_sm::{AesSuite, CipherSuite, Error, SmSession, TdesSuite};
 use common::hex;
@@ -27,7 +28,7 @@ fn iso_setup<S: CipherSuite>(make: &dyn Fn() -> S, ssc: &[u8]) -> (SmSession<S>,
     let n = host.wrap_command(&hex("00B0000020"), &mut wire).unwrap();
     card.unwrap_command(&wire[..n], &mut plain).unwrap();
     let n = card
-        .wrap_response(&[0x42; 0x20], 0x9000, &mut wire)
+        .wrap_response(&[0x42; 0x20], StatusWord::SUCCESS, &mut wire)
         .unwrap();
     (host, wire[..n].to_vec())
 }
@@ -97,7 +98,7 @@ fn iso_replayed_response_and_command_are_rejected() {
     let first_cmd = wire[..n].to_vec();
     card.unwrap_command(&first_cmd, &mut plain).unwrap();
     let n = card
-        .wrap_response(&[1, 2, 3, 4], 0x9000, &mut wire)
+        .wrap_response(&[1, 2, 3, 4], StatusWord::SUCCESS, &mut wire)
         .unwrap();
     let first_rsp = wire[..n].to_vec();
     host.unwrap_response(&first_rsp, &mut plain).unwrap();
@@ -112,7 +113,7 @@ fn iso_replayed_response_and_command_are_rejected() {
         card.unwrap_command(&first_cmd, &mut plain),
         Err(Error::MacMismatch)
     );
-    assert_eq!(Error::MacMismatch.card_status(), 0x6988);
+    assert_eq!(Error::MacMismatch.card_status(), StatusWord(0x6988));
     assert!(card.is_failed());
 }
 
@@ -122,7 +123,9 @@ fn iso_bare_status_word_is_an_error_not_data() {
     let mut out = [0u8; 16];
     assert_eq!(
         host.unwrap_response(&hex("6988"), &mut out),
-        Err(Error::UnprotectedStatus { sw: 0x6988 })
+        Err(Error::UnprotectedStatus {
+            sw: StatusWord(0x6988)
+        })
     );
     assert!(host.is_failed());
 }
@@ -176,7 +179,9 @@ fn scp03_setup(level: SecurityLevel) -> (Scp03Session, Vec<u8>) {
     let mut host = host.finish(&[0x90, 0x00]).unwrap();
     let n = host.wrap_command(&hex("80CA006600"), &mut cmd).unwrap();
     card.unwrap_command(&cmd[..n], &mut rsp).unwrap();
-    let m = card.wrap_response(&[0x66; 20], 0x9000, &mut rsp).unwrap();
+    let m = card
+        .wrap_response(&[0x66; 20], StatusWord::SUCCESS, &mut rsp)
+        .unwrap();
     (host, rsp[..m].to_vec())
 }
 

@@ -3,25 +3,17 @@
 
 use core::fmt;
 
+use cardwire_sm::MrzField;
+use cardwire_sm::mrz::check_digit;
+
 use crate::fs::tlv;
 
-/// The check digit of an MRZ field: weights 7, 3, 1 repeating; digits count as themselves,
-/// `A`–`Z` as 10–35 and `<` as 0 (ICAO Doc 9303 Part 3 §4.9).
-pub fn check_digit(field: &str) -> char {
-    let weights = [7u32, 3, 1];
-    let sum: u32 = field
-        .bytes()
-        .zip(weights.iter().cycle())
-        .map(|(b, w)| {
-            let v = match b {
-                b'0'..=b'9' => u32::from(b - b'0'),
-                b'A'..=b'Z' => u32::from(b - b'A') + 10,
-                _ => 0,
-            };
-            v * w
-        })
-        .sum();
-    char::from_digit(sum % 10, 10).unwrap_or('0')
+/// The check digit of a field [`field`] already restricted to `0-9 A-Z <`, with cardwire-sm's
+/// check digit (ICAO Doc 9303 Part 3 §4.9), the one implementation in cardwire.
+fn digit(value: &str, which: MrzField) -> char {
+    // `field` leaves no other character, so the error cannot arise; `<` would then show in
+    // the MRZ, not a wrong digit.
+    check_digit(which, value.as_bytes()).map_or('<', char::from)
 }
 
 /// The data a TD3 (passport) MRZ carries.
@@ -102,13 +94,13 @@ impl Mrz {
         let optional_check = if optional.bytes().all(|b| b == b'<') {
             '<'
         } else {
-            check_digit(&optional)
+            digit(&optional, MrzField::OptionalData)
         };
         let composite = format!(
             "{number}{}{birth}{}{expiry}{}{optional}{optional_check}",
-            check_digit(&number),
-            check_digit(&birth),
-            check_digit(&expiry)
+            digit(&number, MrzField::DocumentNumber),
+            digit(&birth, MrzField::DateOfBirth),
+            digit(&expiry, MrzField::DateOfExpiry)
         );
         let sex = match self.sex {
             'M' | 'F' => self.sex,
@@ -116,11 +108,11 @@ impl Mrz {
         };
         let line2 = format!(
             "{number}{}{}{birth}{}{sex}{expiry}{}{optional}{optional_check}{}",
-            check_digit(&number),
+            digit(&number, MrzField::DocumentNumber),
             field(&self.nationality, 3),
-            check_digit(&birth),
-            check_digit(&expiry),
-            check_digit(&composite)
+            digit(&birth, MrzField::DateOfBirth),
+            digit(&expiry, MrzField::DateOfExpiry),
+            digit(&composite, MrzField::Composite)
         );
         [line1, line2]
     }
@@ -146,21 +138,42 @@ impl Mrz {
         let (l1, l2) = chars.split_at(44);
         let get = |s: &str, a: usize, b: usize| s.get(a..b).unwrap_or("").to_string();
         let unfill = |s: String| s.trim_end_matches('<').replace('<', " ");
-        let check = |value: &str, digit: &str, what: &str| {
-            if digit.starts_with(check_digit(value)) {
-                Ok(())
-            } else {
-                Err(format!("the {what} check digit does not match"))
-            }
+        let check = |value: &str, digit: &str, which: MrzField, what: &str| match check_digit(
+            which,
+            value.as_bytes(),
+        ) {
+            Ok(d) if digit.as_bytes() == [d] => Ok(()),
+            Ok(_) => Err(format!("the {what} check digit does not match")),
+            Err(e) => Err(format!("{e}")),
         };
         let number = get(l2, 0, 9);
-        check(&number, &get(l2, 9, 10), "document number")?;
+        check(
+            &number,
+            &get(l2, 9, 10),
+            MrzField::DocumentNumber,
+            "document number",
+        )?;
         let birth = get(l2, 13, 19);
-        check(&birth, &get(l2, 19, 20), "date of birth")?;
+        check(
+            &birth,
+            &get(l2, 19, 20),
+            MrzField::DateOfBirth,
+            "date of birth",
+        )?;
         let expiry = get(l2, 21, 27);
-        check(&expiry, &get(l2, 27, 28), "date of expiry")?;
+        check(
+            &expiry,
+            &get(l2, 27, 28),
+            MrzField::DateOfExpiry,
+            "date of expiry",
+        )?;
         let composite = format!("{}{}{}", get(l2, 0, 10), get(l2, 13, 20), get(l2, 21, 43));
-        check(&composite, &get(l2, 43, 44), "composite")?;
+        check(
+            &composite,
+            &get(l2, 43, 44),
+            MrzField::Composite,
+            "composite",
+        )?;
         let names = get(l1, 5, 44);
         let (surname, given) = names.split_once("<<").unwrap_or((names.as_str(), ""));
         Ok(Mrz {
@@ -207,9 +220,9 @@ pub fn mrz_information(document_number: &str, birth_date: &str, expiry_date: &st
     let expiry = field(expiry_date, 6);
     format!(
         "{number}{}{birth}{}{expiry}{}",
-        check_digit(&number),
-        check_digit(&birth),
-        check_digit(&expiry)
+        digit(&number, MrzField::DocumentNumber),
+        digit(&birth, MrzField::DateOfBirth),
+        digit(&expiry, MrzField::DateOfExpiry)
     )
 }
 
@@ -248,6 +261,10 @@ mod tests {
         let err = Mrz::parse(&format!("{SPECIMEN_LINE1}{bad}")).unwrap_err();
         assert!(err.contains("document number"), "{err}");
         assert!(Mrz::parse("short").is_err());
+        // A character outside the MRZ's alphabet is refused, not counted as `<`.
+        let odd = SPECIMEN_LINE2.replace("L898902C36", "L898902c36");
+        let err = Mrz::parse(&format!("{SPECIMEN_LINE1}{odd}")).unwrap_err();
+        assert!(err.contains("document number"), "{err}");
     }
 
     #[test]

@@ -20,7 +20,6 @@ use crate::randomness::OsRandom;
 
 /// What SCP03's host side draws: the 8-byte host challenge (GlobalPlatform Amendment D
 /// §6.2.2.1).
-const SCP03_RANDOM_BYTES: usize = 8;
 
 fn select_identity() -> CommandRepr<'static> {
     CommandRepr::new(Cla(0x00), Ins::SELECT, 0x04, 0x0C).with_data(&IDENTITY_AID)
@@ -373,17 +372,13 @@ fn stage_admin<T: Transport>(j: &mut Journey<T>, secrets: &Secrets) -> Result<St
     let first_protected = j.mark();
     // The host challenge is drawn before INITIALIZE UPDATE goes out: no randomness, no SCP03.
     let mut rng = OsRandom::new();
-    if let Err(e) = rng.reserve(SCP03_RANDOM_BYTES) {
-        j.card = Some(card);
-        return Err(e.into());
-    }
     let opened = open_scp03(&mut card, keys, secrets.kvn, level, &mut rng);
-    if let Err(e) = rng.check() {
-        j.card = Some(card);
-        return Err(e.into());
-    }
     let session = match opened {
         Ok(session) => session,
+        Err(cardwire_sm::Error::Randomness) => {
+            j.card = Some(card);
+            return Err(rng.failure().into());
+        }
         Err(e) => {
             j.card = Some(card);
             s.fail(format!(

@@ -31,3 +31,63 @@ impl TestRng {
         out
     }
 }
+
+impl cardwire_sm::rand_core::TryRng for TestRng {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(u32::from_le_bytes(self.bytes()))
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(u64::from_le_bytes(self.bytes()))
+    }
+    fn try_fill_bytes(&mut self, out: &mut [u8]) -> Result<(), Self::Error> {
+        for b in out {
+            *b = self.bytes::<1>()[0];
+        }
+        Ok(())
+    }
+}
+
+impl cardwire_sm::rand_core::TryCryptoRng for TestRng {}
+
+/// A generator that always fails, as an OS generator can.
+pub struct FailingRng;
+
+/// Its error.
+#[derive(Debug)]
+pub struct RngDown;
+
+impl core::fmt::Display for RngDown {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the generator is down")
+    }
+}
+
+impl core::error::Error for RngDown {}
+
+impl cardwire_sm::rand_core::TryRng for FailingRng {
+    type Error = RngDown;
+    fn try_next_u32(&mut self) -> Result<u32, RngDown> {
+        Err(RngDown)
+    }
+    fn try_next_u64(&mut self) -> Result<u64, RngDown> {
+        Err(RngDown)
+    }
+    fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), RngDown> {
+        Err(RngDown)
+    }
+}
+
+impl cardwire_sm::rand_core::TryCryptoRng for FailingRng {}
+
+/// Runs a future that never waits on anything outside it (the in-process sessions of the
+/// tests) to completion, without a runtime.
+pub fn block_on<F: core::future::Future>(future: F) -> F::Output {
+    let mut future = core::pin::pin!(future);
+    let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+    loop {
+        if let core::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}

@@ -158,7 +158,7 @@ pub(super) fn process_protected(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
             let n = match sm.unwrap_command(&raw, &mut plain) {
                 Ok(n) => n,
                 // The session is dropped (not put back): a new BAC is needed.
-                Err(e) => return Reply::sw(StatusWord(e.card_status())),
+                Err(e) => return Reply::sw(e.card_status()),
             };
             let (reply, keep) = match run_inner(
                 card,
@@ -170,7 +170,7 @@ pub(super) fn process_protected(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
                 Err(sw) => return Reply::sw(sw),
             };
             let mut out = vec![0u8; reply.data.len() + 64];
-            let wrapped = match sm.wrap_response(&reply.data, reply.sw.0, &mut out) {
+            let wrapped = match sm.wrap_response(&reply.data, reply.sw, &mut out) {
                 Ok(n) => out.get(..n).unwrap_or(&[]).to_vec(),
                 Err(_) => return Reply::sw(StatusWord::EXECUTION_ERROR),
             };
@@ -199,7 +199,7 @@ pub(super) fn process_protected(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
             let mut plain = vec![0u8; raw.len() + 16];
             let n = match scp.unwrap_command(&raw, &mut plain) {
                 Ok(n) => n,
-                Err(e) => return Reply::sw(StatusWord(e.card_status())),
+                Err(e) => return Reply::sw(e.card_status()),
             };
             let (reply, keep) = match run_inner(
                 card,
@@ -211,7 +211,7 @@ pub(super) fn process_protected(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
                 Err(sw) => return Reply::sw(sw),
             };
             let mut out = vec![0u8; reply.data.len() + 64];
-            let wrapped = match scp.wrap_response(&reply.data, reply.sw.0, &mut out) {
+            let wrapped = match scp.wrap_response(&reply.data, reply.sw, &mut out) {
                 Ok(n) => out.get(..n).unwrap_or(&[]).to_vec(),
                 Err(_) => return Reply::sw(StatusWord::EXECUTION_ERROR),
             };

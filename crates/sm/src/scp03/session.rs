@@ -1,0 +1,476 @@
+//! [`Scp03Session`]: the open SCP03 channel (GPC Amendment D §6.2.4–§6.2.7), sans-IO.
+
+use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
+
+use cardwire_apdu::{CommandRepr, LengthForm, StatusWord};
+
+use super::SecurityLevel;
+use super::kdf::Derived;
+use crate::Error;
+use crate::frame::{self, Frame};
+use crate::padding::{increment, pad, padded_len, unpad};
+use crate::primitives::{AesCmac, AesKey};
+use crate::session::Role;
+
+/// The class byte for the MAC: logical channel 0, b4 = 0, b3 = 1 (Amendment D §6.2.4).
+pub(super) fn mac_cla(cla: u8) -> Result<u8, Error> {
+    match cla {
+        0x00..=0x3F | 0x80..=0xBF => Ok((cla & 0xF0) | 0x04),
+        _ => Err(Error::ClassByte { cla }),
+    }
+}
+
+/// Whether a status word gets an R-MAC (and R-ENCRYPTION): `9000`, `62xx`, `63xx`.
+fn protected_status(sw: StatusWord) -> bool {
+    sw == StatusWord::SUCCESS || matches!(sw.0 >> 8, 0x62 | 0x63)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Idle,
+    Pending,
+    Failed,
+}
+
+/// An open SCP03 secure channel: wraps commands and unwraps responses (host), or unwraps
+/// commands and wraps responses (card). Sans-IO; see the module docs for what is wrapped.
+pub struct Scp03Session {
+    s_enc: AesKey,
+    s_mac: AesCmac,
+    s_rmac: AesCmac,
+    level: SecurityLevel,
+    role: Role,
+    chaining: [u8; 16],
+    counter: [u8; 16],
+    state: State,
+}
+
+impl core::fmt::Debug for Scp03Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Scp03Session")
+            .field("role", &self.role)
+            .field("level", &self.level)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Scp03Session {
+    fn drop(&mut self) {
+        self.chaining.zeroize();
+        self.counter.zeroize();
+    }
+}
+
+impl Scp03Session {
+    pub(super) fn new(d: Derived, level: SecurityLevel, role: Role, chaining: [u8; 16]) -> Self {
+        Self {
+            s_enc: d.s_enc,
+            s_mac: d.s_mac,
+            s_rmac: d.s_rmac,
+            level,
+            role,
+            chaining,
+            counter: [0; 16],
+            state: State::Idle,
+        }
+    }
+
+    /// The security level in force.
+    pub fn level(&self) -> SecurityLevel {
+        self.level
+    }
+
+    /// Which end of the channel this session is.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Whether the session failed and must be re-established.
+    pub fn is_failed(&self) -> bool {
+        self.state == State::Failed
+    }
+
+    fn fail<T>(&mut self, e: Error) -> Result<T, Error> {
+        self.state = State::Failed;
+        Err(e)
+    }
+
+    fn check_role(&self, role: Role) -> Result<(), Error> {
+        if self.state == State::Failed {
+            return Err(Error::SessionFailed);
+        }
+        if self.role != role {
+            return Err(Error::WrongState);
+        }
+        Ok(())
+    }
+
+    /// ICV for command (`80` = false) or response (`80` = true) encryption (Amendment D §6.2.6,
+    /// §6.2.7): AES(S-ENC, counter), with the first byte set to `80` for responses.
+    fn icv(&self, response: bool) -> Result<[u8; 16], Error> {
+        let mut block = self.counter;
+        if response {
+            block[0] = 0x80;
+        }
+        self.s_enc.encrypt_block(&mut block)?;
+        Ok(block)
+    }
+
+    /// C-MAC over chaining value ‖ header ‖ Lc ‖ data; updates the chaining value.
+    fn c_mac(&mut self, header: &[u8; 4], lc: &[u8], data: &[u8]) -> [u8; 16] {
+        let chaining = self.chaining;
+        self.s_mac.compute(&[&chaining, header, lc, data])
+    }
+
+    fn r_mac(&mut self, data: &[u8], sw: StatusWord) -> [u8; 8] {
+        let chaining = self.chaining;
+        let mut full = self.s_rmac.compute(&[&chaining, data, &sw.0.to_be_bytes()]);
+        let mut out = [0u8; 8];
+        out.copy_from_slice(&full[..8]);
+        full.zeroize();
+        out
+    }
+
+    /// Host: protects a plain command APDU into `out`; returns the protected length.
+    ///
+    /// With C-DECRYPTION the data is padded and encrypted with ICV = AES(S-ENC, counter);
+    /// with C-MAC, CLA gets b3 and 8 bytes of AES-CMAC over the MAC chaining value ‖ header ‖
+    /// Lc ‖ data are appended; Le becomes `00` (`0000` extended), since the response grows by
+    /// its R-MAC. A command may be wrapped while a response is pending: that response is then
+    /// abandoned and can no longer verify.
+    ///
+    /// # Errors
+    /// [`Error::MalformedCommand`], [`Error::ClassByte`], [`Error::BufferTooSmall`] (session
+    /// unchanged), [`Error::TooLong`], [`Error::SessionFailed`], [`Error::WrongState`] on a
+    /// card-side session.
+    pub fn wrap_command(&mut self, plain: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        self.check_role(Role::Host)?;
+        let cmd = frame::parse(plain)?;
+        let form = if cmd.case().is_extended() {
+            LengthForm::Extended
+        } else {
+            LengthForm::Auto
+        };
+        self.wrap(&cmd.repr(), form, out)
+    }
+
+    /// [`wrap_command`](Self::wrap_command) for a command given as a [`CommandRepr`].
+    /// [`LengthForm::Extended`] gives the protected command extended length fields (as when
+    /// the plain command came extended); otherwise it uses them only when it needs them.
+    ///
+    /// # Errors
+    /// As [`wrap_command`](Self::wrap_command).
+    pub fn wrap(
+        &mut self,
+        command: &CommandRepr<'_>,
+        form: LengthForm,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        self.check_role(Role::Host)?;
+        if command.ne > 65_536 {
+            return Err(Error::MalformedCommand { offset: 4 });
+        }
+        let forced = form == LengthForm::Extended;
+        if !self.level.c_mac() {
+            let form = if forced { form } else { LengthForm::Auto };
+            let n = command
+                .encode_with(form, out)
+                .map_err(|e| match e {
+                    cardwire_apdu::Error::BufferTooSmall { needed } => {
+                        Error::BufferTooSmall { needed }
+                    }
+                    _ => Error::TooLong,
+                })?
+                .len();
+            self.state = State::Pending;
+            return Ok(n);
+        }
+        let (cla, ins, p1, p2) = (command.cla.0, command.ins.0, command.p1, command.p2);
+        let mcla = mac_cla(cla)?;
+        let encrypt = self.level.c_decryption() && !command.data.is_empty();
+        let body_len = if encrypt {
+            padded_len(command.data.len(), 16)
+        } else {
+            command.data.len()
+        } + 8;
+        if body_len > 65_535 {
+            return Err(Error::TooLong);
+        }
+        let extended = forced || body_len > 255 || command.ne > 256;
+        let ne_out = match (command.ne, extended) {
+            (0, _) => 0,
+            (_, false) => 256,
+            (_, true) => 65_536,
+        };
+        // The protected command always has data (the C-MAC): Lc is 1 or 3 bytes.
+        let data_at = if extended { 7 } else { 5 };
+        let upper = data_at + body_len + 2;
+        let probe = out
+            .get(data_at..data_at + body_len)
+            .ok_or(Error::BufferTooSmall { needed: upper })?;
+        let framing = Frame::new([cla | 0x04, ins, p1, p2], probe, ne_out, extended)?;
+        let total = framing.total(body_len);
+        if out.len() < total {
+            return Err(Error::BufferTooSmall { needed: total });
+        }
+        increment(&mut self.counter)?;
+        let mut lc = [0u8; 3];
+        let lc = {
+            let dst = lc.get_mut(..framing.lc().len()).ok_or(Error::TooLong)?;
+            dst.copy_from_slice(framing.lc());
+            &*dst
+        };
+        let body = out
+            .get_mut(data_at..data_at + body_len)
+            .ok_or(Error::BufferTooSmall { needed: total })?;
+        let (data, mac_field) = body.split_at_mut(body_len - 8);
+        data.get_mut(..command.data.len())
+            .ok_or(Error::BufferTooSmall { needed: total })?
+            .copy_from_slice(command.data);
+        if encrypt {
+            pad(data, command.data.len(), 16)?;
+            let mut icv = self.icv(false)?;
+            self.s_enc.encrypt_cbc(&icv, data)?;
+            icv.zeroize();
+        }
+        let mac = self.c_mac(&[mcla, ins, p1, p2], lc, data);
+        self.chaining = mac;
+        mac_field.copy_from_slice(&mac[..8]);
+        let total = framing.place(out, data_at, body_len)?;
+        self.state = State::Pending;
+        Ok(total)
+    }
+
+    /// Host: checks and decrypts the response (data ‖ SW1 SW2) to the last wrapped command into
+    /// `out` as a plain response; returns its length. `out` must hold the protected response.
+    ///
+    /// # Errors
+    /// [`Error::MacMismatch`] (R-MAC), [`Error::BadPadding`], [`Error::LengthMismatch`] (data
+    /// too short for an R-MAC, an error status with data), [`Error::BufferTooSmall`]; each
+    /// fails the session. [`Error::WrongState`] when no command is pending.
+    pub fn unwrap_response(&mut self, response: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        self.check_role(Role::Host)?;
+        let dst = match out.get_mut(..response.len()) {
+            Some(dst) => dst,
+            None => {
+                return self.fail(Error::BufferTooSmall {
+                    needed: response.len(),
+                });
+            }
+        };
+        dst.copy_from_slice(response);
+        let result = self.unwrap_response_in_place(dst);
+        if result.is_err() {
+            // Leave nothing of an unauthenticated response in the caller's buffer.
+            dst.zeroize();
+        }
+        result
+    }
+
+    /// [`unwrap_response`](Self::unwrap_response) in place: `buf` holds the protected response;
+    /// the plain data and SW1 SW2 are written to its start. Returns the plain length.
+    ///
+    /// # Errors
+    /// As [`unwrap_response`](Self::unwrap_response).
+    pub fn unwrap_response_in_place(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        self.check_role(Role::Host)?;
+        if self.state != State::Pending {
+            return Err(Error::WrongState);
+        }
+        match self.unwrap_in_place_inner(buf) {
+            Ok(n) => {
+                self.state = State::Idle;
+                Ok(n)
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn unwrap_in_place_inner(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        let len = buf.len();
+        let (body, trailer) = buf
+            .split_last_chunk::<2>()
+            .ok_or(Error::LengthMismatch { offset: 0 })?;
+        let trailer = *trailer;
+        let sw = StatusWord(u16::from_be_bytes(trailer));
+        let data_len = if self.level.r_mac() && protected_status(sw) {
+            let (data, mac) = body
+                .split_last_chunk::<8>()
+                .ok_or(Error::LengthMismatch { offset: 0 })?;
+            let expected = self.r_mac(data, sw);
+            if !bool::from(expected.ct_eq(mac)) {
+                return Err(Error::MacMismatch);
+            }
+            data.len()
+        } else if self.level.r_mac() && !body.is_empty() {
+            // Error statuses carry no R-MAC and no data (Amendment D §6.2.5).
+            return Err(Error::LengthMismatch { offset: 0 });
+        } else {
+            body.len()
+        };
+        let n = if self.level.r_encryption() && data_len > 0 {
+            if data_len % 16 != 0 {
+                return Err(Error::LengthMismatch { offset: 0 });
+            }
+            let dst = buf
+                .get_mut(..data_len)
+                .ok_or(Error::LengthMismatch { offset: len })?;
+            let mut icv = self.icv(true)?;
+            self.s_enc.decrypt_cbc(&icv, dst)?;
+            icv.zeroize();
+            match unpad(dst, 16) {
+                Ok(n) => n,
+                Err(e) => {
+                    dst.zeroize();
+                    return Err(e);
+                }
+            }
+        } else {
+            data_len
+        };
+        buf.get_mut(n..n + 2)
+            .ok_or(Error::BufferTooSmall { needed: n + 2 })?
+            .copy_from_slice(&trailer);
+        Ok(n + 2)
+    }
+
+    /// Card: checks the C-MAC of a protected command and decrypts its data into `out` as the
+    /// plain command APDU (CLA without b3); returns its length. On error answer `6982`
+    /// (security status not satisfied) unprotected: the channel is closed.
+    ///
+    /// # Errors
+    /// [`Error::ClassByte`] (no b3), [`Error::MalformedCommand`], [`Error::MacMismatch`],
+    /// [`Error::BadPadding`], [`Error::LengthMismatch`], [`Error::BufferTooSmall`]; each fails
+    /// the session. [`Error::WrongState`] while a response is pending.
+    pub fn unwrap_command(&mut self, protected: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        self.check_role(Role::Card)?;
+        if self.state != State::Idle {
+            return Err(Error::WrongState);
+        }
+        match self.unwrap_command_inner(protected, out) {
+            Ok(n) => {
+                self.state = State::Pending;
+                Ok(n)
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn unwrap_command_inner(&mut self, protected: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        let cmd = frame::parse(protected)?;
+        if !self.level.c_mac() {
+            out.get_mut(..protected.len())
+                .ok_or(Error::BufferTooSmall {
+                    needed: protected.len(),
+                })?
+                .copy_from_slice(protected);
+            return Ok(protected.len());
+        }
+        let (cla, ins, p1, p2) = (cmd.cla().0, cmd.ins().0, cmd.p1(), cmd.p2());
+        let ne = cmd.ne();
+        if cla & 0x04 == 0 {
+            return Err(Error::ClassByte { cla });
+        }
+        let mcla = mac_cla(cla)?;
+        let (data, mac) = cmd
+            .data()
+            .split_last_chunk::<8>()
+            .ok_or(Error::MissingObject { tag: 0x8E })?;
+        let case = cmd.case();
+        let lc_len = match (case.has_data(), case.is_extended()) {
+            (false, _) => 0,
+            (true, false) => 1,
+            (true, true) => 3,
+        };
+        let lc = protected.get(4..4 + lc_len).unwrap_or(&[]);
+        increment(&mut self.counter)?;
+        let expected = self.c_mac(&[mcla, ins, p1, p2], lc, data);
+        if !bool::from(expected[..8].ct_eq(mac)) {
+            return Err(Error::MacMismatch);
+        }
+        self.chaining = expected;
+        let plain_len = if self.level.c_decryption() && !data.is_empty() {
+            if data.len() % 16 != 0 {
+                return Err(Error::LengthMismatch { offset: 5 });
+            }
+            let dst = out
+                .get_mut(7..7 + data.len())
+                .ok_or(Error::BufferTooSmall {
+                    needed: 7 + data.len(),
+                })?;
+            dst.copy_from_slice(data);
+            let mut icv = self.icv(false)?;
+            self.s_enc.decrypt_cbc(&icv, dst)?;
+            icv.zeroize();
+            unpad(dst, 16)?
+        } else {
+            out.get_mut(7..7 + data.len())
+                .ok_or(Error::BufferTooSmall {
+                    needed: 7 + data.len(),
+                })?
+                .copy_from_slice(data);
+            data.len()
+        };
+        // The plain command is short unless its lengths need the extended form.
+        let extended = plain_len > 255 || ne > 256;
+        let probe = out.get(7..7 + plain_len).unwrap_or(&[]);
+        let framing = Frame::new([cla & !0x04, ins, p1, p2], probe, ne, extended)?;
+        framing.place(out, 7, plain_len)
+    }
+
+    /// Card: protects a response into `out` (R-ENCRYPTION of the data, then the R-MAC, then
+    /// SW1 SW2); returns its length. Error statuses are sent bare, without data or R-MAC
+    /// (Amendment D §6.2.5).
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] (session unchanged), [`Error::WrongState`] when no command is
+    /// pending, [`Error::SessionFailed`].
+    pub fn wrap_response(
+        &mut self,
+        data: &[u8],
+        sw: StatusWord,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        self.check_role(Role::Card)?;
+        if self.state != State::Pending {
+            return Err(Error::WrongState);
+        }
+        let protect = protected_status(sw);
+        let data = if protect || !self.level.r_mac() {
+            data
+        } else {
+            &[]
+        };
+        let encrypt = protect && self.level.r_encryption() && !data.is_empty();
+        let data_len = if encrypt {
+            padded_len(data.len(), 16)
+        } else {
+            data.len()
+        };
+        let mac_len = if protect && self.level.r_mac() { 8 } else { 0 };
+        let total = data_len + mac_len + 2;
+        let out = out
+            .get_mut(..total)
+            .ok_or(Error::BufferTooSmall { needed: total })?;
+        let (body, rest) = out.split_at_mut(data_len);
+        body.get_mut(..data.len())
+            .ok_or(Error::BufferTooSmall { needed: total })?
+            .copy_from_slice(data);
+        if encrypt {
+            pad(body, data.len(), 16)?;
+            let mut icv = self.icv(true)?;
+            self.s_enc.encrypt_cbc(&icv, body)?;
+            icv.zeroize();
+        }
+        let (mac_field, trailer) = rest.split_at_mut(mac_len);
+        if mac_len > 0 {
+            let mac = self.r_mac(body, sw);
+            mac_field.copy_from_slice(&mac);
+        }
+        trailer.copy_from_slice(&sw.0.to_be_bytes());
+        self.state = State::Idle;
+        Ok(total)
+    }
+}
