@@ -14,6 +14,7 @@ pub mod message;
 pub mod params;
 pub mod secure;
 pub mod serial;
+pub mod sim;
 mod status;
 
 pub use error::Error;
