@@ -137,6 +137,13 @@ fn dw_length(header: &[u8; HEADER_LEN]) -> u32 {
     u32::from_le_bytes([a, b, c, d])
 }
 
+/// How many bytes a message starting with `prefix` has in all, once its header is there:
+/// `None` while fewer than 10 bytes are known. Framing layers use this.
+pub fn total_len(prefix: &[u8]) -> Option<usize> {
+    let header: &[u8; HEADER_LEN] = prefix.first_chunk()?;
+    Some(HEADER_LEN.saturating_add(dw_length(header) as usize))
+}
+
 impl<T: AsRef<[u8]>> Message<T> {
     /// Checks the header and that `dwLength` equals the number of bytes after it.
     ///
@@ -163,13 +170,6 @@ impl<T: AsRef<[u8]>> Message<T> {
             });
         }
         Ok(Self { buffer })
-    }
-
-    /// How many bytes a message starting with `prefix` has in all, once its header is
-    /// there: `None` while fewer than 10 bytes are known. Framing layers use this.
-    pub fn total_len(prefix: &[u8]) -> Option<usize> {
-        let header: &[u8; HEADER_LEN] = prefix.first_chunk()?;
-        Some(HEADER_LEN.saturating_add(dw_length(header) as usize))
     }
 
     fn byte(&self, i: usize) -> u8 {
