@@ -257,8 +257,8 @@ impl ReaderDescriptor {
     /// Reads a class descriptor.
     ///
     /// # Errors
-    /// [`Error::Truncated`], [`Error::Invalid`] (bLength, bDescriptorType, no known
-    /// exchange level), [`Error::TrailingBytes`].
+    /// [`Error::Truncated`], [`Error::Invalid`] (bLength, bDescriptorType, RFU protocol
+    /// bits, no known exchange level), [`Error::TrailingBytes`].
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         let d: &[u8; DESCRIPTOR_LEN] = bytes.first_chunk().ok_or(Error::Truncated {
             offset: bytes.len(),
@@ -286,6 +286,12 @@ impl ReaderDescriptor {
         let max_slot_index = r.u8();
         let voltage_support = r.u8();
         let protocols = r.u32();
+        if protocols & !0x03 != 0 {
+            return Err(Error::Invalid {
+                offset: 6,
+                what: "dwProtocols: bits other than T=0 and T=1 are RFU (must be 0)",
+            });
+        }
         let default_clock_khz = r.u32();
         let maximum_clock_khz = r.u32();
         let num_clocks_supported = r.u8();

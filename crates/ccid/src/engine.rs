@@ -375,7 +375,22 @@ impl<const N: usize> Reader<N> {
         } else {
             0
         };
-        self.reply(ty, seq, Some(error), extra, Data::None);
+        let data = self.failure_data(ty);
+        self.reply(ty, seq, Some(error), extra, data);
+    }
+
+    /// `RDR_to_PC_DataRateAndClockFrequency` always carries the values in force (§6.2.5:
+    /// `dwLength` is 8), failed or not.
+    fn failure_data(&self, ty: MessageType) -> Data {
+        if ty == MessageType::RDR_TO_PC_DATA_RATE_AND_CLOCK_FREQUENCY {
+            let (clock, rate) = self.rates();
+            let mut d: Vec<u8, 33> = Vec::new();
+            let _ = d.extend_from_slice(&clock.to_le_bytes());
+            let _ = d.extend_from_slice(&rate.to_le_bytes());
+            Data::Inline(d)
+        } else {
+            Data::None
+        }
     }
 
     fn clock_status(&self) -> ClockStatus {
@@ -509,7 +524,7 @@ impl<const N: usize> Reader<N> {
             ),
             error,
             extra: 0,
-            data: Data::None,
+            data: self.failure_data(ty),
         });
     }
 
@@ -609,10 +624,8 @@ impl<const N: usize> Reader<N> {
             } => {
                 let (clock, rate) = self.rates();
                 if clock_khz == clock && data_rate == rate {
-                    let mut d: Vec<u8, 33> = Vec::new();
-                    let _ = d.extend_from_slice(&clock.to_le_bytes());
-                    let _ = d.extend_from_slice(&rate.to_le_bytes());
-                    self.reply(rty, seq, None, 0, Data::Inline(d));
+                    let data = self.failure_data(rty);
+                    self.reply(rty, seq, None, 0, data);
                 } else {
                     self.fail(rty, seq, SlotError::bad_parameter(10));
                 }

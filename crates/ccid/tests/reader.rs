@@ -677,3 +677,29 @@ fn mute_card_at_power_on() {
     let rsp = r.poll_response(&mut out).unwrap().to_vec();
     assert_eq!((rsp[6], rsp[8]), (2, 0xF8));
 }
+
+#[test]
+fn data_rate_and_clock_always_carry_the_values() {
+    // CCID Rev 1.1 §6.2.5: dwLength is 8 whether the change was accepted or not.
+    let mut b = Bench::new(ReaderConfig::default());
+    let ok = b.send_final(Command::SetDataRateAndClockFrequency {
+        clock_khz: 4000,
+        data_rate: 10752,
+    });
+    let (r, _) = parse(&ok);
+    assert_eq!(r.status().command(), CommandStatus::OK);
+    let bad = b.send_final(Command::SetDataRateAndClockFrequency {
+        clock_khz: 1,
+        data_rate: 2,
+    });
+    let (r, _) = parse(&bad);
+    assert!(matches!(
+        r,
+        Response::DataRateAndClockFrequency {
+            clock_khz: 4000,
+            data_rate: 10752,
+            ..
+        }
+    ));
+    assert_eq!(r.error(), SlotError::bad_parameter(10));
+}
