@@ -615,6 +615,9 @@ impl<const N: usize> Reader<N> {
             Command::Escape { data } => match data {
                 [0x02] => self.reply(rty, seq, None, 0, Data::Firmware),
                 [0x01, 0x01, 0x01] => self.reply(rty, seq, None, 0, Data::None),
+                // GemPC PinPad "load strings" (libccid ccid.c ccid_open_hack_post: the
+                // keypad's display messages); accepted, there is no display.
+                [0xB2, 0xA0, 0x00, 0x4D, 0x4C, ..] => self.reply(rty, seq, None, 0, Data::None),
                 _ => self.fail(rty, seq, SlotError::CMD_NOT_SUPPORTED),
             },
             Command::Secure { data, .. } => self.secure(seq, data),

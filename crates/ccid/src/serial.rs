@@ -9,10 +9,12 @@
 //! - the reader announces a card movement outside frames as `50 02` (absent) or `50 03`
 //!   (present) — `RDR_to_PC_NotifySlotChange` with its one `bmSlotICCState` byte;
 //! - a T=0 reader may send single bytes `80`..`FF` as time requests;
-//! - for the GemPC Twin and GemPC PinPad the driver expects the reader to echo each command
-//!   frame before its answer, and reads that echo at the start of **every** read, time
-//!   extensions included: [`SerialPort`] in echo mode therefore repeats the echo before each
-//!   frame it sends;
+//! - for the GemPC Twin and GemPC PinPad the driver expects an echo frame before each answer
+//!   (`device.echo`), reads it at the start of **every** read, time extensions included, into
+//!   the buffer meant for the answer, and ignores its content: [`SerialPort`] in echo mode
+//!   therefore sends, before each frame, the command's 10-byte header with `dwLength` 0 (a
+//!   whole echo of a long command, such as the PinPad's 165-byte "load strings" Escape, would
+//!   overflow the driver's answer buffer);
 //! - when opening, the driver first sends `PC_to_RDR_Escape 02` (get firmware) with a 2 s
 //!   timeout and gives up if nothing answers, then `Escape 01 01 01` (card movements
 //!   reported synchronously).
@@ -272,14 +274,20 @@ impl<const M: usize> SerialPort<M> {
         let event = self.decoder.push(byte)?;
         match event {
             Event::Message(msg) => {
+                // The echo: the header with dwLength 0.
                 self.command.clear();
-                let needed = msg.len() + FRAME_OVERHEAD;
-                if self.command.resize(needed, 0).is_ok() {
-                    if encode_frame(msg, &mut self.command).is_err() {
+                let mut header = [0u8; HEADER_LEN];
+                if let Some(h) = msg.first_chunk::<HEADER_LEN>() {
+                    header = *h;
+                }
+                if let Some(len) = header.get_mut(1..5) {
+                    len.fill(0);
+                }
+                let mut frame = [0u8; HEADER_LEN + FRAME_OVERHEAD];
+                if let Ok(f) = encode_frame(&header, &mut frame) {
+                    if self.command.extend_from_slice(f).is_err() {
                         self.command.clear();
                     }
-                } else {
-                    self.command.clear();
                 }
                 // The message stays in the decoder until the next byte.
                 Some(self.decoder.buf.as_slice())
@@ -436,17 +444,20 @@ mod tests {
         p.send_message(&rsp).unwrap();
         let mut out = [0u8; 64];
         let n = p.poll_transmit(&mut out).unwrap();
-        // The echo first, then the answer.
-        assert_eq!(&out[..14], ESCAPE_02);
-        assert_eq!(&out[14..16], [0x03, 0x06]);
-        assert_eq!(&out[16..28], rsp);
-        assert_eq!(lrc(&out[14..n]), 0);
+        // The echo first (the header, dwLength 0), then the answer.
+        assert_eq!(
+            &out[..13],
+            [0x03, 0x06, 0x6B, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x6E]
+        );
+        assert_eq!(&out[13..15], [0x03, 0x06]);
+        assert_eq!(&out[15..27], rsp);
+        assert_eq!(lrc(&out[13..n]), 0);
         // The host NAKs: the answer again, without the echo.
         for &b in &NAK_FRAME {
             assert!(p.push(b).is_none());
         }
         let n2 = p.poll_transmit(&mut out).unwrap();
-        assert_eq!(n2, n - 14);
+        assert_eq!(n2, n - 13);
         // A broken frame: NAK.
         for &b in &[0x03, 0x07] {
             p.push(b);

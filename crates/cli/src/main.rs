@@ -11,6 +11,7 @@ mod emrtd_cmd;
 mod failure;
 mod input;
 mod journey_cmd;
+mod reader_cmd;
 mod readers_cmd;
 mod secret_input;
 mod send_cmd;
@@ -51,6 +52,8 @@ enum Command {
     Readers(readers_cmd::Args),
     /// Send command APDUs to a reader's card or the built-in virtual card, with status meanings.
     Send(send_cmd::Args),
+    /// Be a serial CCID smart card reader (GemPC PinPad) with the virtual card, for pcscd.
+    Reader(reader_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         Command::Emrtd(args) => emrtd_cmd::run(&args),
         Command::Readers(args) => readers_cmd::run(&args),
         Command::Send(args) => send_cmd::run(&args),
+        Command::Reader(args) => reader_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

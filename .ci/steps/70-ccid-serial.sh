@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# cardwire's CCID reader firmware logic (cardwire-ccid) as a serial reader on this machine,
+# driven by pcscd's own CCID driver: `cardwire reader --serial PTY` announces itself to
+# Debian's libccidtwin.so as a GemPC PinPad over a socat pseudo-terminal pair, with the virtual
+# card behind a simulated UART (cardwire-link's card-side T=1). Then real clients nobody here
+# wrote — opensc-tool and scriptor — talk to the card through pcscd → libccid → CCID frames →
+# cardwire-ccid → T=1 → the virtual card.
+#
+# pcscd runs in a private mount namespace with its own tmpfs on /run/pcscd and its own
+# reader.conf.d directory, so a system pcscd on the machine is not disturbed. Everything this
+# script starts is stopped by PID.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_TERM_COLOR=never
+fail() { echo "70-ccid-serial: FAILED: $*" >&2; exit 1; }
+for tool in pcscd opensc-tool scriptor socat unshare; do
+  command -v "$tool" >/dev/null || fail "$tool is missing (Debian: pcscd opensc pcsc-tools socat util-linux)"
+done
+driver=/usr/lib/pcsc/drivers/serial/libccidtwin.so
+[ -e "$driver" ] || fail "the serial CCID driver is missing (Debian: libccid)"
+
+if [ -z "${CARDWIRE_CCID_PRIVATE_NS:-}" ]; then
+  cargo build -q -p cardwire-cli
+  exec env CARDWIRE_CCID_PRIVATE_NS=1 unshare --mount --propagation private bash "$0" "$@"
+fi
+
+# Inside the private namespace from here on.
+mkdir -p /run/pcscd
+mount -t tmpfs -o size=1m cardwire-pcscd /run/pcscd
+
+work=$(mktemp -d /tmp/cardwire-ccid-serial.XXXXXX)
+pids=()
+cleanup() {
+  local status=$?
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ "$status" -ne 0 ]; then
+    for log in "$work"/*.log; do [ -e "$log" ] && { echo "=== $log"; tail -n 60 "$log"; }; done
+  fi
+  if [ -n "${CARDWIRE_KEEP_LOGS:-}" ]; then cp "$work"/*.log "$CARDWIRE_KEEP_LOGS"/ 2>/dev/null || true; fi
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+  local secs=$1 what=$2; shift 2
+  local until=$(( $(date +%s) + secs ))
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$until" ] || fail "timed out after ${secs}s waiting for $what"
+    sleep 0.1
+  done
+}
+
+target=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+cardwire="$target/debug/cardwire"
+
+socat pty,raw,echo=0,link="$work/host" pty,raw,echo=0,link="$work/reader" 2>"$work/socat.log" &
+pids+=("$!")
+wait_for 10 "the pseudo-terminal pair" test -e "$work/reader" -a -e "$work/host"
+
+"$cardwire" reader --serial "$work/reader" --state "$work/card.state" --keypad-pin 123456 >"$work/reader.log" 2>&1 &
+pids+=("$!")
+wait_for 20 "cardwire reader" grep -q '^cardwire CCID reader' "$work/reader.log"
+
+mkdir -p "$work/conf"
+cat >"$work/conf/cardwire-ccid" <<CONF
+FRIENDLYNAME "cardwire CCID"
+DEVICENAME   $work/host:GemPCPinPad
+LIBPATH      $driver
+CONF
+LIBCCID_ifdLogLevel=0x000F pcscd --foreground -d -c "$work/conf" >"$work/pcscd.log" 2>&1 &
+pids+=("$!")
+
+wait_for 20 "pcscd to list the reader" sh -c 'opensc-tool -l | grep -q "cardwire CCID"'
+echo "--- opensc-tool -l"
+opensc-tool -l | tee "$work/list.txt"
+grep -q "Yes" "$work/list.txt" || fail "the reader shows no card"
+
+echo "--- opensc-tool -a (the ATR through libccid's PowerOn)"
+atr=$(opensc-tool -r 0 -a | tr -d '\r')
+echo "$atr"
+[ "$atr" = "3b:87:81:31:fe:45:80:31:e4:73:b6:01:db:c6" ] || fail "unexpected ATR $atr"
+
+echo "--- opensc-tool -s (SELECT the identity application, READ BINARY 5001)"
+opensc-tool -r 0 -s "00 A4 04 00 0B F0 63 61 72 64 77 69 72 65 49 44" \
+  -s "00 A4 02 0C 02 50 01" -s "00 B0 00 00 00" | tee "$work/send.txt"
+grep -q "SW1=0x90, SW2=0x00" "$work/send.txt" || fail "SELECT/READ BINARY did not succeed"
+
+echo "--- scriptor"
+printf '%s\n' "reset" "00 A4 04 00 0B F0 63 61 72 64 77 69 72 65 49 44" "00 C0 00 00 19" \
+  "00 A4 02 0C 02 50 02" "00 B0 00 00 00" \
+  | scriptor -r "cardwire CCID 00 00" 2>&1 | tee "$work/scriptor.txt"
+[ "$(grep -c "Normal processing" "$work/scriptor.txt")" -ge 3 ] || fail "scriptor: GET RESPONSE, SELECT and READ BINARY must end 90 00"
+
+echo "70-ccid-serial: ok"
