@@ -15,8 +15,8 @@
 //!
 //! Modification: `bPINOperation` 1, `bTimeOut`, the three format bytes,
 //! `bInsertionOffsetOld`, `bInsertionOffsetNew`, `wPINMaxExtraDigit`, `bConfirmPIN`,
-//! `bEntryValidationCondition`, `bNumberMessage`, `wLangId`, `bMsgIndex1`, [`bMsgIndex2`],
-//! [`bMsgIndex3`], `bTeoPrologue[3]`, `abPINApdu`.
+//! `bEntryValidationCondition`, `bNumberMessage`, `wLangId`, `bMsgIndex1`, (`bMsgIndex2`),
+//! (`bMsgIndex3`), `bTeoPrologue[3]`, `abPINApdu`.
 
 use cardwire_pin::{ConfirmPin, EntryFormat, EntryValidation, ModifyStructure, VerifyStructure};
 
