@@ -703,3 +703,46 @@ fn data_rate_and_clock_always_carry_the_values() {
     ));
     assert_eq!(r.error(), SlotError::bad_parameter(10));
 }
+
+#[test]
+fn control_abort_then_bulk_abort() {
+    // CCID Rev 1.1 §5.3.1: the ABORT class request names the bSeq of the PC_to_RDR_Abort
+    // that follows; the running command ends with CMD_ABORTED and other bulk messages are
+    // refused with CMD_ABORTED until that Abort arrives.
+    let mut b = Bench::new(ReaderConfig::default());
+    power_on(&mut b);
+    let data = verify_secure(4, 8);
+    let mut buf = [0u8; 128];
+    let secure = Command::Secure {
+        bwi: 0,
+        level: LevelParameter::BEGIN_AND_END,
+        data: &data,
+    }
+    .encode(0, 60, &mut buf)
+    .unwrap()
+    .to_vec();
+    b.r.handle_message(Instant(b.now), &secure);
+    b.r.handle_control_abort(Instant(b.now), 0, 62);
+    let mut out = [0u8; 300];
+    let first = b.r.poll_response(&mut out).unwrap().to_vec();
+    assert_eq!((first[6], first[8]), (60, 0xFF));
+    let status = Command::GetSlotStatus
+        .encode(0, 61, &mut buf)
+        .unwrap()
+        .to_vec();
+    b.r.handle_message(Instant(b.now), &status);
+    let refused = b.r.poll_response(&mut out).unwrap().to_vec();
+    assert_eq!((refused[6], refused[8]), (61, 0xFF));
+    let abort = Command::Abort.encode(0, 62, &mut buf).unwrap().to_vec();
+    b.r.handle_message(Instant(b.now), &abort);
+    let ok = b.r.poll_response(&mut out).unwrap().to_vec();
+    assert_eq!((ok[0], ok[6], ok[7] & 0xC0), (0x81, 62, 0));
+    // Back to normal.
+    let status = Command::GetSlotStatus
+        .encode(0, 63, &mut buf)
+        .unwrap()
+        .to_vec();
+    b.r.handle_message(Instant(b.now), &status);
+    let normal = b.r.poll_response(&mut out).unwrap().to_vec();
+    assert_eq!((normal[6], normal[7]), (63, 0x00));
+}
