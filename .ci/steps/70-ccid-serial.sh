@@ -96,6 +96,17 @@ printf '%s\n' "reset" "00 A4 04 00 0B F0 63 61 72 64 77 69 72 65 49 44" "00 C0 0
   | scriptor -r "cardwire CCID 00 00" 2>&1 | tee "$work/scriptor.txt"
 [ "$(grep -c "Normal processing" "$work/scriptor.txt")" -ge 3 ] || fail "scriptor: GET RESPONSE, SELECT and READ BINARY must end 90 00"
 
+echo "--- scriptor: an extended APDU (READ BINARY of the 5010 certificate, Le 0400; libccid chains T=1 blocks through the reader)"
+printf '%s\n' "00 A4 04 00 0B F0 63 61 72 64 77 69 72 65 49 44" "00 A4 02 0C 02 50 10" "00 B0 00 00 00 04 00" \
+  | scriptor -r "cardwire CCID 00 00" >"$work/extended.txt" 2>&1
+answer=$(sed -n '/^> 00 B0 00 00 00 04 00/,$p' "$work/extended.txt" | sed '1d')
+echo "$answer" | tail -n 2
+# The certificate is shorter than 1 024 bytes: 62 82 (end of file reached) with all of it.
+echo "$answer" | grep -Eq "(90 00|62 82) :" || fail "extended READ BINARY did not end 90 00 / 62 82"
+bytes=$(echo "$answer" | sed 's/:.*//' | wc -w)
+[ "$bytes" -gt 258 ] || fail "extended READ BINARY returned $bytes bytes, expected more than 256 and the SW"
+echo "extended READ BINARY: $bytes bytes with the status word"
+
 echo "--- secure PIN entry: SCardControl(FEATURE_VERIFY_PIN_DIRECT), PIN typed on the reader's keypad"
 # A small PC/SC client of our own (the Debian tools have no SCardControl front end).
 cat >"$work/pinpad.c" <<'C'
