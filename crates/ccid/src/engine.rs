@@ -110,6 +110,9 @@ pub trait Keypad {
     fn poll_key(&mut self) -> Option<Key>;
 }
 
+/// Replies that can wait for [`Reader::poll_response`].
+const REPLIES: usize = 8;
+
 /// The longest PIN the keypad collects (PC/SC Part 10 allows more; no real PIN is longer).
 pub const MAX_PIN_DIGITS: usize = 32;
 
@@ -263,7 +266,7 @@ pub struct Reader<const N: usize> {
     deadline: Option<Instant>,
     te_deadline: Option<Instant>,
     now: Instant,
-    replies: Deque<Reply, 4>,
+    replies: Deque<Reply, REPLIES>,
     lines: Deque<LineRequest, 4>,
     interrupt: Option<u8>,
     abort_seq: Option<u8>,
@@ -342,10 +345,26 @@ impl<const N: usize> Reader<N> {
     }
 
     fn push_reply(&mut self, reply: Reply) {
+        if self.replies.is_full() {
+            // A driver that drains after every call never gets here (one job and one
+            // immediate answer at most); otherwise a pending time extension makes room,
+            // since it only keeps the host waiting.
+            let mut kept: Deque<Reply, REPLIES> = Deque::new();
+            let mut dropped = false;
+            while let Some(r) = self.replies.pop_front() {
+                if !dropped && !r.is_final() {
+                    dropped = true;
+                    continue;
+                }
+                let _ = kept.push_back(r);
+            }
+            self.replies = kept;
+        }
         if self.replies.push_back(reply).is_err() {
-            // Four replies cannot be pending with one job and one immediate answer; if the
-            // driver never drains, the oldest time extension goes (finals are kept).
-            debug_assert!(false, "reply queue full");
+            debug_assert!(
+                false,
+                "reply queue full: drain poll_response after each call"
+            );
         }
     }
 
