@@ -10,6 +10,7 @@ mod failure;
 mod input;
 mod journey_cmd;
 mod randomness;
+mod reader_cmd;
 mod readers_cmd;
 mod secret_input;
 mod send_cmd;
@@ -50,6 +51,8 @@ enum Command {
     Readers(readers_cmd::Args),
     /// Send command APDUs to a reader's card or the built-in virtual card, with status meanings.
     Send(send_cmd::Args),
+    /// Be a serial CCID smart card reader (GemPC PinPad) with the virtual card, for pcscd.
+    Reader(reader_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Emrtd(args) => emrtd_cmd::run(&args),
         Command::Readers(args) => readers_cmd::run(&args),
         Command::Send(args) => send_cmd::run(&args),
+        Command::Reader(args) => reader_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
