@@ -8,9 +8,10 @@ use cardwire_tlv::SliceWriter;
 use crate::containers::{TAG_DATA, TAG_LIST, map_write, write};
 use crate::{AlgorithmId, Error, ObjectId, PIV_AID, Slot};
 
-/// Ne for commands whose answer length the caller's buffer bounds: the session asks for as
-/// much as one APDU may and follows `61xx` (ISO/IEC 7816-4 §5.3.4).
-pub const NE_ANY: u32 = 65_536;
+/// Ne of the commands that return data: Le `00` (256), the short form every PIV card takes.
+/// Longer answers come with `61xx` and the session fetches the rest with GET RESPONSE into
+/// the caller's buffer (ISO/IEC 7816-4 §5.3.4; SP 800-73-4 Part 2 §3.1.2).
+pub const NE_ANY: u32 = 256;
 
 /// The most a GET DATA data field takes: `5C 03 5F C1 xx`.
 pub const GET_DATA_LEN: usize = 5;
@@ -37,7 +38,7 @@ pub const fn select() -> CommandRepr<'static> {
 /// let mut data = [0u8; commands::GET_DATA_LEN];
 /// let mut buf = [0u8; 16];
 /// let cmd = commands::get_data(ObjectId::CHUID, &mut data)?;
-/// assert_eq!(cmd.encode(&mut buf).unwrap(), &[0x00, 0xCB, 0x3F, 0xFF, 0x05, 0x5C, 0x03, 0x5F, 0xC1, 0x02, 0x00, 0x00, 0x00]);
+/// assert_eq!(cmd.encode(&mut buf).unwrap(), &[0x00, 0xCB, 0x3F, 0xFF, 0x05, 0x5C, 0x03, 0x5F, 0xC1, 0x02, 0x00]);
 /// # Ok::<(), cardwire_piv::Error>(())
 /// ```
 ///
@@ -101,7 +102,7 @@ pub fn general_authenticate(algorithm: AlgorithmId, key: Slot, template: &[u8]) 
 /// let mut data = [0u8; 5];
 /// let mut buf = [0u8; 16];
 /// let cmd = commands::generate(Slot::AUTHENTICATION, AlgorithmId::ECC_P256, &mut data)?;
-/// assert_eq!(cmd.encode(&mut buf).unwrap(), &[0x00, 0x47, 0x00, 0x9A, 0x05, 0xAC, 0x03, 0x80, 0x01, 0x11, 0x00, 0x00, 0x00]);
+/// assert_eq!(cmd.encode(&mut buf).unwrap(), &[0x00, 0x47, 0x00, 0x9A, 0x05, 0xAC, 0x03, 0x80, 0x01, 0x11, 0x00]);
 /// # Ok::<(), cardwire_piv::Error>(())
 /// ```
 ///

@@ -348,7 +348,9 @@ mod tests {
         .unwrap();
         let step2 = auth.answer(card_answer, &mut Counter(0), &mut out)?;
         let t = AuthTemplate::new_checked(step2).unwrap();
-        assert_eq!(t.witness(), Some(&witness[..n]));
+        if host_key == card_key {
+            assert_eq!(t.witness(), Some(&witness[..n]));
+        }
         let mut c = [0u8; 16];
         c[..n].copy_from_slice(t.challenge().unwrap());
         card_key.encrypt_block(&mut c[..n]).unwrap();

@@ -163,19 +163,20 @@ pub struct ChuidRepr<'a> {
 }
 
 impl Default for ChuidRepr<'_> {
-    /// A CHUID with the SP 800-73-4 "non-federal issuer" FASC-N of all `9999` agency and
-    /// system codes (TIG SCEPACS example), a zero GUID and no signature.
+    /// A CHUID with the de facto test FASC-N (agency and system `9999`, credential
+    /// `999999`, as yubico-piv-tool writes it), a zero GUID, expiry 2030-12-31 and no
+    /// signature.
     fn default() -> Self {
         let fascn = Fascn {
             agency_code: *b"9999",
             system_code: *b"9999",
             credential_number: *b"999999",
-            credential_series: b'1',
+            credential_series: b'0',
             individual_credential_issue: b'1',
-            person_identifier: *b"1234567890",
-            organizational_category: b'1',
-            organizational_identifier: *b"1223",
-            association_category: b'2',
+            person_identifier: *b"0000000000",
+            organizational_category: b'3',
+            organizational_identifier: *b"0000",
+            association_category: b'1',
         };
         ChuidRepr {
             buffer_length: None,
@@ -241,9 +242,9 @@ impl ChuidRepr<'_> {
 mod tests {
     use super::*;
 
-    /// A CHUID laid out as SP 800-73-4 Part 1 Table 9 orders it, with the TIG SCEPACS
-    /// example FASC-N, GUID 00..0F, expiry 2030-12-31, an empty signature and the EDC.
-    const CHUID: [u8; 61] = [
+    /// A CHUID laid out as SP 800-73-4 Part 1 Table 9 orders it, with yubico-piv-tool's
+    /// test FASC-N, GUID 00..0F, expiry 2030-12-31, an empty signature and the EDC.
+    const CHUID: [u8; 59] = [
         0x30, 0x19, 0xD4, 0xE7, 0x39, 0xDA, 0x73, 0x9C, 0xED, 0x39, 0xCE, 0x73, 0x9D, 0x83,
         0x68, 0x58, 0x21, 0x08, 0x42, 0x10, 0x84, 0x21, 0xC8, 0x42, 0x10, 0xC3, 0xEB, 0x34,
         0x10, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C,
@@ -257,7 +258,7 @@ mod tests {
         assert_eq!(c.guid()[15], 0x0F);
         assert_eq!(c.expiration(), b"20301231");
         assert!(!c.has_issuer_signature());
-        assert_eq!(&c.fascn().unwrap().person_identifier, b"1234567890");
+        assert_eq!(&c.fascn().unwrap().agency_code, b"9999");
         let repr = c.repr();
         assert_eq!(repr, ChuidRepr::default().with_guid_for_test());
         let mut buf = [0u8; 80];

@@ -195,8 +195,10 @@ impl Fascn {
 mod tests {
     use super::*;
 
-    // The FASC-N of the SP 800-73-4 / TIG SCEPACS example credential: agency 9999, system
-    // 9999, credential 999999, CS 1, ICI 1, PI 1234567890, OC 1, OI 1223, POA 2.
+    // The FASC-N that yubico-piv-tool writes into every CHUID it sets (its CHUID template),
+    // the de facto test FASC-N: agency 9999, system 9999, credential 999999, CS 0, ICI 1,
+    // PI 0000000000, OC 3, OI 0000, POA 1 (decoded by hand with the TIG SCEPACS table; every
+    // parity bit and the LRC check out).
     const EXAMPLE: [u8; 25] = [
         0xD4, 0xE7, 0x39, 0xDA, 0x73, 0x9C, 0xED, 0x39, 0xCE, 0x73, 0x9D, 0x83, 0x68, 0x58,
         0x21, 0x08, 0x42, 0x10, 0x84, 0x21, 0xC8, 0x42, 0x10, 0xC3, 0xEB,
@@ -208,12 +210,12 @@ mod tests {
         assert_eq!(&f.agency_code, b"9999");
         assert_eq!(&f.system_code, b"9999");
         assert_eq!(&f.credential_number, b"999999");
-        assert_eq!(f.credential_series, b'1');
+        assert_eq!(f.credential_series, b'0');
         assert_eq!(f.individual_credential_issue, b'1');
-        assert_eq!(&f.person_identifier, b"1234567890");
-        assert_eq!(f.organizational_category, b'1');
-        assert_eq!(&f.organizational_identifier, b"1223");
-        assert_eq!(f.association_category, b'2');
+        assert_eq!(&f.person_identifier, b"0000000000");
+        assert_eq!(f.organizational_category, b'3');
+        assert_eq!(&f.organizational_identifier, b"0000");
+        assert_eq!(f.association_category, b'1');
         assert_eq!(f.encode().unwrap(), EXAMPLE);
     }
 
