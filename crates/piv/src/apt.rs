@@ -154,7 +154,11 @@ mod tests {
     #[test]
     fn table_3_round_trip() {
         let mut buf = [0u8; 64];
-        let algs = [AlgorithmId::TDES_3KEY, AlgorithmId::RSA_2048, AlgorithmId::ECC_P256];
+        let algs = [
+            AlgorithmId::TDES_3KEY,
+            AlgorithmId::RSA_2048,
+            AlgorithmId::ECC_P256,
+        ];
         let bytes = encode_application_properties(
             &[0x00, 0x00, 0x10, 0x00, 0x01, 0x00],
             Some(b"cardwire PIV"),

@@ -64,7 +64,10 @@ impl<S: AsyncSession> AsyncPiv<S> {
     /// # Errors
     /// [`Error::Status`] (`6A82` when the card has no PIV application), [`Error::Session`],
     /// parse errors of [`ApplicationProperties::new_checked`].
-    pub async fn select<'b>(&mut self, buf: &'b mut [u8]) -> Result<ApplicationProperties<'b>, Error> {
+    pub async fn select<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+    ) -> Result<ApplicationProperties<'b>, Error> {
         let (data, sw) = self.exchange(&commands::select(), buf).await?;
         response::check(Operation::Select, Target::Application, sw)?;
         ApplicationProperties::new_checked(data)
@@ -77,7 +80,11 @@ impl<S: AsyncSession> AsyncPiv<S> {
     /// # Errors
     /// [`Error::Status`] (`6A82` not found, `6982` PIN needed), [`Error::Session`] (also when
     /// `buf` is too small for the object), [`Error::Tlv`]/[`Error::Malformed`].
-    pub async fn get_data<'b>(&mut self, object: ObjectId, buf: &'b mut [u8]) -> Result<&'b [u8], Error> {
+    pub async fn get_data<'b>(
+        &mut self,
+        object: ObjectId,
+        buf: &'b mut [u8],
+    ) -> Result<&'b [u8], Error> {
         let mut list = [0u8; commands::GET_DATA_LEN];
         let cmd = commands::get_data(object, &mut list)?;
         let (data, sw) = self.exchange(&cmd, buf).await?;
@@ -97,9 +104,13 @@ impl<S: AsyncSession> AsyncPiv<S> {
     ///
     /// # Errors
     /// As [`Self::get_data`] and [`CardCapabilityContainer::new_checked`].
-    pub async fn read_ccc<'b>(&mut self, buf: &'b mut [u8]) -> Result<CardCapabilityContainer<'b>, Error> {
+    pub async fn read_ccc<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+    ) -> Result<CardCapabilityContainer<'b>, Error> {
         CardCapabilityContainer::new_checked(
-            self.get_data(ObjectId::CARD_CAPABILITY_CONTAINER, buf).await?,
+            self.get_data(ObjectId::CARD_CAPABILITY_CONTAINER, buf)
+                .await?,
         )
     }
 
@@ -115,7 +126,10 @@ impl<S: AsyncSession> AsyncPiv<S> {
     ///
     /// # Errors
     /// As [`Self::get_data`] and [`KeyHistory::new_checked`].
-    pub async fn read_key_history<'b>(&mut self, buf: &'b mut [u8]) -> Result<KeyHistory<'b>, Error> {
+    pub async fn read_key_history<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+    ) -> Result<KeyHistory<'b>, Error> {
         KeyHistory::new_checked(self.get_data(ObjectId::KEY_HISTORY, buf).await?)
     }
 
@@ -134,7 +148,10 @@ impl<S: AsyncSession> AsyncPiv<S> {
     ///
     /// # Errors
     /// As [`Self::get_data`] and [`SecurityObject::new_checked`].
-    pub async fn read_security_object<'b>(&mut self, buf: &'b mut [u8]) -> Result<SecurityObject<'b>, Error> {
+    pub async fn read_security_object<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+    ) -> Result<SecurityObject<'b>, Error> {
         SecurityObject::new_checked(self.get_data(ObjectId::SECURITY_OBJECT, buf).await?)
     }
 
@@ -163,7 +180,12 @@ impl<S: AsyncSession> AsyncPiv<S> {
     /// # Errors
     /// [`Error::BufferTooSmall`], [`Error::Status`] (`6982` without the management key,
     /// `6A84` not enough memory), [`Error::Session`].
-    pub async fn put_data(&mut self, object: ObjectId, content: &[u8], work: &mut [u8]) -> Result<(), Error> {
+    pub async fn put_data(
+        &mut self,
+        object: ObjectId,
+        content: &[u8],
+        work: &mut [u8],
+    ) -> Result<(), Error> {
         let cmd = commands::put_data(object, content, work)?;
         let mut rsp = [0u8; 2];
         let (_, sw) = self.exchange(&cmd, &mut rsp).await?;
@@ -185,7 +207,11 @@ impl<S: AsyncSession> AsyncPiv<S> {
     /// # Errors
     /// [`Error::Pin`] when the PIN breaks the reference's policy (nothing is sent then, so no
     /// try is spent) or secure messaging is required; [`Error::Session`].
-    pub async fn verify_pin(&mut self, reference: PinReference, pin: &Pin) -> Result<PinOutcome, Error> {
+    pub async fn verify_pin(
+        &mut self,
+        reference: PinReference,
+        pin: &Pin,
+    ) -> Result<PinOutcome, Error> {
         let spec = pin_spec(reference);
         spec.policy.check(pin)?;
         let cmd = PinCommand::verify(reference, spec.format, pin)?;
@@ -198,7 +224,8 @@ impl<S: AsyncSession> AsyncPiv<S> {
     /// # Errors
     /// [`Error::Session`].
     pub async fn pin_status(&mut self, reference: PinReference) -> Result<PinOutcome, Error> {
-        self.pin_command(&PinCommand::verify_status(reference)).await
+        self.pin_command(&PinCommand::verify_status(reference))
+            .await
     }
 
     /// VERIFY with P1 `FF`: resets the security status of `reference` (SP 800-73-4 Part 2
@@ -206,8 +233,12 @@ impl<S: AsyncSession> AsyncPiv<S> {
     ///
     /// # Errors
     /// [`Error::Session`].
-    pub async fn reset_pin_verification(&mut self, reference: PinReference) -> Result<PinOutcome, Error> {
-        self.pin_command(&PinCommand::reset_verification(reference)).await
+    pub async fn reset_pin_verification(
+        &mut self,
+        reference: PinReference,
+    ) -> Result<PinOutcome, Error> {
+        self.pin_command(&PinCommand::reset_verification(reference))
+            .await
     }
 
     /// CHANGE REFERENCE DATA of `reference` (PIN or PUK) from `old` to `new`
@@ -233,7 +264,11 @@ impl<S: AsyncSession> AsyncPiv<S> {
     ///
     /// # Errors
     /// As [`Self::verify_pin`].
-    pub async fn reset_retry_counter(&mut self, puk: &Pin, new_pin: &Pin) -> Result<PinOutcome, Error> {
+    pub async fn reset_retry_counter(
+        &mut self,
+        puk: &Pin,
+        new_pin: &Pin,
+    ) -> Result<PinOutcome, Error> {
         let pin = PinSpec::PIV_APPLICATION_PIN;
         let puk_spec = PinSpec::PIV_PUK;
         puk_spec.policy.check(puk)?;
@@ -288,7 +323,9 @@ impl<S: AsyncSession> AsyncPiv<S> {
         template: &AuthTemplateRepr<'_>,
         buf: &'b mut [u8],
     ) -> Result<AuthTemplate<'b>, Error> {
-        let data = self.general_authenticate_raw(algorithm, key, template, buf).await?;
+        let data = self
+            .general_authenticate_raw(algorithm, key, template, buf)
+            .await?;
         AuthTemplate::new_checked(data)
     }
 
@@ -348,7 +385,9 @@ impl<S: AsyncSession> AsyncPiv<S> {
             challenge: Some(input),
             ..Default::default()
         };
-        let data = self.general_authenticate_raw(algorithm, key, &template, buf).await?;
+        let data = self
+            .general_authenticate_raw(algorithm, key, &template, buf)
+            .await?;
         response::signature(key, algorithm, data)
     }
 
@@ -364,10 +403,12 @@ impl<S: AsyncSession> AsyncPiv<S> {
         peer_point: &[u8],
         buf: &'b mut [u8],
     ) -> Result<&'b [u8], Error> {
-        let c = algorithm.ec_coordinate_len().ok_or(Error::UnsupportedAlgorithm {
-            algorithm,
-            operation: Operation::GeneralAuthenticate,
-        })?;
+        let c = algorithm
+            .ec_coordinate_len()
+            .ok_or(Error::UnsupportedAlgorithm {
+                algorithm,
+                operation: Operation::GeneralAuthenticate,
+            })?;
         if peer_point.len() != 1 + 2 * c {
             return Err(Error::InvalidLength {
                 algorithm,
@@ -379,7 +420,9 @@ impl<S: AsyncSession> AsyncPiv<S> {
             exponentiation: Some(peer_point),
             ..Default::default()
         };
-        let data = self.general_authenticate_raw(algorithm, key, &template, buf).await?;
+        let data = self
+            .general_authenticate_raw(algorithm, key, &template, buf)
+            .await?;
         response::shared_secret(key, algorithm, data)
     }
 

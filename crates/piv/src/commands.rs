@@ -47,11 +47,9 @@ pub const fn select() -> CommandRepr<'static> {
 pub fn get_data(object: ObjectId, data: &mut [u8]) -> Result<CommandRepr<'_>, Error> {
     let mut w = SliceWriter::new(data);
     write(&mut w, TAG_LIST, object.tag_bytes().as_slice())?;
-    Ok(
-        CommandRepr::new(Cla(0x00), Ins::GET_DATA_ODD, 0x3F, 0xFF)
-            .with_data(w.into_written())
-            .with_ne(NE_ANY),
-    )
+    Ok(CommandRepr::new(Cla(0x00), Ins::GET_DATA_ODD, 0x3F, 0xFF)
+        .with_data(w.into_written())
+        .with_ne(NE_ANY))
 }
 
 /// The length of a PUT DATA data field for `content_len` bytes of container content.
@@ -108,13 +106,20 @@ pub fn general_authenticate(algorithm: AlgorithmId, key: Slot, template: &[u8]) 
 ///
 /// # Errors
 /// [`Error::BufferTooSmall`] when `data` is shorter than 5 bytes.
-pub fn generate(key: Slot, algorithm: AlgorithmId, data: &mut [u8]) -> Result<CommandRepr<'_>, Error> {
+pub fn generate(
+    key: Slot,
+    algorithm: AlgorithmId,
+    data: &mut [u8],
+) -> Result<CommandRepr<'_>, Error> {
     let template = crate::keygen::encode_control_template(algorithm, data)?;
-    Ok(
-        CommandRepr::new(Cla(0x00), Ins::GENERATE_ASYMMETRIC_KEY_PAIR_ODD, 0x00, key.0)
-            .with_data(template)
-            .with_ne(NE_ANY),
+    Ok(CommandRepr::new(
+        Cla(0x00),
+        Ins::GENERATE_ASYMMETRIC_KEY_PAIR_ODD,
+        0x00,
+        key.0,
     )
+    .with_data(template)
+    .with_ne(NE_ANY))
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 //! parsers of [`crate::response`] and the container views.
 
 use cardwire_apdu::{Cla, CommandRepr, StatusWord};
-use cardwire_pin::{Charset, Pin, PinCommand, PinFormat, PinOutcome, PinPolicy, PinReference, PinSpec};
+use cardwire_pin::{
+    Charset, Pin, PinCommand, PinFormat, PinOutcome, PinPolicy, PinReference, PinSpec,
+};
 use cardwire_transport::{Error as _, Session};
 use zeroize::Zeroize;
 
@@ -142,7 +144,10 @@ impl<S: Session> Piv<S> {
     ///
     /// # Errors
     /// As [`Self::get_data`] and [`CardCapabilityContainer::new_checked`].
-    pub fn read_ccc<'b>(&mut self, buf: &'b mut [u8]) -> Result<CardCapabilityContainer<'b>, Error> {
+    pub fn read_ccc<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+    ) -> Result<CardCapabilityContainer<'b>, Error> {
         CardCapabilityContainer::new_checked(
             self.get_data(ObjectId::CARD_CAPABILITY_CONTAINER, buf)?,
         )
@@ -179,7 +184,10 @@ impl<S: Session> Piv<S> {
     ///
     /// # Errors
     /// As [`Self::get_data`] and [`SecurityObject::new_checked`].
-    pub fn read_security_object<'b>(&mut self, buf: &'b mut [u8]) -> Result<SecurityObject<'b>, Error> {
+    pub fn read_security_object<'b>(
+        &mut self,
+        buf: &'b mut [u8],
+    ) -> Result<SecurityObject<'b>, Error> {
         SecurityObject::new_checked(self.get_data(ObjectId::SECURITY_OBJECT, buf)?)
     }
 
@@ -208,7 +216,12 @@ impl<S: Session> Piv<S> {
     /// # Errors
     /// [`Error::BufferTooSmall`], [`Error::Status`] (`6982` without the management key,
     /// `6A84` not enough memory), [`Error::Session`].
-    pub fn put_data(&mut self, object: ObjectId, content: &[u8], work: &mut [u8]) -> Result<(), Error> {
+    pub fn put_data(
+        &mut self,
+        object: ObjectId,
+        content: &[u8],
+        work: &mut [u8],
+    ) -> Result<(), Error> {
         let cmd = commands::put_data(object, content, work)?;
         let mut rsp = [0u8; 2];
         let (_, sw) = self.exchange(&cmd, &mut rsp)?;
@@ -409,10 +422,12 @@ impl<S: Session> Piv<S> {
         peer_point: &[u8],
         buf: &'b mut [u8],
     ) -> Result<&'b [u8], Error> {
-        let c = algorithm.ec_coordinate_len().ok_or(Error::UnsupportedAlgorithm {
-            algorithm,
-            operation: Operation::GeneralAuthenticate,
-        })?;
+        let c = algorithm
+            .ec_coordinate_len()
+            .ok_or(Error::UnsupportedAlgorithm {
+                algorithm,
+                operation: Operation::GeneralAuthenticate,
+            })?;
         if peer_point.len() != 1 + 2 * c {
             return Err(Error::InvalidLength {
                 algorithm,

@@ -108,7 +108,9 @@ impl<'a> PublicKey<'a> {
                 .ok_or(mismatch("no RSA public exponent (tag '82')"))?
                 .value();
             if exponent.is_empty() || exponent.len() > 8 {
-                return Err(mismatch("RSA public exponent is empty or longer than 8 bytes"));
+                return Err(mismatch(
+                    "RSA public exponent is empty or longer than 8 bytes",
+                ));
             }
             PublicKeyRepr::Rsa { modulus, exponent }
         } else if let Some(c) = algorithm.ec_coordinate_len() {
@@ -117,7 +119,9 @@ impl<'a> PublicKey<'a> {
                 .ok_or(mismatch("no EC point (tag '86')"))?
                 .value();
             if point.len() != 1 + 2 * c || point.first() != Some(&0x04) {
-                return Err(mismatch("EC point is not an uncompressed point of the curve"));
+                return Err(mismatch(
+                    "EC point is not an uncompressed point of the curve",
+                ));
             }
             let on_curve = if algorithm == AlgorithmId::ECC_P256 {
                 p256::PublicKey::from_sec1_bytes(point).is_ok()
@@ -154,7 +158,8 @@ impl<'a> PublicKey<'a> {
     pub fn to_p256(&self) -> Result<p256::PublicKey, Error> {
         match self.repr {
             PublicKeyRepr::Ec { algorithm, point } if algorithm == AlgorithmId::ECC_P256 => {
-                p256::PublicKey::from_sec1_bytes(point).map_err(|_| Error::Crypto("not a P-256 point"))
+                p256::PublicKey::from_sec1_bytes(point)
+                    .map_err(|_| Error::Crypto("not a P-256 point"))
             }
             _ => Err(Error::Crypto("not a P-256 key")),
         }
@@ -167,7 +172,8 @@ impl<'a> PublicKey<'a> {
     pub fn to_p384(&self) -> Result<p384::PublicKey, Error> {
         match self.repr {
             PublicKeyRepr::Ec { algorithm, point } if algorithm == AlgorithmId::ECC_P384 => {
-                p384::PublicKey::from_sec1_bytes(point).map_err(|_| Error::Crypto("not a P-384 point"))
+                p384::PublicKey::from_sec1_bytes(point)
+                    .map_err(|_| Error::Crypto("not a P-384 point"))
             }
             _ => Err(Error::Crypto("not a P-384 key")),
         }
@@ -274,7 +280,8 @@ mod tests {
         let mut buf = [0u8; 80];
         let bytes = repr.encode(&mut buf).unwrap();
         assert_eq!(&bytes[..5], &[0x7F, 0x49, 0x43, 0x86, 0x41]);
-        let key = PublicKey::new_checked(Slot::AUTHENTICATION, AlgorithmId::ECC_P256, bytes).unwrap();
+        let key =
+            PublicKey::new_checked(Slot::AUTHENTICATION, AlgorithmId::ECC_P256, bytes).unwrap();
         assert!(key.to_p256().is_ok());
         assert!(key.to_p384().is_err());
         assert!(matches!(

@@ -250,11 +250,14 @@ impl<'k> MutualAuth<'k> {
         let target = Target::Key(Slot::MANAGEMENT);
         let t = AuthTemplate::new_checked(response)?;
         let n = self.key.block_size();
-        let witness = t.witness().filter(|w| w.len() == n).ok_or(Error::Malformed {
-            target,
-            offset: 0,
-            what: "the card's witness (tag '80') is not one cipher block",
-        })?;
+        let witness = t
+            .witness()
+            .filter(|w| w.len() == n)
+            .ok_or(Error::Malformed {
+                target,
+                offset: 0,
+                what: "the card's witness (tag '80') is not one cipher block",
+            })?;
         let mut plain = [0u8; MAX_BLOCK];
         let plain = plain.get_mut(..n).ok_or(Error::Crypto("block size"))?;
         plain.copy_from_slice(witness);
@@ -334,7 +337,10 @@ mod tests {
     fn run_with(host_key: &ManagementKey, card_key: &ManagementKey) -> Result<(), Error> {
         let mut auth = MutualAuth::new(host_key);
         let mut out = [0u8; 64];
-        assert_eq!(auth.witness_request(&mut out).unwrap(), &[0x7C, 0x02, 0x80, 0x00]);
+        assert_eq!(
+            auth.witness_request(&mut out).unwrap(),
+            &[0x7C, 0x02, 0x80, 0x00]
+        );
         let n = card_key.block_size();
         let witness = [0x5Au8; 16];
         let mut enc = witness;
@@ -410,14 +416,19 @@ mod tests {
 
     #[test]
     fn keys_compare_and_redact() {
-        assert_eq!(ManagementKey::DEFAULT_3DES, ManagementKey::DEFAULT_3DES.clone());
+        assert_eq!(
+            ManagementKey::DEFAULT_3DES,
+            ManagementKey::DEFAULT_3DES.clone()
+        );
         assert_ne!(
             ManagementKey::DEFAULT_3DES,
             ManagementKey::new(AlgorithmId::TDES_3KEY, &[1; 24]).unwrap()
         );
         assert_eq!(
             ManagementKey::DEFAULT_3DES.expose_secret(),
-            &[1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8]
+            &[
+                1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8
+            ]
         );
     }
 }

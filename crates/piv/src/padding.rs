@@ -89,10 +89,13 @@ pub fn pkcs1v15(hash: Hash, digest: &[u8], algorithm: AlgorithmId) -> Result<Vec
     };
     let t_len = scheme.prefix.len() + digest.len();
     // RFC 8017 §9.2 step 3: at least 8 bytes of FF.
-    let ps = k.checked_sub(t_len + 3).filter(|&ps| ps >= 8).ok_or(Error::InvalidLength {
-        algorithm,
-        len: digest.len(),
-    })?;
+    let ps = k
+        .checked_sub(t_len + 3)
+        .filter(|&ps| ps >= 8)
+        .ok_or(Error::InvalidLength {
+            algorithm,
+            len: digest.len(),
+        })?;
     let mut em = Vec::with_capacity(k);
     em.extend_from_slice(&[0x00, 0x01]);
     em.resize(2 + ps, 0xFF);

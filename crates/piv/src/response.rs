@@ -10,7 +10,9 @@ use crate::{AlgorithmId, Error, Operation, Slot, Target};
 pub fn split(response: Response<&[u8]>) -> (&[u8], StatusWord) {
     let sw = response.sw();
     let bytes = response.into_inner();
-    let data = bytes.get(..bytes.len().saturating_sub(2)).unwrap_or_default();
+    let data = bytes
+        .get(..bytes.len().saturating_sub(2))
+        .unwrap_or_default();
     (data, sw)
 }
 
@@ -107,11 +109,19 @@ mod tests {
         assert!(e.is_not_found());
         assert!(auth_response(Slot::AUTHENTICATION, data).is_err());
         assert!(matches!(
-            signature(Slot::AUTHENTICATION, AlgorithmId::RSA_2048, &[0x7C, 0x03, 0x82, 0x01, 0x00]),
+            signature(
+                Slot::AUTHENTICATION,
+                AlgorithmId::RSA_2048,
+                &[0x7C, 0x03, 0x82, 0x01, 0x00]
+            ),
             Err(Error::AlgorithmMismatch { .. })
         ));
         assert!(matches!(
-            signature(Slot::AUTHENTICATION, AlgorithmId::ECC_P256, &[0x7C, 0x04, 0x82, 0x02, 0x30, 0x00]),
+            signature(
+                Slot::AUTHENTICATION,
+                AlgorithmId::ECC_P256,
+                &[0x7C, 0x04, 0x82, 0x02, 0x30, 0x00]
+            ),
             Err(Error::AlgorithmMismatch { .. })
         ));
     }

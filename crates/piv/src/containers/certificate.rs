@@ -68,8 +68,16 @@ impl<'a> CertificateObject<'a> {
     pub fn new_checked(object: ObjectId, content: &'a [u8]) -> Result<Self, Error> {
         let target = Target::Object(object);
         let [cert, info, mscuid] = collect(target, content, &TAGS)?;
-        let cert = required(target, cert, "certificate container has no certificate (tag '70')")?;
-        let info = required(target, info, "certificate container has no CertInfo (tag '71')")?;
+        let cert = required(
+            target,
+            cert,
+            "certificate container has no certificate (tag '70')",
+        )?;
+        let info = required(
+            target,
+            info,
+            "certificate container has no CertInfo (tag '71')",
+        )?;
         exact(target, info, 1, "CertInfo (tag '71') is not one byte")?;
         Ok(CertificateObject {
             object,

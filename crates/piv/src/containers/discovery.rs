@@ -146,7 +146,11 @@ impl<'a> DiscoveryRepr<'a> {
     /// The encoded length of the content.
     pub fn encoded_len(&self) -> usize {
         cardwire_tlv::encoded_len(Tag(0x4F), self.aid.len())
-            + if self.pin_usage_policy.is_some() { 5 } else { 0 }
+            + if self.pin_usage_policy.is_some() {
+                5
+            } else {
+                0
+            }
     }
 
     /// Writes `4F` and `5F2F`.

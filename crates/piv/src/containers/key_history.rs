@@ -31,10 +31,28 @@ impl<'a> KeyHistory<'a> {
     /// or more than 20 keys are counted.
     pub fn new_checked(content: &'a [u8]) -> Result<Self, Error> {
         let [on, off, url] = collect(TARGET, content, &TAGS)?;
-        let on = required(TARGET, on, "key history has no keysWithOnCardCerts (tag 'C1')")?;
-        exact(TARGET, on, 1, "keysWithOnCardCerts (tag 'C1') is not one byte")?;
-        let off = required(TARGET, off, "key history has no keysWithOffCardCerts (tag 'C2')")?;
-        exact(TARGET, off, 1, "keysWithOffCardCerts (tag 'C2') is not one byte")?;
+        let on = required(
+            TARGET,
+            on,
+            "key history has no keysWithOnCardCerts (tag 'C1')",
+        )?;
+        exact(
+            TARGET,
+            on,
+            1,
+            "keysWithOnCardCerts (tag 'C1') is not one byte",
+        )?;
+        let off = required(
+            TARGET,
+            off,
+            "key history has no keysWithOffCardCerts (tag 'C2')",
+        )?;
+        exact(
+            TARGET,
+            off,
+            1,
+            "keysWithOffCardCerts (tag 'C2') is not one byte",
+        )?;
         let (on, off) = (
             on.1.first().copied().unwrap_or(0),
             off.1.first().copied().unwrap_or(0),

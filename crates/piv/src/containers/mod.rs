@@ -173,7 +173,9 @@ pub(crate) fn map_write(e: cardwire_tlv::Error) -> Error {
 
 /// Length of an optional object.
 pub(crate) fn opt_len(tag: u8, value: Option<&[u8]>) -> usize {
-    value.map_or(0, |v| cardwire_tlv::encoded_len(Tag(u32::from(tag)), v.len()))
+    value.map_or(0, |v| {
+        cardwire_tlv::encoded_len(Tag(u32::from(tag)), v.len())
+    })
 }
 
 /// Writes an optional object.
