@@ -36,12 +36,10 @@ impl ManagementKey {
     /// The well-known test value PIV test cards (and YubiKeys before firmware 5.7) ship
     /// with: `010203040506070801020304050607080102030405060708`, 3TDES. Never for production.
     pub const DEFAULT_3DES: Self = {
-        let mut key = [0u8; MAX_KEY];
-        let mut i = 0;
-        while i < 24 {
-            key[i] = (i % 8) as u8 + 1;
-            i += 1;
-        }
+        let key = [
+            1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0,
+            0, 0, 0,
+        ];
         ManagementKey {
             algorithm: AlgorithmId::TDES_3KEY,
             key,

@@ -99,13 +99,16 @@ pub fn encode_data_object<'o>(
     Ok(w.into_written())
 }
 
+/// One object's offset and value.
+pub(crate) type Field<'a> = Option<(usize, &'a [u8])>;
+
 /// Reads the objects of a container into a table: `values[i]` gets the first object with
 /// `tags[i]`, with its offset.
 pub(crate) fn collect<'a, const N: usize>(
     target: Target,
     content: &'a [u8],
     tags: &[u8; N],
-) -> Result<[Option<(usize, &'a [u8])>; N], Error> {
+) -> Result<[Field<'a>; N], Error> {
     let mut values = [None; N];
     for tlv in cardwire_tlv::parse_flat(content, Mode::Lenient).map_err(Error::tlv(target))? {
         let tag = tlv.tag().0;
@@ -191,10 +194,10 @@ pub(crate) fn write_opt<W: Writer + ?Sized>(
 }
 
 /// Encodes with `f` into `out`, returning the written part.
-pub(crate) fn encode_with<'o>(
-    out: &'o mut [u8],
+pub(crate) fn encode_with(
+    out: &mut [u8],
     f: impl FnOnce(&mut SliceWriter<'_>) -> Result<(), Error>,
-) -> Result<&'o [u8], Error> {
+) -> Result<&[u8], Error> {
     let mut w = SliceWriter::new(out);
     f(&mut w)?;
     Ok(w.into_written())
