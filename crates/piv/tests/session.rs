@@ -271,8 +271,12 @@ impl TestCard {
                 self.mgmt.encrypt_block(&mut c).unwrap();
                 answer(&c)
             }
-            Slot::AUTHENTICATION | Slot::SIGNATURE | Slot::KEY_MANAGEMENT => {
-                if !self.pin_verified {
+            Slot::AUTHENTICATION
+            | Slot::SIGNATURE
+            | Slot::KEY_MANAGEMENT
+            | Slot::CARD_AUTHENTICATION => {
+                // 9E needs no PIN (SP 800-73-4 Part 1 Table 4b).
+                if !self.pin_verified && Slot(c.p2) != Slot::CARD_AUTHENTICATION {
                     return (vec![], 0x6982);
                 }
                 if let Some(peer) = t.exponentiation() {
@@ -538,6 +542,20 @@ fn signatures_and_ecdh() {
     let mut piv = Piv::new(Logical(card));
     let mut buf = [0u8; 1024];
     let digest: [u8; 32] = sha2::Sha256::digest(b"host challenge").into();
+    // Card authentication (9E) works without the PIN.
+    let challenge = [0x5Cu8; 32];
+    let der = piv
+        .sign(
+            Slot::CARD_AUTHENTICATION,
+            AlgorithmId::ECC_P256,
+            &challenge,
+            &mut buf,
+        )
+        .unwrap();
+    let sig = p256::ecdsa::Signature::from_der(der).unwrap();
+    p256::ecdsa::VerifyingKey::from(&ec_public)
+        .verify_prehash(&challenge, &sig)
+        .unwrap();
     // No PIN yet: 6982 naming the key.
     let e = piv
         .sign(
