@@ -373,7 +373,7 @@ impl<S: Session> Piv<S> {
     }
 
     /// Signs with `key` (9A, 9C, 9E, ...): `input` is the padded block for RSA (one modulus
-    /// long, see [`crate::padding`]) or the digest for ECDSA (one field element long: 32
+    /// long, see the `padding` module, feature `alloc`) or the digest for ECDSA (one field element long: 32
     /// bytes for P-256, 48 for P-384; truncate longer digests as FIPS 186-4 §6.4 says).
     /// Returns the raw RSA result or the DER ECDSA signature.
     ///

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes src/host.rs and src/asynch.rs from tools/host.rs.in, so the blocking and async
-twins cannot drift apart. Run from crates/piv after editing the template."""
+twins cannot drift apart. Run from crates/piv after editing the template, then `cargo fmt --all`."""
 import re
 
 body = open("tools/host.rs.in").read()

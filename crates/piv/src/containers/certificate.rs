@@ -105,7 +105,7 @@ impl<'a> CertificateObject<'a> {
     /// The DER certificate, when it is not compressed.
     ///
     /// # Errors
-    /// [`Error::Compressed`] when CertInfo says gzip: use [`Self::decompressed`] (feature
+    /// [`Error::Compressed`] when CertInfo says gzip: use `decompressed` (feature
     /// `std`).
     pub fn certificate(&self) -> Result<&'a [u8], Error> {
         if self.info.is_compressed() {
