@@ -391,6 +391,24 @@ impl<S: AsyncSession> AsyncPiv<S> {
         response::signature(key, algorithm, data)
     }
 
+    /// Signs `digest` with the RSA key `key` using PKCS#1 v1.5 padding built on the host
+    /// (RFC 8017 §9.2, see `padding::pkcs1v15`); returns the signature, one modulus long.
+    ///
+    /// # Errors
+    /// As `padding::pkcs1v15` and [`Self::sign`].
+    #[cfg(feature = "alloc")]
+    pub async fn sign_pkcs1v15<'b>(
+        &mut self,
+        key: Slot,
+        algorithm: AlgorithmId,
+        hash: crate::padding::Hash,
+        digest: &[u8],
+        buf: &'b mut [u8],
+    ) -> Result<&'b [u8], Error> {
+        let block = zeroize::Zeroizing::new(crate::padding::pkcs1v15(hash, digest, algorithm)?);
+        self.sign(key, algorithm, &block, buf).await
+    }
+
     /// ECDH with `key` (usually 9D) and the other party's uncompressed public point
     /// (SP 800-73-4 Part 2 Appendix A.5): returns the shared secret's x coordinate.
     ///

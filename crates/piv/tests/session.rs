@@ -738,4 +738,24 @@ fn large_objects_through_61xx_and_chaining() {
         .unwrap();
     let back = piv.read_certificate(Slot::SIGNATURE, &mut buf).unwrap();
     assert_eq!(back.certificate().unwrap(), CERT_2K);
+    // RSA-2048: a 266-byte template goes out chained, the 264-byte answer comes with 61xx.
+    piv.verify_pin(PinReference::PIV_APPLICATION_PIN, &pin(b"123456"))
+        .unwrap();
+    let digest: [u8; 32] = sha2::Sha256::digest(b"chained").into();
+    let s = piv
+        .sign_pkcs1v15(
+            Slot::SIGNATURE,
+            AlgorithmId::RSA_2048,
+            Hash::Sha256,
+            &digest,
+            &mut buf,
+        )
+        .unwrap()
+        .to_vec();
+    let public = rsa::PrivateKey::from_pkcs1_der(CARD_RSA)
+        .unwrap()
+        .to_public_key();
+    public
+        .verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest, &s)
+        .unwrap();
 }
