@@ -65,7 +65,7 @@ pub const DEFAULT_PUK: &str = "12345678";
 /// Part 2 §3.2.1).
 pub const PIN_FORMAT: PinFormat = PinFormat::PIV;
 /// The PIN policy: 4 to 8 digits.
-pub const PIN_POLICY: PinPolicy = PinPolicy::digits(4, 8);
+pub const PIN_POLICY: PinPolicy = PinPolicy::digits(6, 8);
 /// The PUK policy: 8 digits.
 pub const PUK_POLICY: PinPolicy = PinPolicy::digits(8, 8);
 /// The PIN as a host addresses it: the PIV application PIN's reference `80` and format

@@ -25,7 +25,14 @@ impl VirtualCard {
             }
             _ if proprietary => Reply::sw(StatusWord::INS_NOT_SUPPORTED),
             Ins::MANAGE_CHANNEL => self.manage_channel(cmd),
+            Ins::SELECT if cmd.p1 == 0x04 && VirtualCard::is_piv_aid(&cmd.data) => {
+                self.piv_select(cmd)
+            }
             Ins::SELECT => self.select(cmd),
+            Ins(0xCB) => self.piv_get_data(cmd),
+            Ins(0xDB) => self.piv_put_data(cmd),
+            Ins(0x87) => self.piv_general_authenticate(cmd),
+            Ins(0x47) => self.piv_generate(cmd),
             Ins::READ_BINARY | Ins::READ_BINARY_ODD => self.read_binary(cmd),
             Ins::UPDATE_BINARY | Ins::UPDATE_BINARY_ODD => self.update_binary(cmd),
             Ins::READ_RECORD => self.read_record(cmd),
