@@ -366,7 +366,7 @@ mod tests {
         assert_eq!(object_fid(ObjectId::CHUID), Some(Fid(0xC102)));
         assert_eq!(object_fid(ObjectId::DISCOVERY), Some(Fid(0x007E)));
         assert_eq!(key_fid(Slot(0x9A)), Some(Fid(0xA09A)));
-        assert_eq!(object_fid(ObjectId(0x5FC1_10)), None);
+        assert_eq!(object_fid(ObjectId(0x5F_C1_10)), None);
     }
 
     #[test]

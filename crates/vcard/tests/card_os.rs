@@ -218,8 +218,13 @@ fn pin_lifecycle_block_and_unblock() {
     let mut crd = vec![0x00, 0x24, 0x00, 0x80, 0x10];
     crd.extend_from_slice(&pin_block("654321"));
     crd.extend_from_slice(&pin_block("2468"));
+    // The PIV PIN policy is 6 to 8 digits (SP 800-73-4 Part 2 §3.2.2): 4 digits are refused.
+    assert_eq!(send(&mut card, &crd).1, 0x6A80);
+    let mut crd = vec![0x00, 0x24, 0x00, 0x80, 0x10];
+    crd.extend_from_slice(&pin_block("654321"));
+    crd.extend_from_slice(&pin_block("246813"));
     assert_eq!(send(&mut card, &crd).1, 0x9000);
-    assert_eq!(verify(&mut card, "2468"), 0x9000);
+    assert_eq!(verify(&mut card, "246813"), 0x9000);
     assert_eq!(
         send(&mut card, &hex("00200080023132")).1,
         0x6700,
