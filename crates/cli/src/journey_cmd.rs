@@ -1,14 +1,18 @@
 //! `cardwire journey`: the life of a healthcare worker's smart card, stage by stage, against
 //! the built-in virtual card (or a real card with `--reader`).
 //!
-//! 1. Power on — 2. Identify — 3. Unlock with the PIN — 4. Strong authentication —
-//! 5. A locked card — 6. Self-service unlock (PUK) — 7. Administrator unlock (SCP03).
+//! Stage 0 issues the card (the Registration Authority: management key, GENERATE in 9A and
+//! 9C, certificates from the virtual issuing CA and the CHUID with PUT DATA, PIN and PUK
+//! set), then: 1 power on, 2 identify (SELECT PIV, CHUID, certificates), 3 unlock with the
+//! PIN, 4 strong authentication (9A and 9C sign a host challenge), 5 a locked card, 6
+//! self-service unlock (PUK), 7 administrator unlock (SCP03).
 //!
 //! Each stage sends real APDUs through the `cardwire-transport` `Card` session and checks what
 //! the card answered; the report shows every APDU (`--trace`: every byte), a summary table,
 //! or a JSON document (`--json`). Any stage whose answer is not what a correct card gives
 //! fails the command (exit 1), with the card's status word explained.
 
+mod piv_stages;
 mod recorder;
 mod report;
 mod secrets;
@@ -33,10 +37,11 @@ use stage::{Fatal, Stage};
   cardwire journey --trace               ... showing every byte of every APDU
   cardwire journey --json > report.json  a machine-readable report
   cardwire journey --state card.state    a virtual card that remembers its PIN counters
-  cardwire journey --reader 'ACS ACR39U' --allow-block   a real card (feature `pcsc`)
+  cardwire journey --reader 'Yubico YubiKey' --allow-block   a real PIV card (feature `pcsc`)
 
-Stages 5-7 block the card's PIN on purpose; against a real card they run only with
---allow-block, and need the card's PUK and SCP03 keys.")]
+Against a real card, stage 0 (issuance: it replaces the keys in 9A and 9C) runs only with
+--management-key, and stages 5-7 (which block the PIN on purpose) only with --allow-block;
+they need the card's PUK and SCP03 keys.")]
 pub struct Args {
     /// A PC/SC reader to use instead of the built-in virtual card (needs the `pcsc` feature).
     #[arg(long, value_name = "NAME")]
@@ -62,6 +67,17 @@ pub struct Args {
     /// SCP03 key version number (default 01).
     #[arg(long = "scp03-kvn", value_name = "HEX", default_value = "01")]
     pub scp03_kvn: String,
+    /// The card management key (9B) as hex, to run stage 0 (issuance) against a real card:
+    /// it replaces the keys in 9A and 9C. The virtual card uses its documented test key.
+    #[arg(long = "management-key", value_name = "HEX")]
+    pub management_key: Option<String>,
+    /// The management key's algorithm: 3des (default), aes128, aes192 or aes256.
+    #[arg(
+        long = "management-key-algorithm",
+        value_name = "ALG",
+        default_value = "3des"
+    )]
+    pub management_key_algorithm: String,
     /// Run stages 5-7 (which block the PIN on purpose) against a real card too.
     #[arg(long = "allow-block")]
     pub allow_block: bool,
@@ -120,14 +136,40 @@ fn secret_arg(
 fn run_on_reader<T: cardwire_transport::Transport>(
     t: T,
     secrets: &Secrets,
-    allow_block: bool,
+    plan: &stages::Plan,
 ) -> Result<Vec<Stage>, Failure> {
-    stages::run_stages(t, secrets, allow_block).map_err(fatal)
+    stages::run_stages(t, secrets, plan).map_err(fatal)
 }
 
 #[cfg(not(feature = "pcsc"))]
-fn run_on_reader(t: std::convert::Infallible, _: &Secrets, _: bool) -> Result<Vec<Stage>, Failure> {
+fn run_on_reader(
+    t: std::convert::Infallible,
+    _: &Secrets,
+    _: &stages::Plan,
+) -> Result<Vec<Stage>, Failure> {
     match t {}
+}
+
+/// The card management key from `--management-key` and `--management-key-algorithm`.
+fn management_key(args: &Args) -> Result<Option<cardwire_piv::ManagementKey>, Failure> {
+    let Some(hex) = &args.management_key else {
+        return Ok(None);
+    };
+    let algorithm = match args.management_key_algorithm.to_ascii_lowercase().as_str() {
+        "3des" | "tdes" | "03" => cardwire_piv::AlgorithmId::TDES_3KEY,
+        "aes128" | "08" => cardwire_piv::AlgorithmId::AES_128,
+        "aes192" | "0a" => cardwire_piv::AlgorithmId::AES_192,
+        "aes256" | "0c" => cardwire_piv::AlgorithmId::AES_256,
+        other => {
+            return Err(Failure::Usage(format!(
+                "--management-key-algorithm {other:?}: use 3des, aes128, aes192 or aes256"
+            )));
+        }
+    };
+    let bytes = zeroize::Zeroizing::new(crate::input::parse_hex(hex)?);
+    cardwire_piv::ManagementKey::new(algorithm, &bytes)
+        .map(Some)
+        .map_err(|e| Failure::Usage(format!("--management-key: {e}")))
 }
 
 /// Runs `cardwire journey`.
@@ -156,11 +198,26 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     };
 
     let (stages, source) = if let Some(reader) = &args.reader {
+        let plan = stages::Plan {
+            destructive: args.allow_block,
+            issuance: management_key(args)?.map(|management_key| piv_stages::Issuance {
+                management_key,
+                set_pins: false,
+                worker: piv_stages::Worker {
+                    name: "PIV Test Cardholder".to_string(),
+                    user_id: cardwire_vcard::UserId(100_000_000_000),
+                    serial: cardwire_vcard::CardSerial([0; 8]),
+                },
+            }),
+            no_issuance: "it replaces the card's keys: pass --management-key to issue a real card",
+        };
         let transport = crate::card_source::open_reader(reader)?;
-        let stages = run_on_reader(transport, &secrets, args.allow_block)?;
+        let stages = run_on_reader(transport, &secrets, &plan)?;
         (stages, format!("the card in {reader}"))
     } else {
         let seed = args.seed.as_deref().map_or(Seed::DEFAULT, Seed::from_text);
+        // A card is issued once in its life: a state file that exists holds an issued card.
+        let fresh = args.state.as_ref().is_none_or(|p| !p.exists());
         let mut card = match &args.state {
             Some(path) => {
                 VirtualCard::open(path, &seed).map_err(|e| Failure::Failed(e.to_string()))?
@@ -168,11 +225,28 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             None => VirtualCard::new(&seed).map_err(|e| Failure::Failed(e.to_string()))?,
         };
         card.power_on();
+        let id = card.identity();
+        let plan = stages::Plan {
+            destructive: true,
+            issuance: fresh.then_some(piv_stages::Issuance {
+                management_key: match management_key(args)? {
+                    Some(k) => k,
+                    None => cardwire_piv::ManagementKey::DEFAULT_3DES,
+                },
+                set_pins: true,
+                worker: piv_stages::Worker {
+                    name: id.name.clone(),
+                    user_id: id.user_id,
+                    serial: id.serial,
+                },
+            }),
+            no_issuance: "the card in the state file was issued in an earlier run",
+        };
         let source = match &args.state {
             Some(p) => format!("the virtual card (state in {})", p.display()),
             None => "the built-in virtual card".to_string(),
         };
-        let stages = stages::run_stages(InProcess::new(card), &secrets, true).map_err(fatal)?;
+        let stages = stages::run_stages(InProcess::new(card), &secrets, &plan).map_err(fatal)?;
         (stages, source)
     };
     if args.json {

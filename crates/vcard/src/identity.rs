@@ -340,6 +340,16 @@ fn build_card_certificate(
     build(profile, &cert_serial, key.verifying_key(), ca_key)
 }
 
+/// The virtual issuing CA's self-signed certificate (DER), the trust anchor of every
+/// virtual card's certificates.
+///
+/// # Errors
+/// [`Error::KeyDerivation`] or [`Error::Certificate`] (practically never).
+pub fn issuing_ca_certificate() -> Result<Vec<u8>, Error> {
+    let ca_key = derive_signing_key(&ISSUING_CA_SEED, "issuing CA key")?;
+    build_ca_certificate(&ca_key)
+}
+
 /// An RFC 4514 string value: the characters that are special in a DN escaped.
 fn escape_dn(name: &str) -> String {
     let mut escaped = String::with_capacity(name.len());
