@@ -68,8 +68,12 @@ impl VirtualCard {
         aid.len() >= cardwire_piv::PIV_AID.len() && cardwire_piv::PIV_AID_FULL.starts_with(aid)
     }
 
-    /// SELECT of the PIV AID: the application property template.
+    /// SELECT of the PIV AID: the application property template. Selecting the application
+    /// ends the card management key's authentication (the security status of the
+    /// application, SP 800-73-4 Part 2 §3.1.1), so a new session of another client starts
+    /// without it even when the card was not reset in between.
     pub(super) fn piv_select(&mut self, cmd: &Cmd) -> Reply {
+        self.piv = PivSession::default();
         if cmd.p2 & 0x0C == 0x0C {
             return sw(StatusWord::SUCCESS);
         }
