@@ -62,10 +62,11 @@ fn template(repr: &AuthTemplateRepr<'_>) -> Reply {
 }
 
 impl VirtualCard {
-    /// Whether `aid` selects the PIV application (the truncated AID, the full one, or a
-    /// prefix of at least the RID and PIX start, SP 800-73-4 Part 2 §3.1.1).
+    /// Whether `aid` selects the PIV application: the full AID, the truncated one, or any
+    /// right-truncated prefix down to the RID `A0 00 00 03 08` (SP 800-73-4 Part 2 §3.1.1
+    /// allows partial selection; yubico-piv-tool selects with the RID alone).
     pub(super) fn is_piv_aid(aid: &[u8]) -> bool {
-        aid.len() >= cardwire_piv::PIV_AID.len() && cardwire_piv::PIV_AID_FULL.starts_with(aid)
+        aid.len() >= 5 && cardwire_piv::PIV_AID_FULL.starts_with(aid)
     }
 
     /// SELECT of the PIV AID: the application property template. Selecting the application
@@ -74,7 +75,9 @@ impl VirtualCard {
     /// without it even when the card was not reset in between.
     pub(super) fn piv_select(&mut self, cmd: &Cmd) -> Reply {
         self.piv = PivSession::default();
-        if cmd.p2 & 0x0C == 0x0C {
+        // No answer asked for (P2 `0C`, or no Le: yubico-piv-tool's SELECT): no template,
+        // rather than `61xx` for data nobody requested.
+        if cmd.p2 & 0x0C == 0x0C || cmd.ne == 0 {
             return sw(StatusWord::SUCCESS);
         }
         let mut out = [0u8; 64];
