@@ -180,4 +180,9 @@ if command -v yubico-piv-tool >/dev/null; then
   grep -q 'Serial Number:.No data available' "$work/ykpiv.log" || fail "yubico-piv-tool: the serial?"
   echo "yubico-piv-tool -a status: slots, CHUID, CCC and PIN tries shown; version and serial are Yubico-only"
 fi
+echo "--- cardwire piv status --reader (the host side through pcscd)"
+"$cardwire" piv --reader "$reader" status --json >"$work/status.json" 2>"$work/status.log" \
+  || fail "cardwire piv status: $(cat "$work/status.log")"
+grep -q '"application": "000010000100"' "$work/status.json" || fail "cardwire piv status: $(cat "$work/status.json")"
+grep -q '"pin_retries": 3' "$work/status.json" || fail "cardwire piv status PIN retries: $(cat "$work/status.json")"
 echo "65-piv-opensc: ok"
