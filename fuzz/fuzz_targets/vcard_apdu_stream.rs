@@ -1,8 +1,8 @@
 //! Random APDU streams through the virtual card (`cardwire-vcard`).
 //!
 //! The input is a list of operations: a raw APDU (length byte, then that many bytes), a
-//! correct VERIFY, a reset, or selecting the identity application (so the fuzzer reaches the
-//! files and keys behind it quickly). After every operation it checks:
+//! correct VERIFY, a reset, or selecting the cardholder data DF (so the fuzzer reaches the
+//! files behind it quickly). After every operation it checks:
 //! - nothing panics (the card answers every command with a status word);
 //! - the PIN retry counter never increases unless a VERIFY or RESET RETRY COUNTER just
 //!   answered `9000`;
@@ -17,7 +17,6 @@ use std::sync::OnceLock;
 use cardwire_apdu::Cla;
 use cardwire_transport::CardHandler;
 use cardwire_vcard::fs::Condition;
-use cardwire_vcard::personalise::IDENTITY_AID;
 use cardwire_vcard::{Seed, VirtualCard};
 use libfuzzer_sys::fuzz_target;
 
@@ -64,9 +63,8 @@ fuzz_target!(|data: &[u8]| {
                 continue;
             }
             _ => {
-                let mut sel = vec![0x00, 0xA4, 0x04, 0x0C, IDENTITY_AID.len() as u8];
-                sel.extend_from_slice(&IDENTITY_AID);
-                (sel, tail)
+                // The cardholder data DF `5000`, by path from the MF.
+                (vec![0x00, 0xA4, 0x08, 0x0C, 0x02, 0x50, 0x00], tail)
             }
         };
         rest = tail;

@@ -75,9 +75,8 @@ fn the_driver_sees_the_virtual_card() {
             0x3B, 0x87, 0x81, 0x31, 0xFE, 0x45, 0x80, 0x31, 0xE4, 0x73, 0xB6, 0x01, 0xDB, 0xC6
         ]
     );
-    // SELECT the identity application and read the user ID.
-    let mut select = vec![0x00, 0xA4, 0x04, 0x0C, 0x0B];
-    select.extend_from_slice(&cardwire_vcard::personalise::IDENTITY_AID);
+    // SELECT the cardholder data DF by path and read the user ID.
+    let select = [0x00, 0xA4, 0x08, 0x0C, 0x02, 0x50, 0x00];
     assert_eq!(message(&mut stream, &select), [0x90, 0x00]);
     let rsp = message(&mut stream, &[0x00, 0xB0, 0x82, 0x00, 0x00]);
     assert_eq!(rsp.len(), 14);

@@ -4,7 +4,7 @@
 //! MF 3F00
 //! ├── EF.DIR   2F00  records, SFI 1E   application templates (ISO/IEC 7816-4 §8.2.1.1)
 //! ├── EF.ATR   2F01  transparent        card capabilities and extended length info
-//! ├── DF 5000  identity application, AID F0 63 61 72 64 77 69 72 65 49 44 ("\xF0cardwireID")
+//! ├── DF 5000  cardholder data (no AID: selected by FID or path; PIV is the identity application)
 //! │   ├── 5001 SFI 01  cardholder name (UTF-8)              read: always
 //! │   ├── 5002 SFI 02  unique user ID (12 ASCII digits)     read: always
 //! │   ├── 5003 SFI 03  card serial number (8 bytes)         read: always
@@ -24,15 +24,13 @@ use crate::fs::{Access, Fid, FileSystem, NodeId, tlv};
 use crate::identity::{Identity, Seed};
 use crate::mrz::{Mrz, ef_com};
 
-/// The identity application's AID (a proprietary, unregistered AID: first byte `F`,
-/// ISO/IEC 7816-5 §5.1.1).
-pub const IDENTITY_AID: [u8; 11] = [
-    0xF0, 0x63, 0x61, 0x72, 0x64, 0x77, 0x69, 0x72, 0x65, 0x49, 0x44,
-];
 /// The ICAO LDS1 eMRTD application's AID (ICAO Doc 9303 Part 10 §3.1.1).
 pub const EMRTD_AID: [u8; 7] = [0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01];
 
-/// The identity application's DF.
+/// The cardholder data DF: plain ISO/IEC 7816-4 files (name, user ID, serial, certificate,
+/// roles, a large file) selected by FID or path, with no application AID of its own. The
+/// card's identity application is PIV ([`crate::piv`]); this DF keeps the file-system
+/// commands (READ BINARY with SFI and odd INS, READ RECORD, extended lengths) exercised.
 pub const DF_IDENTITY: Fid = Fid(0x5000);
 /// Cardholder name.
 pub const EF_NAME: Fid = Fid(0x5001);
@@ -177,12 +175,12 @@ pub fn file_system(identity: &Identity, seed: &Seed, mrz: &Mrz) -> FileSystem {
         Some(0x1E),
         Access::PUBLIC,
         vec![
-            dir_record(&IDENTITY_AID, "cardwire identity"),
+            dir_record(&cardwire_piv::PIV_AID_FULL, "PIV"),
             dir_record(&EMRTD_AID, "ICAO eMRTD"),
         ],
     );
     fs.add_transparent(mf, Fid::EF_ATR, None, Access::PUBLIC, ef_atr_content());
-    if let Some(id) = fs.add_df(mf, DF_IDENTITY, Some(&IDENTITY_AID)) {
+    if let Some(id) = fs.add_df(mf, DF_IDENTITY, None) {
         let public = Access::PUBLIC;
         fs.add_transparent(
             id,

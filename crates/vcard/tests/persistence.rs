@@ -14,7 +14,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cardwire_transport::CardHandler;
-use cardwire_vcard::personalise::IDENTITY_AID;
 use cardwire_vcard::state::{CardState, Opened, StateFile};
 use cardwire_vcard::{Error, Seed, VirtualCard};
 
@@ -42,8 +41,8 @@ fn send(card: &mut VirtualCard, apdu: &[u8]) -> u16 {
 }
 
 fn select_and_verify(card: &mut VirtualCard, pin: &str) -> u16 {
-    let mut sel = vec![0x00, 0xA4, 0x04, 0x0C, IDENTITY_AID.len() as u8];
-    sel.extend_from_slice(&IDENTITY_AID);
+    // The cardholder data DF `5000`, by path from the MF.
+    let sel = [0x00, 0xA4, 0x08, 0x0C, 0x02, 0x50, 0x00];
     assert_eq!(send(card, &sel), 0x9000);
     let mut v = vec![0x00, 0x20, 0x00, 0x80, 0x08];
     v.extend_from_slice(&pin_block(pin));
