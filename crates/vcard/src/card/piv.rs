@@ -4,6 +4,11 @@
 //! REFERENCE DATA and RESET RETRY COUNTER are the card's PIN commands (`pin.rs`, PIV
 //! references `80`/`81`). Content and storage: [`crate::piv`].
 //!
+//! PIV is the card's default application: GET DATA `CB`, PUT DATA `DB`, GENERAL AUTHENTICATE
+//! `87` and GENERATE `47` (no other application uses these INS) are answered whatever is
+//! selected, as on cards that select PIV at power-on, so a host that checks the discovery
+//! object instead of selecting (OpenSC does) finds it.
+//!
 //! Access rules (Part 1 Table 4b, Part 2 §3): GET DATA of printed information and biometrics
 //! needs the PIN; 9A and 9D need the PIN once per session, 9C the PIN immediately before each
 //! use ("PIN always"), 9E nothing; PUT DATA and GENERATE need the card management key 9B,
