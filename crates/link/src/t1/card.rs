@@ -405,7 +405,10 @@ impl<const N: usize> T1Card<N> {
             }
             (PcbKind::I { ns, more }, Phase::Receiving | Phase::Sending { .. }) => {
                 if ns != self.nr {
-                    return invalid;
+                    // A repeat of the reader's I-block we already took: its answer to a stale
+                    // block of ours. Answering again would keep two blocks in flight; the
+                    // reader's block waiting time covers a real loss.
+                    return Ok(());
                 }
                 if let Phase::Sending { .. } = self.phase {
                     if self.cur_more {
