@@ -826,3 +826,131 @@ impl<const N: usize> T1<N> {
 }
 
 const _: () = assert!(MAX_BLOCK == 259);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::t1::Pcb;
+    use std::vec::Vec;
+
+    fn enc(pcb: Pcb, inf: &[u8]) -> Vec<u8> {
+        let mut out = [0u8; MAX_BLOCK];
+        let b = Block { nad: 0, pcb, inf };
+        b.encode(&Edc::Lrc, &mut out).unwrap().to_vec()
+    }
+
+    fn sent(r: &mut T1<300>) -> Pcb {
+        let mut buf = [0u8; MAX_BLOCK];
+        let n = r.poll_transmit(&mut buf).expect("a block to send");
+        Block::decode(&buf[..n], &Edc::Lrc, MAX_INF).unwrap().pcb
+    }
+
+    #[test]
+    fn a_repeated_i_block_is_dropped_not_answered() {
+        let mut r: T1<300> = T1::new(Config::default());
+        r.start(Instant(0), &[0x00, 0xB0, 0x00, 0x00, 0x22])
+            .unwrap();
+        assert_eq!(sent(&mut r), Pcb::i(false, false));
+        let first = enc(Pcb::i(false, true), &[1; 32]);
+        r.handle_input(Instant(100), &first);
+        assert_eq!(sent(&mut r), Pcb::r(true, 0));
+        let due = r.poll_timeout();
+        // The card answered a stale block of ours with the same I-block: already taken.
+        r.handle_input(Instant(200), &first);
+        let mut buf = [0u8; MAX_BLOCK];
+        assert_eq!(r.poll_transmit(&mut buf), None);
+        assert_eq!(r.poll_timeout(), due);
+        assert_eq!(r.stats().stale_blocks, 1);
+        assert_eq!(r.stats().retransmissions, 0);
+        r.handle_input(Instant(300), &enc(Pcb::i(true, false), &[2, 0x90, 0x00]));
+        assert_eq!(r.poll_event(), Some(Event::Response { len: 35 }));
+        assert_eq!(&r.response()[30..], &[1, 1, 2, 0x90, 0x00]);
+    }
+
+    #[test]
+    fn stale_blocks_cost_no_resynchronisation_attempt() {
+        let mut r: T1<300> = T1::new(Config::default());
+        r.start(Instant(0), &[0x00, 0xB0, 0x00, 0x00, 0x02])
+            .unwrap();
+        assert_eq!(sent(&mut r), Pcb::i(false, false));
+        // Silence: three R-blocks (rule 7.1), then S(RESYNCH request) (rule 6).
+        for _ in 0..3 {
+            let due = r.poll_timeout().unwrap();
+            r.handle_timeout(due);
+            assert_eq!(sent(&mut r), Pcb::r(false, 2));
+        }
+        let due = r.poll_timeout().unwrap();
+        r.handle_timeout(due);
+        assert_eq!(sent(&mut r), Pcb::s(SKind::Resynch, false));
+        let due = r.poll_timeout().unwrap();
+        // Late answers to the earlier blocks, all valid, all before the resynch response:
+        // more than max_resynch of them would have declared the link dead.
+        let late = [
+            enc(Pcb::i(false, false), &[0xCA, 0xFE, 0x90, 0x00]),
+            enc(Pcb::i(false, false), &[0xCA, 0xFE, 0x90, 0x00]),
+            enc(Pcb::r(false, 0), &[]),
+            enc(Pcb::s(SKind::Wtx, false), &[1]),
+        ];
+        let mut buf = [0u8; MAX_BLOCK];
+        for (i, b) in late.iter().enumerate() {
+            r.handle_input(Instant(due.0 - 100 + i as u64), b);
+            assert_eq!(r.poll_transmit(&mut buf), None);
+            assert_eq!(r.poll_event(), None);
+            assert_eq!(r.poll_timeout(), Some(due));
+        }
+        assert_eq!(r.stats().stale_blocks, 4);
+        r.handle_input(Instant(due.0 - 1), &enc(Pcb::s(SKind::Resynch, true), &[]));
+        assert_eq!(r.poll_event(), Some(Event::Failed(Error::Resynchronized)));
+        assert_eq!(r.stats().resynchs, 1);
+        assert!(!r.is_dead());
+    }
+
+    #[test]
+    fn a_corrupted_block_while_resynchronising_still_counts() {
+        let mut r: T1<300> = T1::new(Config::default());
+        r.start(Instant(0), &[0x00, 0xB0, 0x00, 0x00, 0x02])
+            .unwrap();
+        let _ = sent(&mut r);
+        for _ in 0..4 {
+            let due = r.poll_timeout().unwrap();
+            r.handle_timeout(due);
+            let _ = sent(&mut r);
+        }
+        let mut bad = enc(Pcb::s(SKind::Resynch, true), &[]);
+        bad[3] ^= 0x01;
+        for attempt in 1..=3 {
+            let due = r.poll_timeout().unwrap();
+            r.handle_input(Instant(due.0 - 1), &bad);
+            if attempt < 3 {
+                assert_eq!(sent(&mut r), Pcb::s(SKind::Resynch, false));
+            }
+        }
+        assert_eq!(r.poll_event(), Some(Event::Failed(Error::Dead)));
+        assert!(r.is_dead());
+    }
+
+    #[test]
+    fn the_exchange_deadline_bounds_the_timeout_and_resynchronises_next() {
+        let cfg = Config {
+            exchange_deadline_micros: 1_000,
+            ..Config::default()
+        };
+        let mut r: T1<300> = T1::new(cfg);
+        r.start(Instant(10), &[0x00, 0xB0, 0x00, 0x00, 0x02])
+            .unwrap();
+        let _ = sent(&mut r);
+        assert_eq!(r.poll_timeout(), Some(Instant(1_010)));
+        r.handle_timeout(Instant(1_009));
+        assert_eq!(r.poll_event(), None);
+        r.handle_timeout(Instant(1_010));
+        assert_eq!(r.poll_event(), Some(Event::Failed(Error::DeadlineExceeded)));
+        assert!(r.is_idle());
+        // The card may still be busy with the command: resynchronise before the next one.
+        r.start(Instant(2_000), &[0x00, 0xB0, 0x00, 0x00, 0x02])
+            .unwrap();
+        assert_eq!(sent(&mut r), Pcb::s(SKind::Resynch, false));
+        // Input that arrives after the deadline ends the exchange too.
+        r.handle_input(Instant(3_000), &enc(Pcb::s(SKind::Resynch, true), &[]));
+        assert_eq!(r.poll_event(), Some(Event::Failed(Error::DeadlineExceeded)));
+    }
+}
