@@ -191,6 +191,11 @@ impl<const N: usize> T0<N> {
         self.wire == Wire::Dead
     }
 
+    /// The parameters the engine was built with.
+    pub fn config(&self) -> &T0Config {
+        &self.cfg
+    }
+
     /// Starts carrying the command APDU `apdu`.
     ///
     /// # Errors

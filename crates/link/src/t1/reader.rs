@@ -437,6 +437,11 @@ impl<const N: usize> T1<N> {
         self.stats
     }
 
+    /// The parameters the engine was built with (IFSD as adjusted by [`T1::new`]).
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
     /// Bytes from the card, received at `now`. Bytes that arrive when no block is expected
     /// are dropped; a block followed by more bytes in the same call is invalid.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
