@@ -414,7 +414,7 @@ impl<const N: usize> T0<N> {
     /// Characters from the card.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
         self.now = now;
-        if !bytes.is_empty() && self.check_exchange_deadline(now) {
+        if self.check_exchange_deadline(now) {
             return;
         }
         for &b in bytes {

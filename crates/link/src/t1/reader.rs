@@ -446,7 +446,7 @@ impl<const N: usize> T1<N> {
     /// are dropped; a block followed by more bytes in the same call is invalid.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
         self.now = now;
-        if bytes.is_empty() || self.check_exchange_deadline(now) {
+        if self.check_exchange_deadline(now) || bytes.is_empty() {
             return;
         }
         if self.pending.is_some() || matches!(self.phase, Phase::Idle | Phase::Dead) {
