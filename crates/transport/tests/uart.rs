@@ -333,3 +333,14 @@ fn drivers_take_the_timing_in_use_not_ta1() {
         AsyncT0Uart::negotiated(SimUart::new(), StepClock(0), &t0_negotiable, ta1).unwrap();
     assert_eq!(*t.engine().config(), T0Config::new(10, &ta1, 0));
 }
+
+/// A card that keeps asking for more time past the exchange deadline is a timeout to the
+/// caller, like a mute one.
+#[test]
+fn the_exchange_deadline_is_a_timeout_kind() {
+    let e: UartError<core::convert::Infallible> =
+        UartError::Link(cardwire_link::Error::DeadlineExceeded);
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    let e: UartError<core::convert::Infallible> = UartError::Link(cardwire_link::Error::Dead);
+    assert_eq!(e.kind(), ErrorKind::Protocol);
+}
