@@ -28,6 +28,8 @@ struct SimUart {
     card: T1Card<300>,
     to_host: VecDeque<u8>,
     mute: bool,
+    /// The card answers every command with S(WTX request)s only, for ever.
+    wtx_forever: bool,
     now: u64,
 }
 
@@ -37,6 +39,7 @@ impl SimUart {
             card: T1Card::new(Config::default()),
             to_host: VecDeque::new(),
             mute: false,
+            wtx_forever: false,
             now: 0,
         }
     }
@@ -47,12 +50,16 @@ impl SimUart {
                 self.to_host.extend(&block[..n]);
             }
             match self.card.poll_event() {
+                Some(CardEvent::Command { .. }) if self.wtx_forever => {}
                 Some(CardEvent::Command { .. }) => {
                     let mut rsp: Vec<u8> = self.card.command().iter().rev().copied().collect();
                     rsp.extend([0x90, 0x00]);
                     self.card.respond(&rsp).unwrap();
                 }
                 Some(_) => {}
+                None if self.wtx_forever && self.card.can_respond() => {
+                    self.card.request_wtx(1).unwrap();
+                }
                 None => break,
             }
         }
@@ -343,4 +350,31 @@ fn the_exchange_deadline_is_a_timeout_kind() {
     assert_eq!(e.kind(), ErrorKind::Timeout);
     let e: UartError<core::convert::Infallible> = UartError::Link(cardwire_link::Error::Dead);
     assert_eq!(e.kind(), ErrorKind::Protocol);
+}
+
+/// A clock that advances one second each time it is read.
+struct SecondClock(u64);
+impl Clock for SecondClock {
+    fn now(&mut self) -> Instant {
+        self.0 += 1_000_000;
+        Instant(self.0)
+    }
+}
+
+/// Issue 12: through the blocking driver, a card that answers with S(WTX) for ever ends at
+/// the 60 s exchange deadline (before the 256-WTX limit), as a timeout.
+#[test]
+fn blocking_t1_ends_endless_wtx_at_the_exchange_deadline() {
+    let mut uart = SimUart::new();
+    uart.wtx_forever = true;
+    let mut t: T1Uart<_, _, 300> =
+        T1Uart::with_config(uart, SecondClock(0), &ATR_T1, Config::default()).unwrap();
+    let mut buf = [0u8; 300];
+    let err = t
+        .transmit(&[0x00, 0x46, 0x00, 0x00, 0x00], &mut buf)
+        .unwrap_err();
+    assert_eq!(err, UartError::Link(cardwire_link::Error::DeadlineExceeded));
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    let wtx = t.engine().stats().wtx;
+    assert!(wtx > 1 && wtx < 256, "{wtx}");
 }
