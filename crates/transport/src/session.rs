@@ -222,3 +222,70 @@ pub fn run_ready<F: core::future::Future>(future: F) -> Result<F::Output, NotRea
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+    use cardwire_apdu::{Cla, CommandRepr};
+
+    struct Echo {
+        sent: usize,
+        forbid: bool,
+    }
+
+    impl Session for Echo {
+        type Error = ErrorKind;
+        fn transmit<'r>(
+            &mut self,
+            command: &CommandRepr<'_>,
+            response: &'r mut [u8],
+        ) -> Result<Response<&'r [u8]>, ErrorKind> {
+            self.sent += 1;
+            let out = response.get_mut(..3).ok_or(ErrorKind::BufferTooSmall)?;
+            out.copy_from_slice(&[command.ins.0, 0x90, 0x00]);
+            Response::new_checked(&*out).map_err(|_| ErrorKind::Protocol)
+        }
+        fn plain_pin_forbidden(&self) -> bool {
+            self.forbid
+        }
+    }
+
+    #[test]
+    fn ready_runs_async_code_over_a_blocking_session_in_one_poll() {
+        let mut session = Ready(Echo {
+            sent: 0,
+            forbid: true,
+        });
+        let cmd = CommandRepr::new(Cla(0), Ins(0xCA), 0, 0);
+        let mut buf = [0u8; 8];
+        let data = run_ready(async {
+            let first = session
+                .transmit(&cmd, &mut buf)
+                .await?
+                .data()
+                .first()
+                .copied();
+            let again = session.transmit(&cmd, &mut buf).await?;
+            assert!(again.sw().is_success());
+            Ok::<_, ErrorKind>(first)
+        });
+        assert_eq!(data, Ok(Ok(Some(0xCA))));
+        assert_eq!(session.0.sent, 2);
+        assert!(AsyncSession::plain_pin_forbidden(&session));
+        let mut small = [0u8; 2];
+        assert_eq!(
+            run_ready(session.transmit(&cmd, &mut small)).map(|r| r.err()),
+            Ok(Some(ErrorKind::BufferTooSmall))
+        );
+    }
+
+    /// A future that is never ready: `run_ready` gives it back as `NotReady` after one poll
+    /// (debug builds assert first).
+    #[test]
+    #[cfg_attr(debug_assertions, should_panic(expected = "run_ready waited"))]
+    fn pending_is_a_typed_error_not_a_loop() {
+        assert_eq!(run_ready(core::future::pending::<()>()), Err(NotReady));
+        assert_eq!(NotReady.kind(), ErrorKind::Other);
+    }
+}
