@@ -128,3 +128,164 @@ impl<S: AsyncSession + ?Sized> AsyncSession for &mut S {
         (**self).plain_pin_forbidden()
     }
 }
+
+/// A blocking [`Session`] seen as an [`AsyncSession`] whose every `transmit` completes on its
+/// first poll.
+///
+/// With [`run_ready`] it lets a crate write its host operations **once**, as `async` code
+/// over [`AsyncSession`], and offer them over a blocking [`Session`] too, sending exactly the
+/// same APDUs (as [`crate::Card`] and [`crate::AsyncCard`] share one engine).
+///
+/// ```
+/// use cardwire_apdu::{Cla, CommandRepr, Ins, Response};
+/// use cardwire_transport::session::{AsyncSession, Ready, Session, run_ready};
+/// use cardwire_transport::ErrorKind;
+///
+/// struct Ok9000;
+/// impl Session for Ok9000 {
+///     type Error = ErrorKind;
+///     fn transmit<'r>(
+///         &mut self,
+///         _command: &CommandRepr<'_>,
+///         response: &'r mut [u8],
+///     ) -> Result<Response<&'r [u8]>, ErrorKind> {
+///         let out = response.get_mut(..2).ok_or(ErrorKind::BufferTooSmall)?;
+///         out.copy_from_slice(&[0x90, 0x00]);
+///         Response::new_checked(&*out).map_err(|_| ErrorKind::Protocol)
+///     }
+/// }
+///
+/// /// Written once, over the async trait.
+/// async fn select<S: AsyncSession>(session: &mut S) -> Result<bool, S::Error> {
+///     let mut buf = [0u8; 8];
+///     let cmd = CommandRepr::new(Cla(0), Ins::SELECT, 4, 0);
+///     Ok(session.transmit(&cmd, &mut buf).await?.sw().is_success())
+/// }
+///
+/// let mut session = Ready(Ok9000);
+/// assert_eq!(run_ready(select(&mut session)), Ok(Ok(true)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ready<S>(pub S);
+
+impl<S: Session> AsyncSession for Ready<S> {
+    type Error = S::Error;
+
+    async fn transmit<'r>(
+        &mut self,
+        command: &CommandRepr<'_>,
+        response: &'r mut [u8],
+    ) -> Result<Response<&'r [u8]>, Self::Error> {
+        self.0.transmit(command, response)
+    }
+
+    fn plain_pin_forbidden(&self) -> bool {
+        self.0.plain_pin_forbidden()
+    }
+}
+
+/// A future given to [`run_ready`] was not complete after its first poll: it awaited
+/// something other than [`Ready`]'s methods. A bug in the caller, never a card condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NotReady;
+
+impl core::fmt::Display for NotReady {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("a blocking session operation did not complete at once")
+    }
+}
+
+impl core::error::Error for NotReady {}
+
+impl Error for NotReady {
+    fn kind(&self) -> crate::ErrorKind {
+        crate::ErrorKind::Other
+    }
+}
+
+/// Polls `future` once, with a no-op waker, and returns its output.
+///
+/// Meant for futures that await only [`Ready`]'s methods (or other futures that never wait):
+/// those complete on the first poll. It never loops and never blocks.
+///
+/// # Errors
+/// [`NotReady`] when the future returned `Pending` (it is dropped); debug builds assert
+/// that this does not happen.
+pub fn run_ready<F: core::future::Future>(future: F) -> Result<F::Output, NotReady> {
+    let mut future = core::pin::pin!(future);
+    let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        core::task::Poll::Ready(output) => Ok(output),
+        core::task::Poll::Pending => {
+            debug_assert!(false, "a future given to run_ready waited");
+            Err(NotReady)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+    use cardwire_apdu::{Cla, CommandRepr};
+
+    struct Echo {
+        sent: usize,
+        forbid: bool,
+    }
+
+    impl Session for Echo {
+        type Error = ErrorKind;
+        fn transmit<'r>(
+            &mut self,
+            command: &CommandRepr<'_>,
+            response: &'r mut [u8],
+        ) -> Result<Response<&'r [u8]>, ErrorKind> {
+            self.sent += 1;
+            let out = response.get_mut(..3).ok_or(ErrorKind::BufferTooSmall)?;
+            out.copy_from_slice(&[command.ins.0, 0x90, 0x00]);
+            Response::new_checked(&*out).map_err(|_| ErrorKind::Protocol)
+        }
+        fn plain_pin_forbidden(&self) -> bool {
+            self.forbid
+        }
+    }
+
+    #[test]
+    fn ready_runs_async_code_over_a_blocking_session_in_one_poll() {
+        let mut session = Ready(Echo {
+            sent: 0,
+            forbid: true,
+        });
+        let cmd = CommandRepr::new(Cla(0), Ins(0xCA), 0, 0);
+        let mut buf = [0u8; 8];
+        let data = run_ready(async {
+            let first = session
+                .transmit(&cmd, &mut buf)
+                .await?
+                .data()
+                .first()
+                .copied();
+            let again = session.transmit(&cmd, &mut buf).await?;
+            assert!(again.sw().is_success());
+            Ok::<_, ErrorKind>(first)
+        });
+        assert_eq!(data, Ok(Ok(Some(0xCA))));
+        assert_eq!(session.0.sent, 2);
+        assert!(AsyncSession::plain_pin_forbidden(&session));
+        let mut small = [0u8; 2];
+        assert_eq!(
+            run_ready(session.transmit(&cmd, &mut small)).map(|r| r.err()),
+            Ok(Some(ErrorKind::BufferTooSmall))
+        );
+    }
+
+    /// A future that is never ready: `run_ready` gives it back as `NotReady` after one poll
+    /// (debug builds assert first).
+    #[test]
+    #[cfg_attr(debug_assertions, should_panic(expected = "run_ready waited"))]
+    fn pending_is_a_typed_error_not_a_loop() {
+        assert_eq!(run_ready(core::future::pending::<()>()), Err(NotReady));
+        assert_eq!(NotReady.kind(), ErrorKind::Other);
+    }
+}
