@@ -6,8 +6,8 @@
 //! down are kept in a second small window so that the next pops are free. Memory use is
 //! therefore constant whatever the nesting depth (see docs/ARCHITECTURE.md, `## tlv`).
 
-use crate::header::{is_filler, read_header};
-use crate::{Error, Mode, Options, Tlv};
+use crate::header::{is_filler, read_header_in, rules};
+use crate::{Error, Options, Tlv};
 
 /// How many levels of open objects have their end remembered.
 const REMEMBERED_LEVELS: usize = 16;
@@ -38,13 +38,26 @@ pub struct Walker<'a> {
     input: &'a [u8],
     /// Offset of `input[0]` in the caller's numbering.
     base: usize,
-    opts: Options,
+    /// The rule set (a [`rules`] constant): the mode, or `TRUSTED` for validated bytes.
+    rules: u8,
+    limits: Limits,
     cursor: Cursor,
     deep: OpenEnds,
 }
 
+/// The depth and node limits of [`Options`], in the types the walk compares them in.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    /// [`Options::max_depth`] as a count of open objects: a node is too deep when this many
+    /// objects are open around it already.
+    max_open: usize,
+    max_depth: u32,
+    max_nodes: u32,
+}
+
 /// The scalar state of a walk, kept apart from the arrays of [`OpenEnds`] so that the
-/// compiler can hold it in registers.
+/// compiler can hold it in registers. After an error the walk stands at the end of the input
+/// at the top level, where it yields nothing more (no separate "failed" flag to test).
 #[derive(Clone, Copy, Debug)]
 struct Cursor {
     pos: usize,
@@ -53,7 +66,6 @@ struct Cursor {
     /// How many constructed objects are open around `pos`.
     open: usize,
     nodes: u32,
-    failed: bool,
 }
 
 /// The ends of the open constructed objects that the walk remembers.
@@ -72,6 +84,30 @@ struct OpenEnds {
 
 type Item<'a> = Result<(u32, Tlv<'a>), Error>;
 
+/// Runs `$body` with `$r` bound to the rule set constant of `$rules`.
+macro_rules! with_rules {
+    ($rules:expr, $r:ident => $body:expr) => {
+        match $rules {
+            rules::STRICT => {
+                const $r: u8 = rules::STRICT;
+                $body
+            }
+            rules::ISO => {
+                const $r: u8 = rules::ISO;
+                $body
+            }
+            rules::LENIENT => {
+                const $r: u8 = rules::LENIENT;
+                $body
+            }
+            _ => {
+                const $r: u8 = rules::TRUSTED;
+                $body
+            }
+        }
+    };
+}
+
 impl<'a> Walker<'a> {
     /// A walk over all of `input` with `opts` (a [`Mode`] converts into default options).
     pub fn new(input: &'a [u8], opts: impl Into<Options>) -> Self {
@@ -79,16 +115,33 @@ impl<'a> Walker<'a> {
     }
 
     pub(crate) fn with_base(input: &'a [u8], base: usize, opts: Options) -> Self {
+        Self::with_rules(input, base, rules::of(opts.mode), opts)
+    }
+
+    /// A walk over bytes that a walk with some [`Options`] validated already: filler is
+    /// skipped, and neither the tag and length rules nor the limits are checked again.
+    pub(crate) fn trusted(input: &'a [u8], base: usize) -> Self {
+        let opts = Options::new()
+            .with_max_depth(u32::MAX)
+            .with_max_nodes(u32::MAX);
+        Self::with_rules(input, base, rules::TRUSTED, opts)
+    }
+
+    fn with_rules(input: &'a [u8], base: usize, rules: u8, opts: Options) -> Self {
         Self {
             input,
             base,
-            opts,
+            rules,
+            limits: Limits {
+                max_open: usize::try_from(opts.max_depth).unwrap_or(usize::MAX),
+                max_depth: opts.max_depth,
+                max_nodes: opts.max_nodes,
+            },
             cursor: Cursor {
                 pos: 0,
                 end: input.len(),
                 open: 0,
                 nodes: 0,
-                failed: false,
             },
             deep: OpenEnds {
                 ends: [0; REMEMBERED_LEVELS],
@@ -104,21 +157,40 @@ impl<'a> Walker<'a> {
     ///
     /// # Errors
     /// Any parse [`Error`] the walk meets.
+    #[inline]
     pub fn finish(self) -> Result<(), Error> {
-        // `fold` rather than `try_fold`: `fold` is the walker's fast internal iteration, and
-        // after its first error the walker yields nothing more, so nothing is wasted.
-        #[allow(clippy::manual_try_fold)]
-        self.fold(Ok(()), |result, item| result.and(item.map(|_| ())))
+        let Walker {
+            input,
+            base,
+            rules,
+            limits,
+            mut cursor,
+            mut deep,
+        } = self;
+        let mut err = None;
+        with_rules!(rules, R => {
+            while step::<R>(input, base, &limits, &mut cursor, &mut deep, &mut err).is_some() {}
+        });
+        err.map_or(Ok(()), Err)
     }
 }
 
 impl OpenEnds {
     /// The end of open object `index` (0 = outermost); `pos` is where the walk stands.
-    #[inline]
+    #[inline(always)]
     fn end_of_open(&mut self, input: &[u8], pos: usize, index: usize) -> usize {
-        if let Some(&end) = self.ends.get(index) {
-            return end;
+        match self.ends.get(index) {
+            Some(&end) => end,
+            None => self.end_of_deep(input, pos, index),
         }
+    }
+
+    /// [`Self::end_of_open`] past the remembered levels: from the window or a walk down.
+    /// Out of line and through `&mut self`, so that the hot loop carries none of the window's
+    /// fields in registers.
+    #[cold]
+    #[inline(never)]
+    fn end_of_deep(&mut self, input: &[u8], pos: usize, index: usize) -> usize {
         if (self.window_lo..self.window_hi).contains(&index) {
             if let Some(&end) = self.window.get(index - self.window_lo) {
                 return end;
@@ -143,26 +215,51 @@ impl OpenEnds {
     }
 }
 
-/// One step of the walk: the next object, or `None` at the end (and after an error).
+/// Puts the walk in its terminal state (see [`Cursor`]), stores `error` in `err` and ends the
+/// step.
 #[inline(always)]
-fn step<'a>(
+fn fail<'a>(
+    cur: &mut Cursor,
+    input_len: usize,
+    err: &mut Option<Error>,
+    error: Error,
+) -> Option<(u32, Tlv<'a>)> {
+    *cur = Cursor {
+        pos: input_len,
+        end: input_len,
+        open: 0,
+        nodes: cur.nodes,
+    };
+    *err = Some(error);
+    None
+}
+
+/// One step of the walk under the rule set `R` (see [`rules`]): the next object, or `None`
+/// at the end and on an error, which it stores in `err` (the walk then stays at its end).
+///
+/// The error goes out through `err` rather than in an `Option<Result<..>>`: with the object
+/// and the error sharing one returned enum, the compiler carried the enum's bytes around the
+/// loop in registers and on the stack (about 30 instructions per object).
+#[inline(always)]
+fn step<'a, const R: u8>(
     input: &'a [u8],
     base: usize,
-    opts: &Options,
+    limits: &Limits,
     cur: &mut Cursor,
     deep: &mut OpenEnds,
-) -> Option<Item<'a>> {
-    if cur.failed {
-        return None;
-    }
-    loop {
-        if opts.mode != Mode::Strict {
-            while cur.pos < cur.end && input.get(cur.pos).is_some_and(|&b| is_filler(b)) {
-                cur.pos += 1;
-            }
-        }
+    err: &mut Option<Error>,
+) -> Option<(u32, Tlv<'a>)> {
+    let (at, rest) = loop {
         if cur.pos < cur.end {
-            break;
+            // `pos < end <= input.len()`, so `rest` is never empty.
+            let rest = input.get(cur.pos..cur.end).unwrap_or_default();
+            match rest.first() {
+                // ISO/IEC 7816-4 §5.2.2: 00 and FF where a tag would start are filler,
+                // except in strict mode, where the header reader rejects them.
+                Some(&b) if R != rules::STRICT && is_filler(b) => cur.pos += 1,
+                _ => break (cur.pos, rest),
+            }
+            continue;
         }
         if cur.open == 0 {
             return None;
@@ -172,23 +269,18 @@ fn step<'a>(
             0 => input.len(),
             n => deep.end_of_open(input, cur.pos, n - 1),
         };
-    }
-    let at = cur.pos;
-    let offset = base + at;
-    let rest = input.get(at..cur.end).unwrap_or_default();
-    let header = match read_header(rest, offset, opts.mode) {
-        Ok(h) => h,
-        Err(e) => {
-            cur.failed = true;
-            return Some(Err(e));
-        }
     };
-    let value_start = at + header.len;
-    let available = cur.end - value_start;
+    let offset = base + at;
+    // The hot path only learns whether the header is good; the error (type and offset) is
+    // worked out again, out of line, by the same reader (see `header_error`).
+    let Some(header) = read_header_in::<R>(rest, 0).ok() else {
+        return fail(cur, input.len(), err, header_error::<R>(rest, offset));
+    };
+    // `header.len <= rest.len()`: the reader read every header byte from `rest`.
+    let available = rest.len() - header.len;
     let value_len = usize::try_from(header.value_len).unwrap_or(usize::MAX);
     if value_len > available {
-        cur.failed = true;
-        return Some(Err(if cur.open == 0 {
+        let error = if cur.open == 0 {
             Error::TruncatedValue {
                 offset,
                 needed: value_len - available,
@@ -199,45 +291,74 @@ fn step<'a>(
                 length: header.value_len,
                 available,
             }
-        }));
+        };
+        return fail(cur, input.len(), err, error);
     }
-    cur.nodes += 1;
-    if cur.nodes > opts.max_nodes {
-        cur.failed = true;
-        let limit = opts.max_nodes;
-        return Some(Err(Error::TooManyNodes { offset, limit }));
+    if R != rules::TRUSTED {
+        cur.nodes += 1;
+        if cur.nodes > limits.max_nodes {
+            let limit = limits.max_nodes;
+            return fail(cur, input.len(), err, Error::TooManyNodes { offset, limit });
+        }
+        if cur.open >= limits.max_open {
+            let limit = limits.max_depth;
+            return fail(cur, input.len(), err, Error::TooDeep { offset, limit });
+        }
     }
+    // Below the depth limit `open + 1` fits in a u32; trusted walks saturate.
     let depth = u32::try_from(cur.open + 1).unwrap_or(u32::MAX);
-    if depth > opts.max_depth {
-        cur.failed = true;
-        let limit = opts.max_depth;
-        return Some(Err(Error::TooDeep { offset, limit }));
-    }
-    let value_end = value_start + value_len;
-    let Some(raw) = input.get(at..value_end) else {
-        // Unreachable: value_end <= cur.end <= input.len() was checked above.
-        cur.failed = true;
-        return Some(Err(Error::TruncatedHeader { offset }));
-    };
+    let object_len = header.len + value_len;
+    let raw = rest.get(..object_len).unwrap_or_default();
     let tlv = Tlv::from_parts(header.tag, header.constructed, offset, header.len, raw);
+    let value_end = at + object_len;
     if header.constructed {
-        if let Some(slot) = deep.ends.get_mut(cur.open) {
-            *slot = value_end;
-        }
-        if cur.open == REMEMBERED_LEVELS - 1 {
-            deep.anchor_start = value_start;
-        }
-        if deep.window_hi > cur.open {
-            // Window entries from this level down belonged to objects now closed.
-            deep.window_hi = cur.open.max(deep.window_lo);
+        if cur.open < REMEMBERED_LEVELS - 1 {
+            if let Some(slot) = deep.ends.get_mut(cur.open) {
+                *slot = value_end;
+            }
+        } else {
+            deep.push_deep(cur.open, at + header.len, value_end);
         }
         cur.open += 1;
         cur.end = value_end;
-        cur.pos = value_start;
+        cur.pos = at + header.len;
     } else {
         cur.pos = value_end;
     }
-    Some(Ok((depth, tlv)))
+    Some((depth, tlv))
+}
+
+/// The error [`read_header_in`] reports for the header at the start of `rest`, which sits at
+/// `offset`. Kept out of line so that no error value is built in the walk's loop.
+#[cold]
+#[inline(never)]
+fn header_error<const R: u8>(rest: &[u8], offset: usize) -> Error {
+    match read_header_in::<R>(rest, offset) {
+        Err(e) => e,
+        // Not reached: called only after the same read failed.
+        Ok(_) => Error::TruncatedHeader { offset },
+    }
+}
+
+impl OpenEnds {
+    /// Records open object `index` (at least `REMEMBERED_LEVELS - 1`), whose value is
+    /// `value_start..value_end`. Objects above that level are not recorded: the window only
+    /// holds levels from `REMEMBERED_LEVELS` on, and every walk back down to them passes here
+    /// at `REMEMBERED_LEVELS - 1`, which empties it.
+    #[cold]
+    #[inline(never)]
+    fn push_deep(&mut self, index: usize, value_start: usize, value_end: usize) {
+        if let Some(slot) = self.ends.get_mut(index) {
+            *slot = value_end;
+        }
+        if index == REMEMBERED_LEVELS - 1 {
+            self.anchor_start = value_start;
+        }
+        if self.window_hi > index {
+            // Window entries from this level down belonged to objects now closed.
+            self.window_hi = index.max(self.window_lo);
+        }
+    }
 }
 
 impl<'a> Iterator for Walker<'a> {
@@ -246,9 +367,20 @@ impl<'a> Iterator for Walker<'a> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let mut cur = self.cursor;
-        let item = step(self.input, self.base, &self.opts, &mut cur, &mut self.deep);
+        let mut err = None;
+        let item = with_rules!(self.rules, R => step::<R>(
+            self.input,
+            self.base,
+            &self.limits,
+            &mut cur,
+            &mut self.deep,
+            &mut err,
+        ));
         self.cursor = cur;
-        item
+        match item {
+            Some(x) => Some(Ok(x)),
+            None => err.map(Err),
+        }
     }
 
     /// Internal iteration (`for_each`, `count`, `finish`, ...) keeps the cursor in locals.
@@ -260,15 +392,22 @@ impl<'a> Iterator for Walker<'a> {
         let Walker {
             input,
             base,
-            opts,
+            rules,
+            limits,
             mut cursor,
             mut deep,
         } = self;
         let mut acc = init;
-        while let Some(item) = step(input, base, &opts, &mut cursor, &mut deep) {
-            acc = f(acc, item);
+        let mut err = None;
+        with_rules!(rules, R => {
+            while let Some(x) = step::<R>(input, base, &limits, &mut cursor, &mut deep, &mut err) {
+                acc = f(acc, Ok(x));
+            }
+        });
+        match err {
+            Some(e) => f(acc, Err(e)),
+            None => acc,
         }
-        acc
     }
 }
 
@@ -311,7 +450,7 @@ fn find_deep_ends(
                 p += 1;
             }
             let rest = input.get(p..end).unwrap_or_default();
-            let Ok(h) = read_header(rest, p, Mode::Lenient) else {
+            let Ok(h) = read_header_in::<{ rules::TRUSTED }>(rest, p) else {
                 found.end = end;
                 return found;
             };
@@ -347,7 +486,7 @@ impl core::iter::FusedIterator for Walker<'_> {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Tag;
+    use crate::{Mode, Tag};
     extern crate std;
     use std::vec::Vec;
 
