@@ -277,23 +277,14 @@ fn step<'a, const R: u8>(
         return fail(cur, input.len(), err, header_error::<R>(rest, offset));
     };
     // `header.len <= rest.len()`: the reader read every header byte from `rest`.
-    let available = rest.len() - header.len;
+    // One bounds check proves that the value fits in the enclosing object and gives the
+    // object's bytes (the header reader read every header byte from `rest`).
     let value_len = usize::try_from(header.value_len).unwrap_or(usize::MAX);
-    if value_len > available {
-        let error = if cur.open == 0 {
-            Error::TruncatedValue {
-                offset,
-                needed: value_len - available,
-            }
-        } else {
-            Error::LengthBeyondInput {
-                offset,
-                length: header.value_len,
-                available,
-            }
-        };
+    let object_len = header.len.saturating_add(value_len);
+    let Some(raw) = rest.get(..object_len) else {
+        let error = value_error(cur.open, offset, header.value_len, rest.len() - header.len);
         return fail(cur, input.len(), err, error);
-    }
+    };
     if R != rules::TRUSTED {
         cur.nodes += 1;
         if cur.nodes > limits.max_nodes {
@@ -307,8 +298,6 @@ fn step<'a, const R: u8>(
     }
     // Below the depth limit `open + 1` fits in a u32; trusted walks saturate.
     let depth = u32::try_from(cur.open + 1).unwrap_or(u32::MAX);
-    let object_len = header.len + value_len;
-    let raw = rest.get(..object_len).unwrap_or_default();
     let tlv = Tlv::from_parts(header.tag, header.constructed, offset, header.len, raw);
     let value_end = at + object_len;
     if header.constructed {
@@ -326,6 +315,27 @@ fn step<'a, const R: u8>(
         cur.pos = value_end;
     }
     Some((depth, tlv))
+}
+
+/// The error for a value of `length` bytes where only `available` are left: at the top level
+/// the input ended early, inside an object the length is wrong.
+#[cold]
+#[inline(never)]
+fn value_error(open: usize, offset: usize, length: u32, available: usize) -> Error {
+    if open == 0 {
+        Error::TruncatedValue {
+            offset,
+            needed: usize::try_from(length)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(available),
+        }
+    } else {
+        Error::LengthBeyondInput {
+            offset,
+            length,
+            available,
+        }
+    }
 }
 
 /// The error [`read_header_in`] reports for the header at the start of `rest`, which sits at
