@@ -59,28 +59,29 @@ pub(crate) mod rules {
 #[inline(always)]
 pub(crate) fn read_header(bytes: &[u8], at: usize, mode: Mode) -> Result<Header, Error> {
     match mode {
-        Mode::Strict => read_header_in::<{ rules::STRICT }>(bytes, at),
-        Mode::Iso => read_header_in::<{ rules::ISO }>(bytes, at),
-        Mode::Lenient => read_header_in::<{ rules::LENIENT }>(bytes, at),
+        Mode::Strict => read_header_in(bytes, at, rules::STRICT),
+        Mode::Iso => read_header_in(bytes, at, rules::ISO),
+        Mode::Lenient => read_header_in(bytes, at, rules::LENIENT),
     }
 }
 
-/// [`read_header`] under the rule set `R` (see [`rules`]).
+/// [`read_header`] under the rule set `r` (see [`rules`]). Always inlined: callers pass a
+/// constant where they can, and the rule tests fold away.
 ///
 /// # Errors
 /// As [`read_header`]; under `rules::TRUSTED` only the structural ones (truncation, length
 /// bytes `80` and `85`–`FF`, a fifth tag byte).
 #[inline(always)]
-pub(crate) fn read_header_in<const R: u8>(bytes: &[u8], at: usize) -> Result<Header, Error> {
+pub(crate) fn read_header_in(bytes: &[u8], at: usize, r: u8) -> Result<Header, Error> {
     let truncated = Error::TruncatedHeader { offset: at };
     let &b0 = bytes.first().ok_or(truncated)?;
     let (tag, tag_len) = if b0 & 0x1F != 0x1F {
-        if R == rules::STRICT && b0 == 0x00 {
+        if r == rules::STRICT && b0 == 0x00 {
             return Err(Error::InvalidTag { offset: at });
         }
         (u32::from(b0), 1)
     } else {
-        read_long_tag::<R>(bytes, b0, at)?
+        read_long_tag(bytes, b0, at, r)?
     };
     let &l0 = bytes.get(tag_len).ok_or(truncated)?;
     if l0 < 0x80 {
@@ -91,7 +92,7 @@ pub(crate) fn read_header_in<const R: u8>(bytes: &[u8], at: usize) -> Result<Hea
             value_len: u32::from(l0),
         });
     }
-    let (value_len, n) = read_long_length::<R>(bytes, tag_len, l0, at)?;
+    let (value_len, n) = read_long_length(bytes, tag_len, l0, at, r)?;
     Ok(Header {
         tag: Tag(tag),
         constructed: b0 & 0x20 != 0,
@@ -103,11 +104,12 @@ pub(crate) fn read_header_in<const R: u8>(bytes: &[u8], at: usize) -> Result<Hea
 /// Reads a long-form length whose first byte `l0` (≥ `80`) sits at `bytes[tag_len]`; returns
 /// the value length and the number of subsequent length bytes.
 #[inline]
-fn read_long_length<const R: u8>(
+fn read_long_length(
     bytes: &[u8],
     tag_len: usize,
     l0: u8,
     at: usize,
+    r: u8,
 ) -> Result<(u32, usize), Error> {
     let len_at = at + tag_len;
     let n = usize::from(l0 & 0x7F);
@@ -127,7 +129,7 @@ fn read_long_length<const R: u8>(
     for &d in digits {
         value_len = (value_len << 8) | u32::from(d);
     }
-    if R == rules::STRICT || R == rules::ISO {
+    if r == rules::STRICT || r == rules::ISO {
         // X.690 §10.1: the long form only from 128 on, and no leading zero byte.
         let minimal = match n {
             1 => value_len >= 0x80,
@@ -142,14 +144,14 @@ fn read_long_length<const R: u8>(
 
 /// Reads a tag in the high-tag form (first byte number bits `1F`), returning it and its length.
 #[inline]
-fn read_long_tag<const R: u8>(bytes: &[u8], b0: u8, at: usize) -> Result<(u32, usize), Error> {
+fn read_long_tag(bytes: &[u8], b0: u8, at: usize, r: u8) -> Result<(u32, usize), Error> {
     let truncated = Error::TruncatedHeader { offset: at };
     let invalid = Error::InvalidTag { offset: at };
-    if R == rules::STRICT && b0 == 0xFF {
+    if r == rules::STRICT && b0 == 0xFF {
         return Err(invalid);
     }
     let &b1 = bytes.get(1).ok_or(truncated)?;
-    if R != rules::TRUSTED && b1 == 0x80 {
+    if r != rules::TRUSTED && b1 == 0x80 {
         // X.690 §8.1.2.4.2 c: the first subsequent byte shall not be 80.
         return Err(invalid);
     }
@@ -157,7 +159,7 @@ fn read_long_tag<const R: u8>(bytes: &[u8], b0: u8, at: usize) -> Result<(u32, u
     if b1 & 0x80 == 0 {
         // Numbers below 31 belong in the one-byte form (X.690 §8.1.2.4, ISO/IEC 7816-4
         // §5.2.2.1); EMV uses 9F01..9F1E, 5F01.., BF0C anyway.
-        let allowed = match R {
+        let allowed = match r {
             rules::STRICT | rules::ISO => b1 >= 0x1F,
             rules::LENIENT => b1 != 0,
             _ => true,

@@ -304,7 +304,7 @@ impl<'a> Iterator for Tlvs<'a> {
         }
         // The bytes were validated when this iterator was made; an error here cannot happen,
         // and would end the iteration rather than panic.
-        let header = read_header_in::<{ rules::TRUSTED }>(rest, offset).ok()?;
+        let header = read_header_in(rest, offset, rules::TRUSTED).ok()?;
         let end = header.len.saturating_add(header.value_len as usize);
         let Some(raw) = rest.get(..end) else {
             self.rest = &[];

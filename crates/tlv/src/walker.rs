@@ -84,7 +84,8 @@ struct OpenEnds {
 
 type Item<'a> = Result<(u32, Tlv<'a>), Error>;
 
-/// Runs `$body` with `$r` bound to the rule set constant of `$rules`.
+/// Runs `$body` with `$r` bound to the rule set constant of `$rules`: one copy of the
+/// (always inlined) step per rule set, with the rule tests folded away.
 macro_rules! with_rules {
     ($rules:expr, $r:ident => $body:expr) => {
         match $rules {
@@ -169,7 +170,7 @@ impl<'a> Walker<'a> {
         } = self;
         let mut err = None;
         with_rules!(rules, R => {
-            while step::<R>(input, base, &limits, &mut cursor, &mut deep, &mut err).is_some() {}
+            while step(R, input, base, &limits, &mut cursor, &mut deep, &mut err).is_some() {}
         });
         err.map_or(Ok(()), Err)
     }
@@ -234,14 +235,15 @@ fn fail<'a>(
     None
 }
 
-/// One step of the walk under the rule set `R` (see [`rules`]): the next object, or `None`
+/// One step of the walk under the rule set `r` (see [`rules`]): the next object, or `None`
 /// at the end and on an error, which it stores in `err` (the walk then stays at its end).
 ///
 /// The error goes out through `err` rather than in an `Option<Result<..>>`: with the object
 /// and the error sharing one returned enum, the compiler carried the enum's bytes around the
 /// loop in registers and on the stack (about 30 instructions per object).
 #[inline(always)]
-fn step<'a, const R: u8>(
+fn step<'a>(
+    r: u8,
     input: &'a [u8],
     base: usize,
     limits: &Limits,
@@ -256,7 +258,7 @@ fn step<'a, const R: u8>(
             match rest.first() {
                 // ISO/IEC 7816-4 §5.2.2: 00 and FF where a tag would start are filler,
                 // except in strict mode, where the header reader rejects them.
-                Some(&b) if R != rules::STRICT && is_filler(b) => cur.pos += 1,
+                Some(&b) if r != rules::STRICT && is_filler(b) => cur.pos += 1,
                 _ => break (cur.pos, rest),
             }
             continue;
@@ -273,8 +275,8 @@ fn step<'a, const R: u8>(
     let offset = base + at;
     // The hot path only learns whether the header is good; the error (type and offset) is
     // worked out again, out of line, by the same reader (see `header_error`).
-    let Some(header) = read_header_in::<R>(rest, 0).ok() else {
-        return fail(cur, input.len(), err, header_error::<R>(rest, offset));
+    let Some(header) = read_header_in(rest, 0, r).ok() else {
+        return fail(cur, input.len(), err, header_error(rest, offset, r));
     };
     // `header.len <= rest.len()`: the reader read every header byte from `rest`.
     // One bounds check proves that the value fits in the enclosing object and gives the
@@ -285,7 +287,7 @@ fn step<'a, const R: u8>(
         let error = value_error(cur.open, offset, header.value_len, rest.len() - header.len);
         return fail(cur, input.len(), err, error);
     };
-    if R != rules::TRUSTED {
+    if r != rules::TRUSTED {
         cur.nodes += 1;
         if cur.nodes > limits.max_nodes {
             let limit = limits.max_nodes;
@@ -342,8 +344,8 @@ fn value_error(open: usize, offset: usize, length: u32, available: usize) -> Err
 /// `offset`. Kept out of line so that no error value is built in the walk's loop.
 #[cold]
 #[inline(never)]
-fn header_error<const R: u8>(rest: &[u8], offset: usize) -> Error {
-    match read_header_in::<R>(rest, offset) {
+fn header_error(rest: &[u8], offset: usize, r: u8) -> Error {
+    match read_header_in(rest, offset, r) {
         Err(e) => e,
         // Not reached: called only after the same read failed.
         Ok(_) => Error::TruncatedHeader { offset },
@@ -374,18 +376,21 @@ impl OpenEnds {
 impl<'a> Iterator for Walker<'a> {
     type Item = Item<'a>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         let mut cur = self.cursor;
         let mut err = None;
-        let item = with_rules!(self.rules, R => step::<R>(
+        // One copy of the step with the rule set read at run time: small enough to inline into
+        // the caller's loop, where the rule set is loop-invariant.
+        let item = step(
+            self.rules,
             self.input,
             self.base,
             &self.limits,
             &mut cur,
             &mut self.deep,
             &mut err,
-        ));
+        );
         self.cursor = cur;
         match item {
             Some(x) => Some(Ok(x)),
@@ -410,7 +415,7 @@ impl<'a> Iterator for Walker<'a> {
         let mut acc = init;
         let mut err = None;
         with_rules!(rules, R => {
-            while let Some(x) = step::<R>(input, base, &limits, &mut cursor, &mut deep, &mut err) {
+            while let Some(x) = step(R, input, base, &limits, &mut cursor, &mut deep, &mut err) {
                 acc = f(acc, Ok(x));
             }
         });
@@ -460,7 +465,7 @@ fn find_deep_ends(
                 p += 1;
             }
             let rest = input.get(p..end).unwrap_or_default();
-            let Ok(h) = read_header_in::<{ rules::TRUSTED }>(rest, p) else {
+            let Ok(h) = read_header_in(rest, p, rules::TRUSTED) else {
                 found.end = end;
                 return found;
             };
