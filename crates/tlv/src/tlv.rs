@@ -33,6 +33,9 @@ pub struct Tlv<'a> {
     offset: usize,
     header_len: usize,
     raw: &'a [u8],
+    /// `raw[header_len..]`, kept so that [`Tlv::value`] is a field read (the walk has the
+    /// split at hand).
+    value: &'a [u8],
 }
 
 impl<'a> Tlv<'a> {
@@ -44,12 +47,17 @@ impl<'a> Tlv<'a> {
         header_len: usize,
         raw: &'a [u8],
     ) -> Self {
+        let value = match raw.split_at_checked(header_len) {
+            Some((_, value)) => value,
+            None => &[],
+        };
         Self {
             tag,
             constructed,
             offset,
             header_len,
             raw,
+            value,
         }
     }
 
@@ -142,19 +150,19 @@ impl<'a> Tlv<'a> {
 
     /// The value.
     #[inline]
-    pub fn value(&self) -> &'a [u8] {
-        self.raw.get(self.header_len..).unwrap_or_default()
+    pub const fn value(&self) -> &'a [u8] {
+        self.value
     }
 
     /// The value length.
     #[inline]
-    pub fn len(&self) -> usize {
-        self.raw.len() - self.header_len
+    pub const fn len(&self) -> usize {
+        self.value.len()
     }
 
     /// Whether the value is empty.
     #[inline]
-    pub fn is_empty(&self) -> bool {
+    pub const fn is_empty(&self) -> bool {
         self.len() == 0
     }
 

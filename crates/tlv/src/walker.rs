@@ -65,7 +65,8 @@ struct Cursor {
     end: usize,
     /// How many constructed objects are open around `pos`.
     open: usize,
-    nodes: u32,
+    /// How many more objects the node limit allows.
+    nodes_left: u32,
 }
 
 /// The ends of the open constructed objects that the walk remembers.
@@ -142,7 +143,7 @@ impl<'a> Walker<'a> {
                 pos: 0,
                 end: input.len(),
                 open: 0,
-                nodes: 0,
+                nodes_left: opts.max_nodes,
             },
             deep: OpenEnds {
                 ends: [0; REMEMBERED_LEVELS],
@@ -229,7 +230,7 @@ fn fail<'a>(
         pos: input_len,
         end: input_len,
         open: 0,
-        nodes: cur.nodes,
+        nodes_left: 0,
     };
     *err = Some(error);
     None
@@ -288,11 +289,11 @@ fn step<'a>(
         return fail(cur, input.len(), err, error);
     };
     if r != rules::TRUSTED {
-        cur.nodes += 1;
-        if cur.nodes > limits.max_nodes {
+        if cur.nodes_left == 0 {
             let limit = limits.max_nodes;
             return fail(cur, input.len(), err, Error::TooManyNodes { offset, limit });
         }
+        cur.nodes_left -= 1;
         if cur.open >= limits.max_open {
             let limit = limits.max_depth;
             return fail(cur, input.len(), err, Error::TooDeep { offset, limit });
