@@ -258,11 +258,14 @@ fn step<'a>(
             let rest = input.get(cur.pos..cur.end).unwrap_or_default();
             match rest.first() {
                 // ISO/IEC 7816-4 §5.2.2: 00 and FF where a tag would start are filler,
-                // except in strict mode, where the header reader rejects them.
-                Some(&b) if r != rules::STRICT && is_filler(b) => cur.pos += 1,
+                // except in strict mode, where the header reader rejects them. The run of
+                // filler is skipped out of line, keeping the hot path free of a loop.
+                Some(&b) if r != rules::STRICT && is_filler(b) => {
+                    cur.pos += skip_filler(rest);
+                    continue;
+                }
                 _ => break (cur.pos, rest),
             }
-            continue;
         }
         if cur.open == 0 {
             return None;
@@ -318,6 +321,13 @@ fn step<'a>(
         cur.pos = value_end;
     }
     Some((depth, tlv))
+}
+
+/// The number of filler bytes (`00`/`FF`) at the start of `rest`.
+#[cold]
+#[inline(never)]
+fn skip_filler(rest: &[u8]) -> usize {
+    rest.iter().take_while(|&&b| is_filler(b)).count()
 }
 
 /// The error for a value of `length` bytes where only `available` are left: at the top level
