@@ -10,9 +10,9 @@ use crate::header::{is_filler, read_header_in, rules};
 use crate::{Error, Options, Tlv};
 
 /// How many levels of open objects have their end remembered.
-const REMEMBERED_LEVELS: usize = 16;
+const REMEMBERED_LEVELS: usize = 8;
 /// How many ends found again by a walk down are kept.
-const WINDOW: usize = 16;
+const WINDOW: usize = 8;
 
 /// A validating, depth-first walk over all BER-TLV objects in a buffer, in byte order.
 ///
