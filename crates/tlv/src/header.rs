@@ -40,6 +40,18 @@ pub(crate) mod rules {
     /// Validated bytes read again: filler skipped, no rule checks, no limits.
     pub(crate) const TRUSTED: u8 = 3;
 
+    /// The smallest second tag byte allowed in the two-byte high-tag form: `1F` (tag
+    /// numbers from 31 on) in strict and ISO modes, `01` in lenient mode (EMV), any for
+    /// trusted re-reads.
+    #[inline(always)]
+    pub(crate) const fn min_second_tag_byte(r: u8) -> u8 {
+        match r {
+            STRICT | ISO => 0x1F,
+            LENIENT => 0x01,
+            _ => 0x00,
+        }
+    }
+
     /// The rule set of `mode`.
     #[inline(always)]
     pub(crate) const fn of(mode: Mode) -> u8 {
@@ -151,19 +163,17 @@ fn read_long_tag(bytes: &[u8], b0: u8, at: usize, r: u8) -> Result<(u32, usize),
         return Err(invalid);
     }
     let &b1 = bytes.get(1).ok_or(truncated)?;
-    if r != rules::TRUSTED && b1 == 0x80 {
-        // X.690 §8.1.2.4.2 c: the first subsequent byte shall not be 80.
+    if b1 == 0x80 {
+        // X.690 §8.1.2.4.2 c: the first subsequent byte shall not be 80 (validated bytes
+        // never hold it, so trusted re-reads test it too: one test less on a run-time rule set).
         return Err(invalid);
     }
     let mut tag = (u32::from(b0) << 8) | u32::from(b1);
     if b1 & 0x80 == 0 {
         // Numbers below 31 belong in the one-byte form (X.690 §8.1.2.4, ISO/IEC 7816-4
         // §5.2.2.1); EMV uses 9F01..9F1E, 5F01.., BF0C anyway.
-        let allowed = match r {
-            rules::STRICT | rules::ISO => b1 >= 0x1F,
-            rules::LENIENT => b1 != 0,
-            _ => true,
-        };
+        // One comparison with the rule set's smallest allowed second byte.
+        let allowed = b1 >= rules::min_second_tag_byte(r);
         return if allowed { Ok((tag, 2)) } else { Err(invalid) };
     }
     for (i, &b) in bytes.iter().enumerate().take(4).skip(2) {
