@@ -291,7 +291,8 @@ fn step<'a>(
         let error = value_error(cur.open, offset, header.value_len, rest.len() - header.len);
         return fail(cur, input.len(), err, error);
     };
-    if r != rules::TRUSTED {
+    {
+        // Trusted walks run with both limits at their maximum (`Walker::trusted`).
         if cur.nodes_left == 0 {
             let limit = limits.max_nodes;
             return fail(cur, input.len(), err, Error::TooManyNodes { offset, limit });
