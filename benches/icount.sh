@@ -17,6 +17,7 @@ threshold="${ICOUNT_THRESHOLD:-10}"
 
 command -v valgrind >/dev/null || { echo "icount: valgrind is not installed" >&2; exit 1; }
 
+cargo bench -p cardwire-benches --bench icount --no-run
 exe=$(cargo bench -p cardwire-benches --bench icount --no-run --message-format=json 2>/dev/null |
   sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
 [ -x "$exe" ] || { echo "icount: could not build the harness" >&2; exit 1; }
