@@ -72,9 +72,10 @@ struct Cursor {
 /// The ends of the open constructed objects that the walk remembers.
 #[derive(Clone, Debug)]
 struct OpenEnds {
-    /// `ends[i]`: end of the value of open object `i` (outermost first), for
-    /// `i < REMEMBERED_LEVELS`.
-    ends: [usize; REMEMBERED_LEVELS],
+    /// `ends[i + 1]`: end of the value of open object `i` (outermost first), for
+    /// `i < REMEMBERED_LEVELS`. `ends[0]` is the input's end (the top level's), so that leaving any remembered
+    /// object is one array read.
+    ends: [usize; REMEMBERED_LEVELS + 1],
     /// Start of the value of open object `REMEMBERED_LEVELS - 1`, where a walk down starts.
     anchor_start: usize,
     /// Ends of open objects `window_lo..window_hi` found by the last walk down.
@@ -146,7 +147,11 @@ impl<'a> Walker<'a> {
                 nodes_left: opts.max_nodes,
             },
             deep: OpenEnds {
-                ends: [0; REMEMBERED_LEVELS],
+                ends: {
+                    let mut ends = [0; REMEMBERED_LEVELS + 1];
+                    ends[0] = input.len();
+                    ends
+                },
                 anchor_start: 0,
                 window: [0; WINDOW],
                 window_lo: 0,
@@ -178,16 +183,17 @@ impl<'a> Walker<'a> {
 }
 
 impl OpenEnds {
-    /// The end of open object `index` (0 = outermost); `pos` is where the walk stands.
+    /// The end of the region the walk is in when `open` objects are open: the input's end
+    /// for 0, else the end of open object `open - 1`; `pos` is where the walk stands.
     #[inline(always)]
-    fn end_of_open(&mut self, input: &[u8], pos: usize, index: usize) -> usize {
-        match self.ends.get(index) {
+    fn end_at(&mut self, input: &[u8], pos: usize, open: usize) -> usize {
+        match self.ends.get(open) {
             Some(&end) => end,
-            None => self.end_of_deep(input, pos, index),
+            None => self.end_of_deep(input, pos, open - 1),
         }
     }
 
-    /// [`Self::end_of_open`] past the remembered levels: from the window or a walk down.
+    /// The end of open object `index` past the remembered levels: from the window or a walk down.
     /// Out of line and through `&mut self`, so that the hot loop carries none of the window's
     /// fields in registers.
     #[cold]
@@ -200,7 +206,7 @@ impl OpenEnds {
         }
         let anchor_end = self
             .ends
-            .get(REMEMBERED_LEVELS - 1)
+            .get(REMEMBERED_LEVELS)
             .copied()
             .unwrap_or(input.len());
         let found = find_deep_ends(
@@ -271,10 +277,7 @@ fn step<'a>(
             return None;
         }
         cur.open -= 1;
-        cur.end = match cur.open {
-            0 => input.len(),
-            n => deep.end_of_open(input, cur.pos, n - 1),
-        };
+        cur.end = deep.end_at(input, cur.pos, cur.open);
     };
     let offset = base + at;
     // The hot path only learns whether the header is good; the error (type and offset) is
@@ -309,7 +312,7 @@ fn step<'a>(
     let value_end = at + object_len;
     if header.constructed {
         if cur.open < REMEMBERED_LEVELS - 1 {
-            if let Some(slot) = deep.ends.get_mut(cur.open) {
+            if let Some(slot) = deep.ends.get_mut(cur.open + 1) {
                 *slot = value_end;
             }
         } else {
@@ -372,7 +375,7 @@ impl OpenEnds {
     #[cold]
     #[inline(never)]
     fn push_deep(&mut self, index: usize, value_start: usize, value_end: usize) {
-        if let Some(slot) = self.ends.get_mut(index) {
+        if let Some(slot) = self.ends.get_mut(index + 1) {
             *slot = value_end;
         }
         if index == REMEMBERED_LEVELS - 1 {
