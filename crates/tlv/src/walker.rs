@@ -19,7 +19,7 @@ const WINDOW: usize = 7;
 /// A validating, depth-first walk over all BER-TLV objects in a buffer, in byte order.
 ///
 /// Each item is `(depth, object)`, depth 1 for top-level objects. The walk checks every
-/// header against the [`Mode`], that every value fits in its enclosing object, and the
+/// header against the [`Mode`](crate::Mode), that every value fits in its enclosing object, and the
 /// depth and node limits of its [`Options`]. After the first error it yields nothing more.
 ///
 /// ```
@@ -114,7 +114,7 @@ macro_rules! with_rules {
 }
 
 impl<'a> Walker<'a> {
-    /// A walk over all of `input` with `opts` (a [`Mode`] converts into default options).
+    /// A walk over all of `input` with `opts` (a [`Mode`](crate::Mode) converts into default options).
     pub fn new(input: &'a [u8], opts: impl Into<Options>) -> Self {
         Self::with_base(input, 0, opts.into())
     }
