@@ -530,3 +530,160 @@ fn scratch_file_needs_secure_messaging() {
         StatusWord::SECURITY_STATUS_NOT_SATISFIED
     );
 }
+
+// ----- the card's rules for protected chains, APDU by APDU ---------------------------------
+
+/// Sends one APDU straight to the card, following `61xx` with GET RESPONSE.
+fn raw(card: &mut VirtualCard, apdu: &[u8]) -> Vec<u8> {
+    use cardwire_transport::CardHandler;
+    let mut rsp = vec![0u8; 70_000];
+    let mut out = Vec::new();
+    let mut n = card.process(apdu, &mut rsp);
+    loop {
+        out.extend_from_slice(&rsp[..n - 2]);
+        if rsp[n - 2] == 0x61 {
+            n = card.process(&[apdu[0] & 0x03, 0xC0, 0, 0, rsp[n - 1]], &mut rsp);
+            continue;
+        }
+        out.extend_from_slice(&rsp[n - 2..n]);
+        return out;
+    }
+}
+
+/// A powered card with BAC done on the basic channel and the scratch EF selected under SM;
+/// the host's secure messaging session.
+fn raw_bac() -> (VirtualCard, cardwire_sm::SmSession<cardwire_sm::TdesSuite>) {
+    use cardwire_sm::bac::BacHost;
+    use cardwire_transport::CardHandler;
+    let mut card = fresh();
+    card.power_on();
+    let mut select = vec![0x00, 0xA4, 0x04, 0x0C, 7];
+    select.extend_from_slice(&EMRTD_AID);
+    assert_eq!(raw(&mut card, &select), [0x90, 0x00]);
+    let mut host = BacHost::new(bac_keys(&card), [1; 8], [2; 16]);
+    let challenge = raw(&mut card, &BacHost::GET_CHALLENGE);
+    let mut ea = [0u8; 64];
+    let n = host
+        .external_authenticate_command(&challenge[..8], &mut ea)
+        .unwrap();
+    let answer = raw(&mut card, &ea[..n]);
+    let mut sm = host.finish(&answer).unwrap();
+    let fid = EF_EMRTD_SCRATCH.0.to_be_bytes();
+    let sel = CommandRepr::new(Cla::INTERINDUSTRY, Ins::SELECT, 0x02, 0x0C).with_data(&fid);
+    assert_eq!(send_protected(&mut card, &mut sm, &sel), [0x90, 0x00]);
+    (card, sm)
+}
+
+/// Wraps `cmd`, sends it and unwraps the answer (which must verify).
+fn send_protected(
+    card: &mut VirtualCard,
+    sm: &mut cardwire_sm::SmSession<cardwire_sm::TdesSuite>,
+    cmd: &CommandRepr<'_>,
+) -> Vec<u8> {
+    let mut wire = vec![0u8; cmd.data.len() + 128];
+    let n = sm
+        .wrap(cmd, cardwire_apdu::LengthForm::Auto, &mut wire)
+        .unwrap();
+    let answer = raw(card, &wire[..n]);
+    let mut plain = vec![0u8; answer.len() + 16];
+    let m = sm.unwrap_response(&answer, &mut plain).unwrap();
+    plain[..m].to_vec()
+}
+
+fn update_link(chaining: bool, data: &[u8]) -> CommandRepr<'_> {
+    CommandRepr::new(
+        Cla::INTERINDUSTRY.with_chaining(chaining),
+        Ins::UPDATE_BINARY,
+        0,
+        0,
+    )
+    .with_data(data)
+}
+
+fn read_scratch(
+    card: &mut VirtualCard,
+    sm: &mut cardwire_sm::SmSession<cardwire_sm::TdesSuite>,
+) -> Vec<u8> {
+    let read = CommandRepr::new(Cla::INTERINDUSTRY, Ins::READ_BINARY, 0, 0).with_ne(8);
+    send_protected(card, sm, &read)
+}
+
+#[test]
+fn protected_links_are_joined_in_order_and_run_once() {
+    let (mut card, mut sm) = raw_bac();
+    assert_eq!(
+        send_protected(&mut card, &mut sm, &update_link(true, &[1, 2, 3])),
+        [0x90, 0x00]
+    );
+    // Another command in the middle of the chain breaks it off (6883, ISO/IEC 7816-4
+    // §5.3.3); nothing was written.
+    assert_eq!(read_scratch(&mut card, &mut sm), [0x68, 0x83]);
+    assert_eq!(
+        read_scratch(&mut card, &mut sm),
+        [0, 0, 0, 0, 0, 0, 0, 0, 0x90, 0x00]
+    );
+    assert_eq!(
+        send_protected(&mut card, &mut sm, &update_link(true, &[1, 2, 3])),
+        [0x90, 0x00]
+    );
+    assert_eq!(
+        send_protected(&mut card, &mut sm, &update_link(true, &[4, 5])),
+        [0x90, 0x00]
+    );
+    assert_eq!(
+        send_protected(&mut card, &mut sm, &update_link(false, &[6])),
+        [0x90, 0x00]
+    );
+    assert_eq!(
+        read_scratch(&mut card, &mut sm),
+        [1, 2, 3, 4, 5, 6, 0, 0, 0x90, 0x00]
+    );
+}
+
+#[test]
+fn a_plain_link_cannot_join_or_finish_a_protected_chain() {
+    let (mut card, mut sm) = raw_bac();
+    assert_eq!(
+        send_protected(&mut card, &mut sm, &update_link(true, &[1, 2, 3])),
+        [0x90, 0x00]
+    );
+    // A plain final link with the same header is refused and ends the chain.
+    assert_eq!(raw(&mut card, &[0x00, 0xD6, 0, 0, 1, 9]), [0x68, 0x83]);
+    // The secure channel lives on; the chain is gone: a protected final link alone is a
+    // whole command now, written at offset 0.
+    assert_eq!(
+        send_protected(&mut card, &mut sm, &update_link(false, &[7])),
+        [0x90, 0x00]
+    );
+    assert_eq!(
+        read_scratch(&mut card, &mut sm),
+        [7, 0, 0, 0, 0, 0, 0, 0, 0x90, 0x00]
+    );
+    // A plain chain link first, then a protected command: refused bare, plain chain dropped.
+    assert_eq!(raw(&mut card, &[0x10, 0xD6, 0, 0, 1, 8]), [0x90, 0x00]);
+    let mut wire = [0u8; 128];
+    let n = sm
+        .wrap(
+            &update_link(false, &[5]),
+            cardwire_apdu::LengthForm::Auto,
+            &mut wire,
+        )
+        .unwrap();
+    assert_eq!(raw(&mut card, &wire[..n]), [0x68, 0x83]);
+}
+
+#[test]
+fn a_protected_final_link_with_another_header_is_refused_protected() {
+    let (mut card, mut sm) = raw_bac();
+    assert_eq!(
+        send_protected(&mut card, &mut sm, &update_link(true, &[1, 2, 3])),
+        [0x90, 0x00]
+    );
+    // Same INS, another offset: 6883, protected (the command itself verified).
+    let other = CommandRepr::new(Cla::INTERINDUSTRY, Ins::UPDATE_BINARY, 0, 4).with_data(&[9]);
+    assert_eq!(send_protected(&mut card, &mut sm, &other), [0x68, 0x83]);
+    assert_eq!(
+        read_scratch(&mut card, &mut sm),
+        [0, 0, 0, 0, 0, 0, 0, 0, 0x90, 0x00]
+    );
+}
