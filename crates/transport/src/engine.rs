@@ -279,7 +279,7 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
                 .poll_transmit(&mut self.buffers.tx)
                 .map_err(engine_error)?
                 .len();
-            let answer_len = if protect && self.buffers.tx.get(1) != Some(&Ins::GET_RESPONSE.0) {
+            let answer_len = if protect && !is_get_response(&self.buffers.tx) {
                 self.send_protected(transport, wire_len).await?
             } else {
                 let wire = self.buffers.tx.get(..wire_len).unwrap_or_default();
@@ -502,6 +502,15 @@ async fn transmit_into<T: AsyncTransport, S>(
             Err(CardError::ResponseTooLong { capacity })
         }
         Err(e) => Err(CardError::Transport(e)),
+    }
+}
+
+/// Whether a wire APDU is GET RESPONSE: INS `C0` in an interindustry class (ISO/IEC 7816-4
+/// §5.3.4). A proprietary command with INS `C0` is an ordinary command and is protected.
+fn is_get_response(wire: &[u8]) -> bool {
+    match wire {
+        [cla, ins, ..] => *ins == Ins::GET_RESPONSE.0 && Cla(*cla).is_interindustry(),
+        _ => false,
     }
 }
 

@@ -363,6 +363,23 @@ fn secure_messaging_policy_refuses_plain_pin_and_wraps_when_active() {
 }
 
 #[test]
+fn a_proprietary_command_with_ins_c0_is_protected_not_taken_for_get_response() {
+    let mut card = session(false, short_chaining()).with_secure_channel_type::<XorChannel>();
+    card.start_secure_messaging(XorChannel::default());
+    let proprietary = CommandRepr::new(Cla::PROPRIETARY, Ins::GET_RESPONSE, 0, 0).with_data(&[1]);
+    let mut buf = [0u8; 258];
+    // Whatever the test card makes of it, it must have gone out wrapped, never in plain.
+    let _ = card.transmit(&proprietary, &mut buf);
+    let first = log(&card)[0].clone();
+    assert_ne!(
+        first[..2],
+        [0x80, 0xC0],
+        "sent in plain under secure messaging"
+    );
+    assert_eq!(first[0] & 0x0C, 0x0C, "SM indication set by the channel");
+}
+
+#[test]
 fn secure_channel_failure_switches_secure_messaging_off() {
     let mut card = session(false, short_chaining()).with_secure_channel_type::<XorChannel>();
     card.start_secure_messaging(XorChannel::default());
