@@ -156,7 +156,11 @@ impl<T: Transport, S: SecureChannel, const N: usize> Card<T, S, N> {
     /// # Errors
     /// As [`Card::transmit`].
     pub fn read_ef_atr(&mut self) -> CardResult<bool, T, S> {
-        run_ready(self.core.read_ef_atr(&mut SyncRef(&mut self.transport)))
+        // SELECT then READ BINARY: one transaction, so that no other application's SELECT
+        // comes in between.
+        self.run_transaction(false, |tx| {
+            run_ready(tx.core.read_ef_atr(&mut SyncRef(&mut tx.transport)))
+        })?
     }
 
     /// The card's Answer-to-Reset (ISO/IEC 7816-3 §8).
@@ -302,7 +306,8 @@ impl<T: Transport, S: SecureChannel, const N: usize> Card<T, S, N> {
     ///
     /// **Release policy** ([`ReleasePolicy`]): when a command that raises the card's security
     /// status succeeded ([`crate::session::raises_security_state`]: a verified PIN, an
-    /// authentication), the card is reset as the outermost transaction ends, so that the
+    /// authentication) — in the transaction or before it —, the card is reset as the
+    /// outermost transaction ends, so that the
     /// state does not leak to the next application (the class of OpenSC CVE-2023-40660); the
     /// session then starts afresh from the new ATR. [`Card::set_release_policy`] opts out.
     ///
@@ -330,6 +335,17 @@ impl<T: Transport, S: SecureChannel, const N: usize> Card<T, S, N> {
     /// state).
     pub fn transaction<R>(
         &mut self,
+        body: impl FnOnce(&mut InTransaction<'_, T::Error, S, N>) -> R,
+    ) -> CardResult<R, T, S> {
+        self.run_transaction(true, body)
+    }
+
+    /// [`Card::transaction`]; the session's own multi-APDU operations ([`Card::read_binary`],
+    /// [`Card::read_ef_atr`]) run in one with `apply_release` false: they raise nothing, and
+    /// must not reset a card the caller verified a PIN on.
+    fn run_transaction<R>(
+        &mut self,
+        apply_release: bool,
         body: impl FnOnce(&mut InTransaction<'_, T::Error, S, N>) -> R,
     ) -> CardResult<R, T, S> {
         let depth = self.transaction_depth;
@@ -364,7 +380,9 @@ impl<T: Transport, S: SecureChannel, const N: usize> Card<T, S, N> {
             };
             out = Some(body(&mut card));
             core.take_back(card.core);
-            reset = policy == ReleasePolicy::ResetWhenAuthenticated && core.security_raised;
+            reset = apply_release
+                && policy == ReleasePolicy::ResetWhenAuthenticated
+                && core.security_raised;
             if reset {
                 TransactionEnd::Reset
             } else {
@@ -494,10 +512,19 @@ impl<T: Transport, S: SecureChannel, const N: usize> Card<T, S, N> {
         len: usize,
         buf: &'r mut [u8],
     ) -> CardResult<(&'r [u8], StatusWord), T, S> {
-        run_ready(
-            self.core
-                .read_binary(&mut SyncRef(&mut self.transport), offset, len, buf),
-        )
+        // The READ BINARY loop runs in one transaction: no other application's SELECT comes
+        // between its pieces (the caller's SELECT belongs in the same transaction too).
+        let (n, sw) = self.run_transaction(false, |tx| {
+            run_ready(
+                tx.core
+                    .read_binary(&mut SyncRef(&mut tx.transport), offset, len, &mut *buf),
+            )
+            .map(|(data, sw)| (data.len(), sw))
+        })??;
+        let data = buf
+            .get(..n)
+            .ok_or(CardError::ResponseTooLong { capacity: len })?;
+        Ok((data, sw))
     }
 }
 

@@ -583,3 +583,19 @@ fn card_removal_is_a_transport_error_and_forgets_state() {
     assert_eq!(err.kind(), ErrorKind::CardRemoved);
     assert!(!card.is_channel_open(1));
 }
+
+#[test]
+fn the_sessions_own_reads_hold_a_transaction_and_never_reset() {
+    let verify = CommandRepr::new(Cla::INTERINDUSTRY, Ins::VERIFY, 0, 0x80).with_data(PIN);
+    let t = Counting::new(InProcess::new(TestCard::new(&ATR_PLAIN, false)));
+    let mut card = Card::with_capabilities(t, short_chaining());
+    assert!(card.transmit(&verify, &mut [0u8; 258]).unwrap().sw().is_success());
+    let mut buf = vec![0u8; FILE_LEN + 2];
+    let (data, _) = card.read_binary(0, 1000, &mut buf).unwrap();
+    assert_eq!(data.len(), 1000);
+    let t = card.transport();
+    // The four READ BINARY pieces in one transaction, and the caller's PIN state kept.
+    assert_eq!((t.begun, t.ended, t.sent_inside, t.reset_at_end), (1, 1, 4, 0));
+    assert!(t.inner.handler().verified);
+    assert!(card.security_state_raised());
+}
