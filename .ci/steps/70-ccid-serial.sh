@@ -83,7 +83,7 @@ grep -q "Yes" "$work/list.txt" || fail "the reader shows no card"
 echo "--- opensc-tool -a (the ATR through libccid's PowerOn)"
 atr=$(opensc-tool -r 0 -a | tr -d '\r')
 echo "$atr"
-[ "$atr" = "3b:87:81:31:fe:45:80:31:e4:73:b6:01:db:c6" ] || fail "unexpected ATR $atr"
+[ "$atr" = "3b:87:81:31:fe:45:80:31:e4:73:b6:01:fb:e6" ] || fail "unexpected ATR $atr"
 
 echo "--- opensc-tool -s (SELECT the identity application, READ BINARY 5001)"
 opensc-tool -r 0 -s "00 A4 04 00 0B F0 63 61 72 64 77 69 72 65 49 44" \

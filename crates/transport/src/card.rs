@@ -530,7 +530,8 @@ impl<T: Transport, S: SecureChannel, const N: usize> Card<T, S, N> {
 
 /// The session [`Card::transaction`] hands its body: the same session over the transport
 /// inside the transaction.
-pub type InTransaction<'t, E, S, const N: usize> = Card<&'t mut (dyn Transport<Error = E> + 't), S, N>;
+pub type InTransaction<'t, E, S, const N: usize> =
+    Card<&'t mut (dyn Transport<Error = E> + 't), S, N>;
 
 /// What the session does with the card's security state when a transaction or the session
 /// ends ([`Card::set_release_policy`]).

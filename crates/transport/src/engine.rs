@@ -230,7 +230,9 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
             command.cla = command.cla.with_channel(channel).map_err(CardError::Apdu)?;
         }
         let protect = self.secure.is_some();
-        let rsp = self.exchange(transport, &command, response, protect).await?;
+        let rsp = self
+            .exchange(transport, &command, response, protect)
+            .await?;
         if rsp.sw().is_success() && raises_security_state(command.ins, !command.data.is_empty()) {
             self.security_raised = true;
         }

@@ -194,10 +194,21 @@ fn without_the_opt_in_6700_is_the_answer_and_nothing_is_resent() {
 #[test]
 fn the_fallback_never_resends_pin_commands_or_authentications() {
     let pin = [0x31u8; 300];
-    for ins in [Ins::VERIFY, Ins(0x24), Ins(0x2C), Ins(0x2A), Ins(0x87), Ins(0x86)] {
+    for ins in [
+        Ins::VERIFY,
+        Ins(0x24),
+        Ins(0x2C),
+        Ins(0x2A),
+        Ins(0x87),
+        Ins(0x86),
+    ] {
         let mut handler = TestCard::new(&ATR_PLAIN, true);
         handler.rejects_extended = true;
-        let mut card = Card::<_, cardwire_transport::NoSecureChannel, 1024>::with_capabilities_typed(InProcess::new(handler), extended());
+        let mut card =
+            Card::<_, cardwire_transport::NoSecureChannel, 1024>::with_capabilities_typed(
+                InProcess::new(handler),
+                extended(),
+            );
         card.set_extended_fallback(true);
         let cmd = CommandRepr::new(Cla::INTERINDUSTRY, ins, 0, 0x80).with_data(&pin);
         let mut buf = [0u8; 258];
@@ -209,7 +220,10 @@ fn the_fallback_never_resends_pin_commands_or_authentications() {
     // A command with the secure-messaging class bits is not re-sent either.
     let mut handler = TestCard::new(&ATR_PLAIN, true);
     handler.rejects_extended = true;
-    let mut card = Card::<_, cardwire_transport::NoSecureChannel, 1024>::with_capabilities_typed(InProcess::new(handler), extended());
+    let mut card = Card::<_, cardwire_transport::NoSecureChannel, 1024>::with_capabilities_typed(
+        InProcess::new(handler),
+        extended(),
+    );
     card.set_extended_fallback(true);
     let cmd = CommandRepr::new(Cla(0x0C), Ins::PUT_DATA, 1, 3).with_data(&pin);
     let sw = card.transmit(&cmd, &mut [0u8; 258]).unwrap().sw();
@@ -234,7 +248,10 @@ fn read_binary_goes_on_when_the_card_serves_fewer_bytes_than_asked() {
     assert_eq!(data, &card.transport().handler().file[..2048].to_vec()[..]);
     assert_eq!(log(&card).len(), 2048usize.div_ceil(0xDF));
     // Asking for more than the file holds: the read ends at the end of the file (6282).
-    let (data, sw) = card.read_binary(0, FILE_LEN + 100, &mut vec![0u8; FILE_LEN + 102]).map(|(d, s)| (d.len(), s)).unwrap();
+    let (data, sw) = card
+        .read_binary(0, FILE_LEN + 100, &mut vec![0u8; FILE_LEN + 102])
+        .map(|(d, s)| (d.len(), s))
+        .unwrap();
     assert_eq!((data, sw), (FILE_LEN, StatusWord::END_OF_FILE));
     // An offset beyond the end: 6B00 and nothing.
     let (data, sw) = card.read_binary(FILE_LEN as u16 + 1, 10, &mut buf).unwrap();
@@ -401,7 +418,10 @@ fn a_verified_pin_is_reset_at_the_end_of_the_transaction() {
     .unwrap()
     .unwrap();
     assert_eq!(card.transport().reset_at_end, 1);
-    assert!(!card.transport().inner.handler().verified, "the card was reset");
+    assert!(
+        !card.transport().inner.handler().verified,
+        "the card was reset"
+    );
     assert!(!card.security_state_raised());
     // The documented opt-out keeps the state.
     card.set_release_policy(ReleasePolicy::Leave);
@@ -589,13 +609,21 @@ fn the_sessions_own_reads_hold_a_transaction_and_never_reset() {
     let verify = CommandRepr::new(Cla::INTERINDUSTRY, Ins::VERIFY, 0, 0x80).with_data(PIN);
     let t = Counting::new(InProcess::new(TestCard::new(&ATR_PLAIN, false)));
     let mut card = Card::with_capabilities(t, short_chaining());
-    assert!(card.transmit(&verify, &mut [0u8; 258]).unwrap().sw().is_success());
+    assert!(
+        card.transmit(&verify, &mut [0u8; 258])
+            .unwrap()
+            .sw()
+            .is_success()
+    );
     let mut buf = vec![0u8; FILE_LEN + 2];
     let (data, _) = card.read_binary(0, 1000, &mut buf).unwrap();
     assert_eq!(data.len(), 1000);
     let t = card.transport();
     // The four READ BINARY pieces in one transaction, and the caller's PIN state kept.
-    assert_eq!((t.begun, t.ended, t.sent_inside, t.reset_at_end), (1, 1, 4, 0));
+    assert_eq!(
+        (t.begun, t.ended, t.sent_inside, t.reset_at_end),
+        (1, 1, 4, 0)
+    );
     assert!(t.inner.handler().verified);
     assert!(card.security_state_raised());
 }
