@@ -95,9 +95,17 @@ mod tests {
         let third = HISTORICAL_BYTES[6];
         assert_ne!(third & 0x80, 0, "command chaining");
         assert_ne!(third & 0x40, 0, "extended Lc and Le");
-        assert_ne!(third & 0x20, 0, "extended length information in EF.ATR/INFO");
+        assert_ne!(
+            third & 0x20,
+            0,
+            "extended length information in EF.ATR/INFO"
+        );
         assert_eq!((third & 0x07) + 1, LOGICAL_CHANNELS);
-        let caps = cardwire_apdu::exchange::Capabilities::from_historical_bytes_raw(&HISTORICAL_BYTES);
-        assert!(caps.ef_atr_length_info, "a host learns to read EF.ATR/INFO for 7F66");
+        let caps =
+            cardwire_apdu::exchange::Capabilities::from_historical_bytes_raw(&HISTORICAL_BYTES);
+        assert!(
+            caps.ef_atr_length_info,
+            "a host learns to read EF.ATR/INFO for 7F66"
+        );
     }
 }

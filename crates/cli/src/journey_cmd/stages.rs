@@ -28,6 +28,15 @@ fn select_identity() -> CommandRepr<'static> {
 fn stage_power_on<T: Transport>(j: &mut Journey<T>) -> Result<Stage, Fatal> {
     let mut s = Stage::new(1, "Power on: the ATR and the card's capabilities");
     let card = j.card()?;
+    // The lengths follow what the card states: when its historical bytes say EF.ATR/INFO
+    // holds the extended length information (7F66), read it (an explicit SELECT and READ
+    // BINARY; opening the session sent nothing).
+    if card.capabilities().ef_atr_length_info {
+        let read = card
+            .read_ef_atr()
+            .map_err(|e| format!("the card did not answer for EF.ATR/INFO: {e}"))?;
+        s.fact("ef_atr_read", read);
+    }
     let atr = card.atr().to_vec();
     let caps = *card.capabilities();
     s.say(format!("ATR {}", to_hex(&atr)));

@@ -409,7 +409,9 @@ mod tests {
             assert_eq!(sw, StatusWord::SUCCESS, "{fid:04X}");
             assert_eq!(data, &content[..], "{fid:04X}");
             // Asking past the end: the whole file and 6282.
-            let (data, sw) = session.read_binary(0, content.len() + 10, &mut buf).unwrap();
+            let (data, sw) = session
+                .read_binary(0, content.len() + 10, &mut buf)
+                .unwrap();
             assert_eq!((data.len(), sw), (content.len(), StatusWord::END_OF_FILE));
         }
     }
