@@ -300,6 +300,25 @@ impl PcscCard {
         })
     }
 
+    /// The reader's `dwMaxAPDUDataSize` (PC/SC Part 10 `FEATURE_GET_TLV_PROPERTIES`), when
+    /// the reader states it: `Some(0)` short APDUs only. Narrow the session's capabilities
+    /// with [`part10::narrow_to_reader`] (`Card::set_capabilities`).
+    ///
+    /// # Errors
+    /// As [`PcscCard::features`] and [`PcscCard::control`].
+    pub fn max_apdu_data_size(&self) -> Result<Option<u32>, PcscError> {
+        let features = self.features()?;
+        let Some(code) = features
+            .list()
+            .control_code(part10::Feature::GET_TLV_PROPERTIES)
+        else {
+            return Ok(None);
+        };
+        let mut out = [0u8; 256];
+        let answer = self.control(code, &[], &mut out)?;
+        Ok(part10::max_apdu_data_size(answer))
+    }
+
     /// Reads a reader attribute (`SCardGetAttrib`), for example
     /// [`Attribute::VendorName`] or [`Attribute::AtrString`].
     ///

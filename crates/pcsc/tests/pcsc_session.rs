@@ -60,6 +60,8 @@ mod shared {
     fn a_transaction_is_held_between_commands_and_no_one_interleaves() {
         let context = Context::establish().expect("pcscd must be running");
         let mut card = Card::open(connect(&context)).unwrap();
+        // vpcd states no reader limits (no Part 10 features): the card's own capabilities hold.
+        assert_eq!(card.transport().max_apdu_data_size().unwrap(), None);
         let mut buf = [0u8; 300];
         let (tx_done, rx_done) = std::sync::mpsc::channel();
         let mut other = None;
@@ -157,7 +159,7 @@ mod shared {
         );
         // And closing the session with the default policy resets the card.
         card.set_release_policy(ReleasePolicy::ResetWhenAuthenticated);
-        let transport = card.close().map_err(|(_, e)| e).unwrap();
+        let transport = card.close().unwrap();
         transport.disconnect(Disposition::Leave).unwrap();
         let err = other.transmit(&[0, 0x20, 0, 0x80], &mut b).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::CardReset, "{err}");

@@ -442,12 +442,12 @@ impl<T: Transport, S: SecureChannel, const N: usize> Card<T, S, N> {
     /// transport back.
     ///
     /// # Errors
-    /// A transport error from the reset; the transport is given back with it.
-    pub fn close(mut self) -> Result<T, (T, CardError<T::Error, S::Error>)> {
+    /// A transport error from the reset (the transport is dropped then; a `PcscCard` resets
+    /// the card when dropped).
+    pub fn close(mut self) -> CardResult<T, T, S> {
         if self.release == ReleasePolicy::ResetWhenAuthenticated && self.core.security_raised {
-            if let Err(e) = self.transport.reset() {
-                return Err((self.transport, CardError::Transport(e)));
-            }
+            self.transport.reset().map_err(CardError::Transport)?;
+            self.core.forget_card_state();
         }
         Ok(self.transport)
     }

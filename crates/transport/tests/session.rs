@@ -432,7 +432,7 @@ fn a_verified_pin_is_reset_at_the_end_of_the_transaction() {
     assert!(card.transport().inner.handler().verified);
     // Closing the session applies the policy too.
     card.set_release_policy(ReleasePolicy::ResetWhenAuthenticated);
-    let t = card.close().map_err(|(_, e)| e).unwrap();
+    let t = card.close().unwrap();
     assert!(!t.inner.handler().verified, "closing reset the card");
 }
 
