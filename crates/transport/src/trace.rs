@@ -333,7 +333,9 @@ impl<T: Transport, K: TraceSink> Transport for Traced<T, K> {
         &mut self,
         body: &mut dyn FnMut(&mut dyn Transport<Error = T::Error>) -> TransactionEnd,
     ) -> Result<(), T::Error> {
-        let sink = &mut self.sink;
+        // Both the transport and the sink are seen as trait objects inside, so that a
+        // transaction nested in this one has the same type (and the types do not grow).
+        let sink: &mut dyn TraceSink = &mut self.sink;
         self.inner.transaction(&mut |inner| {
             let mut traced = Traced {
                 inner,
