@@ -51,7 +51,7 @@ pub enum CardError<E, S = core::convert::Infallible> {
     /// The card refused a command the session sent for itself (MANAGE CHANNEL).
     Refused(StatusWord),
     /// The transport ended a transaction without running its body (a
-    /// [`Transport::transaction`](crate::Transport::transaction) that breaks its contract).
+    /// [`Transport::transaction`] that breaks its contract).
     TransactionNotRun,
 }
 
