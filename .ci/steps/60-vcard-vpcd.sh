@@ -69,7 +69,7 @@ wait_for 20 "the reader after the pcscd restart" opensc-tool -r "$reader" --atr
 
 echo "--- opensc-tool"
 out=$(opensc-tool -r "$reader" --atr)
-[ "$out" = "3b:87:81:31:fe:45:80:31:e4:73:b6:01:db:c6" ] || fail "opensc-tool --atr printed: $out"
+[ "$out" = "3b:87:81:31:fe:45:80:31:e4:73:b6:01:fb:e6" ] || fail "opensc-tool --atr printed: $out"
 out=$(opensc-tool -r "$reader" -s 00A4040C0BF063617264776972654944 -s 00B0820000 2>&1)
 grep -q 'SW1=0x90, SW2=0x00' <<<"$out" || fail "opensc-tool SELECT + READ BINARY: $out"
 grep -Eq '^([0-9A-F]{2} ){12}' <<<"$out" || fail "opensc-tool read no user ID: $out"

@@ -46,6 +46,51 @@ pub fn carries_reference_data(ins: Ins) -> bool {
     matches!(ins.0, 0x20 | 0x21 | 0x24 | 0x25 | 0x2C | 0x2D)
 }
 
+/// Whether a successful `ins` (with a data field when `has_data`) can raise the card's
+/// security status: VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER with reference data
+/// (ISO/IEC 7816-4 §11.5.6–§11.5.10), EXTERNAL/MUTUAL AUTHENTICATE (§11.5.4), GENERAL
+/// AUTHENTICATE (§11.5.5). The `Card` session resets the card at the end of a transaction
+/// after one of them succeeded (see `ReleasePolicy`).
+pub fn raises_security_state(ins: Ins, has_data: bool) -> bool {
+    (carries_reference_data(ins) && has_data) || matches!(ins.0, 0x82 | 0x86 | 0x87)
+}
+
+/// Whether a command may be sent a second time on the session's initiative (the opt-in
+/// extended-length fallback, a retry after a transient failure).
+///
+/// Never for a command under secure messaging (its counter or MAC chaining moved on: class
+/// byte bits b4–b3 of an interindustry class, b6 of a further interindustry class,
+/// ISO/IEC 7816-4 §5.4.1), nor for commands whose repetition changes or consumes card state:
+/// VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER (a PIN try each), PERFORM SECURITY
+/// OPERATION (`2A`), GENERAL AUTHENTICATE (`86`/`87`), EXTERNAL/INTERNAL AUTHENTICATE
+/// (`82`/`88`), GET CHALLENGE (`84`: a new challenge each time) and GENERATE ASYMMETRIC KEY
+/// PAIR (`46`/`47`).
+pub fn safe_to_resend(command: &CommandRepr<'_>) -> bool {
+    let cla = command.cla.0;
+    let secure = if cla & 0x80 != 0 {
+        // Proprietary class: its secure-messaging indication is not known; assume it may be.
+        cla & 0x0C != 0
+    } else if cla & 0x40 == 0 {
+        cla & 0x0C != 0
+    } else {
+        cla & 0x20 != 0
+    };
+    !secure
+        && !carries_reference_data(command.ins)
+        && !matches!(
+            command.ins.0,
+            0x2A | 0x2B | 0x86 | 0x87 | 0x82 | 0x83 | 0x88 | 0x89 | 0x84 | 0x85 | 0x46 | 0x47
+        )
+}
+
+/// Whether a command is safe to send once more after a transient failure that left the
+/// card's state alone (for example its answer was lost on the way): SELECT, GET DATA and
+/// READ BINARY, not under secure messaging (ISO/IEC 7816-4 §11.2.2, §11.4.3, §11.3.3). They
+/// read or select and change nothing else; GET CHALLENGE is not among them.
+pub fn idempotent(command: &CommandRepr<'_>) -> bool {
+    safe_to_resend(command) && matches!(command.ins.0, 0xA4 | 0xCA | 0xCB | 0xB0 | 0xB1)
+}
+
 /// One logical command out, its complete response back (ISO/IEC 7816-4 §5).
 ///
 /// Implementations handle `61xx`/`6Cxx`, chaining and, when active, secure messaging. A status

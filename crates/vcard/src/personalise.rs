@@ -146,8 +146,9 @@ fn ef_atr_content() -> Vec<u8> {
     let caps = crate::atr::HISTORICAL_BYTES;
     tlv(0x47, caps.get(4..7).unwrap_or(&[]), &mut out);
     let mut ext = Vec::new();
-    let nc = u16::try_from(crate::atr::MAX_NC).unwrap_or(u16::MAX);
-    let ne = u16::try_from(crate::atr::MAX_NE).unwrap_or(u16::MAX);
+    // APDU sizes (ISO/IEC 7816-4 §12.7.1), not data sizes.
+    let nc = u16::try_from(crate::atr::MAX_COMMAND_APDU).unwrap_or(u16::MAX);
+    let ne = u16::try_from(crate::atr::MAX_RESPONSE_APDU).unwrap_or(u16::MAX);
     tlv(0x02, &nc.to_be_bytes(), &mut ext);
     tlv(0x02, &ne.to_be_bytes(), &mut ext);
     tlv(0x7F66, &ext, &mut out);

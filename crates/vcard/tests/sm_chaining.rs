@@ -24,7 +24,7 @@ use cardwire_sm::scp03::{SecurityLevel, StaticKeys};
 use cardwire_sm::{BacKeys, MrzInfo};
 use cardwire_transport::{
     Card, CardError, InProcess, SecureChannel, SecureChannelError, SecureChannelErrorKind,
-    Transport,
+    TransactionEnd, Transport,
 };
 use cardwire_vcard::personalise::{
     CACHE_LEN, DEFAULT_PIN, EF_EMRTD_SCRATCH, EMRTD_AID, EMRTD_SCRATCH_LEN, IDENTITY_AID,
@@ -133,12 +133,12 @@ impl Transport for Wire {
         self.inner.reset()
     }
 
-    fn begin_transaction(&mut self) -> Result<(), Self::Error> {
-        self.inner.begin_transaction()
-    }
-
-    fn end_transaction(&mut self) -> Result<(), Self::Error> {
-        self.inner.end_transaction()
+    fn transaction(
+        &mut self,
+        body: &mut dyn FnMut(&mut dyn Transport<Error = Self::Error>) -> TransactionEnd,
+    ) -> Result<(), Self::Error> {
+        // The tampering wire is as exclusive as the in-process card behind it.
+        cardwire_transport::exclusive_transaction(self, body)
     }
 }
 

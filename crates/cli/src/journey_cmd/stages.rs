@@ -5,7 +5,7 @@ use cardwire_apdu::{Cla, CommandRepr, Ins, StatusWord};
 use cardwire_pin::{Pin, PinOutcome};
 use cardwire_sm::channel::{open_scp03, secure_card};
 use cardwire_sm::scp03::{SecurityLevel, StaticKeys};
-use cardwire_transport::Transport;
+use cardwire_transport::{Error as _, TransactionEnd, Transport};
 use cardwire_vcard::personalise::{ALG_ECDSA_SHA256, IDENTITY_AID, KEY_REFERENCE};
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use serde_json::json;
@@ -25,6 +25,15 @@ fn select_identity() -> CommandRepr<'static> {
 fn stage_power_on<T: Transport>(j: &mut Journey<T>) -> Result<Stage, Fatal> {
     let mut s = Stage::new(1, "Power on: the ATR and the card's capabilities");
     let card = j.card()?;
+    // The lengths follow what the card states: when its historical bytes say EF.ATR/INFO
+    // holds the extended length information (7F66), read it (an explicit SELECT and READ
+    // BINARY; opening the session sent nothing).
+    if card.capabilities().ef_atr_length_info {
+        let read = card
+            .read_ef_atr()
+            .map_err(|e| format!("the card did not answer for EF.ATR/INFO: {e}"))?;
+        s.fact("ef_atr_read", read);
+    }
     let atr = card.atr().to_vec();
     let caps = *card.capabilities();
     s.say(format!("ATR {}", to_hex(&atr)));
@@ -436,11 +445,38 @@ fn stage_admin<T: Transport>(j: &mut Journey<T>, secrets: &Secrets) -> Result<St
     Ok(s)
 }
 
+/// Runs the journey in one PC/SC transaction (held for its whole length: VERIFY then the
+/// signature, SCP03 then its protected command, each SELECT then its READ BINARY loop, with no
+/// other application in between). When a PIN was verified, the transaction ends with a reset
+/// of the card, so that the PIN state does not leak to the next application.
 pub(super) fn run_stages<T: Transport>(
-    transport: T,
+    mut transport: T,
     secrets: &Secrets,
     destructive: bool,
 ) -> Result<Vec<Stage>, Fatal> {
+    let mut result = None;
+    transport
+        .transaction(&mut |held| {
+            let outcome = run_stages_held(held, secrets, destructive);
+            let raised = outcome.as_ref().map_or(true, |(_, raised)| *raised);
+            result = Some(outcome.map(|(stages, _)| stages));
+            if raised {
+                TransactionEnd::Reset
+            } else {
+                TransactionEnd::Leave
+            }
+        })
+        .map_err(|e| format!("the card transaction failed: {} ({e:?})", e.kind()))?;
+    result.unwrap_or_else(|| Err("the card transaction did not run".to_string().into()))
+}
+
+/// The stages, inside the transaction. Returns them and whether the card's security state
+/// was raised (a PIN verified, an authentication).
+fn run_stages_held<T: Transport>(
+    transport: T,
+    secrets: &Secrets,
+    destructive: bool,
+) -> Result<(Vec<Stage>, bool), Fatal> {
     let mut j = Journey::new(transport)?;
     let mut stages = Vec::new();
     let mark = 0;
@@ -501,5 +537,9 @@ pub(super) fn run_stages<T: Transport>(
         go_on = s.ok && !s.skipped;
         stages.push(s);
     }
-    Ok(stages)
+    let raised = j
+        .card
+        .as_ref()
+        .is_none_or(|card| card.security_state_raised());
+    Ok((stages, raised))
 }

@@ -8,7 +8,7 @@ use super::DEFAULT_APDU_BUFFER;
 use super::clock::Clock;
 use super::engine::{Link, LinkEngine, Next, link, t0_from_atr, t1_from_atr};
 use super::error::UartError;
-use crate::transport::Transport;
+use crate::transport::{TransactionEnd, Transport, exclusive_transaction};
 
 /// A blocking transport over a UART (`embedded-io` [`Read`](embedded_io::Read) +
 /// [`ReadReady`](embedded_io::ReadReady) + [`Write`](embedded_io::Write)) and a link engine
@@ -202,5 +202,13 @@ where
     fn reset(&mut self) -> Result<(), Self::Error> {
         self.link.engine.reset();
         Err(UartError::Unsupported)
+    }
+
+    /// Exclusive anyway: `body` runs at once ([`exclusive_transaction`]).
+    fn transaction(
+        &mut self,
+        body: &mut dyn FnMut(&mut dyn Transport<Error = Self::Error>) -> TransactionEnd,
+    ) -> Result<(), Self::Error> {
+        exclusive_transaction(self, body)
     }
 }
