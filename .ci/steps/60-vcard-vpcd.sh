@@ -70,7 +70,7 @@ wait_for 20 "the reader after the pcscd restart" opensc-tool -r "$reader" --atr
 
 echo "--- opensc-tool"
 out=$(opensc-tool -r "$reader" --atr)
-[ "$out" = "3b:87:81:31:fe:45:80:31:e4:73:b6:01:db:c6" ] || fail "opensc-tool --atr printed: $out"
+[ "$out" = "3b:87:81:31:fe:45:80:31:e4:73:b6:01:fb:e6" ] || fail "opensc-tool --atr printed: $out"
 out=$(opensc-tool -r "$reader" -s 00A4040009A0000003080000100000 -s 00CB3FFF055C035FC10200 2>&1)
 grep -q 'SW1=0x90, SW2=0x00' <<<"$out" || fail "opensc-tool SELECT PIV + GET DATA CHUID: $out"
 grep -q '^61 ' <<<"$out" || fail "opensc-tool: no application property template: $out"

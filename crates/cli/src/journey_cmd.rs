@@ -301,6 +301,153 @@ mod tests {
         assert_ne!(wrong("123456"), b"123456");
     }
 
+    /// The secrets `cardwire journey` uses against the built-in virtual card.
+    fn vcard_secrets() -> Secrets {
+        let k = cardwire_vcard::state::Scp03Keys::test_keys();
+        Secrets {
+            pin: journey_pin(DEFAULT_PIN).unwrap(),
+            puk: journey_pin(DEFAULT_PUK).unwrap(),
+            new_pin: journey_pin("654321").unwrap(),
+            scp03: [k.enc.to_vec(), k.mac.to_vec(), k.dek.to_vec()],
+            kvn: 1,
+        }
+    }
+
+    /// The virtual card seen through a reader that changes it: `short_only` announces no
+    /// extended lengths and answers an extended APDU with 6700 (a short-only card);
+    /// `per_read` serves at most that many bytes per READ BINARY, with 9000 (a card or reader
+    /// that serves 0xDF bytes per APDU).
+    struct Quirky {
+        inner: InProcess<VirtualCard>,
+        atr: Vec<u8>,
+        short_only: bool,
+        per_read: Option<usize>,
+    }
+
+    impl Quirky {
+        fn new(short_only: bool, per_read: Option<usize>) -> Self {
+            let mut card = VirtualCard::new(&Seed::DEFAULT).unwrap();
+            card.power_on();
+            let mut atr = card.atr().to_vec();
+            if short_only {
+                // Third software function byte: chaining and 4 channels, no extended Lc/Le, no
+                // EF.ATR length information; then the TCK again.
+                let n = atr.len();
+                atr[n - 2] = 0x9B;
+                atr[n - 1] = atr[1..n - 1].iter().fold(0, |a, b| a ^ b);
+            }
+            Quirky {
+                inner: InProcess::new(card),
+                atr,
+                short_only,
+                per_read,
+            }
+        }
+    }
+
+    impl cardwire_transport::Transport for Quirky {
+        type Error = cardwire_transport::ErrorKind;
+        fn transmit<'b>(&mut self, c: &[u8], r: &'b mut [u8]) -> Result<&'b [u8], Self::Error> {
+            let extended = c.len() > 5 && c[4] == 0;
+            if self.short_only && extended {
+                r[..2].copy_from_slice(&[0x67, 0x00]);
+                return Ok(&r[..2]);
+            }
+            let n = self.inner.transmit(c, r)?.len();
+            match self.per_read {
+                Some(max) if c[1] == 0xB0 && n - 2 > max => {
+                    r[max..max + 2].copy_from_slice(&[0x90, 0x00]);
+                    Ok(&r[..max + 2])
+                }
+                _ => Ok(&r[..n]),
+            }
+        }
+        fn atr(&self) -> &[u8] {
+            &self.atr
+        }
+        fn reset(&mut self) -> Result<(), Self::Error> {
+            self.inner.reset()
+        }
+        fn transaction(
+            &mut self,
+            body: &mut dyn FnMut(
+                &mut dyn cardwire_transport::Transport<Error = Self::Error>,
+            ) -> cardwire_transport::TransactionEnd,
+        ) -> Result<(), Self::Error> {
+            cardwire_transport::exclusive_transaction(self, body)
+        }
+    }
+
+    fn certificate_len(stages: &[Stage]) -> u64 {
+        stages[2].facts["certificates"]["9A (PIV authentication)"]["der_len"]
+            .as_u64()
+            .unwrap()
+    }
+
+    /// The plan `cardwire journey` follows against a fresh built-in virtual card.
+    fn vcard_plan() -> stages::Plan {
+        let card = VirtualCard::new(&Seed::DEFAULT).unwrap();
+        let id = card.identity();
+        stages::Plan {
+            destructive: true,
+            issuance: Some(piv_stages::Issuance {
+                management_key: cardwire_piv::ManagementKey::DEFAULT_3DES,
+                set_pins: true,
+                worker: piv_stages::Worker {
+                    name: id.name.clone(),
+                    user_id: id.user_id,
+                    serial: id.serial,
+                },
+            }),
+            no_issuance: "",
+        }
+    }
+
+    #[test]
+    fn the_journey_works_on_a_short_only_card_and_a_card_serving_0xdf_bytes_per_read() {
+        let plain =
+            stages::run_stages(Quirky::new(false, None), &vcard_secrets(), &vcard_plan()).unwrap();
+        assert!(
+            plain.iter().all(|s| s.ok && !s.skipped),
+            "the reference run"
+        );
+        let cert_len = certificate_len(&plain);
+        assert!(cert_len > 0xDF, "the certificate needs several pieces");
+        for (short_only, per_read) in [(true, None), (false, Some(0xDF)), (true, Some(0xDF))] {
+            let stages = stages::run_stages(
+                Quirky::new(short_only, per_read),
+                &vcard_secrets(),
+                &vcard_plan(),
+            )
+            .unwrap();
+            for s in &stages {
+                assert!(
+                    s.ok && !s.skipped,
+                    "short-only {short_only}, per read {per_read:?}: stage {} {:?}",
+                    s.number,
+                    s.failure
+                );
+                if short_only {
+                    assert!(
+                        s.apdus
+                            .iter()
+                            .all(|a| a.command.len() <= 5 || a.command[4] != 0)
+                    );
+                }
+            }
+            // The whole certificate was read (it verifies against its CA, and its key checks
+            // the signature in stage 4): never cut at the first short answer. (Its length
+            // varies by a byte or two with the key generated in stage 0.)
+            assert!(certificate_len(&stages).abs_diff(cert_len) < 8);
+            for slot in ["9A (PIV authentication)", "9C (digital signature)"] {
+                assert_eq!(
+                    stages[2].facts["certificates"][slot]["issued_by_virtual_ca"], true,
+                    "{slot}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn the_journey_uses_the_piv_references_the_virtual_card_uses() {
         use cardwire_vcard::personalise::{PIN_SPEC, PUK_SPEC};

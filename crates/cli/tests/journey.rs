@@ -82,7 +82,7 @@ fn every_stage_gets_the_answers_a_correct_card_gives() {
     assert_eq!(guid.len(), 32);
     // 1. Power on: a T=1 ATR announcing extended lengths, chaining and 4 channels.
     let s1 = &stage(&r, 1)["facts"];
-    assert_eq!(s1["atr"], "3B878131FE458031E473B601DBC6");
+    assert_eq!(s1["atr"], "3B878131FE458031E473B601FBE6");
     assert_eq!(s1["protocols"][0], "T=1");
     assert_eq!(s1["capabilities"]["extended_length"], true);
     assert_eq!(s1["capabilities"]["command_chaining"], true);

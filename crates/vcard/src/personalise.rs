@@ -14,9 +14,13 @@
 //! │   └── 5030 SFI 15  40 000-byte record cache             read, update: PIN
 //! └── DF 4D00  ICAO eMRTD application, AID A0 00 00 02 47 10 01 (ICAO 9303-10 §3.1)
 //!     ├── 011E SFI 1E  EF.COM                               read: secure messaging (BAC)
-//!     └── 0101 SFI 01  EF.DG1 (MRZ)                         read: secure messaging (BAC)
+//!     ├── 0101 SFI 01  EF.DG1 (MRZ)                         read: secure messaging (BAC)
+//!     └── 01F0         8 192-byte scratch file (not ICAO)   read, update: secure messaging
 //! ```
-//! Every EF is updatable only under SCP03 administration unless noted; eMRTD files never.
+//! Every EF is updatable only under SCP03 administration unless noted; eMRTD data groups
+//! never. The eMRTD scratch file is the virtual card's own: ICAO 9303-10 defines no writable
+//! file, but a write of a few kilobytes under BAC is what exercises secure messaging over
+//! command chaining (each link protected on its own) end to end.
 
 use cardwire_pin::{CardPinConfig, PinFormat, PinPolicy, PinSpec};
 
@@ -54,6 +58,11 @@ pub const DF_EMRTD: Fid = Fid(0x4D00);
 pub const EF_COM: Fid = Fid(0x011E);
 /// EF.DG1.
 pub const EF_DG1: Fid = Fid(0x0101);
+/// The eMRTD application's scratch file: not an ICAO data group, readable and writable under
+/// secure messaging (BAC or SCP03); [`EMRTD_SCRATCH_LEN`] zero bytes on a fresh card.
+pub const EF_EMRTD_SCRATCH: Fid = Fid(0x01F0);
+/// The size of [`EF_EMRTD_SCRATCH`].
+pub const EMRTD_SCRATCH_LEN: usize = 8_192;
 
 /// The cardholder PIN of a fresh card.
 pub const DEFAULT_PIN: &str = "123456";
@@ -135,8 +144,9 @@ fn ef_atr_content() -> Vec<u8> {
     let caps = crate::atr::HISTORICAL_BYTES;
     tlv(0x47, caps.get(4..7).unwrap_or(&[]), &mut out);
     let mut ext = Vec::new();
-    let nc = u16::try_from(crate::atr::MAX_NC).unwrap_or(u16::MAX);
-    let ne = u16::try_from(crate::atr::MAX_NE).unwrap_or(u16::MAX);
+    // APDU sizes (ISO/IEC 7816-4 §12.7.1), not data sizes.
+    let nc = u16::try_from(crate::atr::MAX_COMMAND_APDU).unwrap_or(u16::MAX);
+    let ne = u16::try_from(crate::atr::MAX_RESPONSE_APDU).unwrap_or(u16::MAX);
     tlv(0x02, &nc.to_be_bytes(), &mut ext);
     tlv(0x02, &ne.to_be_bytes(), &mut ext);
     tlv(0x7F66, &ext, &mut out);
@@ -223,6 +233,13 @@ pub fn file_system(identity: &Identity, seed: &Seed, mrz: &Mrz) -> FileSystem {
     if let Some(e) = fs.add_df(mf, DF_EMRTD, Some(&EMRTD_AID)) {
         fs.add_transparent(e, EF_COM, Some(0x1E), Access::SM_READ_ONLY, ef_com(&[0x61]));
         fs.add_transparent(e, EF_DG1, Some(0x01), Access::SM_READ_ONLY, mrz.dg1());
+        fs.add_transparent(
+            e,
+            EF_EMRTD_SCRATCH,
+            None,
+            Access::SM_RW,
+            vec![0; EMRTD_SCRATCH_LEN],
+        );
     }
     fs
 }

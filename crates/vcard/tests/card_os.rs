@@ -282,7 +282,9 @@ fn get_data_and_challenge_and_channels() {
     assert_eq!(sw, 0x9000);
     assert_eq!(&name[3..], card.identity().name.as_bytes());
     let (ext, _) = send(&mut card, &hex("00CA7F6600"));
-    assert_eq!(ext, hex("7F66 08 02021000 02021000"));
+    // ISO/IEC 7816-4 §12.7.1: the largest command and response APDUs, 4 096 data bytes each:
+    // 4 096 + 9 = 0x1009 and 4 096 + 2 = 0x1002 (the data sizes were announced before).
+    assert_eq!(ext, hex("7F66 08 02021009 02021002"));
     assert_eq!(send(&mut card, &hex("00CA010100")).1, 0x6A88);
     let (c1, sw) = send(&mut card, &hex("0084000008"));
     assert_eq!((c1.len(), sw), (8, 0x9000));

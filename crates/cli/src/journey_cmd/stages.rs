@@ -5,7 +5,7 @@ use cardwire_apdu::{Cla, CommandRepr, Ins, StatusWord};
 use cardwire_pin::{Pin, PinOutcome};
 use cardwire_sm::channel::{open_scp03, secure_card};
 use cardwire_sm::scp03::{SecurityLevel, StaticKeys};
-use cardwire_transport::Transport;
+use cardwire_transport::{Error as _, TransactionEnd, Transport};
 use serde_json::json;
 
 use super::piv_stages::{Issuance, stage_identify, stage_issue, stage_sign};
@@ -257,11 +257,39 @@ pub(super) struct Plan {
     pub(super) no_issuance: &'static str,
 }
 
+/// Runs the journey in one PC/SC transaction (held for its whole length: VERIFY then the
+/// signature, SCP03 then its protected command, the management key then PUT DATA and
+/// GENERATE, with no other application in between). When a PIN was verified or the card
+/// was issued (the management key authenticated), the transaction ends with a reset of the
+/// card, so that the security state does not leak to the next application.
 pub(super) fn run_stages<T: Transport>(
-    transport: T,
+    mut transport: T,
     secrets: &Secrets,
     plan: &Plan,
 ) -> Result<Vec<Stage>, Fatal> {
+    let mut result = None;
+    transport
+        .transaction(&mut |held| {
+            let outcome = run_stages_held(held, secrets, plan);
+            let raised = outcome.as_ref().map_or(true, |(_, raised)| *raised);
+            result = Some(outcome.map(|(stages, _)| stages));
+            if raised {
+                TransactionEnd::Reset
+            } else {
+                TransactionEnd::Leave
+            }
+        })
+        .map_err(|e| format!("the card transaction failed: {} ({e:?})", e.kind()))?;
+    result.unwrap_or_else(|| Err("the card transaction did not run".to_string().into()))
+}
+
+/// The stages, inside the transaction. Returns them and whether the card's security state
+/// was raised (a PIN verified, an authentication, the management key).
+fn run_stages_held<T: Transport>(
+    transport: T,
+    secrets: &Secrets,
+    plan: &Plan,
+) -> Result<(Vec<Stage>, bool), Fatal> {
     let mut j = Journey::new(transport)?;
     let mut stages = Vec::new();
 
@@ -332,5 +360,9 @@ pub(super) fn run_stages<T: Transport>(
         go_on = s.ok && !s.skipped;
         stages.push(s);
     }
-    Ok(stages)
+    let raised = plan.issuance.is_some()
+        || j.card
+            .as_ref()
+            .is_none_or(|card| card.security_state_raised());
+    Ok((stages, raised))
 }
