@@ -9,6 +9,7 @@ pub mod identity;
 pub mod mrz;
 pub mod personalise;
 pub mod state;
+pub mod verifier;
 
 pub use card::VirtualCard;
 pub use error::Error;

@@ -70,6 +70,10 @@ pub(super) fn initialize_update(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
     if cmd.data.len() != 8 {
         return Reply::sw(StatusWord::WRONG_LENGTH);
     }
+    // A blocked key set answers nothing a terminal could search it with.
+    if let Err(sw) = card.scp03_tries.check() {
+        return Reply::sw(sw);
+    }
     let k = &card.scp03_keys;
     let Ok(keys) = StaticKeys::new(&k.enc, &k.mac, &k.dek) else {
         return Reply::sw(StatusWord::REFERENCE_DATA_NOT_USABLE);
@@ -185,14 +189,35 @@ pub(super) fn process_protected(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
             if cmd.ins.0 != 0x82 {
                 return Reply::sw(StatusWord::CONDITIONS_OF_USE_NOT_SATISFIED);
             }
+            if let Err(sw) = card.scp03_tries.check() {
+                return Reply::sw(sw);
+            }
             match scp.external_authenticate(&raw) {
                 Ok(session) => {
+                    if card.scp03_tries.left() != card.scp03_tries.limit() {
+                        card.scp03_tries.succeeded();
+                        if let Err(sw) = card.persist() {
+                            return Reply::sw(sw);
+                        }
+                    }
                     if let Some(slot) = card.sessions.get_mut(ch) {
                         *slot = Some(Session::Scp03(Box::new(session)));
                     }
                     Reply::sw(StatusWord::SUCCESS)
                 }
-                Err(_) => Reply::sw(StatusWord::WARNING_NV_CHANGED),
+                Err(_) => {
+                    // Counted and saved before answering, as a PIN try is (GPC v2.3 §11.8.2:
+                    // the card may block the key after failed authentications).
+                    card.scp03_tries.failed();
+                    if let Err(sw) = card.persist() {
+                        return Reply::sw(sw);
+                    }
+                    if card.scp03_tries.is_blocked() {
+                        Reply::sw(StatusWord::AUTHENTICATION_METHOD_BLOCKED)
+                    } else {
+                        Reply::sw(StatusWord::WARNING_NV_CHANGED)
+                    }
+                }
             }
         }
         Session::Scp03(mut scp) => {

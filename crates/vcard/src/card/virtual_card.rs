@@ -9,7 +9,10 @@ use crate::fs::{Condition, FileSystem};
 use crate::identity::{Identity, Seed};
 use crate::mrz::Mrz;
 use crate::personalise::{self, PIN_CONFIG};
-use crate::state::{SaltedSha256, Scp03Keys, StateFile};
+use crate::state::{Scp03Keys, StateFile};
+use crate::verifier::{Argon2idVerifier, Cost};
+
+use super::key_tries::KeyTries;
 
 use super::command::Arrival;
 use super::security_environment::SecurityEnvironment;
@@ -25,10 +28,12 @@ pub struct VirtualCard {
     pub(super) seed: Seed,
     pub(super) identity: Identity,
     pub(super) fs: FileSystem,
-    /// PIN (reference `81`) and PUK (`82`): the rules live in `cardwire-pin`; only salted
-    /// hashes are stored.
-    pub(super) pin: CardPin<SaltedSha256>,
+    /// PIN (reference `80`) and PUK (`81`): the rules live in `cardwire-pin`; only Argon2id
+    /// tags with random salts are stored.
+    pub(super) pin: CardPin<Argon2idVerifier>,
     pub(super) scp03_keys: Scp03Keys,
+    /// The SCP03 keys' failed-authentication counter.
+    pub(super) scp03_tries: KeyTries,
     pub(super) signature_count: u32,
     pub(super) mrz: Mrz,
     pub(super) store: Option<StateFile>,
@@ -56,10 +61,12 @@ impl core::fmt::Debug for VirtualCard {
 }
 
 impl VirtualCard {
-    /// A fresh card created deterministically from `seed` (nothing persisted).
+    /// A fresh card created from `seed` (nothing persisted): identity, key, certificate and
+    /// files are derived from the seed; the PIN and PUK verifiers get random salts.
     ///
     /// # Errors
-    /// [`Error::KeyDerivation`] or [`Error::Certificate`] (practically never).
+    /// [`Error::KeyDerivation`] or [`Error::Certificate`] (practically never);
+    /// [`Error::InvalidPin`] when the operating system has no random salt for the verifiers.
     pub fn new(seed: &Seed) -> Result<VirtualCard, Error> {
         let identity = Identity::from_seed(seed)?;
         let mrz = Mrz::specimen();
@@ -67,7 +74,9 @@ impl VirtualCard {
         let invalid = |e: cardwire_pin::Error| Error::InvalidPin(e.to_string());
         let pin = CardPin::with_verifier(
             PIN_CONFIG,
-            SaltedSha256::new(seed),
+            Argon2idVerifier::new(Cost::DEFAULT).map_err(|e| {
+                Error::InvalidPin(format!("no random salt from the operating system: {e}"))
+            })?,
             Some(&cardwire_pin::Pin::new(personalise::DEFAULT_PIN.as_bytes()).map_err(invalid)?),
             Some(&cardwire_pin::Pin::new(personalise::DEFAULT_PUK.as_bytes()).map_err(invalid)?),
         )
@@ -79,6 +88,7 @@ impl VirtualCard {
             fs,
             pin,
             scp03_keys: Scp03Keys::test_keys(),
+            scp03_tries: KeyTries::new(KeyTries::SCP03_LIMIT),
             signature_count: 0,
             mrz,
             store: None,
@@ -104,6 +114,7 @@ impl VirtualCard {
             fs: self.fs.clone(),
             pin: self.pin.duplicate(),
             scp03_keys: self.scp03_keys.clone(),
+            scp03_tries: self.scp03_tries,
             signature_count: self.signature_count,
             mrz: self.mrz.clone(),
             store: None,
@@ -131,6 +142,11 @@ impl VirtualCard {
     /// The SCP03 key set the card accepts (for tests and `cardwire serve` to print).
     pub fn scp03_keys(&self) -> &Scp03Keys {
         &self.scp03_keys
+    }
+
+    /// SCP03 authentication tries left (0 = the key set is blocked).
+    pub fn scp03_tries_left(&self) -> u8 {
+        self.scp03_tries.left()
     }
 
     /// PIN tries left (0 = blocked).
