@@ -9,6 +9,8 @@ use cardwire_apdu::{Cla, CommandRepr, StatusWord};
 use cardwire_sm::bac::{BacCard, BacKeys, MrzInfo};
 use cardwire_sm::scp03::{Scp03Card, StaticKeys};
 
+use zeroize::Zeroizing;
+
 use super::command::{Arrival, Cmd, Reply};
 use super::session::Session;
 use super::virtual_card::VirtualCard;
@@ -158,7 +160,8 @@ pub(super) fn process_protected(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
     };
     match session {
         Session::Bac(mut sm) => {
-            let mut plain = vec![0u8; raw.len() + 16];
+            // The unwrapped command (a PIN, a new key): wiped when dropped.
+            let mut plain = Zeroizing::new(vec![0u8; raw.len() + 16]);
             let n = match sm.unwrap_command(&raw, &mut plain) {
                 Ok(n) => n,
                 // The session is dropped (not put back): a new BAC is needed.
@@ -173,7 +176,7 @@ pub(super) fn process_protected(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
                 Ok(r) => r,
                 Err(sw) => return Reply::sw(sw),
             };
-            let mut out = vec![0u8; reply.data.len() + 64];
+            let mut out = Zeroizing::new(vec![0u8; reply.data.len() + 64]);
             let wrapped = match sm.wrap_response(&reply.data, reply.sw, &mut out) {
                 Ok(n) => out.get(..n).unwrap_or(&[]).to_vec(),
                 Err(_) => return Reply::sw(StatusWord::EXECUTION_ERROR),
@@ -221,7 +224,8 @@ pub(super) fn process_protected(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
             }
         }
         Session::Scp03(mut scp) => {
-            let mut plain = vec![0u8; raw.len() + 16];
+            // The unwrapped command (a PIN, a new key): wiped when dropped.
+            let mut plain = Zeroizing::new(vec![0u8; raw.len() + 16]);
             let n = match scp.unwrap_command(&raw, &mut plain) {
                 Ok(n) => n,
                 Err(e) => return Reply::sw(e.card_status()),
@@ -235,7 +239,7 @@ pub(super) fn process_protected(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
                 Ok(r) => r,
                 Err(sw) => return Reply::sw(sw),
             };
-            let mut out = vec![0u8; reply.data.len() + 64];
+            let mut out = Zeroizing::new(vec![0u8; reply.data.len() + 64]);
             let wrapped = match scp.wrap_response(&reply.data, reply.sw, &mut out) {
                 Ok(n) => out.get(..n).unwrap_or(&[]).to_vec(),
                 Err(_) => return Reply::sw(StatusWord::EXECUTION_ERROR),

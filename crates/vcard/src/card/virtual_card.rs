@@ -3,6 +3,7 @@
 use cardwire_apdu::StatusWord;
 use cardwire_apdu::card::CardExchange;
 use cardwire_pin::CardPin;
+use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::fs::{Condition, FileSystem};
@@ -22,6 +23,11 @@ use super::session::Session;
 /// The buffer for command chains and pending responses.
 const EXCHANGE_BUFFER: usize = 70_000;
 
+/// A chain and response buffer, wiped when dropped.
+pub(super) fn fresh_exchange() -> CardExchange<Zeroizing<Vec<u8>>> {
+    CardExchange::new(Zeroizing::new(vec![0u8; EXCHANGE_BUFFER]))
+}
+
 /// The virtual reference card (see the [module documentation](super)).
 pub struct VirtualCard {
     pub(super) atr: Vec<u8>,
@@ -38,7 +44,11 @@ pub struct VirtualCard {
     pub(super) mrz: Mrz,
     pub(super) store: Option<StateFile>,
     // Volatile state.
-    pub(super) exchange: CardExchange<Vec<u8>>,
+    /// Chains and pending responses; replaced by a fresh zeroed buffer (the old one wiped)
+    /// whenever an exchange that used it has ended.
+    pub(super) exchange: CardExchange<Zeroizing<Vec<u8>>>,
+    /// Whether `exchange`'s buffer holds bytes of a command or answer.
+    pub(super) exchange_used: bool,
     pub(super) channels: [Option<Channel>; 4],
     pub(super) pin_verified: bool,
     pub(super) se: SecurityEnvironment,
@@ -92,7 +102,8 @@ impl VirtualCard {
             signature_count: 0,
             mrz,
             store: None,
-            exchange: CardExchange::new(vec![0u8; EXCHANGE_BUFFER]),
+            exchange: fresh_exchange(),
+            exchange_used: false,
             channels: [Some(Channel::fresh()), None, None, None],
             pin_verified: false,
             se: SecurityEnvironment::default(),
@@ -118,7 +129,8 @@ impl VirtualCard {
             signature_count: self.signature_count,
             mrz: self.mrz.clone(),
             store: None,
-            exchange: CardExchange::new(vec![0u8; EXCHANGE_BUFFER]),
+            exchange: fresh_exchange(),
+            exchange_used: false,
             channels: [Some(Channel::fresh()), None, None, None],
             pin_verified: false,
             se: SecurityEnvironment::default(),
@@ -182,7 +194,8 @@ impl VirtualCard {
     }
 
     pub(super) fn clear_volatile(&mut self) {
-        self.exchange.reset();
+        self.exchange = fresh_exchange();
+        self.exchange_used = false;
         self.channels = [Some(Channel::fresh()), None, None, None];
         self.pin_verified = false;
         self.se = SecurityEnvironment::default();
