@@ -10,6 +10,8 @@ extern crate std;
 pub mod bac;
 pub mod channel;
 pub mod error;
+#[cfg(test)]
+mod error_messages;
 mod frame;
 pub mod kdf;
 pub mod mrz;

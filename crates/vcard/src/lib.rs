@@ -4,6 +4,8 @@
 pub mod atr;
 pub mod card;
 pub mod error;
+#[cfg(test)]
+mod error_messages;
 pub mod fs;
 pub mod identity;
 pub mod mrz;
