@@ -126,7 +126,7 @@ pub fn secret_hex(text: &str, what: &str) -> Result<Zeroizing<Vec<u8>>, Failure>
     let digits: Zeroizing<Vec<u8>> =
         Zeroizing::new(text.bytes().filter(|b| !b.is_ascii_whitespace()).collect());
     let bad = || Failure::Usage(format!("{what} is not an even number of hex digits"));
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(bad());
     }
     let mut out = Zeroizing::new(Vec::with_capacity(digits.len() / 2));

@@ -536,7 +536,7 @@ pub struct StateFile {
     /// The lock file, held open (and `flock`ed) while this value lives.
     _lock: fs::File,
     passphrase: Option<Zeroizing<Vec<u8>>>,
-    seal: std::cell::RefCell<Option<SealKey>>,
+    seal: std::sync::Mutex<Option<SealKey>>,
 }
 
 impl core::fmt::Debug for StateFile {
@@ -587,7 +587,7 @@ impl StateFile {
             path: path.to_path_buf(),
             _lock: lock,
             passphrase,
-            seal: std::cell::RefCell::new(None),
+            seal: std::sync::Mutex::new(None),
         };
         let opened = match file.read_existing()? {
             Some(state) => Opened::Existing(Box::new(state)),
@@ -727,7 +727,10 @@ impl StateFile {
                 reason: "it is protected with a passphrase and none was given (--state-passphrase-file)",
             });
         };
-        let mut cached = self.seal.borrow_mut();
+        let mut cached = self
+            .seal
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(k) = cached.as_ref() {
             if k.salt == salt && k.cost == cost {
                 return Ok(k.key.clone());
@@ -780,8 +783,14 @@ impl StateFile {
             path: name.clone(),
             message: format!("no random salt or nonce from the operating system: {e}"),
         };
-        let (salt, cost) = match self.seal.borrow().as_ref() {
-            Some(k) => (k.salt, k.cost),
+        let cached = self
+            .seal
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map(|k| (k.salt, k.cost));
+        let (salt, cost) = match cached {
+            Some(c) => c,
             None => (random_salt().map_err(rng)?, Cost::DEFAULT),
         };
         let key = self.key_for(salt, cost, &name)?;
@@ -999,6 +1008,14 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    /// The fuzz target keeps a card in a `static`, and `serve` moves cards to threads.
+    #[test]
+    fn a_card_with_a_state_file_is_send_and_sync() {
+        fn is<T: Send + Sync>() {}
+        is::<StateFile>();
+        is::<crate::VirtualCard>();
     }
 
     /// Writes `bytes` to `path` with mode 0600, as the card would.

@@ -18,9 +18,6 @@ use crate::card_source::WireApdu;
 use crate::input::to_hex;
 use crate::randomness::OsRandom;
 
-/// What SCP03's host side draws: the 8-byte host challenge (GlobalPlatform Amendment D
-/// §6.2.2.1).
-
 fn select_identity() -> CommandRepr<'static> {
     CommandRepr::new(Cla(0x00), Ins::SELECT, 0x04, 0x0C).with_data(&IDENTITY_AID)
 }
