@@ -78,13 +78,23 @@ impl VirtualCard {
     /// [`Error::KeyDerivation`] or [`Error::Certificate`] (practically never);
     /// [`Error::InvalidPin`] when the operating system has no random salt for the verifiers.
     pub fn new(seed: &Seed) -> Result<VirtualCard, Error> {
+        Self::new_with_pin_cost(seed, Cost::DEFAULT)
+    }
+
+    /// [`VirtualCard::new`] with another Argon2id cost for the PIN and PUK verifiers: for
+    /// fuzzing and benchmarks, where every VERIFY would otherwise spend 19 MiB and two passes
+    /// ([`Cost::TEST_ONLY_MINIMAL`]). A card anyone relies on uses [`VirtualCard::new`].
+    ///
+    /// # Errors
+    /// As [`VirtualCard::new`].
+    pub fn new_with_pin_cost(seed: &Seed, cost: Cost) -> Result<VirtualCard, Error> {
         let identity = Identity::from_seed(seed)?;
         let mrz = Mrz::specimen();
         let fs = personalise::file_system(&identity, seed, &mrz);
         let invalid = |e: cardwire_pin::Error| Error::InvalidPin(e.to_string());
         let pin = CardPin::with_verifier(
             PIN_CONFIG,
-            Argon2idVerifier::new(Cost::DEFAULT).map_err(|e| {
+            Argon2idVerifier::new(cost).map_err(|e| {
                 Error::InvalidPin(format!("no random salt from the operating system: {e}"))
             })?,
             Some(&cardwire_pin::Pin::new(personalise::DEFAULT_PIN.as_bytes()).map_err(invalid)?),
