@@ -12,11 +12,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(list.iter().count(), list.len());
         for (feature, code) in list.iter() {
             let first = list.control_code(feature).unwrap();
-            let expected = list
-                .iter()
-                .find(|(f, _)| *f == feature)
-                .map(|(_, c)| c)
-                .unwrap();
+            let expected = list.iter().find(|(f, _)| *f == feature).map(|(_, c)| c).unwrap();
             assert_eq!(first, expected);
             let _ = (feature.to_string(), code);
         }

@@ -21,9 +21,7 @@ fuzz_target!(|data: &[u8]| {
         if canonical {
             assert_eq!(again.expose_secret(), block);
         }
-        let twice = format
-            .decode(again.expose_secret())
-            .expect("re-encoding decodes");
+        let twice = format.decode(again.expose_secret()).expect("re-encoding decodes");
         assert_eq!(twice.expose_secret(), pin.expose_secret());
     }
 });

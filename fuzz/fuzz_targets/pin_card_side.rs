@@ -31,11 +31,7 @@ fuzz_target!(|data: &[u8]| {
         }
         rest = tail;
         let (op, p1, arg) = (*op, *p1, *arg);
-        let secret = if op & 0x80 != 0 {
-            Secret::Puk
-        } else {
-            Secret::Pin
-        };
+        let secret = if op & 0x80 != 0 { Secret::Puk } else { Secret::Pin };
         let ins = match op & 0x07 {
             0 | 1 => Ins::VERIFY,
             2 | 3 => Ins::CHANGE_REFERENCE_DATA,
@@ -80,31 +76,16 @@ fuzz_target!(|data: &[u8]| {
         assert!(card.puk_retries_left() <= 3);
         let reset_op = ins == Ins::RESET_RETRY_COUNTER;
         if card.retries_left() > before {
-            assert_eq!(
-                outcome,
-                PinOutcome::Verified,
-                "PIN counter rose without success"
-            );
+            assert_eq!(outcome, PinOutcome::Verified, "PIN counter rose without success");
         }
         if card.puk_retries_left() > puk_before {
-            assert_eq!(
-                outcome,
-                PinOutcome::Verified,
-                "PUK counter rose without success"
-            );
+            assert_eq!(outcome, PinOutcome::Verified, "PUK counter rose without success");
             assert!(reset_op || ins == Ins::VERIFY || ins == Ins::CHANGE_REFERENCE_DATA);
         }
         if was_blocked && !(reset_op && outcome == PinOutcome::Verified) {
-            assert!(
-                card.is_blocked(),
-                "a blocked PIN came back without an unblock"
-            );
+            assert!(card.is_blocked(), "a blocked PIN came back without an unblock");
         }
-        if outcome == PinOutcome::Verified
-            && ins == Ins::VERIFY
-            && !payload.is_empty()
-            && secret == Secret::Pin
-        {
+        if outcome == PinOutcome::Verified && ins == Ins::VERIFY && !payload.is_empty() && secret == Secret::Pin {
             assert!(card.is_verified());
         }
 

@@ -30,10 +30,7 @@ impl<S: cardwire_sm::CipherSuite> Pair for Iso<S> {
     }
     fn genuine(&mut self, data: &[u8], sw: u16) -> Vec<u8> {
         let mut out = vec![0u8; data.len() + 64];
-        let n = self
-            .1
-            .wrap_response(data, cardwire_apdu::StatusWord(sw), &mut out)
-            .unwrap();
+        let n = self.1.wrap_response(data, cardwire_apdu::StatusWord(sw), &mut out).unwrap();
         out.truncate(n);
         out
     }
@@ -56,10 +53,7 @@ impl Pair for Scp {
     }
     fn genuine(&mut self, data: &[u8], sw: u16) -> Vec<u8> {
         let mut out = vec![0u8; data.len() + 64];
-        let n = self
-            .1
-            .wrap_response(data, cardwire_apdu::StatusWord(sw), &mut out)
-            .unwrap();
+        let n = self.1.wrap_response(data, cardwire_apdu::StatusWord(sw), &mut out).unwrap();
         out.truncate(n);
         out
     }

@@ -60,10 +60,7 @@ fuzz_target!(|data: &[u8]| {
     }
     card.require_secure_messaging(true);
     let verify = CommandRepr::new(Cla::INTERINDUSTRY, Ins::VERIFY, 0, 0x81).with_data(b"1234");
-    assert!(
-        card.transmit(&verify, &mut buf).is_err(),
-        "PIN in plain under an SM policy"
-    );
+    assert!(card.transmit(&verify, &mut buf).is_err(), "PIN in plain under an SM policy");
     if let Ok(mut tx) = card.transaction() {
         operations += 1;
         let _ = tx.transmit(&commands[1], &mut buf);
@@ -74,8 +71,5 @@ fuzz_target!(|data: &[u8]| {
     // Each record is at least 2 bytes of length.
     let records = data.len() / 2 + 1;
     // read_binary is up to 16 operations in short mode; the others at most one failing APDU.
-    assert!(
-        sent <= records + operations + 16,
-        "sent {sent} > {records} records + {operations}"
-    );
+    assert!(sent <= records + operations + 16, "sent {sent} > {records} records + {operations}");
 });

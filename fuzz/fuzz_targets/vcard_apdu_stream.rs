@@ -57,9 +57,7 @@ fuzz_target!(|data: &[u8]| {
         let tries_before = card.pin_tries_left();
         let (apdu, tail): (Vec<u8>, &[u8]) = match op % 8 {
             0..=4 => {
-                let Some((&len, tail)) = tail.split_first() else {
-                    break;
-                };
+                let Some((&len, tail)) = tail.split_first() else { break };
                 let len = usize::from(len).min(tail.len());
                 (tail[..len].to_vec(), &tail[len..])
             }
@@ -105,23 +103,13 @@ fuzz_target!(|data: &[u8]| {
                 "PIN counter rose {tries_before} -> {tries_after} after {apdu:02X?} answered {sw:04X}"
             );
         }
-        assert_eq!(
-            card.is_pin_verified(),
-            verified,
-            "verification state after {apdu:02X?}"
-        );
+        assert_eq!(card.is_pin_verified(), verified, "verification state after {apdu:02X?}");
         // Nothing readable without the right security state.
         let data_returned = n > 2;
-        if matches!(ins, 0xB0 | 0xB1 | 0xB2)
-            && data_returned
-            && (sw == 0x9000 || sw == 0x6282 || sw >> 8 == 0x61)
-        {
+        if matches!(ins, 0xB0 | 0xB1 | 0xB2) && data_returned && (sw == 0x9000 || sw == 0x6282 || sw >> 8 == 0x61) {
             let channel = Cla(cla).channel();
             match card.current_ef_read_condition(channel) {
-                Some(Condition::Pin) => assert!(
-                    verified,
-                    "PIN-protected data read without VERIFY: {apdu:02X?}"
-                ),
+                Some(Condition::Pin) => assert!(verified, "PIN-protected data read without VERIFY: {apdu:02X?}"),
                 Some(Condition::SecureMessaging | Condition::Admin | Condition::Never) => {
                     panic!("protected data read without a secure channel: {apdu:02X?}")
                 }
