@@ -209,3 +209,19 @@ fn a_sealed_state_file_needs_its_passphrase() {
     assert!(all_text(&out).contains("passphrase"), "{}", all_text(&out));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn serve_says_it_is_a_test_card_and_who_can_reach_it() {
+    let help = all_text(&cardwire(&["serve", "--help"]));
+    for needle in [
+        "TEST CARD",
+        "are public",
+        "not tamper",
+        "TCP only",
+        "any local user",
+        "--state-passphrase-file",
+        "blocked after 10 failed",
+    ] {
+        assert!(help.contains(needle), "{needle}: {help}");
+    }
+}
