@@ -10,6 +10,8 @@ extern crate std;
 pub mod descriptor;
 pub mod engine;
 mod error;
+#[cfg(test)]
+mod error_messages;
 pub mod message;
 pub mod params;
 pub mod secure;

@@ -233,6 +233,7 @@ fn usage_errors_and_readers() {
     assert_eq!(out.status.code(), Some(2));
     let out = cardwire(&["journey", "--pin", "1234", "--new-pin", "1234"]);
     assert_eq!(out.status.code(), Some(2));
+    // A real card's secrets never come from the command line (exit 2, before any reader).
     let out = cardwire(&[
         "journey",
         "--reader",
@@ -244,6 +245,13 @@ fn usage_errors_and_readers() {
         "--new-pin",
         "3",
     ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--pin-file"));
+    let out = common::cardwire_env(
+        &["journey", "--reader", "No Such Reader"],
+        "CARDWIRE_PIN",
+        "1",
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("No Such Reader"));
     let out = cardwire(&["journey", "--help"]);

@@ -10,6 +10,8 @@ extern crate std;
 pub mod bac;
 pub mod channel;
 pub mod error;
+#[cfg(test)]
+mod error_messages;
 mod frame;
 pub mod kdf;
 pub mod mrz;
@@ -28,5 +30,5 @@ pub use error::{Error, MrzField};
 /// The `rand_core` the drivers in [`channel`] take their randomness from (`TryCryptoRng`).
 pub use rand_core;
 pub use scp03::{Scp03Card, Scp03Host, Scp03Session, SecurityLevel, StaticKeys};
-pub use session::{Role, SmSession};
+pub use session::{Role, SmSession, StatusPolicy};
 pub use suite::{AesSuite, CipherSuite, TdesSuite};
