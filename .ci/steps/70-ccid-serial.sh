@@ -21,7 +21,7 @@ driver=/usr/lib/pcsc/drivers/serial/libccidtwin.so
 [ -e "$driver" ] || fail "the serial CCID driver is missing (Debian: libccid)"
 
 if [ -z "${CARDWIRE_CCID_PRIVATE_NS:-}" ]; then
-  cargo build -q -p cardwire-cli
+  cargo build -q -p cardwire-cli --features pcsc
   # A mount namespace needs root; elsewhere a user namespace maps us to root inside it.
   ns=(unshare --mount --propagation private)
   [ "$(id -u)" -eq 0 ] || ns=(unshare --user --map-root-user --mount --propagation private)
@@ -107,60 +107,14 @@ bytes=$(echo "$answer" | sed 's/:.*//' | wc -w)
 [ "$bytes" -gt 258 ] || fail "extended READ BINARY returned $bytes bytes, expected more than 256 and the SW"
 echo "extended READ BINARY: $bytes bytes with the status word"
 
-echo "--- secure PIN entry: SCardControl(FEATURE_VERIFY_PIN_DIRECT), PIN typed on the reader's keypad"
-# A small PC/SC client of our own (the Debian tools have no SCardControl front end).
-cat >"$work/pinpad.c" <<'C'
-/* Secure PIN verification through PC/SC Part 10 FEATURE_VERIFY_PIN_DIRECT (PC/SC Part 10
- * v2.02.09 §2.5.2): SELECT the identity application, then VERIFY P2 81 with the PIN typed on
- * the reader's keypad. Prints the card's status word. */
-#include <stdio.h>
-#include <string.h>
-#include <PCSC/winscard.h>
-#include <PCSC/reader.h>
+echo "--- cardwire readers: the reader's PC/SC Part 10 features (CM_IOCTL_GET_FEATURE_REQUEST)"
+"$cardwire" readers | tee "$work/readers.txt"
+grep -q "VERIFY_PIN_DIRECT" "$work/readers.txt" || fail "cardwire readers lists no VERIFY_PIN_DIRECT"
 
-int main(int argc, char **argv) {
-    SCARDCONTEXT ctx; SCARDHANDLE card; DWORD proto, len;
-    unsigned char buf[512];
-    if (argc < 2) return 2;
-    if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx)) return 3;
-    if (SCardConnect(ctx, argv[1], SCARD_SHARE_SHARED, SCARD_PROTOCOL_T1, &card, &proto)) return 4;
-    unsigned char select[] = {0x00,0xA4,0x04,0x00,0x0B,0xF0,0x63,0x61,0x72,0x64,0x77,0x69,0x72,0x65,0x49,0x44,0x00};
-    len = sizeof buf;
-    if (SCardTransmit(card, SCARD_PCI_T1, select, sizeof select, NULL, buf, &len)) return 5;
-    len = sizeof buf;
-    if (SCardControl(card, CM_IOCTL_GET_FEATURE_REQUEST, NULL, 0, buf, sizeof buf, &len)) return 6;
-    DWORD verify = 0;
-    for (DWORD i = 0; i + 6 <= len; i += 6)
-        if (buf[i] == FEATURE_VERIFY_PIN_DIRECT)
-            verify = (buf[i+2] << 24) | (buf[i+3] << 16) | (buf[i+4] << 8) | buf[i+5];
-    if (!verify) { printf("no FEATURE_VERIFY_PIN_DIRECT\n"); return 7; }
-    printf("FEATURE_VERIFY_PIN_DIRECT 0x%08lX\n", (unsigned long)verify);
-    unsigned char s[19 + 13] = {
-        0x00, 0x00,       /* bTimerOut, bTimerOut2 */
-        0x82, 0x08, 0x00, /* ASCII, bytes, position 0; 8-byte block; no length */
-        0x08, 0x04,       /* wPINMaxExtraDigit: max 8, min 4 */
-        0x02, 0x01,       /* validation key; one message */
-        0x09, 0x04, 0x00, /* en-US, message 0 */
-        0x00, 0x00, 0x00, /* bTeoPrologue */
-        13, 0, 0, 0,      /* ulDataLength */
-        0x00,0x20,0x00,0x81,0x08,0xFF,0xFF,0xFF,0xFF,0xFF,0xFF,0xFF,0xFF };
-    len = sizeof buf;
-    LONG rv = SCardControl(card, verify, s, sizeof s, buf, sizeof buf, &len);
-    if (rv) { printf("SCardControl: %s\n", pcsc_stringify_error(rv)); return 8; }
-    for (DWORD i = 0; i < len; i++) printf("%02X", buf[i]);
-    printf("\n");
-    SCardDisconnect(card, SCARD_LEAVE_CARD);
-    SCardReleaseContext(ctx);
-    return 0;
-}
-C
-if command -v cc >/dev/null && pkg-config --exists libpcsclite; then
-  cc -o "$work/pinpad" "$work/pinpad.c" $(pkg-config --cflags --libs libpcsclite)
-  "$work/pinpad" "cardwire CCID 00 00" | tee "$work/pinpad.txt"
-  grep -q "^FEATURE_VERIFY_PIN_DIRECT" "$work/pinpad.txt" || fail "the reader offers no PIN verification"
-  [ "$(tail -n 1 "$work/pinpad.txt")" = "9000" ] || fail "secure PIN verification did not end 90 00"
-else
-  echo "(skipped: needs a C compiler and libpcsclite-dev)"
-fi
+echo "--- secure PIN entry: cardwire pinpad (SCardControl FEATURE_VERIFY_PIN_DIRECT), PIN typed on the reader's keypad"
+"$cardwire" pinpad --reader "cardwire CCID 00 00" --select F063617264776972654944 --reference 80 \
+  | tee "$work/pinpad.txt"
+grep -q "^FEATURE_VERIFY_PIN_DIRECT" "$work/pinpad.txt" || fail "the reader offers no PIN verification"
+grep -q "^9000" "$work/pinpad.txt" || fail "secure PIN verification did not end 90 00"
 
 echo "70-ccid-serial: ok"
