@@ -18,6 +18,8 @@ pub mod secure;
 pub mod serial;
 pub mod sim;
 mod status;
+#[cfg(feature = "usb-device")]
+pub mod usb;
 
 pub use error::Error;
 pub use message::MessageType;

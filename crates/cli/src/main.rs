@@ -9,6 +9,7 @@ mod emrtd_cmd;
 mod failure;
 mod input;
 mod journey_cmd;
+mod pinpad_cmd;
 mod randomness;
 mod reader_cmd;
 mod readers_cmd;
@@ -53,6 +54,8 @@ enum Command {
     Send(send_cmd::Args),
     /// Be a serial CCID smart card reader (GemPC PinPad) with the virtual card, for pcscd.
     Reader(reader_cmd::Args),
+    /// Verify a PIN typed on a reader's PIN pad (PC/SC Part 10 secure PIN entry).
+    Pinpad(pinpad_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         Command::Readers(args) => readers_cmd::run(&args),
         Command::Send(args) => send_cmd::run(&args),
         Command::Reader(args) => reader_cmd::run(&args),
+        Command::Pinpad(args) => pinpad_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
