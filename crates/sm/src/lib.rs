@@ -17,6 +17,7 @@ mod objects;
 pub mod padding;
 pub mod primitives;
 pub mod scp03;
+pub mod security_infos;
 pub mod session;
 pub mod suite;
 
