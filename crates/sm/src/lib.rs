@@ -14,6 +14,7 @@ mod frame;
 pub mod kdf;
 pub mod mrz;
 mod objects;
+pub mod pace;
 pub mod padding;
 pub mod primitives;
 pub mod scp03;

@@ -139,10 +139,6 @@ impl<'a> Cursor<'a> {
         Self { bytes, base }
     }
 
-    fn offset(&self) -> usize {
-        self.base
-    }
-
     fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }
