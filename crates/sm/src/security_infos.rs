@@ -35,6 +35,7 @@ use der::{Decode, Header, Reader, SliceReader, Tag};
 use crate::kdf::KeyAlgorithm;
 
 /// The DER content octets of `bsi-de` (0.4.0.127.0.7, BSI TR-03110-3 §A.1.1).
+#[cfg(test)]
 const BSI_DE: &[u8] = &[0x04, 0x00, 0x7F, 0x00, 0x07];
 /// `id-PACE` = bsi-de protocols(2) smartcard(2) 4.
 pub const ID_PACE: &[u8] = &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04];
