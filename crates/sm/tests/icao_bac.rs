@@ -110,7 +110,16 @@ fn d2_mrz_information_and_check_digits() {
             offset: 5
         })
     ));
-    assert!(MrzInfo::new("L898902C12", BIRTH, EXPIRY).is_err());
+    // Over 9 characters the number is used whole with its check digit (ICAO 9303-5 §4.2.2
+    // note j, issue 18); only numbers longer than a TD1 can carry are refused.
+    assert_eq!(
+        MrzInfo::new("L898902C12", BIRTH, EXPIRY)
+            .unwrap()
+            .as_bytes()
+            .len(),
+        25
+    );
+    assert!(MrzInfo::new(&"L".repeat(23), BIRTH, EXPIRY).is_err());
 }
 
 #[test]
