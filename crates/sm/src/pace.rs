@@ -229,6 +229,8 @@ where
 }
 
 /// The secure messaging session PACE established.
+// No allocator to box the larger variant; the session is built once and moved to its owner.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum PaceSession {
     /// AES session keys (SSC of 16 zero bytes).

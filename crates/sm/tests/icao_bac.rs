@@ -75,7 +75,7 @@ fn d2_mrz_information_and_check_digits() {
     assert_eq!(check_digit(MrzField::DateOfBirth, b"690806"), Ok(b'1'));
     assert_eq!(check_digit(MrzField::DateOfExpiry, b"940623"), Ok(b'6'));
     let mrz = MrzInfo::new(DOC, BIRTH, EXPIRY).unwrap();
-    assert_eq!(&mrz.as_bytes()[..], MRZ_INFO.as_bytes());
+    assert_eq!(mrz.as_bytes(), MRZ_INFO.as_bytes());
     // Lower case is accepted as upper case; the digits read from the MRZ are checked.
     let typed = MrzInfo::new("l898902c", BIRTH, EXPIRY).unwrap();
     assert_eq!(typed.as_bytes(), mrz.as_bytes());
