@@ -7,8 +7,10 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod active_auth;
 pub mod bac;
 pub mod channel;
+pub mod chip_auth;
 pub mod error;
 mod frame;
 pub mod kdf;

@@ -132,7 +132,7 @@ impl PaceCurve {
     }
 
     /// k · P (P = the generator when `point` is `None`), uncompressed.
-    fn mul(self, k: &[u8], point: Option<&[u8]>) -> Result<[u8; POINT_LEN], Error> {
+    pub(crate) fn mul(self, k: &[u8], point: Option<&[u8]>) -> Result<[u8; POINT_LEN], Error> {
         match self {
             PaceCurve::NistP256 => mul::<p256::NistP256>(k, point),
             PaceCurve::BrainpoolP256r1 => mul::<bp256::BrainpoolP256r1>(k, point),
@@ -639,7 +639,7 @@ fn ga_point_command(
 }
 
 /// Splits `data ‖ SW`, refusing any status but `9000`.
-fn status(response: &[u8]) -> Result<&[u8], Error> {
+pub(crate) fn status(response: &[u8]) -> Result<&[u8], Error> {
     let (data, sw) = response
         .split_last_chunk::<2>()
         .ok_or(Error::LengthMismatch { offset: 0 })?;
@@ -670,7 +670,7 @@ fn tlv(bytes: &[u8], at: usize) -> Result<(u8, &[u8], usize), Error> {
 
 /// The value of the DO `tag` inside the dynamic authentication data `7C` (ISO/IEC 7816-4
 /// §11.5.6, ICAO 9303-11 §4.4.4.2). Other DOs inside are skipped.
-fn dynamic_object(data: &[u8], tag: u8) -> Result<&[u8], Error> {
+pub(crate) fn dynamic_object(data: &[u8], tag: u8) -> Result<&[u8], Error> {
     let (outer, content, used) = tlv(data, 0)?;
     if outer != 0x7C {
         return Err(Error::UnexpectedObject {
@@ -701,16 +701,16 @@ fn dynamic_object(data: &[u8], tag: u8) -> Result<&[u8], Error> {
 }
 
 /// A bounded writer over a buffer already checked to be large enough.
-struct Writer<'a> {
+pub(crate) struct Writer<'a> {
     out: &'a mut [u8],
     at: usize,
 }
 
 impl<'a> Writer<'a> {
-    fn new(out: &'a mut [u8]) -> Self {
+    pub(crate) fn new(out: &'a mut [u8]) -> Self {
         Self { out, at: 0 }
     }
-    fn put(&mut self, bytes: &[u8]) {
+    pub(crate) fn put(&mut self, bytes: &[u8]) {
         if let Some(dst) = self.out.get_mut(self.at..self.at + bytes.len()) {
             dst.copy_from_slice(bytes);
         }

@@ -118,25 +118,25 @@ impl core::error::Error for SecurityInfosError {}
 
 /// One DER element: its tag byte, content, and the absolute offsets of its header and content.
 #[derive(Debug, Clone, Copy)]
-struct Element<'a> {
-    tag: Tag,
+pub(crate) struct Element<'a> {
+    pub(crate) tag: Tag,
     tag_byte: u8,
     offset: usize,
-    content: &'a [u8],
+    pub(crate) content: &'a [u8],
     content_offset: usize,
     /// The whole encoding (header and content).
-    raw: &'a [u8],
+    pub(crate) raw: &'a [u8],
 }
 
 /// A cursor over consecutive DER elements of `bytes`, which start at absolute offset `base`.
 #[derive(Debug, Clone, Copy)]
-struct Cursor<'a> {
+pub(crate) struct Cursor<'a> {
     bytes: &'a [u8],
     base: usize,
 }
 
 impl<'a> Cursor<'a> {
-    fn new(bytes: &'a [u8], base: usize) -> Self {
+    pub(crate) fn new(bytes: &'a [u8], base: usize) -> Self {
         Self { bytes, base }
     }
 
@@ -148,7 +148,7 @@ impl<'a> Cursor<'a> {
         self.bytes.first().copied()
     }
 
-    fn next(&mut self) -> Result<Option<Element<'a>>, SecurityInfosError> {
+    pub(crate) fn next(&mut self) -> Result<Option<Element<'a>>, SecurityInfosError> {
         let Some(&tag_byte) = self.bytes.first() else {
             return Ok(None);
         };
@@ -174,7 +174,11 @@ impl<'a> Cursor<'a> {
     }
 
     /// The next element, which must be present and have tag `tag`.
-    fn expect(&mut self, tag: Tag, end: usize) -> Result<Element<'a>, SecurityInfosError> {
+    pub(crate) fn expect(
+        &mut self,
+        tag: Tag,
+        end: usize,
+    ) -> Result<Element<'a>, SecurityInfosError> {
         let e = self
             .next()?
             .ok_or(SecurityInfosError::MissingField { offset: end })?;
@@ -196,7 +200,7 @@ impl<'a> Cursor<'a> {
         integer(&e).map(Some)
     }
 
-    fn finish(&self) -> Result<(), SecurityInfosError> {
+    pub(crate) fn finish(&self) -> Result<(), SecurityInfosError> {
         if self.is_empty() {
             Ok(())
         } else {
