@@ -23,6 +23,7 @@ pub mod primitives;
 pub mod scp03;
 pub mod security_infos;
 pub mod session;
+pub mod sod;
 pub mod suite;
 
 #[cfg(test)]

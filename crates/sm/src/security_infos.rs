@@ -120,7 +120,7 @@ impl core::error::Error for SecurityInfosError {}
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Element<'a> {
     pub(crate) tag: Tag,
-    tag_byte: u8,
+    pub(crate) tag_byte: u8,
     offset: usize,
     pub(crate) content: &'a [u8],
     content_offset: usize,
@@ -210,7 +210,7 @@ impl<'a> Cursor<'a> {
 }
 
 /// A non-negative DER `INTEGER` of at most 32 bits.
-fn integer(e: &Element<'_>) -> Result<u32, SecurityInfosError> {
+pub(crate) fn integer(e: &Element<'_>) -> Result<u32, SecurityInfosError> {
     let err = SecurityInfosError::Integer {
         offset: e.content_offset,
     };
