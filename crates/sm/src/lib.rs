@@ -7,8 +7,10 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod active_auth;
 pub mod bac;
 pub mod channel;
+pub mod chip_auth;
 pub mod error;
 #[cfg(test)]
 mod error_messages;
@@ -16,10 +18,14 @@ mod frame;
 pub mod kdf;
 pub mod mrz;
 mod objects;
+pub mod pace;
+pub mod pace_driver;
 pub mod padding;
 pub mod primitives;
 pub mod scp03;
+pub mod security_infos;
 pub mod session;
+pub mod sod;
 pub mod suite;
 
 #[cfg(test)]
