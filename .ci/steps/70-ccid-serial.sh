@@ -2,7 +2,7 @@
 # cardwire's CCID reader firmware logic (cardwire-ccid) as a serial reader on this machine,
 # driven by pcscd's own CCID driver: `cardwire reader --serial PTY` announces itself to
 # Debian's libccidtwin.so as a GemPC PinPad over a socat pseudo-terminal pair, with the virtual
-# card behind a simulated UART (cardwire-link's card-side T=1). Then real clients nobody here
+# card behind a simulated UART (cardwire-link's card-side T=1, then T=0). Then real clients nobody here
 # wrote — opensc-tool and scriptor — talk to the card through pcscd → libccid → CCID frames →
 # cardwire-ccid → T=1 → the virtual card.
 #
@@ -21,7 +21,7 @@ driver=/usr/lib/pcsc/drivers/serial/libccidtwin.so
 [ -e "$driver" ] || fail "the serial CCID driver is missing (Debian: libccid)"
 
 if [ -z "${CARDWIRE_CCID_PRIVATE_NS:-}" ]; then
-  cargo build -q -p cardwire-cli
+  cargo build -q -p cardwire-cli --features pcsc
   # A mount namespace needs root; elsewhere a user namespace maps us to root inside it.
   ns=(unshare --mount --propagation private)
   [ "$(id -u)" -eq 0 ] || ns=(unshare --user --map-root-user --mount --propagation private)
@@ -58,109 +58,92 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
 target=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 cardwire="$target/debug/cardwire"
 
-socat pty,raw,echo=0,link="$work/host" pty,raw,echo=0,link="$work/reader" 2>"$work/socat.log" &
-pids+=("$!")
-wait_for 10 "the pseudo-terminal pair" test -e "$work/reader" -a -e "$work/host"
+# One session per protocol of the virtual card: socat, cardwire reader and pcscd are started
+# afresh (pcscd reads the ATR once per card insertion) and stopped by PID afterwards.
+stop_session() {
+  local p
+  for p in "${session[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${session[@]}"; do wait "$p" 2>/dev/null || true; done
+  session=()
+}
 
-"$cardwire" reader --serial "$work/reader" --state "$work/card.state" --keypad-pin 123456 >"$work/reader.log" 2>&1 &
-pids+=("$!")
-wait_for 20 "cardwire reader" grep -q '^cardwire CCID reader' "$work/reader.log"
+run_session() { # run_session t1|t0 EXPECTED_ATR
+  local proto=$1 expected_atr=$2 dir="$work/$1"
+  mkdir -p "$dir/conf"
+  session=()
+  echo "=== the virtual card speaking ${proto^^} (cardwire reader --protocol $proto)"
+  socat pty,raw,echo=0,link="$dir/host" pty,raw,echo=0,link="$dir/reader" 2>"$work/socat-$proto.log" &
+  session+=("$!"); pids+=("$!")
+  wait_for 10 "the pseudo-terminal pair" test -e "$dir/reader" -a -e "$dir/host"
 
-mkdir -p "$work/conf"
-cat >"$work/conf/cardwire-ccid" <<CONF
+  "$cardwire" reader --serial "$dir/reader" --protocol "$proto" --state "$work/card.state" \
+    --keypad-pin 123456 >"$work/reader-$proto.log" 2>&1 &
+  session+=("$!"); pids+=("$!")
+  wait_for 20 "cardwire reader" grep -q '^cardwire CCID reader' "$work/reader-$proto.log"
+
+  cat >"$dir/conf/cardwire-ccid" <<CONF
 FRIENDLYNAME "cardwire CCID"
-DEVICENAME   $work/host:GemPCPinPad
+DEVICENAME   $dir/host:GemPCPinPad
 LIBPATH      $driver
 CONF
-LIBCCID_ifdLogLevel=0x000F pcscd --foreground -d -c "$work/conf" >"$work/pcscd.log" 2>&1 &
-pids+=("$!")
+  LIBCCID_ifdLogLevel=0x000F pcscd --foreground -d -c "$dir/conf" >"$work/pcscd-$proto.log" 2>&1 &
+  session+=("$!"); pids+=("$!")
 
-wait_for 20 "pcscd to list the reader" sh -c 'opensc-tool -l | grep -q "cardwire CCID"'
-echo "--- opensc-tool -l"
-opensc-tool -l | tee "$work/list.txt"
-grep -q "Yes" "$work/list.txt" || fail "the reader shows no card"
+  wait_for 20 "pcscd to list the reader" sh -c 'opensc-tool -l | grep -q "cardwire CCID"'
+  echo "--- opensc-tool -l"
+  opensc-tool -l | tee "$dir/list.txt"
+  grep -q "Yes" "$dir/list.txt" || fail "the reader shows no card"
 
-echo "--- opensc-tool -a (the ATR through libccid's PowerOn)"
-atr=$(opensc-tool -r 0 -a | tr -d '\r')
-echo "$atr"
-[ "$atr" = "3b:87:81:31:fe:45:80:31:e4:73:b6:01:fb:e6" ] || fail "unexpected ATR $atr"
+  echo "--- opensc-tool -a (the ATR through libccid's PowerOn)"
+  local atr
+  atr=$(opensc-tool -r 0 -a | tr -d '\r')
+  echo "$atr"
+  [ "$atr" = "$expected_atr" ] || fail "unexpected ATR $atr"
 
-echo "--- opensc-tool -s (SELECT the cardholder data DF 5000 by path, READ BINARY 5001)"
-opensc-tool -r 0 -s "00 A4 08 00 02 50 00" \
-  -s "00 A4 02 0C 02 50 01" -s "00 B0 00 00 00" | tee "$work/send.txt"
-grep -q "SW1=0x90, SW2=0x00" "$work/send.txt" || fail "SELECT/READ BINARY did not succeed"
+  echo "--- opensc-tool -s (SELECT the cardholder data DF 5000 by path, READ BINARY 5001)"
+  opensc-tool -r 0 -s "00 A4 08 00 02 50 00" \
+    -s "00 A4 02 0C 02 50 01" -s "00 B0 00 00 00" | tee "$dir/send.txt"
+  grep -q "SW1=0x90, SW2=0x00" "$dir/send.txt" || fail "SELECT/READ BINARY did not succeed"
 
-echo "--- scriptor"
-printf '%s\n' "reset" "00 A4 08 00 02 50 00" "00 C0 00 00 0C" \
-  "00 A4 02 0C 02 50 02" "00 B0 00 00 00" \
-  | scriptor -r "cardwire CCID 00 00" 2>&1 | tee "$work/scriptor.txt"
-[ "$(grep -c "Normal processing" "$work/scriptor.txt")" -ge 3 ] || fail "scriptor: GET RESPONSE, SELECT and READ BINARY must end 90 00"
+  echo "--- scriptor"
+  # Over T=0 the short READ BINARY answer (Le 00) comes back through 6C 0C and the reader's
+  # re-sent header (ISO/IEC 7816-3 §12.2.2); over T=1 directly.
+  printf '%s\n' "reset" "00 A4 08 00 02 50 00" "00 C0 00 00 0C" \
+    "00 A4 02 0C 02 50 02" "00 B0 00 00 00" \
+    | scriptor -r "cardwire CCID 00 00" 2>&1 | tee "$dir/scriptor.txt"
+  grep -q "Using T=${proto#t} protocol" "$dir/scriptor.txt" || fail "scriptor did not use ${proto^^}"
+  [ "$(grep -c "Normal processing" "$dir/scriptor.txt")" -ge 3 ] || fail "scriptor: GET RESPONSE, SELECT and READ BINARY must end 90 00"
 
-echo "--- scriptor: an extended APDU (READ BINARY of the 5010 certificate, Le 0400; libccid chains T=1 blocks through the reader)"
-printf '%s\n' "00 A4 08 0C 02 50 00" "00 A4 02 0C 02 50 10" "00 B0 00 00 00 04 00" \
-  | scriptor -r "cardwire CCID 00 00" >"$work/extended.txt" 2>&1
-answer=$(sed -n '/^> 00 B0 00 00 00 04 00/,$p' "$work/extended.txt" | sed '1d')
-echo "$answer" | tail -n 2
-# The certificate is shorter than 1 024 bytes: 62 82 (end of file reached) with all of it.
-echo "$answer" | grep -Eq "(90 00|62 82) :" || fail "extended READ BINARY did not end 90 00 / 62 82"
-bytes=$(echo "$answer" | sed 's/:.*//' | wc -w)
-[ "$bytes" -gt 258 ] || fail "extended READ BINARY returned $bytes bytes, expected more than 256 and the SW"
-echo "extended READ BINARY: $bytes bytes with the status word"
+  if [ "$proto" = t1 ]; then
+    echo "--- scriptor: an extended APDU (READ BINARY of the 5010 certificate, Le 0400; libccid chains T=1 blocks through the reader)"
+    printf '%s\n' "00 A4 08 0C 02 50 00" "00 A4 02 0C 02 50 10" "00 B0 00 00 00 04 00" \
+      | scriptor -r "cardwire CCID 00 00" >"$dir/extended.txt" 2>&1
+    local answer bytes
+    answer=$(sed -n '/^> 00 B0 00 00 00 04 00/,$p' "$dir/extended.txt" | sed '1d')
+    echo "$answer" | tail -n 2
+    # The certificate is shorter than 1 024 bytes: 62 82 (end of file reached) with all of it.
+    echo "$answer" | grep -Eq "(90 00|62 82) :" || fail "extended READ BINARY did not end 90 00 / 62 82"
+    bytes=$(echo "$answer" | sed 's/:.*//' | wc -w)
+    [ "$bytes" -gt 258 ] || fail "extended READ BINARY returned $bytes bytes, expected more than 256 and the SW"
+    echo "extended READ BINARY: $bytes bytes with the status word"
+  fi
 
-echo "--- secure PIN entry: SCardControl(FEATURE_VERIFY_PIN_DIRECT), PIN typed on the reader's keypad"
-# A small PC/SC client of our own (the Debian tools have no SCardControl front end).
-cat >"$work/pinpad.c" <<'C'
-/* Secure PIN verification through PC/SC Part 10 FEATURE_VERIFY_PIN_DIRECT (PC/SC Part 10
- * v2.02.09 §2.5.2): SELECT the identity application, then VERIFY P2 80 (the PIV application PIN) with the PIN typed on
- * the reader's keypad. Prints the card's status word. */
-#include <stdio.h>
-#include <string.h>
-#include <PCSC/winscard.h>
-#include <PCSC/reader.h>
+  echo "--- cardwire readers: the reader's PC/SC Part 10 features (CM_IOCTL_GET_FEATURE_REQUEST)"
+  "$cardwire" readers | tee "$dir/readers.txt"
+  grep -q "VERIFY_PIN_DIRECT" "$dir/readers.txt" || fail "cardwire readers lists no VERIFY_PIN_DIRECT"
 
-int main(int argc, char **argv) {
-    SCARDCONTEXT ctx; SCARDHANDLE card; DWORD proto, len;
-    unsigned char buf[512];
-    if (argc < 2) return 2;
-    if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx)) return 3;
-    if (SCardConnect(ctx, argv[1], SCARD_SHARE_SHARED, SCARD_PROTOCOL_T1, &card, &proto)) return 4;
-    unsigned char select[] = {0x00,0xA4,0x04,0x00,0x0B,0xF0,0x63,0x61,0x72,0x64,0x77,0x69,0x72,0x65,0x49,0x44,0x00};
-    len = sizeof buf;
-    if (SCardTransmit(card, SCARD_PCI_T1, select, sizeof select, NULL, buf, &len)) return 5;
-    len = sizeof buf;
-    if (SCardControl(card, CM_IOCTL_GET_FEATURE_REQUEST, NULL, 0, buf, sizeof buf, &len)) return 6;
-    DWORD verify = 0;
-    for (DWORD i = 0; i + 6 <= len; i += 6)
-        if (buf[i] == FEATURE_VERIFY_PIN_DIRECT)
-            verify = (buf[i+2] << 24) | (buf[i+3] << 16) | (buf[i+4] << 8) | buf[i+5];
-    if (!verify) { printf("no FEATURE_VERIFY_PIN_DIRECT\n"); return 7; }
-    printf("FEATURE_VERIFY_PIN_DIRECT 0x%08lX\n", (unsigned long)verify);
-    unsigned char s[19 + 13] = {
-        0x00, 0x00,       /* bTimerOut, bTimerOut2 */
-        0x82, 0x08, 0x00, /* ASCII, bytes, position 0; 8-byte block; no length */
-        0x08, 0x04,       /* wPINMaxExtraDigit: max 8, min 4 */
-        0x02, 0x01,       /* validation key; one message */
-        0x09, 0x04, 0x00, /* en-US, message 0 */
-        0x00, 0x00, 0x00, /* bTeoPrologue */
-        13, 0, 0, 0,      /* ulDataLength */
-        0x00,0x20,0x00,0x80,0x08,0xFF,0xFF,0xFF,0xFF,0xFF,0xFF,0xFF,0xFF };
-    len = sizeof buf;
-    LONG rv = SCardControl(card, verify, s, sizeof s, buf, sizeof buf, &len);
-    if (rv) { printf("SCardControl: %s\n", pcsc_stringify_error(rv)); return 8; }
-    for (DWORD i = 0; i < len; i++) printf("%02X", buf[i]);
-    printf("\n");
-    SCardDisconnect(card, SCARD_LEAVE_CARD);
-    SCardReleaseContext(ctx);
-    return 0;
+  echo "--- secure PIN entry: cardwire pinpad (SCardControl FEATURE_VERIFY_PIN_DIRECT), PIN typed on the reader's keypad"
+  "$cardwire" pinpad --reader "cardwire CCID 00 00" --select F063617264776972654944 --reference 80 \
+    | tee "$dir/pinpad.txt"
+  grep -q "^FEATURE_VERIFY_PIN_DIRECT" "$dir/pinpad.txt" || fail "the reader offers no PIN verification"
+  grep -q "^9000" "$dir/pinpad.txt" || fail "secure PIN verification did not end 90 00"
+
+  stop_session
 }
-C
-if command -v cc >/dev/null && pkg-config --exists libpcsclite; then
-  cc -o "$work/pinpad" "$work/pinpad.c" $(pkg-config --cflags --libs libpcsclite)
-  "$work/pinpad" "cardwire CCID 00 00" | tee "$work/pinpad.txt"
-  grep -q "^FEATURE_VERIFY_PIN_DIRECT" "$work/pinpad.txt" || fail "the reader offers no PIN verification"
-  [ "$(tail -n 1 "$work/pinpad.txt")" = "9000" ] || fail "secure PIN verification did not end 90 00"
-else
-  echo "(skipped: needs a C compiler and libpcsclite-dev)"
-fi
+
+run_session t1 "3b:87:81:31:fe:45:80:31:e4:73:b6:01:fb:e6"
+# The same card announcing T=0: TS, T0 (no interface bytes: T=0 implied, no TCK), the
+# historical bytes.
+run_session t0 "3b:07:80:31:e4:73:b6:01:fb"
 
 echo "70-ccid-serial: ok"

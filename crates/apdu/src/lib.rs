@@ -12,6 +12,8 @@ pub mod cla;
 pub mod command;
 pub mod commands;
 pub mod error;
+#[cfg(test)]
+mod error_messages;
 pub mod exchange;
 pub mod fci;
 pub mod ins;

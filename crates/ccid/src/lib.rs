@@ -10,12 +10,16 @@ extern crate std;
 pub mod descriptor;
 pub mod engine;
 mod error;
+#[cfg(test)]
+mod error_messages;
 pub mod message;
 pub mod params;
 pub mod secure;
 pub mod serial;
 pub mod sim;
 mod status;
+#[cfg(feature = "usb-device")]
+pub mod usb;
 
 pub use error::Error;
 pub use message::MessageType;

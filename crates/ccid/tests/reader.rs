@@ -661,6 +661,62 @@ fn t0_card_scripted() {
     assert_eq!(finals, 1);
 }
 
+fn xfr(b: &mut Bench, tpdu: &[u8]) -> Vec<u8> {
+    let rsp = b.send_final(Command::XfrBlock {
+        bwi: 0,
+        level: LevelParameter::BEGIN_AND_END,
+        data: tpdu,
+    });
+    rsp[10..].to_vec()
+}
+
+#[test]
+fn t0_sim_card_behind_a_tpdu_reader() {
+    // The simulated T=0 card (cardwire-link's T0Card with the §12.2 mapping in sim.rs)
+    // behind the reader's T=0 engine, driven with TPDUs as libccid sends them.
+    let mut b = Bench::new(tpdu_cfg());
+    let atr = cardwire_ccid::sim::atr_with_protocol(0, &[0x80, 0x31, 0xE4]);
+    assert_eq!(atr.as_slice(), [0x3B, 0x03, 0x80, 0x31, 0xE4]);
+    b.card = SimCard::new(&atr).unwrap();
+    assert_eq!(b.card.protocol(), 0);
+    let rsp = power_on(&mut b);
+    assert_eq!(&rsp[10..], atr.as_slice());
+    let rsp = b.send_final(Command::GetParameters);
+    let (r, _) = parse(&rsp);
+    assert_eq!(r.protocol_data().unwrap().unwrap().protocol_num(), 0);
+    // Case 4 sent as case 3: SELECT's answer (the echo app's reversed command) waits for
+    // GET RESPONSE behind 61 07 (ISO/IEC 7816-3 §12.2.4).
+    assert_eq!(
+        xfr(&mut b, &[0x00, 0xA4, 0x04, 0x00, 0x02, 0x3F, 0x00]),
+        [0x61, 0x07]
+    );
+    assert_eq!(
+        xfr(&mut b, &[0x00, 0xC0, 0x00, 0x00, 0x07]),
+        [0x00, 0x3F, 0x02, 0x00, 0x04, 0xA4, 0x00, 0x90, 0x00]
+    );
+    // Case 2 with a wrong Le: the card answers 6C 05, the reader's T=0 engine re-sends the
+    // header with P3 05 and the card gives the kept answer without running the application
+    // again (§12.2.2).
+    let before = b.card.commands;
+    assert_eq!(
+        xfr(&mut b, &[0x00, 0xB0, 0x00, 0x00, 0x02]),
+        [0x02, 0x00, 0x00, 0xB0, 0x00, 0x90, 0x00]
+    );
+    assert_eq!(b.card.commands, before + 1);
+    // Case 1: VERIFY with P3 = 00 asks for the retry counter: the status word only (the
+    // echo app's data has no place on the line).
+    assert_eq!(xfr(&mut b, &[0x00, 0x20, 0x00, 0x80, 0x00]), [0x90, 0x00]);
+}
+
+#[test]
+fn t1_atr_with_protocol_is_the_link_readme_layout() {
+    let atr = cardwire_ccid::sim::atr_with_protocol(1, &[0x80, 0x31, 0xE4]);
+    // TD1 81, TD2 31: TA3 FE (IFSC 254), TB3 45 (BWI 4, CWI 5); TCK makes the XOR 0.
+    assert_eq!(&atr[..8], [0x3B, 0x83, 0x81, 0x31, 0xFE, 0x45, 0x80, 0x31]);
+    assert_eq!(atr[1..].iter().fold(0, |a, b| a ^ b), 0);
+    assert_eq!(SimCard::<300>::new(&atr).unwrap().protocol(), 1);
+}
+
 #[test]
 fn mute_card_at_power_on() {
     let mut r: Reader<300> = Reader::new(ReaderConfig::default());

@@ -7,11 +7,10 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use cardwire_apdu::{Cla, CommandRepr, Ins, StatusWord};
+use cardwire_sm::StatusPolicy;
 use cardwire_sm::bac::{BacKeys, MrzInfo};
 use cardwire_sm::channel::{establish_bac, secure_card};
-use cardwire_transport::{
-    Card, CardHandler as _, Error as _, InProcess, TransactionEnd, Transport,
-};
+use cardwire_transport::{Card, CardHandler as _, InProcess, TransactionEnd, Transport};
 use cardwire_vcard::personalise::EMRTD_AID;
 use cardwire_vcard::{Mrz, Seed, VirtualCard};
 use serde_json::{Value, json};
@@ -68,6 +67,12 @@ pub struct ReadArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Accept protected responses without DO'99' (processing status) when their MAC
+    /// verifies, as some emulators send them (vsmartcard's ePass). Their status words are then
+    /// NOT authenticated, and the report says so. Default: strict, such a response is refused
+    /// as ICAO 9303-11 §9.8.6 requires.
+    #[arg(long = "allow-missing-sm-status")]
+    pub allow_missing_sm_status: bool,
 }
 
 /// A file of the LDS1 application this command knows (ICAO 9303-10 §4.6, §4.7).
@@ -167,6 +172,10 @@ fn decode(name: &'static str, bytes: &[u8]) -> Result<(Value, Vec<String>), Stri
     }
 }
 
+/// What `read_all` brings back: the files, the APDUs on the wire, and how many status words
+/// were accepted without authentication (no DO'99', under `--allow-missing-sm-status`).
+type ReadResult = (Vec<ReadFile>, Vec<WireApdu>, usize);
+
 /// Reads `files` in one PC/SC transaction (SELECT, BAC, then each SELECT and its READ BINARY
 /// under secure messaging, with no other application in between), which ends with a reset of
 /// the card: the BAC session keys do not outlive it.
@@ -175,14 +184,15 @@ fn read_all<T: Transport>(
     keys: &BacKeys,
     files: &[(&'static str, u16)],
     rng: &mut OsRandom,
-) -> Result<(Vec<ReadFile>, Vec<WireApdu>), String> {
+    policy: StatusPolicy,
+) -> Result<ReadResult, String> {
     let mut result = None;
     transport
         .transaction(&mut |held| {
-            result = Some(read_all_held(held, keys, files, rng));
+            result = Some(read_all_held(held, keys, files, rng, policy));
             TransactionEnd::Reset
         })
-        .map_err(|e| format!("the card transaction failed: {} ({e:?})", e.kind()))?;
+        .map_err(|e| format!("the card transaction failed: {e}"))?;
     result.unwrap_or_else(|| Err("the card transaction did not run".to_string()))
 }
 
@@ -191,7 +201,8 @@ fn read_all_held<T: Transport>(
     keys: &BacKeys,
     files: &[(&'static str, u16)],
     rng: &mut OsRandom,
-) -> Result<(Vec<ReadFile>, Vec<WireApdu>), String> {
+    policy: StatusPolicy,
+) -> Result<ReadResult, String> {
     let log = Rc::new(RefCell::new(Vec::new()));
     let recorder = Recorder {
         inner: transport,
@@ -212,7 +223,7 @@ fn read_all_held<T: Transport>(
         ));
     }
     // BAC draws RND.IFD and K.IFD before it sends anything: no randomness, no BAC.
-    let session = establish_bac(&mut card, keys, &mut *rng).map_err(|e| {
+    let mut session = establish_bac(&mut card, keys, &mut *rng).map_err(|e| {
         if matches!(e, cardwire_sm::Error::Randomness) {
             return rng.failure().to_string();
         }
@@ -220,7 +231,17 @@ fn read_all_held<T: Transport>(
             "Basic Access Control failed: {e} — check the document number, birth and expiry dates"
         )
     })?;
+    session.set_status_policy(policy);
     let mut card = secure_card(card, session);
+    let mut unauthenticated = 0usize;
+    let mut count = |card: &cardwire_transport::Card<_, cardwire_sm::SmSession<_>>| {
+        if card
+            .secure_channel()
+            .is_some_and(|s| !s.last_status_authenticated())
+        {
+            unauthenticated += 1;
+        }
+    };
     let mut out = Vec::new();
     for (name, fid) in files {
         let fid_bytes = fid.to_be_bytes();
@@ -229,6 +250,7 @@ fn read_all_held<T: Transport>(
             .transmit(&sel, &mut buf)
             .map_err(|e| format!("SELECT EF.{name} under secure messaging failed: {e}"))?
             .sw();
+        count(&card);
         if sw != StatusWord::SUCCESS {
             return Err(format!(
                 "EF.{name}: SELECT answered {sw} ({})",
@@ -240,26 +262,29 @@ fn read_all_held<T: Transport>(
         let (first, sw) = card
             .read_binary(0, 4, &mut head)
             .map_err(|e| format!("READ BINARY of EF.{name} failed: {e}"))?;
+        let first = first.to_vec();
+        count(&card);
         if !sw.is_normal() {
             return Err(format!(
                 "EF.{name}: READ BINARY answered {sw} ({})",
                 sw.description()
             ));
         }
-        let first = first.to_vec();
         let total = tlv_total_len(&first)
             .ok_or_else(|| format!("EF.{name} does not start with a BER-TLV header"))?;
         let mut content = vec![0u8; total + 2];
         let (data, sw) = card
             .read_binary(0, total, &mut content)
             .map_err(|e| format!("READ BINARY of EF.{name} failed: {e}"))?;
+        let data = data.to_vec();
+        count(&card);
         if !sw.is_normal() && sw != StatusWord::END_OF_FILE {
             return Err(format!(
                 "EF.{name}: READ BINARY answered {sw} ({})",
                 sw.description()
             ));
         }
-        let bytes = data.to_vec();
+        let bytes = data;
         let (decoded, lines) = decode(name, &bytes)?;
         out.push(ReadFile {
             name,
@@ -269,7 +294,7 @@ fn read_all_held<T: Transport>(
         });
     }
     let apdus = log.borrow().clone();
-    Ok((out, apdus))
+    Ok((out, apdus, unauthenticated))
 }
 
 /// The total length (header and value) of the BER-TLV starting `bytes` (one or two tag bytes,
@@ -309,13 +334,18 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         })?);
     }
     let mut rng = OsRandom::new();
-    let (read, apdus) = if let Some(reader) = &a.reader {
-        let transport = crate::card_source::open_reader(reader)?;
-        read_on_reader(transport, &keys, &files, &mut rng)?
+    let policy = if a.allow_missing_sm_status {
+        StatusPolicy::AllowMissingStatus
     } else {
-        read_virtual(a, &keys, &files, &mut rng)?
+        StatusPolicy::Strict
     };
-    print_report(a, &read, &apdus);
+    let (read, apdus, unauthenticated) = if let Some(reader) = &a.reader {
+        let transport = crate::card_source::open_reader(reader)?;
+        read_on_reader(transport, &keys, &files, &mut rng, policy)?
+    } else {
+        read_virtual(a, &keys, &files, &mut rng, policy)?
+    };
+    print_report(a, &read, &apdus, unauthenticated);
     Ok(())
 }
 
@@ -325,8 +355,9 @@ fn read_on_reader<T: Transport>(
     keys: &BacKeys,
     files: &[(&'static str, u16)],
     rng: &mut OsRandom,
-) -> Result<(Vec<ReadFile>, Vec<WireApdu>), Failure> {
-    read_all(t, keys, files, rng).map_err(Failure::Failed)
+    policy: StatusPolicy,
+) -> Result<ReadResult, Failure> {
+    read_all(t, keys, files, rng, policy).map_err(Failure::Failed)
 }
 
 #[cfg(not(feature = "pcsc"))]
@@ -335,7 +366,8 @@ fn read_on_reader(
     _: &BacKeys,
     _: &[(&'static str, u16)],
     _: &mut OsRandom,
-) -> Result<(Vec<ReadFile>, Vec<WireApdu>), Failure> {
+    _: StatusPolicy,
+) -> Result<ReadResult, Failure> {
     match t {}
 }
 
@@ -344,7 +376,8 @@ fn read_virtual(
     keys: &BacKeys,
     files: &[(&'static str, u16)],
     rng: &mut OsRandom,
-) -> Result<(Vec<ReadFile>, Vec<WireApdu>), Failure> {
+    policy: StatusPolicy,
+) -> Result<ReadResult, Failure> {
     let card = match &a.state {
         Some(p) => VirtualCard::open(p, &Seed::DEFAULT),
         None => VirtualCard::new(&Seed::DEFAULT),
@@ -352,12 +385,18 @@ fn read_virtual(
     .map_err(|e| Failure::Failed(e.to_string()))?;
     let mut card = card;
     card.power_on();
-    read_all(InProcess::new(card), keys, files, rng).map_err(Failure::Failed)
+    read_all(InProcess::new(card), keys, files, rng, policy).map_err(Failure::Failed)
 }
 
-fn print_report(a: &ReadArgs, read: &[ReadFile], apdus: &[WireApdu]) {
+fn print_report(a: &ReadArgs, read: &[ReadFile], apdus: &[WireApdu], unauthenticated: usize) {
+    if unauthenticated > 0 {
+        eprintln!(
+            "warning: {unauthenticated} protected response(s) had no DO'99' (processing status): their status words are NOT authenticated (--allow-missing-sm-status)"
+        );
+    }
     if a.json {
         let v = json!({
+            "unauthenticated_status_words": unauthenticated,
             "files": read.iter().map(|f| json!({
                 "file": f.name, "bytes": to_hex(&f.bytes), "decoded": f.decoded,
             })).collect::<Vec<_>>(),

@@ -26,7 +26,10 @@ use cardwire_transport::{CardHandler, InProcess};
 use cardwire_vcard::personalise::{DEFAULT_PIN, DEFAULT_PUK};
 use cardwire_vcard::{Seed, VirtualCard};
 
+use cardwire_sm::scp03::StaticKeys;
+
 use crate::failure::Failure;
+use crate::secret_input::{self, SecretArgs, secret_hex};
 use secrets::{Secrets, journey_pin};
 use stage::{Fatal, Stage};
 
@@ -41,7 +44,13 @@ use stage::{Fatal, Stage};
 
 Against a real card, stage 0 (issuance: it replaces the keys in 9A and 9C) runs only with
 --management-key, and stages 5-7 (which block the PIN on purpose) only with --allow-block;
-they need the card's PUK and SCP03 keys.")]
+they need the card's PUK and SCP03 keys.
+
+Secrets never belong on a real card's command line: give them with --pin-file, --puk-file,
+--new-pin-file, --scp03-keys-file, --pin-stdin, or the environment variables CARDWIRE_PIN,
+CARDWIRE_PUK, CARDWIRE_NEW_PIN, CARDWIRE_SCP03_KEYS; otherwise they are asked for without
+echo. --pin, --puk, --new-pin and --scp03-keys work only with the virtual card (a test
+convenience). The virtual card is a test card: its default PIN, PUK and SCP03 keys are public.")]
 pub struct Args {
     /// A PC/SC reader to use instead of the built-in virtual card (needs the `pcsc` feature).
     #[arg(long, value_name = "NAME")]
@@ -52,18 +61,50 @@ pub struct Args {
     /// Seed text for a fresh virtual card (default: the reference card).
     #[arg(long, value_name = "TEXT", conflicts_with = "reader")]
     pub seed: Option<String>,
-    /// The cardholder PIN (asked for without echo when a real reader is used).
+    /// Keep the virtual card's state sealed with the passphrase on the first line of FILE
+    /// (ChaCha20-Poly1305 under an Argon2id key).
+    #[arg(
+        long = "state-passphrase-file",
+        value_name = "FILE",
+        requires = "state"
+    )]
+    pub state_passphrase_file: Option<PathBuf>,
+    /// The cardholder PIN on the command line: virtual card only, a test convenience (a
+    /// command line is visible to every local user). Otherwise --pin-file, --pin-stdin,
+    /// CARDWIRE_PIN, or typed without echo when asked.
     #[arg(long)]
     pub pin: Option<String>,
-    /// The PUK (asked for without echo when a real reader is used).
+    /// Read the PIN from the first line of FILE.
+    #[arg(long = "pin-file", value_name = "FILE", conflicts_with = "pin")]
+    pub pin_file: Option<PathBuf>,
+    /// Read the PIN from the first line of standard input.
+    #[arg(long = "pin-stdin", conflicts_with_all = ["pin", "pin_file"])]
+    pub pin_stdin: bool,
+    /// The PUK on the command line (virtual card only; else --puk-file, CARDWIRE_PUK or asked).
     #[arg(long)]
     pub puk: Option<String>,
-    /// The PIN set by the self-service unlock (stage 6); stage 7 restores `--pin`.
+    /// Read the PUK from the first line of FILE.
+    #[arg(long = "puk-file", value_name = "FILE", conflicts_with = "puk")]
+    pub puk_file: Option<PathBuf>,
+    /// The PIN set by the self-service unlock (stage 6; stage 7 restores the PIN), on the
+    /// command line: virtual card only (else --new-pin-file, CARDWIRE_NEW_PIN or asked).
     #[arg(long = "new-pin")]
     pub new_pin: Option<String>,
-    /// SCP03 static keys as hex ENC:MAC:DEK (default: the GlobalPlatform test keys 40..4F).
+    /// Read the new PIN from the first line of FILE.
+    #[arg(long = "new-pin-file", value_name = "FILE", conflicts_with = "new_pin")]
+    pub new_pin_file: Option<PathBuf>,
+    /// SCP03 static keys as hex ENC:MAC:DEK on the command line: virtual card only (default:
+    /// the GlobalPlatform test keys 40..4F; else --scp03-keys-file, CARDWIRE_SCP03_KEYS or
+    /// asked).
     #[arg(long = "scp03-keys", value_name = "ENC:MAC:DEK")]
     pub scp03_keys: Option<String>,
+    /// Read the SCP03 keys (hex ENC:MAC:DEK) from the first line of FILE.
+    #[arg(
+        long = "scp03-keys-file",
+        value_name = "FILE",
+        conflicts_with = "scp03_keys"
+    )]
+    pub scp03_keys_file: Option<PathBuf>,
     /// SCP03 key version number (default 01).
     #[arg(long = "scp03-kvn", value_name = "HEX", default_value = "01")]
     pub scp03_kvn: String,
@@ -99,38 +140,62 @@ fn fatal(f: Fatal) -> Failure {
     }
 }
 
-fn parse_scp03(args: &Args) -> Result<([Vec<u8>; 3], u8), Failure> {
+fn parse_scp03(args: &Args, real: bool) -> Result<(StaticKeys, u8), Failure> {
     let kvn = u8::from_str_radix(args.scp03_kvn.trim_start_matches("0x"), 16).map_err(|_| {
         Failure::Usage(format!(
             "--scp03-kvn {:?} is not a hex byte",
             args.scp03_kvn
         ))
     })?;
-    let Some(text) = &args.scp03_keys else {
-        let k = cardwire_vcard::state::Scp03Keys::test_keys();
-        return Ok(([k.enc.to_vec(), k.mac.to_vec(), k.dek.to_vec()], kvn));
+    let test = cardwire_vcard::state::Scp03Keys::test_keys();
+    let default = crate::input::to_hex(&test.enc);
+    let default = format!("{default}:{default}:{default}");
+    let text = secret_input::read(&SecretArgs {
+        what: "SCP03 keys (hex ENC:MAC:DEK)",
+        argument: args.scp03_keys.as_deref().map(|v| ("--scp03-keys", v)),
+        file: args.scp03_keys_file.as_deref(),
+        stdin: false,
+        env: "CARDWIRE_SCP03_KEYS",
+        default: (!real).then_some(default.as_str()),
+        real_card: real,
+    })?;
+    let usage = || Failure::Usage("the SCP03 keys are ENC:MAC:DEK, three hex keys".to_string());
+    let mut parts = text.split(':');
+    let (Some(enc), Some(mac), Some(dek), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(usage());
     };
-    let parts: Vec<&str> = text.split(':').collect();
-    let [enc, mac, dek] = parts.as_slice() else {
-        return Err(Failure::Usage(
-            "--scp03-keys is ENC:MAC:DEK, three hex keys".to_string(),
-        ));
-    };
-    let parse = |h: &str| crate::input::parse_hex(h);
-    Ok(([parse(enc)?, parse(mac)?, parse(dek)?], kvn))
+    let what = "an SCP03 key";
+    let (enc, mac, dek) = (
+        secret_hex(enc, what)?,
+        secret_hex(mac, what)?,
+        secret_hex(dek, what)?,
+    );
+    let keys = StaticKeys::new(&enc, &mac, &dek)
+        .map_err(|e| Failure::Usage(format!("the SCP03 keys: {e}")))?;
+    Ok((keys, kvn))
 }
 
-fn secret_arg(
-    value: &Option<String>,
+/// One PIN or PUK from wherever the user gave it (see [`crate::secret_input`]).
+fn secret_pin(
+    what: &str,
+    argument: Option<(&str, &Option<String>)>,
+    file: &Option<PathBuf>,
+    stdin: bool,
+    env: &str,
     default: &str,
-    prompt: &str,
     real: bool,
 ) -> Result<Pin, Failure> {
-    let text = match value {
-        Some(v) => v.clone(),
-        None if !real => default.to_string(),
-        None => crate::secret_input::read_secret(prompt)?,
-    };
+    let text = secret_input::read(&SecretArgs {
+        what,
+        argument: argument.and_then(|(o, v)| v.as_deref().map(|v| (o, v))),
+        file: file.as_deref(),
+        stdin,
+        env,
+        default: (!real).then_some(default),
+        real_card: real,
+    })?;
     journey_pin(&text)
 }
 
@@ -177,20 +242,56 @@ fn management_key(args: &Args) -> Result<Option<cardwire_piv::ManagementKey>, Fa
 /// Runs `cardwire journey`.
 pub fn run(args: &Args) -> Result<(), Failure> {
     let real = args.reader.is_some();
-    let pin = secret_arg(&args.pin, DEFAULT_PIN, "PIN: ", real)?;
-    let puk = secret_arg(&args.puk, DEFAULT_PUK, "PUK: ", real)?;
-    let new_pin = secret_arg(
-        &args.new_pin,
-        "654321",
-        "new PIN for the self-service unlock: ",
+    if real {
+        for (option, given) in [
+            ("--pin", args.pin.is_some()),
+            ("--puk", args.puk.is_some()),
+            ("--new-pin", args.new_pin.is_some()),
+            ("--scp03-keys", args.scp03_keys.is_some()),
+        ] {
+            if given {
+                return Err(Failure::Usage(format!(
+                    "{option} is accepted only for the virtual card: a secret on the command line is visible to every local user; use {option}-file FILE, the environment variable named in --help, or type it when asked"
+                )));
+            }
+        }
+    }
+    // Stages 5-7 (PUK, new PIN, SCP03 keys) run on a real card only with --allow-block:
+    // without it those secrets are never asked for, and the placeholders below never sent.
+    let ask_all = !real || args.allow_block;
+    let pin = secret_pin(
+        "PIN",
+        Some(("--pin", &args.pin)),
+        &args.pin_file,
+        args.pin_stdin,
+        "CARDWIRE_PIN",
+        DEFAULT_PIN,
         real,
+    )?;
+    let puk = secret_pin(
+        "PUK",
+        Some(("--puk", &args.puk)),
+        &args.puk_file,
+        false,
+        "CARDWIRE_PUK",
+        DEFAULT_PUK,
+        real && ask_all,
+    )?;
+    let new_pin = secret_pin(
+        "new PIN for the self-service unlock",
+        Some(("--new-pin", &args.new_pin)),
+        &args.new_pin_file,
+        false,
+        "CARDWIRE_NEW_PIN",
+        "654321",
+        real && ask_all,
     )?;
     if new_pin == pin {
         return Err(Failure::Usage(
             "--new-pin must differ from --pin".to_string(),
         ));
     }
-    let (scp03, kvn) = parse_scp03(args)?;
+    let (scp03, kvn) = parse_scp03(args, real && ask_all)?;
     let secrets = Secrets {
         pin,
         puk,
@@ -222,7 +323,13 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         let fresh = args.state.as_ref().is_none_or(|p| !p.exists());
         let mut card = match &args.state {
             Some(path) => {
-                VirtualCard::open(path, &seed).map_err(|e| Failure::Failed(e.to_string()))?
+                let passphrase = args
+                    .state_passphrase_file
+                    .as_ref()
+                    .map(secret_input::passphrase_file)
+                    .transpose()?;
+                VirtualCard::open_with(path, &seed, passphrase)
+                    .map_err(|e| Failure::Failed(e.to_string()))?
             }
             None => VirtualCard::new(&seed).map_err(|e| Failure::Failed(e.to_string()))?,
         };
@@ -310,7 +417,7 @@ mod tests {
             pin: journey_pin(DEFAULT_PIN).unwrap(),
             puk: journey_pin(DEFAULT_PUK).unwrap(),
             new_pin: journey_pin("654321").unwrap(),
-            scp03: [k.enc.to_vec(), k.mac.to_vec(), k.dek.to_vec()],
+            scp03: cardwire_sm::scp03::StaticKeys::new(&k.enc, &k.mac, &k.dek).unwrap(),
             kvn: 1,
         }
     }

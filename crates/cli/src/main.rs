@@ -9,6 +9,7 @@ mod emrtd_cmd;
 mod failure;
 mod input;
 mod journey_cmd;
+mod pinpad_cmd;
 mod piv_cmd;
 mod piv_cmd_ops;
 mod piv_cmd_status;
@@ -58,6 +59,8 @@ enum Command {
     Send(send_cmd::Args),
     /// Be a serial CCID smart card reader (GemPC PinPad) with the virtual card, for pcscd.
     Reader(reader_cmd::Args),
+    /// Verify a PIN typed on a reader's PIN pad (PC/SC Part 10 secure PIN entry).
+    Pinpad(pinpad_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         Command::Readers(args) => readers_cmd::run(&args),
         Command::Send(args) => send_cmd::run(&args),
         Command::Reader(args) => reader_cmd::run(&args),
+        Command::Pinpad(args) => pinpad_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

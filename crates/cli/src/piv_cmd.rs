@@ -22,10 +22,10 @@ use crate::failure::Failure;
   cardwire piv --state card.state sign --slot 9c --input doc.pdf --out doc.sig
   CARDWIRE_MANAGEMENT_KEY=0102...08 cardwire piv --state card.state generate --slot 9a --algorithm rsa2048
 
-Secrets come from --pin-file FILE (and --puk-file, --new-pin-file, --management-key-file), the
-environment (CARDWIRE_PIN, CARDWIRE_PUK, CARDWIRE_NEW_PIN, CARDWIRE_MANAGEMENT_KEY), standard
-input (--pin-stdin: one line per secret asked, in the order asked) or the terminal, in that
-order. The virtual card's defaults: PIN 123456, PUK 12345678, management key
+Secrets come from --pin-file FILE (and --puk-file, --new-pin-file, --management-key-file),
+standard input (--pin-stdin: one line per secret asked, in the order asked), the environment
+(CARDWIRE_PIN, CARDWIRE_PUK, CARDWIRE_NEW_PIN, CARDWIRE_MANAGEMENT_KEY) or the terminal, in
+that order; never from the command line. The virtual card's defaults: PIN 123456, PUK 12345678, management key
 010203040506070801020304050607080102030405060708 (3DES).")]
 pub struct Args {
     /// A PC/SC reader (needs the `pcsc` feature); without it the built-in virtual card.
@@ -190,9 +190,9 @@ impl SecretKind {
     }
 }
 
-/// Reads a secret: its file option, then its environment variable, then standard input
-/// (`--pin-stdin`), then the terminal without echo (`crate::secret_input`). The only place
-/// `cardwire piv` reads secrets.
+/// Reads a secret through the CLI's secret policy (`crate::secret_input::read`): its file
+/// option, standard input (`--pin-stdin`), its environment variable, then the terminal
+/// without echo. The only place `cardwire piv` reads secrets.
 pub(crate) fn secret(args: &Args, kind: SecretKind) -> Result<Zeroizing<String>, Failure> {
     let file = match kind {
         SecretKind::Pin => &args.pin_file,
@@ -200,32 +200,15 @@ pub(crate) fn secret(args: &Args, kind: SecretKind) -> Result<Zeroizing<String>,
         SecretKind::NewPin => &args.new_pin_file,
         SecretKind::ManagementKey => &args.management_key_file,
     };
-    if let Some(path) = file {
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-            Failure::Usage(format!(
-                "cannot read the {} from {}: {e}",
-                kind.label(),
-                path.display()
-            ))
-        })?);
-        return Ok(Zeroizing::new(
-            text.lines().next().unwrap_or_default().trim().to_string(),
-        ));
-    }
-    if let Ok(value) = std::env::var(kind.env()) {
-        return Ok(Zeroizing::new(value.trim().to_string()));
-    }
-    if args.pin_stdin {
-        let mut line = Zeroizing::new(String::new());
-        std::io::stdin().read_line(&mut line).map_err(|e| {
-            Failure::Usage(format!(
-                "cannot read the {} from standard input: {e}",
-                kind.label()
-            ))
-        })?;
-        return Ok(Zeroizing::new(line.trim().to_string()));
-    }
-    crate::secret_input::read_secret(&format!("{}: ", kind.label())).map(Zeroizing::new)
+    crate::secret_input::read(&crate::secret_input::SecretArgs {
+        what: kind.label(),
+        argument: None,
+        file: file.as_deref(),
+        stdin: args.pin_stdin,
+        env: kind.env(),
+        default: None,
+        real_card: args.reader.is_some(),
+    })
 }
 
 /// A PIN or PUK secret as `cardwire_pin::Pin`.

@@ -1,7 +1,7 @@
 //! `cardwire reader --serial PTY`: the CCID reader firmware logic (`cardwire-ccid`) running on
 //! the host as a GemPC PinPad serial reader, with the virtual card behind a simulated UART
-//! (the card side of cardwire-link's T=1), so that pcscd's own CCID driver (`libccidtwin.so`)
-//! talks to cardwire exactly as to a board.
+//! (the card side of cardwire-link's T=1 or T=0, chosen with `--protocol`), so that pcscd's
+//! own CCID driver (`libccidtwin.so`) talks to cardwire exactly as to a board.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant as StdInstant};
 use cardwire_ccid::descriptor::{ExchangeLevel, Features, ReaderDescriptor};
 use cardwire_ccid::engine::{Key, Keypad, LineRequest, Reader, ReaderConfig};
 use cardwire_ccid::serial::SerialPort;
-use cardwire_ccid::sim::SimCard;
+use cardwire_ccid::sim::{SimCard, atr_with_protocol};
 use cardwire_link::Instant;
 use cardwire_transport::CardHandler;
 use cardwire_vcard::personalise::DEFAULT_PIN;
@@ -47,6 +47,19 @@ pub struct Args {
     /// The digits the simulated keypad types for each PIN entry, then OK.
     #[arg(long, value_name = "PIN")]
     pub keypad_pin: Option<String>,
+    /// The transmission protocol the virtual card announces in its ATR and speaks on the
+    /// simulated line (ISO/IEC 7816-3 §10 T=0, §11 T=1).
+    #[arg(long, value_enum, default_value_t = LineProtocol::T1)]
+    pub protocol: LineProtocol,
+}
+
+/// A transmission protocol of the simulated card line.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineProtocol {
+    /// T=0: characters with procedure bytes (the ATR has no interface bytes).
+    T0,
+    /// T=1: blocks (the virtual card's own ATR).
+    T1,
 }
 
 /// A keypad that types the same digits, then OK, for every entry.
@@ -116,7 +129,15 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         None => VirtualCard::new(&Seed::DEFAULT),
     }
     .map_err(|e| Failure::Failed(e.to_string()))?;
-    let atr = card.atr().to_vec();
+    let atr = match args.protocol {
+        LineProtocol::T1 => card.atr().to_vec(),
+        LineProtocol::T0 => {
+            // The same card, announcing T=0: its historical bytes behind TS and T0 only.
+            let own = cardwire_link::atr::Atr::parse(card.atr(), cardwire_link::atr::Mode::Lenient)
+                .map_err(|e| Failure::Failed(format!("the virtual card's ATR: {e}")))?;
+            atr_with_protocol(0, own.historical_bytes()).to_vec()
+        }
+    };
     let mut line: SimCard<APDU> = SimCard::new(&atr)
         .map_err(|e| Failure::Failed(format!("the virtual card's ATR {}: {e}", to_hex(&atr))))?;
     let mut reader: Reader<APDU> = Reader::new(gempc_pinpad());
@@ -146,8 +167,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     });
 
     println!(
-        "cardwire CCID reader (GemPC PinPad, TPDU level) on {} with the virtual card, ATR {}",
+        "cardwire CCID reader (GemPC PinPad, TPDU level) on {} with the virtual card, T={}, ATR {}",
         args.serial.display(),
+        line.protocol(),
         to_hex(&atr)
     );
     let start = StdInstant::now();

@@ -1,4 +1,5 @@
-//! `cardwire readers [--wait]`: the PC/SC readers, with card presence and ATR.
+//! `cardwire readers [--wait]`: the PC/SC readers, with card presence, ATR and the reader's
+//! PC/SC Part 10 features (PC/SC Part 10 v2.02.09 §2.2, e.g. `VERIFY_PIN_DIRECT` on a PIN pad).
 
 use crate::failure::Failure;
 
@@ -75,8 +76,38 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         } else {
             println!("{}: no card", reader.name);
         }
+        print_features(&context, &reader.name);
     }
     Ok(())
+}
+
+/// Prints the reader's PC/SC Part 10 features, asked through a direct connection (which
+/// needs no card). A reader without any prints nothing; one that cannot be asked says why.
+#[cfg(feature = "pcsc")]
+fn print_features(context: &cardwire_pcsc::Context, reader: &str) {
+    use cardwire_pcsc::{Disposition, Protocols, Share};
+
+    // Disconnect leaving the card alone: dropping the connection would reset a card that
+    // another application is using.
+    let features = context
+        .connect(reader, Share::Direct, Protocols::UNDEFINED)
+        .and_then(|card| {
+            let features = card.features();
+            card.disconnect(Disposition::Leave)?;
+            features
+        });
+    match features {
+        Ok(features) if features.list().is_empty() => {}
+        Ok(features) => {
+            let names: Vec<String> = features
+                .list()
+                .iter()
+                .map(|(feature, code)| format!("{feature} ({code:08X})"))
+                .collect();
+            println!("  PC/SC Part 10 features: {}", names.join(", "));
+        }
+        Err(e) => println!("  PC/SC Part 10 features: cannot ask the reader: {e}"),
+    }
 }
 
 /// Runs `cardwire readers`: this build has no PC/SC support.

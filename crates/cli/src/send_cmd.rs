@@ -144,7 +144,7 @@ where
     Ok(())
 }
 
-fn describe<E: fmt::Display + fmt::Debug, S: fmt::Debug>(
+fn describe<E: fmt::Display + fmt::Debug, S: fmt::Display + fmt::Debug>(
     what: &str,
     error: &CardError<E, S>,
 ) -> Failure {

@@ -21,7 +21,15 @@ Put the printed reader.conf.d entry in /etc/reader.conf.d/cardwire and (re)start
 `opensc-tool -l` then lists the reader \"cardwire virtual card 00 00\" with the card inserted
 (and \"... 00 01\" with a second virtual card).
 The card is served until the process is interrupted; pcscd may restart meanwhile: the
-driver reconnects.")]
+driver reconnects.
+
+THIS IS A TEST CARD. Its default seed (and so its signing key), CA key, PIN 123456, PUK
+12345678 and SCP03 keys 404142..4F are public. A retry counter kept in a file is not tamper
+resistant: whoever can write the --state file can reset it, whoever can read it can search
+the PIN offline (it is created 0600 and refused when others can read it; seal it with
+--state-passphrase-file). The vpcd driver speaks TCP only: any local user or process that
+connects to the port first talks to the card, so serve it only on a machine whose users you
+trust. The SCP03 keys are blocked after 10 failed authentications, like a PIN.")]
 pub struct Args {
     /// Where the vpcd driver connects: 127.0.0.1:PORT (it also uses PORT+1 for its second
     /// slot, which holds a second, volatile virtual card).
@@ -30,6 +38,14 @@ pub struct Args {
     /// Keep the card's state (PIN counters, files) in FILE.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Seal the state file with the passphrase on the first line of FILE
+    /// (ChaCha20-Poly1305 under an Argon2id key).
+    #[arg(
+        long = "state-passphrase-file",
+        value_name = "FILE",
+        requires = "state"
+    )]
+    pub state_passphrase_file: Option<PathBuf>,
     /// Seed text for a fresh virtual card (default: the reference card).
     #[arg(long, value_name = "TEXT")]
     pub seed: Option<String>,
@@ -50,7 +66,14 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     }
     let seed = args.seed.as_deref().map_or(Seed::DEFAULT, Seed::from_text);
     let card = match &args.state {
-        Some(path) => VirtualCard::open(path, &seed),
+        Some(path) => {
+            let passphrase = args
+                .state_passphrase_file
+                .as_ref()
+                .map(crate::secret_input::passphrase_file)
+                .transpose()?;
+            VirtualCard::open_with(path, &seed, passphrase)
+        }
         None => VirtualCard::new(&seed),
     }
     .map_err(|e| Failure::Failed(e.to_string()))?;
@@ -61,14 +84,20 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             addr.port().saturating_add(1)
         ))
     })?;
-    println!("cardwire virtual card for pcscd (vpcd driver, reversed mode)");
+    println!("cardwire virtual card for pcscd (vpcd driver, reversed mode): a TEST card");
     println!(
         "  cardholder {}, user ID {}, ATR {}",
         card.identity().name,
         card.identity().user_id,
         to_hex(cardwire_transport::CardHandler::atr(&card))
     );
-    println!("  PIN {DEFAULT_PIN}, PUK {DEFAULT_PUK} on a fresh card; SCP03 test keys 404142…4F");
+    println!(
+        "  PIN {DEFAULT_PIN}, PUK {DEFAULT_PUK} on a fresh card; SCP03 test keys 404142…4F (all public)"
+    );
+    println!(
+        "  any local process that reaches 127.0.0.1:{} first talks to this card",
+        addr.port()
+    );
     println!(
         "  PIV application A000000308000010000100: card management key (9B, 3DES) {} on a fresh card (a test value)",
         to_hex(&cardwire_vcard::piv::DEFAULT_MANAGEMENT_KEY)

@@ -118,3 +118,23 @@ fn no_randomness_no_bac() {
     assert!(err.contains("random number generator failed"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+/// The opt-in for emulators that omit DO'99' is off by default, documented, and changes
+/// nothing for a card that sends DO'99' (every status word stays authenticated).
+#[test]
+fn the_missing_do99_opt_in_is_documented_and_harmless_with_a_strict_card() {
+    let help = cardwire(&["emrtd", "read", "--help"]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--allow-missing-sm-status") && help.contains("NOT authenticated"));
+    let mut args = vec!["emrtd", "read", "--json", "--allow-missing-sm-status"];
+    args.extend(SPECIMEN);
+    let out = cardwire(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["unauthenticated_status_words"], 0);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+}

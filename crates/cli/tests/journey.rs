@@ -264,8 +264,8 @@ fn a_foreign_state_file_is_refused_and_left_alone() {
 
 #[test]
 fn a_wrong_pin_fails_with_an_explanation() {
-    // The Registration Authority sets the PIN given at issuance (stage 0); a later run with
-    // another PIN is refused.
+    // The card is issued with the published PIN (stage 0); a run with another PIN is refused,
+    // on a fresh card as on one kept in a state file.
     let dir = temp("wrong-pin");
     let path = dir.join("card.state");
     let p = path.to_str().unwrap();
@@ -289,6 +289,7 @@ fn usage_errors_and_readers() {
     assert_eq!(out.status.code(), Some(2));
     let out = cardwire(&["journey", "--pin", "1234", "--new-pin", "1234"]);
     assert_eq!(out.status.code(), Some(2));
+    // A real card's secrets never come from the command line (exit 2, before any reader).
     let out = cardwire(&[
         "journey",
         "--reader",
@@ -300,6 +301,13 @@ fn usage_errors_and_readers() {
         "--new-pin",
         "3",
     ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--pin-file"));
+    let out = common::cardwire_env(
+        &["journey", "--reader", "No Such Reader"],
+        "CARDWIRE_PIN",
+        "1",
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("No Such Reader"));
     let out = cardwire(&["journey", "--help"]);

@@ -9,6 +9,8 @@ extern crate std;
 
 pub mod atr;
 mod error;
+#[cfg(test)]
+mod error_messages;
 pub mod pps;
 #[cfg(feature = "sim")]
 pub mod sim;

@@ -241,7 +241,8 @@ impl fmt::Display for PcscError {
             self.reason.describe()
         )?;
         if let Some(code) = self.code {
-            write!(f, " (PC/SC: {code:?}, {code})")?;
+            // The SCARD_E_/SCARD_W_ code in hex, as PC/SC documents it, and its meaning.
+            write!(f, " (PC/SC code {:08X}: {code})", code as u32)?;
         }
         Ok(())
     }

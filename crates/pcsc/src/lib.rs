@@ -14,6 +14,8 @@ pub mod card;
 pub mod context;
 #[cfg(feature = "backend")]
 pub mod error;
+#[cfg(all(test, feature = "backend"))]
+mod error_messages;
 pub mod part10;
 pub mod recovery;
 

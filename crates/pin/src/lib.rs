@@ -12,6 +12,8 @@ pub mod codec;
 pub mod command;
 pub mod entry_format;
 pub mod error;
+#[cfg(test)]
+mod error_messages;
 pub mod format;
 pub mod host;
 pub mod modify_structure;

@@ -162,6 +162,19 @@ pub enum Error {
     },
 }
 
+/// What a secure messaging data object is (ISO/IEC 7816-4 §10.2, Table 49; ICAO 9303-11
+/// §9.8), for messages.
+fn object_name(tag: u8) -> &'static str {
+    match tag {
+        0x87 => " (padding-content indicator and cryptogram)",
+        0x85 => " (cryptogram)",
+        0x97 => " (Le)",
+        0x99 => " (processing status)",
+        0x8E => " (cryptographic checksum)",
+        _ => "",
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
@@ -182,22 +195,27 @@ impl fmt::Display for Error {
             }
             Error::UnexpectedObject { tag, offset } => write!(
                 f,
-                "unexpected secure messaging data object {tag:02X} at offset {offset}"
+                "the protected message holds a data object DO'{tag:02X}'{} at offset {offset} that ISO/IEC 7816-4 §10.2 does not allow there",
+                object_name(tag)
             ),
             Error::DuplicateObject { tag, offset } => write!(
                 f,
-                "secure messaging data object {tag:02X} appears twice (offset {offset})"
+                "the protected message holds DO'{tag:02X}'{} twice (the second at offset {offset})",
+                object_name(tag)
             ),
             Error::MisorderedObject { tag, offset } => write!(
                 f,
-                "secure messaging data object {tag:02X} out of order at offset {offset}"
+                "DO'{tag:02X}'{} at offset {offset} is out of order (87/85, then 97/99, then 8E last)",
+                object_name(tag)
             ),
-            Error::MissingObject { tag } => {
-                write!(
-                    f,
-                    "mandatory secure messaging data object {tag:02X} is missing"
-                )
-            }
+            Error::MissingObject { tag: 0x99 } => f.write_str(
+                "the card's protected response has no DO'99' (processing status), which ICAO 9303-11 §9.8.6 and ISO/IEC 7816-4 §10.2.3 require",
+            ),
+            Error::MissingObject { tag } => write!(
+                f,
+                "the protected message has no DO'{tag:02X}'{}, which it must carry",
+                object_name(tag)
+            ),
             Error::MacMismatch => f.write_str(
                 "the MAC does not verify: the message was altered, replayed or keyed differently",
             ),

@@ -7,17 +7,25 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod active_auth;
 pub mod bac;
 pub mod channel;
+pub mod chip_auth;
 pub mod error;
+#[cfg(test)]
+mod error_messages;
 mod frame;
 pub mod kdf;
 pub mod mrz;
 mod objects;
+pub mod pace;
+pub mod pace_driver;
 pub mod padding;
 pub mod primitives;
 pub mod scp03;
+pub mod security_infos;
 pub mod session;
+pub mod sod;
 pub mod suite;
 
 #[cfg(test)]
@@ -28,5 +36,5 @@ pub use error::{Error, MrzField};
 /// The `rand_core` the drivers in [`channel`] take their randomness from (`TryCryptoRng`).
 pub use rand_core;
 pub use scp03::{Scp03Card, Scp03Host, Scp03Session, SecurityLevel, StaticKeys};
-pub use session::{Role, SmSession};
+pub use session::{Role, SmSession, StatusPolicy};
 pub use suite::{AesSuite, CipherSuite, TdesSuite};

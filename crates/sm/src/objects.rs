@@ -77,6 +77,20 @@ fn rank(tag: u8, direction: Direction) -> Option<u8> {
 /// [`Error::MisorderedObject`], [`Error::MissingObject`] (no `8E`; no `99` in a response), and
 /// [`Error::LengthMismatch`] when the `8E` value is not 8 bytes.
 pub(crate) fn parse(body: &[u8], base: usize, direction: Direction) -> Result<Objects<'_>, Error> {
+    parse_with(body, base, direction, true)
+}
+
+/// [`parse`], with DO'99' optional in a response when `require_status` is false (the host's
+/// opt-in [`crate::session::StatusPolicy::AllowMissingStatus`]).
+///
+/// # Errors
+/// As [`parse`].
+pub(crate) fn parse_with(
+    body: &[u8],
+    base: usize,
+    direction: Direction,
+    require_status: bool,
+) -> Result<Objects<'_>, Error> {
     let mut slots: [Option<Object<'_>>; 3] = [None, None, None];
     let mut last_rank: Option<u8> = None;
     let mut at = 0usize;
@@ -129,7 +143,7 @@ pub(crate) fn parse(body: &[u8], base: usize, direction: Direction) -> Result<Ob
             offset: base + mac.offset + 1,
         });
     }
-    if direction == Direction::Response && middle.is_none() {
+    if direction == Direction::Response && middle.is_none() && require_status {
         return Err(Error::MissingObject { tag: TAG_STATUS });
     }
     let authenticated = body.get(..mac.offset).ok_or(Error::MalformedObject {

@@ -97,6 +97,28 @@ pub struct SmSession<S: CipherSuite> {
     ssc: [u8; 16],
     role: Role,
     state: State,
+    status_policy: StatusPolicy,
+    status_authenticated: bool,
+}
+
+/// What a host accepts when a protected response carries no DO'99' (processing status).
+///
+/// ICAO 9303-11 §9.8.6 and ISO/IEC 7816-4 §10.2.3 put the status word in DO'99', covered by
+/// the MAC; [`StatusPolicy::Strict`], the default, refuses a response without it
+/// ([`Error::MissingObject`]). Some emulators omit it (vsmartcard's ePass does):
+/// [`StatusPolicy::AllowMissingStatus`] accepts such a response when the MAC verifies over
+/// the data objects that are present, and takes the status word from the unprotected trailer,
+/// so it is **not authenticated**: [`SmSession::last_status_authenticated`] says so, and a
+/// caller must not base a security decision on it. Opt in only for such emulators.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StatusPolicy {
+    /// DO'99' is required in every protected response (the default).
+    #[default]
+    Strict,
+    /// A response without DO'99' is accepted if its MAC verifies; its status word is then
+    /// unauthenticated.
+    AllowMissingStatus,
 }
 
 impl<S: CipherSuite> core::fmt::Debug for SmSession<S> {
@@ -187,7 +209,27 @@ impl<S: CipherSuite> SmSession<S> {
             ssc: buf,
             role,
             state: State::Idle,
+            status_policy: StatusPolicy::Strict,
+            status_authenticated: true,
         })
+    }
+
+    /// Sets what this (host) session accepts when a protected response has no DO'99' (see
+    /// [`StatusPolicy`]; strict by default).
+    pub fn set_status_policy(&mut self, policy: StatusPolicy) {
+        self.status_policy = policy;
+    }
+
+    /// The policy for responses without DO'99'.
+    pub fn status_policy(&self) -> StatusPolicy {
+        self.status_policy
+    }
+
+    /// Whether the status word of the last unwrapped response was covered by the MAC (always
+    /// true under [`StatusPolicy::Strict`]; false when [`StatusPolicy::AllowMissingStatus`]
+    /// accepted a response without DO'99').
+    pub fn last_status_authenticated(&self) -> bool {
+        self.status_authenticated
     }
 
     /// Which end of the channel this session is.
@@ -486,21 +528,26 @@ impl<S: CipherSuite> SmSession<S> {
             return Err(Error::UnprotectedStatus { sw });
         }
         self.ssc_step()?;
-        let objs = objects::parse(body, 0, Direction::Response)?;
+        let lenient = self.status_policy == StatusPolicy::AllowMissingStatus;
+        let objs = objects::parse_with(body, 0, Direction::Response, !lenient)?;
         let expected = self.mac(None, objs.authenticated);
         if !bool::from(expected.ct_eq(objs.mac.value)) {
             return Err(Error::MacMismatch);
         }
-        let status = objs
-            .middle
-            .ok_or(Error::MissingObject { tag: TAG_STATUS })?;
-        let status_sw = match status.value {
-            [a, b] => StatusWord(u16::from_be_bytes([*a, *b])),
-            _ => {
-                return Err(Error::LengthMismatch {
-                    offset: status.offset + 1,
-                });
-            }
+        self.status_authenticated = objs.middle.is_some();
+        let status_sw = match objs.middle {
+            Some(status) => match status.value {
+                [a, b] => StatusWord(u16::from_be_bytes([*a, *b])),
+                _ => {
+                    return Err(Error::LengthMismatch {
+                        offset: status.offset + 1,
+                    });
+                }
+            },
+            // Only under AllowMissingStatus (parse_with refuses it otherwise): the trailer's
+            // status word, unauthenticated.
+            None if lenient => sw,
+            None => return Err(Error::MissingObject { tag: TAG_STATUS }),
         };
         if status_sw != sw {
             return Err(Error::LengthMismatch { offset: body.len() });
@@ -723,5 +770,77 @@ impl<S: CipherSuite> SmSession<S> {
         ]);
         self.state = State::Idle;
         Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod status_policy_tests {
+    use super::*;
+    use crate::AesSuite;
+
+    /// A card that omits DO'99' (as vsmartcard's ePass does): data objects and MAC over them,
+    /// status word only in the trailer.
+    fn response_without_do99(card: &mut SmSession<AesSuite>, sw: [u8; 2]) -> std::vec::Vec<u8> {
+        card.ssc_step().unwrap();
+        let objects: &[u8] = &[];
+        let mac = card.mac(None, objects);
+        let mut out = std::vec::Vec::from(objects);
+        out.extend_from_slice(&[TAG_MAC, 8]);
+        out.extend_from_slice(&mac);
+        out.extend_from_slice(&sw);
+        out
+    }
+
+    fn pair() -> (SmSession<AesSuite>, SmSession<AesSuite>) {
+        let keys = ([0x11; 16], [0x22; 16]);
+        (
+            SmSession::host(AesSuite::new(&keys.0, &keys.1).unwrap(), &[0; 16]).unwrap(),
+            SmSession::card(AesSuite::new(&keys.0, &keys.1).unwrap(), &[0; 16]).unwrap(),
+        )
+    }
+
+    fn exchange(policy: StatusPolicy, forge: bool) -> (Result<usize, Error>, bool) {
+        let (mut host, mut card) = pair();
+        host.set_status_policy(policy);
+        let (mut wire, mut plain) = ([0u8; 300], [0u8; 300]);
+        let n = host
+            .wrap_command(&[0x00, 0xA4, 0x02, 0x0C, 0x02, 0x01, 0x1E], &mut wire)
+            .unwrap();
+        card.unwrap_command(&wire[..n], &mut plain).unwrap();
+        let mut rsp = response_without_do99(&mut card, [0x90, 0x00]);
+        if forge {
+            rsp[3] ^= 1;
+        }
+        let r = host.unwrap_response(&rsp, &mut plain);
+        (r, host.last_status_authenticated())
+    }
+
+    #[test]
+    fn strict_refuses_a_response_without_do99() {
+        let (r, _) = exchange(StatusPolicy::default(), false);
+        assert_eq!(r, Err(Error::MissingObject { tag: 0x99 }));
+    }
+
+    #[test]
+    fn the_opt_in_accepts_it_when_the_mac_verifies_and_says_the_status_is_unauthenticated() {
+        let (r, authenticated) = exchange(StatusPolicy::AllowMissingStatus, false);
+        assert_eq!(r, Ok(2));
+        assert!(!authenticated);
+        // The MAC is still checked over what is present.
+        let (r, _) = exchange(StatusPolicy::AllowMissingStatus, true);
+        assert_eq!(r, Err(Error::MacMismatch));
+        // A response with DO'99' stays authenticated under the lenient policy.
+        let (mut host, mut card) = pair();
+        host.set_status_policy(StatusPolicy::AllowMissingStatus);
+        let (mut wire, mut plain) = ([0u8; 300], [0u8; 300]);
+        let n = host
+            .wrap_command(&[0x00, 0xB0, 0x00, 0x00, 0x04], &mut wire)
+            .unwrap();
+        card.unwrap_command(&wire[..n], &mut plain).unwrap();
+        let n = card
+            .wrap_response(&[1, 2, 3, 4], StatusWord::SUCCESS, &mut wire)
+            .unwrap();
+        assert_eq!(host.unwrap_response(&wire[..n], &mut plain), Ok(6));
+        assert!(host.last_status_authenticated());
     }
 }

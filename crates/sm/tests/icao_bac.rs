@@ -75,7 +75,7 @@ fn d2_mrz_information_and_check_digits() {
     assert_eq!(check_digit(MrzField::DateOfBirth, b"690806"), Ok(b'1'));
     assert_eq!(check_digit(MrzField::DateOfExpiry, b"940623"), Ok(b'6'));
     let mrz = MrzInfo::new(DOC, BIRTH, EXPIRY).unwrap();
-    assert_eq!(&mrz.as_bytes()[..], MRZ_INFO.as_bytes());
+    assert_eq!(mrz.as_bytes(), MRZ_INFO.as_bytes());
     // Lower case is accepted as upper case; the digits read from the MRZ are checked.
     let typed = MrzInfo::new("l898902c", BIRTH, EXPIRY).unwrap();
     assert_eq!(typed.as_bytes(), mrz.as_bytes());
@@ -110,7 +110,16 @@ fn d2_mrz_information_and_check_digits() {
             offset: 5
         })
     ));
-    assert!(MrzInfo::new("L898902C12", BIRTH, EXPIRY).is_err());
+    // Over 9 characters the number is used whole with its check digit (ICAO 9303-5 §4.2.2
+    // note j, issue 18); only numbers longer than a TD1 can carry are refused.
+    assert_eq!(
+        MrzInfo::new("L898902C12", BIRTH, EXPIRY)
+            .unwrap()
+            .as_bytes()
+            .len(),
+        25
+    );
+    assert!(MrzInfo::new(&"L".repeat(23), BIRTH, EXPIRY).is_err());
 }
 
 #[test]

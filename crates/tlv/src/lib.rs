@@ -12,6 +12,8 @@ mod builder;
 pub mod compact;
 mod encode;
 mod error;
+#[cfg(test)]
+mod error_messages;
 mod flat;
 mod header;
 pub mod names;

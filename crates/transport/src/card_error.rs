@@ -73,11 +73,11 @@ impl<E: Error, S: SecureChannelError> Error for CardError<E, S> {
     }
 }
 
-impl<E: fmt::Debug, S: fmt::Debug> fmt::Display for CardError<E, S> {
+impl<E: fmt::Display, S: fmt::Display> fmt::Display for CardError<E, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CardError::Transport(e) => write!(f, "transport failed: {e:?}"),
-            CardError::SecureChannel(e) => write!(f, "secure channel failed: {e:?}"),
+            CardError::Transport(e) => write!(f, "transport failed: {e}"),
+            CardError::SecureChannel(e) => write!(f, "secure channel failed: {e}"),
             CardError::SecureMessagingRequired => f.write_str(
                 "refused to send PIN data in plain: secure messaging is required but not active",
             ),
@@ -109,7 +109,10 @@ impl<E: fmt::Debug, S: fmt::Debug> fmt::Display for CardError<E, S> {
     }
 }
 
-impl<E: fmt::Debug, S: fmt::Debug> core::error::Error for CardError<E, S> {}
+impl<E: fmt::Debug + fmt::Display, S: fmt::Debug + fmt::Display> core::error::Error
+    for CardError<E, S>
+{
+}
 
 /// The error type of a `Card<T, S, N>`.
 pub type CardResult<V, T, S> =

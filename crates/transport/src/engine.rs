@@ -87,6 +87,23 @@ struct Buffers<const N: usize> {
     rx: [u8; N],
 }
 
+impl<const N: usize> Buffers<N> {
+    /// Wipes all three buffers (after every exchange: they held a plain VERIFY, keys in
+    /// PUT KEY, decrypted answers).
+    fn wipe(&mut self) {
+        use zeroize::Zeroize;
+        self.tx.zeroize();
+        self.wrapped.zeroize();
+        self.rx.zeroize();
+    }
+}
+
+impl<const N: usize> Drop for Buffers<N> {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
 /// What a session knows about the card and itself, and the buffers it encodes into.
 pub(crate) struct Core<S, const N: usize> {
     pub(crate) capabilities: Capabilities,
@@ -250,10 +267,12 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
         protect: bool,
     ) -> Result<Response<&'r [u8]>, CoreError<T::Error, S>> {
         let protect = protect && self.secure.is_some();
-        let len = match self
+        let result = self
             .exchange_with_fallback(transport, command, response, protect)
-            .await
-        {
+            .await;
+        // The buffers held the plain command (a VERIFY's PIN) and the unwrapped answer.
+        self.buffers.wipe();
+        let len = match result {
             Ok(len) => len,
             Err(e) => {
                 if let CardError::Transport(t) = &e {
@@ -576,5 +595,54 @@ fn status_of<E, S>(response: &[u8], len: usize) -> Result<StatusWord, CardError<
     match response.get(..len) {
         Some([.., sw1, sw2]) => Ok(StatusWord::new(*sw1, *sw2)),
         _ => Err(CardError::MalformedResponse),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secure::NoSecureChannel;
+
+    /// A card that answers every command with a PIN-looking payload and `9000`.
+    struct Echo;
+
+    impl Transport for Echo {
+        type Error = ErrorKind;
+        fn transmit<'b>(
+            &mut self,
+            _command: &[u8],
+            response: &'b mut [u8],
+        ) -> Result<&'b [u8], ErrorKind> {
+            let answer = b"secret answer\x90\x00";
+            let out = response.get_mut(..answer.len()).ok_or(ErrorKind::Other)?;
+            out.copy_from_slice(answer);
+            Ok(out)
+        }
+        fn atr(&self) -> &[u8] {
+            &[0x3B, 0x00]
+        }
+        fn reset(&mut self) -> Result<(), ErrorKind> {
+            Ok(())
+        }
+        fn transaction(
+            &mut self,
+            body: &mut dyn FnMut(&mut dyn Transport<Error = ErrorKind>) -> crate::TransactionEnd,
+        ) -> Result<(), ErrorKind> {
+            crate::exclusive_transaction(self, body)
+        }
+    }
+
+    #[test]
+    fn the_buffers_are_wiped_after_each_exchange() {
+        let mut core: Core<NoSecureChannel, 300> = Core::new(Capabilities::SHORT);
+        let mut t = Echo;
+        // VERIFY with a PIN block: the plain command passes through the session's buffers.
+        let verify =
+            CommandRepr::new(Cla(0x00), Ins::VERIFY, 0x00, 0x80).with_data(b"1234\xFF\xFF\xFF\xFF");
+        let mut rsp = [0u8; 64];
+        let answer = run_ready(core.exchange(&mut SyncRef(&mut t), &verify, &mut rsp, false));
+        assert_eq!(answer.unwrap().data(), b"secret answer");
+        let Buffers { tx, wrapped, rx } = &core.buffers;
+        assert!(tx.iter().chain(wrapped).chain(rx).all(|b| *b == 0));
     }
 }

@@ -13,6 +13,8 @@ pub mod card;
 pub mod card_error;
 pub mod card_side;
 mod engine;
+#[cfg(test)]
+mod error_messages;
 #[cfg(feature = "testing")]
 pub mod fault;
 #[cfg(feature = "testing")]

@@ -65,7 +65,7 @@ impl fmt::Display for SecureChannelErrorKind {
 }
 
 /// A secure channel error: any type that can say which [`SecureChannelErrorKind`] it is.
-pub trait SecureChannelError: fmt::Debug {
+pub trait SecureChannelError: fmt::Debug + fmt::Display {
     /// The kind of failure.
     fn kind(&self) -> SecureChannelErrorKind;
 }

@@ -49,7 +49,7 @@ impl fmt::Display for ErrorKind {
 impl core::error::Error for ErrorKind {}
 
 /// A transport error: any type that can say which [`ErrorKind`] it is.
-pub trait Error: fmt::Debug {
+pub trait Error: fmt::Debug + fmt::Display {
     /// The kind of failure, for callers that handle errors generically.
     fn kind(&self) -> ErrorKind;
 }

@@ -34,6 +34,35 @@ pub enum Error {
         /// The version found in the file.
         version: u16,
     },
+    /// Another process holds the state file's lock (it serves or uses the same card).
+    StateLocked {
+        /// The file.
+        path: String,
+    },
+    /// The state file could be read or changed by someone else: group or world permissions,
+    /// a symbolic link, or another owner.
+    StateExposed {
+        /// The file.
+        path: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// The state file is sealed with a passphrase, and none or the wrong one was given.
+    StatePassphrase {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: &'static str,
+    },
+    /// The state grew beyond the size a state file may have.
+    StateTooLarge {
+        /// The file.
+        path: String,
+        /// The size the state would have.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
     /// Reading or writing the state file failed.
     Io {
         /// The file.
@@ -62,6 +91,22 @@ impl fmt::Display for Error {
             Error::UnsupportedStateVersion { path, version } => write!(
                 f,
                 "{path} holds virtual card state format version {version}, which this cardwire does not know; it was left untouched"
+            ),
+            Error::StateLocked { path } => write!(
+                f,
+                "{path} is in use by another cardwire process (its lock is held); stop that process or use another --state file"
+            ),
+            Error::StateExposed { path, reason } => write!(
+                f,
+                "refusing the virtual card state in {path}, which holds the card's keys: {reason}"
+            ),
+            Error::StatePassphrase { path, reason } => write!(
+                f,
+                "cannot open the virtual card state in {path}: {reason}; it was left untouched"
+            ),
+            Error::StateTooLarge { path, len, max } => write!(
+                f,
+                "the virtual card state for {path} would be {len} bytes, more than the {max} bytes a state file may have; the old file was kept"
             ),
             Error::Io { path, message } => write!(f, "{path}: {message}"),
         }

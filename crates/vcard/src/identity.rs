@@ -27,9 +27,18 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use crate::error::Error;
 
 /// The 32 bytes every part of a fresh virtual card is derived from. Zeroized on drop; `Debug`
-/// redacts it.
-#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+/// redacts it; compares in constant time.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Seed(pub [u8; 32]);
+
+impl PartialEq for Seed {
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl Eq for Seed {}
 
 impl Seed {
     /// The seed of the default virtual card (`cardwire journey` without `--state`).

@@ -4,12 +4,15 @@
 pub mod atr;
 pub mod card;
 pub mod error;
+#[cfg(test)]
+mod error_messages;
 pub mod fs;
 pub mod identity;
 pub mod mrz;
 pub mod personalise;
 pub mod piv;
 pub mod state;
+pub mod verifier;
 
 pub use card::VirtualCard;
 pub use error::Error;

@@ -25,7 +25,8 @@ pub(super) struct Worker {
 }
 
 /// What the issuance needs: the card management key, and whether to set the PIN and PUK
-/// from the issuance defaults (`123456`/`12345678`) to the journey's.
+/// (CHANGE REFERENCE DATA; on the virtual card to the published test values `123456` and
+/// `12345678`, which the worker then types — or mistypes, as `--pin` says).
 pub(super) struct Issuance {
     pub(super) management_key: ManagementKey,
     pub(super) set_pins: bool,
@@ -109,7 +110,7 @@ fn answered<T: Transport>(j: &Journey<T>, mark: usize) -> Vec<StatusWord> {
 
 pub(super) fn stage_issue<T: Transport>(
     j: &mut Journey<T>,
-    secrets: &Secrets,
+    _secrets: &Secrets,
     issuance: &Issuance,
 ) -> Result<Stage, Fatal> {
     let mut s = Stage::new(
@@ -186,7 +187,7 @@ pub(super) fn stage_issue<T: Transport>(
                 .change_reference_data(
                     cardwire_pin::PinReference::PIV_APPLICATION_PIN,
                     &pin_default,
-                    &secrets.pin,
+                    &pin_default,
                 )
                 .map_err(|e| format!("CHANGE REFERENCE DATA (PIN): {e}"))?;
             if outcome != cardwire_pin::PinOutcome::Verified {
@@ -199,7 +200,7 @@ pub(super) fn stage_issue<T: Transport>(
                 .change_reference_data(
                     cardwire_pin::PinReference::PIV_PUK,
                     &puk_default,
-                    &secrets.puk,
+                    &puk_default,
                 )
                 .map_err(|e| format!("CHANGE REFERENCE DATA (PUK): {e}"))?;
             if outcome != cardwire_pin::PinOutcome::Verified {
@@ -208,7 +209,7 @@ pub(super) fn stage_issue<T: Transport>(
                     outcome.status_word()
                 ));
             }
-            s.say("CHANGE REFERENCE DATA: the worker's PIN and the PUK the credential management system keeps are set");
+            s.say("CHANGE REFERENCE DATA: the PIN handed to the worker and the PUK the credential management system keeps are set (on this test card: the published 123456 and 12345678)");
             // Issuance ends with the PIN not verified (the card is handed over locked).
             piv.reset_pin_verification(cardwire_pin::PinReference::PIV_APPLICATION_PIN)
                 .map_err(|e| format!("VERIFY reset: {e}"))?;

@@ -1,6 +1,7 @@
 //! The PINs and keys the journey uses, and the PIN and PUK as it addresses them.
 
 use cardwire_pin::{Pin, PinPolicy, PinSpec};
+use cardwire_sm::scp03::StaticKeys;
 
 use crate::failure::Failure;
 
@@ -19,12 +20,13 @@ pub(super) const PUK: PinSpec = PinSpec {
 /// A PIN or PUK in this journey: 1 to 8 digits.
 const JOURNEY_POLICY: PinPolicy = PinPolicy::digits(1, 8);
 
-/// The PINs and keys the journey uses (PINs in cardwire-pin's zeroized secret type).
+/// The PINs and keys the journey uses: PINs in cardwire-pin's zeroized secret type, SCP03
+/// keys in cardwire-sm's (both wiped on drop, redacted in `Debug`).
 pub(super) struct Secrets {
     pub(super) pin: Pin,
     pub(super) puk: Pin,
     pub(super) new_pin: Pin,
-    pub(super) scp03: [Vec<u8>; 3],
+    pub(super) scp03: StaticKeys,
     pub(super) kvn: u8,
 }
 

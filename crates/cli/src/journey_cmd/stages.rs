@@ -4,7 +4,7 @@
 use cardwire_apdu::{Cla, CommandRepr, Ins, StatusWord};
 use cardwire_pin::{Pin, PinOutcome};
 use cardwire_sm::channel::{open_scp03, secure_card};
-use cardwire_sm::scp03::{SecurityLevel, StaticKeys};
+use cardwire_sm::scp03::SecurityLevel;
 use cardwire_transport::{Error as _, TransactionEnd, Transport};
 use serde_json::json;
 
@@ -169,9 +169,7 @@ fn stage_admin<T: Transport>(j: &mut Journey<T>, secrets: &Secrets) -> Result<St
     if !expect(&mut s, "SELECT PIV", sw, StatusWord::SUCCESS) {
         return Ok(s);
     }
-    let [enc, mac, dek] = &secrets.scp03;
-    let keys =
-        StaticKeys::new(enc, mac, dek).map_err(|e| Fatal::Session(format!("SCP03 keys: {e}")))?;
+    let keys = secrets.scp03.clone();
     let mut card = j
         .card
         .take()

@@ -37,10 +37,10 @@ impl<E: embedded_io::Error> Error for UartError<E> {
     }
 }
 
-impl<E: fmt::Debug> fmt::Display for UartError<E> {
+impl<E: embedded_io::Error> fmt::Display for UartError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UartError::Io(e) => write!(f, "UART failed: {e:?}"),
+            UartError::Io(e) => write!(f, "the UART failed: {}", e.kind()),
             UartError::Link(e) => write!(f, "T=1 failed: {e}"),
             UartError::Atr(e) => write!(f, "invalid ATR: {e}"),
             UartError::BufferTooSmall => f.write_str("the response buffer is too small"),
@@ -51,4 +51,4 @@ impl<E: fmt::Debug> fmt::Display for UartError<E> {
     }
 }
 
-impl<E: fmt::Debug> core::error::Error for UartError<E> {}
+impl<E: embedded_io::Error> core::error::Error for UartError<E> {}

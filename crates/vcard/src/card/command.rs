@@ -1,6 +1,7 @@
 //! The command and answer as the card OS handles them, and how a command arrived.
 
 use cardwire_apdu::{Cla, Ins, StatusWord};
+use zeroize::Zeroize;
 
 /// How a command arrived: in plain, or unwrapped from a secure channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,8 +14,9 @@ pub(super) enum Arrival {
     Scp03,
 }
 
-/// A command as the OS handles it (owned, after chain reassembly and SM unwrapping).
-#[derive(Clone, Debug)]
+/// A command as the OS handles it (owned, after chain reassembly and SM unwrapping). Its data
+/// (a PIN, a key) is wiped on drop and not shown by `Debug`.
+#[derive(Clone)]
 pub(super) struct Cmd {
     pub(super) cla: Cla,
     pub(super) ins: Ins,
@@ -26,7 +28,7 @@ pub(super) struct Cmd {
     pub(super) arrival: Arrival,
 }
 
-/// An answer: data and status word.
+/// An answer: data and status word. Its data is wiped on drop.
 #[derive(Clone, Debug)]
 pub(super) struct Reply {
     pub(super) data: Vec<u8>,
@@ -45,5 +47,32 @@ impl Reply {
             data,
             sw: StatusWord::SUCCESS,
         }
+    }
+}
+
+impl Drop for Cmd {
+    fn drop(&mut self) {
+        self.data.zeroize();
+    }
+}
+
+impl core::fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "Cmd {{ cla: {:02X}, ins: {:02X}, p1: {:02X}, p2: {:02X}, data: <{} bytes>, ne: {} }}",
+            self.cla.0,
+            self.ins.0,
+            self.p1,
+            self.p2,
+            self.data.len(),
+            self.ne
+        )
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        self.data.zeroize();
     }
 }

@@ -67,6 +67,20 @@ impl CardHandler for VirtualCard {
         if response.len() < 2 {
             return 0;
         }
+        let n = self.receive_and_respond(command, response);
+        // A chain or a long answer went through the exchange buffer: once the exchange is
+        // over, the buffer is wiped (dropped as `Zeroizing`) and replaced.
+        self.exchange_used |= self.exchange.in_chain() || self.exchange.pending_len() > 0;
+        if self.exchange_used && !self.exchange.in_chain() && self.exchange.pending_len() == 0 {
+            self.exchange = super::virtual_card::fresh_exchange();
+            self.exchange_used = false;
+        }
+        n
+    }
+}
+
+impl VirtualCard {
+    fn receive_and_respond(&mut self, command: &[u8], response: &mut [u8]) -> usize {
         // A protected command is unwrapped link by link before any chaining applies (see
         // `secure::process_protected`); plain commands go through the exchange layer.
         let (reply, wire_ne) = if secure::is_protected(command) {
@@ -109,5 +123,32 @@ impl CardHandler for VirtualCard {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::Seed;
+
+    #[test]
+    fn the_exchange_buffer_is_replaced_once_a_chain_is_over() {
+        let mut card = VirtualCard::new(&Seed::DEFAULT).unwrap();
+        card.power_on();
+        let mut rsp = [0u8; 64];
+        // A chained VERIFY's first link stays in the buffer until the chain ends...
+        card.process(
+            &[0x10, 0x20, 0x00, 0x80, 0x04, b'1', b'2', b'3', b'4'],
+            &mut rsp,
+        );
+        assert!(card.exchange.in_chain());
+        assert!(card.exchange_used);
+        // ...then the buffer holding it is dropped (wiped) and a fresh one takes its place.
+        card.process(
+            &[0x00, 0x20, 0x00, 0x80, 0x04, b'5', b'6', 0xFF, 0xFF],
+            &mut rsp,
+        );
+        assert!(!card.exchange.in_chain());
+        assert!(!card.exchange_used);
     }
 }

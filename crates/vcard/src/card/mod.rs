@@ -27,7 +27,8 @@
 //! answer types (`command.rs`), dispatch and the [`CardHandler`](cardwire_transport::CardHandler)
 //! entry point (`dispatch.rs`), logical channels (`channels.rs`), files (`files.rs`), data
 //! objects and challenges (`data.rs`), PIN and PUK (`pin.rs`), signing (`signing.rs`), secure
-//! channels (`secure.rs`, `session.rs`) and persistence (`persistence.rs`). An application
+//! channels (`secure.rs`, `session.rs`), key failure counters (`key_tries.rs`) and persistence
+//! (`persistence.rs`). An application
 //! module (a PIV application, say) is one more handler file plus its arm in `dispatch.rs`.
 
 mod channels;
@@ -35,6 +36,7 @@ mod command;
 mod data;
 mod dispatch;
 mod files;
+mod key_tries;
 mod persistence;
 mod pin;
 mod piv;
@@ -46,4 +48,5 @@ mod signing;
 mod virtual_card;
 
 pub use crate::personalise::{PIN_CONFIG, PIN_FORMAT, PIN_POLICY, PUK_POLICY};
+pub use key_tries::KeyTries;
 pub use virtual_card::VirtualCard;

@@ -9,9 +9,10 @@ use crate::fs::{Body, FileSystem, NodeId};
 use crate::identity::Seed;
 use crate::mrz::Mrz;
 use crate::personalise;
-use crate::state::{
-    CardState, FileContent, FileData, Opened, PinRecord, SaltedSha256, Scp03Keys, StateFile,
-};
+use crate::state::{CardState, FileContent, FileData, Opened, PinRecord, Scp03Keys, StateFile};
+use crate::verifier::Argon2idVerifier;
+
+use super::key_tries::KeyTries;
 
 use super::virtual_card::VirtualCard;
 
@@ -24,7 +25,21 @@ impl VirtualCard {
     /// The file is foreign, damaged, of an unknown version or unreadable (it is left
     /// untouched), or the fresh card cannot be saved.
     pub fn open(path: &std::path::Path, seed: &Seed) -> Result<VirtualCard, Error> {
-        let (file, opened) = StateFile::open(path)?;
+        Self::open_with(path, seed, None)
+    }
+
+    /// [`VirtualCard::open`] with an optional passphrase sealing the whole file
+    /// (ChaCha20-Poly1305 under an Argon2id key; see [`crate::state`]).
+    ///
+    /// # Errors
+    /// As [`VirtualCard::open`] and [`StateFile::open_with`] (locked, exposed, wrong
+    /// passphrase).
+    pub fn open_with(
+        path: &std::path::Path,
+        seed: &Seed,
+        passphrase: Option<zeroize::Zeroizing<Vec<u8>>>,
+    ) -> Result<VirtualCard, Error> {
+        let (file, opened) = StateFile::open_with(path, passphrase)?;
         let name = path.display().to_string();
         let mut card = match opened {
             Opened::Existing(state) => VirtualCard::from_state(&state, &name)?,
@@ -53,13 +68,14 @@ impl VirtualCard {
             .set_state(CardPinState {
                 retry_limit: state.pin.max_tries,
                 retries_left: state.pin.tries_left,
-                pin: Some(state.pin.hash()),
+                pin: Some(state.pin.tag()),
                 puk_retry_limit: state.puk.max_tries,
                 puk_retries_left: state.puk.tries_left,
-                puk: Some(state.puk.hash()),
+                puk: Some(state.puk.tag()),
             })
             .map_err(|e| corrupt(format!("the PIN record is unusable: {e}")))?;
         card.scp03_keys = state.scp03.clone();
+        card.scp03_tries = state.scp03_tries;
         card.signature_count = state.signature_count;
         for file in &state.files {
             let id = card.fs.by_path(&file.path).ok_or_else(|| {
@@ -104,7 +120,7 @@ impl VirtualCard {
         state_of(
             &self.seed,
             &self.fs,
-            &self.scp03_keys,
+            (&self.scp03_keys, self.scp03_tries),
             self.signature_count,
             &self.pin,
         )
@@ -123,9 +139,9 @@ impl VirtualCard {
 pub(super) fn state_of(
     seed: &Seed,
     fs: &FileSystem,
-    scp03: &Scp03Keys,
+    (scp03, scp03_tries): (&Scp03Keys, KeyTries),
     signature_count: u32,
-    pin: &CardPin<SaltedSha256>,
+    pin: &CardPin<Argon2idVerifier>,
 ) -> CardState {
     let mut files = Vec::new();
     for id in fs.ids() {
@@ -145,17 +161,17 @@ pub(super) fn state_of(
     let st = pin.state();
     let verifier = pin.verifier();
     let record = |secret, reference: Option<&[u8]>, max, left| {
+        // A CardPin built by this card always holds a 32-byte tag; should it not, an all-zero
+        // tag is stored, which no PIN matches (fails closed).
         PinRecord::from_parts(verifier.salt(secret), reference.unwrap_or(&[]), max, left)
-            .unwrap_or_else(|| {
-                // A CardPin built by this card always holds a 32-byte hash; never reached.
-                PinRecord::new(seed, "invalid", &[], max)
-            })
+            .unwrap_or_else(|| PinRecord::unusable(verifier.salt(secret), max))
     };
     CardState {
         seed: seed.clone(),
         pin: record(Secret::Pin, st.pin, st.retry_limit, st.retries_left),
         puk: record(Secret::Puk, st.puk, st.puk_retry_limit, st.puk_retries_left),
         scp03: scp03.clone(),
+        scp03_tries,
         signature_count,
         files,
     }

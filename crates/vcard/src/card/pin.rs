@@ -5,7 +5,7 @@ use cardwire_apdu::{Ins, StatusWord};
 use cardwire_pin::{CardPin, PinOutcome, Secret};
 
 use crate::personalise::{PIN_REFERENCE, PUK_REFERENCE};
-use crate::state::SaltedSha256;
+use crate::verifier::Argon2idVerifier;
 
 use super::command::{Arrival, Cmd, Reply};
 use super::persistence::{save, state_of};
@@ -51,15 +51,16 @@ impl VirtualCard {
                 seed,
                 fs,
                 scp03_keys,
+                scp03_tries,
                 signature_count,
                 persist_failed,
                 ..
             } = self;
-            let mut commit = |p: &CardPin<SaltedSha256>| {
+            let mut commit = |p: &CardPin<Argon2idVerifier>| {
                 if store.is_none() {
                     return Ok(());
                 }
-                let state = state_of(seed, fs, scp03_keys, *signature_count, p);
+                let state = state_of(seed, fs, (scp03_keys, *scp03_tries), *signature_count, p);
                 save(store.as_ref(), persist_failed, &state)
             };
             pin.process(secret, cmd.ins, cmd.p1, &cmd.data, admin, &mut commit)

@@ -72,6 +72,10 @@ pub(super) fn initialize_update(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
     if cmd.data.len() != 8 {
         return Reply::sw(StatusWord::WRONG_LENGTH);
     }
+    // A blocked key set answers nothing a terminal could search it with.
+    if let Err(sw) = card.scp03_tries.check() {
+        return Reply::sw(sw);
+    }
     let k = &card.scp03_keys;
     let Ok(keys) = StaticKeys::new(&k.enc, &k.mac, &k.dek) else {
         return Reply::sw(StatusWord::REFERENCE_DATA_NOT_USABLE);
@@ -347,12 +351,35 @@ pub(super) fn process_protected(card: &mut VirtualCard, wire: &[u8]) -> (Reply, 
             if cmd.ins().0 != 0x82 || cla.chaining() {
                 return (Reply::sw(StatusWord::CONDITIONS_OF_USE_NOT_SATISFIED), ne);
             }
+            if let Err(sw) = card.scp03_tries.check() {
+                return (Reply::sw(sw), ne);
+            }
             match scp.external_authenticate(wire) {
-                Ok(session) => (
-                    Reply::sw(StatusWord::SUCCESS),
-                    Some((Protection::Scp03(Box::new(session)), None)),
-                ),
-                Err(_) => (Reply::sw(StatusWord::WARNING_NV_CHANGED), None),
+                Ok(session) => {
+                    if card.scp03_tries.left() != card.scp03_tries.limit() {
+                        card.scp03_tries.succeeded();
+                        if let Err(sw) = card.persist() {
+                            return (Reply::sw(sw), ne);
+                        }
+                    }
+                    (
+                        Reply::sw(StatusWord::SUCCESS),
+                        Some((Protection::Scp03(Box::new(session)), None)),
+                    )
+                }
+                Err(_) => {
+                    // Counted and saved before answering, as a PIN try is (GPC v2.3 §11.8.2:
+                    // the card may block the key after failed authentications).
+                    card.scp03_tries.failed();
+                    if let Err(sw) = card.persist() {
+                        return (Reply::sw(sw), ne);
+                    }
+                    if card.scp03_tries.is_blocked() {
+                        (Reply::sw(StatusWord::AUTHENTICATION_METHOD_BLOCKED), None)
+                    } else {
+                        (Reply::sw(StatusWord::WARNING_NV_CHANGED), None)
+                    }
+                }
             }
         }
     };

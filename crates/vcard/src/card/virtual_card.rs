@@ -3,13 +3,17 @@
 use cardwire_apdu::StatusWord;
 use cardwire_apdu::card::CardExchange;
 use cardwire_pin::CardPin;
+use zeroize::Zeroizing;
 
 use crate::error::Error;
 use crate::fs::{Condition, FileSystem};
 use crate::identity::{Identity, Seed};
 use crate::mrz::Mrz;
 use crate::personalise::{self, PIN_CONFIG};
-use crate::state::{SaltedSha256, Scp03Keys, StateFile};
+use crate::state::{Scp03Keys, StateFile};
+use crate::verifier::{Argon2idVerifier, Cost};
+
+use super::key_tries::KeyTries;
 
 use super::command::Arrival;
 use super::piv::PivSession;
@@ -20,21 +24,32 @@ use super::session::Session;
 /// The buffer for command chains and pending responses.
 const EXCHANGE_BUFFER: usize = 70_000;
 
+/// A chain and response buffer, wiped when dropped.
+pub(super) fn fresh_exchange() -> CardExchange<Zeroizing<Vec<u8>>> {
+    CardExchange::new(Zeroizing::new(vec![0u8; EXCHANGE_BUFFER]))
+}
+
 /// The virtual reference card (see the [module documentation](super)).
 pub struct VirtualCard {
     pub(super) atr: Vec<u8>,
     pub(super) seed: Seed,
     pub(super) identity: Identity,
     pub(super) fs: FileSystem,
-    /// PIN (reference `81`) and PUK (`82`): the rules live in `cardwire-pin`; only salted
-    /// hashes are stored.
-    pub(super) pin: CardPin<SaltedSha256>,
+    /// PIN (reference `80`) and PUK (`81`): the rules live in `cardwire-pin`; only Argon2id
+    /// tags with random salts are stored.
+    pub(super) pin: CardPin<Argon2idVerifier>,
     pub(super) scp03_keys: Scp03Keys,
+    /// The SCP03 keys' failed-authentication counter.
+    pub(super) scp03_tries: KeyTries,
     pub(super) signature_count: u32,
     pub(super) mrz: Mrz,
     pub(super) store: Option<StateFile>,
     // Volatile state.
-    pub(super) exchange: CardExchange<Vec<u8>>,
+    /// Chains and pending responses; replaced by a fresh zeroed buffer (the old one wiped)
+    /// whenever an exchange that used it has ended.
+    pub(super) exchange: CardExchange<Zeroizing<Vec<u8>>>,
+    /// Whether `exchange`'s buffer holds bytes of a command or answer.
+    pub(super) exchange_used: bool,
     pub(super) channels: [Option<Channel>; 4],
     pub(super) pin_verified: bool,
     pub(super) se: SecurityEnvironment,
@@ -59,11 +74,23 @@ impl core::fmt::Debug for VirtualCard {
 }
 
 impl VirtualCard {
-    /// A fresh card created deterministically from `seed` (nothing persisted).
+    /// A fresh card created from `seed` (nothing persisted): identity, key, certificate and
+    /// files are derived from the seed; the PIN and PUK verifiers get random salts.
     ///
     /// # Errors
-    /// [`Error::KeyDerivation`] or [`Error::Certificate`] (practically never).
+    /// [`Error::KeyDerivation`] or [`Error::Certificate`] (practically never);
+    /// [`Error::InvalidPin`] when the operating system has no random salt for the verifiers.
     pub fn new(seed: &Seed) -> Result<VirtualCard, Error> {
+        Self::new_with_pin_cost(seed, Cost::DEFAULT)
+    }
+
+    /// [`VirtualCard::new`] with another Argon2id cost for the PIN and PUK verifiers: for
+    /// fuzzing and benchmarks, where every VERIFY would otherwise spend 19 MiB and two passes
+    /// ([`Cost::TEST_ONLY_MINIMAL`]). A card anyone relies on uses [`VirtualCard::new`].
+    ///
+    /// # Errors
+    /// As [`VirtualCard::new`].
+    pub fn new_with_pin_cost(seed: &Seed, cost: Cost) -> Result<VirtualCard, Error> {
         let identity = Identity::from_seed(seed)?;
         let mrz = Mrz::specimen();
         let mut fs = personalise::file_system(&identity, seed, &mrz);
@@ -71,7 +98,9 @@ impl VirtualCard {
         let invalid = |e: cardwire_pin::Error| Error::InvalidPin(e.to_string());
         let pin = CardPin::with_verifier(
             PIN_CONFIG,
-            SaltedSha256::new(seed),
+            Argon2idVerifier::new(cost).map_err(|e| {
+                Error::InvalidPin(format!("no random salt from the operating system: {e}"))
+            })?,
             Some(&cardwire_pin::Pin::new(personalise::DEFAULT_PIN.as_bytes()).map_err(invalid)?),
             Some(&cardwire_pin::Pin::new(personalise::DEFAULT_PUK.as_bytes()).map_err(invalid)?),
         )
@@ -83,10 +112,12 @@ impl VirtualCard {
             fs,
             pin,
             scp03_keys: Scp03Keys::test_keys(),
+            scp03_tries: KeyTries::new(KeyTries::SCP03_LIMIT),
             signature_count: 0,
             mrz,
             store: None,
-            exchange: CardExchange::new(vec![0u8; EXCHANGE_BUFFER]),
+            exchange: fresh_exchange(),
+            exchange_used: false,
             channels: [Some(Channel::fresh()), None, None, None],
             pin_verified: false,
             se: SecurityEnvironment::default(),
@@ -109,10 +140,12 @@ impl VirtualCard {
             fs: self.fs.clone(),
             pin: self.pin.duplicate(),
             scp03_keys: self.scp03_keys.clone(),
+            scp03_tries: self.scp03_tries,
             signature_count: self.signature_count,
             mrz: self.mrz.clone(),
             store: None,
-            exchange: CardExchange::new(vec![0u8; EXCHANGE_BUFFER]),
+            exchange: fresh_exchange(),
+            exchange_used: false,
             channels: [Some(Channel::fresh()), None, None, None],
             pin_verified: false,
             se: SecurityEnvironment::default(),
@@ -137,6 +170,11 @@ impl VirtualCard {
     /// The SCP03 key set the card accepts (for tests and `cardwire serve` to print).
     pub fn scp03_keys(&self) -> &Scp03Keys {
         &self.scp03_keys
+    }
+
+    /// SCP03 authentication tries left (0 = the key set is blocked).
+    pub fn scp03_tries_left(&self) -> u8 {
+        self.scp03_tries.left()
     }
 
     /// PIN tries left (0 = blocked).
@@ -172,7 +210,8 @@ impl VirtualCard {
     }
 
     pub(super) fn clear_volatile(&mut self) {
-        self.exchange.reset();
+        self.exchange = fresh_exchange();
+        self.exchange_used = false;
         self.channels = [Some(Channel::fresh()), None, None, None];
         self.pin_verified = false;
         self.se = SecurityEnvironment::default();
