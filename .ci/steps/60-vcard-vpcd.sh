@@ -84,9 +84,10 @@ echo "--- cardwire journey --reader"
 # A real reader's secrets never go on the command line: files (mode 0600) and the environment.
 (umask 077 && echo 123456 >"$work/pin" && echo 12345678 >"$work/puk" && echo 654321 >"$work/new-pin")
 keys=404142434445464748494A4B4C4D4E4F
-CARDWIRE_SCP03_KEYS="$keys:$keys:$keys" "$cardwire" journey --reader "$reader" \
+CARDWIRE_SCP03_KEYS="$keys:$keys:$keys" \
+CARDWIRE_MANAGEMENT_KEY=010203040506070801020304050607080102030405060708 \
+  "$cardwire" journey --reader "$reader" \
   --pin-file "$work/pin" --puk-file "$work/puk" --new-pin-file "$work/new-pin" --allow-block \
-  --management-key 010203040506070801020304050607080102030405060708 \
   >"$work/journey.log" 2>&1 || { cat "$work/journey.log"; fail "journey through pcscd"; }
 grep -c ' ok ' "$work/journey.log" | grep -qx 8 || { cat "$work/journey.log"; fail "not all 8 stages ok"; }
 echo "60-vcard-vpcd: ok"

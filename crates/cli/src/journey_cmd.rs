@@ -43,7 +43,7 @@ use stage::{Fatal, Stage};
   cardwire journey --reader 'Yubico YubiKey' --allow-block   a real PIV card (feature `pcsc`)
 
 Against a real card, stage 0 (issuance: it replaces the keys in 9A and 9C) runs only with
---management-key, and stages 5-7 (which block the PIN on purpose) only with --allow-block;
+the management key (--management-key-file or CARDWIRE_MANAGEMENT_KEY), and stages 5-7 (which block the PIN on purpose) only with --allow-block;
 they need the card's PUK and SCP03 keys.
 
 Secrets never belong on a real card's command line: give them with --pin-file, --puk-file,
@@ -108,12 +108,21 @@ pub struct Args {
     /// SCP03 key version number (default 01).
     #[arg(long = "scp03-kvn", value_name = "HEX", default_value = "01")]
     pub scp03_kvn: String,
-    /// The card management key (9B) as hex, to run stage 0 (issuance) against a real card:
-    /// it replaces the keys in 9A and 9C and writes certificates (from the virtual issuing
-    /// CA, for "PIV Test Cardholder") and a CHUID. The virtual card uses its documented test
-    /// key.
+    /// The card management key (9B) as hex (virtual card only; a real card's key comes from
+    /// --management-key-file or CARDWIRE_MANAGEMENT_KEY). The virtual card uses its
+    /// documented test key.
     #[arg(long = "management-key", value_name = "HEX")]
     pub management_key: Option<String>,
+    /// Read the card management key (hex) from the first line of FILE: with a real card,
+    /// stage 0 (issuance) runs only when the key is given (here or in
+    /// CARDWIRE_MANAGEMENT_KEY); it replaces the keys in 9A and 9C and writes certificates
+    /// (from the virtual issuing CA, for "PIV Test Cardholder") and a CHUID.
+    #[arg(
+        long = "management-key-file",
+        value_name = "FILE",
+        conflicts_with = "management_key"
+    )]
+    pub management_key_file: Option<PathBuf>,
     /// The management key's algorithm: 3des (default), aes128, aes192 or aes256.
     #[arg(
         long = "management-key-algorithm",
@@ -219,9 +228,25 @@ fn run_on_reader(
 
 /// The card management key from `--management-key` and `--management-key-algorithm`.
 fn management_key(args: &Args) -> Result<Option<cardwire_piv::ManagementKey>, Failure> {
-    let Some(hex) = &args.management_key else {
+    const ENV: &str = "CARDWIRE_MANAGEMENT_KEY";
+    if args.management_key.is_none()
+        && args.management_key_file.is_none()
+        && std::env::var_os(ENV).is_none()
+    {
         return Ok(None);
-    };
+    }
+    let hex = secret_input::read(&SecretArgs {
+        what: "card management key (hex)",
+        argument: args
+            .management_key
+            .as_deref()
+            .map(|v| ("--management-key", v)),
+        file: args.management_key_file.as_deref(),
+        stdin: false,
+        env: ENV,
+        default: None,
+        real_card: args.reader.is_some(),
+    })?;
     let algorithm = match args.management_key_algorithm.to_ascii_lowercase().as_str() {
         "3des" | "tdes" | "03" => cardwire_piv::AlgorithmId::TDES_3KEY,
         "aes128" | "08" => cardwire_piv::AlgorithmId::AES_128,
@@ -233,7 +258,7 @@ fn management_key(args: &Args) -> Result<Option<cardwire_piv::ManagementKey>, Fa
             )));
         }
     };
-    let bytes = zeroize::Zeroizing::new(crate::input::parse_hex(hex)?);
+    let bytes = secret_hex(&hex, "the card management key")?;
     cardwire_piv::ManagementKey::new(algorithm, &bytes)
         .map(Some)
         .map_err(|e| Failure::Usage(format!("--management-key: {e}")))
@@ -312,7 +337,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                     serial: cardwire_vcard::CardSerial([0; 8]),
                 },
             }),
-            no_issuance: "it replaces the card's keys: pass --management-key to issue a real card",
+            no_issuance: "it replaces the card's keys: give the management key (--management-key-file or CARDWIRE_MANAGEMENT_KEY) to issue a real card",
         };
         let transport = crate::card_source::open_reader(reader)?;
         let stages = run_on_reader(transport, &secrets, &plan)?;

@@ -221,7 +221,7 @@ pub(crate) fn pin(args: &Args, kind: SecretKind) -> Result<cardwire_pin::Pin, Fa
 /// The management key (3DES, 24 bytes; AES-128/256 by length 16/32).
 pub(crate) fn management_key(args: &Args) -> Result<ManagementKey, Failure> {
     let text = secret(args, SecretKind::ManagementKey)?;
-    let bytes = Zeroizing::new(crate::input::parse_hex(&text)?);
+    let bytes = crate::secret_input::secret_hex(&text, "the management key")?;
     let algorithm = match bytes.len() {
         16 => AlgorithmId::AES_128,
         32 => AlgorithmId::AES_256,
