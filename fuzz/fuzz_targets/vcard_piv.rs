@@ -19,12 +19,17 @@ use std::sync::OnceLock;
 
 use cardwire_piv::{ObjectId, Slot};
 use cardwire_transport::CardHandler;
+use cardwire_vcard::verifier::Cost;
 use cardwire_vcard::{Seed, VirtualCard};
 use libfuzzer_sys::fuzz_target;
 
 fn template() -> &'static VirtualCard {
     static CARD: OnceLock<VirtualCard> = OnceLock::new();
-    CARD.get_or_init(|| VirtualCard::new(&Seed::DEFAULT).expect("the reference card builds"))
+    // The cheapest Argon2id cost: every VERIFY hashes, and the fuzzer sends many.
+    CARD.get_or_init(|| {
+        VirtualCard::new_with_pin_cost(&Seed::DEFAULT, Cost::TEST_ONLY_MINIMAL)
+            .expect("the reference card builds")
+    })
 }
 
 const VERIFY_OK: [u8; 13] = [
