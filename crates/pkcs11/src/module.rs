@@ -1,0 +1,1200 @@
+//! [`Module`]: the whole PKCS#11 state machine in safe Rust — slots, tokens, sessions,
+//! login, object search, signing, decryption, derivation (PKCS#11 v2.40 base specification
+//! §5.4-§5.17). The C ABI layer (`ffi`) only converts pointers to and from these calls.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use cardwire_pin::{Pin, PinReference};
+use cryptoki_sys as ck;
+use zeroize::Zeroizing;
+
+use crate::attribute::{AttributeRead, Attributes, TemplateItem};
+use crate::backend::SlotSource;
+use crate::error::{self, Result, Rv};
+use crate::log::Logger;
+use crate::mechanism::{self, Mechanism, Param, SignOperation};
+use crate::object::{Object, PublicKey};
+use crate::token::{Login, PinCounter, Token};
+
+/// The most sessions open at once.
+pub const MAX_SESSIONS: usize = 64;
+
+/// The PIV PIN's length range (SP 800-73-4 Part 2 §3.2.1: 6-8 digits).
+pub const PIN_MIN: ck::CK_ULONG = 6;
+/// See [`PIN_MIN`].
+pub const PIN_MAX: ck::CK_ULONG = 8;
+
+/// What `C_GetSlotInfo` reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotInfo {
+    /// The reader's name.
+    pub description: String,
+    /// `CKF_TOKEN_PRESENT | CKF_REMOVABLE_DEVICE | CKF_HW_SLOT`.
+    pub flags: ck::CK_FLAGS,
+}
+
+/// What `C_GetTokenInfo` reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// The label.
+    pub label: String,
+    /// The serial number.
+    pub serial: String,
+    /// The flags.
+    pub flags: ck::CK_FLAGS,
+    /// Sessions open on the token.
+    pub sessions: ck::CK_ULONG,
+    /// R/W sessions open on the token.
+    pub rw_sessions: ck::CK_ULONG,
+}
+
+/// What `C_GetSessionInfo` reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The slot.
+    pub slot: ck::CK_SLOT_ID,
+    /// `CKS_*`.
+    pub state: ck::CK_STATE,
+    /// `CKF_SERIAL_SESSION`, `CKF_RW_SESSION`.
+    pub flags: ck::CK_FLAGS,
+}
+
+/// The output of a sign, decrypt or final call.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Output {
+    /// The result did not fit (or no buffer was given): this many bytes are needed, and
+    /// the operation stays active.
+    Needed(usize),
+    /// The result; the operation has ended.
+    Done(Zeroizing<Vec<u8>>),
+}
+
+#[derive(Debug)]
+struct Operation {
+    key: ck::CK_OBJECT_HANDLE,
+    always_authenticate: bool,
+    context_pin: Option<Pin>,
+    result: Option<Zeroizing<Vec<u8>>>,
+    kind: OperationKind,
+}
+
+#[derive(Debug)]
+enum OperationKind {
+    Sign(SignOperation),
+    Decrypt {
+        mechanism: ck::CK_MECHANISM_TYPE,
+        data: Zeroizing<Vec<u8>>,
+    },
+}
+
+#[derive(Debug)]
+struct Session {
+    slot: ck::CK_SLOT_ID,
+    rw: bool,
+    find: Option<VecDeque<ck::CK_OBJECT_HANDLE>>,
+    sign: Option<Operation>,
+    decrypt: Option<Operation>,
+    objects: Vec<(ck::CK_OBJECT_HANDLE, Object)>,
+}
+
+#[derive(Debug)]
+struct SlotEntry {
+    reader: String,
+    present: bool,
+    events: u64,
+    pin_pad: bool,
+    token: Option<Token>,
+}
+
+/// The module's state: one per `C_Initialize`.
+pub struct Module {
+    source: Box<dyn SlotSource>,
+    slots: Vec<SlotEntry>,
+    sessions: BTreeMap<ck::CK_SESSION_HANDLE, Session>,
+    next_session: ck::CK_SESSION_HANDLE,
+    next_object: ck::CK_OBJECT_HANDLE,
+    slot_events: VecDeque<ck::CK_SLOT_ID>,
+    // Sessions closed because their card went: the next call on one says so.
+    removed: BTreeSet<ck::CK_SESSION_HANDLE>,
+    reader_filter: Vec<String>,
+    log: Logger,
+}
+
+impl core::fmt::Debug for Module {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Module")
+            .field("slots", &self.slots)
+            .field("sessions", &self.sessions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn pin_from(bytes: &[u8]) -> Result<Pin> {
+    Pin::new(bytes).map_err(error::from_pin_error)
+}
+
+impl Module {
+    /// A module over `source`, showing only readers whose name contains one of `readers`
+    /// (all readers when empty).
+    pub fn new(source: Box<dyn SlotSource>, readers: Vec<String>, log: Logger) -> Self {
+        let mut module = Module {
+            source,
+            slots: Vec::new(),
+            sessions: BTreeMap::new(),
+            next_session: 0,
+            next_object: 0,
+            slot_events: VecDeque::new(),
+            removed: BTreeSet::new(),
+            reader_filter: readers,
+            log,
+        };
+        module.refresh();
+        module.slot_events.clear();
+        module
+    }
+
+    /// The logger.
+    pub fn log(&self) -> &Logger {
+        &self.log
+    }
+
+    /// Polls the readers: new readers get new slots (a slot ID is never reused for another
+    /// reader), and a card removed or swapped since the last poll drops its token and closes
+    /// its sessions.
+    pub fn refresh(&mut self) {
+        let readers = match self.source.readers() {
+            Ok(r) => r,
+            Err(rv) => {
+                self.log.warn(format_args!("listing readers failed: {rv}"));
+                return;
+            }
+        };
+        let filter = &self.reader_filter;
+        let readers: Vec<_> = readers
+            .into_iter()
+            .filter(|r| filter.is_empty() || filter.iter().any(|f| r.name.contains(f.as_str())))
+            .collect();
+        for state in readers {
+            let index = match self.slots.iter().position(|s| s.reader == state.name) {
+                Some(i) => i,
+                None => {
+                    self.slots.push(SlotEntry {
+                        reader: state.name.clone(),
+                        present: false,
+                        events: state.events,
+                        pin_pad: state.pin_pad,
+                        token: None,
+                    });
+                    self.slots.len() - 1
+                }
+            };
+            let Some(entry) = self.slots.get_mut(index) else {
+                continue;
+            };
+            let changed = entry.present != state.card_present || entry.events != state.events;
+            entry.present = state.card_present;
+            entry.events = state.events;
+            entry.pin_pad = state.pin_pad;
+            if changed {
+                self.slot_events.push_back(index as ck::CK_SLOT_ID);
+                self.drop_token(index as ck::CK_SLOT_ID);
+            }
+        }
+    }
+
+    /// Forgets the token in `slot` and closes its sessions (card removed or reset).
+    fn drop_token(&mut self, slot: ck::CK_SLOT_ID) {
+        if let Some(entry) = self.slots.get_mut(slot as usize) {
+            if entry.token.take().is_some() {
+                self.log
+                    .info(format_args!("slot {slot}: token gone, sessions closed"));
+            }
+        }
+        let removed = &mut self.removed;
+        self.sessions.retain(|h, s| {
+            let keep = s.slot != slot;
+            if !keep {
+                removed.insert(*h);
+            }
+            keep
+        });
+    }
+
+    /// A card result: `CKR_DEVICE_REMOVED` drops the token.
+    fn card<T>(&mut self, slot: ck::CK_SLOT_ID, r: Result<T>) -> Result<T> {
+        if r.as_ref().err() == Some(&Rv::DEVICE_REMOVED) {
+            self.drop_token(slot);
+        }
+        r
+    }
+
+    /// `C_GetSlotList`.
+    pub fn slot_list(&mut self, token_present: bool) -> Vec<ck::CK_SLOT_ID> {
+        self.refresh();
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !token_present || s.present)
+            .map(|(i, _)| i as ck::CK_SLOT_ID)
+            .collect()
+    }
+
+    fn entry(&self, slot: ck::CK_SLOT_ID) -> Result<&SlotEntry> {
+        self.slots.get(slot as usize).ok_or(Rv::SLOT_ID_INVALID)
+    }
+
+    /// `C_GetSlotInfo`.
+    ///
+    /// # Errors
+    /// `CKR_SLOT_ID_INVALID`.
+    pub fn slot_info(&mut self, slot: ck::CK_SLOT_ID) -> Result<SlotInfo> {
+        self.refresh();
+        let e = self.entry(slot)?;
+        let mut flags = ck::CKF_REMOVABLE_DEVICE | ck::CKF_HW_SLOT;
+        if e.present {
+            flags |= ck::CKF_TOKEN_PRESENT;
+        }
+        Ok(SlotInfo {
+            description: e.reader.clone(),
+            flags,
+        })
+    }
+
+    /// The token in `slot`, read from the card when first needed.
+    fn token(&mut self, slot: ck::CK_SLOT_ID) -> Result<&mut Token> {
+        let entry = self.slots.get(slot as usize).ok_or(Rv::SLOT_ID_INVALID)?;
+        if !entry.present {
+            return Err(Rv::TOKEN_NOT_PRESENT);
+        }
+        if entry.token.is_none() {
+            let reader = entry.reader.clone();
+            let pin_pad = entry.pin_pad;
+            let channel = self.source.connect(&reader)?;
+            let token = Token::open(channel, pin_pad, &mut self.next_object)?;
+            self.log.info(format_args!(
+                "slot {slot}: token \"{}\" serial {} with {} objects",
+                token.label,
+                token.serial,
+                token.objects.len()
+            ));
+            if let Some(e) = self.slots.get_mut(slot as usize) {
+                e.token = Some(token);
+            }
+        }
+        self.slots
+            .get_mut(slot as usize)
+            .and_then(|e| e.token.as_mut())
+            .ok_or(Rv::TOKEN_NOT_PRESENT)
+    }
+
+    /// `C_GetTokenInfo`: the flags include the PIN counter state from an empty VERIFY.
+    ///
+    /// # Errors
+    /// `CKR_SLOT_ID_INVALID`, `CKR_TOKEN_NOT_PRESENT`, `CKR_TOKEN_NOT_RECOGNIZED`,
+    /// `CKR_DEVICE_REMOVED`.
+    pub fn token_info(&mut self, slot: ck::CK_SLOT_ID) -> Result<TokenInfo> {
+        self.refresh();
+        let sessions = self.sessions.values().filter(|s| s.slot == slot).count();
+        let rw = self
+            .sessions
+            .values()
+            .filter(|s| s.slot == slot && s.rw)
+            .count();
+        let r = self.token(slot).and_then(|t| {
+            let counter = t.pin_counter(PinReference::PIV_APPLICATION_PIN)?;
+            Ok((t.label.clone(), t.serial.clone(), t.pin_pad, counter))
+        });
+        let (label, serial, pin_pad, counter) = self.card(slot, r)?;
+        let mut flags = ck::CKF_LOGIN_REQUIRED
+            | ck::CKF_USER_PIN_INITIALIZED
+            | ck::CKF_TOKEN_INITIALIZED
+            | ck::CKF_RNG
+            | ck::CKF_WRITE_PROTECTED;
+        if pin_pad {
+            flags |= ck::CKF_PROTECTED_AUTHENTICATION_PATH;
+        }
+        match counter {
+            PinCounter::Locked => flags |= ck::CKF_USER_PIN_LOCKED,
+            PinCounter::Left(1) => flags |= ck::CKF_USER_PIN_FINAL_TRY | ck::CKF_USER_PIN_COUNT_LOW,
+            // PIV cards usually allow 3 tries or more (SP 800-73-4 leaves it to the issuer):
+            // fewer than 3 left means some were spent.
+            PinCounter::Left(n) if n < 3 => flags |= ck::CKF_USER_PIN_COUNT_LOW,
+            _ => {}
+        }
+        Ok(TokenInfo {
+            label,
+            serial,
+            flags,
+            sessions: sessions as ck::CK_ULONG,
+            rw_sessions: rw as ck::CK_ULONG,
+        })
+    }
+
+    /// `C_OpenSession`.
+    ///
+    /// # Errors
+    /// `CKR_SESSION_PARALLEL_NOT_SUPPORTED` without `CKF_SERIAL_SESSION`,
+    /// `CKR_SESSION_READ_WRITE_SO_EXISTS` for a R/O session while the SO is logged in,
+    /// `CKR_SESSION_COUNT`, and the token's errors.
+    pub fn open_session(
+        &mut self,
+        slot: ck::CK_SLOT_ID,
+        flags: ck::CK_FLAGS,
+    ) -> Result<ck::CK_SESSION_HANDLE> {
+        if flags & ck::CKF_SERIAL_SESSION == 0 {
+            return Err(Rv::SESSION_PARALLEL_NOT_SUPPORTED);
+        }
+        self.refresh();
+        if self.sessions.len() >= MAX_SESSIONS {
+            return Err(Rv::SESSION_COUNT);
+        }
+        let r = self.token(slot).map(|t| t.login);
+        let login = self.card(slot, r)?;
+        let rw = flags & ck::CKF_RW_SESSION != 0;
+        if login == Login::So && !rw {
+            return Err(Rv::SESSION_READ_WRITE_SO_EXISTS);
+        }
+        self.next_session += 1;
+        let handle = self.next_session;
+        self.sessions.insert(
+            handle,
+            Session {
+                slot,
+                rw,
+                find: None,
+                sign: None,
+                decrypt: None,
+                objects: Vec::new(),
+            },
+        );
+        Ok(handle)
+    }
+
+    /// `C_CloseSession`: closing the last session of a token logs it out (PKCS#11 §5.6).
+    ///
+    /// # Errors
+    /// `CKR_SESSION_HANDLE_INVALID`.
+    pub fn close_session(&mut self, handle: ck::CK_SESSION_HANDLE) -> Result<()> {
+        let session = self
+            .sessions
+            .remove(&handle)
+            .ok_or(Rv::SESSION_HANDLE_INVALID)?;
+        if !self.sessions.values().any(|s| s.slot == session.slot) {
+            if let Some(t) = self
+                .slots
+                .get_mut(session.slot as usize)
+                .and_then(|e| e.token.as_mut())
+            {
+                if t.login != Login::Public {
+                    t.logout();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `C_CloseAllSessions`.
+    ///
+    /// # Errors
+    /// `CKR_SLOT_ID_INVALID`.
+    pub fn close_all_sessions(&mut self, slot: ck::CK_SLOT_ID) -> Result<()> {
+        self.entry(slot)?;
+        let handles: Vec<_> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.slot == slot)
+            .map(|(h, _)| *h)
+            .collect();
+        for h in handles {
+            self.close_session(h)?;
+        }
+        Ok(())
+    }
+
+    /// Checks the session and that its token is still the one it was opened on.
+    fn session(&mut self, handle: ck::CK_SESSION_HANDLE) -> Result<ck::CK_SLOT_ID> {
+        self.refresh();
+        if self.removed.remove(&handle) {
+            return Err(Rv::DEVICE_REMOVED);
+        }
+        let slot = self
+            .sessions
+            .get(&handle)
+            .map(|s| s.slot)
+            .ok_or(Rv::SESSION_HANDLE_INVALID)?;
+        if self
+            .slots
+            .get(slot as usize)
+            .is_none_or(|e| e.token.is_none())
+        {
+            self.sessions.remove(&handle);
+            return Err(Rv::SESSION_HANDLE_INVALID);
+        }
+        Ok(slot)
+    }
+
+    fn login_state(&self, slot: ck::CK_SLOT_ID) -> Login {
+        self.slots
+            .get(slot as usize)
+            .and_then(|e| e.token.as_ref())
+            .map_or(Login::Public, |t| t.login)
+    }
+
+    /// `C_GetSessionInfo`.
+    ///
+    /// # Errors
+    /// `CKR_SESSION_HANDLE_INVALID`.
+    pub fn session_info(&mut self, handle: ck::CK_SESSION_HANDLE) -> Result<SessionInfo> {
+        let slot = self.session(handle)?;
+        let rw = self.sessions.get(&handle).is_some_and(|s| s.rw);
+        let state = match (self.login_state(slot), rw) {
+            (Login::Public, false) => ck::CKS_RO_PUBLIC_SESSION,
+            (Login::Public, true) => ck::CKS_RW_PUBLIC_SESSION,
+            (Login::User, false) => ck::CKS_RO_USER_FUNCTIONS,
+            (Login::User, true) => ck::CKS_RW_USER_FUNCTIONS,
+            (Login::So, _) => ck::CKS_RW_SO_FUNCTIONS,
+        };
+        let mut flags = ck::CKF_SERIAL_SESSION;
+        if rw {
+            flags |= ck::CKF_RW_SESSION;
+        }
+        Ok(SessionInfo { slot, state, flags })
+    }
+
+    /// `C_Login`. `pin` is `None` for the PIN pad (`CKF_PROTECTED_AUTHENTICATION_PATH`).
+    ///
+    /// # Errors
+    /// `CKR_USER_TYPE_INVALID`, `CKR_USER_ALREADY_LOGGED_IN`,
+    /// `CKR_USER_ANOTHER_ALREADY_LOGGED_IN`, `CKR_SESSION_READ_ONLY_EXISTS` (SO),
+    /// `CKR_OPERATION_NOT_INITIALIZED` (context-specific without an operation),
+    /// `CKR_PIN_INCORRECT`, `CKR_PIN_LOCKED`, `CKR_PIN_LEN_RANGE`, `CKR_DEVICE_REMOVED`.
+    pub fn login(
+        &mut self,
+        handle: ck::CK_SESSION_HANDLE,
+        user: ck::CK_USER_TYPE,
+        pin: Option<&[u8]>,
+    ) -> Result<()> {
+        let slot = self.session(handle)?;
+        let login = self.login_state(slot);
+        let pin = pin.map(pin_from).transpose()?;
+        match user {
+            ck::CKU_USER => {
+                match login {
+                    Login::User => return Err(Rv::USER_ALREADY_LOGGED_IN),
+                    Login::So => return Err(Rv::USER_ANOTHER_ALREADY_LOGGED_IN),
+                    Login::Public => {}
+                }
+                let r = self.token(slot).and_then(|t| t.login_user(pin.as_ref()));
+                let r = self.card(slot, r);
+                self.log
+                    .info(format_args!("slot {slot}: user login: {}", rv_text(&r)));
+                r
+            }
+            ck::CKU_SO => {
+                match login {
+                    Login::So => return Err(Rv::USER_ALREADY_LOGGED_IN),
+                    Login::User => return Err(Rv::USER_ANOTHER_ALREADY_LOGGED_IN),
+                    Login::Public => {}
+                }
+                if self.sessions.values().any(|s| s.slot == slot && !s.rw) {
+                    return Err(Rv::SESSION_READ_ONLY_EXISTS);
+                }
+                let puk = pin.ok_or(Rv::FUNCTION_NOT_SUPPORTED)?;
+                let r = self.token(slot).and_then(|t| t.login_so(puk));
+                self.log
+                    .info(format_args!("slot {slot}: SO login: {}", rv_text(&r)));
+                r
+            }
+            ck::CKU_CONTEXT_SPECIFIC => {
+                if login != Login::User {
+                    return Err(Rv::USER_NOT_LOGGED_IN);
+                }
+                let session = self
+                    .sessions
+                    .get_mut(&handle)
+                    .ok_or(Rv::SESSION_HANDLE_INVALID)?;
+                let op = session
+                    .sign
+                    .as_mut()
+                    .or(session.decrypt.as_mut())
+                    .ok_or(Rv::OPERATION_NOT_INITIALIZED)?;
+                let pin = pin.ok_or(Rv::FUNCTION_NOT_SUPPORTED)?;
+                let check = pin.duplicate();
+                op.context_pin = Some(pin);
+                // VERIFY now, so that a wrong PIN is reported by C_Login; the signature
+                // repeats it in the same transaction as GENERAL AUTHENTICATE.
+                let r = self.token(slot).and_then(|t| t.login_user(Some(&check)));
+                let r = self.card(slot, r);
+                if r.is_err() {
+                    if let Some(s) = self.sessions.get_mut(&handle) {
+                        for op in [s.sign.as_mut(), s.decrypt.as_mut()].into_iter().flatten() {
+                            op.context_pin = None;
+                        }
+                    }
+                }
+                self.log.info(format_args!(
+                    "slot {slot}: context-specific login: {}",
+                    rv_text(&r)
+                ));
+                r
+            }
+            _ => Err(Rv::USER_TYPE_INVALID),
+        }
+    }
+
+    /// `C_Logout`.
+    ///
+    /// # Errors
+    /// `CKR_USER_NOT_LOGGED_IN`.
+    pub fn logout(&mut self, handle: ck::CK_SESSION_HANDLE) -> Result<()> {
+        let slot = self.session(handle)?;
+        if self.login_state(slot) == Login::Public {
+            return Err(Rv::USER_NOT_LOGGED_IN);
+        }
+        self.token(slot)?.logout();
+        for s in self.sessions.values_mut().filter(|s| s.slot == slot) {
+            s.sign = None;
+            s.decrypt = None;
+        }
+        Ok(())
+    }
+
+    /// `C_InitPIN`: RESET RETRY COUNTER with the PUK given at SO login.
+    ///
+    /// # Errors
+    /// `CKR_USER_NOT_LOGGED_IN` outside an R/W SO session, `CKR_PIN_INCORRECT` /
+    /// `CKR_PIN_LOCKED` (the PUK), `CKR_PIN_LEN_RANGE` (the new PIN).
+    pub fn init_pin(&mut self, handle: ck::CK_SESSION_HANDLE, pin: Option<&[u8]>) -> Result<()> {
+        let slot = self.session(handle)?;
+        if self.login_state(slot) != Login::So {
+            return Err(Rv::USER_NOT_LOGGED_IN);
+        }
+        let pin = pin_from(pin.ok_or(Rv::FUNCTION_NOT_SUPPORTED)?)?;
+        let r = self.token(slot).and_then(|t| t.init_pin(&pin));
+        let r = self.card(slot, r);
+        self.log.info(format_args!(
+            "slot {slot}: InitPIN (RESET RETRY COUNTER): {}",
+            rv_text(&r)
+        ));
+        r
+    }
+
+    /// `C_SetPIN`: CHANGE REFERENCE DATA of the PIN (the PUK in an SO session).
+    ///
+    /// # Errors
+    /// `CKR_SESSION_READ_ONLY`, `CKR_PIN_INCORRECT`, `CKR_PIN_LOCKED`, `CKR_PIN_LEN_RANGE`.
+    pub fn set_pin(
+        &mut self,
+        handle: ck::CK_SESSION_HANDLE,
+        old: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<()> {
+        let slot = self.session(handle)?;
+        if !self.sessions.get(&handle).is_some_and(|s| s.rw) {
+            return Err(Rv::SESSION_READ_ONLY);
+        }
+        let (Some(old), Some(new)) = (old, new) else {
+            return Err(Rv::FUNCTION_NOT_SUPPORTED);
+        };
+        let (old, new) = (pin_from(old)?, pin_from(new)?);
+        let r = self.token(slot).and_then(|t| t.set_pin(&old, &new));
+        let r = self.card(slot, r);
+        self.log.info(format_args!(
+            "slot {slot}: SetPIN (CHANGE REFERENCE DATA): {}",
+            rv_text(&r)
+        ));
+        r
+    }
+
+    fn visible(
+        &self,
+        slot: ck::CK_SLOT_ID,
+        handle: ck::CK_SESSION_HANDLE,
+    ) -> Vec<(ck::CK_OBJECT_HANDLE, &Object)> {
+        let logged_in = self.login_state(slot) == Login::User;
+        let token = self.slots.get(slot as usize).and_then(|e| e.token.as_ref());
+        let session = self.sessions.get(&handle);
+        token
+            .into_iter()
+            .flat_map(|t| t.objects.iter())
+            .chain(session.into_iter().flat_map(|s| s.objects.iter()))
+            .filter(|(_, o)| logged_in || !o.is_private())
+            .map(|(h, o)| (*h, o))
+            .collect()
+    }
+
+    fn object(
+        &self,
+        slot: ck::CK_SLOT_ID,
+        session: ck::CK_SESSION_HANDLE,
+        object: ck::CK_OBJECT_HANDLE,
+    ) -> Result<&Object> {
+        let logged_in = self.login_state(slot) == Login::User;
+        let token = self.slots.get(slot as usize).and_then(|e| e.token.as_ref());
+        let found = token
+            .and_then(|t| t.object(object))
+            .or_else(|| {
+                self.sessions
+                    .get(&session)
+                    .and_then(|s| s.objects.iter().find(|(h, _)| *h == object).map(|(_, o)| o))
+            })
+            .ok_or(Rv::OBJECT_HANDLE_INVALID)?;
+        if found.is_private() && !logged_in {
+            return Err(Rv::OBJECT_HANDLE_INVALID);
+        }
+        Ok(found)
+    }
+
+    /// `C_FindObjectsInit`.
+    ///
+    /// # Errors
+    /// `CKR_OPERATION_ACTIVE` while a search runs.
+    pub fn find_init(
+        &mut self,
+        handle: ck::CK_SESSION_HANDLE,
+        template: &[TemplateItem<'_>],
+    ) -> Result<()> {
+        let slot = self.session(handle)?;
+        if self.sessions.get(&handle).is_some_and(|s| s.find.is_some()) {
+            return Err(Rv::OPERATION_ACTIVE);
+        }
+        let found: VecDeque<_> = self
+            .visible(slot, handle)
+            .into_iter()
+            .filter(|(_, o)| o.attributes.matches(template))
+            .map(|(h, _)| h)
+            .collect();
+        if let Some(s) = self.sessions.get_mut(&handle) {
+            s.find = Some(found);
+        }
+        Ok(())
+    }
+
+    /// `C_FindObjects`: up to `max` more handles.
+    ///
+    /// # Errors
+    /// `CKR_OPERATION_NOT_INITIALIZED`.
+    pub fn find(
+        &mut self,
+        handle: ck::CK_SESSION_HANDLE,
+        max: usize,
+    ) -> Result<Vec<ck::CK_OBJECT_HANDLE>> {
+        self.session(handle)?;
+        let s = self
+            .sessions
+            .get_mut(&handle)
+            .ok_or(Rv::SESSION_HANDLE_INVALID)?;
+        let found = s.find.as_mut().ok_or(Rv::OPERATION_NOT_INITIALIZED)?;
+        let n = max.min(found.len());
+        Ok(found.drain(..n).collect())
+    }
+
+    /// `C_FindObjectsFinal`.
+    ///
+    /// # Errors
+    /// `CKR_OPERATION_NOT_INITIALIZED`.
+    pub fn find_final(&mut self, handle: ck::CK_SESSION_HANDLE) -> Result<()> {
+        self.session(handle)?;
+        let s = self
+            .sessions
+            .get_mut(&handle)
+            .ok_or(Rv::SESSION_HANDLE_INVALID)?;
+        s.find
+            .take()
+            .map(|_| ())
+            .ok_or(Rv::OPERATION_NOT_INITIALIZED)
+    }
+
+    /// `C_GetAttributeValue` for one attribute (see [`Attributes::read_into`]).
+    ///
+    /// # Errors
+    /// `CKR_OBJECT_HANDLE_INVALID`.
+    pub fn read_attributes(
+        &mut self,
+        handle: ck::CK_SESSION_HANDLE,
+        object: ck::CK_OBJECT_HANDLE,
+        requests: &mut [(ck::CK_ATTRIBUTE_TYPE, Option<&mut [u8]>)],
+    ) -> Result<Vec<AttributeRead>> {
+        let slot = self.session(handle)?;
+        let o = self.object(slot, handle, object)?;
+        Ok(requests
+            .iter_mut()
+            .map(|(kind, buf)| o.attributes.read_into(*kind, buf.as_deref_mut()))
+            .collect())
+    }
+
+    /// The attributes of `object` as `session` sees it (for `C_GetAttributeValue`).
+    ///
+    /// # Errors
+    /// `CKR_SESSION_HANDLE_INVALID`, `CKR_OBJECT_HANDLE_INVALID`.
+    pub fn object_attributes(
+        &mut self,
+        handle: ck::CK_SESSION_HANDLE,
+        object: ck::CK_OBJECT_HANDLE,
+    ) -> Result<Attributes> {
+        let slot = self.session(handle)?;
+        Ok(self.object(slot, handle, object)?.attributes.clone())
+    }
+
+    /// Checks that `handle` is an open session whose token is still there.
+    ///
+    /// # Errors
+    /// `CKR_SESSION_HANDLE_INVALID`, `CKR_DEVICE_REMOVED`.
+    pub fn check_session(&mut self, handle: ck::CK_SESSION_HANDLE) -> Result<()> {
+        self.session(handle).map(|_| ())
+    }
+
+    /// `C_GetObjectSize`: the sum of the readable values' lengths.
+    ///
+    /// # Errors
+    /// `CKR_OBJECT_HANDLE_INVALID`.
+    pub fn object_size(
+        &mut self,
+        handle: ck::CK_SESSION_HANDLE,
+        object: ck::CK_OBJECT_HANDLE,
+    ) -> Result<usize> {
+        let slot = self.session(handle)?;
+        let o = self.object(slot, handle, object)?;
+        Ok(o.attributes
+            .iter()
+            .filter_map(|a| a.value.as_ref())
+            .map(Vec::len)
+            .sum())
+    }
+
+    /// `C_DestroyObject`: session objects only (token objects are write-protected).
+    ///
+    /// # Errors
+    /// `CKR_OBJECT_HANDLE_INVALID`, `CKR_ACTION_PROHIBITED` for a token object.
+    pub fn destroy_object(
+        &mut self,
+        handle: ck::CK_SESSION_HANDLE,
+        object: ck::CK_OBJECT_HANDLE,
+    ) -> Result<()> {
+        let slot = self.session(handle)?;
+        self.object(slot, handle, object)?;
+        let s = self
+            .sessions
+            .get_mut(&handle)
+            .ok_or(Rv::SESSION_HANDLE_INVALID)?;
+        let before = s.objects.len();
+        s.objects.retain(|(h, _)| *h != object);
+        if s.objects.len() == before {
+            return Err(Rv(ck::CKR_ACTION_PROHIBITED));
+        }
+        Ok(())
+    }
+
+    fn key_operation(
+        &mut self,
+        handle: ck::CK_SESSION_HANDLE,
+        key: ck::CK_OBJECT_HANDLE,
+        usage: ck::CK_ATTRIBUTE_TYPE,
+    ) -> Result<(ck::CK_SLOT_ID, crate::object::CardKey, bool)> {
+        let slot = self.session(handle)?;
+        if self.login_state(slot) != Login::User {
+            return Err(Rv::USER_NOT_LOGGED_IN);
+        }
+        let o = self
+            .object(slot, handle, key)
+            .map_err(|_| Rv::KEY_HANDLE_INVALID)?;
+        if o.class() != Some(ck::CKO_PRIVATE_KEY) {
+            return Err(Rv::KEY_HANDLE_INVALID);
+        }
+        if o.attributes.bool(usage) != Some(true) {
+            return Err(Rv::KEY_FUNCTION_NOT_PERMITTED);
+        }
+        let card_key = o.key.clone().ok_or(Rv::KEY_HANDLE_INVALID)?;
+        let always = o.attributes.bool(ck::CKA_ALWAYS_AUTHENTICATE) == Some(true);
+        Ok((slot, card_key, always))
+    }
+
+    /// `C_SignInit`.
+    ///
+    /// # Errors
+    /// `CKR_OPERATION_ACTIVE`, `CKR_USER_NOT_LOGGED_IN`, `CKR_KEY_HANDLE_INVALID`,
+    /// `CKR_KEY_FUNCTION_NOT_PERMITTED`, `CKR_MECHANISM_INVALID`, `CKR_KEY_TYPE_INCONSISTENT`,
+    /// `CKR_MECHANISM_PARAM_INVALID`.
+    pub fn sign_init(
+        &mut self,
+        handle: ck::CK_SESSION_HANDLE,
+        mechanism: &Mechanism,
+        key: ck::CK_OBJECT_HANDLE,
+    ) -> Result<()> {
+        self.session(handle)?;
+        if self.sessions.get(&handle).is_some_and(|s| s.sign.is_some()) {
+            return Err(Rv::OPERATION_ACTIVE);
+        }
+        let (_, card_key, always) = self.key_operation(handle, key, ck::CKA_SIGN)?;
+        let op = SignOperation::new(mechanism, &card_key)?;
+        let s = self
+            .sessions
+            .get_mut(&handle)
+            .ok_or(Rv::SESSION_HANDLE_INVALID)?;
+        s.sign = Some(Operation {
+            key,
+            always_authenticate: always,
+            context_pin: None,
+            result: None,
+            kind: OperationKind::Sign(op),
+        });
+        Ok(())
+    }
+
+    fn op_mut(&mut self, handle: ck::CK_SESSION_HANDLE, decrypt: bool) -> Result<&mut Operation> {
+        let s = self
+            .sessions
+            .get_mut(&handle)
+            .ok_or(Rv::SESSION_HANDLE_INVALID)?;
+        let op = if decrypt { &mut s.decrypt } else { &mut s.sign };
+        op.as_mut().ok_or(Rv::OPERATION_NOT_INITIALIZED)
+    }
+
+    fn end_op(&mut self, handle: ck::CK_SESSION_HANDLE, decrypt: bool) {
+        if let Some(s) = self.sessions.get_mut(&handle) {
+            if decrypt {
+                s.decrypt = None;
+            } else {
+                s.sign = None;
+            }
+        }
+    }
+
+    /// `C_SignUpdate`.
+    ///
+    /// # Errors
+    /// `CKR_OPERATION_NOT_INITIALIZED`, `CKR_DATA_LEN_RANGE` (the operation ends on error).
+    pub fn sign_update(&mut self, handle: ck::CK_SESSION_HANDLE, data: &[u8]) -> Result<()> {
+        self.session(handle)?;
+        let op = self.op_mut(handle, false)?;
+        let r = match &mut op.kind {
+            OperationKind::Sign(s) => s.update(data),
+            OperationKind::Decrypt { .. } => Err(Rv::OPERATION_NOT_INITIALIZED),
+        };
+        if r.is_err() {
+            self.end_op(handle, false);
+        }
+        r
+    }
+
+    /// `C_Sign` (with `data`) or `C_SignFinal` (without): `capacity` is the caller's buffer
+    /// length, `None` for a length query.
+    ///
+    /// # Errors
+    /// `CKR_OPERATION_NOT_INITIALIZED`, `CKR_USER_NOT_LOGGED_IN` (9C without
+    /// context-specific login), card errors; every error ends the operation.
+    pub fn sign(
+        &mut self,
+        handle: ck::CK_SESSION_HANDLE,
+        data: Option<&[u8]>,
+        capacity: Option<usize>,
+    ) -> Result<Output> {
+        let slot = self.session(handle)?;
+        let op = self.op_mut(handle, false)?;
+        let OperationKind::Sign(sign) = &mut op.kind else {
+            return Err(Rv::OPERATION_NOT_INITIALIZED);
+        };
+        if op.result.is_none() {
+            let len = sign.signature_len();
+            if capacity.is_none_or(|c| c < len) {
+                return Ok(Output::Needed(len));
+            }
+            if let Some(data) = data {
+                if let Err(rv) = sign.update(data) {
+                    self.end_op(handle, false);
+                    return Err(rv);
+                }
+            }
+            if op.always_authenticate && op.context_pin.is_none() {
+                self.end_op(handle, false);
+                return Err(Rv::USER_NOT_LOGGED_IN);
+            }
+            let sign = sign.clone();
+            let pin = op.context_pin.take();
+            let r = self.token(slot).and_then(|t| t.sign(&sign, pin.as_ref()));
+            let r = self.card(slot, r);
+            self.log
+                .debug(format_args!("slot {slot}: sign: {}", rv_text(&r)));
+            match r {
+                Ok(sig) => {
+                    if let Ok(op) = self.op_mut(handle, false) {
+                        op.result = Some(Zeroizing::new(sig));
+                    }
+                }
+                Err(rv) => {
+                    self.end_op(handle, false);
+                    return Err(rv);
+                }
+            }
+        }
+        self.take_result(handle, false, capacity)
+    }
+
+    fn take_result(
+        &mut self,
+        handle: ck::CK_SESSION_HANDLE,
+        decrypt: bool,
+        capacity: Option<usize>,
+    ) -> Result<Output> {
+        let op = self.op_mut(handle, decrypt)?;
+        let len = op.result.as_ref().map_or(0, |r| r.len());
+        if capacity.is_none_or(|c| c < len) {
+            return Ok(Output::Needed(len));
+        }
+        let out = op.result.take().unwrap_or_default();
+        self.end_op(handle, decrypt);
+        Ok(Output::Done(out))
+    }
+
+    /// `C_DecryptInit`: `CKM_RSA_PKCS` or `CKM_RSA_X_509` with an RSA key management key.
+    ///
+    /// # Errors
+    /// As [`Self::sign_init`].
+    pub fn decrypt_init(
+        &mut self,
+        handle: ck::CK_SESSION_HANDLE,
+        mechanism: &Mechanism,
+        key: ck::CK_OBJECT_HANDLE,
+    ) -> Result<()> {
+        self.session(handle)?;
+        if self
+            .sessions
+            .get(&handle)
+            .is_some_and(|s| s.decrypt.is_some())
+        {
+            return Err(Rv::OPERATION_ACTIVE);
+        }
+        if !matches!(mechanism.kind, ck::CKM_RSA_PKCS | ck::CKM_RSA_X_509) {
+            return Err(Rv::MECHANISM_INVALID);
+        }
+        let (_, card_key, always) = self.key_operation(handle, key, ck::CKA_DECRYPT)?;
+        if !matches!(card_key.public, PublicKey::Rsa { .. }) {
+            return Err(Rv::KEY_TYPE_INCONSISTENT);
+        }
+        let s = self
+            .sessions
+            .get_mut(&handle)
+            .ok_or(Rv::SESSION_HANDLE_INVALID)?;
+        s.decrypt = Some(Operation {
+            key,
+            always_authenticate: always,
+            context_pin: None,
+            result: None,
+            kind: OperationKind::Decrypt {
+                mechanism: mechanism.kind,
+                data: Zeroizing::new(Vec::new()),
+            },
+        });
+        Ok(())
+    }
+
+    /// `C_DecryptUpdate` collects the ciphertext (the result comes with `C_DecryptFinal`).
+    ///
+    /// # Errors
+    /// `CKR_ENCRYPTED_DATA_LEN_RANGE` beyond one block.
+    pub fn decrypt_update(&mut self, handle: ck::CK_SESSION_HANDLE, data: &[u8]) -> Result<()> {
+        self.session(handle)?;
+        let op = self.op_mut(handle, true)?;
+        let OperationKind::Decrypt { data: buffered, .. } = &mut op.kind else {
+            return Err(Rv::OPERATION_NOT_INITIALIZED);
+        };
+        if buffered.len() + data.len() > 512 {
+            self.end_op(handle, true);
+            return Err(Rv::ENCRYPTED_DATA_LEN_RANGE);
+        }
+        buffered.extend_from_slice(data);
+        Ok(())
+    }
+
+    /// `C_Decrypt` (with `data`) or `C_DecryptFinal` (without).
+    ///
+    /// # Errors
+    /// `CKR_ENCRYPTED_DATA_LEN_RANGE`, `CKR_ENCRYPTED_DATA_INVALID`, card errors.
+    pub fn decrypt(
+        &mut self,
+        handle: ck::CK_SESSION_HANDLE,
+        data: Option<&[u8]>,
+        capacity: Option<usize>,
+    ) -> Result<Output> {
+        let slot = self.session(handle)?;
+        let key = self.op_mut(handle, true)?.key;
+        let card_key = self
+            .object(slot, handle, key)
+            .ok()
+            .and_then(|o| o.key.clone())
+            .ok_or(Rv::KEY_HANDLE_INVALID)?;
+        let op = self.op_mut(handle, true)?;
+        if op.result.is_none() {
+            let OperationKind::Decrypt {
+                mechanism,
+                data: buffered,
+            } = &mut op.kind
+            else {
+                return Err(Rv::OPERATION_NOT_INITIALIZED);
+            };
+            if capacity.is_none() {
+                return Ok(Output::Needed(card_key.size()));
+            }
+            let mechanism = *mechanism;
+            if let Some(d) = data {
+                buffered.extend_from_slice(d);
+            }
+            let block = Zeroizing::new(core::mem::take(&mut **buffered));
+            if block.len() != card_key.size() {
+                self.end_op(handle, true);
+                return Err(Rv::ENCRYPTED_DATA_LEN_RANGE);
+            }
+            if op.always_authenticate && op.context_pin.is_none() {
+                self.end_op(handle, true);
+                return Err(Rv::USER_NOT_LOGGED_IN);
+            }
+            let pin = op.context_pin.take();
+            let r = self
+                .token(slot)
+                .and_then(|t| t.raw(&card_key, &block, pin.as_ref()))
+                .map(Zeroizing::new);
+            let r = self.card(slot, r).and_then(|plain| match mechanism {
+                ck::CKM_RSA_PKCS => mechanism::pkcs1_type2_unpad(&plain).map(Zeroizing::new),
+                _ => Ok(plain),
+            });
+            self.log
+                .debug(format_args!("slot {slot}: decrypt: {}", rv_text(&r)));
+            match r {
+                Ok(plain) => {
+                    if let Ok(op) = self.op_mut(handle, true) {
+                        op.result = Some(plain);
+                    }
+                }
+                Err(rv) => {
+                    self.end_op(handle, true);
+                    return Err(rv);
+                }
+            }
+        }
+        self.take_result(handle, true, capacity)
+    }
+
+    /// `C_DeriveKey` with `CKM_ECDH1_DERIVE` (`CKD_NULL`): a session secret-key object
+    /// holding the shared secret's x coordinate (or its first `CKA_VALUE_LEN` bytes).
+    ///
+    /// # Errors
+    /// `CKR_MECHANISM_INVALID`, `CKR_MECHANISM_PARAM_INVALID`, `CKR_TEMPLATE_INCONSISTENT`
+    /// (a token object asked for), key and card errors.
+    pub fn derive(
+        &mut self,
+        handle: ck::CK_SESSION_HANDLE,
+        mechanism: &Mechanism,
+        key: ck::CK_OBJECT_HANDLE,
+        template: &[TemplateItem<'_>],
+    ) -> Result<ck::CK_OBJECT_HANDLE> {
+        self.session(handle)?;
+        if mechanism.kind != ck::CKM_ECDH1_DERIVE {
+            return Err(Rv::MECHANISM_INVALID);
+        }
+        let Param::Ecdh {
+            kdf, public_data, ..
+        } = &mechanism.param
+        else {
+            return Err(Rv::MECHANISM_PARAM_INVALID);
+        };
+        if *kdf != ck::CKD_NULL {
+            return Err(Rv::MECHANISM_PARAM_INVALID);
+        }
+        let (slot, card_key, always) = self.key_operation(handle, key, ck::CKA_DERIVE)?;
+        if always {
+            return Err(Rv::USER_NOT_LOGGED_IN);
+        }
+        let point = mechanism::ecdh_peer_point(public_data, card_key.size())?;
+        let mut attributes = Attributes::new();
+        attributes
+            .set_ulong(ck::CKA_CLASS, ck::CKO_SECRET_KEY)
+            .set_ulong(ck::CKA_KEY_TYPE, ck::CKK_GENERIC_SECRET)
+            .set_bool(ck::CKA_TOKEN, false)
+            .set_bool(ck::CKA_PRIVATE, false)
+            .set_bool(ck::CKA_SENSITIVE, false)
+            .set_bool(ck::CKA_EXTRACTABLE, true)
+            .set_bool(ck::CKA_LOCAL, false)
+            .set_bool(ck::CKA_DERIVE, false)
+            .set(ck::CKA_LABEL, Vec::new())
+            .set(ck::CKA_ID, Vec::new());
+        let mut value_len = None;
+        for item in template {
+            match item.kind {
+                ck::CKA_TOKEN if item.bool()? => return Err(Rv::TEMPLATE_INCONSISTENT),
+                ck::CKA_CLASS if item.ulong()? != ck::CKO_SECRET_KEY => {
+                    return Err(Rv::TEMPLATE_INCONSISTENT);
+                }
+                ck::CKA_VALUE_LEN => value_len = Some(item.ulong()? as usize),
+                ck::CKA_VALUE => return Err(Rv::TEMPLATE_INCONSISTENT),
+                ck::CKA_SENSITIVE
+                | ck::CKA_EXTRACTABLE
+                | ck::CKA_PRIVATE
+                | ck::CKA_TOKEN
+                | ck::CKA_DERIVE
+                | ck::CKA_ENCRYPT
+                | ck::CKA_DECRYPT
+                | ck::CKA_SIGN
+                | ck::CKA_VERIFY
+                | ck::CKA_WRAP
+                | ck::CKA_UNWRAP => {
+                    attributes.set_bool(item.kind, item.bool()?);
+                }
+                _ => {
+                    attributes.set(item.kind, item.value.to_vec());
+                }
+            }
+        }
+        let r = self
+            .token(slot)
+            .and_then(|t| t.ecdh(&card_key, &point, None));
+        let secret = self.card(slot, r)?;
+        let len = value_len.unwrap_or(secret.len());
+        let value = secret.get(..len).ok_or(Rv::TEMPLATE_INCONSISTENT)?.to_vec();
+        attributes.set_ulong(ck::CKA_VALUE_LEN, len as ck::CK_ULONG);
+        if attributes.bool(ck::CKA_SENSITIVE) == Some(true)
+            || attributes.bool(ck::CKA_EXTRACTABLE) == Some(false)
+        {
+            attributes.set_sensitive(ck::CKA_VALUE);
+        } else {
+            attributes.set(ck::CKA_VALUE, value);
+        }
+        self.next_object += 1;
+        let h = self.next_object;
+        let s = self
+            .sessions
+            .get_mut(&handle)
+            .ok_or(Rv::SESSION_HANDLE_INVALID)?;
+        s.objects.push((
+            h,
+            Object {
+                attributes,
+                key: None,
+            },
+        ));
+        Ok(h)
+    }
+
+    /// `C_WaitForSlotEvent` without blocking: the next slot whose card came or went.
+    ///
+    /// # Errors
+    /// `CKR_NO_EVENT`.
+    pub fn slot_event(&mut self) -> Result<ck::CK_SLOT_ID> {
+        self.refresh();
+        self.slot_events.pop_front().ok_or(Rv::NO_EVENT)
+    }
+
+    /// Ends every session (`C_Finalize`), logging tokens out.
+    pub fn finalize(&mut self) {
+        let handles: Vec<_> = self.sessions.keys().copied().collect();
+        for h in handles {
+            let _ = self.close_session(h);
+        }
+    }
+}
+
+fn rv_text<T>(r: &Result<T>) -> &'static str {
+    match r {
+        Ok(_) => "CKR_OK",
+        Err(rv) => rv.name(),
+    }
+}
