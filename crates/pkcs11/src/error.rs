@@ -144,7 +144,7 @@ pub fn from_pin_outcome(outcome: PinOutcome) -> Result<()> {
         PinOutcome::WrongPin { .. } => Err(Rv::PIN_INCORRECT),
         PinOutcome::NotUsable => Err(Rv::PIN_LOCKED),
         PinOutcome::SecurityStatusNotSatisfied => Err(Rv::USER_NOT_LOGGED_IN),
-        PinOutcome::Unexpected(sw) if sw == StatusWord(0x6A80) => Err(Rv::PIN_INVALID),
+        PinOutcome::Unexpected(StatusWord(0x6A80)) => Err(Rv::PIN_INVALID),
         PinOutcome::Unexpected(_) => Err(Rv::DEVICE_ERROR),
     }
 }

@@ -364,6 +364,19 @@ pub unsafe extern "C" fn C_Initialize(pInitArgs: *mut core::ffi::c_void) -> ck::
     })
 }
 
+/// Like `C_Initialize` with no arguments, but with the slots of `source` and no log, for
+/// tests and fuzzing of the C ABI against an in-process card.
+pub fn initialize_with(source: Box<dyn SlotSource>) -> ck::CK_RV {
+    guarded(|| {
+        let mut guard = lock();
+        if guard.is_some() {
+            return Err(Rv::CRYPTOKI_ALREADY_INITIALIZED);
+        }
+        *guard = Some(Module::new(source, Vec::new(), Logger::default()));
+        Ok(())
+    })
+}
+
 /// `C_Finalize`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn C_Finalize(pReserved: *mut core::ffi::c_void) -> ck::CK_RV {
@@ -1084,3 +1097,324 @@ static FUNCTION_LIST: ck::CK_FUNCTION_LIST = ck::CK_FUNCTION_LIST {
     C_CancelFunction: Some(C_CancelFunction),
     C_WaitForSlotEvent: Some(C_WaitForSlotEvent),
 };
+
+#[cfg(test)]
+#[cfg(feature = "virtual-card")]
+mod tests {
+    use super::*;
+    use core::ptr::{null, null_mut};
+
+    use crate::virtual_card::VirtualReader;
+
+    // The module is one global: tests that use it take turns.
+    static TURN: Mutex<()> = Mutex::new(());
+
+    fn with_card(test: impl FnOnce()) {
+        let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+        let reader = VirtualReader::new("ffi tests").unwrap();
+        assert_eq!(initialize_with(reader.source()), ck::CKR_OK);
+        test();
+        // SAFETY: a null argument is allowed.
+        assert_eq!(unsafe { C_Finalize(null_mut()) }, ck::CKR_OK);
+    }
+
+    fn session() -> ck::CK_SESSION_HANDLE {
+        let mut h = 0;
+        // SAFETY: `h` is writable.
+        let rv = unsafe {
+            C_OpenSession(
+                0,
+                ck::CKF_SERIAL_SESSION | ck::CKF_RW_SESSION,
+                null_mut(),
+                None,
+                &mut h,
+            )
+        };
+        assert_eq!(rv, ck::CKR_OK);
+        h
+    }
+
+    fn find(h: ck::CK_SESSION_HANDLE, class: ck::CK_OBJECT_CLASS) -> ck::CK_OBJECT_HANDLE {
+        let mut class = class;
+        let mut template = [ck::CK_ATTRIBUTE {
+            type_: ck::CKA_CLASS,
+            pValue: (&mut class as *mut ck::CK_ULONG).cast(),
+            ulValueLen: size_of::<ck::CK_ULONG>() as ck::CK_ULONG,
+        }];
+        let (mut found, mut n) = ([0; 4], 0);
+        // SAFETY: every pointer is to a live local of the right size.
+        unsafe {
+            assert_eq!(C_FindObjectsInit(h, template.as_mut_ptr(), 1), ck::CKR_OK);
+            assert_eq!(C_FindObjects(h, found.as_mut_ptr(), 4, &mut n), ck::CKR_OK);
+            assert_eq!(C_FindObjectsFinal(h), ck::CKR_OK);
+        }
+        assert!(n >= 1);
+        found[0]
+    }
+
+    #[test]
+    fn before_initialize_and_bad_initialize_arguments() {
+        let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+        let mut n = 0;
+        // SAFETY: pointers are null or to live locals.
+        unsafe {
+            assert_eq!(
+                C_GetSlotList(0, null_mut(), &mut n),
+                ck::CKR_CRYPTOKI_NOT_INITIALIZED
+            );
+            assert_eq!(C_Finalize(null_mut()), ck::CKR_CRYPTOKI_NOT_INITIALIZED);
+            assert_eq!(
+                C_Encrypt(1, null_mut(), 0, null_mut(), null_mut()),
+                ck::CKR_CRYPTOKI_NOT_INITIALIZED
+            );
+            let mut reserved = 0u8;
+            let mut args = ck::CK_C_INITIALIZE_ARGS {
+                CreateMutex: None,
+                DestroyMutex: None,
+                LockMutex: None,
+                UnlockMutex: None,
+                flags: ck::CKF_OS_LOCKING_OK,
+                pReserved: (&mut reserved as *mut u8).cast(),
+            };
+            assert_eq!(
+                C_Initialize((&mut args as *mut ck::CK_C_INITIALIZE_ARGS).cast()),
+                ck::CKR_ARGUMENTS_BAD
+            );
+            args.pReserved = null_mut();
+            unsafe extern "C" fn destroy(_: *mut core::ffi::c_void) -> ck::CK_RV {
+                ck::CKR_OK
+            }
+            args.DestroyMutex = Some(destroy);
+            assert_eq!(
+                C_Initialize((&mut args as *mut ck::CK_C_INITIALIZE_ARGS).cast()),
+                ck::CKR_ARGUMENTS_BAD
+            );
+            let mut list = null_mut();
+            assert_eq!(C_GetFunctionList(null_mut()), ck::CKR_ARGUMENTS_BAD);
+            assert_eq!(C_GetFunctionList(&mut list), ck::CKR_OK);
+            assert!((*list).C_Sign.is_some() && (*list).version.minor == 40);
+        }
+    }
+
+    #[test]
+    fn null_pointers_and_short_buffers() {
+        with_card(|| {
+            // SAFETY: pointers are null or to live locals of the stated sizes.
+            unsafe {
+                assert_eq!(
+                    initialize_with(VirtualReader::new("x").unwrap().source()),
+                    ck::CKR_CRYPTOKI_ALREADY_INITIALIZED
+                );
+                assert_eq!(C_GetInfo(null_mut()), ck::CKR_ARGUMENTS_BAD);
+                assert_eq!(
+                    C_GetSlotList(1, null_mut(), null_mut()),
+                    ck::CKR_ARGUMENTS_BAD
+                );
+                let mut n = 0;
+                assert_eq!(C_GetSlotList(1, null_mut(), &mut n), ck::CKR_OK);
+                assert_eq!(n, 1);
+                let mut slots = [99; 1];
+                n = 0;
+                assert_eq!(
+                    C_GetSlotList(1, slots.as_mut_ptr(), &mut n),
+                    ck::CKR_BUFFER_TOO_SMALL
+                );
+                assert_eq!((n, slots[0]), (1, 99));
+                assert_eq!(C_GetSlotList(1, slots.as_mut_ptr(), &mut n), ck::CKR_OK);
+                assert_eq!(slots[0], 0);
+                assert_eq!(C_GetSlotInfo(0, null_mut()), ck::CKR_ARGUMENTS_BAD);
+                assert_eq!(C_GetTokenInfo(5, null_mut()), ck::CKR_ARGUMENTS_BAD);
+                let mut info: ck::CK_TOKEN_INFO = core::mem::zeroed();
+                assert_eq!(C_GetTokenInfo(5, &mut info), ck::CKR_SLOT_ID_INVALID);
+                assert_eq!(C_GetTokenInfo(0, &mut info), ck::CKR_OK);
+                assert_eq!(&info.model, b"PIV II          ");
+                let mut mech_n = 0;
+                assert_eq!(C_GetMechanismList(0, null_mut(), &mut mech_n), ck::CKR_OK);
+                assert_eq!(mech_n as usize, mechanism::MECHANISMS.len());
+                let mut minfo: ck::CK_MECHANISM_INFO = core::mem::zeroed();
+                assert_eq!(
+                    C_GetMechanismInfo(0, ck::CKM_MD5, &mut minfo),
+                    ck::CKR_MECHANISM_INVALID
+                );
+                assert_eq!(
+                    C_OpenSession(0, ck::CKF_SERIAL_SESSION, null_mut(), None, null_mut()),
+                    ck::CKR_ARGUMENTS_BAD
+                );
+                let mut h = 0;
+                assert_eq!(
+                    C_OpenSession(9, ck::CKF_SERIAL_SESSION, null_mut(), None, &mut h),
+                    ck::CKR_SLOT_ID_INVALID
+                );
+                assert_eq!(C_CloseSession(12345), ck::CKR_SESSION_HANDLE_INVALID);
+                assert_eq!(
+                    C_Login(12345, ck::CKU_USER, null_mut(), 0),
+                    ck::CKR_SESSION_HANDLE_INVALID
+                );
+
+                let h = session();
+                // A null PIN means the PIN pad, which the virtual reader does not have.
+                assert_eq!(
+                    C_Login(h, ck::CKU_USER, null_mut(), 6),
+                    ck::CKR_FUNCTION_NOT_SUPPORTED
+                );
+                assert_eq!(C_FindObjectsInit(h, null_mut(), 2), ck::CKR_ARGUMENTS_BAD);
+                let mut template = [ck::CK_ATTRIBUTE {
+                    type_: ck::CKA_ID,
+                    pValue: null_mut(),
+                    ulValueLen: 4,
+                }];
+                assert_eq!(
+                    C_FindObjectsInit(h, template.as_mut_ptr(), 1),
+                    ck::CKR_ARGUMENTS_BAD
+                );
+                assert_eq!(
+                    C_FindObjects(h, null_mut(), 1, null_mut()),
+                    ck::CKR_ARGUMENTS_BAD
+                );
+
+                // C_GetAttributeValue: every attribute answered, the first failure returned.
+                let cert = find(h, ck::CKO_CERTIFICATE);
+                let mut label = [0u8; 3];
+                let mut id = [0u8; 8];
+                let mut template = [
+                    ck::CK_ATTRIBUTE {
+                        type_: ck::CKA_VALUE,
+                        pValue: null_mut(),
+                        ulValueLen: 0,
+                    },
+                    ck::CK_ATTRIBUTE {
+                        type_: ck::CKA_LABEL,
+                        pValue: label.as_mut_ptr().cast(),
+                        ulValueLen: 3,
+                    },
+                    ck::CK_ATTRIBUTE {
+                        type_: ck::CKA_MODULUS,
+                        pValue: null_mut(),
+                        ulValueLen: 0,
+                    },
+                    ck::CK_ATTRIBUTE {
+                        type_: ck::CKA_ID,
+                        pValue: id.as_mut_ptr().cast(),
+                        ulValueLen: 8,
+                    },
+                ];
+                assert_eq!(
+                    C_GetAttributeValue(h, cert, template.as_mut_ptr(), 4),
+                    ck::CKR_BUFFER_TOO_SMALL
+                );
+                assert!(template[0].ulValueLen > 100);
+                assert_eq!(template[1].ulValueLen, ck::CK_UNAVAILABLE_INFORMATION);
+                assert_eq!(label, [0; 3]);
+                assert_eq!(template[2].ulValueLen, ck::CK_UNAVAILABLE_INFORMATION);
+                assert_eq!((template[3].ulValueLen, id[0]), (1, 1));
+                assert_eq!(
+                    C_GetAttributeValue(h, cert, null_mut(), 1),
+                    ck::CKR_ARGUMENTS_BAD
+                );
+                assert_eq!(
+                    C_GetAttributeValue(h, 777_777, template.as_mut_ptr(), 1),
+                    ck::CKR_OBJECT_HANDLE_INVALID
+                );
+                let mut size = 0;
+                assert_eq!(C_GetObjectSize(h, cert, null_mut()), ck::CKR_ARGUMENTS_BAD);
+                assert_eq!(C_GetObjectSize(h, cert, &mut size), ck::CKR_OK);
+
+                // Signing: bad mechanisms, then the output protocol.
+                let mut pin = *b"123456";
+                assert_eq!(C_Login(h, ck::CKU_USER, pin.as_mut_ptr(), 6), ck::CKR_OK);
+                let key = find(h, ck::CKO_PRIVATE_KEY);
+                assert_eq!(C_SignInit(h, null_mut(), key), ck::CKR_ARGUMENTS_BAD);
+                let mut mech = ck::CK_MECHANISM {
+                    mechanism: ck::CKM_ECDSA,
+                    pParameter: null_mut(),
+                    ulParameterLen: 8,
+                };
+                assert_eq!(C_SignInit(h, &mut mech, key), ck::CKR_ARGUMENTS_BAD);
+                let mut pss = [0u8; 4];
+                let mut bad_pss = ck::CK_MECHANISM {
+                    mechanism: ck::CKM_RSA_PKCS_PSS,
+                    pParameter: pss.as_mut_ptr().cast(),
+                    ulParameterLen: 4,
+                };
+                assert_eq!(
+                    C_SignInit(h, &mut bad_pss, key),
+                    ck::CKR_MECHANISM_PARAM_INVALID
+                );
+                mech.ulParameterLen = 0;
+                assert_eq!(C_SignInit(h, &mut mech, 4242), ck::CKR_KEY_HANDLE_INVALID);
+                assert_eq!(C_SignInit(h, &mut mech, key), ck::CKR_OK);
+                let mut digest = [7u8; 32];
+                let mut sig = [0u8; 80];
+                let mut len = 0;
+                assert_eq!(
+                    C_Sign(h, digest.as_mut_ptr(), 32, sig.as_mut_ptr(), null_mut()),
+                    ck::CKR_ARGUMENTS_BAD
+                );
+                assert_eq!(
+                    C_Sign(h, null_mut(), 32, null_mut(), &mut len),
+                    ck::CKR_ARGUMENTS_BAD
+                );
+                assert_eq!(
+                    C_Sign(h, digest.as_mut_ptr(), 32, null_mut(), &mut len),
+                    ck::CKR_OK
+                );
+                assert_eq!(len, 64);
+                len = 10;
+                assert_eq!(
+                    C_Sign(h, digest.as_mut_ptr(), 32, sig.as_mut_ptr(), &mut len),
+                    ck::CKR_BUFFER_TOO_SMALL
+                );
+                assert_eq!(len, 64);
+                len = 80;
+                assert_eq!(
+                    C_Sign(h, digest.as_mut_ptr(), 32, sig.as_mut_ptr(), &mut len),
+                    ck::CKR_OK
+                );
+                assert_eq!(len, 64);
+                assert_eq!(
+                    C_SignFinal(h, sig.as_mut_ptr(), &mut len),
+                    ck::CKR_OPERATION_NOT_INITIALIZED
+                );
+                assert_eq!(
+                    C_DecryptFinal(h, null_mut(), null_mut()),
+                    ck::CKR_ARGUMENTS_BAD
+                );
+
+                assert_eq!(C_GenerateRandom(h, null_mut(), 8), ck::CKR_ARGUMENTS_BAD);
+                assert_eq!(
+                    C_GenerateRandom(h + 100, sig.as_mut_ptr(), 8),
+                    ck::CKR_SESSION_HANDLE_INVALID
+                );
+                assert_eq!(
+                    C_DeriveKey(h, &mut mech, key, null_mut(), 0, null_mut()),
+                    ck::CKR_ARGUMENTS_BAD
+                );
+                let mut slot = 0;
+                assert_eq!(
+                    C_WaitForSlotEvent(ck::CKF_DONT_BLOCK, &mut slot, null_mut()),
+                    ck::CKR_NO_EVENT
+                );
+                assert_eq!(
+                    C_WaitForSlotEvent(ck::CKF_DONT_BLOCK, null_mut(), null_mut()),
+                    ck::CKR_ARGUMENTS_BAD
+                );
+                assert_eq!(
+                    C_Encrypt(h, null_mut(), 0, null_mut(), null_mut()),
+                    ck::CKR_FUNCTION_NOT_SUPPORTED
+                );
+                assert_eq!(C_GetFunctionStatus(h), ck::CKR_FUNCTION_NOT_PARALLEL);
+                assert_eq!(C_CloseAllSessions(0), ck::CKR_OK);
+                assert_eq!(C_CloseSession(h), ck::CKR_SESSION_HANDLE_INVALID);
+                let _ = null::<u8>();
+            }
+        });
+    }
+
+    #[test]
+    fn text_fields_are_blank_padded_at_char_boundaries() {
+        assert_eq!(&padded::<4>("ab"), b"ab  ");
+        assert_eq!(&padded::<4>("abcdef"), b"abcd");
+        // "é" is two bytes: it is cut whole, never in half.
+        assert_eq!(&padded::<4>("abcé"), b"abc ");
+    }
+}

@@ -5,7 +5,7 @@ pub mod attribute;
 pub mod backend;
 pub mod config;
 pub mod error;
-mod ffi;
+pub mod ffi;
 pub mod log;
 pub mod mechanism;
 pub mod module;

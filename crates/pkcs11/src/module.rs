@@ -80,7 +80,7 @@ struct Operation {
 
 #[derive(Debug)]
 enum OperationKind {
-    Sign(SignOperation),
+    Sign(Box<SignOperation>),
     Decrypt {
         mechanism: ck::CK_MECHANISM_TYPE,
         data: Zeroizing<Vec<u8>>,
@@ -836,7 +836,7 @@ impl Module {
             always_authenticate: always,
             context_pin: None,
             result: None,
-            kind: OperationKind::Sign(op),
+            kind: OperationKind::Sign(Box::new(op)),
         });
         Ok(())
     }
@@ -1199,14 +1199,18 @@ fn rv_text<T>(r: &Result<T>) -> &'static str {
     }
 }
 
-#[cfg(all(test, feature = "virtual-card"))]
+#[cfg(test)]
+#[cfg(feature = "virtual-card")]
 mod tests {
     use super::*;
     use crate::virtual_card::VirtualReader;
 
     fn module() -> (Module, VirtualReader) {
         let reader = VirtualReader::new("module tests").unwrap();
-        (Module::new(reader.source(), Vec::new(), Logger::default()), reader)
+        (
+            Module::new(reader.source(), Vec::new(), Logger::default()),
+            reader,
+        )
     }
 
     fn rw(m: &mut Module) -> ck::CK_SESSION_HANDLE {
@@ -1217,8 +1221,14 @@ mod tests {
     fn private_key(m: &mut Module, h: ck::CK_SESSION_HANDLE, id: u8) -> ck::CK_OBJECT_HANDLE {
         let class = crate::attribute::ulong_bytes(ck::CKO_PRIVATE_KEY);
         let template = [
-            TemplateItem { kind: ck::CKA_CLASS, value: &class },
-            TemplateItem { kind: ck::CKA_ID, value: &[id] },
+            TemplateItem {
+                kind: ck::CKA_CLASS,
+                value: &class,
+            },
+            TemplateItem {
+                kind: ck::CKA_ID,
+                value: &[id],
+            },
         ];
         m.find_init(h, &template).unwrap();
         let found = m.find(h, 10).unwrap();
@@ -1228,30 +1238,54 @@ mod tests {
     }
 
     fn ecdsa() -> Mechanism {
-        Mechanism { kind: ck::CKM_ECDSA, param: Param::None }
+        Mechanism {
+            kind: ck::CKM_ECDSA,
+            param: Param::None,
+        }
     }
 
     #[test]
     fn sessions_and_login_states() {
         let (mut m, _reader) = module();
         assert_eq!(m.slot_list(true), vec![0]);
-        assert_eq!(m.open_session(0, 0), Err(Rv::SESSION_PARALLEL_NOT_SUPPORTED));
-        assert_eq!(m.open_session(7, ck::CKF_SERIAL_SESSION), Err(Rv::SLOT_ID_INVALID));
+        assert_eq!(
+            m.open_session(0, 0),
+            Err(Rv::SESSION_PARALLEL_NOT_SUPPORTED)
+        );
+        assert_eq!(
+            m.open_session(7, ck::CKF_SERIAL_SESSION),
+            Err(Rv::SLOT_ID_INVALID)
+        );
         let ro = m.open_session(0, ck::CKF_SERIAL_SESSION).unwrap();
         let h = rw(&mut m);
         assert_eq!(m.session_info(ro).unwrap().state, ck::CKS_RO_PUBLIC_SESSION);
         // SO login needs every session R/W.
-        assert_eq!(m.login(h, ck::CKU_SO, Some(b"12345678")), Err(Rv::SESSION_READ_ONLY_EXISTS));
+        assert_eq!(
+            m.login(h, ck::CKU_SO, Some(b"12345678")),
+            Err(Rv::SESSION_READ_ONLY_EXISTS)
+        );
         assert_eq!(m.logout(h), Err(Rv::USER_NOT_LOGGED_IN));
         assert_eq!(m.login(h, 7, Some(b"123456")), Err(Rv::USER_TYPE_INVALID));
-        assert_eq!(m.login(h, ck::CKU_CONTEXT_SPECIFIC, Some(b"123456")), Err(Rv::USER_NOT_LOGGED_IN));
+        assert_eq!(
+            m.login(h, ck::CKU_CONTEXT_SPECIFIC, Some(b"123456")),
+            Err(Rv::USER_NOT_LOGGED_IN)
+        );
         m.login(h, ck::CKU_USER, Some(b"123456")).unwrap();
         assert_eq!(m.session_info(ro).unwrap().state, ck::CKS_RO_USER_FUNCTIONS);
         assert_eq!(m.session_info(h).unwrap().state, ck::CKS_RW_USER_FUNCTIONS);
-        assert_eq!(m.login(h, ck::CKU_SO, Some(b"12345678")), Err(Rv::USER_ANOTHER_ALREADY_LOGGED_IN));
+        assert_eq!(
+            m.login(h, ck::CKU_SO, Some(b"12345678")),
+            Err(Rv::USER_ANOTHER_ALREADY_LOGGED_IN)
+        );
         // Context-specific login without an operation.
-        assert_eq!(m.login(h, ck::CKU_CONTEXT_SPECIFIC, Some(b"123456")), Err(Rv::OPERATION_NOT_INITIALIZED));
-        assert_eq!(m.set_pin(ro, Some(b"123456"), Some(b"654321")), Err(Rv::SESSION_READ_ONLY));
+        assert_eq!(
+            m.login(h, ck::CKU_CONTEXT_SPECIFIC, Some(b"123456")),
+            Err(Rv::OPERATION_NOT_INITIALIZED)
+        );
+        assert_eq!(
+            m.set_pin(ro, Some(b"123456"), Some(b"654321")),
+            Err(Rv::SESSION_READ_ONLY)
+        );
         assert_eq!(m.init_pin(h, Some(b"654321")), Err(Rv::USER_NOT_LOGGED_IN));
         // Closing the last session logs the token out.
         m.close_session(ro).unwrap();
@@ -1261,7 +1295,10 @@ mod tests {
         assert_eq!(m.session_info(h).unwrap().state, ck::CKS_RW_PUBLIC_SESSION);
         m.login(h, ck::CKU_SO, Some(b"12345678")).unwrap();
         assert_eq!(m.session_info(h).unwrap().state, ck::CKS_RW_SO_FUNCTIONS);
-        assert_eq!(m.open_session(0, ck::CKF_SERIAL_SESSION), Err(Rv::SESSION_READ_WRITE_SO_EXISTS));
+        assert_eq!(
+            m.open_session(0, ck::CKF_SERIAL_SESSION),
+            Err(Rv::SESSION_READ_WRITE_SO_EXISTS)
+        );
         // A PUK that cannot be one is refused before anything is sent.
         m.logout(h).unwrap();
         assert_eq!(m.login(h, ck::CKU_SO, Some(b"1")), Err(Rv::PIN_LEN_RANGE));
@@ -1273,7 +1310,14 @@ mod tests {
         let h = rw(&mut m);
         // Before login the private key is not visible at all.
         let class = crate::attribute::ulong_bytes(ck::CKO_PRIVATE_KEY);
-        m.find_init(h, &[TemplateItem { kind: ck::CKA_CLASS, value: &class }]).unwrap();
+        m.find_init(
+            h,
+            &[TemplateItem {
+                kind: ck::CKA_CLASS,
+                value: &class,
+            }],
+        )
+        .unwrap();
         assert_eq!(m.find_init(h, &[]), Err(Rv::OPERATION_ACTIVE));
         assert!(m.find(h, 10).unwrap().is_empty());
         m.find_final(h).unwrap();
@@ -1285,10 +1329,19 @@ mod tests {
         assert_eq!(m.object_attributes(h, key), Err(Rv::OBJECT_HANDLE_INVALID));
         m.login(h, ck::CKU_USER, Some(b"123456")).unwrap();
         assert_eq!(m.sign_init(h, &ecdsa(), 9999), Err(Rv::KEY_HANDLE_INVALID));
-        let rsa = Mechanism { kind: ck::CKM_RSA_PKCS, param: Param::None };
+        let rsa = Mechanism {
+            kind: ck::CKM_RSA_PKCS,
+            param: Param::None,
+        };
         assert_eq!(m.sign_init(h, &rsa, key), Err(Rv::KEY_TYPE_INCONSISTENT));
-        assert_eq!(m.decrypt_init(h, &rsa, key), Err(Rv::KEY_FUNCTION_NOT_PERMITTED));
-        assert_eq!(m.sign(h, Some(b"x"), Some(64)), Err(Rv::OPERATION_NOT_INITIALIZED));
+        assert_eq!(
+            m.decrypt_init(h, &rsa, key),
+            Err(Rv::KEY_FUNCTION_NOT_PERMITTED)
+        );
+        assert_eq!(
+            m.sign(h, Some(b"x"), Some(64)),
+            Err(Rv::OPERATION_NOT_INITIALIZED)
+        );
         m.sign_init(h, &ecdsa(), key).unwrap();
         assert_eq!(m.sign_init(h, &ecdsa(), key), Err(Rv::OPERATION_ACTIVE));
         // A length query and a short buffer leave the operation active.
@@ -1298,10 +1351,16 @@ mod tests {
             panic!("no signature")
         };
         assert_eq!(sig.len(), 64);
-        assert_eq!(m.sign(h, Some(&[1; 32]), Some(64)), Err(Rv::OPERATION_NOT_INITIALIZED));
+        assert_eq!(
+            m.sign(h, Some(&[1; 32]), Some(64)),
+            Err(Rv::OPERATION_NOT_INITIALIZED)
+        );
         // The private value is sensitive; a token object cannot be destroyed.
         let attrs = m.object_attributes(h, key).unwrap();
-        assert_eq!(attrs.read_into(ck::CKA_VALUE, None), AttributeRead::Failed(Rv::ATTRIBUTE_SENSITIVE));
+        assert_eq!(
+            attrs.read_into(ck::CKA_VALUE, None),
+            AttributeRead::Failed(Rv::ATTRIBUTE_SENSITIVE)
+        );
         assert_eq!(m.destroy_object(h, key), Err(Rv(ck::CKR_ACTION_PROHIBITED)));
         assert!(m.object_size(h, key).unwrap() > 0);
     }
@@ -1319,8 +1378,14 @@ mod tests {
         assert_eq!(m.slot_event(), Err(Rv::NO_EVENT));
         // The next call on the old session says the device went; afterwards it is gone.
         assert_eq!(m.sign_init(h, &ecdsa(), key), Err(Rv::DEVICE_REMOVED));
-        assert_eq!(m.sign_init(h, &ecdsa(), key), Err(Rv::SESSION_HANDLE_INVALID));
-        assert_eq!(m.open_session(0, ck::CKF_SERIAL_SESSION), Err(Rv::TOKEN_NOT_PRESENT));
+        assert_eq!(
+            m.sign_init(h, &ecdsa(), key),
+            Err(Rv::SESSION_HANDLE_INVALID)
+        );
+        assert_eq!(
+            m.open_session(0, ck::CKF_SERIAL_SESSION),
+            Err(Rv::TOKEN_NOT_PRESENT)
+        );
         assert_eq!(m.token_info(0), Err(Rv::TOKEN_NOT_PRESENT));
         reader.set_present(true).unwrap();
         let h = rw(&mut m);
@@ -1349,7 +1414,10 @@ mod tests {
         // operation: the transport's CardReset becomes CKR_DEVICE_REMOVED.
         let reader = VirtualReader::new("reset").unwrap();
         let mut token = Token::open(
-            reader.source().connect(crate::virtual_card::READER).unwrap(),
+            reader
+                .source()
+                .connect(crate::virtual_card::READER)
+                .unwrap(),
             false,
             &mut 0,
         )
@@ -1368,11 +1436,20 @@ mod tests {
         let flags = |m: &mut Module| m.token_info(0).unwrap().flags;
         assert_eq!(flags(&mut m) & ck::CKF_USER_PIN_COUNT_LOW, 0);
         assert!(flags(&mut m) & ck::CKF_LOGIN_REQUIRED != 0);
-        assert_eq!(m.login(h, ck::CKU_USER, Some(b"000000")), Err(Rv::PIN_INCORRECT));
+        assert_eq!(
+            m.login(h, ck::CKU_USER, Some(b"000000")),
+            Err(Rv::PIN_INCORRECT)
+        );
         assert!(flags(&mut m) & ck::CKF_USER_PIN_COUNT_LOW != 0);
-        assert_eq!(m.login(h, ck::CKU_USER, Some(b"000000")), Err(Rv::PIN_INCORRECT));
+        assert_eq!(
+            m.login(h, ck::CKU_USER, Some(b"000000")),
+            Err(Rv::PIN_INCORRECT)
+        );
         assert!(flags(&mut m) & ck::CKF_USER_PIN_FINAL_TRY != 0);
-        assert_eq!(m.login(h, ck::CKU_USER, Some(b"000000")), Err(Rv::PIN_LOCKED));
+        assert_eq!(
+            m.login(h, ck::CKU_USER, Some(b"000000")),
+            Err(Rv::PIN_LOCKED)
+        );
         assert!(flags(&mut m) & ck::CKF_USER_PIN_LOCKED != 0);
         let info = m.token_info(0).unwrap();
         assert_eq!((info.sessions, info.rw_sessions), (1, 1));

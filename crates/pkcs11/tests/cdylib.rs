@@ -5,6 +5,8 @@
 //! test runs the inner one in a child process with `CARDWIRE_PKCS11_VIRTUAL` set (the
 //! crate's dev-dependency on itself turns the `virtual-card` feature on for the `cdylib`
 //! built for the tests).
+// The helpers are test code too: a failing expectation is a panic by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::path::PathBuf;
 use std::process::Command;
