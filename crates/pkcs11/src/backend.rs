@@ -38,8 +38,8 @@ pub trait SlotSource: Send {
     fn connect(&mut self, reader: &str) -> Result<Box<dyn Channel>>;
 }
 
-/// A connection to one card: APDUs, transactions, and the reader's PIN pad.
-pub trait Channel: Send {
+/// Sends APDUs to a card inside a transaction.
+pub trait Apdu {
     /// Sends one command and returns its complete answer (see
     /// [`cardwire_transport::Session::transmit`]).
     ///
@@ -50,18 +50,23 @@ pub trait Channel: Send {
         command: &CommandRepr<'_>,
         response: &'r mut [u8],
     ) -> core::result::Result<Response<&'r [u8]>, ErrorKind>;
+}
 
-    /// Starts a transaction (PC/SC `SCardBeginTransaction`).
+/// A connection to one card: transactions, and the reader's PIN pad.
+pub trait Channel: Send {
+    /// Runs `op` inside one transaction (PC/SC `SCardBeginTransaction` ..
+    /// `SCardEndTransaction` on the same handle, so that a reset or removal in between is
+    /// reported, not hidden by a reconnection).
     ///
     /// # Errors
-    /// The transport's error kind.
-    fn begin_transaction(&mut self) -> core::result::Result<(), ErrorKind>;
+    /// `op`'s error; `CKR_DEVICE_REMOVED` when the card was removed or reset.
+    fn transaction(&mut self, op: &mut dyn FnMut(&mut dyn Apdu) -> Result<()>) -> Result<()>;
 
-    /// Ends the transaction.
-    ///
-    /// # Errors
-    /// The transport's error kind.
-    fn end_transaction(&mut self) -> core::result::Result<(), ErrorKind>;
+    /// Whether the reader has a PIN pad the module can use (PC/SC Part 10
+    /// `FEATURE_VERIFY_PIN_DIRECT`).
+    fn pin_pad(&self) -> bool {
+        false
+    }
 
     /// VERIFY `reference` with the PIN typed on the reader's PIN pad.
     ///
@@ -73,8 +78,8 @@ pub trait Channel: Send {
     }
 }
 
-/// A [`Channel`] as a [`Session`], for `cardwire_piv::Piv`.
-pub struct ChannelSession<'a>(pub &'a mut dyn Channel);
+/// An [`Apdu`] as a [`Session`], for `cardwire_piv::Piv`.
+pub struct ChannelSession<'a>(pub &'a mut dyn Apdu);
 
 impl Session for ChannelSession<'_> {
     type Error = ErrorKind;
@@ -88,7 +93,7 @@ impl Session for ChannelSession<'_> {
     }
 }
 
-impl<T: Transport + Send> Channel for Card<T> {
+impl<T: Transport> Apdu for Card<T> {
     fn transmit<'r>(
         &mut self,
         command: &CommandRepr<'_>,
@@ -96,14 +101,19 @@ impl<T: Transport + Send> Channel for Card<T> {
     ) -> core::result::Result<Response<&'r [u8]>, ErrorKind> {
         Card::transmit(self, command, response).map_err(|e| e.kind())
     }
+}
 
-    fn begin_transaction(&mut self) -> core::result::Result<(), ErrorKind> {
+/// Any transport's [`Card`] session: its own begin/end transaction.
+impl<T: Transport + Send> Channel for Card<T> {
+    fn transaction(&mut self, op: &mut dyn FnMut(&mut dyn Apdu) -> Result<()>) -> Result<()> {
         self.transport_mut()
             .begin_transaction()
-            .map_err(|e| e.kind())
-    }
-
-    fn end_transaction(&mut self) -> core::result::Result<(), ErrorKind> {
-        self.transport_mut().end_transaction().map_err(|e| e.kind())
+            .map_err(|e| crate::error::from_transport(e.kind()))?;
+        let r = op(self);
+        let ended = self
+            .transport_mut()
+            .end_transaction()
+            .map_err(|e| crate::error::from_transport(e.kind()));
+        r.and(ended)
     }
 }

@@ -1,11 +1,15 @@
 //! Feature `pcsc`: slots are the PC/SC readers (through `cardwire-pcsc`), each card
 //! connected shared, every card operation inside `SCardBeginTransaction`/`EndTransaction`.
 
-use cardwire_pcsc::{Context, Protocols, Share};
-use cardwire_transport::Card;
+use cardwire_apdu::exchange::Capabilities;
+use cardwire_apdu::{Cla, StatusWord};
+use cardwire_pcsc::part10::Feature;
+use cardwire_pcsc::{Context, Disposition, PcscCard, Protocols, Share};
+use cardwire_pin::{PinFormat, PinOutcome, PinReference, VerifyStructure, pinpad};
+use cardwire_transport::{Card, Error as _};
 
-use crate::backend::{Channel, ReaderState, SlotSource};
-use crate::error::{Result, Rv};
+use crate::backend::{Apdu, Channel, ReaderState, SlotSource};
+use crate::error::{self, Result, Rv};
 
 /// The PC/SC readers.
 #[derive(Debug, Default)]
@@ -61,7 +65,78 @@ impl SlotSource for PcscSource {
             .context()?
             .connect(reader, Share::Shared, Protocols::ANY)
             .map_err(|_| Rv::TOKEN_NOT_PRESENT)?;
-        let card = Card::open(card).map_err(|_| Rv::DEVICE_ERROR)?;
-        Ok(Box::new(card))
+        let verify_pin_direct = card
+            .features()
+            .ok()
+            .and_then(|f| f.list().control_code(Feature::VERIFY_PIN_DIRECT));
+        // The exchange capabilities come from the ATR (nothing is sent); each transaction
+        // runs a `Card` session over the transaction with them.
+        let opened = Card::open(card).map_err(|_| Rv::DEVICE_ERROR)?;
+        let capabilities = *opened.capabilities();
+        Ok(Box::new(PcscChannel {
+            card: opened.into_transport(),
+            capabilities,
+            verify_pin_direct,
+        }))
+    }
+}
+
+/// A PC/SC card, with the reader's secure PIN entry when it has one.
+struct PcscChannel {
+    card: PcscCard,
+    capabilities: Capabilities,
+    verify_pin_direct: Option<u32>,
+}
+
+impl Channel for PcscChannel {
+    /// `SCardBeginTransaction` on this handle, the operation, `SCardEndTransaction` leaving
+    /// the card: a reset or removal by anyone in between fails the next call on the handle
+    /// (`SCARD_W_RESET_CARD`/`SCARD_W_REMOVED_CARD` → `CKR_DEVICE_REMOVED`).
+    fn transaction(&mut self, op: &mut dyn FnMut(&mut dyn Apdu) -> Result<()>) -> Result<()> {
+        let tx = self
+            .card
+            .transaction()
+            .map_err(|e| error::from_transport(e.kind()))?;
+        let mut session = Card::with_capabilities(tx, self.capabilities);
+        let r = op(&mut session);
+        let ended = session
+            .into_transport()
+            .end(Disposition::Leave)
+            .map_err(|e| error::from_transport(e.kind()));
+        r.and(ended)
+    }
+
+    fn pin_pad(&self) -> bool {
+        self.verify_pin_direct.is_some()
+    }
+
+    /// `FEATURE_VERIFY_PIN_DIRECT` with a PIN_VERIFY_STRUCTURE whose APDU template is the
+    /// PIV VERIFY (PC/SC Part 10 v2.02.09 §2.5.2; SP 800-73-4 Part 2 §3.2.1): the reader
+    /// fills in the digits, the host never sees them.
+    fn verify_on_pin_pad(&mut self, reference: PinReference) -> Result<PinOutcome> {
+        let code = self.verify_pin_direct.ok_or(Rv::FUNCTION_NOT_SUPPORTED)?;
+        let mut template = [0u8; 32];
+        let (format, apdu) =
+            pinpad::verify_template(Cla(0x00), reference, PinFormat::PIV, &mut template)
+                .map_err(error::from_pin_error)?;
+        let mut structure = VerifyStructure::new(format, 6, 8, apdu);
+        structure.timeout = 30;
+        let mut input = [0u8; 64];
+        let input = structure
+            .encode(&mut input)
+            .map_err(error::from_pin_error)?;
+        let mut output = [0u8; 8];
+        let answer = self
+            .card
+            .control(code, input, &mut output)
+            .map_err(|_| Rv::DEVICE_ERROR)?;
+        let sw = match answer {
+            [sw1, sw2] => StatusWord(u16::from_be_bytes([*sw1, *sw2])),
+            _ => return Err(Rv::DEVICE_ERROR),
+        };
+        if let Some(e) = pinpad::entry_error(sw) {
+            return Err(error::from_pin_error(e));
+        }
+        Ok(PinOutcome::from_status(sw))
     }
 }

@@ -89,6 +89,7 @@ impl Token {
         pin_pad: bool,
         next_handle: &mut ck::CK_OBJECT_HANDLE,
     ) -> Result<Token> {
+        let pin_pad = pin_pad || channel.pin_pad();
         let mut token = Token {
             channel,
             label: String::new(),
@@ -162,26 +163,21 @@ impl Token {
         &mut self,
         f: impl FnOnce(&mut Piv<ChannelSession<'_>>) -> Result<R>,
     ) -> Result<R> {
-        self.channel
-            .begin_transaction()
-            .map_err(error::from_transport)?;
-        let result = (|| {
-            let mut piv = Piv::new(ChannelSession(&mut *self.channel));
+        let mut f = Some(f);
+        let mut out = None;
+        self.channel.transaction(&mut |apdu| {
+            let f = f.take().ok_or(Rv::GENERAL_ERROR)?;
+            let mut piv = Piv::new(ChannelSession(apdu));
             let mut buf = [0u8; 512];
             match piv.select(&mut buf) {
                 Ok(_) => {}
                 Err(cardwire_piv::Error::Session(kind)) => return Err(error::from_transport(kind)),
                 Err(_) => return Err(Rv::TOKEN_NOT_RECOGNIZED),
             }
-            f(&mut piv)
-        })();
-        let ended = self
-            .channel
-            .end_transaction()
-            .map_err(error::from_transport);
-        let value = result?;
-        ended?;
-        Ok(value)
+            out = Some(f(&mut piv)?);
+            Ok(())
+        })?;
+        out.ok_or(Rv::GENERAL_ERROR)
     }
 
     /// The object with handle `handle`.
@@ -222,11 +218,10 @@ impl Token {
                 self.transaction(|piv| piv.verify_pin(reference, pin).map_err(error::from_piv))?
             }
             None => {
-                let Token { channel, .. } = self;
-                channel.begin_transaction().map_err(error::from_transport)?;
-                let outcome = channel.verify_on_pin_pad(reference);
-                let _ = channel.end_transaction();
-                outcome?
+                // SELECT first (the reader's VERIFY goes to whatever is selected); the PIN
+                // pad's own exchange is atomic.
+                self.transaction(|_| Ok(()))?;
+                self.channel.verify_on_pin_pad(reference)?
             }
         };
         error::from_pin_outcome(outcome)

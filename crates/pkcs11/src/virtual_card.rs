@@ -17,7 +17,7 @@ use cardwire_vcard::identity::{Identity, Seed, derive_signing_key};
 use p256::ecdsa::SigningKey;
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 
-use crate::backend::{Channel, ReaderState, SlotSource};
+use crate::backend::{Apdu, Channel, ReaderState, SlotSource};
 use crate::error::{Result, Rv};
 use crate::object::der_tlv;
 
@@ -458,22 +458,21 @@ impl VirtualChannel {
     }
 }
 
-impl Channel for VirtualChannel {
+impl Apdu for VirtualChannel {
     fn transmit<'r>(
         &mut self,
         command: &CommandRepr<'_>,
         response: &'r mut [u8],
     ) -> core::result::Result<Response<&'r [u8]>, ErrorKind> {
         self.check()?;
-        Channel::transmit(&mut self.card, command, response)
+        Apdu::transmit(&mut self.card, command, response)
     }
+}
 
-    fn begin_transaction(&mut self) -> core::result::Result<(), ErrorKind> {
-        self.check()
-    }
-
-    fn end_transaction(&mut self) -> core::result::Result<(), ErrorKind> {
-        Ok(())
+impl Channel for VirtualChannel {
+    fn transaction(&mut self, op: &mut dyn FnMut(&mut dyn Apdu) -> Result<()>) -> Result<()> {
+        self.check().map_err(crate::error::from_transport)?;
+        op(self)
     }
 }
 

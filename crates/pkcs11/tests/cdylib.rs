@@ -6,7 +6,12 @@
 //! crate's dev-dependency on itself turns the `virtual-card` feature on for the `cdylib`
 //! built for the tests).
 // The helpers are test code too: a failing expectation is a panic by design.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::PathBuf;
 use std::process::Command;
