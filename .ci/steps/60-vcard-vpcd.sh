@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The virtual reference card (cardwire-vcard) in a real pcscd: `cardwire serve --vpcd` in the vpcd
 # driver's reversed mode, then real clients nobody here wrote — OpenSC's opensc-tool and
-# pcsc-tools' scriptor — select the identity application and read a file, and `cardwire journey
-# --reader` walks all seven stages through PC/SC. Stops everything it starts, by PID.
+# pcsc-tools' scriptor — select the PIV application and read its CHUID, and `cardwire journey
+# --reader` walks all eight stages through PC/SC (issuance with --management-key). Stops
+# everything it starts, by PID. OpenSC's PIV middleware itself: 65-piv-opensc.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TERM_COLOR=never
@@ -69,17 +70,19 @@ wait_for 20 "the reader after the pcscd restart" opensc-tool -r "$reader" --atr
 
 echo "--- opensc-tool"
 out=$(opensc-tool -r "$reader" --atr)
-[ "$out" = "3b:87:81:31:fe:45:80:31:e4:73:b6:01:db:c6" ] || fail "opensc-tool --atr printed: $out"
-out=$(opensc-tool -r "$reader" -s 00A4040C0BF063617264776972654944 -s 00B0820000 2>&1)
-grep -q 'SW1=0x90, SW2=0x00' <<<"$out" || fail "opensc-tool SELECT + READ BINARY: $out"
-grep -Eq '^([0-9A-F]{2} ){12}' <<<"$out" || fail "opensc-tool read no user ID: $out"
+[ "$out" = "3b:87:81:31:fe:45:80:31:e4:73:b6:01:fb:e6" ] || fail "opensc-tool --atr printed: $out"
+out=$(opensc-tool -r "$reader" -s 00A4040009A0000003080000100000 -s 00CB3FFF055C035FC10200 2>&1)
+grep -q 'SW1=0x90, SW2=0x00' <<<"$out" || fail "opensc-tool SELECT PIV + GET DATA CHUID: $out"
+grep -q '^61 ' <<<"$out" || fail "opensc-tool: no application property template: $out"
+grep -q '^53 3B 30 19 D4 E7 39 DA' <<<"$out" || fail "opensc-tool read no CHUID: $out"
 
 echo "--- scriptor"
-out=$(printf '00 A4 04 0C 0B F0 63 61 72 64 77 69 72 65 49 44\n00 B0 81 00 00\n' | timeout 30 scriptor -r "$reader" 2>&1)
-grep -q '< 90 00 : Normal processing' <<<"$out" || fail "scriptor: $out"
+out=$(printf '00 A4 04 00 09 A0 00 00 03 08 00 00 10 00 00\n00 CB 3F FF 03 5C 01 7E 00\n' | timeout 30 scriptor -r "$reader" 2>&1)
+grep -q '90 00 : Normal processing' <<<"$out" && grep -q '^< 7E 12 4F 0B A0 00 00 03 08' <<<"$out" || fail "scriptor: $out"
 
 echo "--- cardwire journey --reader"
 "$cardwire" journey --reader "$reader" --pin 123456 --puk 12345678 --new-pin 654321 --allow-block \
+  --management-key 010203040506070801020304050607080102030405060708 \
   >"$work/journey.log" 2>&1 || { cat "$work/journey.log"; fail "journey through pcscd"; }
-grep -c ' ok ' "$work/journey.log" | grep -qx 7 || { cat "$work/journey.log"; fail "not all 7 stages ok"; }
+grep -c ' ok ' "$work/journey.log" | grep -qx 8 || { cat "$work/journey.log"; fail "not all 8 stages ok"; }
 echo "60-vcard-vpcd: ok"

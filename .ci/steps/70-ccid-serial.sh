@@ -83,21 +83,21 @@ grep -q "Yes" "$work/list.txt" || fail "the reader shows no card"
 echo "--- opensc-tool -a (the ATR through libccid's PowerOn)"
 atr=$(opensc-tool -r 0 -a | tr -d '\r')
 echo "$atr"
-[ "$atr" = "3b:87:81:31:fe:45:80:31:e4:73:b6:01:db:c6" ] || fail "unexpected ATR $atr"
+[ "$atr" = "3b:87:81:31:fe:45:80:31:e4:73:b6:01:fb:e6" ] || fail "unexpected ATR $atr"
 
-echo "--- opensc-tool -s (SELECT the identity application, READ BINARY 5001)"
-opensc-tool -r 0 -s "00 A4 04 00 0B F0 63 61 72 64 77 69 72 65 49 44" \
+echo "--- opensc-tool -s (SELECT the cardholder data DF 5000 by path, READ BINARY 5001)"
+opensc-tool -r 0 -s "00 A4 08 00 02 50 00" \
   -s "00 A4 02 0C 02 50 01" -s "00 B0 00 00 00" | tee "$work/send.txt"
 grep -q "SW1=0x90, SW2=0x00" "$work/send.txt" || fail "SELECT/READ BINARY did not succeed"
 
 echo "--- scriptor"
-printf '%s\n' "reset" "00 A4 04 00 0B F0 63 61 72 64 77 69 72 65 49 44" "00 C0 00 00 19" \
+printf '%s\n' "reset" "00 A4 08 00 02 50 00" "00 C0 00 00 0C" \
   "00 A4 02 0C 02 50 02" "00 B0 00 00 00" \
   | scriptor -r "cardwire CCID 00 00" 2>&1 | tee "$work/scriptor.txt"
 [ "$(grep -c "Normal processing" "$work/scriptor.txt")" -ge 3 ] || fail "scriptor: GET RESPONSE, SELECT and READ BINARY must end 90 00"
 
 echo "--- scriptor: an extended APDU (READ BINARY of the 5010 certificate, Le 0400; libccid chains T=1 blocks through the reader)"
-printf '%s\n' "00 A4 04 00 0B F0 63 61 72 64 77 69 72 65 49 44" "00 A4 02 0C 02 50 10" "00 B0 00 00 00 04 00" \
+printf '%s\n' "00 A4 08 0C 02 50 00" "00 A4 02 0C 02 50 10" "00 B0 00 00 00 04 00" \
   | scriptor -r "cardwire CCID 00 00" >"$work/extended.txt" 2>&1
 answer=$(sed -n '/^> 00 B0 00 00 00 04 00/,$p' "$work/extended.txt" | sed '1d')
 echo "$answer" | tail -n 2
@@ -111,7 +111,7 @@ echo "--- secure PIN entry: SCardControl(FEATURE_VERIFY_PIN_DIRECT), PIN typed o
 # A small PC/SC client of our own (the Debian tools have no SCardControl front end).
 cat >"$work/pinpad.c" <<'C'
 /* Secure PIN verification through PC/SC Part 10 FEATURE_VERIFY_PIN_DIRECT (PC/SC Part 10
- * v2.02.09 §2.5.2): SELECT the identity application, then VERIFY P2 81 with the PIN typed on
+ * v2.02.09 §2.5.2): SELECT the identity application, then VERIFY P2 80 (the PIV application PIN) with the PIN typed on
  * the reader's keypad. Prints the card's status word. */
 #include <stdio.h>
 #include <string.h>
@@ -143,7 +143,7 @@ int main(int argc, char **argv) {
         0x09, 0x04, 0x00, /* en-US, message 0 */
         0x00, 0x00, 0x00, /* bTeoPrologue */
         13, 0, 0, 0,      /* ulDataLength */
-        0x00,0x20,0x00,0x81,0x08,0xFF,0xFF,0xFF,0xFF,0xFF,0xFF,0xFF,0xFF };
+        0x00,0x20,0x00,0x80,0x08,0xFF,0xFF,0xFF,0xFF,0xFF,0xFF,0xFF,0xFF };
     len = sizeof buf;
     LONG rv = SCardControl(card, verify, s, sizeof s, buf, sizeof buf, &len);
     if (rv) { printf("SCardControl: %s\n", pcsc_stringify_error(rv)); return 8; }

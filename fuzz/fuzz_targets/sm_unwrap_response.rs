@@ -1,7 +1,8 @@
 //! Host-side unwrap of protected responses under fixed sessions (ISO SM with 3DES and AES, and
 //! SCP03 with R-MAC + R-ENC). Never panics, and never returns unauthenticated data:
 //! - mode 0: the input is the response as received: it must be rejected (a random 8-byte MAC
-//!   matches with probability 2^-64), leaving the output buffer untouched;
+//!   matches with probability 2^-64), leaving the output buffer untouched; a bare `6987` or
+//!   `6988` (the card closed the channel) fails the session in every suite;
 //! - mode 1: a genuine response to the input data with one byte changed: rejected;
 //! - mode 2: the genuine response: accepted, and equal to the card's data and status.
 #![no_main]
@@ -97,11 +98,21 @@ fuzz_target!(|input: &[u8]| {
         0 => {
             // SCP03 error statuses carry no R-MAC (GPC Amendment D §6.2.5): a bare error status
             // is the one unauthenticated answer the protocol defines.
+            // `6987`/`6988` say the card refused the command's secure messaging and closed
+            // the channel: the host closes too, at every level and in every suite.
+            let sm_error = rest == [0x69, 0x87] || rest == [0x69, 0x88];
             let bare_scp03_error = *suite % 3 == 2
                 && rest.len() == 2
+                && !sm_error
                 && !(rest == [0x90, 0x00] || rest[0] == 0x62 || rest[0] == 0x63);
             let result = pair.unwrap(rest, &mut out);
-            if bare_scp03_error {
+            if sm_error {
+                assert!(
+                    matches!(result, Err(Error::UnprotectedStatus { .. })),
+                    "{result:?}"
+                );
+                assert!(pair.unwrap(&[0x90, 0x00], &mut out).is_err(), "session still open");
+            } else if bare_scp03_error {
                 assert_eq!(result.ok(), Some(2));
             } else {
                 assert!(result.is_err(), "unauthenticated response accepted");

@@ -1,6 +1,7 @@
 //! transport_session: random card answers (a Replay transcript: ATR, then responses) drive the
-//! whole Card session — capability detection with EF.ATR/INFO, 61xx/6Cxx, chaining, extended
-//! fallback, channels, transactions, secure-messaging policy — through the tracing adapter.
+//! whole Card session — capability detection with EF.ATR/INFO, 61xx/6Cxx, chaining, the opt-in
+//! extended fallback, channels, transactions and the reset after a verified PIN,
+//! secure-messaging policy — through the tracing adapter.
 //! Never panics; never sends more APDUs than the transcript has answers plus one per
 //! operation (each operation stops at the first transport error).
 #![no_main]
@@ -26,6 +27,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut card) = Card::<_, NoSecureChannel, 1024>::open_typed(traced) else {
         return;
     };
+    // The extended-length fallback is opt-in: both ways.
+    let fallback = data.len() % 2 == 1;
+    card.set_extended_fallback(fallback);
     // Opening sends nothing (no hidden I/O).
     assert_eq!(card.transport().inner().sent(), 0, "open sent an APDU");
     let mut operations = 0usize;
@@ -61,9 +65,18 @@ fuzz_target!(|data: &[u8]| {
     card.require_secure_messaging(true);
     let verify = CommandRepr::new(Cla::INTERINDUSTRY, Ins::VERIFY, 0, 0x81).with_data(b"1234");
     assert!(card.transmit(&verify, &mut buf).is_err(), "PIN in plain under an SM policy");
-    if let Ok(mut tx) = card.transaction() {
-        operations += 1;
+    // A transaction holding a PIN verification: at its end the card is reset (Replay's reset
+    // sends nothing), and the session forgets the raised security state.
+    card.require_secure_messaging(false);
+    operations += 2;
+    let held = card.transaction(|tx| {
         let _ = tx.transmit(&commands[1], &mut buf);
+        tx.transmit(&verify, &mut buf).map(|r| r.sw())
+    });
+    if let Ok(Ok(sw)) = held {
+        if sw.is_success() {
+            assert!(!card.security_state_raised(), "the PIN state outlived the transaction");
+        }
     }
     operations += 1;
     let _ = card.reset();

@@ -171,6 +171,21 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> CardExchange<B> {
         Incoming::Command(cmd.into_repr())
     }
 
+    /// Takes a wire command that the layer above handles whole, without this layer's chaining
+    /// or GET RESPONSE: a command under secure messaging, whose chaining bit means something
+    /// only once the command is unwrapped, since each link of a protected chain is a
+    /// command–response pair of its own (ISO/IEC 7816-4 §10; GlobalPlatform Card Specification
+    /// Amendment D §6.2.4). Drops any pending response (§5.3.4) and remembers `channel` for
+    /// the next [`CardExchange::respond`].
+    ///
+    /// Returns `false` when a plain command chain was being received: that chain is discarded
+    /// and the command is to be answered `6883` (last command of the chain expected, §5.3.3).
+    pub fn receive_whole(&mut self, channel: u8) -> bool {
+        self.pending = None;
+        self.last_channel = channel;
+        self.chain.take().is_none()
+    }
+
     fn chain_link(&mut self, cmd: &Command<&[u8]>, rsp: &mut [u8]) -> usize {
         let cla = cmd.cla();
         let same = self.chain.is_some_and(|c| {

@@ -517,6 +517,50 @@ impl<'a> CommandRepr<'a> {
     pub fn encode_with<'o>(&self, form: LengthForm, out: &'o mut [u8]) -> Result<&'o [u8], Error> {
         let nc = self.data.len();
         let ne = self.ne;
+        if nc <= MAX_SHORT_NC && ne <= MAX_SHORT_NE && form != LengthForm::Extended {
+            return self.encode_short(out);
+        }
+        self.encode_long(form, out)
+    }
+
+    /// The short form (cases 1, 2S, 3S, 4S): Nc ≤ 255 and Ne ≤ 256, checked by the caller.
+    /// Straight-line: one length check, the header, then Lc, data and Le where present.
+    #[inline]
+    fn encode_short<'o>(&self, out: &'o mut [u8]) -> Result<&'o [u8], Error> {
+        let nc = self.data.len();
+        let lc_len = usize::from(nc > 0);
+        let le_len = usize::from(self.ne > 0);
+        let len = 4 + lc_len + nc + le_len;
+        let Some(out) = out.get_mut(..len) else {
+            return Err(Error::BufferTooSmall { needed: len });
+        };
+        let Some((head, rest)) = out.split_first_chunk_mut::<4>() else {
+            // `len` is at least 4.
+            return Err(Error::BufferTooSmall { needed: len });
+        };
+        *head = [self.cla.0, self.ins.0, self.p1, self.p2];
+        if nc > 0 {
+            if let Some((lc, rest)) = rest.split_first_mut() {
+                // Nc ≤ 255 here.
+                *lc = (nc & 0xFF) as u8;
+                if let Some(data) = rest.get_mut(..nc) {
+                    data.copy_from_slice(self.data);
+                }
+            }
+        }
+        if le_len == 1 {
+            if let Some(le) = rest.last_mut() {
+                // Le 256 encodes as 00: truncation to u8 is the rule.
+                *le = (self.ne & 0xFF) as u8;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The extended form (and [`LengthForm::Short`] refusals): the general path.
+    fn encode_long<'o>(&self, form: LengthForm, out: &'o mut [u8]) -> Result<&'o [u8], Error> {
+        let nc = self.data.len();
+        let ne = self.ne;
         let needs_extended = nc > MAX_SHORT_NC || ne > MAX_SHORT_NE;
         if needs_extended {
             if nc > MAX_NC {
@@ -564,7 +608,10 @@ impl<'a> CommandRepr<'a> {
             // `head` is at least 4 bytes long.
             _ => return Err(Error::BufferTooSmall { needed: len }),
         }
-        data.copy_from_slice(self.data);
+        if nc > 0 {
+            // No call into `memcpy` for zero bytes (case 2E, and case 1 in the extended form).
+            data.copy_from_slice(self.data);
+        }
         match tail {
             [l] => *l = le[1],
             [l1, l2] => [*l1, *l2] = le,

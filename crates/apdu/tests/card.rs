@@ -192,3 +192,27 @@ proptest! {
         prop_assert_eq!(got, reply);
     }
 }
+
+#[test]
+fn whole_command_breaks_a_plain_chain_and_answers_on_its_channel() {
+    let mut card = CardExchange::new(vec![0u8; 600]);
+    let mut rsp = [0u8; 258];
+    // A plain chain link, then a command the layer above takes whole: the chain is gone.
+    answered(card.receive(&[0x10, 0xD6, 0, 0, 2, 1, 2], &mut rsp));
+    assert!(!card.receive_whole(0));
+    assert!(!card.in_chain());
+    // No chain now: the whole command is accepted; its long answer is served on channel 2.
+    assert!(card.receive_whole(2));
+    let n = card
+        .respond(&[0x55; 300], StatusWord::SUCCESS, 256, &mut rsp)
+        .unwrap();
+    assert_eq!(&rsp[n - 2..n], &[0x61, 44]);
+    let n = answered(card.receive(&[0x02, 0xC0, 0, 0, 44], &mut rsp));
+    assert_eq!(&rsp[..n - 2], &[0x55; 44]);
+    assert_eq!(&rsp[n - 2..n], &[0x90, 0x00]);
+    // A whole command drops a pending response.
+    let _ = card.respond(&[0x55; 300], StatusWord::SUCCESS, 256, &mut rsp);
+    assert!(card.pending_len() > 0);
+    assert!(card.receive_whole(2));
+    assert_eq!(card.pending_len(), 0);
+}

@@ -263,6 +263,7 @@ impl T1Data {
             max_retries: 3,
             max_resynch: 3,
             max_wtx: 256,
+            exchange_deadline_micros: cardwire_link::DEFAULT_EXCHANGE_DEADLINE_MICROS,
         }
     }
 }

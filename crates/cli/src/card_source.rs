@@ -32,7 +32,7 @@ pub fn open_reader(name: &str) -> Result<std::convert::Infallible, Failure> {
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use cardwire_transport::Transport;
+use cardwire_transport::{TransactionEnd, Transport};
 
 /// One command/response pair as it crossed the wire.
 #[derive(Clone, Debug)]
@@ -74,5 +74,21 @@ impl<T: Transport> Transport for Recorder<T> {
 
     fn reset(&mut self) -> Result<(), Self::Error> {
         self.inner.reset()
+    }
+
+    /// Forwards the transaction to the transport underneath (holding it for the whole body)
+    /// and keeps recording the APDUs sent inside it.
+    fn transaction(
+        &mut self,
+        body: &mut dyn FnMut(&mut dyn Transport<Error = Self::Error>) -> TransactionEnd,
+    ) -> Result<(), Self::Error> {
+        let log = Rc::clone(&self.log);
+        self.inner.transaction(&mut |inner| {
+            let mut recorder = Recorder {
+                inner,
+                log: Rc::clone(&log),
+            };
+            body(&mut recorder)
+        })
     }
 }

@@ -9,7 +9,9 @@ use std::rc::Rc;
 use cardwire_apdu::{Cla, CommandRepr, Ins, StatusWord};
 use cardwire_sm::bac::{BacKeys, MrzInfo};
 use cardwire_sm::channel::{establish_bac, secure_card};
-use cardwire_transport::{Card, CardHandler as _, InProcess, Transport};
+use cardwire_transport::{
+    Card, CardHandler as _, Error as _, InProcess, TransactionEnd, Transport,
+};
 use cardwire_vcard::personalise::EMRTD_AID;
 use cardwire_vcard::{Mrz, Seed, VirtualCard};
 use serde_json::{Value, json};
@@ -165,7 +167,26 @@ fn decode(name: &'static str, bytes: &[u8]) -> Result<(Value, Vec<String>), Stri
     }
 }
 
+/// Reads `files` in one PC/SC transaction (SELECT, BAC, then each SELECT and its READ BINARY
+/// under secure messaging, with no other application in between), which ends with a reset of
+/// the card: the BAC session keys do not outlive it.
 fn read_all<T: Transport>(
+    mut transport: T,
+    keys: &BacKeys,
+    files: &[(&'static str, u16)],
+    rng: &mut OsRandom,
+) -> Result<(Vec<ReadFile>, Vec<WireApdu>), String> {
+    let mut result = None;
+    transport
+        .transaction(&mut |held| {
+            result = Some(read_all_held(held, keys, files, rng));
+            TransactionEnd::Reset
+        })
+        .map_err(|e| format!("the card transaction failed: {} ({e:?})", e.kind()))?;
+    result.unwrap_or_else(|| Err("the card transaction did not run".to_string()))
+}
+
+fn read_all_held<T: Transport>(
     transport: T,
     keys: &BacKeys,
     files: &[(&'static str, u16)],

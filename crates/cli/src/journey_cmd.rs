@@ -1,14 +1,18 @@
 //! `cardwire journey`: the life of a healthcare worker's smart card, stage by stage, against
 //! the built-in virtual card (or a real card with `--reader`).
 //!
-//! 1. Power on — 2. Identify — 3. Unlock with the PIN — 4. Strong authentication —
-//! 5. A locked card — 6. Self-service unlock (PUK) — 7. Administrator unlock (SCP03).
+//! Stage 0 issues the card (the Registration Authority: management key, GENERATE in 9A and
+//! 9C, certificates from the virtual issuing CA and the CHUID with PUT DATA, PIN and PUK
+//! set), then: 1 power on, 2 identify (SELECT PIV, CHUID, certificates), 3 unlock with the
+//! PIN, 4 strong authentication (9A and 9C sign a host challenge), 5 a locked card, 6
+//! self-service unlock (PUK), 7 administrator unlock (SCP03).
 //!
 //! Each stage sends real APDUs through the `cardwire-transport` `Card` session and checks what
 //! the card answered; the report shows every APDU (`--trace`: every byte), a summary table,
 //! or a JSON document (`--json`). Any stage whose answer is not what a correct card gives
 //! fails the command (exit 1), with the card's status word explained.
 
+mod piv_stages;
 mod recorder;
 mod report;
 mod secrets;
@@ -33,10 +37,11 @@ use stage::{Fatal, Stage};
   cardwire journey --trace               ... showing every byte of every APDU
   cardwire journey --json > report.json  a machine-readable report
   cardwire journey --state card.state    a virtual card that remembers its PIN counters
-  cardwire journey --reader 'ACS ACR39U' --allow-block   a real card (feature `pcsc`)
+  cardwire journey --reader 'Yubico YubiKey' --allow-block   a real PIV card (feature `pcsc`)
 
-Stages 5-7 block the card's PIN on purpose; against a real card they run only with
---allow-block, and need the card's PUK and SCP03 keys.")]
+Against a real card, stage 0 (issuance: it replaces the keys in 9A and 9C) runs only with
+--management-key, and stages 5-7 (which block the PIN on purpose) only with --allow-block;
+they need the card's PUK and SCP03 keys.")]
 pub struct Args {
     /// A PC/SC reader to use instead of the built-in virtual card (needs the `pcsc` feature).
     #[arg(long, value_name = "NAME")]
@@ -62,6 +67,17 @@ pub struct Args {
     /// SCP03 key version number (default 01).
     #[arg(long = "scp03-kvn", value_name = "HEX", default_value = "01")]
     pub scp03_kvn: String,
+    /// The card management key (9B) as hex, to run stage 0 (issuance) against a real card:
+    /// it replaces the keys in 9A and 9C. The virtual card uses its documented test key.
+    #[arg(long = "management-key", value_name = "HEX")]
+    pub management_key: Option<String>,
+    /// The management key's algorithm: 3des (default), aes128, aes192 or aes256.
+    #[arg(
+        long = "management-key-algorithm",
+        value_name = "ALG",
+        default_value = "3des"
+    )]
+    pub management_key_algorithm: String,
     /// Run stages 5-7 (which block the PIN on purpose) against a real card too.
     #[arg(long = "allow-block")]
     pub allow_block: bool,
@@ -120,14 +136,40 @@ fn secret_arg(
 fn run_on_reader<T: cardwire_transport::Transport>(
     t: T,
     secrets: &Secrets,
-    allow_block: bool,
+    plan: &stages::Plan,
 ) -> Result<Vec<Stage>, Failure> {
-    stages::run_stages(t, secrets, allow_block).map_err(fatal)
+    stages::run_stages(t, secrets, plan).map_err(fatal)
 }
 
 #[cfg(not(feature = "pcsc"))]
-fn run_on_reader(t: std::convert::Infallible, _: &Secrets, _: bool) -> Result<Vec<Stage>, Failure> {
+fn run_on_reader(
+    t: std::convert::Infallible,
+    _: &Secrets,
+    _: &stages::Plan,
+) -> Result<Vec<Stage>, Failure> {
     match t {}
+}
+
+/// The card management key from `--management-key` and `--management-key-algorithm`.
+fn management_key(args: &Args) -> Result<Option<cardwire_piv::ManagementKey>, Failure> {
+    let Some(hex) = &args.management_key else {
+        return Ok(None);
+    };
+    let algorithm = match args.management_key_algorithm.to_ascii_lowercase().as_str() {
+        "3des" | "tdes" | "03" => cardwire_piv::AlgorithmId::TDES_3KEY,
+        "aes128" | "08" => cardwire_piv::AlgorithmId::AES_128,
+        "aes192" | "0a" => cardwire_piv::AlgorithmId::AES_192,
+        "aes256" | "0c" => cardwire_piv::AlgorithmId::AES_256,
+        other => {
+            return Err(Failure::Usage(format!(
+                "--management-key-algorithm {other:?}: use 3des, aes128, aes192 or aes256"
+            )));
+        }
+    };
+    let bytes = zeroize::Zeroizing::new(crate::input::parse_hex(hex)?);
+    cardwire_piv::ManagementKey::new(algorithm, &bytes)
+        .map(Some)
+        .map_err(|e| Failure::Usage(format!("--management-key: {e}")))
 }
 
 /// Runs `cardwire journey`.
@@ -156,11 +198,26 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     };
 
     let (stages, source) = if let Some(reader) = &args.reader {
+        let plan = stages::Plan {
+            destructive: args.allow_block,
+            issuance: management_key(args)?.map(|management_key| piv_stages::Issuance {
+                management_key,
+                set_pins: false,
+                worker: piv_stages::Worker {
+                    name: "PIV Test Cardholder".to_string(),
+                    user_id: cardwire_vcard::UserId(100_000_000_000),
+                    serial: cardwire_vcard::CardSerial([0; 8]),
+                },
+            }),
+            no_issuance: "it replaces the card's keys: pass --management-key to issue a real card",
+        };
         let transport = crate::card_source::open_reader(reader)?;
-        let stages = run_on_reader(transport, &secrets, args.allow_block)?;
+        let stages = run_on_reader(transport, &secrets, &plan)?;
         (stages, format!("the card in {reader}"))
     } else {
         let seed = args.seed.as_deref().map_or(Seed::DEFAULT, Seed::from_text);
+        // A card is issued once in its life: a state file that exists holds an issued card.
+        let fresh = args.state.as_ref().is_none_or(|p| !p.exists());
         let mut card = match &args.state {
             Some(path) => {
                 VirtualCard::open(path, &seed).map_err(|e| Failure::Failed(e.to_string()))?
@@ -168,11 +225,28 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             None => VirtualCard::new(&seed).map_err(|e| Failure::Failed(e.to_string()))?,
         };
         card.power_on();
+        let id = card.identity();
+        let plan = stages::Plan {
+            destructive: true,
+            issuance: fresh.then_some(piv_stages::Issuance {
+                management_key: match management_key(args)? {
+                    Some(k) => k,
+                    None => cardwire_piv::ManagementKey::DEFAULT_3DES,
+                },
+                set_pins: true,
+                worker: piv_stages::Worker {
+                    name: id.name.clone(),
+                    user_id: id.user_id,
+                    serial: id.serial,
+                },
+            }),
+            no_issuance: "the card in the state file was issued in an earlier run",
+        };
         let source = match &args.state {
             Some(p) => format!("the virtual card (state in {})", p.display()),
             None => "the built-in virtual card".to_string(),
         };
-        let stages = stages::run_stages(InProcess::new(card), &secrets, true).map_err(fatal)?;
+        let stages = stages::run_stages(InProcess::new(card), &secrets, &plan).map_err(fatal)?;
         (stages, source)
     };
     if args.json {
@@ -225,6 +299,153 @@ mod tests {
         };
         assert_ne!(wrong("0000"), b"0000");
         assert_ne!(wrong("123456"), b"123456");
+    }
+
+    /// The secrets `cardwire journey` uses against the built-in virtual card.
+    fn vcard_secrets() -> Secrets {
+        let k = cardwire_vcard::state::Scp03Keys::test_keys();
+        Secrets {
+            pin: journey_pin(DEFAULT_PIN).unwrap(),
+            puk: journey_pin(DEFAULT_PUK).unwrap(),
+            new_pin: journey_pin("654321").unwrap(),
+            scp03: [k.enc.to_vec(), k.mac.to_vec(), k.dek.to_vec()],
+            kvn: 1,
+        }
+    }
+
+    /// The virtual card seen through a reader that changes it: `short_only` announces no
+    /// extended lengths and answers an extended APDU with 6700 (a short-only card);
+    /// `per_read` serves at most that many bytes per READ BINARY, with 9000 (a card or reader
+    /// that serves 0xDF bytes per APDU).
+    struct Quirky {
+        inner: InProcess<VirtualCard>,
+        atr: Vec<u8>,
+        short_only: bool,
+        per_read: Option<usize>,
+    }
+
+    impl Quirky {
+        fn new(short_only: bool, per_read: Option<usize>) -> Self {
+            let mut card = VirtualCard::new(&Seed::DEFAULT).unwrap();
+            card.power_on();
+            let mut atr = card.atr().to_vec();
+            if short_only {
+                // Third software function byte: chaining and 4 channels, no extended Lc/Le, no
+                // EF.ATR length information; then the TCK again.
+                let n = atr.len();
+                atr[n - 2] = 0x9B;
+                atr[n - 1] = atr[1..n - 1].iter().fold(0, |a, b| a ^ b);
+            }
+            Quirky {
+                inner: InProcess::new(card),
+                atr,
+                short_only,
+                per_read,
+            }
+        }
+    }
+
+    impl cardwire_transport::Transport for Quirky {
+        type Error = cardwire_transport::ErrorKind;
+        fn transmit<'b>(&mut self, c: &[u8], r: &'b mut [u8]) -> Result<&'b [u8], Self::Error> {
+            let extended = c.len() > 5 && c[4] == 0;
+            if self.short_only && extended {
+                r[..2].copy_from_slice(&[0x67, 0x00]);
+                return Ok(&r[..2]);
+            }
+            let n = self.inner.transmit(c, r)?.len();
+            match self.per_read {
+                Some(max) if c[1] == 0xB0 && n - 2 > max => {
+                    r[max..max + 2].copy_from_slice(&[0x90, 0x00]);
+                    Ok(&r[..max + 2])
+                }
+                _ => Ok(&r[..n]),
+            }
+        }
+        fn atr(&self) -> &[u8] {
+            &self.atr
+        }
+        fn reset(&mut self) -> Result<(), Self::Error> {
+            self.inner.reset()
+        }
+        fn transaction(
+            &mut self,
+            body: &mut dyn FnMut(
+                &mut dyn cardwire_transport::Transport<Error = Self::Error>,
+            ) -> cardwire_transport::TransactionEnd,
+        ) -> Result<(), Self::Error> {
+            cardwire_transport::exclusive_transaction(self, body)
+        }
+    }
+
+    fn certificate_len(stages: &[Stage]) -> u64 {
+        stages[2].facts["certificates"]["9A (PIV authentication)"]["der_len"]
+            .as_u64()
+            .unwrap()
+    }
+
+    /// The plan `cardwire journey` follows against a fresh built-in virtual card.
+    fn vcard_plan() -> stages::Plan {
+        let card = VirtualCard::new(&Seed::DEFAULT).unwrap();
+        let id = card.identity();
+        stages::Plan {
+            destructive: true,
+            issuance: Some(piv_stages::Issuance {
+                management_key: cardwire_piv::ManagementKey::DEFAULT_3DES,
+                set_pins: true,
+                worker: piv_stages::Worker {
+                    name: id.name.clone(),
+                    user_id: id.user_id,
+                    serial: id.serial,
+                },
+            }),
+            no_issuance: "",
+        }
+    }
+
+    #[test]
+    fn the_journey_works_on_a_short_only_card_and_a_card_serving_0xdf_bytes_per_read() {
+        let plain =
+            stages::run_stages(Quirky::new(false, None), &vcard_secrets(), &vcard_plan()).unwrap();
+        assert!(
+            plain.iter().all(|s| s.ok && !s.skipped),
+            "the reference run"
+        );
+        let cert_len = certificate_len(&plain);
+        assert!(cert_len > 0xDF, "the certificate needs several pieces");
+        for (short_only, per_read) in [(true, None), (false, Some(0xDF)), (true, Some(0xDF))] {
+            let stages = stages::run_stages(
+                Quirky::new(short_only, per_read),
+                &vcard_secrets(),
+                &vcard_plan(),
+            )
+            .unwrap();
+            for s in &stages {
+                assert!(
+                    s.ok && !s.skipped,
+                    "short-only {short_only}, per read {per_read:?}: stage {} {:?}",
+                    s.number,
+                    s.failure
+                );
+                if short_only {
+                    assert!(
+                        s.apdus
+                            .iter()
+                            .all(|a| a.command.len() <= 5 || a.command[4] != 0)
+                    );
+                }
+            }
+            // The whole certificate was read (it verifies against its CA, and its key checks
+            // the signature in stage 4): never cut at the first short answer. (Its length
+            // varies by a byte or two with the key generated in stage 0.)
+            assert!(certificate_len(&stages).abs_diff(cert_len) < 8);
+            for slot in ["9A (PIV authentication)", "9C (digital signature)"] {
+                assert_eq!(
+                    stages[2].facts["certificates"][slot]["issued_by_virtual_ca"], true,
+                    "{slot}"
+                );
+            }
+        }
     }
 
     #[test]

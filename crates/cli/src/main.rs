@@ -9,6 +9,9 @@ mod emrtd_cmd;
 mod failure;
 mod input;
 mod journey_cmd;
+mod piv_cmd;
+mod piv_cmd_ops;
+mod piv_cmd_status;
 mod randomness;
 mod reader_cmd;
 mod readers_cmd;
@@ -41,8 +44,10 @@ enum Command {
     Sw(sw_cmd::Args),
     /// Decode an Answer-to-Reset: interface bytes, protocols, Fi/Di, historical bytes, TCK.
     Atr(atr_cmd::Args),
-    /// Walk a healthcare worker's smart card life: identify, PIN, signature, blocking, PUK, SCP03.
+    /// Walk a healthcare worker's PIV card life: issuance, identify, PIN, signatures, blocking, PUK, SCP03.
     Journey(journey_cmd::Args),
+    /// A PIV card (SP 800-73-4): status, PIN, sign, generate, certificates, objects.
+    Piv(piv_cmd::Args),
     /// Serve the virtual card to a real pcscd through the vpcd driver (reversed mode).
     Serve(serve_cmd::Args),
     /// Read an ICAO eMRTD (passport chip) with BAC and secure messaging.
@@ -74,6 +79,7 @@ fn main() -> ExitCode {
         Command::Sw(args) => sw_cmd::run(&args),
         Command::Atr(args) => atr_cmd::run(&args),
         Command::Journey(args) => journey_cmd::run(&args),
+        Command::Piv(args) => piv_cmd::run(&args),
         Command::Serve(args) => serve_cmd::run(&args),
         Command::Emrtd(args) => emrtd_cmd::run(&args),
         Command::Readers(args) => readers_cmd::run(&args),

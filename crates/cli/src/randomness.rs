@@ -160,6 +160,14 @@ mod tests {
             fn reset(&mut self) -> Result<(), Self::Error> {
                 Ok(())
             }
+            fn transaction(
+                &mut self,
+                body: &mut dyn FnMut(
+                    &mut dyn Transport<Error = Self::Error>,
+                ) -> cardwire_transport::TransactionEnd,
+            ) -> Result<(), Self::Error> {
+                cardwire_transport::exclusive_transaction(self, body)
+            }
         }
         let keys = cardwire_sm::BacKeys::from_mrz(
             &cardwire_sm::MrzInfo::new("L898902C", "690806", "940623").unwrap(),

@@ -69,6 +69,10 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         to_hex(cardwire_transport::CardHandler::atr(&card))
     );
     println!("  PIN {DEFAULT_PIN}, PUK {DEFAULT_PUK} on a fresh card; SCP03 test keys 404142…4F");
+    println!(
+        "  PIV application A000000308000010000100: card management key (9B, 3DES) {} on a fresh card (a test value)",
+        to_hex(&cardwire_vcard::piv::DEFAULT_MANAGEMENT_KEY)
+    );
     if let Some(p) = &args.state {
         println!("  state kept in {}", p.display());
     }

@@ -63,49 +63,87 @@ fn every_stage_gets_the_answers_a_correct_card_gives() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(r["ok"], true);
-    for n in 1..=7 {
+    for n in 0..=7 {
         assert_eq!(stage(&r, n)["result"], "ok", "stage {n}: {}", stage(&r, n));
     }
+    // 0. Issuance: SELECT, 9B mutual authentication (2), GENERATE + PUT DATA for 9A and 9C,
+    // PUT DATA CHUID, CHANGE REFERENCE DATA for PIN and PUK, VERIFY reset.
+    assert_eq!(sws(&r, 0), vec!["9000"; 11]);
+    let s0 = &stage(&r, 0)["facts"];
+    assert_eq!(
+        s0["issued"]["9A (PIV authentication)"]["algorithm"],
+        "07 (RSA-2048)"
+    );
+    assert_eq!(
+        s0["issued"]["9C (digital signature)"]["algorithm"],
+        "11 (ECC P-256)"
+    );
+    let guid = s0["guid"].as_str().unwrap();
+    assert_eq!(guid.len(), 32);
     // 1. Power on: a T=1 ATR announcing extended lengths, chaining and 4 channels.
     let s1 = &stage(&r, 1)["facts"];
-    assert_eq!(s1["atr"], "3B878131FE458031E473B601DBC6");
+    assert_eq!(s1["atr"], "3B878131FE458031E473B601FBE6");
     assert_eq!(s1["protocols"][0], "T=1");
     assert_eq!(s1["capabilities"]["extended_length"], true);
     assert_eq!(s1["capabilities"]["command_chaining"], true);
     assert_eq!(s1["capabilities"]["logical_channels"], 4);
-    // 2. Identify: name, 12-digit user ID, a decoded certificate for that person.
+    // 2. Identify: SELECT PIV, the CHUID written in stage 0, four certificates for the
+    // worker issued by the virtual CA (9A RSA-2048, the others P-256).
     let s2 = &stage(&r, 2)["facts"];
-    let name = s2["cardholder"].as_str().unwrap();
-    let uid = s2["user_id"].as_str().unwrap();
+    assert_eq!(s2["application"], "000010000100");
+    assert_eq!(s2["guid"], guid);
+    let certs = &s2["certificates"];
+    let subject = certs["9A (PIV authentication)"]["subject"]
+        .as_str()
+        .unwrap();
+    let (name, rest) = subject
+        .strip_prefix("CN=")
+        .unwrap()
+        .split_once(",SERIALNUMBER=")
+        .unwrap();
+    let uid = rest.split(',').next().unwrap();
     assert_eq!(uid.len(), 12);
     assert!(uid.bytes().all(|b| b.is_ascii_digit()));
-    let cert = &s2["certificate"];
+    for (slot, curve) in [
+        ("9A (PIV authentication)", None),
+        ("9C (digital signature)", Some("1.2.840.10045.3.1.7")),
+        ("9D (key management)", Some("1.2.840.10045.3.1.7")),
+        ("9E (card authentication)", Some("1.2.840.10045.3.1.7")),
+    ] {
+        let cert = &certs[slot];
+        let ou = &slot[..2];
+        assert_eq!(
+            cert["subject"].as_str().unwrap(),
+            format!("CN={name},SERIALNUMBER={uid},OU=PIV {ou},O=cardwire virtual healthcare,C=GB")
+        );
+        assert_eq!(
+            cert["issuer"],
+            "CN=cardwire Virtual Issuing CA,O=cardwire,C=GB"
+        );
+        assert_eq!(cert["curve"].as_str(), curve, "{slot}");
+        assert_eq!(cert["issued_by_virtual_ca"], true, "{slot}");
+    }
     assert_eq!(
-        cert["subject"].as_str().unwrap(),
-        format!("CN={name},SERIALNUMBER={uid},O=cardwire virtual healthcare,C=GB")
+        certs["9A (PIV authentication)"]["key_algorithm"],
+        "1.2.840.113549.1.1.1"
     );
-    assert_eq!(
-        cert["issuer"],
-        "CN=cardwire Virtual Issuing CA,O=cardwire,C=GB"
-    );
-    assert_eq!(cert["curve"], "1.2.840.10045.3.1.7");
-    // SELECT application, then per file SELECT + READ BINARY with Ne 4096, which the card
-    // answers with the whole file and 6282 (end of file before Ne bytes); GET DATA for the serial.
-    assert_eq!(
-        sws(&r, 2),
-        [
-            "9000", "9000", "6282", "9000", "6282", "9000", "9000", "6282", "9000", "6282"
-        ]
-    );
+    // SELECT, GET DATA CHUID, GET DATA of four certificates (GET RESPONSE's 61xx not shown).
+    assert_eq!(sws(&r, 2), vec!["9000"; 6]);
     // 3. VERIFY: 3 tries shown, accepted, then verified.
     assert_eq!(sws(&r, 3), ["63C3", "9000", "9000"]);
-    // 4. The signature verifies with the certificate's key.
-    assert_eq!(sws(&r, 4), ["9000", "9000"]);
+    // 4. 9A signs (RSA-2048), VERIFY again ("PIN always"), 9C signs (ECDSA, DER); both
+    // verify with their certificates' keys.
+    assert_eq!(sws(&r, 4), ["9000", "9000", "9000"]);
     assert_eq!(stage(&r, 4)["facts"]["signature_valid"], true);
     assert_eq!(
-        stage(&r, 4)["facts"]["signature"].as_str().unwrap().len(),
-        128
+        stage(&r, 4)["facts"]["signature_9a"]
+            .as_str()
+            .unwrap()
+            .len(),
+        512
     );
+    let sig_9c = stage(&r, 4)["facts"]["signature_9c"].as_str().unwrap();
+    assert!(sig_9c.starts_with("30"), "{sig_9c}");
     // 5. Blocking: 63C2, 63C1, 6983, then the right PIN refused with 6983.
     assert_eq!(sws(&r, 5), ["63C2", "63C1", "6983", "6983"]);
     // 6. PUK status 10 tries, RESET RETRY COUNTER, VERIFY with the new PIN.
@@ -135,12 +173,14 @@ fn text_report_has_titles_apdus_and_a_summary() {
         "== 1. Power on",
         "== 2. Identify",
         "== 3. Unlock with the PIN",
+        "== 0. Issue",
         "== 4. Strong authentication",
         "== 5. A locked card",
         "== 6. Self-service unlock",
         "== 7. Administrator unlock",
         "Summary",
-        "the host verified the signature with the certificate's public key: VALID",
+        "the host verified the 9A (PIV authentication) signature with the certificate's public key: VALID",
+        "the host verified the 9C (digital signature) signature with the certificate's public key: VALID",
     ] {
         assert!(text.contains(title), "missing {title:?}");
     }
@@ -159,7 +199,8 @@ fn a_state_file_makes_the_journey_repeatable_and_a_blocked_card_stays_blocked() 
     let dir = temp("state");
     let path = dir.join("card.state");
     let p = path.to_str().unwrap();
-    for _ in 0..2 {
+    let mut guid = None;
+    for run in 0..2 {
         let (r, out) = json_report(&["journey", "--json", "--state", p]);
         assert!(
             out.status.success(),
@@ -167,6 +208,13 @@ fn a_state_file_makes_the_journey_repeatable_and_a_blocked_card_stays_blocked() 
             String::from_utf8_lossy(&out.stderr)
         );
         assert_eq!(r["ok"], true);
+        // The card is issued in the first run only; the second finds the same CHUID.
+        assert_eq!(
+            stage(&r, 0)["result"],
+            if run == 0 { "ok" } else { "skipped" }
+        );
+        let g = stage(&r, 2)["facts"]["guid"].as_str().unwrap().to_string();
+        assert_eq!(guid.get_or_insert_with(|| g.clone()), &g);
     }
     // Block the card in the state file, the way a user would: wrong PINs in another run.
     {
@@ -178,7 +226,7 @@ fn a_state_file_makes_the_journey_repeatable_and_a_blocked_card_stays_blocked() 
         for _ in 0..3 {
             card.process(
                 &[
-                    0, 0x20, 0, 0x80, 8, b'0', b'0', b'0', b'0', 0xFF, 0xFF, 0xFF, 0xFF,
+                    0, 0x20, 0, 0x80, 8, b'0', b'0', b'0', b'0', b'0', b'0', 0xFF, 0xFF,
                 ],
                 &mut rsp,
             );
@@ -216,7 +264,14 @@ fn a_foreign_state_file_is_refused_and_left_alone() {
 
 #[test]
 fn a_wrong_pin_fails_with_an_explanation() {
-    let (r, out) = json_report(&["journey", "--json", "--pin", "999999"]);
+    // The Registration Authority sets the PIN given at issuance (stage 0); a later run with
+    // another PIN is refused.
+    let dir = temp("wrong-pin");
+    let path = dir.join("card.state");
+    let p = path.to_str().unwrap();
+    let (r, _) = json_report(&["journey", "--json", "--state", p]);
+    assert_eq!(r["ok"], true);
+    let (r, out) = json_report(&["journey", "--json", "--state", p, "--pin", "999999"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(sws(&r, 3), ["63C3", "63C2", "63C2"]);
     let failure = stage(&r, 3)["failure"].as_str().unwrap();
@@ -225,6 +280,7 @@ fn a_wrong_pin_fails_with_an_explanation() {
         "{failure}"
     );
     assert_eq!(stage(&r, 4)["result"], "skipped");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

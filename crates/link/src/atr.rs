@@ -644,9 +644,29 @@ impl Atr {
         cardwire_tlv::compact::HistoricalBytes::parse(self.historical_bytes())
     }
 
-    /// The timing at clock `clock_hz` with TA1's F and D (or 372/1 when RFU).
+    /// The timing at clock `clock_hz` that TA1 indicates: its F and D, which a successful
+    /// PPS to TA1 or the specific mode of TA2 put in force (§8.3, §9). When TA2's bit 5 says
+    /// the parameters are implicit, TA1 must not be used: the default Fd/Dd = 372/1 then,
+    /// as when TA1 is absent or RFU.
+    ///
+    /// This is not necessarily the timing in use: without a PPS a card in negotiable mode
+    /// runs at 372/1, see [`Atr::initial_timing`] and [`crate::pps::PpsAgreed::timing`].
     pub fn timing(&self, clock_hz: u32) -> crate::Timing {
+        if self.specific_mode().is_some_and(|m| m.implicit) {
+            return crate::Timing::new(clock_hz, 372, 1);
+        }
         crate::Timing::new(clock_hz, self.fi().unwrap_or(372), self.di().unwrap_or(1))
+    }
+
+    /// The timing in use right after the ATR when no PPS follows (§6.3.1, §8.3, §9.1): TA1's
+    /// F and D in the specific mode of TA2 without the implicit bit, else Fd/Dd = 372/1
+    /// (negotiable mode, or parameters implicit). After a PPS use
+    /// [`crate::pps::PpsAgreed::timing`] instead.
+    pub fn initial_timing(&self, clock_hz: u32) -> crate::Timing {
+        match self.specific_mode() {
+            Some(mode) if !mode.implicit => self.timing(clock_hz),
+            _ => crate::Timing::new(clock_hz, 372, 1),
+        }
     }
 }
 
@@ -888,6 +908,26 @@ mod tests {
         assert_eq!(Convention::from_raw_ts(0x03), Some(Convention::Inverse));
         assert_eq!(Convention::Inverse.decode(0x03), 0x3F);
         assert_eq!(Convention::Direct.decode(0x3B), 0x3B);
+    }
+
+    #[test]
+    fn implicit_parameters_ignore_ta1() {
+        use crate::Timing;
+        let clock = 4_000_000;
+        // TA1 = 96 (F 512, D 32), TD1 = 10 (TA2 follows, T=0), TA2 = 90: cannot change,
+        // parameters implicit (bit 5), T=0. TA1 must not be used (§8.3).
+        let atr = Atr::parse(&[0x3B, 0x90, 0x96, 0x10, 0x90], Mode::Strict).unwrap();
+        assert!(atr.specific_mode().unwrap().implicit);
+        assert_eq!(atr.timing(clock), Timing::new(clock, 372, 1));
+        assert_eq!(atr.initial_timing(clock), Timing::new(clock, 372, 1));
+        // TA2 = 80: specific mode with TA1's parameters.
+        let atr = Atr::parse(&[0x3B, 0x90, 0x96, 0x10, 0x80], Mode::Strict).unwrap();
+        assert_eq!(atr.timing(clock), Timing::new(clock, 512, 32));
+        assert_eq!(atr.initial_timing(clock), Timing::new(clock, 512, 32));
+        // No TA2: negotiable mode; TA1 only after a PPS, 372/1 until then.
+        let atr = Atr::parse(&[0x3B, 0x10, 0x96], Mode::Strict).unwrap();
+        assert_eq!(atr.timing(clock), Timing::new(clock, 512, 32));
+        assert_eq!(atr.initial_timing(clock), Timing::new(clock, 372, 1));
     }
 
     #[test]

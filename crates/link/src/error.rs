@@ -108,6 +108,11 @@ pub enum Error {
     },
     /// The card did not answer within the waiting time (T=0 WT, §10.2).
     Timeout,
+    /// The exchange ran past its per-exchange deadline (the engines' `exchange_deadline_micros`,
+    /// default 60 s) although the card kept asking for more time (S(WTX) for T=1, NULL
+    /// procedure bytes for T=0). The card may still be working: T=1 resynchronises before
+    /// the next exchange, T=0 needs a card reset.
+    DeadlineExceeded,
     /// A received T=1 block fails a receiver check of §11.
     InvalidBlock(crate::t1::BlockFault),
 }
@@ -182,6 +187,9 @@ impl fmt::Display for Error {
                 write!(f, "protocol violation: byte {byte:02X} not allowed here")
             }
             Error::Timeout => f.write_str("the card did not answer within the waiting time"),
+            Error::DeadlineExceeded => f.write_str(
+                "the exchange ran past its deadline while the card kept asking for more time",
+            ),
             Error::InvalidBlock(fault) => write!(f, "invalid T=1 block: {fault}"),
         }
     }

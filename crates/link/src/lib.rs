@@ -17,4 +17,4 @@ pub mod t1;
 mod time;
 
 pub use error::Error;
-pub use time::{Instant, Timing};
+pub use time::{DEFAULT_EXCHANGE_DEADLINE_MICROS, Instant, Timing};

@@ -63,6 +63,15 @@ pub struct PpsAgreed {
     pub di: u8,
 }
 
+impl PpsAgreed {
+    /// The timing in use after this PPS exchange, at the card clock `clock_hz`: F and D as
+    /// agreed (372/1 when PPS1 was not echoed, §9.3). Give it to the link engines and UART
+    /// drivers instead of [`Atr::timing`].
+    pub fn timing(&self, clock_hz: u32) -> crate::Timing {
+        crate::Timing::new(clock_hz, self.fi, self.di)
+    }
+}
+
 impl PpsRequest {
     /// The request a reader with `caps` should send after `atr`: the card's default protocol
     /// when the reader runs it (else the first common one), and TA1's Fi/Di when the reader's
@@ -261,6 +270,27 @@ impl PpsMessage {
 mod tests {
     use super::*;
     use crate::atr::Mode;
+
+    #[test]
+    fn agreed_timing_is_the_negotiated_one() {
+        // TA1 = 96: F 512, D 32; negotiable mode.
+        let atr = Atr::parse(&[0x3B, 0x10, 0x96], Mode::Strict).unwrap();
+        let req = PpsRequest::choose(&atr, &ReaderCaps::default()).unwrap();
+        assert_eq!(req.pps1, Some(0x96));
+        let mut buf = [0u8; 6];
+        let n = req.encode(&mut buf).unwrap().len();
+        let agreed = req.check_response(&buf[..n]).unwrap();
+        assert_eq!(
+            agreed.timing(4_000_000),
+            crate::Timing::new(4_000_000, 512, 32)
+        );
+        // The card answers without PPS1: the default values stay.
+        let agreed = req.check_response(&[0xFF, 0x00, 0xFF]).unwrap();
+        assert_eq!(
+            agreed.timing(4_000_000),
+            crate::Timing::new(4_000_000, 372, 1)
+        );
+    }
 
     #[test]
     fn partial_echo_keeps_defaults() {

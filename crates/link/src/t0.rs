@@ -21,6 +21,12 @@ pub struct T0Config {
     pub max_get_response: u16,
     /// `6Cxx` re-sends per exchange.
     pub max_resend: u8,
+    /// The longest one exchange may take, from [`T0::start`] to its outcome (GET RESPONSEs
+    /// and ENVELOPEs included), in microseconds (default
+    /// [`crate::DEFAULT_EXCHANGE_DEADLINE_MICROS`], 60 s: long enough for an on-card RSA key
+    /// generation). `max_nulls` NULL bytes of up to WT each could add up to hours; past this
+    /// deadline the exchange ends with [`Error::DeadlineExceeded`]. `u64::MAX` turns it off.
+    pub exchange_deadline_micros: u64,
 }
 
 impl T0Config {
@@ -32,6 +38,7 @@ impl T0Config {
             max_nulls: 10_000,
             max_get_response: cardwire_apdu::exchange::MAX_GET_RESPONSE,
             max_resend: 3,
+            exchange_deadline_micros: crate::DEFAULT_EXCHANGE_DEADLINE_MICROS,
         }
     }
 }
@@ -98,7 +105,8 @@ enum Pending {
 /// the bytes), [`T0::poll_event`] (done?), and wait for card bytes until [`T0::poll_timeout`],
 /// feeding [`T0::handle_input`] or calling [`T0::handle_timeout`]. The work waiting time
 /// restarts with every character from the card, NULL bytes included; the number of NULL
-/// bytes, GET RESPONSEs and re-sends per exchange is bounded by [`T0Config`].
+/// bytes, GET RESPONSEs and re-sends per exchange is bounded by [`T0Config`], and so is the
+/// whole exchange's duration (`exchange_deadline_micros`, [`Error::DeadlineExceeded`]).
 ///
 /// ```
 /// use cardwire_link::t0::{T0, T0Config, T0Event};
@@ -132,6 +140,7 @@ pub struct T0<const N: usize> {
     wire: Wire,
     pending: Option<Pending>,
     deadline: Option<Instant>,
+    exchange_deadline: Instant,
     now: Instant,
     nulls: u32,
     get_responses: u16,
@@ -158,6 +167,7 @@ impl<const N: usize> T0<N> {
             wire: Wire::Idle,
             pending: None,
             deadline: None,
+            exchange_deadline: Instant(u64::MAX),
             now: Instant(0),
             nulls: 0,
             get_responses: 0,
@@ -174,6 +184,11 @@ impl<const N: usize> T0<N> {
     /// Whether the engine gave up (timeout or protocol violation) and needs a card reset.
     pub fn is_dead(&self) -> bool {
         self.wire == Wire::Dead
+    }
+
+    /// The parameters the engine was built with.
+    pub fn config(&self) -> &T0Config {
+        &self.cfg
     }
 
     /// Starts carrying the command APDU `apdu`.
@@ -205,6 +220,7 @@ impl<const N: usize> T0<N> {
         };
         self.rsp_len = 0;
         self.now = now;
+        self.exchange_deadline = now.add_micros(self.cfg.exchange_deadline_micros);
         self.nulls = 0;
         self.get_responses = 0;
         self.resends = 0;
@@ -348,13 +364,25 @@ impl<const N: usize> T0<N> {
         Some(n)
     }
 
-    /// When [`T0::handle_timeout`] is due.
+    /// When [`T0::handle_timeout`] is due: the work waiting time, or the exchange deadline
+    /// when that comes first.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.pending.is_some() {
             None
         } else {
-            self.deadline
+            self.deadline.map(|d| d.min(self.exchange_deadline))
         }
+    }
+
+    /// Ends a running exchange past its deadline with [`Error::DeadlineExceeded`]; the card
+    /// may still be sending, so the engine is dead until [`T0::reset`]. True when it did.
+    fn check_exchange_deadline(&mut self, now: Instant) -> bool {
+        let running = !matches!(self.wire, Wire::Idle | Wire::Dead);
+        if running && now >= self.exchange_deadline {
+            self.die(Error::DeadlineExceeded);
+            return true;
+        }
+        false
     }
 
     /// The outcome, once.
@@ -370,6 +398,9 @@ impl<const N: usize> T0<N> {
     /// The work waiting time passed without a character: the card is mute (§10.2).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
+        if self.pending.is_none() && self.check_exchange_deadline(now) {
+            return;
+        }
         if self.pending.is_none() && self.deadline.is_some_and(|d| now >= d) {
             self.die(Error::Timeout);
         }
@@ -378,6 +409,9 @@ impl<const N: usize> T0<N> {
     /// Characters from the card.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
         self.now = now;
+        if self.check_exchange_deadline(now) {
+            return;
+        }
         for &b in bytes {
             if self.pending.is_some() || matches!(self.wire, Wire::Idle | Wire::Dead) {
                 // Not our turn to listen: a card talking now breaks the protocol.

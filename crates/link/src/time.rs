@@ -1,5 +1,13 @@
 //! Time as a value: the engines never read a clock.
 
+/// The default per-exchange deadline of the T=0 and T=1 engines: 60 s, in microseconds.
+///
+/// Long enough for the slowest ordinary card operation (an on-card RSA-2048 key generation
+/// takes 10 to 40 s on common cards); a card that keeps the link alive with S(WTX) or NULL
+/// bytes beyond it is treated as hung. Adjust it in [`crate::t1::Config`] or
+/// [`crate::t0::T0Config`] (`exchange_deadline_micros`).
+pub const DEFAULT_EXCHANGE_DEADLINE_MICROS: u64 = 60_000_000;
+
 /// A point in time, in microseconds since an origin the caller chooses (a timer's counter, the
 /// time since boot, ...). The engines only compare and add instants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

@@ -302,3 +302,80 @@ fn wrong_le_is_resent_with_the_cards_length() {
     want.extend([0x90, 0x00]);
     assert_eq!(exchange(&mut reader, &mut c, &apdu, 50).unwrap(), want);
 }
+
+/// Issue 12: a card that sends a NULL byte just before every work waiting time would keep
+/// the reader for `max_nulls` × WT (about 2.5 hours at the defaults); the per-exchange
+/// deadline ends it at 60 s of virtual time.
+#[test]
+fn endless_null_bytes_end_at_the_exchange_deadline() {
+    let cfg = T0Config::default();
+    assert_eq!(
+        cfg.exchange_deadline_micros,
+        cardwire_link::DEFAULT_EXCHANGE_DEADLINE_MICROS
+    );
+    assert_eq!(cfg.exchange_deadline_micros, 60_000_000);
+    let mut t0: T0<300> = T0::new(cfg);
+    let start = Instant(5_000);
+    t0.start(start, &[0x00, 0xB0, 0x00, 0x00, 0x02]).unwrap();
+    let mut buf = [0u8; 300];
+    let mut now = start;
+    let mut nulls = 0u32;
+    let err = loop {
+        while t0.poll_transmit(&mut buf).is_some() {}
+        if let Some(T0Event::Failed(e)) = t0.poll_event() {
+            break e;
+        }
+        let due = t0
+            .poll_timeout()
+            .expect("a running exchange has a deadline");
+        // The card answers with NULL just before the work waiting time runs out.
+        let next = Instant(now.0 + cfg.wwt_micros - 1);
+        if next < due {
+            now = next;
+            nulls += 1;
+            t0.handle_input(now, &[0x60]);
+        } else {
+            now = due;
+            t0.handle_timeout(now);
+        }
+        assert!(
+            nulls < cfg.max_nulls,
+            "NULL bytes not cut off by the deadline"
+        );
+    };
+    assert_eq!(err, Error::DeadlineExceeded);
+    assert_eq!(now, start.add_micros(60_000_000));
+    assert!(nulls > 60, "{nulls}");
+    assert!(t0.is_dead());
+    assert_eq!(
+        t0.start(now, &[0x00, 0xB0, 0x00, 0x00, 0x02]),
+        Err(Error::Dead)
+    );
+    t0.reset();
+    assert!(t0.start(now, &[0x00, 0xB0, 0x00, 0x00, 0x02]).is_ok());
+}
+
+/// A deadline turned off (`u64::MAX`) leaves the NULL byte limit as the only bound.
+#[test]
+fn without_a_deadline_the_null_limit_still_holds() {
+    let cfg = T0Config {
+        exchange_deadline_micros: u64::MAX,
+        max_nulls: 50,
+        ..T0Config::default()
+    };
+    let mut t0: T0<300> = T0::new(cfg);
+    t0.start(Instant(0), &[0x00, 0xB0, 0x00, 0x00, 0x02])
+        .unwrap();
+    let mut buf = [0u8; 300];
+    while t0.poll_transmit(&mut buf).is_some() {}
+    let mut now = Instant(0);
+    let err = loop {
+        if let Some(T0Event::Failed(e)) = t0.poll_event() {
+            break e;
+        }
+        now = Instant(now.0 + cfg.wwt_micros - 1);
+        t0.handle_input(now, &[0x60]);
+    };
+    assert_eq!(err, Error::ProtocolViolation { byte: 0x60 });
+    assert_eq!(now.0, 51 * (cfg.wwt_micros - 1));
+}

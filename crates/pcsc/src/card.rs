@@ -5,11 +5,11 @@ use std::string::String;
 use std::vec::Vec;
 
 use bytes::Bytes;
-use cardwire_transport::Transport;
+use cardwire_transport::{TransactionEnd, Transport};
 
-use crate::context::cstring;
 use crate::error::{Operation, PcscError, Reason};
 use crate::part10::{self, FeatureList};
+use crate::recovery::{Action, Backoff, Failure, decide};
 use crate::{Attribute, Protocols};
 
 /// How a connection shares the card with other applications (PC/SC `SCARD_SHARE_*`).
@@ -61,17 +61,26 @@ impl Disposition {
 /// a verified PIN or an open secure channel does not outlive the connection for the next
 /// application). Use [`PcscCard::disconnect`] with [`Disposition::Leave`] to leave the card as
 /// it is.
+///
+/// [`Transport::transmit`] applies the recovery policy of [`crate::recovery`]: sharing
+/// violations are retried with a bounded back-off, a transient link failure is retried once
+/// for a command that is safe to repeat, and after a reset by another application the
+/// connection is re-established (leaving the card as it is), the ATR is checked against the
+/// one the connection started with, and the reset is reported
+/// ([`Reason::CardReset`]; a different ATR: [`Reason::DifferentCard`]) — never hidden.
+/// [`Transport::transaction`] holds a real PC/SC transaction for its whole body.
 pub struct PcscCard {
-    /// `None` only after ending a [`Transport`] transaction failed to open a fresh handle.
+    /// `None` only after [`PcscCard::disconnect`] took it.
     card: Option<::pcsc::Card>,
-    /// To open a fresh handle when ending a transaction begun through [`Transport`].
-    context: ::pcsc::Context,
     reader: String,
     share: Share,
     protocols: Protocols,
     atr: Vec<u8>,
-    /// A transaction begun with [`Transport::begin_transaction`] is open.
-    in_transaction: bool,
+    /// The ATR the connection started with, to tell the same card after a reset.
+    first_atr: Vec<u8>,
+    backoff: Backoff,
+    /// How many times the card was found reset by another application.
+    resets_seen: u32,
 }
 
 impl fmt::Debug for PcscCard {
@@ -103,24 +112,36 @@ impl PcscCard {
     /// Wraps a fresh connection and reads the ATR (not in direct mode).
     pub(crate) fn connected(
         card: ::pcsc::Card,
-        context: ::pcsc::Context,
         reader: String,
         share: Share,
         protocols: Protocols,
     ) -> Result<Self, PcscError> {
         let mut card = PcscCard {
             card: Some(card),
-            context,
             reader,
             share,
             protocols,
             atr: Vec::new(),
-            in_transaction: false,
+            first_atr: Vec::new(),
+            backoff: Backoff::DEFAULT,
+            resets_seen: 0,
         };
         if share != Share::Direct {
             card.refresh_atr()?;
+            card.first_atr = card.atr.clone();
         }
         Ok(card)
+    }
+
+    /// Sets the back-off for sharing violations (default [`Backoff::DEFAULT`]).
+    pub fn set_backoff(&mut self, backoff: Backoff) {
+        self.backoff = backoff;
+    }
+
+    /// How many times this connection found the card reset by another application (each
+    /// was reported to the caller as [`Reason::CardReset`]).
+    pub fn resets_seen(&self) -> u32 {
+        self.resets_seen
     }
 
     fn handle(&self, operation: Operation) -> Result<&::pcsc::Card, PcscError> {
@@ -195,7 +216,7 @@ impl PcscCard {
     /// # Errors
     /// [`Reason::CardReset`] when another application reset the card (reconnect first),
     /// [`Reason::CardRemoved`], service failures.
-    pub fn transaction(&mut self) -> Result<PcscTransaction<'_>, PcscError> {
+    pub fn begin_transaction(&mut self) -> Result<PcscTransaction<'_>, PcscError> {
         let atr = &self.atr;
         let tx = self
             .card
@@ -206,7 +227,33 @@ impl PcscCard {
             ))?
             .transaction()
             .map_err(|e| PcscError::new(Operation::BeginTransaction, e))?;
-        Ok(PcscTransaction { tx: Some(tx), atr })
+        Ok(PcscTransaction {
+            tx: Some(tx),
+            atr,
+            reset_at_end: false,
+        })
+    }
+
+    /// After a reset by another application: reconnect leaving the card as it is, and check
+    /// it is the card the connection started with. Returns the error to report.
+    fn recover_from_reset(&mut self, operation: Operation, code: ::pcsc::Error) -> PcscError {
+        self.resets_seen = self.resets_seen.saturating_add(1);
+        if let Err(e) = self.reconnect(Disposition::Leave) {
+            return e;
+        }
+        if self.atr != self.first_atr {
+            return PcscError::without_code(operation, Reason::DifferentCard);
+        }
+        PcscError::new(operation, code)
+    }
+
+    /// After this connection reset the card as a transaction ended: read the new ATR, and
+    /// clear the reset notice pcsc-lite may hold for this handle.
+    fn after_own_reset(&mut self) -> Result<(), PcscError> {
+        match self.refresh_atr() {
+            Err(e) if e.reason() == Reason::CardReset => self.reconnect(Disposition::Leave),
+            other => other,
+        }
     }
 
     /// Sends a control command to the reader (`SCardControl`) and returns its answer.
@@ -251,6 +298,25 @@ impl PcscCard {
         Ok(OwnedFeatureList {
             bytes: Bytes::copy_from_slice(answer),
         })
+    }
+
+    /// The reader's `dwMaxAPDUDataSize` (PC/SC Part 10 `FEATURE_GET_TLV_PROPERTIES`), when
+    /// the reader states it: `Some(0)` short APDUs only. Narrow the session's capabilities
+    /// with [`part10::narrow_to_reader`] (`Card::set_capabilities`).
+    ///
+    /// # Errors
+    /// As [`PcscCard::features`] and [`PcscCard::control`].
+    pub fn max_apdu_data_size(&self) -> Result<Option<u32>, PcscError> {
+        let features = self.features()?;
+        let Some(code) = features
+            .list()
+            .control_code(part10::Feature::GET_TLV_PROPERTIES)
+        else {
+            return Ok(None);
+        };
+        let mut out = [0u8; 256];
+        let answer = self.control(code, &[], &mut out)?;
+        Ok(part10::max_apdu_data_size(answer))
     }
 
     /// Reads a reader attribute (`SCardGetAttrib`), for example
@@ -303,14 +369,44 @@ impl OwnedFeatureList {
 impl Transport for PcscCard {
     type Error = PcscError;
 
+    /// `SCardTransmit`, with the recovery policy of [`crate::recovery`].
     fn transmit<'b>(
         &mut self,
         command: &[u8],
         response: &'b mut [u8],
     ) -> Result<&'b [u8], PcscError> {
-        self.handle(Operation::Transmit)?
-            .transmit(command, response)
-            .map_err(|e| PcscError::new(Operation::Transmit, e))
+        let mut attempt = 0u32;
+        loop {
+            let code = match self
+                .handle(Operation::Transmit)?
+                .transmit(command, response)
+            {
+                // Re-borrowed: the borrow checker cannot see that the loop ends here.
+                Ok(answer) => {
+                    let len = answer.len();
+                    return response.get(..len).ok_or(PcscError::without_code(
+                        Operation::Transmit,
+                        Reason::BufferTooSmall,
+                    ));
+                }
+                Err(code) => code,
+            };
+            match decide(
+                Failure::from_code(code as u32),
+                command,
+                attempt,
+                &self.backoff,
+            ) {
+                Action::RetryAfter(pause) => {
+                    std::thread::sleep(pause);
+                    attempt += 1;
+                }
+                Action::ReconnectAndReport => {
+                    return Err(self.recover_from_reset(Operation::Transmit, code));
+                }
+                Action::Report => return Err(PcscError::new(Operation::Transmit, code)),
+            }
+        }
     }
 
     fn atr(&self) -> &[u8] {
@@ -321,42 +417,67 @@ impl Transport for PcscCard {
         self.reconnect(Disposition::Reset)
     }
 
-    /// `SCardBeginTransaction`, for the `Card` session's transaction guard. A no-op on an
-    /// exclusive connection (nobody else can interleave) and when a transaction is open.
-    fn begin_transaction(&mut self) -> Result<(), PcscError> {
-        if self.share == Share::Exclusive || self.in_transaction {
-            return Ok(());
+    /// Holds a real PC/SC transaction (`SCardBeginTransaction`) for the whole of `body`,
+    /// then `SCardEndTransaction` — with `SCARD_RESET_CARD` when `body` asks for
+    /// [`TransactionEnd::Reset`], after which the new ATR is read. On an exclusive connection
+    /// nobody can interleave: `body` runs at once (and a reset is a reconnect with reset).
+    ///
+    /// A sharing violation when beginning is retried with the back-off; a reset by another
+    /// application found when beginning is recovered from and reported as for
+    /// [`Transport::transmit`].
+    fn transaction(
+        &mut self,
+        body: &mut dyn FnMut(&mut dyn Transport<Error = PcscError>) -> TransactionEnd,
+    ) -> Result<(), PcscError> {
+        if self.share == Share::Exclusive {
+            return cardwire_transport::exclusive_transaction(self, body);
         }
-        let tx = self
-            .handle_mut(Operation::BeginTransaction)?
-            .transaction()
-            .map_err(|e| PcscError::new(Operation::BeginTransaction, e))?;
-        // The `pcsc` crate offers the transaction only as a guard borrowing the card, which a
-        // `Transport` cannot keep between calls; the guard is forgotten (so it does not end
-        // the transaction now) and `end_transaction` ends it by closing this handle.
-        core::mem::forget(tx);
-        self.in_transaction = true;
-        Ok(())
-    }
-
-    /// Ends the transaction begun with [`Transport::begin_transaction`]: opens a fresh handle
-    /// to the card and closes the old one (leaving the card as it is), which ends the
-    /// transaction (PC/SC: disconnecting releases the handle's locks).
-    fn end_transaction(&mut self) -> Result<(), PcscError> {
-        if !self.in_transaction {
-            return Ok(());
+        let mut attempt = 0u32;
+        let end = loop {
+            let code = {
+                let atr = &self.atr;
+                let begun = self
+                    .card
+                    .as_mut()
+                    .ok_or(PcscError::without_code(
+                        Operation::BeginTransaction,
+                        Reason::ConnectionLost,
+                    ))?
+                    .transaction2();
+                match begun {
+                    Ok(tx) => {
+                        let mut held = PcscTransaction {
+                            tx: Some(tx),
+                            atr,
+                            reset_at_end: false,
+                        };
+                        let end = body(&mut held);
+                        let reset = end == TransactionEnd::Reset || held.reset_at_end;
+                        let disposition = if reset {
+                            Disposition::Reset
+                        } else {
+                            Disposition::Leave
+                        };
+                        held.end(disposition)?;
+                        break reset;
+                    }
+                    Err((_, code)) => code,
+                }
+            };
+            match decide(Failure::from_code(code as u32), &[], attempt, &self.backoff) {
+                Action::RetryAfter(pause) => {
+                    std::thread::sleep(pause);
+                    attempt += 1;
+                }
+                Action::ReconnectAndReport => {
+                    return Err(self.recover_from_reset(Operation::BeginTransaction, code));
+                }
+                Action::Report => return Err(PcscError::new(Operation::BeginTransaction, code)),
+            }
+        };
+        if end {
+            self.after_own_reset()?;
         }
-        self.in_transaction = false;
-        // pcsc-lite holds back SCardConnect while a transaction is open, so close first.
-        if let Some(old) = self.card.take() {
-            old.disconnect(::pcsc::Disposition::LeaveCard)
-                .map_err(|(_, e)| PcscError::new(Operation::EndTransaction, e))?;
-        }
-        let fresh = self
-            .context
-            .connect(&cstring(&self.reader), self.share.raw(), self.protocols)
-            .map_err(|e| PcscError::new(Operation::EndTransaction, e))?;
-        self.card = Some(fresh);
         Ok(())
     }
 }
@@ -365,6 +486,9 @@ impl Transport for PcscCard {
 pub struct PcscTransaction<'c> {
     tx: Option<::pcsc::Transaction<'c>>,
     atr: &'c [u8],
+    /// A session over this guard asked for a reset at the end of its transaction: dropping
+    /// the guard ends it with `SCARD_RESET_CARD`.
+    reset_at_end: bool,
 }
 
 impl fmt::Debug for PcscTransaction<'_> {
@@ -380,6 +504,11 @@ impl PcscTransaction<'_> {
     /// [`Reason::CardRemoved`] / [`Reason::CardReset`] when the card went away meanwhile
     /// (the transaction is over either way), service failures.
     pub fn end(mut self, disposition: Disposition) -> Result<(), PcscError> {
+        let disposition = if self.reset_at_end {
+            Disposition::Reset
+        } else {
+            disposition
+        };
         match self.tx.take() {
             Some(tx) => tx
                 .end(disposition.raw())
@@ -415,6 +544,33 @@ impl Transport for PcscTransaction<'_> {
             Operation::TransmitInTransaction,
             Reason::Unsupported,
         ))
+    }
+
+    /// Already in a transaction: `body` runs at once. When it asks for a reset, the
+    /// transaction will end with `SCARD_RESET_CARD` (when the guard is dropped or ended
+    /// with [`Disposition::Leave`]).
+    fn transaction(
+        &mut self,
+        body: &mut dyn FnMut(&mut dyn Transport<Error = PcscError>) -> TransactionEnd,
+    ) -> Result<(), PcscError> {
+        if body(self) == TransactionEnd::Reset {
+            self.reset_at_end = true;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PcscTransaction<'_> {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            let disposition = if self.reset_at_end {
+                Disposition::Reset
+            } else {
+                Disposition::Leave
+            };
+            // Nothing useful can be done with a failure here; `end` reports it.
+            let _ = tx.end(disposition.raw());
+        }
     }
 }
 

@@ -160,13 +160,7 @@ impl Context {
             .inner
             .connect(&name, share.raw(), protocols)
             .map_err(|e| PcscError::new(Operation::Connect, e))?;
-        PcscCard::connected(
-            card,
-            self.inner.clone(),
-            reader.to_string(),
-            share,
-            protocols,
-        )
+        PcscCard::connected(card, reader.to_string(), share, protocols)
     }
 }
 

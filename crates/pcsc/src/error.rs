@@ -99,9 +99,11 @@ pub enum Reason {
     MalformedAnswer,
     /// The parameters were refused.
     InvalidParameter,
-    /// The connection to the card was lost (ending a transaction could not reconnect);
-    /// connect again.
+    /// The connection to the card was lost (it was disconnected); connect again.
     ConnectionLost,
+    /// After a reset by another application, the card in the reader answers with another
+    /// ATR than the one the connection started with: it is not the card the session knew.
+    DifferentCard,
     /// Anything else; see [`PcscError::code`].
     Other,
 }
@@ -131,6 +133,9 @@ impl Reason {
             Reason::MalformedAnswer => "the reader's answer is malformed",
             Reason::InvalidParameter => "the service refused the parameters",
             Reason::ConnectionLost => "the connection to the card was lost; connect again",
+            Reason::DifferentCard => {
+                "the card was reset and now answers with another ATR: it is not the same card"
+            }
             Reason::Other => "the smart card service reported an error",
         }
     }
@@ -138,7 +143,9 @@ impl Reason {
     fn of(code: ::pcsc::Error) -> Self {
         use ::pcsc::Error as E;
         match code {
-            E::NoService | E::ServiceStopped | E::Shutdown => Reason::ServiceNotRunning,
+            E::NoService | E::ServiceStopped | E::Shutdown | E::InvalidHandle => {
+                Reason::ServiceNotRunning
+            }
             E::NoReadersAvailable => Reason::NoReaders,
             E::UnknownReader | E::ReaderUnavailable => Reason::UnknownReader,
             E::NoSmartcard => Reason::NoCard,
@@ -154,7 +161,7 @@ impl Reason {
                 Reason::Unsupported
             }
             E::InsufficientBuffer => Reason::BufferTooSmall,
-            E::InvalidParameter | E::InvalidValue | E::InvalidHandle => Reason::InvalidParameter,
+            E::InvalidParameter | E::InvalidValue => Reason::InvalidParameter,
             _ => Reason::Other,
         }
     }
@@ -204,6 +211,25 @@ impl PcscError {
     pub fn code(&self) -> Option<::pcsc::Error> {
         self.code
     }
+
+    /// The failure's class for recovery ([`crate::recovery`]).
+    pub fn failure(&self) -> crate::recovery::Failure {
+        use crate::recovery::Failure;
+        match (self.code, self.reason) {
+            (Some(code), _) => Failure::from_code(code as u32),
+            (
+                None,
+                Reason::CardRemoved
+                | Reason::NoCard
+                | Reason::ConnectionLost
+                | Reason::DifferentCard,
+            ) => Failure::CardRemoved,
+            (None, Reason::CardReset) => Failure::CardReset,
+            (None, Reason::ServiceNotRunning) => Failure::ServiceStopped,
+            (None, Reason::NoReaders | Reason::UnknownReader) => Failure::ReaderGone,
+            (None, _) => Failure::Other,
+        }
+    }
 }
 
 impl fmt::Display for PcscError {
@@ -229,7 +255,10 @@ impl TransportError for PcscError {
             Reason::ServiceNotRunning | Reason::NoReaders | Reason::UnknownReader => {
                 ErrorKind::NoService
             }
-            Reason::NoCard | Reason::CardRemoved | Reason::ConnectionLost => ErrorKind::CardRemoved,
+            Reason::NoCard
+            | Reason::CardRemoved
+            | Reason::ConnectionLost
+            | Reason::DifferentCard => ErrorKind::CardRemoved,
             Reason::CardReset => ErrorKind::CardReset,
             Reason::Timeout | Reason::UnresponsiveCard => ErrorKind::Timeout,
             Reason::BufferTooSmall => ErrorKind::BufferTooSmall,

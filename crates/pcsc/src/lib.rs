@@ -15,6 +15,7 @@ pub mod context;
 #[cfg(feature = "backend")]
 pub mod error;
 pub mod part10;
+pub mod recovery;
 
 #[cfg(feature = "backend")]
 pub use ::pcsc::{Attribute, Protocol, Protocols};

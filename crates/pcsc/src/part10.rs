@@ -206,6 +206,48 @@ impl<'a> FeatureList<'a> {
     }
 }
 
+/// The `dwMaxAPDUDataSize` property tag of `FEATURE_GET_TLV_PROPERTIES` (PC/SC Part 10 v2.02
+/// §2.6.14, `PCSCv2_PART10_PROPERTY_dwMaxAPDUDataSize`).
+pub const PROPERTY_MAX_APDU_DATA_SIZE: u8 = 0x0A;
+
+/// The reader's `dwMaxAPDUDataSize` from a `FEATURE_GET_TLV_PROPERTIES` answer (tag, length,
+/// little-endian value entries): `Some(0)` means short APDUs only, `Some(n)` extended APDUs
+/// with at most `n` data bytes; `None` when the property is absent or the answer malformed.
+pub fn max_apdu_data_size(tlv_properties: &[u8]) -> Option<u32> {
+    let mut rest = tlv_properties;
+    while let [tag, len, tail @ ..] = rest {
+        let len = usize::from(*len);
+        let value = tail.get(..len)?;
+        if *tag == PROPERTY_MAX_APDU_DATA_SIZE {
+            let mut le = [0u8; 4];
+            le.get_mut(..value.len().min(4))?
+                .copy_from_slice(value.get(..value.len().min(4))?);
+            return Some(u32::from_le_bytes(le));
+        }
+        rest = tail.get(len..)?;
+    }
+    None
+}
+
+/// Narrows a card's capabilities to what the reader carries (`dwMaxAPDUDataSize`, see
+/// [`max_apdu_data_size`]): `0` makes them short-only; `n` caps both data fields at `n`.
+pub fn narrow_to_reader(
+    caps: cardwire_apdu::exchange::Capabilities,
+    max_apdu_data_size: u32,
+) -> cardwire_apdu::exchange::Capabilities {
+    let mut caps = caps;
+    if max_apdu_data_size == 0 || !caps.extended_length {
+        caps.extended_length = false;
+        caps.max_command_data = caps.max_command_data.min(255);
+        caps.max_response_data = caps.max_response_data.min(256);
+        return caps;
+    }
+    let cap_cmd = u16::try_from(max_apdu_data_size).unwrap_or(u16::MAX);
+    caps.max_command_data = caps.max_command_data.min(cap_cmd).max(255);
+    caps.max_response_data = caps.max_response_data.min(max_apdu_data_size).max(256);
+    caps
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,4 +311,20 @@ mod tests {
 
     extern crate std;
     use std::string::ToString;
+
+    #[test]
+    fn reader_max_apdu_data_size_narrows_the_capabilities() {
+        use cardwire_apdu::exchange::Capabilities;
+        // wLcdLayout (01, 2 bytes), then dwMaxAPDUDataSize (0A, 4 bytes) = 261.
+        let props = [0x01, 0x02, 0x00, 0x00, 0x0A, 0x04, 0x05, 0x01, 0x00, 0x00];
+        assert_eq!(max_apdu_data_size(&props), Some(261));
+        assert_eq!(max_apdu_data_size(&props[..4]), None);
+        assert_eq!(max_apdu_data_size(&[0x0A, 0x04, 0x05]), None, "truncated");
+        let caps = narrow_to_reader(Capabilities::EXTENDED, 261);
+        assert!(caps.extended_length);
+        assert_eq!((caps.max_command_data, caps.max_response_data), (261, 261));
+        let caps = narrow_to_reader(Capabilities::EXTENDED, 0);
+        assert!(!caps.extended_length);
+        assert_eq!((caps.max_command_data, caps.max_response_data), (255, 256));
+    }
 }

@@ -121,7 +121,7 @@ mod running {
         let mut ours = connect(&context, Share::Shared);
         let mut theirs = connect(&context, Share::Shared);
         {
-            let mut tx = ours.transaction().unwrap();
+            let mut tx = ours.begin_transaction().unwrap();
             assert_eq!(send(&mut tx, &[0, 0xA4, 0, 0x0C, 2, 0x3F, 0x00]), [0x90, 0]);
             tx.end(Disposition::Leave).unwrap();
         }
@@ -160,19 +160,19 @@ mod running {
         assert!(card.capabilities().command_chaining);
         assert!(!card.capabilities().extended_length);
         let mut buf = [0u8; 1100];
-        {
-            let mut tx = card.transaction().unwrap();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let mut other = None;
+        card.transaction(|tx| {
             // Another application cannot interleave while the transaction is open: pcsc-lite
             // holds its command back until the transaction ends.
-            let (done_tx, done_rx) = std::sync::mpsc::channel();
-            let other = std::thread::spawn(move || {
+            other = Some(std::thread::spawn(move || {
                 let context = Context::establish().unwrap();
                 let mut other = connect(&context, Share::Shared);
                 let r = send(&mut other, &[0, 0xA4, 0, 0x0C, 2, 0x3F, 0x00]);
                 // Dropping a connection resets the card; leave it for the session instead.
                 other.disconnect(Disposition::Leave).unwrap();
                 done_tx.send(r).unwrap();
-            });
+            }));
             assert!(
                 done_rx.recv_timeout(Duration::from_millis(500)).is_err(),
                 "another application got through during the transaction"
@@ -194,12 +194,18 @@ mod running {
             let get = CommandRepr::new(cardwire_apdu::Cla(0), Ins::GET_DATA, 1, 2).with_ne(256);
             let r = tx.transmit(&get, &mut buf).unwrap();
             assert_eq!(r.data(), &payload[..]);
-            tx.end().unwrap();
-            // The transaction is over: the other application's command goes through.
-            let r = done_rx.recv_timeout(Duration::from_secs(5)).unwrap();
-            assert_eq!(r, [0x90, 0]);
-            other.join().unwrap();
-        }
+            // Still held after a second of the session's silence: no disconnect in between.
+            std::thread::sleep(Duration::from_millis(300));
+            assert!(
+                done_rx.try_recv().is_err(),
+                "the transaction was let go early"
+            );
+        })
+        .unwrap();
+        // The transaction is over: the other application's command goes through.
+        let r = done_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(r, [0x90, 0]);
+        other.unwrap().join().unwrap();
         // READ BINARY of a 1024-byte file in the fewest short APDUs.
         let select =
             CommandRepr::new(cardwire_apdu::Cla(0), Ins::SELECT, 0, 0x0C).with_data(&[0x2F, 0x02]);
@@ -277,7 +283,7 @@ mod removable {
 
         let mut card = connect(&context, Share::Shared);
         {
-            let mut tx = card.transaction().unwrap();
+            let mut tx = card.begin_transaction().unwrap();
             assert_eq!(send(&mut tx, &[0, 0xA4, 0, 0x0C, 2, 0x3F, 0x00]), [0x90, 0]);
             // EJECT: the test card leaves for 2 s.
             assert_eq!(send(&mut tx, &[0x80, 0xEE, 0, 0, 1, 20]), [0x90, 0]);

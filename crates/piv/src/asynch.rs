@@ -1,8 +1,9 @@
-//! [`AsyncPiv`]: the PIV host operations over an [`AsyncSession`], the async twin of
-//! [`crate::Piv`].
+//! [`AsyncPiv`]: the PIV host operations over an [`AsyncSession`], the one implementation
+//! of them.
 //!
-//! Generated from `tools/host.rs.in` by `tools/gen-host.py`: the same builders, parsers and
-//! checks, with `.await` on the session.
+//! Each operation only glues the sans-IO builders of [`crate::commands`] to the parsers of
+//! [`crate::response`] and the container views. The blocking [`crate::Piv`] runs this same
+//! code over `cardwire_transport::session::Ready`, whose futures complete on their first poll.
 
 use cardwire_apdu::{Cla, CommandRepr, StatusWord};
 use cardwire_pin::{Pin, PinCommand, PinOutcome, PinReference, PinSpec};
@@ -17,8 +18,8 @@ use crate::{
     response,
 };
 
-/// The PIV card application's host side over an [`AsyncSession`]: every method of
-/// [`crate::Piv`] as an `async fn`.
+/// The PIV card application's host side over an [`AsyncSession`] (NIST SP 800-73-4 Part 2);
+/// [`crate::Piv`] offers every method over a blocking session.
 #[derive(Debug)]
 pub struct AsyncPiv<S> {
     session: S,

@@ -1,21 +1,21 @@
 //! [`Piv`]: the PIV host operations over a blocking [`Session`].
 //!
-//! Generated from `tools/host.rs.in` by `tools/gen-host.py` together with its async twin
-//! [`crate::AsyncPiv`]: both only glue the sans-IO builders of [`crate::commands`] to the
-//! parsers of [`crate::response`] and the container views.
+//! The operations are written once, as `async` code in [`crate::AsyncPiv`]. [`Piv`] runs that
+//! same code over its blocking session through [`Ready`], whose every transmit completes at
+//! once, and polls it a single time with [`run_ready`] (as `cardwire-transport` drives one
+//! engine for both `Card` and `AsyncCard`). So the blocking and async hosts send exactly the
+//! same APDUs.
 
-use cardwire_apdu::{Cla, CommandRepr, StatusWord};
-use cardwire_pin::{
-    Charset, Pin, PinCommand, PinFormat, PinOutcome, PinPolicy, PinReference, PinSpec,
-};
-use cardwire_transport::{Error as _, Session};
-use zeroize::Zeroize;
+use core::future::Future;
+
+use cardwire_pin::{Charset, Pin, PinFormat, PinOutcome, PinPolicy, PinReference, PinSpec};
+use cardwire_transport::Error as _;
+use cardwire_transport::session::{Ready, Session, run_ready};
 
 use crate::{
-    AlgorithmId, ApplicationProperties, AuthTemplate, AuthTemplateRepr, CardCapabilityContainer,
-    CertificateObject, Chuid, Discovery, Error, KeyHistory, ManagementKey, MutualAuth, ObjectId,
-    Operation, PrintedInformation, PublicKey, SecurityObject, Slot, Target, commands, containers,
-    response,
+    AlgorithmId, ApplicationProperties, AsyncPiv, AuthTemplate, AuthTemplateRepr,
+    CardCapabilityContainer, CertificateObject, Chuid, Discovery, Error, KeyHistory, ManagementKey,
+    ObjectId, PrintedInformation, PublicKey, SecurityObject, Slot,
 };
 
 /// The PIV Global PIN: reference `00`, 6-8 digits padded with `FF` to 8 bytes
@@ -46,6 +46,15 @@ pub fn pin_spec(reference: PinReference) -> PinSpec {
     }
 }
 
+/// Runs one operation of [`AsyncPiv`] over [`Ready`] to completion in a single poll.
+///
+/// A `Pending` cannot happen (every await reaches a blocking `transmit`); if it ever did,
+/// [`run_ready`] asserts in debug builds and this returns [`Error::Session`] with
+/// [`cardwire_transport::ErrorKind::Other`] instead of looping or panicking.
+fn block<T>(operation: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    run_ready(operation).map_err(|e| Error::Session(e.kind()))?
+}
+
 /// The PIV card application's host side over a [`Session`] (NIST SP 800-73-4 Part 2).
 ///
 /// Every operation takes the caller's buffer for the card's answer and returns views into
@@ -69,276 +78,199 @@ pub fn pin_spec(reference: PinReference) -> PinSpec {
 /// ```
 #[derive(Debug)]
 pub struct Piv<S> {
-    session: S,
+    inner: AsyncPiv<Ready<S>>,
 }
 
 impl<S: Session> Piv<S> {
     /// Wraps a session (the PIV application is not selected yet: call [`Self::select`]).
     pub fn new(session: S) -> Self {
-        Piv { session }
+        Piv {
+            inner: AsyncPiv::new(Ready(session)),
+        }
     }
 
     /// The session.
     pub fn session(&self) -> &S {
-        &self.session
+        &self.inner.session().0
     }
 
     /// The session, mutably (for example to send a proprietary command in between).
     pub fn session_mut(&mut self) -> &mut S {
-        &mut self.session
+        &mut self.inner.session_mut().0
     }
 
     /// Gives the session back.
     pub fn into_inner(self) -> S {
-        self.session
-    }
-
-    fn exchange<'b>(
-        &mut self,
-        command: &CommandRepr<'_>,
-        response: &'b mut [u8],
-    ) -> Result<(&'b [u8], StatusWord), Error> {
-        let rsp = self
-            .session
-            .transmit(command, response)
-            .map_err(|e| Error::Session(e.kind()))?;
-        Ok(response::split(rsp))
+        self.inner.into_inner().0
     }
 
     /// SELECT the PIV application and read its application property template
     /// (SP 800-73-4 Part 2 §3.1.1). `buf` receives the answer.
     ///
     /// # Errors
-    /// [`Error::Status`] (`6A82` when the card has no PIV application), [`Error::Session`],
-    /// parse errors of [`ApplicationProperties::new_checked`].
+    /// As [`AsyncPiv::select`].
     pub fn select<'b>(&mut self, buf: &'b mut [u8]) -> Result<ApplicationProperties<'b>, Error> {
-        let (data, sw) = self.exchange(&commands::select(), buf)?;
-        response::check(Operation::Select, Target::Application, sw)?;
-        ApplicationProperties::new_checked(data)
+        block(self.inner.select(buf))
     }
 
-    /// GET DATA of `object` (SP 800-73-4 Part 2 §3.1.2); returns the container's content
-    /// (inside `53`, or inside `7E` for the discovery object). Large objects arrive through
-    /// the session's `61xx` handling into `buf`.
+    /// GET DATA of `object` (SP 800-73-4 Part 2 §3.1.2); returns the container's content.
     ///
     /// # Errors
-    /// [`Error::Status`] (`6A82` not found, `6982` PIN needed), [`Error::Session`] (also when
-    /// `buf` is too small for the object), [`Error::Tlv`]/[`Error::Malformed`].
+    /// As [`AsyncPiv::get_data`].
     pub fn get_data<'b>(&mut self, object: ObjectId, buf: &'b mut [u8]) -> Result<&'b [u8], Error> {
-        let mut list = [0u8; commands::GET_DATA_LEN];
-        let cmd = commands::get_data(object, &mut list)?;
-        let (data, sw) = self.exchange(&cmd, buf)?;
-        response::check(Operation::GetData, Target::Object(object), sw)?;
-        containers::unwrap_data_object(object, data)
+        block(self.inner.get_data(object, buf))
     }
 
     /// Reads the CHUID.
     ///
     /// # Errors
-    /// As [`Self::get_data`] and [`Chuid::new_checked`].
+    /// As [`AsyncPiv::read_chuid`].
     pub fn read_chuid<'b>(&mut self, buf: &'b mut [u8]) -> Result<Chuid<'b>, Error> {
-        Chuid::new_checked(self.get_data(ObjectId::CHUID, buf)?)
+        block(self.inner.read_chuid(buf))
     }
 
     /// Reads the Card Capability Container.
     ///
     /// # Errors
-    /// As [`Self::get_data`] and [`CardCapabilityContainer::new_checked`].
+    /// As [`AsyncPiv::read_ccc`].
     pub fn read_ccc<'b>(
         &mut self,
         buf: &'b mut [u8],
     ) -> Result<CardCapabilityContainer<'b>, Error> {
-        CardCapabilityContainer::new_checked(
-            self.get_data(ObjectId::CARD_CAPABILITY_CONTAINER, buf)?,
-        )
+        block(self.inner.read_ccc(buf))
     }
 
     /// Reads the discovery object.
     ///
     /// # Errors
-    /// As [`Self::get_data`] and [`Discovery::new_checked`].
+    /// As [`AsyncPiv::read_discovery`].
     pub fn read_discovery<'b>(&mut self, buf: &'b mut [u8]) -> Result<Discovery<'b>, Error> {
-        Discovery::new_checked(self.get_data(ObjectId::DISCOVERY, buf)?)
+        block(self.inner.read_discovery(buf))
     }
 
     /// Reads the key history object.
     ///
     /// # Errors
-    /// As [`Self::get_data`] and [`KeyHistory::new_checked`].
+    /// As [`AsyncPiv::read_key_history`].
     pub fn read_key_history<'b>(&mut self, buf: &'b mut [u8]) -> Result<KeyHistory<'b>, Error> {
-        KeyHistory::new_checked(self.get_data(ObjectId::KEY_HISTORY, buf)?)
+        block(self.inner.read_key_history(buf))
     }
 
     /// Reads the printed information (needs the PIN).
     ///
     /// # Errors
-    /// As [`Self::get_data`] and [`PrintedInformation::new_checked`].
+    /// As [`AsyncPiv::read_printed_information`].
     pub fn read_printed_information<'b>(
         &mut self,
         buf: &'b mut [u8],
     ) -> Result<PrintedInformation<'b>, Error> {
-        PrintedInformation::new_checked(self.get_data(ObjectId::PRINTED_INFORMATION, buf)?)
+        block(self.inner.read_printed_information(buf))
     }
 
     /// Reads the security object.
     ///
     /// # Errors
-    /// As [`Self::get_data`] and [`SecurityObject::new_checked`].
+    /// As [`AsyncPiv::read_security_object`].
     pub fn read_security_object<'b>(
         &mut self,
         buf: &'b mut [u8],
     ) -> Result<SecurityObject<'b>, Error> {
-        SecurityObject::new_checked(self.get_data(ObjectId::SECURITY_OBJECT, buf)?)
+        block(self.inner.read_security_object(buf))
     }
 
     /// Reads the certificate container of `key` (9A, 9C, 9D, 9E, 82-95).
     ///
     /// # Errors
-    /// [`Error::Malformed`] for a key without a certificate container; as
-    /// [`Self::get_data`] and [`CertificateObject::new_checked`].
+    /// As [`AsyncPiv::read_certificate`].
     pub fn read_certificate<'b>(
         &mut self,
         key: Slot,
         buf: &'b mut [u8],
     ) -> Result<CertificateObject<'b>, Error> {
-        let object = key.object().ok_or(Error::Malformed {
-            target: Target::Key(key),
-            offset: 0,
-            what: "this key has no certificate container (SP 800-73-4 Part 1 Table 4b)",
-        })?;
-        CertificateObject::new_checked(object, self.get_data(object, buf)?)
+        block(self.inner.read_certificate(key, buf))
     }
 
     /// PUT DATA of `content` into `object` (SP 800-73-4 Part 2 §3.3.2; needs the management
-    /// key). The data field is built in `work` ([`commands::put_data_len`] bytes); the
-    /// session chains it when it is longer than one APDU.
+    /// key). The data field is built in `work` ([`crate::commands::put_data_len`] bytes).
     ///
     /// # Errors
-    /// [`Error::BufferTooSmall`], [`Error::Status`] (`6982` without the management key,
-    /// `6A84` not enough memory), [`Error::Session`].
+    /// As [`AsyncPiv::put_data`].
     pub fn put_data(
         &mut self,
         object: ObjectId,
         content: &[u8],
         work: &mut [u8],
     ) -> Result<(), Error> {
-        let cmd = commands::put_data(object, content, work)?;
-        let mut rsp = [0u8; 2];
-        let (_, sw) = self.exchange(&cmd, &mut rsp)?;
-        response::check(Operation::PutData, Target::Object(object), sw)
+        block(self.inner.put_data(object, content, work))
     }
 
-    fn pin_command(&mut self, cmd: &PinCommand) -> Result<PinOutcome, Error> {
-        if cmd.carries_secret() && self.session.plain_pin_forbidden() {
-            return Err(Error::Pin(cardwire_pin::Error::PlainPinRefused));
-        }
-        let mut rsp = [0u8; 2];
-        let (_, sw) = self.exchange(&cmd.repr(Cla(0x00)), &mut rsp)?;
-        Ok(PinOutcome::from_status(sw))
-    }
-
-    /// VERIFY `pin` against `reference` (`80` PIV PIN, `00` Global PIN, `81` PUK), in the
-    /// PIV format: ASCII padded with `FF` to 8 bytes (SP 800-73-4 Part 2 §3.2.1).
+    /// VERIFY `pin` against `reference` (`80` PIV PIN, `00` Global PIN, `81` PUK)
+    /// (SP 800-73-4 Part 2 §3.2.1).
     ///
     /// # Errors
-    /// [`Error::Pin`] when the PIN breaks the reference's policy (nothing is sent then, so no
-    /// try is spent) or secure messaging is required; [`Error::Session`].
+    /// As [`AsyncPiv::verify_pin`].
     pub fn verify_pin(&mut self, reference: PinReference, pin: &Pin) -> Result<PinOutcome, Error> {
-        let spec = pin_spec(reference);
-        spec.policy.check(pin)?;
-        let cmd = PinCommand::verify(reference, spec.format, pin)?;
-        self.pin_command(&cmd)
+        block(self.inner.verify_pin(reference, pin))
     }
 
-    /// Empty VERIFY: `9000` when `reference` is verified, `63Cx` with the tries left
-    /// otherwise, `6983` when blocked (SP 800-73-4 Part 2 §3.2.1).
+    /// Empty VERIFY: the verification status of `reference` (SP 800-73-4 Part 2 §3.2.1).
     ///
     /// # Errors
-    /// [`Error::Session`].
+    /// As [`AsyncPiv::pin_status`].
     pub fn pin_status(&mut self, reference: PinReference) -> Result<PinOutcome, Error> {
-        self.pin_command(&PinCommand::verify_status(reference))
+        block(self.inner.pin_status(reference))
     }
 
     /// VERIFY with P1 `FF`: resets the security status of `reference` (SP 800-73-4 Part 2
     /// §3.2.1).
     ///
     /// # Errors
-    /// [`Error::Session`].
+    /// As [`AsyncPiv::reset_pin_verification`].
     pub fn reset_pin_verification(&mut self, reference: PinReference) -> Result<PinOutcome, Error> {
-        self.pin_command(&PinCommand::reset_verification(reference))
+        block(self.inner.reset_pin_verification(reference))
     }
 
     /// CHANGE REFERENCE DATA of `reference` (PIN or PUK) from `old` to `new`
     /// (SP 800-73-4 Part 2 §3.2.2).
     ///
     /// # Errors
-    /// As [`Self::verify_pin`].
+    /// As [`AsyncPiv::change_reference_data`].
     pub fn change_reference_data(
         &mut self,
         reference: PinReference,
         old: &Pin,
         new: &Pin,
     ) -> Result<PinOutcome, Error> {
-        let spec = pin_spec(reference);
-        spec.policy.check(old)?;
-        spec.policy.check(new)?;
-        let cmd = PinCommand::change_reference_data(reference, spec.format, Some(old), new)?;
-        self.pin_command(&cmd)
+        block(self.inner.change_reference_data(reference, old, new))
     }
 
     /// RESET RETRY COUNTER of the PIV PIN with the PUK, setting `new_pin`
-    /// (SP 800-73-4 Part 2 §3.2.3). `WrongPin`/`Blocked` outcomes count the PUK's tries.
+    /// (SP 800-73-4 Part 2 §3.2.3).
     ///
     /// # Errors
-    /// As [`Self::verify_pin`].
+    /// As [`AsyncPiv::reset_retry_counter`].
     pub fn reset_retry_counter(&mut self, puk: &Pin, new_pin: &Pin) -> Result<PinOutcome, Error> {
-        let pin = PinSpec::PIV_APPLICATION_PIN;
-        let puk_spec = PinSpec::PIV_PUK;
-        puk_spec.policy.check(puk)?;
-        pin.policy.check(new_pin)?;
-        let cmd = PinCommand::reset_retry_counter(
-            pin.reference,
-            pin.format,
-            puk_spec.format,
-            Some(puk),
-            Some(new_pin),
-        )?;
-        self.pin_command(&cmd)
+        block(self.inner.reset_retry_counter(puk, new_pin))
     }
 
     /// Mutual authentication with the card management key `9B` (SP 800-73-4 Part 2
-    /// Appendix A.1); afterwards PUT DATA and GENERATE ASYMMETRIC KEY PAIR are allowed.
+    /// Appendix A.1).
     ///
     /// # Errors
-    /// [`Error::Status`] (`6982` wrong key, `6983` blocked), [`Error::CardAuthenticationFailed`]
-    /// when the card's answer to the host challenge is wrong, [`Error::Session`].
+    /// As [`AsyncPiv::authenticate_management_key`].
     pub fn authenticate_management_key<R: rand_core::CryptoRng + ?Sized>(
         &mut self,
         key: &ManagementKey,
         rng: &mut R,
     ) -> Result<(), Error> {
-        let target = Target::Key(Slot::MANAGEMENT);
-        let mut auth = MutualAuth::new(key);
-        let mut out = [0u8; 48];
-        let mut rsp = [0u8; 48];
-        let request = auth.witness_request(&mut out)?;
-        let cmd = commands::general_authenticate(auth.algorithm(), Slot::MANAGEMENT, request);
-        let (data, sw) = self.exchange(&cmd, &mut rsp)?;
-        response::check(Operation::GeneralAuthenticate, target, sw)?;
-        let answer = auth.answer(data, rng, &mut out)?;
-        let cmd = commands::general_authenticate(auth.algorithm(), Slot::MANAGEMENT, answer);
-        let (data, sw) = self.exchange(&cmd, &mut rsp)?;
-        out.zeroize();
-        response::check(Operation::GeneralAuthenticate, target, sw)?;
-        auth.finish(data)
+        block(self.inner.authenticate_management_key(key, rng))
     }
 
     /// GENERAL AUTHENTICATE with `template` (SP 800-73-4 Part 2 §3.2.4); returns the
-    /// card's `7C`. The template is encoded at the front of `buf`, the answer after it.
+    /// card's `7C`.
     ///
     /// # Errors
-    /// [`Error::BufferTooSmall`], [`Error::Status`] (`6982` PIN needed, `6A80` bad data),
-    /// [`Error::Session`], parse errors of [`AuthTemplate::new_checked`].
+    /// As [`AsyncPiv::general_authenticate`].
     pub fn general_authenticate<'b>(
         &mut self,
         algorithm: AlgorithmId,
@@ -346,41 +278,17 @@ impl<S: Session> Piv<S> {
         template: &AuthTemplateRepr<'_>,
         buf: &'b mut [u8],
     ) -> Result<AuthTemplate<'b>, Error> {
-        let data = self.general_authenticate_raw(algorithm, key, template, buf)?;
-        AuthTemplate::new_checked(data)
+        block(
+            self.inner
+                .general_authenticate(algorithm, key, template, buf),
+        )
     }
 
-    fn general_authenticate_raw<'b>(
-        &mut self,
-        algorithm: AlgorithmId,
-        key: Slot,
-        template: &AuthTemplateRepr<'_>,
-        buf: &'b mut [u8],
-    ) -> Result<&'b [u8], Error> {
-        let len = template.encoded_len();
-        if buf.len() < len {
-            return Err(Error::BufferTooSmall {
-                needed: len,
-                available: buf.len(),
-            });
-        }
-        let (cmd_area, rsp_area) = buf.split_at_mut(len);
-        let encoded = template.encode(cmd_area)?;
-        let cmd = commands::general_authenticate(algorithm, key, encoded);
-        let (data, sw) = self.exchange(&cmd, rsp_area)?;
-        response::check(Operation::GeneralAuthenticate, Target::Key(key), sw)?;
-        Ok(data)
-    }
-
-    /// Signs with `key` (9A, 9C, 9E, ...): `input` is the padded block for RSA (one modulus
-    /// long, see the `padding` module, feature `alloc`) or the digest for ECDSA (one field element long: 32
-    /// bytes for P-256, 48 for P-384; truncate longer digests as FIPS 186-4 §6.4 says).
-    /// Returns the raw RSA result or the DER ECDSA signature.
+    /// Signs with `key`: `input` is the padded block for RSA or the digest for ECDSA
+    /// (SP 800-73-4 Part 2 Appendix A.4).
     ///
     /// # Errors
-    /// [`Error::InvalidLength`] for an input of the wrong size; [`Error::Status`] (`6982`:
-    /// verify the PIN first; for 9C immediately before each signature);
-    /// [`Error::AlgorithmMismatch`] when the answer does not fit the algorithm.
+    /// As [`AsyncPiv::sign`].
     pub fn sign<'b>(
         &mut self,
         key: Slot,
@@ -388,33 +296,14 @@ impl<S: Session> Piv<S> {
         input: &[u8],
         buf: &'b mut [u8],
     ) -> Result<&'b [u8], Error> {
-        let expected = algorithm
-            .rsa_modulus_len()
-            .or(algorithm.ec_coordinate_len())
-            .ok_or(Error::UnsupportedAlgorithm {
-                algorithm,
-                operation: Operation::GeneralAuthenticate,
-            })?;
-        if input.len() != expected {
-            return Err(Error::InvalidLength {
-                algorithm,
-                len: input.len(),
-            });
-        }
-        let template = AuthTemplateRepr {
-            response: Some(&[]),
-            challenge: Some(input),
-            ..Default::default()
-        };
-        let data = self.general_authenticate_raw(algorithm, key, &template, buf)?;
-        response::signature(key, algorithm, data)
+        block(self.inner.sign(key, algorithm, input, buf))
     }
 
     /// Signs `digest` with the RSA key `key` using PKCS#1 v1.5 padding built on the host
-    /// (RFC 8017 §9.2, see `padding::pkcs1v15`); returns the signature, one modulus long.
+    /// (RFC 8017 §9.2).
     ///
     /// # Errors
-    /// As `padding::pkcs1v15` and [`Self::sign`].
+    /// As [`AsyncPiv::sign_pkcs1v15`].
     #[cfg(feature = "alloc")]
     pub fn sign_pkcs1v15<'b>(
         &mut self,
@@ -424,15 +313,14 @@ impl<S: Session> Piv<S> {
         digest: &[u8],
         buf: &'b mut [u8],
     ) -> Result<&'b [u8], Error> {
-        let block = zeroize::Zeroizing::new(crate::padding::pkcs1v15(hash, digest, algorithm)?);
-        self.sign(key, algorithm, &block, buf)
+        block(self.inner.sign_pkcs1v15(key, algorithm, hash, digest, buf))
     }
 
     /// ECDH with `key` (usually 9D) and the other party's uncompressed public point
     /// (SP 800-73-4 Part 2 Appendix A.5): returns the shared secret's x coordinate.
     ///
     /// # Errors
-    /// [`Error::InvalidLength`] for a point of the wrong size; as [`Self::sign`].
+    /// As [`AsyncPiv::ecdh`].
     pub fn ecdh<'b>(
         &mut self,
         key: Slot,
@@ -440,44 +328,19 @@ impl<S: Session> Piv<S> {
         peer_point: &[u8],
         buf: &'b mut [u8],
     ) -> Result<&'b [u8], Error> {
-        let c = algorithm
-            .ec_coordinate_len()
-            .ok_or(Error::UnsupportedAlgorithm {
-                algorithm,
-                operation: Operation::GeneralAuthenticate,
-            })?;
-        if peer_point.len() != 1 + 2 * c {
-            return Err(Error::InvalidLength {
-                algorithm,
-                len: peer_point.len(),
-            });
-        }
-        let template = AuthTemplateRepr {
-            response: Some(&[]),
-            exponentiation: Some(peer_point),
-            ..Default::default()
-        };
-        let data = self.general_authenticate_raw(algorithm, key, &template, buf)?;
-        response::shared_secret(key, algorithm, data)
+        block(self.inner.ecdh(key, algorithm, peer_point, buf))
     }
 
-    /// GENERATE ASYMMETRIC KEY PAIR in `key` for `algorithm` (SP 800-73-4 Part 2 §3.3.3;
-    /// needs the management key); returns the public key, checked for the curve or size
-    /// requested.
+    /// GENERATE ASYMMETRIC KEY PAIR in `key` for `algorithm` (SP 800-73-4 Part 2 §3.3.3).
     ///
     /// # Errors
-    /// [`Error::Status`] (`6982` without the management key, `6A80` unsupported algorithm),
-    /// [`Error::AlgorithmMismatch`] when the key returned is not what was asked for.
+    /// As [`AsyncPiv::generate`].
     pub fn generate<'b>(
         &mut self,
         key: Slot,
         algorithm: AlgorithmId,
         buf: &'b mut [u8],
     ) -> Result<PublicKey<'b>, Error> {
-        let mut template = [0u8; 5];
-        let cmd = commands::generate(key, algorithm, &mut template)?;
-        let (data, sw) = self.exchange(&cmd, buf)?;
-        response::check(Operation::GenerateKeyPair, Target::Key(key), sw)?;
-        PublicKey::new_checked(key, algorithm, data)
+        block(self.inner.generate(key, algorithm, buf))
     }
 }

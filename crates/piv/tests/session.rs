@@ -5,6 +5,7 @@
 // The test card's helpers are test code too: a failing expectation is a panic by design.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
+use cardwire_apdu::exchange::Capabilities;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::pin;
@@ -21,9 +22,7 @@ use cardwire_piv::{
     AlgorithmId, AsyncPiv, AuthTemplateRepr, CertificateObjectRepr, ChuidRepr, Error,
     ManagementKey, ObjectId, Operation, Piv, PublicKeyRepr, Slot, Target,
 };
-use cardwire_transport::{
-    AsyncSession, Capabilities, Card, CardHandler, ErrorKind, InProcess, Session,
-};
+use cardwire_transport::{AsyncSession, Card, CardHandler, ErrorKind, InProcess, Session};
 use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::traits::PublicKeyParts;
@@ -716,8 +715,8 @@ fn large_objects_through_61xx_and_chaining() {
         exchange: CardExchange::new(vec![0u8; 8192]),
     };
     let caps = Capabilities {
-        chaining: true,
-        ..Capabilities::SHORT_ONLY
+        command_chaining: true,
+        ..Capabilities::SHORT
     };
     let card = Card::with_capabilities(InProcess::new(wire), caps);
     let mut piv = Piv::new(card);

@@ -5,7 +5,7 @@
 
 use cardwire_apdu::{CommandRepr, Response};
 use cardwire_pin::{PinOutcome, PinReference};
-use cardwire_transport::{Card, Error as _, ErrorKind, Session, Transport};
+use cardwire_transport::{Card, ErrorKind, ReleasePolicy, Session, Transport};
 
 use crate::error::{Result, Rv};
 
@@ -68,6 +68,13 @@ pub trait Channel: Send {
         false
     }
 
+    /// Whether the card keeps its security state (a verified PIN) after a transaction:
+    /// `false` (the default) resets it at the end of every transaction that verified a PIN;
+    /// `true` only after a login on the PIN pad, whose PIN the module cannot enter again.
+    fn keep_security_state(&mut self, keep: bool) {
+        let _ = keep;
+    }
+
     /// VERIFY `reference` with the PIN typed on the reader's PIN pad.
     ///
     /// # Errors
@@ -103,17 +110,22 @@ impl<T: Transport> Apdu for Card<T> {
     }
 }
 
-/// Any transport's [`Card`] session: its own begin/end transaction.
+/// Any transport's [`Card`] session: [`Card::transaction`], whose default release policy
+/// resets the card at the end of a transaction in which a PIN was verified (so the verified
+/// state never outlives the operation; the module re-verifies inside each key operation).
 impl<T: Transport + Send> Channel for Card<T> {
     fn transaction(&mut self, op: &mut dyn FnMut(&mut dyn Apdu) -> Result<()>) -> Result<()> {
-        self.transport_mut()
-            .begin_transaction()
-            .map_err(|e| crate::error::from_transport(e.kind()))?;
-        let r = op(self);
-        let ended = self
-            .transport_mut()
-            .end_transaction()
-            .map_err(|e| crate::error::from_transport(e.kind()));
-        r.and(ended)
+        match Card::transaction(self, |tx| op(tx)) {
+            Ok(r) => r,
+            Err(e) => Err(crate::error::from_transport(e.kind())),
+        }
+    }
+
+    fn keep_security_state(&mut self, keep: bool) {
+        self.set_release_policy(if keep {
+            ReleasePolicy::Leave
+        } else {
+            ReleasePolicy::ResetWhenAuthenticated
+        });
     }
 }

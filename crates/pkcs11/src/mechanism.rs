@@ -2,7 +2,6 @@
 //! (PKCS#11 v2.40 Current Mechanisms §2.1 RSA, §2.3 ECC): hashing, padding, and turning the
 //! card's DER ECDSA signature into PKCS#11's `r || s`.
 
-use cardwire_piv::AlgorithmId;
 use cardwire_piv::padding::Hash;
 use cryptoki_sys as ck;
 use sha2::Digest;
@@ -131,20 +130,20 @@ pub const MECHANISMS: &[Info] = &[
     },
     Info {
         kind: ck::CKM_RSA_PKCS_PSS,
-        min: 2048,
-        max: 2048,
+        min: 1024,
+        max: 3072,
         flags: ck::CKF_HW | ck::CKF_SIGN,
     },
     Info {
         kind: ck::CKM_SHA256_RSA_PKCS_PSS,
-        min: 2048,
-        max: 2048,
+        min: 1024,
+        max: 3072,
         flags: ck::CKF_HW | ck::CKF_SIGN,
     },
     Info {
         kind: ck::CKM_SHA384_RSA_PKCS_PSS,
-        min: 2048,
-        max: 2048,
+        min: 1024,
+        max: 3072,
         flags: ck::CKF_HW | ck::CKF_SIGN,
     },
 ];
@@ -160,15 +159,6 @@ pub fn for_key(key: &CardKey) -> Vec<ck::CK_MECHANISM_TYPE> {
     MECHANISMS
         .iter()
         .filter(|i| (i.flags & ck::CKF_EC_F_P != 0) != rsa)
-        .filter(|i| {
-            key.algorithm == AlgorithmId::RSA_2048
-                || !matches!(
-                    i.kind,
-                    ck::CKM_RSA_PKCS_PSS
-                        | ck::CKM_SHA256_RSA_PKCS_PSS
-                        | ck::CKM_SHA384_RSA_PKCS_PSS
-                )
-        })
         .map(|i| i.kind)
         .collect()
 }
@@ -242,7 +232,7 @@ enum Scheme {
     RsaPkcs1,
     RsaPkcs1Digest(Hash),
     RsaRaw,
-    RsaPss(Hash),
+    RsaPss(Hash, usize),
 }
 
 /// A signature in progress: the key, the scheme and the data so far.
@@ -258,8 +248,9 @@ pub struct SignOperation {
 pub enum CardInput {
     /// Sign this block (padded RSA block or ECDSA digest).
     Block(zeroize::Zeroizing<Vec<u8>>),
-    /// PSS: the digest, padded with fresh salt at the moment of signing.
-    Pss(Hash, Vec<u8>),
+    /// PSS: the digest and the salt length; the block is made with fresh salt at the
+    /// moment of signing.
+    Pss(Hash, Vec<u8>, usize),
 }
 
 impl SignOperation {
@@ -268,7 +259,8 @@ impl SignOperation {
     /// # Errors
     /// `CKR_MECHANISM_INVALID` for a mechanism this module does not offer,
     /// `CKR_KEY_TYPE_INCONSISTENT` when the key cannot do it, `CKR_MECHANISM_PARAM_INVALID`
-    /// for a PSS parameter other than MGF1 with the same hash and a salt as long as it.
+    /// for a PSS parameter other than MGF1 with the same hash, or a salt the block has no
+    /// room for.
     pub fn new(mechanism: &Mechanism, key: &CardKey) -> Result<Self> {
         let rsa = matches!(key.public, PublicKey::Rsa { .. });
         let (scheme, hash, needs_rsa) = match mechanism.kind {
@@ -308,16 +300,16 @@ impl SignOperation {
                     ck::CKM_SHA384_RSA_PKCS_PSS => Some(Hash::Sha384),
                     _ => None,
                 };
-                if implied.is_some_and(|i| i != h)
-                    || mgf != mgf_of(h)
-                    || usize::try_from(salt_len).ok() != Some(h.len())
-                {
+                if implied.is_some_and(|i| i != h) || mgf != mgf_of(h) {
                     return Err(Rv::MECHANISM_PARAM_INVALID);
                 }
-                if key.algorithm != AlgorithmId::RSA_2048 {
-                    return Err(Rv::KEY_TYPE_INCONSISTENT);
+                // RFC 8017 §9.1.1 step 3: emLen >= hLen + sLen + 2.
+                let salt_len =
+                    usize::try_from(salt_len).map_err(|_| Rv::MECHANISM_PARAM_INVALID)?;
+                if key.size() < h.len() + salt_len + 2 {
+                    return Err(Rv::MECHANISM_PARAM_INVALID);
                 }
-                (Scheme::RsaPss(h), implied, true)
+                (Scheme::RsaPss(h, salt_len), implied, true)
             }
             _ => return Err(Rv::MECHANISM_INVALID),
         };
@@ -384,11 +376,11 @@ impl SignOperation {
                 out.extend_from_slice(&data);
                 out
             }
-            Scheme::RsaPss(hash) => {
+            Scheme::RsaPss(hash, salt_len) => {
                 if data.len() != hash.len() {
                     return Err(Rv::DATA_LEN_RANGE);
                 }
-                return Ok(CardInput::Pss(hash, data.to_vec()));
+                return Ok(CardInput::Pss(hash, data.to_vec(), salt_len));
             }
         };
         Ok(CardInput::Block(zeroize::Zeroizing::new(block)))
@@ -495,7 +487,7 @@ pub fn ecdh_peer_point(public_data: &[u8], n: usize) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cardwire_piv::Slot;
+    use cardwire_piv::{AlgorithmId, Slot};
 
     fn ec_key() -> CardKey {
         CardKey {
@@ -597,8 +589,16 @@ mod tests {
         assert!(
             SignOperation::new(&pss(ck::CKM_SHA256, ck::CKG_MGF1_SHA256, 32), &rsa_key()).is_ok()
         );
+        // Any salt length the block has room for (RFC 8017 §9.1.1: emLen >= hLen + sLen + 2).
+        assert!(
+            SignOperation::new(&pss(ck::CKM_SHA256, ck::CKG_MGF1_SHA256, 20), &rsa_key()).is_ok()
+        );
         assert_eq!(
-            SignOperation::new(&pss(ck::CKM_SHA256, ck::CKG_MGF1_SHA256, 20), &rsa_key()).err(),
+            SignOperation::new(&pss(ck::CKM_SHA256, ck::CKG_MGF1_SHA256, 223), &rsa_key()).err(),
+            Some(Rv::MECHANISM_PARAM_INVALID)
+        );
+        assert_eq!(
+            SignOperation::new(&pss(ck::CKM_SHA256, ck::CKG_MGF1_SHA1, 32), &rsa_key()).err(),
             Some(Rv::MECHANISM_PARAM_INVALID)
         );
         assert_eq!(

@@ -126,6 +126,17 @@ impl CardKey {
         }
     }
 
+    /// The exact bit length of the RSA modulus (0 for ECC), for EMSA-PSS's emBits.
+    pub fn modulus_bits(&self) -> usize {
+        match &self.public {
+            PublicKey::Rsa { modulus, .. } => match modulus.first() {
+                Some(&top) => modulus.len() * 8 - top.leading_zeros() as usize,
+                None => 0,
+            },
+            PublicKey::Ec { .. } => 0,
+        }
+    }
+
     /// The modulus length in bytes (RSA) or the coordinate length (ECC).
     pub fn size(&self) -> usize {
         match &self.public {

@@ -1,12 +1,11 @@
 //! Feature `pcsc`: slots are the PC/SC readers (through `cardwire-pcsc`), each card
 //! connected shared, every card operation inside `SCardBeginTransaction`/`EndTransaction`.
 
-use cardwire_apdu::exchange::Capabilities;
 use cardwire_apdu::{Cla, StatusWord};
 use cardwire_pcsc::part10::Feature;
-use cardwire_pcsc::{Context, Disposition, PcscCard, Protocols, Share};
+use cardwire_pcsc::{Context, PcscCard, Protocols, Share};
 use cardwire_pin::{PinFormat, PinOutcome, PinReference, VerifyStructure, pinpad};
-use cardwire_transport::{Card, Error as _};
+use cardwire_transport::Card;
 
 use crate::backend::{Apdu, Channel, ReaderState, SlotSource};
 use crate::error::{self, Result, Rv};
@@ -69,13 +68,9 @@ impl SlotSource for PcscSource {
             .features()
             .ok()
             .and_then(|f| f.list().control_code(Feature::VERIFY_PIN_DIRECT));
-        // The exchange capabilities come from the ATR (nothing is sent); each transaction
-        // runs a `Card` session over the transaction with them.
-        let opened = Card::open(card).map_err(|_| Rv::DEVICE_ERROR)?;
-        let capabilities = *opened.capabilities();
+        let card = Card::open(card).map_err(|_| Rv::DEVICE_ERROR)?;
         Ok(Box::new(PcscChannel {
-            card: opened.into_transport(),
-            capabilities,
+            card,
             verify_pin_direct,
         }))
     }
@@ -83,27 +78,20 @@ impl SlotSource for PcscSource {
 
 /// A PC/SC card, with the reader's secure PIN entry when it has one.
 struct PcscChannel {
-    card: PcscCard,
-    capabilities: Capabilities,
+    card: Card<PcscCard>,
     verify_pin_direct: Option<u32>,
 }
 
 impl Channel for PcscChannel {
-    /// `SCardBeginTransaction` on this handle, the operation, `SCardEndTransaction` leaving
-    /// the card: a reset or removal by anyone in between fails the next call on the handle
+    /// `SCardBeginTransaction` .. `SCardEndTransaction` on this handle (never a reconnect): a
+    /// reset or removal by anyone in between fails the start of the next one
     /// (`SCARD_W_RESET_CARD`/`SCARD_W_REMOVED_CARD` → `CKR_DEVICE_REMOVED`).
     fn transaction(&mut self, op: &mut dyn FnMut(&mut dyn Apdu) -> Result<()>) -> Result<()> {
-        let tx = self
-            .card
-            .transaction()
-            .map_err(|e| error::from_transport(e.kind()))?;
-        let mut session = Card::with_capabilities(tx, self.capabilities);
-        let r = op(&mut session);
-        let ended = session
-            .into_transport()
-            .end(Disposition::Leave)
-            .map_err(|e| error::from_transport(e.kind()));
-        r.and(ended)
+        Channel::transaction(&mut self.card, op)
+    }
+
+    fn keep_security_state(&mut self, keep: bool) {
+        self.card.keep_security_state(keep);
     }
 
     fn pin_pad(&self) -> bool {
@@ -128,6 +116,7 @@ impl Channel for PcscChannel {
         let mut output = [0u8; 8];
         let answer = self
             .card
+            .transport()
             .control(code, input, &mut output)
             .map_err(|_| Rv::DEVICE_ERROR)?;
         let sw = match answer {

@@ -51,6 +51,10 @@ pub struct Token {
     pub pin_pad: bool,
     /// Who is logged in.
     pub login: Login,
+    // The user's PIN while logged in: the card is reset after every transaction that
+    // verified it (the session's release policy, so no other application inherits the
+    // verified state), and each key operation verifies it again in its own transaction.
+    user_pin: Option<Pin>,
     so_puk: Option<Pin>,
 }
 
@@ -97,6 +101,7 @@ impl Token {
             objects: Vec::new(),
             pin_pad,
             login: Login::Public,
+            user_pin: None,
             so_puk: None,
         };
         let (serial, certs) = token.transaction(|piv| {
@@ -208,6 +213,12 @@ impl Token {
     pub fn login_user(&mut self, pin: Option<&Pin>) -> Result<()> {
         self.verify(pin)?;
         self.login = Login::User;
+        self.user_pin = pin.map(Pin::duplicate);
+        if pin.is_none() {
+            // Entered on the PIN pad: it cannot be entered again for each operation, so the
+            // card keeps the verified state until logout.
+            self.channel.keep_security_state(true);
+        }
         Ok(())
     }
 
@@ -247,6 +258,8 @@ impl Token {
     /// the PUK.
     pub fn logout(&mut self) {
         self.so_puk = None;
+        self.user_pin = None;
+        self.channel.keep_security_state(false);
         if self.login == Login::User {
             let _ = self.transaction(|piv| {
                 piv.reset_pin_verification(PinReference::PIV_APPLICATION_PIN)
@@ -306,11 +319,12 @@ impl Token {
         let key = op.key().clone();
         let block = match input {
             CardInput::Block(block) => block,
-            CardInput::Pss(hash, digest) => {
-                let mut rng = crate::random::PreDrawn::new()?;
+            CardInput::Pss(hash, digest, salt_len) => {
+                let mut salt = Zeroizing::new(vec![0u8; salt_len]);
+                crate::random::fill(&mut salt)?;
                 Zeroizing::new(
-                    cardwire_piv::padding::pss(hash, &digest, key.algorithm, &mut rng)
-                        .map_err(error::from_piv)?,
+                    cardwire_piv::padding::pss_with_salt(hash, &digest, key.modulus_bits(), &salt)
+                        .map_err(|_| Rv::DATA_LEN_RANGE)?,
                 )
             }
         };
@@ -329,6 +343,8 @@ impl Token {
         block: &[u8],
         context_pin: Option<&Pin>,
     ) -> Result<Vec<u8>> {
+        let cached = self.user_pin.as_ref().map(Pin::duplicate);
+        let context_pin = context_pin.or(cached.as_ref());
         self.transaction(|piv| {
             if let Some(pin) = context_pin {
                 let outcome = piv
@@ -354,6 +370,8 @@ impl Token {
         point: &[u8],
         context_pin: Option<&Pin>,
     ) -> Result<Zeroizing<Vec<u8>>> {
+        let cached = self.user_pin.as_ref().map(Pin::duplicate);
+        let context_pin = context_pin.or(cached.as_ref());
         self.transaction(|piv| {
             if let Some(pin) = context_pin {
                 let outcome = piv

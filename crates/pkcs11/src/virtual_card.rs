@@ -11,7 +11,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use cardwire_apdu::{CommandRepr, Response};
 use cardwire_transport::{Card, CardHandler, ErrorKind, InProcess};
 use cardwire_vcard::identity::{Identity, Seed, derive_signing_key};
 use p256::ecdsa::SigningKey;
@@ -458,21 +457,14 @@ impl VirtualChannel {
     }
 }
 
-impl Apdu for VirtualChannel {
-    fn transmit<'r>(
-        &mut self,
-        command: &CommandRepr<'_>,
-        response: &'r mut [u8],
-    ) -> core::result::Result<Response<&'r [u8]>, ErrorKind> {
-        self.check()?;
-        Apdu::transmit(&mut self.card, command, response)
-    }
-}
-
 impl Channel for VirtualChannel {
     fn transaction(&mut self, op: &mut dyn FnMut(&mut dyn Apdu) -> Result<()>) -> Result<()> {
         self.check().map_err(crate::error::from_transport)?;
-        op(self)
+        Channel::transaction(&mut self.card, op)
+    }
+
+    fn keep_security_state(&mut self, keep: bool) {
+        self.card.keep_security_state(keep);
     }
 }
 
@@ -486,9 +478,15 @@ impl CardHandler for Connection {
         &[0x3B, 0x00]
     }
 
-    fn power_on(&mut self) {}
+    /// This connection's own reset (the session's release policy): the card's security
+    /// state is lost, but it is no reader event for the other connections.
+    fn power_on(&mut self) {
+        let _ = self.reader.with(|s| s.card.power_on());
+    }
 
-    fn power_off(&mut self) {}
+    fn power_off(&mut self) {
+        self.power_on();
+    }
 
     fn process(&mut self, command: &[u8], response: &mut [u8]) -> usize {
         self.reader

@@ -32,6 +32,9 @@
 //! #     fn transmit<'b>(&mut self, _: &[u8], _: &'b mut [u8]) -> Result<&'b [u8], ErrorKind> { Err(ErrorKind::CardRemoved) }
 //! #     fn atr(&self) -> &[u8] { &[] }
 //! #     fn reset(&mut self) -> Result<(), ErrorKind> { Ok(()) }
+//! #     fn transaction(&mut self, body: &mut dyn FnMut(&mut dyn Transport<Error = ErrorKind>) -> cardwire_transport::TransactionEnd) -> Result<(), ErrorKind> {
+//! #         cardwire_transport::exclusive_transaction(self, body)
+//! #     }
 //! # }
 //! # struct Counter(u8);
 //! # impl cardwire_sm::rand_core::TryRng for Counter {

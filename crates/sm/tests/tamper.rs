@@ -227,3 +227,39 @@ fn scp03_replayed_response_is_rejected() {
         Err(Error::MacMismatch)
     );
 }
+
+#[test]
+fn scp03_sm_error_status_closes_the_host_at_every_level() {
+    // A card that refuses a command's secure messaging answers a bare 6987/6988 and closes
+    // its side (ISO/IEC 7816-4 Table 6): the host's side closes too, even at C-MAC only,
+    // where bare statuses are otherwise the normal answer.
+    for level in [
+        SecurityLevel::C_MAC,
+        SecurityLevel::C_DEC_C_MAC,
+        SecurityLevel::C_MAC_R_MAC,
+        SecurityLevel::ALL,
+    ] {
+        for sw in [0x6987u16, 0x6988] {
+            let (mut host, response) = scp03_setup(level);
+            let mut out = [0u8; 128];
+            host.unwrap_response(&response, &mut out).unwrap();
+            let mut cmd = [0u8; 64];
+            host.wrap_command(&hex("00D6000002AABB"), &mut cmd).unwrap();
+            assert_eq!(
+                host.unwrap_response(&sw.to_be_bytes(), &mut out),
+                Err(Error::UnprotectedStatus { sw: StatusWord(sw) }),
+                "level {level:?}"
+            );
+            assert!(host.is_failed());
+        }
+        // Any other error status stays an answer.
+        let (mut host, response) = scp03_setup(level);
+        let mut out = [0u8; 128];
+        host.unwrap_response(&response, &mut out).unwrap();
+        let mut cmd = [0u8; 64];
+        host.wrap_command(&hex("00D6000002AABB"), &mut cmd).unwrap();
+        assert_eq!(host.unwrap_response(&[0x6A, 0x82], &mut out), Ok(2));
+        assert_eq!(&out[..2], &[0x6A, 0x82]);
+        assert!(!host.is_failed());
+    }
+}

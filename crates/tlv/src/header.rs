@@ -24,6 +24,45 @@ pub(crate) const fn is_filler(byte: u8) -> bool {
     byte == 0x00 || byte == 0xFF
 }
 
+/// The rule sets a header is read with, as const generic arguments (one copy of the hot loop
+/// per mode, so that no mode test runs per byte): the three [`Mode`]s, and `TRUSTED` for
+/// re-reading bytes that a walk has validated already (no tag or minimal-length rules, only
+/// what decoding needs).
+pub(crate) mod rules {
+    use crate::Mode;
+
+    /// [`Mode::Strict`].
+    pub(crate) const STRICT: u8 = 0;
+    /// [`Mode::Iso`].
+    pub(crate) const ISO: u8 = 1;
+    /// [`Mode::Lenient`].
+    pub(crate) const LENIENT: u8 = 2;
+    /// Validated bytes read again: filler skipped, no rule checks, no limits.
+    pub(crate) const TRUSTED: u8 = 3;
+
+    /// The smallest second tag byte allowed in the two-byte high-tag form: `1F` (tag
+    /// numbers from 31 on) in strict and ISO modes, `01` in lenient mode (EMV), any for
+    /// trusted re-reads.
+    #[inline(always)]
+    pub(crate) const fn min_second_tag_byte(r: u8) -> u8 {
+        match r {
+            STRICT | ISO => 0x1F,
+            LENIENT => 0x01,
+            _ => 0x00,
+        }
+    }
+
+    /// The rule set of `mode`.
+    #[inline(always)]
+    pub(crate) const fn of(mode: Mode) -> u8 {
+        match mode {
+            Mode::Strict => STRICT,
+            Mode::Iso => ISO,
+            Mode::Lenient => LENIENT,
+        }
+    }
+}
+
 /// Reads the header at the start of `bytes`; `at` is the offset of `bytes[0]` for errors.
 ///
 /// # Errors
@@ -31,15 +70,30 @@ pub(crate) const fn is_filler(byte: u8) -> bool {
 /// [`Error::IndefiniteLength`], [`Error::NonMinimalLength`].
 #[inline(always)]
 pub(crate) fn read_header(bytes: &[u8], at: usize, mode: Mode) -> Result<Header, Error> {
+    match mode {
+        Mode::Strict => read_header_in(bytes, at, rules::STRICT),
+        Mode::Iso => read_header_in(bytes, at, rules::ISO),
+        Mode::Lenient => read_header_in(bytes, at, rules::LENIENT),
+    }
+}
+
+/// [`read_header`] under the rule set `r` (see [`rules`]). Always inlined: callers pass a
+/// constant where they can, and the rule tests fold away.
+///
+/// # Errors
+/// As [`read_header`]; under `rules::TRUSTED` only the structural ones (truncation, length
+/// bytes `80` and `85`–`FF`, a fifth tag byte).
+#[inline(always)]
+pub(crate) fn read_header_in(bytes: &[u8], at: usize, r: u8) -> Result<Header, Error> {
     let truncated = Error::TruncatedHeader { offset: at };
     let &b0 = bytes.first().ok_or(truncated)?;
     let (tag, tag_len) = if b0 & 0x1F != 0x1F {
-        if mode == Mode::Strict && b0 == 0x00 {
+        if r == rules::STRICT && b0 == 0x00 {
             return Err(Error::InvalidTag { offset: at });
         }
         (u32::from(b0), 1)
     } else {
-        read_long_tag(bytes, b0, at, mode)?
+        read_long_tag(bytes, b0, at, r)?
     };
     let &l0 = bytes.get(tag_len).ok_or(truncated)?;
     if l0 < 0x80 {
@@ -50,6 +104,25 @@ pub(crate) fn read_header(bytes: &[u8], at: usize, mode: Mode) -> Result<Header,
             value_len: u32::from(l0),
         });
     }
+    let (value_len, n) = read_long_length(bytes, tag_len, l0, at, r)?;
+    Ok(Header {
+        tag: Tag(tag),
+        constructed: b0 & 0x20 != 0,
+        len: tag_len + 1 + n,
+        value_len,
+    })
+}
+
+/// Reads a long-form length whose first byte `l0` (≥ `80`) sits at `bytes[tag_len]`; returns
+/// the value length and the number of subsequent length bytes.
+#[inline]
+fn read_long_length(
+    bytes: &[u8],
+    tag_len: usize,
+    l0: u8,
+    at: usize,
+    r: u8,
+) -> Result<(u32, usize), Error> {
     let len_at = at + tag_len;
     let n = usize::from(l0 & 0x7F);
     if n == 0 {
@@ -61,12 +134,14 @@ pub(crate) fn read_header(bytes: &[u8], at: usize, mode: Mode) -> Result<Header,
             byte: l0,
         });
     }
-    let digits = bytes.get(tag_len + 1..tag_len + 1 + n).ok_or(truncated)?;
+    let digits = bytes
+        .get(tag_len + 1..tag_len + 1 + n)
+        .ok_or(Error::TruncatedHeader { offset: at })?;
     let mut value_len = 0u32;
     for &d in digits {
         value_len = (value_len << 8) | u32::from(d);
     }
-    if mode != Mode::Lenient {
+    if r == rules::STRICT || r == rules::ISO {
         // X.690 §10.1: the long form only from 128 on, and no leading zero byte.
         let minimal = match n {
             1 => value_len >= 0x80,
@@ -76,32 +151,29 @@ pub(crate) fn read_header(bytes: &[u8], at: usize, mode: Mode) -> Result<Header,
             return Err(Error::NonMinimalLength { offset: len_at });
         }
     }
-    Ok(Header {
-        tag: Tag(tag),
-        constructed: b0 & 0x20 != 0,
-        len: tag_len + 1 + n,
-        value_len,
-    })
+    Ok((value_len, n))
 }
 
 /// Reads a tag in the high-tag form (first byte number bits `1F`), returning it and its length.
 #[inline]
-fn read_long_tag(bytes: &[u8], b0: u8, at: usize, mode: Mode) -> Result<(u32, usize), Error> {
+fn read_long_tag(bytes: &[u8], b0: u8, at: usize, r: u8) -> Result<(u32, usize), Error> {
     let truncated = Error::TruncatedHeader { offset: at };
     let invalid = Error::InvalidTag { offset: at };
-    if mode == Mode::Strict && b0 == 0xFF {
+    if r == rules::STRICT && b0 == 0xFF {
         return Err(invalid);
     }
     let &b1 = bytes.get(1).ok_or(truncated)?;
     if b1 == 0x80 {
-        // X.690 §8.1.2.4.2 c: the first subsequent byte shall not be 80.
+        // X.690 §8.1.2.4.2 c: the first subsequent byte shall not be 80 (validated bytes
+        // never hold it, so trusted re-reads test it too: one test less on a run-time rule set).
         return Err(invalid);
     }
     let mut tag = (u32::from(b0) << 8) | u32::from(b1);
     if b1 & 0x80 == 0 {
         // Numbers below 31 belong in the one-byte form (X.690 §8.1.2.4, ISO/IEC 7816-4
         // §5.2.2.1); EMV uses 9F01..9F1E, 5F01.., BF0C anyway.
-        let allowed = b1 >= 0x1F || (mode == Mode::Lenient && b1 != 0);
+        // One comparison with the rule set's smallest allowed second byte.
+        let allowed = b1 >= rules::min_second_tag_byte(r);
         return if allowed { Ok((tag, 2)) } else { Err(invalid) };
     }
     for (i, &b) in bytes.iter().enumerate().take(4).skip(2) {

@@ -1,6 +1,6 @@
 //! Zero-copy BER-TLV objects, sibling iterators and lookup (ISO/IEC 7816-4 §5.2).
 
-use crate::header::{is_filler, read_header};
+use crate::header::{is_filler, read_header, read_header_in, rules};
 use crate::{Error, Mode, Options, Tag, Walker, Writer};
 
 /// One BER-TLV object borrowed from the parsed buffer: its tag, where it starts, how long its
@@ -33,6 +33,9 @@ pub struct Tlv<'a> {
     offset: usize,
     header_len: usize,
     raw: &'a [u8],
+    /// `raw[header_len..]`, kept so that [`Tlv::value`] is a field read (the walk has the
+    /// split at hand).
+    value: &'a [u8],
 }
 
 impl<'a> Tlv<'a> {
@@ -44,12 +47,17 @@ impl<'a> Tlv<'a> {
         header_len: usize,
         raw: &'a [u8],
     ) -> Self {
+        let value = match raw.split_at_checked(header_len) {
+            Some((_, value)) => value,
+            None => &[],
+        };
         Self {
             tag,
             constructed,
             offset,
             header_len,
             raw,
+            value,
         }
     }
 
@@ -142,19 +150,19 @@ impl<'a> Tlv<'a> {
 
     /// The value.
     #[inline]
-    pub fn value(&self) -> &'a [u8] {
-        self.raw.get(self.header_len..).unwrap_or_default()
+    pub const fn value(&self) -> &'a [u8] {
+        self.value
     }
 
     /// The value length.
     #[inline]
-    pub fn len(&self) -> usize {
-        self.raw.len() - self.header_len
+    pub const fn len(&self) -> usize {
+        self.value.len()
     }
 
     /// Whether the value is empty.
     #[inline]
-    pub fn is_empty(&self) -> bool {
+    pub const fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
@@ -285,12 +293,8 @@ impl<'a> Tlvs<'a> {
 
     /// Every remaining object, depth first in byte order, with its depth (these siblings 1).
     pub fn descendants(&self) -> Descendants<'a> {
-        // Validated already: the widest mode and no limits only re-read what was checked.
-        let opts = Options::new()
-            .with_mode(Mode::Lenient)
-            .with_max_depth(u32::MAX)
-            .with_max_nodes(u32::MAX);
-        Descendants(Walker::with_base(self.rest, self.offset, opts))
+        // Validated already: re-read without the rules and limits that were checked.
+        Descendants(Walker::trusted(self.rest, self.offset))
     }
 }
 
@@ -308,7 +312,7 @@ impl<'a> Iterator for Tlvs<'a> {
         }
         // The bytes were validated when this iterator was made; an error here cannot happen,
         // and would end the iteration rather than panic.
-        let header = read_header(rest, offset, Mode::Lenient).ok()?;
+        let header = read_header_in(rest, offset, rules::TRUSTED).ok()?;
         let end = header.len.saturating_add(header.value_len as usize);
         let Some(raw) = rest.get(..end) else {
             self.rest = &[];
@@ -336,8 +340,22 @@ pub struct Descendants<'a>(Walker<'a>);
 impl<'a> Iterator for Descendants<'a> {
     type Item = (u32, Tlv<'a>);
 
+    #[inline]
     fn next(&mut self) -> Option<(u32, Tlv<'a>)> {
         self.0.next()?.ok()
+    }
+
+    /// Internal iteration (`for_each`, `count`, ...) runs the walker's own `fold`.
+    #[inline]
+    fn fold<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        // The bytes were validated; an error cannot happen, and would end the walk.
+        self.0.fold(init, |acc, item| match item {
+            Ok(x) => f(acc, x),
+            Err(_) => acc,
+        })
     }
 }
 

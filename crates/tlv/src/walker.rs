@@ -6,18 +6,20 @@
 //! down are kept in a second small window so that the next pops are free. Memory use is
 //! therefore constant whatever the nesting depth (see docs/ARCHITECTURE.md, `## tlv`).
 
-use crate::header::{is_filler, read_header};
-use crate::{Error, Mode, Options, Tlv};
+use crate::header::{is_filler, read_header_in, rules};
+use crate::{Error, Options, Tlv};
 
 /// How many levels of open objects have their end remembered.
-const REMEMBERED_LEVELS: usize = 16;
-/// How many ends found again by a walk down are kept.
-const WINDOW: usize = 16;
+const REMEMBERED_LEVELS: usize = 8;
+/// How many ends found again by a walk down are kept. Any size is correct; 7 keeps the
+/// walker at 19 words with the 9-entry `ends`, which measured best for `for` loops over it
+/// (`benches/icount.sh`).
+const WINDOW: usize = 7;
 
 /// A validating, depth-first walk over all BER-TLV objects in a buffer, in byte order.
 ///
 /// Each item is `(depth, object)`, depth 1 for top-level objects. The walk checks every
-/// header against the [`Mode`], that every value fits in its enclosing object, and the
+/// header against the [`Mode`](crate::Mode), that every value fits in its enclosing object, and the
 /// depth and node limits of its [`Options`]. After the first error it yields nothing more.
 ///
 /// ```
@@ -38,13 +40,26 @@ pub struct Walker<'a> {
     input: &'a [u8],
     /// Offset of `input[0]` in the caller's numbering.
     base: usize,
-    opts: Options,
+    /// The rule set (a [`rules`] constant): the mode, or `TRUSTED` for validated bytes.
+    rules: u8,
+    limits: Limits,
     cursor: Cursor,
     deep: OpenEnds,
 }
 
+/// The depth and node limits of [`Options`], in the types the walk compares them in.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    /// [`Options::max_depth`] as a count of open objects: a node is too deep when this many
+    /// objects are open around it already.
+    max_open: usize,
+    max_depth: u32,
+    max_nodes: u32,
+}
+
 /// The scalar state of a walk, kept apart from the arrays of [`OpenEnds`] so that the
-/// compiler can hold it in registers.
+/// compiler can hold it in registers. After an error the walk stands at the end of the input
+/// at the top level, where it yields nothing more (no separate "failed" flag to test).
 #[derive(Clone, Copy, Debug)]
 struct Cursor {
     pos: usize,
@@ -52,16 +67,17 @@ struct Cursor {
     end: usize,
     /// How many constructed objects are open around `pos`.
     open: usize,
-    nodes: u32,
-    failed: bool,
+    /// How many more objects the node limit allows.
+    nodes_left: u32,
 }
 
 /// The ends of the open constructed objects that the walk remembers.
 #[derive(Clone, Debug)]
 struct OpenEnds {
-    /// `ends[i]`: end of the value of open object `i` (outermost first), for
-    /// `i < REMEMBERED_LEVELS`.
-    ends: [usize; REMEMBERED_LEVELS],
+    /// `ends[i + 1]`: end of the value of open object `i` (outermost first), for
+    /// `i < REMEMBERED_LEVELS`. `ends[0]` is the input's end (the top level's), so that leaving any remembered
+    /// object is one array read.
+    ends: [usize; REMEMBERED_LEVELS + 1],
     /// Start of the value of open object `REMEMBERED_LEVELS - 1`, where a walk down starts.
     anchor_start: usize,
     /// Ends of open objects `window_lo..window_hi` found by the last walk down.
@@ -72,26 +88,72 @@ struct OpenEnds {
 
 type Item<'a> = Result<(u32, Tlv<'a>), Error>;
 
+/// Runs `$body` with `$r` bound to the rule set constant of `$rules`: one copy of the
+/// (always inlined) step per rule set, with the rule tests folded away.
+macro_rules! with_rules {
+    ($rules:expr, $r:ident => $body:expr) => {
+        match $rules {
+            rules::STRICT => {
+                const $r: u8 = rules::STRICT;
+                $body
+            }
+            rules::ISO => {
+                const $r: u8 = rules::ISO;
+                $body
+            }
+            rules::LENIENT => {
+                const $r: u8 = rules::LENIENT;
+                $body
+            }
+            _ => {
+                const $r: u8 = rules::TRUSTED;
+                $body
+            }
+        }
+    };
+}
+
 impl<'a> Walker<'a> {
-    /// A walk over all of `input` with `opts` (a [`Mode`] converts into default options).
+    /// A walk over all of `input` with `opts` (a [`Mode`](crate::Mode) converts into default options).
     pub fn new(input: &'a [u8], opts: impl Into<Options>) -> Self {
         Self::with_base(input, 0, opts.into())
     }
 
     pub(crate) fn with_base(input: &'a [u8], base: usize, opts: Options) -> Self {
+        Self::with_rules(input, base, rules::of(opts.mode), opts)
+    }
+
+    /// A walk over bytes that a walk with some [`Options`] validated already: filler is
+    /// skipped, and neither the tag and length rules nor the limits are checked again.
+    pub(crate) fn trusted(input: &'a [u8], base: usize) -> Self {
+        let opts = Options::new()
+            .with_max_depth(u32::MAX)
+            .with_max_nodes(u32::MAX);
+        Self::with_rules(input, base, rules::TRUSTED, opts)
+    }
+
+    fn with_rules(input: &'a [u8], base: usize, rules: u8, opts: Options) -> Self {
         Self {
             input,
             base,
-            opts,
+            rules,
+            limits: Limits {
+                max_open: usize::try_from(opts.max_depth).unwrap_or(usize::MAX),
+                max_depth: opts.max_depth,
+                max_nodes: opts.max_nodes,
+            },
             cursor: Cursor {
                 pos: 0,
                 end: input.len(),
                 open: 0,
-                nodes: 0,
-                failed: false,
+                nodes_left: opts.max_nodes,
             },
             deep: OpenEnds {
-                ends: [0; REMEMBERED_LEVELS],
+                ends: {
+                    let mut ends = [0; REMEMBERED_LEVELS + 1];
+                    ends[0] = input.len();
+                    ends
+                },
                 anchor_start: 0,
                 window: [0; WINDOW],
                 window_lo: 0,
@@ -104,21 +166,41 @@ impl<'a> Walker<'a> {
     ///
     /// # Errors
     /// Any parse [`Error`] the walk meets.
+    #[inline]
     pub fn finish(self) -> Result<(), Error> {
-        // `fold` rather than `try_fold`: `fold` is the walker's fast internal iteration, and
-        // after its first error the walker yields nothing more, so nothing is wasted.
-        #[allow(clippy::manual_try_fold)]
-        self.fold(Ok(()), |result, item| result.and(item.map(|_| ())))
+        let Walker {
+            input,
+            base,
+            rules,
+            limits,
+            mut cursor,
+            mut deep,
+        } = self;
+        let mut err = None;
+        with_rules!(rules, R => {
+            while step(R, input, base, &limits, &mut cursor, &mut deep, &mut err).is_some() {}
+        });
+        err.map_or(Ok(()), Err)
     }
 }
 
 impl OpenEnds {
-    /// The end of open object `index` (0 = outermost); `pos` is where the walk stands.
-    #[inline]
-    fn end_of_open(&mut self, input: &[u8], pos: usize, index: usize) -> usize {
-        if let Some(&end) = self.ends.get(index) {
-            return end;
+    /// The end of the region the walk is in when `open` objects are open: the input's end
+    /// for 0, else the end of open object `open - 1`; `pos` is where the walk stands.
+    #[inline(always)]
+    fn end_at(&mut self, input: &[u8], pos: usize, open: usize) -> usize {
+        match self.ends.get(open) {
+            Some(&end) => end,
+            None => self.end_of_deep(input, pos, open - 1),
         }
+    }
+
+    /// The end of open object `index` past the remembered levels: from the window or a walk down.
+    /// Out of line and through `&mut self`, so that the hot loop carries none of the window's
+    /// fields in registers.
+    #[cold]
+    #[inline(never)]
+    fn end_of_deep(&mut self, input: &[u8], pos: usize, index: usize) -> usize {
         if (self.window_lo..self.window_hi).contains(&index) {
             if let Some(&end) = self.window.get(index - self.window_lo) {
                 return end;
@@ -126,7 +208,7 @@ impl OpenEnds {
         }
         let anchor_end = self
             .ends
-            .get(REMEMBERED_LEVELS - 1)
+            .get(REMEMBERED_LEVELS)
             .copied()
             .unwrap_or(input.len());
         let found = find_deep_ends(
@@ -143,112 +225,194 @@ impl OpenEnds {
     }
 }
 
-/// One step of the walk: the next object, or `None` at the end (and after an error).
+/// Puts the walk in its terminal state (see [`Cursor`]), stores `error` in `err` and ends the
+/// step.
+#[inline(always)]
+fn fail<'a>(
+    cur: &mut Cursor,
+    input_len: usize,
+    err: &mut Option<Error>,
+    error: Error,
+) -> Option<(u32, Tlv<'a>)> {
+    *cur = Cursor {
+        pos: input_len,
+        end: input_len,
+        open: 0,
+        nodes_left: 0,
+    };
+    *err = Some(error);
+    None
+}
+
+/// One step of the walk under the rule set `r` (see [`rules`]): the next object, or `None`
+/// at the end and on an error, which it stores in `err` (the walk then stays at its end).
+///
+/// The error goes out through `err` rather than in an `Option<Result<..>>`: with the object
+/// and the error sharing one returned enum, the compiler carried the enum's bytes around the
+/// loop in registers and on the stack (about 30 instructions per object).
 #[inline(always)]
 fn step<'a>(
+    r: u8,
     input: &'a [u8],
     base: usize,
-    opts: &Options,
+    limits: &Limits,
     cur: &mut Cursor,
     deep: &mut OpenEnds,
-) -> Option<Item<'a>> {
-    if cur.failed {
-        return None;
-    }
-    loop {
-        if opts.mode != Mode::Strict {
-            while cur.pos < cur.end && input.get(cur.pos).is_some_and(|&b| is_filler(b)) {
-                cur.pos += 1;
-            }
-        }
+    err: &mut Option<Error>,
+) -> Option<(u32, Tlv<'a>)> {
+    let (at, rest) = loop {
         if cur.pos < cur.end {
-            break;
+            // `pos < end <= input.len()`, so `rest` is never empty.
+            let rest = input.get(cur.pos..cur.end).unwrap_or_default();
+            match rest.first() {
+                // ISO/IEC 7816-4 §5.2.2: 00 and FF where a tag would start are filler,
+                // except in strict mode, where the header reader rejects them. The run of
+                // filler is skipped out of line, keeping the hot path free of a loop.
+                Some(&b) if r != rules::STRICT && is_filler(b) => {
+                    cur.pos += skip_filler(rest);
+                    continue;
+                }
+                _ => break (cur.pos, rest),
+            }
         }
         if cur.open == 0 {
             return None;
         }
         cur.open -= 1;
-        cur.end = match cur.open {
-            0 => input.len(),
-            n => deep.end_of_open(input, cur.pos, n - 1),
-        };
-    }
-    let at = cur.pos;
-    let offset = base + at;
-    let rest = input.get(at..cur.end).unwrap_or_default();
-    let header = match read_header(rest, offset, opts.mode) {
-        Ok(h) => h,
-        Err(e) => {
-            cur.failed = true;
-            return Some(Err(e));
-        }
+        cur.end = deep.end_at(input, cur.pos, cur.open);
     };
-    let value_start = at + header.len;
-    let available = cur.end - value_start;
+    let offset = base + at;
+    // The hot path only learns whether the header is good; the error (type and offset) is
+    // worked out again, out of line, by the same reader (see `header_error`).
+    let Some(header) = read_header_in(rest, 0, r).ok() else {
+        return fail(cur, input.len(), err, header_error(rest, offset, r));
+    };
+    // `header.len <= rest.len()`: the reader read every header byte from `rest`.
+    // One bounds check proves that the value fits in the enclosing object and gives the
+    // object's bytes (the header reader read every header byte from `rest`).
     let value_len = usize::try_from(header.value_len).unwrap_or(usize::MAX);
-    if value_len > available {
-        cur.failed = true;
-        return Some(Err(if cur.open == 0 {
-            Error::TruncatedValue {
-                offset,
-                needed: value_len - available,
+    let object_len = header.len.saturating_add(value_len);
+    let Some(raw) = rest.get(..object_len) else {
+        let error = value_error(cur.open, offset, header.value_len, rest.len() - header.len);
+        return fail(cur, input.len(), err, error);
+    };
+    {
+        // Trusted walks run with both limits at their maximum (`Walker::trusted`).
+        if cur.nodes_left == 0 {
+            let limit = limits.max_nodes;
+            return fail(cur, input.len(), err, Error::TooManyNodes { offset, limit });
+        }
+        cur.nodes_left -= 1;
+        if cur.open >= limits.max_open {
+            let limit = limits.max_depth;
+            return fail(cur, input.len(), err, Error::TooDeep { offset, limit });
+        }
+    }
+    // Below the depth limit `open + 1` fits in a u32; trusted walks saturate.
+    let depth = u32::try_from(cur.open + 1).unwrap_or(u32::MAX);
+    let tlv = Tlv::from_parts(header.tag, header.constructed, offset, header.len, raw);
+    let value_end = at + object_len;
+    if header.constructed {
+        if cur.open < REMEMBERED_LEVELS - 1 {
+            if let Some(slot) = deep.ends.get_mut(cur.open + 1) {
+                *slot = value_end;
             }
         } else {
-            Error::LengthBeyondInput {
-                offset,
-                length: header.value_len,
-                available,
-            }
-        }));
-    }
-    cur.nodes += 1;
-    if cur.nodes > opts.max_nodes {
-        cur.failed = true;
-        let limit = opts.max_nodes;
-        return Some(Err(Error::TooManyNodes { offset, limit }));
-    }
-    let depth = u32::try_from(cur.open + 1).unwrap_or(u32::MAX);
-    if depth > opts.max_depth {
-        cur.failed = true;
-        let limit = opts.max_depth;
-        return Some(Err(Error::TooDeep { offset, limit }));
-    }
-    let value_end = value_start + value_len;
-    let Some(raw) = input.get(at..value_end) else {
-        // Unreachable: value_end <= cur.end <= input.len() was checked above.
-        cur.failed = true;
-        return Some(Err(Error::TruncatedHeader { offset }));
-    };
-    let tlv = Tlv::from_parts(header.tag, header.constructed, offset, header.len, raw);
-    if header.constructed {
-        if let Some(slot) = deep.ends.get_mut(cur.open) {
-            *slot = value_end;
-        }
-        if cur.open == REMEMBERED_LEVELS - 1 {
-            deep.anchor_start = value_start;
-        }
-        if deep.window_hi > cur.open {
-            // Window entries from this level down belonged to objects now closed.
-            deep.window_hi = cur.open.max(deep.window_lo);
+            deep.push_deep(cur.open, at + header.len, value_end);
         }
         cur.open += 1;
         cur.end = value_end;
-        cur.pos = value_start;
+        cur.pos = at + header.len;
     } else {
         cur.pos = value_end;
     }
-    Some(Ok((depth, tlv)))
+    Some((depth, tlv))
+}
+
+/// The number of filler bytes (`00`/`FF`) at the start of `rest`.
+#[cold]
+#[inline(never)]
+fn skip_filler(rest: &[u8]) -> usize {
+    rest.iter().take_while(|&&b| is_filler(b)).count()
+}
+
+/// The error for a value of `length` bytes where only `available` are left: at the top level
+/// the input ended early, inside an object the length is wrong.
+#[cold]
+#[inline(never)]
+fn value_error(open: usize, offset: usize, length: u32, available: usize) -> Error {
+    if open == 0 {
+        Error::TruncatedValue {
+            offset,
+            needed: usize::try_from(length)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(available),
+        }
+    } else {
+        Error::LengthBeyondInput {
+            offset,
+            length,
+            available,
+        }
+    }
+}
+
+/// The error [`read_header_in`] reports for the header at the start of `rest`, which sits at
+/// `offset`. Kept out of line so that no error value is built in the walk's loop.
+#[cold]
+#[inline(never)]
+fn header_error(rest: &[u8], offset: usize, r: u8) -> Error {
+    match read_header_in(rest, offset, r) {
+        Err(e) => e,
+        // Not reached: called only after the same read failed.
+        Ok(_) => Error::TruncatedHeader { offset },
+    }
+}
+
+impl OpenEnds {
+    /// Records open object `index` (at least `REMEMBERED_LEVELS - 1`), whose value is
+    /// `value_start..value_end`. Objects above that level are not recorded: the window only
+    /// holds levels from `REMEMBERED_LEVELS` on, and every walk back down to them passes here
+    /// at `REMEMBERED_LEVELS - 1`, which empties it.
+    #[cold]
+    #[inline(never)]
+    fn push_deep(&mut self, index: usize, value_start: usize, value_end: usize) {
+        if let Some(slot) = self.ends.get_mut(index + 1) {
+            *slot = value_end;
+        }
+        if index == REMEMBERED_LEVELS - 1 {
+            self.anchor_start = value_start;
+        }
+        if self.window_hi > index {
+            // Window entries from this level down belonged to objects now closed.
+            self.window_hi = index.max(self.window_lo);
+        }
+    }
 }
 
 impl<'a> Iterator for Walker<'a> {
     type Item = Item<'a>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         let mut cur = self.cursor;
-        let item = step(self.input, self.base, &self.opts, &mut cur, &mut self.deep);
+        let mut err = None;
+        // One copy of the step with the rule set read at run time: small enough to inline into
+        // the caller's loop, where the rule set is loop-invariant.
+        let item = step(
+            self.rules,
+            self.input,
+            self.base,
+            &self.limits,
+            &mut cur,
+            &mut self.deep,
+            &mut err,
+        );
         self.cursor = cur;
-        item
+        match item {
+            Some(x) => Some(Ok(x)),
+            None => err.map(Err),
+        }
     }
 
     /// Internal iteration (`for_each`, `count`, `finish`, ...) keeps the cursor in locals.
@@ -260,15 +424,22 @@ impl<'a> Iterator for Walker<'a> {
         let Walker {
             input,
             base,
-            opts,
+            rules,
+            limits,
             mut cursor,
             mut deep,
         } = self;
         let mut acc = init;
-        while let Some(item) = step(input, base, &opts, &mut cursor, &mut deep) {
-            acc = f(acc, item);
+        let mut err = None;
+        with_rules!(rules, R => {
+            while let Some(x) = step(R, input, base, &limits, &mut cursor, &mut deep, &mut err) {
+                acc = f(acc, Ok(x));
+            }
+        });
+        match err {
+            Some(e) => f(acc, Err(e)),
+            None => acc,
         }
-        acc
     }
 }
 
@@ -311,7 +482,7 @@ fn find_deep_ends(
                 p += 1;
             }
             let rest = input.get(p..end).unwrap_or_default();
-            let Ok(h) = read_header(rest, p, Mode::Lenient) else {
+            let Ok(h) = read_header_in(rest, p, rules::TRUSTED) else {
                 found.end = end;
                 return found;
             };
@@ -347,7 +518,7 @@ impl core::iter::FusedIterator for Walker<'_> {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Tag;
+    use crate::{Mode, Tag};
     extern crate std;
     use std::vec::Vec;
 

@@ -164,6 +164,11 @@ impl<T: AsyncTransport, S: SecureChannel, const N: usize> AsyncCard<T, S, N> {
         self.core.secure_required
     }
 
+    /// As [`crate::Card::set_extended_fallback`]: the opt-in extended-length fallback.
+    pub fn set_extended_fallback(&mut self, on: bool) {
+        self.core.extended_fallback = on;
+    }
+
     /// Whether logical channel `channel` is open in this session.
     pub fn is_channel_open(&self, channel: u8) -> bool {
         self.core.is_channel_open(channel)

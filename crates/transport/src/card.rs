@@ -11,9 +11,7 @@ use crate::card_error::{CardError, CardResult};
 use crate::engine::{Core, SyncRef, run_ready};
 use crate::secure::{NoSecureChannel, SecureChannel};
 use crate::session::Session;
-#[cfg(doc)]
-use crate::transport::ErrorKind;
-use crate::transport::Transport;
+use crate::transport::{Error as _, ErrorKind, TransactionEnd, Transport};
 
 pub use crate::engine::{EF_ATR_FID, MAX_CHANNEL};
 
@@ -34,11 +32,15 @@ pub const DEFAULT_COMMAND_BUFFER: usize = 512;
 ///   session sends only the commands it is given and the ones its documented methods need
 ///   (GET RESPONSE, MANAGE CHANNEL, EF.ATR/INFO on [`Card::read_ef_atr`]).
 /// - **`6Cxx`**: the command is sent once more with Le = xx (§5.3.4).
-/// - **Extended fallback**: a card that answers `6700` to an extended APDU is treated as
-///   short-only from then on, and the command is re-sent in short form (chained if needed).
+/// - **Extended fallback** (opt-in, [`Card::set_extended_fallback`]): a card that answers
+///   `6700` to an extended APDU is treated as short-only from then on, and the command is
+///   re-sent in short form — never VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER, PSO,
+///   GENERAL AUTHENTICATE or anything under secure messaging.
 /// - **Logical channels** (§5.4.1, §11.1.2): [`Card::open_channel`], [`Card::close_channel`],
 ///   [`Card::transmit_on`] set the channel bits of the class byte.
-/// - **Transactions**: [`Card::transaction`] returns a guard; see [`Transaction`].
+/// - **Transactions**: [`Card::transaction`] runs a closure with the card held (PC/SC
+///   transaction); at its end the card is reset when a PIN was verified
+///   ([`ReleasePolicy`]).
 /// - **Secure messaging**: a [`SecureChannel`] applied to every command once switched on; see
 ///   [`crate::secure`] for which APDUs are wrapped. [`Card::require_secure_messaging`] sets the
 ///   policy that PIN data never goes out in plain, and [`Card::is_secure`] tells whether it can.
@@ -71,6 +73,7 @@ pub struct Card<
     transport: T,
     core: Core<S, N>,
     transaction_depth: u32,
+    release: ReleasePolicy,
 }
 
 impl<T: Transport, S: SecureChannel, const N: usize> fmt::Debug for Card<T, S, N>
@@ -127,6 +130,7 @@ impl<T: Transport, S: SecureChannel, const N: usize> Card<T, S, N> {
             transport,
             core: Core::new(capabilities),
             transaction_depth: 0,
+            release: ReleasePolicy::default(),
         }
     }
 
@@ -152,7 +156,11 @@ impl<T: Transport, S: SecureChannel, const N: usize> Card<T, S, N> {
     /// # Errors
     /// As [`Card::transmit`].
     pub fn read_ef_atr(&mut self) -> CardResult<bool, T, S> {
-        run_ready(self.core.read_ef_atr(&mut SyncRef(&mut self.transport)))
+        // SELECT then READ BINARY: one transaction, so that no other application's SELECT
+        // comes in between.
+        self.run_transaction(false, |tx| {
+            run_ready(tx.core.read_ef_atr(&mut SyncRef(&mut tx.transport)))
+        })?
     }
 
     /// The card's Answer-to-Reset (ISO/IEC 7816-3 §8).
@@ -223,6 +231,7 @@ impl<T: Transport, S: SecureChannel, const N: usize> Card<T, S, N> {
             transport: self.transport,
             core: self.core.with_secure_channel_type(),
             transaction_depth: self.transaction_depth,
+            release: self.release,
         }
     }
 
@@ -284,35 +293,163 @@ impl<T: Transport, S: SecureChannel, const N: usize> Card<T, S, N> {
 
     // ----- transactions -------------------------------------------------------------------
 
-    /// Starts a transaction: until the returned guard is dropped (or
-    /// [`Transaction::end`]ed), no other application can talk to the card between this
-    /// session's commands (PC/SC `SCardBeginTransaction`; a no-op on transports that are
-    /// exclusive anyway). Transactions nest; only the outermost reaches the transport.
+    /// Runs `body` in a transaction: no other application talks to the card between its
+    /// commands (PC/SC `SCardBeginTransaction` held for the whole of `body`, then
+    /// `SCardEndTransaction`; nothing on transports that are exclusive anyway).
+    ///
+    /// `body` gets this session over the transport *inside* the transaction
+    /// ([`InTransaction`]): every session method works on it, with the same capabilities,
+    /// channels and secure channel, handed back when `body` returns. Every multi-APDU
+    /// operation that depends on the card's state (VERIFY then a signature, opening a secure
+    /// channel then a protected command, SELECT then READ BINARY) belongs in one transaction.
+    /// A nested call runs `body` at once.
+    ///
+    /// **Release policy** ([`ReleasePolicy`]): when a command that raises the card's security
+    /// status succeeded ([`crate::session::raises_security_state`]: a verified PIN, an
+    /// authentication) — in the transaction or before it —, the card is reset as the
+    /// outermost transaction ends, so that the
+    /// state does not leak to the next application (the class of OpenSC CVE-2023-40660); the
+    /// session then starts afresh from the new ATR. [`Card::set_release_policy`] opts out.
+    ///
+    /// ```
+    /// use cardwire_apdu::{Cla, CommandRepr, Ins};
+    /// use cardwire_transport::{Card, Replay};
+    /// let transcript = [0, 0, 2, 0x90, 0x00, 0, 2, 0x90, 0x00];
+    /// let mut card = Card::open(Replay::new(&transcript)?)?;
+    /// let sw = card.transaction(|tx| {
+    ///     let mut buf = [0u8; 2];
+    ///     tx.transmit(&CommandRepr::new(Cla(0), Ins::SELECT, 0, 0x0C), &mut buf)?;
+    ///     assert!(tx.in_transaction());
+    ///     Ok::<_, cardwire_transport::CardError<_, _>>(
+    ///         tx.transmit(&CommandRepr::new(Cla(0), Ins::SELECT, 0, 0x0C), &mut buf)?.sw(),
+    ///     )
+    /// })??;
+    /// assert!(sw.is_success());
+    /// assert!(!card.in_transaction());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
-    /// A transport error from [`Transport::begin_transaction`].
-    pub fn transaction(&mut self) -> CardResult<Transaction<'_, T, S, N>, T, S> {
-        if self.transaction_depth == 0 {
-            self.transport
-                .begin_transaction()
-                .map_err(CardError::Transport)?;
-        }
-        self.transaction_depth += 1;
-        Ok(Transaction { card: self })
+    /// A transport error starting the transaction (`body` did not run) or ending it (`body`
+    /// ran; its result is lost, and after a failed reset the session has forgotten the card's
+    /// state).
+    pub fn transaction<R>(
+        &mut self,
+        body: impl FnOnce(&mut InTransaction<'_, T::Error, S, N>) -> R,
+    ) -> CardResult<R, T, S> {
+        self.run_transaction(true, body)
     }
 
-    /// Whether a transaction is open.
+    /// [`Card::transaction`]; the session's own multi-APDU operations ([`Card::read_binary`],
+    /// [`Card::read_ef_atr`]) run in one with `apply_release` false: they raise nothing, and
+    /// must not reset a card the caller verified a PIN on.
+    fn run_transaction<R>(
+        &mut self,
+        apply_release: bool,
+        body: impl FnOnce(&mut InTransaction<'_, T::Error, S, N>) -> R,
+    ) -> CardResult<R, T, S> {
+        let depth = self.transaction_depth;
+        let policy = self.release;
+        let Card {
+            transport, core, ..
+        } = self;
+        if depth > 0 {
+            // Nested: the outer transaction holds; run the body at once.
+            let mut card = Card {
+                transport: transport as &mut dyn Transport<Error = T::Error>,
+                core: core.lend(),
+                transaction_depth: depth + 1,
+                release: policy,
+            };
+            let out = body(&mut card);
+            core.take_back(card.core);
+            return Ok(out);
+        }
+        let mut body = Some(body);
+        let mut out = None;
+        let mut reset = false;
+        let result = transport.transaction(&mut |inner| {
+            let Some(body) = body.take() else {
+                return TransactionEnd::Leave;
+            };
+            let mut card = Card {
+                transport: inner,
+                core: core.lend(),
+                transaction_depth: depth + 1,
+                release: policy,
+            };
+            out = Some(body(&mut card));
+            core.take_back(card.core);
+            reset = apply_release
+                && policy == ReleasePolicy::ResetWhenAuthenticated
+                && core.security_raised;
+            if reset {
+                TransactionEnd::Reset
+            } else {
+                TransactionEnd::Leave
+            }
+        });
+        if reset {
+            // Whether or not the reset went through, the card's state is not ours any more.
+            self.core.restart(self.transport.atr());
+        }
+        result.map_err(|e| {
+            if matches!(e.kind(), ErrorKind::CardReset | ErrorKind::CardRemoved) {
+                self.core.forget_card_state();
+            }
+            CardError::Transport(e)
+        })?;
+        out.ok_or(CardError::TransactionNotRun)
+    }
+
+    /// Whether a transaction is open (this session is the one [`Card::transaction`] gave
+    /// its body).
     pub fn in_transaction(&self) -> bool {
         self.transaction_depth > 0
     }
 
-    fn end_transaction(&mut self) -> Result<(), T::Error> {
-        self.transaction_depth = self.transaction_depth.saturating_sub(1);
-        if self.transaction_depth == 0 {
-            self.transport.end_transaction()
-        } else {
-            Ok(())
+    /// Sets what happens at the end of the outermost transaction and at
+    /// [`Card::close`] after the card's security status was raised (default
+    /// [`ReleasePolicy::ResetWhenAuthenticated`]).
+    pub fn set_release_policy(&mut self, policy: ReleasePolicy) {
+        self.release = policy;
+    }
+
+    /// The release policy.
+    pub fn release_policy(&self) -> ReleasePolicy {
+        self.release
+    }
+
+    /// Whether a command that raises the card's security status (a verified PIN, an
+    /// authentication) succeeded since the card's last reset.
+    pub fn security_state_raised(&self) -> bool {
+        self.core.security_raised
+    }
+
+    /// Switches the extended-length fallback on or off (default off): when on, a command
+    /// whose first APDU was extended and answered `6700` is sent again in short form and the
+    /// card is treated as short-only from then on. Never for a command that is not safe to
+    /// send again ([`crate::session::safe_to_resend`]: VERIFY, CHANGE REFERENCE DATA, RESET
+    /// RETRY COUNTER, PSO, GENERAL AUTHENTICATE, ...) nor under secure messaging. Off, the
+    /// lengths follow the stated capabilities only (historical bytes, EF.ATR `7F66`, the
+    /// caller's [`Card::set_capabilities`]) and `6700` is the card's answer.
+    pub fn set_extended_fallback(&mut self, on: bool) {
+        self.core.extended_fallback = on;
+    }
+
+    /// Ends the session: applies the release policy (resets the card when its security
+    /// status was raised, [`ReleasePolicy::ResetWhenAuthenticated`]) and gives the
+    /// transport back.
+    ///
+    /// # Errors
+    /// A transport error from the reset (the transport is dropped then; a `PcscCard` resets
+    /// the card when dropped).
+    pub fn close(mut self) -> CardResult<T, T, S> {
+        if self.release == ReleasePolicy::ResetWhenAuthenticated && self.core.security_raised {
+            self.transport.reset().map_err(CardError::Transport)?;
+            self.core.forget_card_state();
         }
+        Ok(self.transport)
     }
 
     // ----- commands -----------------------------------------------------------------------
@@ -360,7 +497,9 @@ impl<T: Transport, S: SecureChannel, const N: usize> Card<T, S, N> {
     /// [`Capabilities::max_response_data`] bytes (256 for a short-only card).
     ///
     /// `buf` must be at least `len + 2` bytes (the status word of the last piece lands after
-    /// the data). Stops early at the end of the file (`6282`, or fewer bytes than asked).
+    /// the data). A card that serves fewer bytes per APDU than asked (for example 0xDF) is
+    /// asked again from where it stopped: the read stops early only at the end of the file
+    /// (`6282`; `6B00` for an offset beyond it), at an empty answer, or at another status.
     /// Returns the data read, and the last status word (`9000` when all `len` bytes came).
     ///
     /// # Errors
@@ -373,69 +512,39 @@ impl<T: Transport, S: SecureChannel, const N: usize> Card<T, S, N> {
         len: usize,
         buf: &'r mut [u8],
     ) -> CardResult<(&'r [u8], StatusWord), T, S> {
-        run_ready(
-            self.core
-                .read_binary(&mut SyncRef(&mut self.transport), offset, len, buf),
-        )
+        // The READ BINARY loop runs in one transaction: no other application's SELECT comes
+        // between its pieces (the caller's SELECT belongs in the same transaction too).
+        let (n, sw) = self.run_transaction(false, |tx| {
+            run_ready(
+                tx.core
+                    .read_binary(&mut SyncRef(&mut tx.transport), offset, len, &mut *buf),
+            )
+            .map(|(data, sw)| (data.len(), sw))
+        })??;
+        let data = buf
+            .get(..n)
+            .ok_or(CardError::ResponseTooLong { capacity: len })?;
+        Ok((data, sw))
     }
 }
 
-/// A transaction on a [`Card`]: while it lives, the session's commands are not interleaved
-/// with another application's (PC/SC `SCardBeginTransaction`/`SCardEndTransaction`).
-///
-/// Dereferences to the [`Card`], so every session method works through it. Dropping it ends
-/// the transaction (ignoring a failure to do so); [`Transaction::end`] reports that failure.
-///
-/// ```
-/// use cardwire_apdu::{Cla, CommandRepr, Ins};
-/// use cardwire_transport::{Card, Replay};
-/// let transcript = [0, 0, 2, 0x90, 0x00, 0, 2, 0x90, 0x00];
-/// let mut card = Card::open(Replay::new(&transcript)?)?;
-/// {
-///     let mut tx = card.transaction()?;
-///     let mut buf = [0u8; 2];
-///     tx.transmit(&CommandRepr::new(Cla(0), Ins::SELECT, 0, 0x0C), &mut buf)?;
-///     tx.transmit(&CommandRepr::new(Cla(0), Ins::SELECT, 0, 0x0C), &mut buf)?;
-///     assert!(tx.in_transaction());
-/// }
-/// assert!(!card.in_transaction());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub struct Transaction<'c, T: Transport, S: SecureChannel, const N: usize> {
-    card: &'c mut Card<T, S, N>,
-}
+/// The session [`Card::transaction`] hands its body: the same session over the transport
+/// inside the transaction.
+pub type InTransaction<'t, E, S, const N: usize> =
+    Card<&'t mut (dyn Transport<Error = E> + 't), S, N>;
 
-impl<T: Transport, S: SecureChannel, const N: usize> Transaction<'_, T, S, N> {
-    /// Ends the transaction now.
-    ///
-    /// # Errors
-    /// A transport error from [`Transport::end_transaction`].
-    pub fn end(self) -> Result<(), T::Error> {
-        let mut this = core::mem::ManuallyDrop::new(self);
-        this.card.end_transaction()
-    }
-}
-
-impl<T: Transport, S: SecureChannel, const N: usize> core::ops::Deref for Transaction<'_, T, S, N> {
-    type Target = Card<T, S, N>;
-    fn deref(&self) -> &Self::Target {
-        self.card
-    }
-}
-
-impl<T: Transport, S: SecureChannel, const N: usize> core::ops::DerefMut
-    for Transaction<'_, T, S, N>
-{
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        self.card
-    }
-}
-
-impl<T: Transport, S: SecureChannel, const N: usize> Drop for Transaction<'_, T, S, N> {
-    fn drop(&mut self) {
-        // Nothing useful can be done with a failure here; `end` reports it.
-        let _ = self.card.end_transaction();
-    }
+/// What the session does with the card's security state when a transaction or the session
+/// ends ([`Card::set_release_policy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ReleasePolicy {
+    /// Reset the card at the end of the outermost transaction, and at [`Card::close`], when
+    /// a command that raises its security status succeeded (a verified PIN, an
+    /// authentication): the state does not leak to the next application. The default.
+    #[default]
+    ResetWhenAuthenticated,
+    /// Leave the card as it is: the caller keeps the verified state across transactions
+    /// and is responsible for clearing it (for example a PIN cache it controls).
+    Leave,
 }
 
 impl<T: Transport, S: SecureChannel, const N: usize> Session for Card<T, S, N> {

@@ -50,6 +50,9 @@ pub enum CardError<E, S = core::convert::Infallible> {
     ChannelNotOpen(u8),
     /// The card refused a command the session sent for itself (MANAGE CHANNEL).
     Refused(StatusWord),
+    /// The transport ended a transaction without running its body (a
+    /// [`Transport::transaction`] that breaks its contract).
+    TransactionNotRun,
 }
 
 impl<E: Error, S: SecureChannelError> CardError<E, S> {
@@ -99,6 +102,9 @@ impl<E: fmt::Debug, S: fmt::Debug> fmt::Display for CardError<E, S> {
             }
             CardError::ChannelNotOpen(n) => write!(f, "logical channel {n} is not open"),
             CardError::Refused(sw) => write!(f, "the card refused: {sw}"),
+            CardError::TransactionNotRun => {
+                f.write_str("the transport ended the transaction without running it")
+            }
         }
     }
 }

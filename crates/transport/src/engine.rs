@@ -18,7 +18,7 @@ use cardwire_link::atr::{Atr, Mode as AtrMode};
 use crate::asynch::AsyncTransport;
 use crate::card_error::CardError;
 use crate::secure::{SecureChannel, SecureChannelError, SecureChannelErrorKind};
-use crate::session::carries_reference_data;
+use crate::session::{carries_reference_data, raises_security_state, safe_to_resend};
 use crate::transport::{Error, ErrorKind, Transport};
 
 /// The highest logical channel number (ISO/IEC 7816-4 §5.4.1: channels 0–19).
@@ -94,6 +94,12 @@ pub(crate) struct Core<S, const N: usize> {
     pub(crate) secure_required: bool,
     /// Bit n set: logical channel n is open (bit 0, the basic channel, always is).
     pub(crate) channels: u32,
+    /// A command that raises the card's security status (a verified PIN, an authentication)
+    /// succeeded since the card's last reset ([`raises_security_state`]).
+    pub(crate) security_raised: bool,
+    /// The opt-in extended-length fallback: re-send in short form a command whose first,
+    /// extended APDU was answered `6700`.
+    pub(crate) extended_fallback: bool,
     buffers: Buffers<N>,
 }
 
@@ -104,6 +110,8 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
             secure: None,
             secure_required: false,
             channels: 1,
+            security_raised: false,
+            extended_fallback: false,
             buffers: Buffers {
                 tx: [0; N],
                 wrapped: [0; N],
@@ -119,14 +127,35 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
             secure: None,
             secure_required: self.secure_required,
             channels: self.channels,
+            security_raised: self.security_raised,
+            extended_fallback: self.extended_fallback,
             buffers: self.buffers,
         }
+    }
+
+    /// A fresh state with the same settings and what is known about the card, for the
+    /// session inside a transaction; [`Core::take_back`] returns it.
+    pub(crate) fn lend(&mut self) -> Self {
+        let mut lent = Self::new(self.capabilities);
+        lent.secure = self.secure.take();
+        lent.secure_required = self.secure_required;
+        lent.channels = self.channels;
+        lent.security_raised = self.security_raised;
+        lent.extended_fallback = self.extended_fallback;
+        core::mem::swap(&mut lent.buffers, &mut self.buffers);
+        lent
+    }
+
+    /// Takes back the state lent with [`Core::lend`].
+    pub(crate) fn take_back(&mut self, lent: Self) {
+        *self = lent;
     }
 
     /// The card lost its volatile state: so does the session.
     pub(crate) fn forget_card_state(&mut self) {
         self.channels = 1;
         self.secure = None;
+        self.security_raised = false;
     }
 
     /// Starts afresh from an ATR: capabilities from its historical bytes, state forgotten.
@@ -201,7 +230,13 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
             command.cla = command.cla.with_channel(channel).map_err(CardError::Apdu)?;
         }
         let protect = self.secure.is_some();
-        self.exchange(transport, &command, response, protect).await
+        let rsp = self
+            .exchange(transport, &command, response, protect)
+            .await?;
+        if rsp.sw().is_success() && raises_security_state(command.ins, !command.data.is_empty()) {
+            self.security_raised = true;
+        }
+        Ok(rsp)
     }
 
     /// Runs one logical command through the exchange engine
@@ -233,7 +268,9 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
         Response::new_checked(bytes).map_err(|_| CardError::MalformedResponse)
     }
 
-    /// One engine run; a second in short form when the card rejects an extended APDU.
+    /// One engine run; with the opt-in fallback, a second in short form when the card
+    /// rejects an extended APDU and the command is safe to send again ([`safe_to_resend`],
+    /// never under secure messaging).
     async fn exchange_with_fallback<T: AsyncTransport>(
         &mut self,
         transport: &mut T,
@@ -248,7 +285,13 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
         let (done, wire_apdus) = self
             .run_engine(transport, command, caps, response, protect)
             .await?;
-        if first_is_extended && wire_apdus == 1 && done.sw == StatusWord::WRONG_LENGTH {
+        if self.extended_fallback
+            && !protect
+            && safe_to_resend(command)
+            && first_is_extended
+            && wire_apdus == 1
+            && done.sw == StatusWord::WRONG_LENGTH
+        {
             // The card does not take extended APDUs after all (ISO/IEC 7816-4 §5.1): from
             // now on it is treated as short-only, and this command is sent again.
             self.capabilities.extended_length = false;
@@ -279,7 +322,7 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
                 .poll_transmit(&mut self.buffers.tx)
                 .map_err(engine_error)?
                 .len();
-            let answer_len = if protect && self.buffers.tx.get(1) != Some(&Ins::GET_RESPONSE.0) {
+            let answer_len = if protect && !is_get_response(&self.buffers.tx) {
                 self.send_protected(transport, wire_len).await?
             } else {
                 let wire = self.buffers.tx.get(..wire_len).unwrap_or_default();
@@ -443,9 +486,11 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
             let got = rsp.data().len().min(want);
             sw = rsp.sw();
             filled += got;
-            // An extended fallback may have lowered what one APDU can bring back.
-            let expected = want.min(self.max_response_per_apdu());
-            if !sw.is_normal() || sw == StatusWord::END_OF_FILE || got < expected {
+            // A card (or reader) may serve fewer bytes than asked per APDU (0xDF, 0xE7 under
+            // secure messaging) with 9000: keep reading. Stop at the end of the file (6282,
+            // or 6B00 for an offset beyond it, ISO/IEC 7816-4 §11.3.3), at an empty answer,
+            // or at any other status.
+            if got == 0 || !sw.is_normal() || sw == StatusWord::END_OF_FILE {
                 break;
             }
         }
@@ -502,6 +547,15 @@ async fn transmit_into<T: AsyncTransport, S>(
             Err(CardError::ResponseTooLong { capacity })
         }
         Err(e) => Err(CardError::Transport(e)),
+    }
+}
+
+/// Whether a wire APDU is GET RESPONSE: INS `C0` in an interindustry class (ISO/IEC 7816-4
+/// §5.3.4). A proprietary command with INS `C0` is an ordinary command and is protected.
+fn is_get_response(wire: &[u8]) -> bool {
+    match wire {
+        [cla, ins, ..] => *ins == Ins::GET_RESPONSE.0 && Cla(*cla).is_interindustry(),
+        _ => false,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::transport::{Error, ErrorKind, Transport};
+use crate::transport::{Error, ErrorKind, TransactionEnd, Transport};
 
 /// How many faults one [`Faulty`] can hold.
 pub const MAX_FAULTS: usize = 8;
@@ -171,12 +171,13 @@ impl<T: Transport> Transport for Faulty<T> {
         self.inner.reset().map_err(FaultError::Inner)
     }
 
-    fn begin_transaction(&mut self) -> Result<(), Self::Error> {
-        self.inner.begin_transaction().map_err(FaultError::Inner)
-    }
-
-    fn end_transaction(&mut self) -> Result<(), Self::Error> {
-        self.inner.end_transaction().map_err(FaultError::Inner)
+    /// The faults apply inside the transaction too; the transport underneath is exclusive
+    /// for the test's purpose.
+    fn transaction(
+        &mut self,
+        body: &mut dyn FnMut(&mut dyn Transport<Error = Self::Error>) -> TransactionEnd,
+    ) -> Result<(), Self::Error> {
+        crate::transport::exclusive_transaction(self, body)
     }
 }
 

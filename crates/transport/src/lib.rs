@@ -26,7 +26,7 @@ pub mod uart;
 
 pub use async_card::{AsyncCard, AsyncCardResult};
 pub use asynch::{AsyncTransport, Blocking};
-pub use card::{Card, Transaction};
+pub use card::{Card, InTransaction, ReleasePolicy};
 pub use card_error::{CardError, CardResult};
 pub use card_side::{CardHandler, InProcess};
 #[cfg(feature = "testing")]
@@ -40,7 +40,7 @@ pub use session::{AsyncSession, Session};
 #[cfg(feature = "std")]
 pub use trace::StdSink;
 pub use trace::{CommandTrace, FmtSink, ResponseTrace, TraceEvent, TraceSink, Traced};
-pub use transport::{Error, ErrorKind, Transport};
+pub use transport::{Error, ErrorKind, TransactionEnd, Transport, exclusive_transaction};
 #[cfg(any(feature = "embedded-io", feature = "embedded-io-async"))]
 pub use uart::{AsyncClock, Clock, LinkEngine, UartError};
 #[cfg(feature = "embedded-io-async")]

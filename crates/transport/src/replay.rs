@@ -1,6 +1,6 @@
 //! [`Replay`]: a [`Transport`] that plays a recorded transcript of card answers.
 
-use crate::transport::{ErrorKind, Transport};
+use crate::transport::{ErrorKind, TransactionEnd, Transport, exclusive_transaction};
 
 /// Plays back a transcript: an ATR, then one response per command, whatever is sent.
 ///
@@ -92,6 +92,14 @@ impl Transport for Replay<'_> {
 
     fn reset(&mut self) -> Result<(), ErrorKind> {
         Ok(())
+    }
+
+    /// Exclusive anyway: `body` runs at once ([`exclusive_transaction`]).
+    fn transaction(
+        &mut self,
+        body: &mut dyn FnMut(&mut dyn Transport<Error = Self::Error>) -> TransactionEnd,
+    ) -> Result<(), Self::Error> {
+        exclusive_transaction(self, body)
     }
 }
 

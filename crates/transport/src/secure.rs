@@ -12,7 +12,10 @@
 //!   channel and chaining bits; `wrap` adds the SM indication
 //!   ([`cardwire_apdu::Cla::with_secure_messaging`]).
 //! - **Unwrapped** (passed to [`SecureChannel::unwrap`]): the response to each wrapped APDU,
-//!   after the session has collected all of it with GET RESPONSE.
+//!   after the session has collected all of it with GET RESPONSE — for a chain, the answer to
+//!   every link, verified before the next link is sent (ISO/IEC 7816-4 §10 with §5.3.3: each
+//!   link is a protected command–response pair of its own), so a link whose answer does not
+//!   verify is the last one the card sees.
 //! - **Not wrapped**: GET RESPONSE (`61xx`, ISO/IEC 7816-4 §5.3.4), which only fetches the rest
 //!   of a protected response; MANAGE CHANNEL and the EF.ATR/INFO read the session itself sends
 //!   when it opens a card.

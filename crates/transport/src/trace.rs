@@ -15,7 +15,7 @@ use core::fmt;
 use cardwire_apdu::{Command, Ins, StatusWord};
 
 use crate::session::carries_reference_data;
-use crate::transport::{Error, ErrorKind, Transport};
+use crate::transport::{Error, ErrorKind, TransactionEnd, Transport};
 
 /// What [`TraceEvent::Command`] shows in place of PIN data.
 pub const REDACTED: &str = "<PIN redacted>";
@@ -328,12 +328,21 @@ impl<T: Transport, K: TraceSink> Transport for Traced<T, K> {
         }
     }
 
-    fn begin_transaction(&mut self) -> Result<(), T::Error> {
-        self.inner.begin_transaction()
-    }
-
-    fn end_transaction(&mut self) -> Result<(), T::Error> {
-        self.inner.end_transaction()
+    /// Forwards to the inner transport; the commands inside are traced too.
+    fn transaction(
+        &mut self,
+        body: &mut dyn FnMut(&mut dyn Transport<Error = T::Error>) -> TransactionEnd,
+    ) -> Result<(), T::Error> {
+        // Both the transport and the sink are seen as trait objects inside, so that a
+        // transaction nested in this one has the same type (and the types do not grow).
+        let sink: &mut dyn TraceSink = &mut self.sink;
+        self.inner.transaction(&mut |inner| {
+            let mut traced = Traced {
+                inner,
+                sink: &mut *sink,
+            };
+            body(&mut traced)
+        })
     }
 }
 

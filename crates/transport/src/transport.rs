@@ -93,24 +93,75 @@ pub trait Transport {
     /// A backend error; [`ErrorKind::Unsupported`] when the backend cannot reset the card.
     fn reset(&mut self) -> Result<(), Self::Error>;
 
-    /// Starts exclusive access for a multi-APDU operation (PC/SC `SCardBeginTransaction`).
+    /// Runs `body` with exclusive access to the card: between `body`'s commands no other
+    /// application talks to the card (PC/SC `SCardBeginTransaction` ... `SCardEndTransaction`,
+    /// held for the whole of `body`; never a disconnect and reconnect). `body` is called
+    /// exactly once, with the transport as it is inside the transaction, and says how the
+    /// transaction ends: [`TransactionEnd::Reset`] resets the card as the transaction ends
+    /// (PC/SC `SCARD_RESET_CARD`), so that a verified PIN does not outlive it.
     ///
-    /// The default does nothing: right for transports that are exclusive anyway (a UART, an
-    /// in-process card). Added by `cardwire-transport` for the `Card` session's transaction
-    /// guard.
+    /// There is no default on purpose: a wrapper that forgot to forward it would silently
+    /// drop the exclusive access. Transports that are exclusive anyway (a UART, an in-process
+    /// card) implement it with [`exclusive_transaction`]. Inside a transaction, a nested call
+    /// runs `body` at once (the outer transaction holds).
     ///
     /// # Errors
-    /// A backend error (for example the card was reset by another application meanwhile).
-    fn begin_transaction(&mut self) -> Result<(), Self::Error> {
-        Ok(())
+    /// A backend error starting the transaction (then `body` is not called; for example the
+    /// card was reset by another application meanwhile) or ending it (`body` has run).
+    fn transaction(
+        &mut self,
+        body: &mut dyn FnMut(&mut dyn Transport<Error = Self::Error>) -> TransactionEnd,
+    ) -> Result<(), Self::Error>;
+}
+
+/// How a transaction ends ([`Transport::transaction`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransactionEnd {
+    /// Leave the card as it is.
+    Leave,
+    /// Reset the card as the transaction ends (PC/SC `SCARD_RESET_CARD`): its security state
+    /// (verified PINs, authentications, secure channels) is lost, and the ATR is read again.
+    Reset,
+}
+
+/// [`Transport::transaction`] for a transport that is exclusive anyway (nobody else can talk
+/// to the card): runs `body` over `transport`, then resets the card when `body` asks for it.
+///
+/// # Errors
+/// A backend error from [`Transport::reset`].
+pub fn exclusive_transaction<T: Transport>(
+    transport: &mut T,
+    body: &mut dyn FnMut(&mut dyn Transport<Error = T::Error>) -> TransactionEnd,
+) -> Result<(), T::Error> {
+    match body(transport) {
+        TransactionEnd::Leave => Ok(()),
+        TransactionEnd::Reset => transport.reset(),
+    }
+}
+
+impl<T: Transport + ?Sized> Transport for &mut T {
+    type Error = T::Error;
+
+    fn transmit<'b>(
+        &mut self,
+        command: &[u8],
+        response: &'b mut [u8],
+    ) -> Result<&'b [u8], Self::Error> {
+        (**self).transmit(command, response)
     }
 
-    /// Ends the exclusive access begun with [`Transport::begin_transaction`]. The default
-    /// does nothing.
-    ///
-    /// # Errors
-    /// A backend error.
-    fn end_transaction(&mut self) -> Result<(), Self::Error> {
-        Ok(())
+    fn atr(&self) -> &[u8] {
+        (**self).atr()
+    }
+
+    fn reset(&mut self) -> Result<(), Self::Error> {
+        (**self).reset()
+    }
+
+    fn transaction(
+        &mut self,
+        body: &mut dyn FnMut(&mut dyn Transport<Error = Self::Error>) -> TransactionEnd,
+    ) -> Result<(), Self::Error> {
+        (**self).transaction(body)
     }
 }

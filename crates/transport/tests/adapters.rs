@@ -217,3 +217,29 @@ fn injected_faults_surface_as_typed_errors() {
     let rsp = card.transmit(&get, &mut buf).unwrap();
     assert_eq!(rsp.data().len(), 600);
 }
+
+#[test]
+fn a_transaction_through_the_adapters_is_traced_and_nests() {
+    // Traced over Faulty over the card: the transaction goes through both adapters, the
+    // commands inside are traced, and a nested transaction (same adapter types inside)
+    // compiles to a finite set of types.
+    let mut text = String::new();
+    let t = Traced::new(
+        Faulty::new(InProcess::new(TestCard::new(&ATR_PLAIN, false))),
+        FmtSink(&mut text),
+    );
+    let mut card = Card::open(t).unwrap();
+    let sw = card
+        .transaction(|tx| {
+            tx.transaction(|inner| {
+                let get = CommandRepr::new(Cla::INTERINDUSTRY, Ins::GET_DATA, 1, 1).with_ne(5);
+                inner.transmit(&get, &mut [0u8; 16]).map(|r| r.sw())
+            })
+        })
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(sw, StatusWord::SUCCESS);
+    drop(card);
+    assert!(text.starts_with("> 00 CA 01 01 GET DATA"), "{text}");
+}

@@ -50,6 +50,8 @@ fn async_and_blocking_sessions_send_the_same_apdus() {
             Card::with_capabilities_typed(InProcess::new(a), caps(extended_caps));
         let mut async_card: AsyncCard<_, NoSecureChannel, 4200> =
             AsyncCard::with_capabilities_typed(Blocking(InProcess::new(b)), caps(extended_caps));
+        card.set_extended_fallback(rejects_extended);
+        async_card.set_extended_fallback(rejects_extended);
         let payload: Vec<u8> = (0..700u32).map(|i| i as u8).collect();
         let commands = [
             CommandRepr::new(Cla::INTERINDUSTRY, Ins::GET_DATA, 0x01, 0x02).with_ne(65_536),

@@ -6,7 +6,8 @@ mod common;
 use cardwire_apdu::exchange::Capabilities;
 use cardwire_apdu::{Cla, CommandRepr, Ins, SecureMessaging, StatusWord};
 use cardwire_transport::{
-    Card, CardError, ErrorKind, InProcess, SecureChannel, SecureChannelErrorKind, Transport,
+    Card, CardError, ErrorKind, InProcess, ReleasePolicy, SecureChannel, SecureChannelErrorKind,
+    TransactionEnd, Transport,
 };
 use common::*;
 
@@ -169,12 +170,92 @@ fn falls_back_to_short_when_the_card_rejects_extended() {
     let mut handler = TestCard::new(&ATR_PLAIN, true);
     handler.rejects_extended = true;
     let mut card = Card::with_capabilities(InProcess::new(handler), extended());
+    card.set_extended_fallback(true);
     let mut buf = vec![0u8; FILE_LEN + 2];
     let (data, _) = card.read_binary(0, FILE_LEN, &mut buf).unwrap();
     assert_eq!(data.len(), FILE_LEN);
     assert!(!card.capabilities().extended_length);
     // One rejected extended APDU, then 16 short ones.
     assert_eq!(log(&card).len(), 17);
+}
+
+#[test]
+fn without_the_opt_in_6700_is_the_answer_and_nothing_is_resent() {
+    let mut handler = TestCard::new(&ATR_PLAIN, true);
+    handler.rejects_extended = true;
+    let mut card = Card::with_capabilities(InProcess::new(handler), extended());
+    let mut buf = vec![0u8; FILE_LEN + 2];
+    let (data, sw) = card.read_binary(0, FILE_LEN, &mut buf).unwrap();
+    assert_eq!((data.len(), sw), (0, StatusWord::WRONG_LENGTH));
+    assert!(card.capabilities().extended_length, "no silent downgrade");
+    assert_eq!(log(&card).len(), 1);
+}
+
+#[test]
+fn the_fallback_never_resends_pin_commands_or_authentications() {
+    let pin = [0x31u8; 300];
+    for ins in [
+        Ins::VERIFY,
+        Ins(0x24),
+        Ins(0x2C),
+        Ins(0x2A),
+        Ins(0x87),
+        Ins(0x86),
+    ] {
+        let mut handler = TestCard::new(&ATR_PLAIN, true);
+        handler.rejects_extended = true;
+        let mut card =
+            Card::<_, cardwire_transport::NoSecureChannel, 1024>::with_capabilities_typed(
+                InProcess::new(handler),
+                extended(),
+            );
+        card.set_extended_fallback(true);
+        let cmd = CommandRepr::new(Cla::INTERINDUSTRY, ins, 0, 0x80).with_data(&pin);
+        let mut buf = [0u8; 258];
+        let sw = card.transmit(&cmd, &mut buf).unwrap().sw();
+        assert_eq!(sw, StatusWord::WRONG_LENGTH, "{ins}");
+        assert_eq!(log(&card).len(), 1, "{ins} was sent once");
+        assert!(card.capabilities().extended_length);
+    }
+    // A command with the secure-messaging class bits is not re-sent either.
+    let mut handler = TestCard::new(&ATR_PLAIN, true);
+    handler.rejects_extended = true;
+    let mut card = Card::<_, cardwire_transport::NoSecureChannel, 1024>::with_capabilities_typed(
+        InProcess::new(handler),
+        extended(),
+    );
+    card.set_extended_fallback(true);
+    let cmd = CommandRepr::new(Cla(0x0C), Ins::PUT_DATA, 1, 3).with_data(&pin);
+    let sw = card.transmit(&cmd, &mut [0u8; 258]).unwrap().sw();
+    assert_eq!((sw, log(&card).len()), (StatusWord::WRONG_LENGTH, 1));
+    // The same length of PUT DATA in plain is re-sent, chained, with the fallback on.
+    let cmd = CommandRepr::new(Cla::INTERINDUSTRY, Ins::PUT_DATA, 1, 3).with_data(&pin);
+    let sw = card.transmit(&cmd, &mut [0u8; 258]).unwrap().sw();
+    assert_eq!(sw, StatusWord::SUCCESS);
+    assert_eq!(log(&card).len(), 4, "rejected, then two chained links");
+}
+
+#[test]
+fn read_binary_goes_on_when_the_card_serves_fewer_bytes_than_asked() {
+    // A card that serves 0xDF bytes per READ BINARY with 9000: the read must not stop at the
+    // first short answer (it did: 2 048 bytes asked, 223 returned with 9000).
+    let mut handler = TestCard::new(&ATR_PLAIN, false);
+    handler.max_read = Some(0xDF);
+    let mut card = Card::with_capabilities(InProcess::new(handler), short_chaining());
+    let mut buf = vec![0u8; FILE_LEN + 2];
+    let (data, sw) = card.read_binary(0, 2048, &mut buf).unwrap();
+    assert_eq!(sw, StatusWord::SUCCESS);
+    assert_eq!(data, &card.transport().handler().file[..2048].to_vec()[..]);
+    assert_eq!(log(&card).len(), 2048usize.div_ceil(0xDF));
+    // Asking for more than the file holds: the read ends at the end of the file (6282).
+    let (data, sw) = card
+        .read_binary(0, FILE_LEN + 100, &mut vec![0u8; FILE_LEN + 102])
+        .map(|(d, s)| (d.len(), s))
+        .unwrap();
+    assert_eq!((data, sw), (FILE_LEN, StatusWord::END_OF_FILE));
+    // An offset beyond the end: 6B00 and nothing.
+    let (data, sw) = card.read_binary(FILE_LEN as u16 + 1, 10, &mut buf).unwrap();
+    assert_eq!((data.len(), sw), (0, StatusWord(0x6B00)));
 }
 
 #[test]
@@ -223,16 +304,36 @@ fn open_channel_reports_the_cards_refusal() {
     );
 }
 
-/// A transport that counts transaction calls.
+/// A transport that counts transactions and the resets that end them.
 struct Counting<T> {
     inner: T,
     begun: usize,
     ended: usize,
+    reset_at_end: usize,
+    inside: bool,
+    /// How many commands were sent while a transaction was held.
+    sent_inside: usize,
+}
+
+impl<T: Transport> Counting<T> {
+    fn new(inner: T) -> Self {
+        Counting {
+            inner,
+            begun: 0,
+            ended: 0,
+            reset_at_end: 0,
+            inside: false,
+            sent_inside: 0,
+        }
+    }
 }
 
 impl<T: Transport> Transport for Counting<T> {
     type Error = T::Error;
     fn transmit<'b>(&mut self, c: &[u8], r: &'b mut [u8]) -> Result<&'b [u8], T::Error> {
+        if self.inside {
+            self.sent_inside += 1;
+        }
         self.inner.transmit(c, r)
     }
     fn atr(&self) -> &[u8] {
@@ -241,44 +342,115 @@ impl<T: Transport> Transport for Counting<T> {
     fn reset(&mut self) -> Result<(), T::Error> {
         self.inner.reset()
     }
-    fn begin_transaction(&mut self) -> Result<(), T::Error> {
+    fn transaction(
+        &mut self,
+        body: &mut dyn FnMut(&mut dyn Transport<Error = T::Error>) -> TransactionEnd,
+    ) -> Result<(), T::Error> {
         self.begun += 1;
-        Ok(())
-    }
-    fn end_transaction(&mut self) -> Result<(), T::Error> {
+        self.inside = true;
+        let end = body(self);
+        self.inside = false;
         self.ended += 1;
+        if end == TransactionEnd::Reset {
+            self.reset_at_end += 1;
+            self.inner.reset()?;
+        }
         Ok(())
     }
 }
 
+type Plain = CardError<ErrorKind, core::convert::Infallible>;
+
 #[test]
-fn transaction_guard_begins_once_and_ends_on_drop() {
-    let t = Counting {
-        inner: InProcess::new(TestCard::new(&ATR_PLAIN, false)),
-        begun: 0,
-        ended: 0,
-    };
+fn transaction_is_held_for_the_body_and_nests() {
+    let t = Counting::new(InProcess::new(TestCard::new(&ATR_PLAIN, false)));
     let mut card = Card::with_capabilities(t, short_chaining());
-    {
-        let mut tx = card.transaction().unwrap();
-        let mut buf = [0u8; 258];
-        tx.transmit(&GET_DATA_6C, &mut buf).unwrap();
-        {
-            let nested = tx.transaction().unwrap();
-            assert!(nested.in_transaction());
-        }
-        assert_eq!(
-            tx.transport().ended,
-            0,
-            "the nested guard does not end the outer one"
-        );
-        assert_eq!(tx.transport().begun, 1);
-    }
-    assert_eq!((card.transport().begun, card.transport().ended), (1, 1));
+    let data = card
+        .transaction(|tx| {
+            let mut buf = [0u8; 258];
+            tx.transmit(&GET_DATA_6C, &mut buf)?;
+            assert!(tx.in_transaction());
+            // A nested transaction runs at once, inside the outer one.
+            let inner = tx.transaction(|nested| {
+                assert!(nested.in_transaction());
+                nested
+                    .transmit(&GET_DATA_6C, &mut [0u8; 258])
+                    .map(|r| r.data().to_vec())
+            })??;
+            Ok::<_, Plain>(inner)
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(data, [1, 2, 3, 4, 5]);
+    let t = card.transport();
+    assert_eq!((t.begun, t.ended, t.reset_at_end), (1, 1, 0));
+    // GET DATA and its re-send after 6C05, twice: all four inside the transaction.
+    assert_eq!(t.sent_inside, 4);
     assert!(!card.in_transaction());
-    let tx = card.transaction().unwrap();
-    tx.end().unwrap();
-    assert_eq!((card.transport().begun, card.transport().ended), (2, 2));
+    // The capabilities and channels lent to the body come back.
+    let ch = card.transaction(|tx| tx.open_channel()).unwrap().unwrap();
+    assert!(card.is_channel_open(ch));
+}
+
+#[test]
+fn a_verified_pin_is_reset_at_the_end_of_the_transaction() {
+    let verify = CommandRepr::new(Cla::INTERINDUSTRY, Ins::VERIFY, 0, 0x80).with_data(PIN);
+    let t = Counting::new(InProcess::new(TestCard::new(&ATR_PLAIN, false)));
+    let mut card = Card::with_capabilities(t, short_chaining());
+    // No PIN verified: the card is left as it is.
+    card.transaction(|tx| tx.transmit(&GET_DATA_6C, &mut [0u8; 258]).map(|_| ()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(card.transport().reset_at_end, 0);
+    // A wrong PIN raises nothing either.
+    let wrong = CommandRepr::new(Cla::INTERINDUSTRY, Ins::VERIFY, 0, 0x80).with_data(b"0000");
+    card.transaction(|tx| tx.transmit(&wrong, &mut [0u8; 258]).map(|_| ()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(card.transport().reset_at_end, 0);
+    // VERIFY succeeds: the PIN state must not outlive the transaction.
+    card.transaction(|tx| {
+        let sw = tx.transmit(&verify, &mut [0u8; 258])?.sw();
+        assert!(sw.is_success());
+        assert!(tx.security_state_raised());
+        Ok::<_, Plain>(())
+    })
+    .unwrap()
+    .unwrap();
+    assert_eq!(card.transport().reset_at_end, 1);
+    assert!(
+        !card.transport().inner.handler().verified,
+        "the card was reset"
+    );
+    assert!(!card.security_state_raised());
+    // The documented opt-out keeps the state.
+    card.set_release_policy(ReleasePolicy::Leave);
+    card.transaction(|tx| tx.transmit(&verify, &mut [0u8; 258]).map(|_| ()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(card.transport().reset_at_end, 1);
+    assert!(card.transport().inner.handler().verified);
+    // Closing the session applies the policy too.
+    card.set_release_policy(ReleasePolicy::ResetWhenAuthenticated);
+    let t = card.close().unwrap();
+    assert!(!t.inner.handler().verified, "closing reset the card");
+}
+
+#[test]
+fn a_nested_transaction_leaves_the_reset_to_the_outermost() {
+    let verify = CommandRepr::new(Cla::INTERINDUSTRY, Ins::VERIFY, 0, 0x80).with_data(PIN);
+    let t = Counting::new(InProcess::new(TestCard::new(&ATR_PLAIN, false)));
+    let mut card = Card::with_capabilities(t, short_chaining());
+    card.transaction(|tx| {
+        tx.transaction(|inner| inner.transmit(&verify, &mut [0u8; 258]).map(|_| ()))??;
+        // Still verified after the nested transaction: the outer one goes on with it.
+        assert!(tx.security_state_raised());
+        Ok::<_, Plain>(())
+    })
+    .unwrap()
+    .unwrap();
+    assert_eq!(card.transport().reset_at_end, 1);
+    assert!(!card.transport().inner.handler().verified);
 }
 
 /// Toy secure channel matching the test card: data XOR 55 plus check byte AA.
@@ -363,6 +535,23 @@ fn secure_messaging_policy_refuses_plain_pin_and_wraps_when_active() {
 }
 
 #[test]
+fn a_proprietary_command_with_ins_c0_is_protected_not_taken_for_get_response() {
+    let mut card = session(false, short_chaining()).with_secure_channel_type::<XorChannel>();
+    card.start_secure_messaging(XorChannel::default());
+    let proprietary = CommandRepr::new(Cla::PROPRIETARY, Ins::GET_RESPONSE, 0, 0).with_data(&[1]);
+    let mut buf = [0u8; 258];
+    // Whatever the test card makes of it, it must have gone out wrapped, never in plain.
+    let _ = card.transmit(&proprietary, &mut buf);
+    let first = log(&card)[0].clone();
+    assert_ne!(
+        first[..2],
+        [0x80, 0xC0],
+        "sent in plain under secure messaging"
+    );
+    assert_eq!(first[0] & 0x0C, 0x0C, "SM indication set by the channel");
+}
+
+#[test]
 fn secure_channel_failure_switches_secure_messaging_off() {
     let mut card = session(false, short_chaining()).with_secure_channel_type::<XorChannel>();
     card.start_secure_messaging(XorChannel::default());
@@ -430,4 +619,28 @@ fn card_removal_is_a_transport_error_and_forgets_state() {
     assert_eq!(err, CardError::Transport(ErrorKind::CardRemoved));
     assert_eq!(err.kind(), ErrorKind::CardRemoved);
     assert!(!card.is_channel_open(1));
+}
+
+#[test]
+fn the_sessions_own_reads_hold_a_transaction_and_never_reset() {
+    let verify = CommandRepr::new(Cla::INTERINDUSTRY, Ins::VERIFY, 0, 0x80).with_data(PIN);
+    let t = Counting::new(InProcess::new(TestCard::new(&ATR_PLAIN, false)));
+    let mut card = Card::with_capabilities(t, short_chaining());
+    assert!(
+        card.transmit(&verify, &mut [0u8; 258])
+            .unwrap()
+            .sw()
+            .is_success()
+    );
+    let mut buf = vec![0u8; FILE_LEN + 2];
+    let (data, _) = card.read_binary(0, 1000, &mut buf).unwrap();
+    assert_eq!(data.len(), 1000);
+    let t = card.transport();
+    // The four READ BINARY pieces in one transaction, and the caller's PIN state kept.
+    assert_eq!(
+        (t.begun, t.ended, t.sent_inside, t.reset_at_end),
+        (1, 1, 4, 0)
+    );
+    assert!(t.inner.handler().verified);
+    assert!(card.security_state_raised());
 }

@@ -28,6 +28,8 @@ struct SimUart {
     card: T1Card<300>,
     to_host: VecDeque<u8>,
     mute: bool,
+    /// The card answers every command with S(WTX request)s only, for ever.
+    wtx_forever: bool,
     now: u64,
 }
 
@@ -37,6 +39,7 @@ impl SimUart {
             card: T1Card::new(Config::default()),
             to_host: VecDeque::new(),
             mute: false,
+            wtx_forever: false,
             now: 0,
         }
     }
@@ -47,12 +50,16 @@ impl SimUart {
                 self.to_host.extend(&block[..n]);
             }
             match self.card.poll_event() {
+                Some(CardEvent::Command { .. }) if self.wtx_forever => {}
                 Some(CardEvent::Command { .. }) => {
                     let mut rsp: Vec<u8> = self.card.command().iter().rev().copied().collect();
                     rsp.extend([0x90, 0x00]);
                     self.card.respond(&rsp).unwrap();
                 }
                 Some(_) => {}
+                None if self.wtx_forever && self.card.can_respond() => {
+                    self.card.request_wtx(1).unwrap();
+                }
                 None => break,
             }
         }
@@ -275,4 +282,99 @@ fn blocking_t0_carries_case_2_and_case_4_with_get_response() {
         )
         .unwrap();
     assert_eq!(rsp, [0x01, 0x00, 0xA0, 0x90, 0x00]);
+}
+
+/// Issue 12: the drivers run at the timing in use — the PPS result, or Fd/Dd = 372/1 when no
+/// PPS was made, TA1's F and D without PPS only in the specific mode of TA2 without the
+/// implicit bit (ISO/IEC 7816-3 §6.3.1, §8.3, §9) — not at TA1's values by themselves.
+#[test]
+fn drivers_take_the_timing_in_use_not_ta1() {
+    use cardwire_link::Timing;
+    use cardwire_link::atr::{Atr, Mode};
+    use cardwire_link::t0::T0Config;
+    use cardwire_transport::uart::{AsyncT0Uart, T1Uart};
+    let clock = 4_000_000;
+    let default = Timing::new(clock, 372, 1);
+    let ta1 = Timing::new(clock, 512, 32); // TA1 = 96
+    // TA1 = 96, TD1 = 01: negotiable mode (no TA2), T=1.
+    let negotiable = [0x3B, 0x90, 0x96, 0x01, 0x07];
+    // TD1 = 11, TA2 = 91: specific mode T=1, parameters implicit (bit 5): TA1 must not be used.
+    let implicit = [0x3B, 0x90, 0x96, 0x11, 0x91, 0x86];
+    // TA2 = 81: specific mode T=1 with TA1's parameters.
+    let explicit = [0x3B, 0x90, 0x96, 0x11, 0x81, 0x96];
+    let t1 = |atr: &[u8]| -> (u64, u64, u64) {
+        let t: T1Uart<_, _, 300> = T1Uart::new(SimUart::new(), StepClock(0), atr, clock).unwrap();
+        let c = t.engine().config();
+        (c.bwt_micros, c.cwt_micros, c.char_micros)
+    };
+    let want = |atr: &[u8], timing: Timing| -> (u64, u64, u64) {
+        let parsed = Atr::parse(atr, Mode::Lenient).unwrap();
+        let c = Config::from_atr(&parsed, &timing);
+        (c.bwt_micros, c.cwt_micros, c.char_micros)
+    };
+    assert_ne!(want(&negotiable, default), want(&negotiable, ta1));
+    assert_eq!(t1(&negotiable), want(&negotiable, default));
+    assert_eq!(t1(&implicit), want(&implicit, default));
+    assert_eq!(t1(&explicit), want(&explicit, ta1));
+    // After a PPS to TA1 the caller passes the agreed timing.
+    let t: T1Uart<_, _, 300> =
+        T1Uart::negotiated(SimUart::new(), StepClock(0), &negotiable, ta1).unwrap();
+    let c = t.engine().config();
+    assert_eq!(
+        (c.bwt_micros, c.cwt_micros, c.char_micros),
+        want(&negotiable, ta1)
+    );
+
+    // T=0: the work waiting time WT = WI × 960 × F / f follows F too.
+    let t0_negotiable = [0x3B, 0x10, 0x96];
+    let t0_implicit = [0x3B, 0x90, 0x96, 0x10, 0x90];
+    for atr in [&t0_negotiable[..], &t0_implicit[..]] {
+        let t: T0Uart<_, _, 300> = T0Uart::new(SimUart::new(), StepClock(0), atr, clock).unwrap();
+        assert_eq!(*t.engine().config(), T0Config::new(10, &default, 0));
+        let t: AsyncT0Uart<_, _, 300> =
+            AsyncT0Uart::new(SimUart::new(), StepClock(0), atr, clock).unwrap();
+        assert_eq!(*t.engine().config(), T0Config::new(10, &default, 0));
+    }
+    assert_ne!(T0Config::new(10, &default, 0), T0Config::new(10, &ta1, 0));
+    let t: AsyncT0Uart<_, _, 300> =
+        AsyncT0Uart::negotiated(SimUart::new(), StepClock(0), &t0_negotiable, ta1).unwrap();
+    assert_eq!(*t.engine().config(), T0Config::new(10, &ta1, 0));
+}
+
+/// A card that keeps asking for more time past the exchange deadline is a timeout to the
+/// caller, like a mute one.
+#[test]
+fn the_exchange_deadline_is_a_timeout_kind() {
+    let e: UartError<core::convert::Infallible> =
+        UartError::Link(cardwire_link::Error::DeadlineExceeded);
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    let e: UartError<core::convert::Infallible> = UartError::Link(cardwire_link::Error::Dead);
+    assert_eq!(e.kind(), ErrorKind::Protocol);
+}
+
+/// A clock that advances one second each time it is read.
+struct SecondClock(u64);
+impl Clock for SecondClock {
+    fn now(&mut self) -> Instant {
+        self.0 += 1_000_000;
+        Instant(self.0)
+    }
+}
+
+/// Issue 12: through the blocking driver, a card that answers with S(WTX) for ever ends at
+/// the 60 s exchange deadline (before the 256-WTX limit), as a timeout.
+#[test]
+fn blocking_t1_ends_endless_wtx_at_the_exchange_deadline() {
+    let mut uart = SimUart::new();
+    uart.wtx_forever = true;
+    let mut t: T1Uart<_, _, 300> =
+        T1Uart::with_config(uart, SecondClock(0), &ATR_T1, Config::default()).unwrap();
+    let mut buf = [0u8; 300];
+    let err = t
+        .transmit(&[0x00, 0x46, 0x00, 0x00, 0x00], &mut buf)
+        .unwrap_err();
+    assert_eq!(err, UartError::Link(cardwire_link::Error::DeadlineExceeded));
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    let wtx = t.engine().stats().wtx;
+    assert!(wtx > 1 && wtx < 256, "{wtx}");
 }

@@ -11,9 +11,10 @@
 //! 80        category indicator: COMPACT-TLV objects follow, no status indicator at the end
 //! 31 E4     card service data: selection by full and partial DF name, EF.DIR present and
 //!           read by READ RECORD, card with an MF
-//! 73 B6 01 DB  card capabilities: selection by DF name, path, FID, SFI; record numbers;
-//!           1-byte data units; command chaining, extended Lc/Le, logical channels assigned
-//!           by the card and by the interface device, 4 channels
+//! 73 B6 01 FB  card capabilities: selection by DF name, path, FID, SFI; record numbers;
+//!           1-byte data units; command chaining, extended Lc/Le, extended length
+//!           information in EF.ATR/INFO (`7F66`: at most [`MAX_NC`] and [`MAX_NE`] bytes),
+//!           logical channels assigned by the card and by the interface device, 4 channels
 //! TCK       XOR of T0 up to the last historical byte
 //! ```
 //!
@@ -21,7 +22,7 @@
 
 /// The historical bytes: category `80` then COMPACT-TLV card service data (`31`) and card
 /// capabilities (`73`) (ISO/IEC 7816-4 §8.1.1.2.3 and §8.1.1.2.7, tables 116–119).
-pub const HISTORICAL_BYTES: [u8; 7] = [0x80, 0x31, 0xE4, 0x73, 0xB6, 0x01, 0xDB];
+pub const HISTORICAL_BYTES: [u8; 7] = [0x80, 0x31, 0xE4, 0x73, 0xB6, 0x01, 0xFB];
 
 /// The number of logical channels the card supports (the basic channel and three more),
 /// as announced in the third software function byte.
@@ -32,6 +33,13 @@ pub const MAX_NC: usize = 4096;
 
 /// The largest response data field (Ne) the card returns in one extended-length APDU.
 pub const MAX_NE: usize = 4096;
+
+/// The largest command APDU, as EF.ATR/INFO `7F66` announces it (ISO/IEC 7816-4 §12.7.1:
+/// APDU sizes, not data sizes): [`MAX_NC`] plus header (4), extended Lc (3) and Le (2).
+pub const MAX_COMMAND_APDU: usize = MAX_NC + 9;
+
+/// The largest response APDU, as EF.ATR/INFO `7F66` announces it: [`MAX_NE`] plus SW1 SW2.
+pub const MAX_RESPONSE_APDU: usize = MAX_NE + 2;
 
 /// The ATR bytes, TCK included.
 pub fn atr() -> Vec<u8> {
@@ -87,6 +95,17 @@ mod tests {
         let third = HISTORICAL_BYTES[6];
         assert_ne!(third & 0x80, 0, "command chaining");
         assert_ne!(third & 0x40, 0, "extended Lc and Le");
+        assert_ne!(
+            third & 0x20,
+            0,
+            "extended length information in EF.ATR/INFO"
+        );
         assert_eq!((third & 0x07) + 1, LOGICAL_CHANNELS);
+        let caps =
+            cardwire_apdu::exchange::Capabilities::from_historical_bytes_raw(&HISTORICAL_BYTES);
+        assert!(
+            caps.ef_atr_length_info,
+            "a host learns to read EF.ATR/INFO for 7F66"
+        );
     }
 }

@@ -76,6 +76,11 @@ impl Access {
         read: Condition::Pin,
         update: Condition::Pin,
     };
+    /// Readable and writable only under secure messaging.
+    pub const SM_RW: Access = Access {
+        read: Condition::SecureMessaging,
+        update: Condition::SecureMessaging,
+    };
     /// Readable only under secure messaging, never writable (eMRTD data groups).
     pub const SM_READ_ONLY: Access = Access {
         read: Condition::SecureMessaging,

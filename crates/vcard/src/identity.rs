@@ -219,6 +219,7 @@ struct Profile {
     issuer: Name,
     subject: Name,
     ca: bool,
+    usage: KeyUsages,
 }
 
 impl BuilderProfile for Profile {
@@ -256,7 +257,7 @@ impl BuilderProfile for Profile {
         let usage = if self.ca {
             KeyUsages::KeyCertSign | KeyUsages::CRLSign
         } else {
-            KeyUsages::DigitalSignature.into()
+            self.usage.into()
         };
         extensions.push(KeyUsage(usage).to_extension(tbs.subject(), &extensions)?);
         extensions.push(ski.to_extension(tbs.subject(), &extensions)?);
@@ -283,6 +284,15 @@ fn build(
     ca_key: &SigningKey,
 ) -> Result<Vec<u8>, Error> {
     let spki = SubjectPublicKeyInfo::from_key(subject_key).map_err(cert_error)?;
+    build_for(profile, serial, spki, ca_key)
+}
+
+fn build_for(
+    profile: Profile,
+    serial: &[u8],
+    spki: x509_cert::spki::SubjectPublicKeyInfoOwned,
+    ca_key: &SigningKey,
+) -> Result<Vec<u8>, Error> {
     let serial = SerialNumber::new(serial).map_err(cert_error)?;
     let builder =
         CertificateBuilder::new(profile, serial, validity()?, spki).map_err(cert_error)?;
@@ -299,6 +309,7 @@ fn build_ca_certificate(ca_key: &SigningKey) -> Result<Vec<u8>, Error> {
         issuer: name.clone(),
         subject: name,
         ca: true,
+        usage: KeyUsages::KeyCertSign,
     };
     build(profile, &[0x01], ca_key.verifying_key(), ca_key)
 }
@@ -311,15 +322,9 @@ fn build_card_certificate(
     serial: CardSerial,
 ) -> Result<Vec<u8>, Error> {
     // RFC 4514 string: escape the characters that are special in a DN.
-    let mut escaped = String::with_capacity(name.len());
-    for ch in name.chars() {
-        if matches!(ch, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=') {
-            escaped.push('\\');
-        }
-        escaped.push(ch);
-    }
     let subject = Name::from_str(&format!(
-        "CN={escaped},serialNumber={},O=cardwire virtual healthcare,C=GB",
+        "CN={},serialNumber={},O=cardwire virtual healthcare,C=GB",
+        escape_dn(name),
         user_id.digits()
     ))
     .map_err(cert_error)?;
@@ -327,11 +332,129 @@ fn build_card_certificate(
         issuer: Name::from_str(ISSUING_CA_NAME).map_err(cert_error)?,
         subject,
         ca: false,
+        usage: KeyUsages::DigitalSignature,
     };
     // A positive serial: the card serial with a leading 0x01 so it is never negative.
     let mut cert_serial = vec![0x01];
     cert_serial.extend_from_slice(&serial.0);
     build(profile, &cert_serial, key.verifying_key(), ca_key)
+}
+
+/// The virtual issuing CA's self-signed certificate (DER), the trust anchor of every
+/// virtual card's certificates.
+///
+/// # Errors
+/// [`Error::KeyDerivation`] or [`Error::Certificate`] (practically never).
+pub fn issuing_ca_certificate() -> Result<Vec<u8>, Error> {
+    let ca_key = derive_signing_key(&ISSUING_CA_SEED, "issuing CA key")?;
+    build_ca_certificate(&ca_key)
+}
+
+/// An RFC 4514 string value: the characters that are special in a DN escaped.
+fn escape_dn(name: &str) -> String {
+    let mut escaped = String::with_capacity(name.len());
+    for ch in name.chars() {
+        if matches!(ch, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=') {
+            escaped.push('\\');
+        }
+        escaped.push(ch);
+    }
+    escaped
+}
+
+/// The virtual issuing CA issues a PIV certificate (RFC 5280 profile as the card's
+/// certificates, SP 800-73-4 Part 1 §3.3.2) for the public key `spki_der` (a DER
+/// SubjectPublicKeyInfo, RSA or EC) of the PIV key in slot `slot` (`0x9A`, `0x9C`, `0x9D`,
+/// `0x9E`): subject `CN=<name>,serialNumber=<user id>,OU=PIV <slot>,O=cardwire virtual
+/// healthcare,C=GB`, key usage by slot (9A/9E digital signature, 9C digital signature and
+/// non-repudiation, 9D key agreement and key encipherment), serial `01 ‖ card serial ‖ slot`.
+/// Deterministic for the same inputs (RFC 6979 signatures). The Registration Authority of
+/// `cardwire journey` calls this for the keys the card generated.
+///
+/// # Errors
+/// [`Error::Certificate`] when `spki_der` does not decode or the certificate cannot be built;
+/// [`Error::KeyDerivation`] (practically never).
+pub fn issue_piv_certificate(
+    spki_der: &[u8],
+    slot: u8,
+    name: &str,
+    user_id: UserId,
+    serial: CardSerial,
+) -> Result<Vec<u8>, Error> {
+    let spki =
+        x509_cert::spki::SubjectPublicKeyInfoOwned::from_der(spki_der).map_err(cert_error)?;
+    let ca_key = derive_signing_key(&ISSUING_CA_SEED, "issuing CA key")?;
+    let subject = Name::from_str(&format!(
+        "CN={},serialNumber={},OU=PIV {slot:02X},O=cardwire virtual healthcare,C=GB",
+        escape_dn(name),
+        user_id.digits()
+    ))
+    .map_err(cert_error)?;
+    let usage = match slot {
+        0x9C => KeyUsages::DigitalSignature | KeyUsages::NonRepudiation,
+        0x9D => KeyUsages::KeyAgreement | KeyUsages::KeyEncipherment,
+        _ => KeyUsages::DigitalSignature.into(),
+    };
+    let profile = PivProfile {
+        issuer: Name::from_str(ISSUING_CA_NAME).map_err(cert_error)?,
+        subject,
+        usage,
+    };
+    let mut cert_serial = vec![0x01];
+    cert_serial.extend_from_slice(&serial.0);
+    cert_serial.push(slot);
+    let serial = SerialNumber::new(&cert_serial).map_err(cert_error)?;
+    let builder =
+        CertificateBuilder::new(profile, serial, validity()?, spki).map_err(cert_error)?;
+    let cert = builder
+        .build::<_, p256::ecdsa::DerSignature>(&ca_key)
+        .map_err(cert_error)?;
+    cert.to_der().map_err(cert_error)
+}
+
+/// The profile of a PIV end-entity certificate: like [`Profile`] with a set of key usages.
+struct PivProfile {
+    issuer: Name,
+    subject: Name,
+    usage: der::flagset::FlagSet<KeyUsages>,
+}
+
+impl BuilderProfile for PivProfile {
+    fn get_issuer(&self, _subject: &Name) -> Name {
+        self.issuer.clone()
+    }
+
+    fn get_subject(&self) -> Name {
+        self.subject.clone()
+    }
+
+    fn build_extensions(
+        &self,
+        spk: SubjectPublicKeyInfoRef<'_>,
+        issuer_spk: SubjectPublicKeyInfoRef<'_>,
+        tbs: &TbsCertificate,
+    ) -> x509_cert::builder::Result<Vec<Extension>> {
+        let mut extensions: Vec<Extension> = Vec::new();
+        let ski = SubjectKeyIdentifier::try_from(spk)?;
+        let aki = SubjectKeyIdentifier::try_from(issuer_spk)?;
+        extensions.push(
+            AuthorityKeyIdentifier {
+                key_identifier: Some(aki.0.clone()),
+                ..Default::default()
+            }
+            .to_extension(tbs.subject(), &extensions)?,
+        );
+        extensions.push(
+            BasicConstraints {
+                ca: false,
+                path_len_constraint: None,
+            }
+            .to_extension(tbs.subject(), &extensions)?,
+        );
+        extensions.push(KeyUsage(self.usage).to_extension(tbs.subject(), &extensions)?);
+        extensions.push(ski.to_extension(tbs.subject(), &extensions)?);
+        Ok(extensions)
+    }
 }
 
 /// Verifies that `cert_der` was signed by the key in `issuer_der` (ECDSA P-256 with SHA-256).

@@ -8,6 +8,7 @@ pub mod fs;
 pub mod identity;
 pub mod mrz;
 pub mod personalise;
+pub mod piv;
 pub mod state;
 
 pub use card::VirtualCard;

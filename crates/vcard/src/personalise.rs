@@ -4,7 +4,7 @@
 //! MF 3F00
 //! ├── EF.DIR   2F00  records, SFI 1E   application templates (ISO/IEC 7816-4 §8.2.1.1)
 //! ├── EF.ATR   2F01  transparent        card capabilities and extended length info
-//! ├── DF 5000  identity application, AID F0 63 61 72 64 77 69 72 65 49 44 ("\xF0cardwireID")
+//! ├── DF 5000  cardholder data (no AID: selected by FID or path; PIV is the identity application)
 //! │   ├── 5001 SFI 01  cardholder name (UTF-8)              read: always
 //! │   ├── 5002 SFI 02  unique user ID (12 ASCII digits)     read: always
 //! │   ├── 5003 SFI 03  card serial number (8 bytes)         read: always
@@ -14,9 +14,13 @@
 //! │   └── 5030 SFI 15  40 000-byte record cache             read, update: PIN
 //! └── DF 4D00  ICAO eMRTD application, AID A0 00 00 02 47 10 01 (ICAO 9303-10 §3.1)
 //!     ├── 011E SFI 1E  EF.COM                               read: secure messaging (BAC)
-//!     └── 0101 SFI 01  EF.DG1 (MRZ)                         read: secure messaging (BAC)
+//!     ├── 0101 SFI 01  EF.DG1 (MRZ)                         read: secure messaging (BAC)
+//!     └── 01F0         8 192-byte scratch file (not ICAO)   read, update: secure messaging
 //! ```
-//! Every EF is updatable only under SCP03 administration unless noted; eMRTD files never.
+//! Every EF is updatable only under SCP03 administration unless noted; eMRTD data groups
+//! never. The eMRTD scratch file is the virtual card's own: ICAO 9303-10 defines no writable
+//! file, but a write of a few kilobytes under BAC is what exercises secure messaging over
+//! command chaining (each link protected on its own) end to end.
 
 use cardwire_pin::{CardPinConfig, PinFormat, PinPolicy, PinSpec};
 
@@ -24,15 +28,13 @@ use crate::fs::{Access, Fid, FileSystem, NodeId, tlv};
 use crate::identity::{Identity, Seed};
 use crate::mrz::{Mrz, ef_com};
 
-/// The identity application's AID (a proprietary, unregistered AID: first byte `F`,
-/// ISO/IEC 7816-5 §5.1.1).
-pub const IDENTITY_AID: [u8; 11] = [
-    0xF0, 0x63, 0x61, 0x72, 0x64, 0x77, 0x69, 0x72, 0x65, 0x49, 0x44,
-];
 /// The ICAO LDS1 eMRTD application's AID (ICAO Doc 9303 Part 10 §3.1.1).
 pub const EMRTD_AID: [u8; 7] = [0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01];
 
-/// The identity application's DF.
+/// The cardholder data DF: plain ISO/IEC 7816-4 files (name, user ID, serial, certificate,
+/// roles, a large file) selected by FID or path, with no application AID of its own. The
+/// card's identity application is PIV ([`crate::piv`]); this DF keeps the file-system
+/// commands (READ BINARY with SFI and odd INS, READ RECORD, extended lengths) exercised.
 pub const DF_IDENTITY: Fid = Fid(0x5000);
 /// Cardholder name.
 pub const EF_NAME: Fid = Fid(0x5001);
@@ -56,6 +58,11 @@ pub const DF_EMRTD: Fid = Fid(0x4D00);
 pub const EF_COM: Fid = Fid(0x011E);
 /// EF.DG1.
 pub const EF_DG1: Fid = Fid(0x0101);
+/// The eMRTD application's scratch file: not an ICAO data group, readable and writable under
+/// secure messaging (BAC or SCP03); [`EMRTD_SCRATCH_LEN`] zero bytes on a fresh card.
+pub const EF_EMRTD_SCRATCH: Fid = Fid(0x01F0);
+/// The size of [`EF_EMRTD_SCRATCH`].
+pub const EMRTD_SCRATCH_LEN: usize = 8_192;
 
 /// The cardholder PIN of a fresh card.
 pub const DEFAULT_PIN: &str = "123456";
@@ -65,7 +72,7 @@ pub const DEFAULT_PUK: &str = "12345678";
 /// Part 2 §3.2.1).
 pub const PIN_FORMAT: PinFormat = PinFormat::PIV;
 /// The PIN policy: 4 to 8 digits.
-pub const PIN_POLICY: PinPolicy = PinPolicy::digits(4, 8);
+pub const PIN_POLICY: PinPolicy = PinPolicy::digits(6, 8);
 /// The PUK policy: 8 digits.
 pub const PUK_POLICY: PinPolicy = PinPolicy::digits(8, 8);
 /// The PIN as a host addresses it: the PIV application PIN's reference `80` and format
@@ -137,8 +144,9 @@ fn ef_atr_content() -> Vec<u8> {
     let caps = crate::atr::HISTORICAL_BYTES;
     tlv(0x47, caps.get(4..7).unwrap_or(&[]), &mut out);
     let mut ext = Vec::new();
-    let nc = u16::try_from(crate::atr::MAX_NC).unwrap_or(u16::MAX);
-    let ne = u16::try_from(crate::atr::MAX_NE).unwrap_or(u16::MAX);
+    // APDU sizes (ISO/IEC 7816-4 §12.7.1), not data sizes.
+    let nc = u16::try_from(crate::atr::MAX_COMMAND_APDU).unwrap_or(u16::MAX);
+    let ne = u16::try_from(crate::atr::MAX_RESPONSE_APDU).unwrap_or(u16::MAX);
     tlv(0x02, &nc.to_be_bytes(), &mut ext);
     tlv(0x02, &ne.to_be_bytes(), &mut ext);
     tlv(0x7F66, &ext, &mut out);
@@ -177,12 +185,12 @@ pub fn file_system(identity: &Identity, seed: &Seed, mrz: &Mrz) -> FileSystem {
         Some(0x1E),
         Access::PUBLIC,
         vec![
-            dir_record(&IDENTITY_AID, "cardwire identity"),
+            dir_record(&cardwire_piv::PIV_AID_FULL, "PIV"),
             dir_record(&EMRTD_AID, "ICAO eMRTD"),
         ],
     );
     fs.add_transparent(mf, Fid::EF_ATR, None, Access::PUBLIC, ef_atr_content());
-    if let Some(id) = fs.add_df(mf, DF_IDENTITY, Some(&IDENTITY_AID)) {
+    if let Some(id) = fs.add_df(mf, DF_IDENTITY, None) {
         let public = Access::PUBLIC;
         fs.add_transparent(
             id,
@@ -225,6 +233,13 @@ pub fn file_system(identity: &Identity, seed: &Seed, mrz: &Mrz) -> FileSystem {
     if let Some(e) = fs.add_df(mf, DF_EMRTD, Some(&EMRTD_AID)) {
         fs.add_transparent(e, EF_COM, Some(0x1E), Access::SM_READ_ONLY, ef_com(&[0x61]));
         fs.add_transparent(e, EF_DG1, Some(0x01), Access::SM_READ_ONLY, mrz.dg1());
+        fs.add_transparent(
+            e,
+            EF_EMRTD_SCRATCH,
+            None,
+            Access::SM_RW,
+            vec![0; EMRTD_SCRATCH_LEN],
+        );
     }
     fs
 }

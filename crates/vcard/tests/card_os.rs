@@ -10,7 +10,7 @@
 
 use cardwire_sm::bac::{BacHost, BacKeys, MrzInfo};
 use cardwire_transport::CardHandler;
-use cardwire_vcard::personalise::{CACHE_LEN, IDENTITY_AID};
+use cardwire_vcard::personalise::CACHE_LEN;
 use cardwire_vcard::{Seed, VirtualCard};
 use der::Decode;
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
@@ -58,9 +58,9 @@ fn fresh() -> VirtualCard {
     card
 }
 
+/// Selects the cardholder data DF `5000` by its path from the MF.
 fn select_identity(card: &mut VirtualCard) {
-    let mut apdu = vec![0x00, 0xA4, 0x04, 0x0C, IDENTITY_AID.len() as u8];
-    apdu.extend_from_slice(&IDENTITY_AID);
+    let apdu = [0x00, 0xA4, 0x08, 0x0C, 0x02, 0x50, 0x00];
     assert_eq!(send(card, &apdu).1, 0x9000);
 }
 
@@ -79,14 +79,15 @@ fn atr_is_the_cards() {
 #[test]
 fn select_and_read_identity() {
     let mut card = fresh();
-    // SELECT by AID with FCP.
-    let mut apdu = vec![0x00, 0xA4, 0x04, 0x04, IDENTITY_AID.len() as u8];
-    apdu.extend_from_slice(&IDENTITY_AID);
-    apdu.push(0x00);
+    // SELECT by path with FCP: the DF's FID `83 02 50 00`.
+    let apdu = [0x00, 0xA4, 0x08, 0x04, 0x02, 0x50, 0x00, 0x00];
     let (fcp, sw) = send(&mut card, &apdu);
     assert_eq!(sw, 0x9000);
     assert_eq!(fcp[0], 0x62);
-    assert!(fcp.windows(IDENTITY_AID.len()).any(|w| w == IDENTITY_AID));
+    assert!(fcp.windows(4).any(|w| w == [0x83, 0x02, 0x50, 0x00]));
+    // The invented identity AID of earlier versions selects nothing: PIV replaced it.
+    let old = hex("00A4040C0BF063617264776972654944");
+    assert_eq!(send(&mut card, &old).1, 0x6A82);
     // READ BINARY with the SFI of the name file.
     let (name, sw) = send(&mut card, &hex("00B0810000"));
     assert_eq!(sw, 0x9000);
@@ -128,10 +129,11 @@ fn selection_by_path_fid_and_errors() {
     assert_eq!(send(&mut card, &hex("00A4770C")).1, 0x6A86);
     assert_eq!(send(&mut card, &hex("00FF0000")).1, 0x6D00);
     assert_eq!(send(&mut card, &hex("00")).1, 0x6700);
-    // EF.DIR lists both applications.
+    // EF.DIR lists both applications, PIV first.
     let (rec, sw) = send(&mut card, &hex("00B201F400"));
     assert_eq!(sw, 0x9000);
-    assert!(rec.windows(IDENTITY_AID.len()).any(|w| w == IDENTITY_AID));
+    let piv = cardwire_piv::PIV_AID_FULL;
+    assert!(rec.windows(piv.len()).any(|w| w == piv));
     assert_eq!(send(&mut card, &hex("00B203F400")).1, 0x6A83);
 }
 
@@ -218,8 +220,13 @@ fn pin_lifecycle_block_and_unblock() {
     let mut crd = vec![0x00, 0x24, 0x00, 0x80, 0x10];
     crd.extend_from_slice(&pin_block("654321"));
     crd.extend_from_slice(&pin_block("2468"));
+    // The PIV PIN policy is 6 to 8 digits (SP 800-73-4 Part 2 §3.2.2): 4 digits are refused.
+    assert_eq!(send(&mut card, &crd).1, 0x6A80);
+    let mut crd = vec![0x00, 0x24, 0x00, 0x80, 0x10];
+    crd.extend_from_slice(&pin_block("654321"));
+    crd.extend_from_slice(&pin_block("246813"));
     assert_eq!(send(&mut card, &crd).1, 0x9000);
-    assert_eq!(verify(&mut card, "2468"), 0x9000);
+    assert_eq!(verify(&mut card, "246813"), 0x9000);
     assert_eq!(
         send(&mut card, &hex("00200080023132")).1,
         0x6700,
@@ -275,7 +282,9 @@ fn get_data_and_challenge_and_channels() {
     assert_eq!(sw, 0x9000);
     assert_eq!(&name[3..], card.identity().name.as_bytes());
     let (ext, _) = send(&mut card, &hex("00CA7F6600"));
-    assert_eq!(ext, hex("7F66 08 02021000 02021000"));
+    // ISO/IEC 7816-4 §12.7.1: the largest command and response APDUs, 4 096 data bytes each:
+    // 4 096 + 9 = 0x1009 and 4 096 + 2 = 0x1002 (the data sizes were announced before).
+    assert_eq!(ext, hex("7F66 08 02021009 02021002"));
     assert_eq!(send(&mut card, &hex("00CA010100")).1, 0x6A88);
     let (c1, sw) = send(&mut card, &hex("0084000008"));
     assert_eq!((c1.len(), sw), (8, 0x9000));
@@ -284,8 +293,7 @@ fn get_data_and_challenge_and_channels() {
     // Open channel 1, select the identity app there; channel 0 stays in the MF.
     let (ch, sw) = send(&mut card, &hex("0070000001"));
     assert_eq!((ch, sw), (vec![1], 0x9000));
-    let mut sel = vec![0x01, 0xA4, 0x04, 0x0C, IDENTITY_AID.len() as u8];
-    sel.extend_from_slice(&IDENTITY_AID);
+    let sel = [0x01, 0xA4, 0x08, 0x0C, 0x02, 0x50, 0x00];
     assert_eq!(send(&mut card, &sel).1, 0x9000);
     assert_eq!(send(&mut card, &hex("01B0810000")).1, 0x9000);
     assert_eq!(send(&mut card, &hex("00B0810000")).1, 0x6A82);

@@ -14,7 +14,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cardwire_transport::CardHandler;
-use cardwire_vcard::personalise::IDENTITY_AID;
 use cardwire_vcard::state::{CardState, Opened, StateFile};
 use cardwire_vcard::{Error, Seed, VirtualCard};
 
@@ -42,8 +41,8 @@ fn send(card: &mut VirtualCard, apdu: &[u8]) -> u16 {
 }
 
 fn select_and_verify(card: &mut VirtualCard, pin: &str) -> u16 {
-    let mut sel = vec![0x00, 0xA4, 0x04, 0x0C, IDENTITY_AID.len() as u8];
-    sel.extend_from_slice(&IDENTITY_AID);
+    // The cardholder data DF `5000`, by path from the MF.
+    let sel = [0x00, 0xA4, 0x08, 0x0C, 0x02, 0x50, 0x00];
     assert_eq!(send(card, &sel), 0x9000);
     let mut v = vec![0x00, 0x20, 0x00, 0x80, 0x08];
     v.extend_from_slice(&pin_block(pin));
@@ -88,21 +87,21 @@ fn counters_files_and_new_pins_persist() {
         // Change the PIN.
         let mut crd = vec![0x00, 0x24, 0x00, 0x80, 0x10];
         crd.extend_from_slice(&pin_block("123456"));
-        crd.extend_from_slice(&pin_block("8642"));
+        crd.extend_from_slice(&pin_block("864213"));
         assert_eq!(send(&mut card, &crd), 0x9000);
-        assert_eq!(select_and_verify(&mut card, "0000"), 0x63C2);
+        assert_eq!(select_and_verify(&mut card, "000000"), 0x63C2);
     }
     let mut card = VirtualCard::open(&path, &Seed::DEFAULT).unwrap();
     card.power_on();
     assert_eq!(card.pin_tries_left(), 2);
     assert!(!card.is_pin_verified(), "verification is volatile");
-    assert_eq!(select_and_verify(&mut card, "8642"), 0x9000);
+    assert_eq!(select_and_verify(&mut card, "864213"), 0x9000);
     let mut rsp = vec![0u8; 300];
     let n = card.process(&[0x00, 0xB0, 0x95, 0x00, 0x02], &mut rsp);
     assert_eq!(&rsp[..n], &[0xCA, 0xFE, 0x90, 0x00]);
     // The PIN is stored hashed: neither the old nor the new one appears in the file.
     let bytes = fs::read(&path).unwrap();
-    assert!(!bytes.windows(4).any(|w| w == b"8642"));
+    assert!(!bytes.windows(6).any(|w| w == b"864213"));
     assert!(!bytes.windows(6).any(|w| w == b"123456"));
     fs::remove_dir_all(&dir).unwrap();
 }

@@ -112,17 +112,6 @@ impl<T: Transport> Journey<T> {
         &mut self.pins
     }
 
-    /// Reads the current transparent EF to its end with `Card::read_binary` (as many APDUs
-    /// as the card's capabilities need), and the last READ BINARY's status word.
-    pub(super) fn read_to_end(&mut self, limit: usize) -> Result<Resp, Fatal> {
-        let mut buf = vec![0u8; limit + 2];
-        let card = self.card()?;
-        let (data, sw) = card
-            .read_binary(0, limit, &mut buf)
-            .map_err(|e| format!("the card did not answer READ BINARY: {e}"))?;
-        Ok((data.to_vec(), sw))
-    }
-
     /// Moves the log entries recorded since `from` into the stage.
     pub(super) fn collect(&self, stage: &mut Stage, from: usize) {
         let log = self.log.borrow();

@@ -1,28 +1,25 @@
-//! The seven stages: power on, identify, unlock with the PIN, strong authentication, a
+//! The stages: 0 issuance (in `piv_stages.rs`), power on, identify, unlock with the PIN, strong authentication, a
 //! locked card, self-service unlock with the PUK, administrator unlock over SCP03.
 
 use cardwire_apdu::{Cla, CommandRepr, Ins, StatusWord};
 use cardwire_pin::{Pin, PinOutcome};
 use cardwire_sm::channel::{open_scp03, secure_card};
 use cardwire_sm::scp03::{SecurityLevel, StaticKeys};
-use cardwire_transport::Transport;
-use cardwire_vcard::personalise::{ALG_ECDSA_SHA256, IDENTITY_AID, KEY_REFERENCE};
-use p256::ecdsa::signature::hazmat::PrehashVerifier;
+use cardwire_transport::{Error as _, TransactionEnd, Transport};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
+use super::piv_stages::{Issuance, stage_identify, stage_issue, stage_sign};
 use super::recorder::Journey;
 use super::secrets::{PIN, PUK, Secrets};
-use super::stage::{Fatal, Stage, expect, explain, settle, skipped, tries_text};
+use super::stage::{Fatal, Stage, expect, settle, skipped, tries_text};
 use crate::card_source::WireApdu;
 use crate::input::to_hex;
 use crate::randomness::OsRandom;
 
-/// What SCP03's host side draws: the 8-byte host challenge (GlobalPlatform Amendment D
-/// §6.2.2.1).
-
-fn select_identity() -> CommandRepr<'static> {
-    CommandRepr::new(Cla(0x00), Ins::SELECT, 0x04, 0x0C).with_data(&IDENTITY_AID)
+fn select_piv() -> CommandRepr<'static> {
+    CommandRepr::new(Cla(0x00), Ins::SELECT, 0x04, 0x00)
+        .with_data(&cardwire_piv::PIV_AID)
+        .with_ne(256)
 }
 
 fn stage_power_on<T: Transport>(j: &mut Journey<T>) -> Result<Stage, Fatal> {
@@ -74,131 +71,6 @@ fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
 
-/// The most a journey reads of one file (READ BINARY with an even INS addresses offsets up
-/// to 32 767).
-const READ_LIMIT: usize = 0x8000;
-
-/// Reads a whole transparent EF selected by FID under the current DF.
-fn read_ef<T: Transport>(
-    j: &mut Journey<T>,
-    s: &mut Stage,
-    fid: u16,
-    what: &str,
-) -> Result<Option<Vec<u8>>, Fatal> {
-    let fid_bytes = fid.to_be_bytes();
-    let (_, sw) =
-        j.send(&CommandRepr::new(Cla(0x00), Ins::SELECT, 0x02, 0x0C).with_data(&fid_bytes))?;
-    if !expect(s, &format!("SELECT {what}"), sw, StatusWord::SUCCESS) {
-        return Ok(None);
-    }
-    // The summary shows what the card really answered to the last READ BINARY (often 6282,
-    // end of file before Ne bytes). 6B00/6A86 after a full piece: the file ended there.
-    let (data, sw) = j.read_to_end(READ_LIMIT)?;
-    let ended =
-        !data.is_empty() && (sw == StatusWord::WRONG_P1_P2 || sw == StatusWord::INCORRECT_P1_P2);
-    let refused = !sw.is_normal() && sw != StatusWord::END_OF_FILE;
-    if refused && !ended {
-        s.status_words.push(sw);
-        s.fail(format!(
-            "READ BINARY of {what}: the card answered {}",
-            explain(sw)
-        ));
-        return Ok(None);
-    }
-    s.status_words.push(sw);
-    Ok(Some(data))
-}
-
-struct Identified {
-    public_key: Option<p256::ecdsa::VerifyingKey>,
-}
-
-fn stage_identify<T: Transport>(j: &mut Journey<T>) -> Result<(Stage, Identified), Fatal> {
-    let mut s = Stage::new(
-        2,
-        "Identify: the identity application, name, user ID, certificate",
-    );
-    let mut found = Identified { public_key: None };
-    let (_, sw) = j.send(&select_identity())?;
-    if !expect(
-        &mut s,
-        "SELECT the identity application",
-        sw,
-        StatusWord::SUCCESS,
-    ) {
-        return Ok((s, found));
-    }
-    s.say(format!(
-        "selected the identity application {}",
-        to_hex(&IDENTITY_AID)
-    ));
-    if let Some(name) = read_ef(j, &mut s, 0x5001, "the cardholder name")? {
-        let name = String::from_utf8_lossy(&name).into_owned();
-        s.say(format!("cardholder: {name}"));
-        s.fact("cardholder", name);
-    }
-    if let Some(uid) = read_ef(j, &mut s, 0x5002, "the user ID")? {
-        let uid = String::from_utf8_lossy(&uid).into_owned();
-        if uid.len() != 12 || !uid.bytes().all(|b| b.is_ascii_digit()) {
-            s.fail(format!("the user ID {uid:?} is not 12 digits"));
-        }
-        s.say(format!("unique user ID: {uid}"));
-        s.fact("user_id", uid);
-    }
-    let (serial, sw) =
-        j.send(&CommandRepr::new(Cla(0x00), Ins::GET_DATA, 0xDF, 0x21).with_ne(256))?;
-    if expect(
-        &mut s,
-        "GET DATA card serial number",
-        sw,
-        StatusWord::SUCCESS,
-    ) {
-        let value = serial.get(3..).unwrap_or(&[]);
-        s.say(format!("card serial number: {}", to_hex(value)));
-        s.fact("card_serial", to_hex(value));
-    }
-    let Some(cert) = read_ef(j, &mut s, 0x5010, "the certificate")? else {
-        return Ok((s, found));
-    };
-    match crate::certificate::CertificateSummary::from_der(&cert) {
-        Ok(c) => {
-            s.say(format!("certificate ({} bytes, DER):", cert.len()));
-            s.say(format!("  subject  {}", c.subject));
-            s.say(format!("  issuer   {}", c.issuer));
-            s.say(format!("  validity {} to {}", c.not_before, c.not_after));
-            let curve = match c.curve.as_deref() {
-                Some("1.2.840.10045.3.1.7") => "P-256",
-                Some(other) => other,
-                None => "unknown curve",
-            };
-            s.say(format!("  key      EC {curve}, {}", to_hex(&c.public_key)));
-            s.fact(
-                "certificate",
-                json!({
-                    "subject": c.subject, "issuer": c.issuer, "not_before": c.not_before,
-                    "not_after": c.not_after, "serial": c.serial, "key_algorithm": c.key_algorithm,
-                    "curve": c.curve, "public_key": to_hex(&c.public_key), "der_len": cert.len(),
-                }),
-            );
-            match p256::ecdsa::VerifyingKey::from_sec1_bytes(&c.public_key) {
-                Ok(k) => found.public_key = Some(k),
-                Err(_) => s.fail("the certificate's public key is not a P-256 point"),
-            }
-            // Check the certificate against the issuing CA's certificate on the card.
-            if let Some(ca) = read_ef(j, &mut s, 0x5011, "the issuing CA certificate")? {
-                match cardwire_vcard::identity::verify_issued_by(&cert, &ca) {
-                    Ok(()) => s.say("  the issuing CA's signature on the certificate verifies"),
-                    Err(e) => s.fail(format!(
-                        "the certificate does not verify against its CA: {e}"
-                    )),
-                }
-            }
-        }
-        Err(e) => s.fail(format!("the certificate does not decode: {e}")),
-    }
-    Ok((s, found))
-}
-
 fn stage_unlock<T: Transport>(j: &mut Journey<T>, secrets: &Secrets) -> Result<Stage, Fatal> {
     let mut s = Stage::new(3, "Unlock with the PIN: VERIFY");
     let sw = j.pin_status(PIN.reference)?;
@@ -213,65 +85,6 @@ fn stage_unlock<T: Transport>(j: &mut Journey<T>, secrets: &Secrets) -> Result<S
     s.status_words.push(sw);
     s.say(format!("PIN status after: {} ({sw})", tries_text(sw)));
     s.fact("status_after", sw.to_string());
-    Ok(s)
-}
-
-fn stage_sign<T: Transport>(j: &mut Journey<T>, id: &Identified) -> Result<Stage, Fatal> {
-    let mut s = Stage::new(
-        4,
-        "Strong authentication: the card signs the host's challenge",
-    );
-    let mut challenge = [0u8; 32];
-    OsRandom::new().fill(&mut challenge)?;
-    let digest = Sha256::digest(challenge);
-    s.say(format!("host challenge {}", to_hex(&challenge)));
-    s.say(format!("SHA-256 digest {}", to_hex(&digest)));
-    s.fact("challenge", to_hex(&challenge));
-    s.fact("digest", to_hex(&digest));
-    let mse = [0x80, 0x01, ALG_ECDSA_SHA256, 0x84, 0x01, KEY_REFERENCE];
-    let (_, sw) = j.send(
-        &CommandRepr::new(Cla(0x00), Ins::MANAGE_SECURITY_ENVIRONMENT, 0x41, 0xB6).with_data(&mse),
-    )?;
-    if !expect(
-        &mut s,
-        "MANAGE SECURITY ENVIRONMENT",
-        sw,
-        StatusWord::SUCCESS,
-    ) {
-        return Ok(s);
-    }
-    let (sig, sw) = j.send(
-        &CommandRepr::new(Cla(0x00), Ins::PERFORM_SECURITY_OPERATION, 0x9E, 0x9A)
-            .with_data(&digest)
-            .with_ne(256),
-    )?;
-    if !expect(
-        &mut s,
-        "PSO: COMPUTE DIGITAL SIGNATURE",
-        sw,
-        StatusWord::SUCCESS,
-    ) {
-        return Ok(s);
-    }
-    s.say(format!(
-        "signature (r ‖ s, {} bytes) {}",
-        sig.len(),
-        to_hex(&sig)
-    ));
-    s.fact("signature", to_hex(&sig));
-    let Some(key) = &id.public_key else {
-        s.fail("no public key from stage 2 to verify the signature with");
-        return Ok(s);
-    };
-    let verified = p256::ecdsa::Signature::from_slice(&sig)
-        .ok()
-        .is_some_and(|sig| key.verify_prehash(&digest, &sig).is_ok());
-    s.fact("signature_valid", verified);
-    if verified {
-        s.say("the host verified the signature with the certificate's public key: VALID");
-    } else {
-        s.fail("the signature does not verify with the certificate's public key");
-    }
     Ok(s)
 }
 
@@ -352,13 +165,8 @@ fn stage_admin<T: Transport>(j: &mut Journey<T>, secrets: &Secrets) -> Result<St
     if !block_pin(j, &mut s, &wrong_pin_for(&secrets.new_pin)?)? {
         return Ok(s);
     }
-    let (_, sw) = j.send(&select_identity())?;
-    if !expect(
-        &mut s,
-        "SELECT the identity application",
-        sw,
-        StatusWord::SUCCESS,
-    ) {
+    let (_, sw) = j.send(&select_piv())?;
+    if !expect(&mut s, "SELECT PIV", sw, StatusWord::SUCCESS) {
         return Ok(s);
     }
     let [enc, mac, dek] = &secrets.scp03;
@@ -439,14 +247,62 @@ fn stage_admin<T: Transport>(j: &mut Journey<T>, secrets: &Secrets) -> Result<St
     Ok(s)
 }
 
+/// How the journey may treat the card.
+pub(super) struct Plan {
+    /// Stages 5-7 block the PIN on purpose.
+    pub(super) destructive: bool,
+    /// Stage 0 issues the card (needs the management key; replaces keys 9A and 9C).
+    pub(super) issuance: Option<Issuance>,
+    /// Why stage 0 is skipped when `issuance` is `None`.
+    pub(super) no_issuance: &'static str,
+}
+
+/// Runs the journey in one PC/SC transaction (held for its whole length: VERIFY then the
+/// signature, SCP03 then its protected command, the management key then PUT DATA and
+/// GENERATE, with no other application in between). When a PIN was verified or the card
+/// was issued (the management key authenticated), the transaction ends with a reset of the
+/// card, so that the security state does not leak to the next application.
 pub(super) fn run_stages<T: Transport>(
+    mut transport: T,
+    secrets: &Secrets,
+    plan: &Plan,
+) -> Result<Vec<Stage>, Fatal> {
+    let mut result = None;
+    transport
+        .transaction(&mut |held| {
+            let outcome = run_stages_held(held, secrets, plan);
+            let raised = outcome.as_ref().map_or(true, |(_, raised)| *raised);
+            result = Some(outcome.map(|(stages, _)| stages));
+            if raised {
+                TransactionEnd::Reset
+            } else {
+                TransactionEnd::Leave
+            }
+        })
+        .map_err(|e| format!("the card transaction failed: {} ({e:?})", e.kind()))?;
+    result.unwrap_or_else(|| Err("the card transaction did not run".to_string().into()))
+}
+
+/// The stages, inside the transaction. Returns them and whether the card's security state
+/// was raised (a PIN verified, an authentication, the management key).
+fn run_stages_held<T: Transport>(
     transport: T,
     secrets: &Secrets,
-    destructive: bool,
-) -> Result<Vec<Stage>, Fatal> {
+    plan: &Plan,
+) -> Result<(Vec<Stage>, bool), Fatal> {
     let mut j = Journey::new(transport)?;
     let mut stages = Vec::new();
+
+    let issue_title = "Issue the card: the Registration Authority";
     let mark = 0;
+    let mut s = match &plan.issuance {
+        Some(issuance) => settle(0, issue_title, stage_issue(&mut j, secrets, issuance))?,
+        None => skipped(0, issue_title, plan.no_issuance),
+    };
+    j.collect(&mut s, mark);
+    stages.push(s);
+
+    let mark = j.mark();
     let mut s = stage_power_on(&mut j)?;
     j.collect(&mut s, mark);
     stages.push(s);
@@ -474,7 +330,7 @@ pub(super) fn run_stages<T: Transport>(
 
     let mark = j.mark();
     let mut s = if unlocked {
-        settle(4, "Strong authentication", stage_sign(&mut j, &id))?
+        settle(4, "Strong authentication", stage_sign(&mut j, secrets, &id))?
     } else {
         skipped(4, "Strong authentication", "the PIN was not verified")
     };
@@ -489,7 +345,7 @@ pub(super) fn run_stages<T: Transport>(
     let mut go_on = unlocked;
     for (n, title, f) in later {
         let mark = j.mark();
-        let mut s = if !destructive {
+        let mut s = if !plan.destructive {
             skipped(
                 n,
                 title,
@@ -504,5 +360,9 @@ pub(super) fn run_stages<T: Transport>(
         go_on = s.ok && !s.skipped;
         stages.push(s);
     }
-    Ok(stages)
+    let raised = plan.issuance.is_some()
+        || j.card
+            .as_ref()
+            .is_none_or(|card| card.security_state_raised());
+    Ok((stages, raised))
 }

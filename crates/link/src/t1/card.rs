@@ -405,7 +405,10 @@ impl<const N: usize> T1Card<N> {
             }
             (PcbKind::I { ns, more }, Phase::Receiving | Phase::Sending { .. }) => {
                 if ns != self.nr {
-                    return invalid;
+                    // A repeat of the reader's I-block we already took: its answer to a stale
+                    // block of ours. Answering again would keep two blocks in flight; the
+                    // reader's block waiting time covers a real loss.
+                    return Ok(());
                 }
                 if let Phase::Sending { .. } = self.phase {
                     if self.cur_more {
@@ -441,5 +444,34 @@ impl<const N: usize> T1Card<N> {
             }
             _ => invalid,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::t1::{Edc, MAX_BLOCK, Pcb};
+    use std::vec::Vec;
+
+    fn enc(pcb: Pcb, inf: &[u8]) -> Vec<u8> {
+        let mut out = [0u8; MAX_BLOCK];
+        let b = Block { nad: 0, pcb, inf };
+        b.encode(&Edc::Lrc, &mut out).unwrap().to_vec()
+    }
+
+    #[test]
+    fn a_repeated_i_block_is_dropped_not_answered() {
+        let mut c: T1Card<300> = T1Card::new(Config::default());
+        let first = enc(Pcb::i(false, true), &[0x00, 0xD6, 0x00]);
+        c.handle_input(Instant(0), &first);
+        let mut buf = [0u8; MAX_BLOCK];
+        let n = c.poll_transmit(&mut buf).unwrap();
+        assert_eq!(&buf[..n], &enc(Pcb::r(true, 0), &[])[..]);
+        // The reader's answer to a stale block of ours: nothing to say.
+        c.handle_input(Instant(10), &first);
+        assert_eq!(c.poll_transmit(&mut buf), None);
+        c.handle_input(Instant(20), &enc(Pcb::i(true, false), &[0x00, 0x01, 0xAA]));
+        assert_eq!(c.poll_event(), Some(CardEvent::Command { len: 6 }));
+        assert_eq!(c.command(), &[0x00, 0xD6, 0x00, 0x00, 0x01, 0xAA]);
     }
 }

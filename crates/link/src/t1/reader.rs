@@ -4,7 +4,7 @@ use super::block::{Block, Edc, MAX_BLOCK, MAX_INF, PcbKind, SKind};
 use super::rx::{Push, Rx};
 use super::{Out, encode_out};
 use crate::atr::{Atr, EdcKind};
-use crate::{Error, Instant, Timing};
+use crate::{DEFAULT_EXCHANGE_DEADLINE_MICROS, Error, Instant, Timing};
 
 /// T=1 parameters for an engine.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +33,12 @@ pub struct Config {
     /// S(WTX) requests accepted during one exchange before giving up, so that a card cannot
     /// keep the reader waiting for ever.
     pub max_wtx: u16,
+    /// The longest one exchange may take, from [`T1::start`] to its outcome, in microseconds
+    /// (default [`DEFAULT_EXCHANGE_DEADLINE_MICROS`], 60 s: long enough for an on-card RSA
+    /// key generation on common cards). S(WTX) counts are bounded by `max_wtx`, but 256
+    /// extensions of up to 255 × BWT each would still add up to hours; past this deadline
+    /// the exchange ends with [`Error::DeadlineExceeded`]. `u64::MAX` turns it off.
+    pub exchange_deadline_micros: u64,
 }
 
 impl Config {
@@ -61,6 +67,7 @@ impl Config {
             max_retries: 3,
             max_resynch: 3,
             max_wtx: 256,
+            exchange_deadline_micros: DEFAULT_EXCHANGE_DEADLINE_MICROS,
         }
     }
 }
@@ -80,6 +87,7 @@ impl Default for Config {
             max_retries: 3,
             max_resynch: 3,
             max_wtx: 256,
+            exchange_deadline_micros: DEFAULT_EXCHANGE_DEADLINE_MICROS,
         }
     }
 }
@@ -116,6 +124,9 @@ pub struct Stats {
     pub wtx: u32,
     /// Bytes received while no block was expected (dropped).
     pub bytes_dropped: u32,
+    /// Valid blocks dropped as stale: a repeat of an I-block already acknowledged, or any
+    /// block but the answer while resynchronising.
+    pub stale_blocks: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +168,8 @@ enum Phase {
 /// Deadlines are counted from the `now` of the call that produced the block to send, plus
 /// the block's own time on the line, so pass a fresh `now`. Every loop is bounded: at most
 /// `max_retries` retransmissions per block, `max_resynch` resynchronisations, then
-/// [`Error::Dead`]; at most `max_wtx` waiting-time extensions per exchange.
+/// [`Error::Dead`]; at most `max_wtx` waiting-time extensions per exchange, and every
+/// exchange ends by `exchange_deadline_micros` after its `start` ([`Error::DeadlineExceeded`]).
 ///
 /// ```
 /// use cardwire_link::t1::{Config, Event, T1, T1Card, CardEvent, MAX_BLOCK};
@@ -198,6 +210,10 @@ pub struct T1<const N: usize> {
     pending: Option<Out>,
     rx: Rx,
     deadline: Option<Instant>,
+    /// The block waiting deadline of the last block sent (restored after a stale block).
+    block_deadline: Option<Instant>,
+    /// When the running exchange must be over (`start`'s `now` plus the configured limit).
+    exchange_deadline: Instant,
     now: Instant,
     wtx: u8,
     retries: u8,
@@ -237,6 +253,8 @@ impl<const N: usize> T1<N> {
             pending: None,
             rx: Rx::new(),
             deadline: None,
+            block_deadline: None,
+            exchange_deadline: Instant(u64::MAX),
             now: Instant(0),
             wtx: 1,
             retries: 0,
@@ -279,6 +297,7 @@ impl<const N: usize> T1<N> {
         self.cmd_len = apdu.len();
         self.rsp_len = 0;
         self.now = now;
+        self.exchange_deadline = now.add_micros(self.cfg.exchange_deadline_micros);
         self.event = None;
         self.retries = 0;
         self.resynchs = 0;
@@ -348,6 +367,7 @@ impl<const N: usize> T1<N> {
                     // A closing S(... response): nothing comes back.
                     self.deadline = None;
                 }
+                self.block_deadline = self.deadline;
                 Some(n)
             }
             Err(e) => {
@@ -357,13 +377,29 @@ impl<const N: usize> T1<N> {
         }
     }
 
-    /// The instant at which [`T1::handle_timeout`] must be called if no byte arrives.
+    /// The instant at which [`T1::handle_timeout`] must be called if no byte arrives: the
+    /// block or character waiting time, or the exchange deadline when that comes first.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.pending.is_some() {
             None
         } else {
-            self.deadline
+            self.deadline.map(|d| d.min(self.exchange_deadline))
         }
+    }
+
+    /// Ends the running exchange with [`Error::DeadlineExceeded`] once `now` is past its
+    /// deadline; true when it did. The card may still be working on the command, so the
+    /// next exchange starts with S(RESYNCH) (§11.6.3.3).
+    fn check_exchange_deadline(&mut self, now: Instant) -> bool {
+        let running = !matches!(self.phase, Phase::Idle | Phase::Dead);
+        if running && self.event.is_none() && now >= self.exchange_deadline {
+            self.desync = true;
+            self.pending = None;
+            self.rx.clear();
+            self.fail(Error::DeadlineExceeded);
+            return true;
+        }
+        false
     }
 
     /// The outcome of the exchange, once.
@@ -401,11 +437,16 @@ impl<const N: usize> T1<N> {
         self.stats
     }
 
+    /// The parameters the engine was built with (IFSD as adjusted by [`T1::new`]).
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
     /// Bytes from the card, received at `now`. Bytes that arrive when no block is expected
     /// are dropped; a block followed by more bytes in the same call is invalid.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
         self.now = now;
-        if bytes.is_empty() {
+        if self.check_exchange_deadline(now) || bytes.is_empty() {
             return;
         }
         if self.pending.is_some() || matches!(self.phase, Phase::Idle | Phase::Dead) {
@@ -434,6 +475,9 @@ impl<const N: usize> T1<N> {
     /// Call when [`T1::poll_timeout`]'s instant has passed without input.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
+        if self.pending.is_none() && self.check_exchange_deadline(now) {
+            return;
+        }
         match self.deadline {
             Some(d) if now >= d && self.pending.is_none() => {
                 self.deadline = None;
@@ -719,9 +763,24 @@ impl<const N: usize> T1<N> {
             }
             (PcbKind::I { ns, more }, Phase::Receiving) => {
                 if ns != self.nr {
-                    return invalid;
+                    // The I-block we already acknowledged, again: the card answered a stale
+                    // R-block of ours that crossed its block on the line. Our acknowledgement
+                    // is already on its way, so answering again would keep two blocks in
+                    // flight for ever; drop it and keep waiting (BWT still covers a loss).
+                    self.stats.stale_blocks = self.stats.stale_blocks.saturating_add(1);
+                    self.deadline = self.block_deadline;
+                    return Ok(());
                 }
                 self.accept_i(ns, more, inf)
+            }
+            (_, Phase::Resynch { .. }) => {
+                // A valid block that is not the S(RESYNCH response) was sent before the card
+                // saw our request (it crossed it on the line): the answer may still follow
+                // within BWT, so waiting costs no resynchronisation attempt (§11.6.3.3 counts
+                // attempts without a valid response, not blocks that came too early).
+                self.stats.stale_blocks = self.stats.stale_blocks.saturating_add(1);
+                self.deadline = self.block_deadline;
+                Ok(())
             }
             _ => invalid,
         }
@@ -772,3 +831,131 @@ impl<const N: usize> T1<N> {
 }
 
 const _: () = assert!(MAX_BLOCK == 259);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::t1::Pcb;
+    use std::vec::Vec;
+
+    fn enc(pcb: Pcb, inf: &[u8]) -> Vec<u8> {
+        let mut out = [0u8; MAX_BLOCK];
+        let b = Block { nad: 0, pcb, inf };
+        b.encode(&Edc::Lrc, &mut out).unwrap().to_vec()
+    }
+
+    fn sent(r: &mut T1<300>) -> Pcb {
+        let mut buf = [0u8; MAX_BLOCK];
+        let n = r.poll_transmit(&mut buf).expect("a block to send");
+        Block::decode(&buf[..n], &Edc::Lrc, MAX_INF).unwrap().pcb
+    }
+
+    #[test]
+    fn a_repeated_i_block_is_dropped_not_answered() {
+        let mut r: T1<300> = T1::new(Config::default());
+        r.start(Instant(0), &[0x00, 0xB0, 0x00, 0x00, 0x22])
+            .unwrap();
+        assert_eq!(sent(&mut r), Pcb::i(false, false));
+        let first = enc(Pcb::i(false, true), &[1; 32]);
+        r.handle_input(Instant(100), &first);
+        assert_eq!(sent(&mut r), Pcb::r(true, 0));
+        let due = r.poll_timeout();
+        // The card answered a stale block of ours with the same I-block: already taken.
+        r.handle_input(Instant(200), &first);
+        let mut buf = [0u8; MAX_BLOCK];
+        assert_eq!(r.poll_transmit(&mut buf), None);
+        assert_eq!(r.poll_timeout(), due);
+        assert_eq!(r.stats().stale_blocks, 1);
+        assert_eq!(r.stats().retransmissions, 0);
+        r.handle_input(Instant(300), &enc(Pcb::i(true, false), &[2, 0x90, 0x00]));
+        assert_eq!(r.poll_event(), Some(Event::Response { len: 35 }));
+        assert_eq!(&r.response()[30..], &[1, 1, 2, 0x90, 0x00]);
+    }
+
+    #[test]
+    fn stale_blocks_cost_no_resynchronisation_attempt() {
+        let mut r: T1<300> = T1::new(Config::default());
+        r.start(Instant(0), &[0x00, 0xB0, 0x00, 0x00, 0x02])
+            .unwrap();
+        assert_eq!(sent(&mut r), Pcb::i(false, false));
+        // Silence: three R-blocks (rule 7.1), then S(RESYNCH request) (rule 6).
+        for _ in 0..3 {
+            let due = r.poll_timeout().unwrap();
+            r.handle_timeout(due);
+            assert_eq!(sent(&mut r), Pcb::r(false, 2));
+        }
+        let due = r.poll_timeout().unwrap();
+        r.handle_timeout(due);
+        assert_eq!(sent(&mut r), Pcb::s(SKind::Resynch, false));
+        let due = r.poll_timeout().unwrap();
+        // Late answers to the earlier blocks, all valid, all before the resynch response:
+        // more than max_resynch of them would have declared the link dead.
+        let late = [
+            enc(Pcb::i(false, false), &[0xCA, 0xFE, 0x90, 0x00]),
+            enc(Pcb::i(false, false), &[0xCA, 0xFE, 0x90, 0x00]),
+            enc(Pcb::r(false, 0), &[]),
+            enc(Pcb::s(SKind::Wtx, false), &[1]),
+        ];
+        let mut buf = [0u8; MAX_BLOCK];
+        for (i, b) in late.iter().enumerate() {
+            r.handle_input(Instant(due.0 - 100 + i as u64), b);
+            assert_eq!(r.poll_transmit(&mut buf), None);
+            assert_eq!(r.poll_event(), None);
+            assert_eq!(r.poll_timeout(), Some(due));
+        }
+        assert_eq!(r.stats().stale_blocks, 4);
+        r.handle_input(Instant(due.0 - 1), &enc(Pcb::s(SKind::Resynch, true), &[]));
+        assert_eq!(r.poll_event(), Some(Event::Failed(Error::Resynchronized)));
+        assert_eq!(r.stats().resynchs, 1);
+        assert!(!r.is_dead());
+    }
+
+    #[test]
+    fn a_corrupted_block_while_resynchronising_still_counts() {
+        let mut r: T1<300> = T1::new(Config::default());
+        r.start(Instant(0), &[0x00, 0xB0, 0x00, 0x00, 0x02])
+            .unwrap();
+        let _ = sent(&mut r);
+        for _ in 0..4 {
+            let due = r.poll_timeout().unwrap();
+            r.handle_timeout(due);
+            let _ = sent(&mut r);
+        }
+        let mut bad = enc(Pcb::s(SKind::Resynch, true), &[]);
+        bad[3] ^= 0x01;
+        for attempt in 1..=3 {
+            let due = r.poll_timeout().unwrap();
+            r.handle_input(Instant(due.0 - 1), &bad);
+            if attempt < 3 {
+                assert_eq!(sent(&mut r), Pcb::s(SKind::Resynch, false));
+            }
+        }
+        assert_eq!(r.poll_event(), Some(Event::Failed(Error::Dead)));
+        assert!(r.is_dead());
+    }
+
+    #[test]
+    fn the_exchange_deadline_bounds_the_timeout_and_resynchronises_next() {
+        let cfg = Config {
+            exchange_deadline_micros: 1_000,
+            ..Config::default()
+        };
+        let mut r: T1<300> = T1::new(cfg);
+        r.start(Instant(10), &[0x00, 0xB0, 0x00, 0x00, 0x02])
+            .unwrap();
+        let _ = sent(&mut r);
+        assert_eq!(r.poll_timeout(), Some(Instant(1_010)));
+        r.handle_timeout(Instant(1_009));
+        assert_eq!(r.poll_event(), None);
+        r.handle_timeout(Instant(1_010));
+        assert_eq!(r.poll_event(), Some(Event::Failed(Error::DeadlineExceeded)));
+        assert!(r.is_idle());
+        // The card may still be busy with the command: resynchronise before the next one.
+        r.start(Instant(2_000), &[0x00, 0xB0, 0x00, 0x00, 0x02])
+            .unwrap();
+        assert_eq!(sent(&mut r), Pcb::s(SKind::Resynch, false));
+        // Input that arrives after the deadline ends the exchange too.
+        r.handle_input(Instant(3_000), &enc(Pcb::s(SKind::Resynch, true), &[]));
+        assert_eq!(r.poll_event(), Some(Event::Failed(Error::DeadlineExceeded)));
+    }
+}

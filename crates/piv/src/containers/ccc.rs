@@ -212,3 +212,33 @@ impl<'a> CardCapabilityContainerRepr<'a> {
         encode_with(out, |w| self.write(w))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CCC as SP 800-73-4 Part 1 Table 8 lays it out with the values PIV cards commonly
+    /// carry (versions 21, data model 10, the empty objects F3, F6, F7, FA-FD present).
+    const CCC: [u8; 51] = [
+        0xF0, 0x15, 0xA0, 0x00, 0x00, 0x01, 0x16, 0xFF, 0x02, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
+        0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0xF1, 0x01, 0x21, 0xF2, 0x01, 0x21, 0xF3,
+        0x00, 0xF4, 0x01, 0x00, 0xF5, 0x01, 0x10, 0xF6, 0x00, 0xF7, 0x00, 0xFA, 0x00, 0xFB, 0x00,
+        0xFC, 0x00, 0xFD, 0x00, 0xFE, 0x00,
+    ];
+
+    #[test]
+    fn table_8() {
+        let ccc = CardCapabilityContainer::new_checked(&CCC).unwrap();
+        assert_eq!(&ccc.card_identifier()[..5], &[0xA0, 0x00, 0x00, 0x01, 0x16]);
+        assert_eq!(ccc.container_version(), Some(0x21));
+        assert_eq!(ccc.data_model(), Some(0x10));
+        let repr = ccc.repr();
+        assert_eq!(repr.encoded_len(), CCC.len());
+        let mut buf = [0u8; 64];
+        assert_eq!(repr.encode(&mut buf).unwrap(), &CCC[..]);
+        assert!(CardCapabilityContainer::new_checked(&CCC[23..]).is_err());
+        let mut short = CCC;
+        short[1] = 0x14;
+        assert!(CardCapabilityContainer::new_checked(&short).is_err());
+    }
+}

@@ -138,3 +138,24 @@ impl<'a> KeyHistoryRepr<'a> {
         encode_with(out, |w| self.write(w))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_19() {
+        // SP 800-73-4 Part 1 Table 19: C1 (on-card), C2 (off-card), F3 (URL), FE.
+        const KH: [u8; 20] = [
+            0xC1, 0x01, 0x01, 0xC2, 0x01, 0x02, 0xF3, 0x08, b'h', b't', b't', b'p', b':', b'/',
+            b'/', b'x', 0xFE, 0x00, 0x00, 0x00,
+        ];
+        let k = KeyHistory::new_checked(&KH).unwrap();
+        assert_eq!((k.on_card_certs(), k.off_card_certs()), (1, 2));
+        assert_eq!(k.off_card_url(), Some(&b"http://x"[..]));
+        let mut buf = [0u8; 32];
+        assert_eq!(k.repr().encode(&mut buf).unwrap(), &KH[..18]);
+        assert!(KeyHistory::new_checked(&[0xC1, 0x01, 0x15, 0xC2, 0x01, 0x00]).is_err());
+        assert!(KeyHistory::new_checked(&KH[3..]).is_err());
+    }
+}

@@ -120,3 +120,25 @@ impl<'a> PrintedInformationRepr<'a> {
         encode_with(out, |w| self.write(w))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_14() {
+        // SP 800-73-4 Part 1 Table 14 order: 01 name, 02 affiliation, 04 expiry (YYYYMMMDD),
+        // 05 serial, 06 issuer, FE.
+        const PI: [u8; 40] = [
+            0x01, 0x03, b'A', b'd', b'a', 0x02, 0x03, b'R', b'&', b'D', 0x04, 0x09, b'2', b'0',
+            b'3', b'0', b'D', b'E', b'C', b'3', b'1', 0x05, 0x02, b'0', b'1', 0x06, 0x08, b'c',
+            b'a', b'r', b'd', b'w', b'i', b'r', b'e', 0x07, 0x00, 0xFE, 0x00, 0x00,
+        ];
+        let p = PrintedInformation::new_checked(&PI[..39]).unwrap().repr();
+        assert_eq!(p.expiration_date, b"2030DEC31");
+        assert_eq!(p.organization_line_1, Some(&b""[..]));
+        let mut buf = [0u8; 64];
+        assert_eq!(p.encode(&mut buf).unwrap(), &PI[..39]);
+        assert!(PrintedInformation::new_checked(&PI[5..]).is_err());
+    }
+}

@@ -98,3 +98,22 @@ impl<'a> SecurityObjectRepr<'a> {
         encode_with(out, |w| self.write(w))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_12() {
+        // SP 800-73-4 Part 1 Table 12 layout: BA (mapping, 4 example bytes), BB (a placeholder
+        // for the CMS object), FE.
+        const SO: [u8; 12] = [
+            0xBA, 0x04, 0x30, 0x00, 0x60, 0x10, 0xBB, 0x02, 0x30, 0x00, 0xFE, 0x00,
+        ];
+        let s = SecurityObject::new_checked(&SO).unwrap();
+        assert_eq!(s.mapping(), &[0x30, 0x00, 0x60, 0x10]);
+        let mut buf = [0u8; 16];
+        assert_eq!(s.repr().encode(&mut buf).unwrap(), &SO[..]);
+        assert!(SecurityObject::new_checked(&SO[6..]).is_err());
+    }
+}

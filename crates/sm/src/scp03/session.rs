@@ -26,6 +26,13 @@ fn protected_status(sw: StatusWord) -> bool {
     sw == StatusWord::SUCCESS || matches!(sw.0 >> 8, 0x62 | 0x63)
 }
 
+/// Whether a status word says the card refused a command's secure messaging and closed the
+/// channel: `6987` (SM data objects missing) or `6988` (SM data objects incorrect, a C-MAC that
+/// does not verify), ISO/IEC 7816-4 Table 6. Such a status comes bare, never with an R-MAC.
+fn closes_channel(sw: StatusWord) -> bool {
+    sw == StatusWord::SM_DATA_OBJECTS_MISSING || sw == StatusWord::SM_DATA_OBJECTS_INCORRECT
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Idle,
@@ -248,8 +255,10 @@ impl Scp03Session {
     ///
     /// # Errors
     /// [`Error::MacMismatch`] (R-MAC), [`Error::BadPadding`], [`Error::LengthMismatch`] (data
-    /// too short for an R-MAC, an error status with data), [`Error::BufferTooSmall`]; each
-    /// fails the session. [`Error::WrongState`] when no command is pending.
+    /// too short for an R-MAC, an error status with data), [`Error::UnprotectedStatus`] (the
+    /// card answered `6987` or `6988`: it refused the command's secure messaging and closed
+    /// the channel, at any security level), [`Error::BufferTooSmall`]; each fails the session.
+    /// [`Error::WrongState`] when no command is pending.
     pub fn unwrap_response(&mut self, response: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         self.check_role(Role::Host)?;
         let dst = match out.get_mut(..response.len()) {
@@ -295,6 +304,11 @@ impl Scp03Session {
             .ok_or(Error::LengthMismatch { offset: 0 })?;
         let trailer = *trailer;
         let sw = StatusWord(u16::from_be_bytes(trailer));
+        if closes_channel(sw) {
+            // The card refused the command's secure messaging and closed its side of the
+            // channel: the host's side closes too, whatever the level.
+            return Err(Error::UnprotectedStatus { sw });
+        }
         let data_len = if self.level.r_mac() && protected_status(sw) {
             let (data, mac) = body
                 .split_last_chunk::<8>()

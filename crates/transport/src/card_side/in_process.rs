@@ -1,7 +1,7 @@
 //! [`InProcess`]: a [`Transport`] that hands each command straight to a [`CardHandler`].
 
 use super::handler::CardHandler;
-use crate::transport::{ErrorKind, Transport};
+use crate::transport::{ErrorKind, TransactionEnd, Transport, exclusive_transaction};
 
 /// The smallest response buffer [`CardHandler::process`] may be given: 256 data bytes and SW.
 const HANDLER_MIN_RESPONSE: usize = 258;
@@ -134,5 +134,13 @@ impl<H: CardHandler> Transport for InProcess<H> {
             self.power_on();
         }
         Ok(())
+    }
+
+    /// Exclusive anyway: `body` runs at once ([`exclusive_transaction`]).
+    fn transaction(
+        &mut self,
+        body: &mut dyn FnMut(&mut dyn Transport<Error = Self::Error>) -> TransactionEnd,
+    ) -> Result<(), Self::Error> {
+        exclusive_transaction(self, body)
     }
 }

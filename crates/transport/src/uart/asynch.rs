@@ -4,6 +4,7 @@ use core::future::Future;
 use core::pin::pin;
 use core::task::Poll;
 
+use cardwire_link::Timing;
 use cardwire_link::t0::T0;
 use cardwire_link::t1::{Config, MAX_BLOCK, T1};
 
@@ -62,7 +63,11 @@ impl<E: LinkEngine, U: embedded_io_async::ErrorType, C> AsyncUartTransport<E, U,
 }
 
 impl<U: embedded_io_async::ErrorType, C, const N: usize> AsyncUartTransport<T1<N>, U, C> {
-    /// T=1 with the parameters of `atr` at the card clock `clock_hz`.
+    /// T=1 with the parameters of `atr` (IFSC, BWT, CWT, EDC) at the timing in use when no PPS
+    /// was made: [`Atr::initial_timing`](cardwire_link::atr::Atr::initial_timing) at the card
+    /// clock `clock_hz` (TA1's F and D only in the specific mode of TA2 without the implicit
+    /// bit, else Fd/Dd = 372/1; ISO/IEC 7816-3 §6.3.1, §8.3). After a PPS use
+    /// [`Self::negotiated`].
     ///
     /// # Errors
     /// [`UartError::Atr`] when `atr` is not an ATR.
@@ -70,7 +75,26 @@ impl<U: embedded_io_async::ErrorType, C, const N: usize> AsyncUartTransport<T1<N
         Ok(Self {
             uart,
             clock,
-            link: link(atr, |a| t1_from_atr(a, clock_hz))?,
+            link: link(atr, |a| t1_from_atr(a, &a.initial_timing(clock_hz)))?,
+        })
+    }
+
+    /// T=1 with the parameters of `atr` at the negotiated `timing`: the result of the PPS
+    /// exchange ([`PpsAgreed::timing`](cardwire_link::pps::PpsAgreed::timing)), with the card
+    /// clock in it (ISO/IEC 7816-3 §9).
+    ///
+    /// # Errors
+    /// [`UartError::Atr`] when `atr` is not an ATR.
+    pub fn negotiated(
+        uart: U,
+        clock: C,
+        atr: &[u8],
+        timing: Timing,
+    ) -> Result<Self, UartError<U::Error>> {
+        Ok(Self {
+            uart,
+            clock,
+            link: link(atr, |a| t1_from_atr(a, &timing))?,
         })
     }
 
@@ -89,7 +113,11 @@ impl<U: embedded_io_async::ErrorType, C, const N: usize> AsyncUartTransport<T1<N
 }
 
 impl<U: embedded_io_async::ErrorType, C, const N: usize> AsyncUartTransport<T0<N>, U, C> {
-    /// T=0 with the parameters of `atr` at the card clock `clock_hz`.
+    /// T=0 with the parameters of `atr` (WI, extra guard time) at the timing in use when no PPS
+    /// was made: [`Atr::initial_timing`](cardwire_link::atr::Atr::initial_timing) at the card
+    /// clock `clock_hz` (TA1's F and D only in the specific mode of TA2 without the implicit
+    /// bit, else Fd/Dd = 372/1; ISO/IEC 7816-3 §6.3.1, §8.3). After a PPS use
+    /// [`Self::negotiated`].
     ///
     /// # Errors
     /// [`UartError::Atr`] when `atr` is not an ATR.
@@ -97,7 +125,26 @@ impl<U: embedded_io_async::ErrorType, C, const N: usize> AsyncUartTransport<T0<N
         Ok(Self {
             uart,
             clock,
-            link: link(atr, |a| t0_from_atr(a, clock_hz))?,
+            link: link(atr, |a| t0_from_atr(a, &a.initial_timing(clock_hz)))?,
+        })
+    }
+
+    /// T=0 with the parameters of `atr` at the negotiated `timing`: the result of the PPS
+    /// exchange ([`PpsAgreed::timing`](cardwire_link::pps::PpsAgreed::timing)), with the card
+    /// clock in it (ISO/IEC 7816-3 §9).
+    ///
+    /// # Errors
+    /// [`UartError::Atr`] when `atr` is not an ATR.
+    pub fn negotiated(
+        uart: U,
+        clock: C,
+        atr: &[u8],
+        timing: Timing,
+    ) -> Result<Self, UartError<U::Error>> {
+        Ok(Self {
+            uart,
+            clock,
+            link: link(atr, |a| t0_from_atr(a, &timing))?,
         })
     }
 }

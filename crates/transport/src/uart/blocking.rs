@@ -1,5 +1,6 @@
 //! [`UartTransport`]: a blocking [`Transport`] over an `embedded-io` UART.
 
+use cardwire_link::Timing;
 use cardwire_link::t0::T0;
 use cardwire_link::t1::{Config, MAX_BLOCK, T1};
 
@@ -7,7 +8,7 @@ use super::DEFAULT_APDU_BUFFER;
 use super::clock::Clock;
 use super::engine::{Link, LinkEngine, Next, link, t0_from_atr, t1_from_atr};
 use super::error::UartError;
-use crate::transport::Transport;
+use crate::transport::{TransactionEnd, Transport, exclusive_transaction};
 
 /// A blocking transport over a UART (`embedded-io` [`Read`](embedded_io::Read) +
 /// [`ReadReady`](embedded_io::ReadReady) + [`Write`](embedded_io::Write)) and a link engine
@@ -59,7 +60,11 @@ impl<E: LinkEngine, U: embedded_io::ErrorType, C> UartTransport<E, U, C> {
 }
 
 impl<U: embedded_io::ErrorType, C, const N: usize> UartTransport<T1<N>, U, C> {
-    /// T=1 with the parameters of `atr` (IFSC, BWT, CWT, EDC) at the card clock `clock_hz`.
+    /// T=1 with the parameters of `atr` (IFSC, BWT, CWT, EDC) at the timing in use when no PPS
+    /// was made: [`Atr::initial_timing`](cardwire_link::atr::Atr::initial_timing) at the card
+    /// clock `clock_hz` (TA1's F and D only in the specific mode of TA2 without the implicit
+    /// bit, else Fd/Dd = 372/1; ISO/IEC 7816-3 §6.3.1, §8.3). After a PPS use
+    /// [`Self::negotiated`].
     ///
     /// # Errors
     /// [`UartError::Atr`] when `atr` is not an ATR.
@@ -67,7 +72,26 @@ impl<U: embedded_io::ErrorType, C, const N: usize> UartTransport<T1<N>, U, C> {
         Ok(Self {
             uart,
             clock,
-            link: link(atr, |a| t1_from_atr(a, clock_hz))?,
+            link: link(atr, |a| t1_from_atr(a, &a.initial_timing(clock_hz)))?,
+        })
+    }
+
+    /// T=1 with the parameters of `atr` at the negotiated `timing`: the result of the PPS
+    /// exchange ([`PpsAgreed::timing`](cardwire_link::pps::PpsAgreed::timing)), with the card
+    /// clock in it (ISO/IEC 7816-3 §9).
+    ///
+    /// # Errors
+    /// [`UartError::Atr`] when `atr` is not an ATR.
+    pub fn negotiated(
+        uart: U,
+        clock: C,
+        atr: &[u8],
+        timing: Timing,
+    ) -> Result<Self, UartError<U::Error>> {
+        Ok(Self {
+            uart,
+            clock,
+            link: link(atr, |a| t1_from_atr(a, &timing))?,
         })
     }
 
@@ -86,7 +110,11 @@ impl<U: embedded_io::ErrorType, C, const N: usize> UartTransport<T1<N>, U, C> {
 }
 
 impl<U: embedded_io::ErrorType, C, const N: usize> UartTransport<T0<N>, U, C> {
-    /// T=0 with the parameters of `atr` (WI, extra guard time) at the card clock `clock_hz`.
+    /// T=0 with the parameters of `atr` (WI, extra guard time) at the timing in use when no PPS
+    /// was made: [`Atr::initial_timing`](cardwire_link::atr::Atr::initial_timing) at the card
+    /// clock `clock_hz` (TA1's F and D only in the specific mode of TA2 without the implicit
+    /// bit, else Fd/Dd = 372/1; ISO/IEC 7816-3 §6.3.1, §8.3). After a PPS use
+    /// [`Self::negotiated`].
     ///
     /// # Errors
     /// [`UartError::Atr`] when `atr` is not an ATR.
@@ -94,7 +122,26 @@ impl<U: embedded_io::ErrorType, C, const N: usize> UartTransport<T0<N>, U, C> {
         Ok(Self {
             uart,
             clock,
-            link: link(atr, |a| t0_from_atr(a, clock_hz))?,
+            link: link(atr, |a| t0_from_atr(a, &a.initial_timing(clock_hz)))?,
+        })
+    }
+
+    /// T=0 with the parameters of `atr` at the negotiated `timing`: the result of the PPS
+    /// exchange ([`PpsAgreed::timing`](cardwire_link::pps::PpsAgreed::timing)), with the card
+    /// clock in it (ISO/IEC 7816-3 §9).
+    ///
+    /// # Errors
+    /// [`UartError::Atr`] when `atr` is not an ATR.
+    pub fn negotiated(
+        uart: U,
+        clock: C,
+        atr: &[u8],
+        timing: Timing,
+    ) -> Result<Self, UartError<U::Error>> {
+        Ok(Self {
+            uart,
+            clock,
+            link: link(atr, |a| t0_from_atr(a, &timing))?,
         })
     }
 }
@@ -155,5 +202,13 @@ where
     fn reset(&mut self) -> Result<(), Self::Error> {
         self.link.engine.reset();
         Err(UartError::Unsupported)
+    }
+
+    /// Exclusive anyway: `body` runs at once ([`exclusive_transaction`]).
+    fn transaction(
+        &mut self,
+        body: &mut dyn FnMut(&mut dyn Transport<Error = Self::Error>) -> TransactionEnd,
+    ) -> Result<(), Self::Error> {
+        exclusive_transaction(self, body)
     }
 }

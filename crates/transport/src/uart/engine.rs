@@ -1,10 +1,10 @@
 //! [`LinkEngine`]: the driving order both UART drivers share, over `cardwire-link`'s T=1 and
 //! T=0 engines.
 
-use cardwire_link::Instant;
 use cardwire_link::atr::{Atr, Mode as AtrMode};
 use cardwire_link::t0::{T0, T0Config, T0Event};
 use cardwire_link::t1::{Config, Event, MAX_BLOCK, T1};
+use cardwire_link::{Instant, Timing};
 
 use super::error::UartError;
 
@@ -160,16 +160,13 @@ impl<E: LinkEngine> Link<E> {
     }
 }
 
-/// T=1 parameters from an ATR at a card clock (ISO/IEC 7816-3 §11.4).
-pub(super) fn t1_from_atr<const N: usize>(atr: &Atr, clock_hz: u32) -> T1<N> {
-    T1::new(Config::from_atr(atr, &atr.timing(clock_hz)))
+/// T=1 parameters from an ATR at the timing in use (ISO/IEC 7816-3 §11.4): the PPS result,
+/// or [`Atr::initial_timing`] when no PPS was made — never TA1's values by themselves.
+pub(super) fn t1_from_atr<const N: usize>(atr: &Atr, timing: &Timing) -> T1<N> {
+    T1::new(Config::from_atr(atr, timing))
 }
 
-/// T=0 parameters from an ATR at a card clock: WI from TC2, guard time from TC1 (§10.2).
-pub(super) fn t0_from_atr<const N: usize>(atr: &Atr, clock_hz: u32) -> T0<N> {
-    T0::new(T0Config::new(
-        atr.wi(),
-        &atr.timing(clock_hz),
-        atr.extra_guard_time(),
-    ))
+/// T=0 parameters from an ATR at the timing in use: WI from TC2, guard time from TC1 (§10.2).
+pub(super) fn t0_from_atr<const N: usize>(atr: &Atr, timing: &Timing) -> T0<N> {
+    T0::new(T0Config::new(atr.wi(), timing, atr.extra_guard_time()))
 }

@@ -27,7 +27,9 @@ impl<E: embedded_io::Error> Error for UartError<E> {
                 embedded_io::ErrorKind::TimedOut => ErrorKind::Timeout,
                 _ => ErrorKind::Other,
             },
-            UartError::Link(cardwire_link::Error::Timeout) => ErrorKind::Timeout,
+            UartError::Link(
+                cardwire_link::Error::Timeout | cardwire_link::Error::DeadlineExceeded,
+            ) => ErrorKind::Timeout,
             UartError::Link(_) | UartError::Atr(_) => ErrorKind::Protocol,
             UartError::BufferTooSmall => ErrorKind::BufferTooSmall,
             UartError::Unsupported => ErrorKind::Unsupported,

@@ -27,6 +27,9 @@ pub struct TestCard {
     pub extended: bool,
     /// Answers 6700 to any extended APDU although the ATR claims support.
     pub rejects_extended: bool,
+    /// Serves at most this many bytes per READ BINARY, with 9000 (a card or reader whose
+    /// APDUs carry less than asked, for example 0xDF).
+    pub max_read: Option<usize>,
     pub file: Vec<u8>,
     /// Every command APDU received, as bytes.
     pub log: Vec<Vec<u8>>,
@@ -44,6 +47,7 @@ impl TestCard {
             atr: atr.to_vec(),
             extended,
             rejects_extended: false,
+            max_read: None,
             file: (0..FILE_LEN).map(|i| (i * 7 % 251) as u8).collect(),
             log: Vec::new(),
             chain: Vec::new(),
@@ -164,6 +168,10 @@ impl CardHandler for TestCard {
                 }
                 let n = ne.min(self.file.len() - offset).min(max_out);
                 let status = if n < ne { 0x6282 } else { 0x9000 };
+                let (n, status) = match self.max_read {
+                    Some(max) if n > max => (max, 0x9000),
+                    _ => (n, status),
+                };
                 let data = self.file[offset..offset + n].to_vec();
                 self.answer(rsp, &data, status, max_out)
             }

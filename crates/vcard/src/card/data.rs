@@ -19,8 +19,8 @@ impl VirtualCard {
             0xDF21 => self.identity.serial.0.to_vec(),
             0xDF22 => self.signature_count.to_be_bytes().to_vec(),
             0x7F66 => {
-                let nc = u16::try_from(crate::atr::MAX_NC).unwrap_or(u16::MAX);
-                let ne = u16::try_from(crate::atr::MAX_NE).unwrap_or(u16::MAX);
+                let nc = u16::try_from(crate::atr::MAX_COMMAND_APDU).unwrap_or(u16::MAX);
+                let ne = u16::try_from(crate::atr::MAX_RESPONSE_APDU).unwrap_or(u16::MAX);
                 let mut ext = Builder::new();
                 let built = ext
                     .primitive(Tag(0x02), &nc.to_be_bytes())

@@ -1,9 +1,9 @@
-//! Dispatch: the [`CardHandler`] entry point (command chaining, GET RESPONSE and secure
-//! messaging through [`CardExchange`](cardwire_apdu::card::CardExchange)) and the table from
-//! INS to handler.
+//! Dispatch: the [`CardHandler`] entry point (command chaining and GET RESPONSE through
+//! [`CardExchange`](cardwire_apdu::card::CardExchange); protected commands, chained or not,
+//! through `secure.rs`, which unwraps each link first) and the table from INS to handler.
 
 use cardwire_apdu::card::Incoming;
-use cardwire_apdu::{Ins, SecureMessaging, StatusWord};
+use cardwire_apdu::{Ins, StatusWord};
 use cardwire_transport::CardHandler;
 
 use super::command::{Arrival, Cmd, Reply};
@@ -25,7 +25,14 @@ impl VirtualCard {
             }
             _ if proprietary => Reply::sw(StatusWord::INS_NOT_SUPPORTED),
             Ins::MANAGE_CHANNEL => self.manage_channel(cmd),
+            Ins::SELECT if cmd.p1 == 0x04 && VirtualCard::is_piv_aid(&cmd.data) => {
+                self.piv_select(cmd)
+            }
             Ins::SELECT => self.select(cmd),
+            Ins(0xCB) => self.piv_get_data(cmd),
+            Ins(0xDB) => self.piv_put_data(cmd),
+            Ins(0x87) => self.piv_general_authenticate(cmd),
+            Ins(0x47) => self.piv_generate(cmd),
             Ins::READ_BINARY | Ins::READ_BINARY_ODD => self.read_binary(cmd),
             Ins::UPDATE_BINARY | Ins::UPDATE_BINARY_ODD => self.update_binary(cmd),
             Ins::READ_RECORD => self.read_record(cmd),
@@ -60,12 +67,18 @@ impl CardHandler for VirtualCard {
         if response.len() < 2 {
             return 0;
         }
-        let (cmd, wire_ne) = match self.exchange.receive(command, response) {
-            Incoming::Answered(n) => return n,
-            Incoming::Command(repr) => {
-                let channel = repr.cla.channel();
-                (
-                    Cmd {
+        // A protected command is unwrapped link by link before any chaining applies (see
+        // `secure::process_protected`); plain commands go through the exchange layer.
+        let (reply, wire_ne) = if secure::is_protected(command) {
+            secure::process_protected(self, command)
+        } else if secure::breaks_protected_chain(self, command) {
+            (Reply::sw(StatusWord::LAST_COMMAND_OF_CHAIN_EXPECTED), 0)
+        } else {
+            match self.exchange.receive(command, response) {
+                Incoming::Answered(n) => return n,
+                Incoming::Command(repr) => {
+                    let channel = repr.cla.channel();
+                    let cmd = Cmd {
                         cla: repr.cla,
                         ins: repr.ins,
                         p1: repr.p1,
@@ -74,15 +87,11 @@ impl CardHandler for VirtualCard {
                         ne: repr.ne,
                         channel,
                         arrival: Arrival::Plain,
-                    },
-                    repr.ne,
-                )
+                    };
+                    let ne = repr.ne;
+                    (self.execute(&cmd), ne)
+                }
             }
-        };
-        let reply = if cmd.cla.secure_messaging() == SecureMessaging::None {
-            self.execute(&cmd)
-        } else {
-            secure::process_protected(self, &cmd)
         };
         match self
             .exchange

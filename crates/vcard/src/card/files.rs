@@ -182,6 +182,15 @@ impl VirtualCard {
         if offset > bytes.len() {
             return Reply::sw(StatusWord::INCORRECT_P1_P2);
         }
+        // An Ne beyond what the card announces (EF.ATR/INFO `7F66`, [`crate::atr::MAX_NE`]) is
+        // a wrong length (ISO/IEC 7816-4 §5.1, `6700`), not an answer cut short with 9000.
+        // Le `00`/`0000` (Ne 256/65 536) means "as many as available": up to the maximum.
+        if cmd.ne > u32::try_from(crate::atr::MAX_NE).unwrap_or(u32::MAX)
+            && cmd.ne != 256
+            && cmd.ne != 65_536
+        {
+            return Reply::sw(StatusWord::WRONG_LENGTH);
+        }
         // Odd INS wraps the data in DO 53 (up to 4 header bytes): leave room for it.
         let limit = usize::try_from(cmd.ne)
             .unwrap_or(usize::MAX)
@@ -346,4 +355,87 @@ fn parse_offset_and_data(data: &[u8]) -> Option<(usize, &[u8])> {
         return None;
     }
     Some((offset, value))
+}
+
+#[cfg(test)]
+mod tests {
+    // Test code: a failed expectation is a panic by design.
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+    use cardwire_apdu::{Cla, CommandRepr, Ins, StatusWord};
+    use cardwire_transport::{CardHandler, InProcess, NoSecureChannel};
+
+    use super::*;
+    use crate::Seed;
+    use crate::fs::Access;
+
+    type Session = cardwire_transport::Card<InProcess<VirtualCard>, NoSecureChannel, 4200>;
+
+    /// The virtual card with public transparent EFs `6002` (2 KB) and `6009` (9 KB) in the MF.
+    fn card_with_large_files() -> (VirtualCard, Vec<u8>, Vec<u8>) {
+        let mut card = VirtualCard::new(&Seed::DEFAULT).unwrap();
+        let two: Vec<u8> = (0..2048u32).map(|i| (i * 7 % 253) as u8).collect();
+        let nine: Vec<u8> = (0..9216u32).map(|i| (i * 11 % 251) as u8).collect();
+        for (fid, data) in [(0x6002, &two), (0x6009, &nine)] {
+            card.fs
+                .add_transparent(NodeId::MF, Fid(fid), None, Access::PUBLIC, data.clone())
+                .unwrap();
+        }
+        (card, two, nine)
+    }
+
+    fn select(session: &mut Session, fid: u16) {
+        let fid = fid.to_be_bytes();
+        let cmd = CommandRepr::new(Cla::INTERINDUSTRY, Ins::SELECT, 0x00, 0x0C).with_data(&fid);
+        let sw = session.transmit(&cmd, &mut [0u8; 258]).unwrap().sw();
+        assert_eq!(sw, StatusWord::SUCCESS);
+    }
+
+    #[test]
+    fn a_host_reads_2_and_9_kilobyte_files_whole_as_announced() {
+        let (card, two, nine) = card_with_large_files();
+        let mut session = Session::open_typed(InProcess::new(card)).unwrap();
+        // The ATR says EF.ATR/INFO has the length information: the host reads it.
+        assert!(session.capabilities().ef_atr_length_info);
+        assert!(session.read_ef_atr().unwrap());
+        let caps = *session.capabilities();
+        assert!(caps.extended_length);
+        assert_eq!(caps.max_response_data, crate::atr::MAX_NE as u32);
+        assert_eq!(usize::from(caps.max_command_data), crate::atr::MAX_NC);
+        let mut buf = vec![0u8; 10_000];
+        for (fid, content) in [(0x6002, &two), (0x6009, &nine)] {
+            select(&mut session, fid);
+            let (data, sw) = session.read_binary(0, content.len(), &mut buf).unwrap();
+            assert_eq!(sw, StatusWord::SUCCESS, "{fid:04X}");
+            assert_eq!(data, &content[..], "{fid:04X}");
+            // Asking past the end: the whole file and 6282.
+            let (data, sw) = session
+                .read_binary(0, content.len() + 10, &mut buf)
+                .unwrap();
+            assert_eq!((data.len(), sw), (content.len(), StatusWord::END_OF_FILE));
+        }
+    }
+
+    #[test]
+    fn an_ne_beyond_the_announced_maximum_is_a_wrong_length() {
+        let (card, _, nine) = card_with_large_files();
+        let mut t = InProcess::new(card);
+        let mut rsp = vec![0u8; 70_000];
+        let mut run = |t: &mut InProcess<VirtualCard>, apdu: &[u8]| -> Vec<u8> {
+            let n = t.handler_mut().process(apdu, &mut rsp);
+            rsp[..n].to_vec()
+        };
+        use cardwire_transport::Transport as _;
+        t.reset().unwrap();
+        assert_eq!(run(&mut t, &[0, 0xA4, 0, 0x0C, 2, 0x60, 0x09]), [0x90, 0]);
+        // Ne 5 000 > 4 096: 6700, not 4 096 bytes and 9000.
+        assert_eq!(run(&mut t, &[0, 0xB0, 0, 0, 0, 0x13, 0x88]), [0x67, 0x00]);
+        // Ne 4 096: served.
+        let r = run(&mut t, &[0, 0xB0, 0, 0, 0, 0x10, 0x00]);
+        assert_eq!(&r[..4096], &nine[..4096]);
+        assert_eq!(&r[4096..], [0x90, 0]);
+        // Le 0000 (as many as available): up to the maximum.
+        let r = run(&mut t, &[0, 0xB0, 0, 0, 0, 0, 0]);
+        assert_eq!(r.len(), 4096 + 2);
+    }
 }

@@ -17,6 +17,10 @@
 //! | `22` | MANAGE SECURITY ENVIRONMENT | P1 `41`, P2 `B6` (DST) or `A4` (AT): `80` algorithm `11`, `84` key `01` |
 //! | `2A` | PSO: COMPUTE DIGITAL SIGNATURE | P1P2 `9E9A`, data = SHA-256 digest (32 bytes) |
 //! | `88` | INTERNAL AUTHENTICATE | data = SHA-256 digest (32 bytes) |
+//! | `CB` | GET DATA (PIV) | `3F FF`, `5C` tag list; answer `53` (see [`crate::piv`]) |
+//! | `DB` | PUT DATA (PIV) | `3F FF`, `5C` tag list and `53`, or `7E`; needs the management key |
+//! | `87` | GENERAL AUTHENTICATE (PIV) | P1 algorithm, P2 slot, `7C` template: sign, ECDH, 9B authentication |
+//! | `47` | GENERATE ASYMMETRIC KEY PAIR (PIV) | P2 slot, `AC { 80 alg }`; needs the management key |
 //! | `82` | EXTERNAL AUTHENTICATE | eMRTD BAC (ICAO 9303-11 §4.3) / SCP03 (CLA `84`) |
 //!
 //! One concept per file: [`VirtualCard`] and its state (`virtual_card.rs`), the command and
@@ -33,6 +37,7 @@ mod dispatch;
 mod files;
 mod persistence;
 mod pin;
+mod piv;
 mod secure;
 mod security_environment;
 mod selection;

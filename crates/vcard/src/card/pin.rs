@@ -26,6 +26,7 @@ impl VirtualCard {
                 return Reply::sw(StatusWord::INCORRECT_P1_P2);
             }
             (Ins::VERIFY, PUK_REFERENCE) => Secret::Puk,
+            (Ins::CHANGE_REFERENCE_DATA, PUK_REFERENCE) if cmd.p1 == 0x00 => Secret::Puk,
             _ => return Reply::sw(StatusWord::REFERENCED_DATA_NOT_FOUND),
         };
         let admin = cmd.arrival == Arrival::Scp03;
@@ -70,14 +71,17 @@ impl VirtualCard {
                         && !status_query =>
                 {
                     self.pin_verified = outcome == PinOutcome::Verified;
+                    self.piv.pin_always = self.pin_verified;
                 }
                 (Ins::VERIFY, 0xFF) if outcome == PinOutcome::Verified => {
                     self.pin_verified = false;
+                    self.piv.pin_always = false;
                 }
                 (Ins::CHANGE_REFERENCE_DATA, _)
                     if matches!(outcome, PinOutcome::Blocked | PinOutcome::WrongPin { .. }) =>
                 {
                     self.pin_verified = false;
+                    self.piv.pin_always = false;
                 }
                 _ => {}
             }

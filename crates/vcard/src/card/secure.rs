@@ -5,12 +5,14 @@
 //! opened; selecting another DF or closing the channel ends it. Any secure messaging error
 //! ends it too (the card answers `6987`/`6988` unprotected), as ICAO 9303-11 §9.8.4 requires.
 
-use cardwire_apdu::{Cla, CommandRepr, StatusWord};
+use cardwire_apdu::{Cla, Command, CommandRepr, Ins, SecureMessaging, StatusWord};
 use cardwire_sm::bac::{BacCard, BacKeys, MrzInfo};
-use cardwire_sm::scp03::{Scp03Card, StaticKeys};
+use cardwire_sm::scp03::{Scp03Card, Scp03Session, StaticKeys};
+use cardwire_sm::{SmSession, TdesSuite};
+use zeroize::Zeroizing;
 
 use super::command::{Arrival, Cmd, Reply};
-use super::session::Session;
+use super::session::{ProtectedChain, Protection, Session};
 use super::virtual_card::VirtualCard;
 
 /// Re-encodes an owned command as APDU bytes (for the SM engine, which reads whole APDUs).
@@ -55,7 +57,7 @@ pub(super) fn bac_external_authenticate(card: &mut VirtualCard, cmd: &Cmd) -> Re
     match bac.external_authenticate(&raw, &mut out) {
         Ok(session) => {
             if let Some(slot) = card.sessions.get_mut(usize::from(cmd.channel)) {
-                *slot = Some(Session::Bac(Box::new(session)));
+                *slot = Some(Session::new(Protection::Bac(Box::new(session))));
             }
             Reply::ok(out.get(..40).unwrap_or(&[]).to_vec())
         }
@@ -89,7 +91,7 @@ pub(super) fn initialize_update(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
     match scp.initialize_update(&raw, &mut out) {
         Ok(n) => {
             if let Some(slot) = card.sessions.get_mut(usize::from(cmd.channel)) {
-                *slot = Some(Session::Scp03Pending(Box::new(scp)));
+                *slot = Some(Session::new(Protection::Scp03Pending(Box::new(scp))));
             }
             Reply::ok(out.get(..n.saturating_sub(2)).unwrap_or(&[]).to_vec())
         }
@@ -106,28 +108,159 @@ pub(super) fn scp03_external_authenticate(_card: &mut VirtualCard, _cmd: &Cmd) -
     Reply::sw(StatusWord::SECURITY_STATUS_NOT_SATISFIED)
 }
 
-/// Runs the unwrapped command and hands back its reply, keeping track of whether the command
-/// ended the session (SELECT of another DF).
-fn run_inner(
+/// The most plain data a chain of protected commands may carry in all.
+const MAX_PROTECTED_CHAIN: usize = 65_536;
+
+/// Whether a wire command is protected: its class byte announces secure messaging (ISO/IEC
+/// 7816-4 §5.4.1; GlobalPlatform's `84`), and it is not the plain GET RESPONSE that fetches the
+/// rest of a protected response (§5.3.4).
+pub(super) fn is_protected(wire: &[u8]) -> bool {
+    match wire {
+        [cla, ins, ..] => {
+            let cla = Cla(*cla);
+            cla.secure_messaging() != SecureMessaging::None
+                && !(Ins(*ins) == Ins::GET_RESPONSE && cla.is_interindustry())
+        }
+        _ => false,
+    }
+}
+
+/// A plain command on a channel whose secure channel is receiving a protected chain breaks
+/// the chain off: the chain is discarded and the command refused with `6883` (last command of
+/// the chain expected, ISO/IEC 7816-4 §5.3.3). A plain link cannot join a protected chain.
+/// GET RESPONSE passes (it only fetches the rest of a response).
+pub(super) fn breaks_protected_chain(card: &mut VirtualCard, wire: &[u8]) -> bool {
+    let [cla, ins, ..] = wire else {
+        return false;
+    };
+    let cla = Cla(*cla);
+    if Ins(*ins) == Ins::GET_RESPONSE && cla.is_interindustry() {
+        return false;
+    }
+    card.sessions
+        .get_mut(usize::from(cla.channel()))
+        .and_then(Option::as_mut)
+        .and_then(|s| s.chain.take())
+        .is_some()
+}
+
+/// The card side of a secure channel, as the link handling below needs it.
+trait CardChannel {
+    fn unwrap_command(
+        &mut self,
+        protected: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, cardwire_sm::Error>;
+    fn wrap_response(
+        &mut self,
+        data: &[u8],
+        sw: StatusWord,
+        out: &mut [u8],
+    ) -> Result<usize, cardwire_sm::Error>;
+}
+
+impl CardChannel for SmSession<TdesSuite> {
+    fn unwrap_command(
+        &mut self,
+        protected: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, cardwire_sm::Error> {
+        SmSession::unwrap_command(self, protected, out)
+    }
+    fn wrap_response(
+        &mut self,
+        data: &[u8],
+        sw: StatusWord,
+        out: &mut [u8],
+    ) -> Result<usize, cardwire_sm::Error> {
+        SmSession::wrap_response(self, data, sw, out)
+    }
+}
+
+impl CardChannel for Scp03Session {
+    fn unwrap_command(
+        &mut self,
+        protected: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, cardwire_sm::Error> {
+        Scp03Session::unwrap_command(self, protected, out)
+    }
+    fn wrap_response(
+        &mut self,
+        data: &[u8],
+        sw: StatusWord,
+        out: &mut [u8],
+    ) -> Result<usize, cardwire_sm::Error> {
+        Scp03Session::wrap_response(self, data, sw, out)
+    }
+}
+
+/// What one verified link leads to: the plain answer to protect, whether the secure channel
+/// lives on (a SELECT of another DF ends it), and the chain still being received.
+struct LinkOutcome {
+    reply: Reply,
+    keep: bool,
+    chain: Option<ProtectedChain>,
+}
+
+/// Handles one unwrapped (verified) link `plain` of a command that may be chained: a non-final
+/// link (chaining bit set in its class byte) adds its data to the chain and is answered `9000`;
+/// the final link, or a command on its own, runs the whole command.
+fn handle_link(
     card: &mut VirtualCard,
     plain: &[u8],
     channel: u8,
     arrival: Arrival,
-) -> Result<(Reply, bool), StatusWord> {
+    chain: Option<ProtectedChain>,
+) -> Result<LinkOutcome, StatusWord> {
     let repr = CommandRepr::parse(plain).map_err(|_| StatusWord::SM_DATA_OBJECTS_INCORRECT)?;
+    let answer = |reply: Reply, chain: Option<ProtectedChain>| LinkOutcome {
+        reply,
+        keep: true,
+        chain,
+    };
+    if repr.cla.chaining() {
+        // A link that does not continue the chain starts a new one, as in plain chaining.
+        let mut chain = chain
+            .filter(|c| c.continues(&repr))
+            .unwrap_or_else(|| ProtectedChain::new(&repr));
+        if !chain.append(repr.data, MAX_PROTECTED_CHAIN) {
+            return Ok(answer(Reply::sw(StatusWord::WRONG_LENGTH), None));
+        }
+        return Ok(answer(Reply::sw(StatusWord::SUCCESS), Some(chain)));
+    }
+    let data = match chain {
+        None => repr.data.to_vec(),
+        Some(c) if !c.continues(&repr) => {
+            return Ok(answer(
+                Reply::sw(StatusWord::LAST_COMMAND_OF_CHAIN_EXPECTED),
+                None,
+            ));
+        }
+        Some(mut c) => {
+            if !c.append(repr.data, MAX_PROTECTED_CHAIN) {
+                return Ok(answer(Reply::sw(StatusWord::WRONG_LENGTH), None));
+            }
+            core::mem::take(&mut *c.into_data())
+        }
+    };
     let inner = Cmd {
-        cla: Cla(repr.cla.0),
+        cla: repr.cla,
         ins: repr.ins,
         p1: repr.p1,
         p2: repr.p2,
-        data: repr.data.to_vec(),
+        data,
         ne: repr.ne,
         channel,
         arrival,
     };
     let epoch = card.session_epoch;
     let reply = card.execute(&inner);
-    Ok((reply, card.session_epoch == epoch))
+    Ok(LinkOutcome {
+        reply,
+        keep: card.session_epoch == epoch,
+        chain: None,
+    })
 }
 
 fn split_response(wrapped: &[u8]) -> Reply {
@@ -142,85 +275,89 @@ fn split_response(wrapped: &[u8]) -> Reply {
     }
 }
 
-/// A command whose CLA announces secure messaging: unwrap with the channel's session, run it,
-/// wrap the answer.
-pub(super) fn process_protected(card: &mut VirtualCard, cmd: &Cmd) -> Reply {
-    let ch = usize::from(cmd.channel);
-    let Some(session) = card.sessions.get_mut(ch).and_then(Option::take) else {
-        return Reply::sw(StatusWord::SM_DATA_OBJECTS_MISSING);
+/// Unwraps and verifies one protected wire command with `sm`, handles it as a link (see
+/// [`handle_link`]) and protects the answer. Returns the protected answer and, when the
+/// secure channel lives on, its chain; `None` ends the channel (a secure messaging error is
+/// answered unprotected, ICAO 9303-11 §9.8.4).
+fn protected_link<C: CardChannel>(
+    card: &mut VirtualCard,
+    sm: &mut C,
+    wire: &[u8],
+    channel: u8,
+    arrival: Arrival,
+    chain: Option<ProtectedChain>,
+) -> (Reply, Option<Option<ProtectedChain>>) {
+    let mut plain = Zeroizing::new(vec![0u8; wire.len() + 16]);
+    let n = match sm.unwrap_command(wire, &mut plain) {
+        Ok(n) => n,
+        Err(e) => return (Reply::sw(e.card_status()), None),
     };
-    let Some(raw) = encode(cmd) else {
-        return Reply::sw(StatusWord::SM_DATA_OBJECTS_INCORRECT);
+    let outcome = match handle_link(card, plain.get(..n).unwrap_or(&[]), channel, arrival, chain) {
+        Ok(o) => o,
+        Err(sw) => return (Reply::sw(sw), None),
     };
-    match session {
-        Session::Bac(mut sm) => {
-            let mut plain = vec![0u8; raw.len() + 16];
-            let n = match sm.unwrap_command(&raw, &mut plain) {
-                Ok(n) => n,
-                // The session is dropped (not put back): a new BAC is needed.
-                Err(e) => return Reply::sw(e.card_status()),
-            };
-            let (reply, keep) = match run_inner(
-                card,
-                plain.get(..n).unwrap_or(&[]),
-                cmd.channel,
-                Arrival::Bac,
-            ) {
-                Ok(r) => r,
-                Err(sw) => return Reply::sw(sw),
-            };
-            let mut out = vec![0u8; reply.data.len() + 64];
-            let wrapped = match sm.wrap_response(&reply.data, reply.sw, &mut out) {
-                Ok(n) => out.get(..n).unwrap_or(&[]).to_vec(),
-                Err(_) => return Reply::sw(StatusWord::EXECUTION_ERROR),
-            };
-            if keep {
-                if let Some(slot) = card.sessions.get_mut(ch) {
-                    *slot = Some(Session::Bac(sm));
-                }
-            }
-            split_response(&wrapped)
-        }
-        Session::Scp03Pending(mut scp) => {
-            if cmd.ins.0 != 0x82 {
-                return Reply::sw(StatusWord::CONDITIONS_OF_USE_NOT_SATISFIED);
-            }
-            match scp.external_authenticate(&raw) {
-                Ok(session) => {
-                    if let Some(slot) = card.sessions.get_mut(ch) {
-                        *slot = Some(Session::Scp03(Box::new(session)));
-                    }
-                    Reply::sw(StatusWord::SUCCESS)
-                }
-                Err(_) => Reply::sw(StatusWord::WARNING_NV_CHANGED),
-            }
-        }
-        Session::Scp03(mut scp) => {
-            let mut plain = vec![0u8; raw.len() + 16];
-            let n = match scp.unwrap_command(&raw, &mut plain) {
-                Ok(n) => n,
-                Err(e) => return Reply::sw(e.card_status()),
-            };
-            let (reply, keep) = match run_inner(
-                card,
-                plain.get(..n).unwrap_or(&[]),
-                cmd.channel,
-                Arrival::Scp03,
-            ) {
-                Ok(r) => r,
-                Err(sw) => return Reply::sw(sw),
-            };
-            let mut out = vec![0u8; reply.data.len() + 64];
-            let wrapped = match scp.wrap_response(&reply.data, reply.sw, &mut out) {
-                Ok(n) => out.get(..n).unwrap_or(&[]).to_vec(),
-                Err(_) => return Reply::sw(StatusWord::EXECUTION_ERROR),
-            };
-            if keep {
-                if let Some(slot) = card.sessions.get_mut(ch) {
-                    *slot = Some(Session::Scp03(scp));
-                }
-            }
-            split_response(&wrapped)
-        }
+    let mut out = Zeroizing::new(vec![0u8; outcome.reply.data.len() + 64]);
+    let wrapped = match sm.wrap_response(&outcome.reply.data, outcome.reply.sw, &mut out) {
+        Ok(n) => out.get(..n).unwrap_or(&[]),
+        Err(_) => return (Reply::sw(StatusWord::EXECUTION_ERROR), None),
+    };
+    (
+        split_response(wrapped),
+        outcome.keep.then_some(outcome.chain),
+    )
+}
+
+/// A wire command whose CLA announces secure messaging. Each wire command is a complete
+/// protected command–response pair, a link of a command chain included (ISO/IEC 7816-4 §10 and
+/// §5.3.3; GlobalPlatform Card Specification Amendment D §6.2.4–§6.2.7; ICAO 9303-11 §9.8,
+/// whose send sequence counter steps for every command and every response): the link is
+/// unwrapped and its MAC verified as it arrives, its plain chaining bit decides whether it is
+/// kept for the chain or completes the command, and every link gets a protected answer. A link
+/// that fails verification ends the secure channel and discards the chain, so nothing of a
+/// tampered chain is ever executed.
+///
+/// Returns the answer and the wire command's Ne.
+pub(super) fn process_protected(card: &mut VirtualCard, wire: &[u8]) -> (Reply, u32) {
+    let Ok(cmd) = Command::new_checked(wire) else {
+        card.exchange.reset();
+        return (Reply::sw(StatusWord::WRONG_LENGTH), 0);
+    };
+    let (cla, ne) = (cmd.cla(), cmd.ne());
+    let channel = cla.channel();
+    if !card.exchange.receive_whole(channel) {
+        return (Reply::sw(StatusWord::LAST_COMMAND_OF_CHAIN_EXPECTED), ne);
     }
+    let ch = usize::from(channel);
+    let Some(session) = card.sessions.get_mut(ch).and_then(Option::take) else {
+        return (Reply::sw(StatusWord::SM_DATA_OBJECTS_MISSING), ne);
+    };
+    let Session { protection, chain } = session;
+    let (reply, kept) = match protection {
+        Protection::Bac(mut sm) => {
+            let (reply, chain) = protected_link(card, &mut *sm, wire, channel, Arrival::Bac, chain);
+            (reply, chain.map(|chain| (Protection::Bac(sm), chain)))
+        }
+        Protection::Scp03(mut scp) => {
+            let (reply, chain) =
+                protected_link(card, &mut *scp, wire, channel, Arrival::Scp03, chain);
+            (reply, chain.map(|chain| (Protection::Scp03(scp), chain)))
+        }
+        Protection::Scp03Pending(mut scp) => {
+            // Only EXTERNAL AUTHENTICATE, whole, completes the opening; anything else ends it.
+            if cmd.ins().0 != 0x82 || cla.chaining() {
+                return (Reply::sw(StatusWord::CONDITIONS_OF_USE_NOT_SATISFIED), ne);
+            }
+            match scp.external_authenticate(wire) {
+                Ok(session) => (
+                    Reply::sw(StatusWord::SUCCESS),
+                    Some((Protection::Scp03(Box::new(session)), None)),
+                ),
+                Err(_) => (Reply::sw(StatusWord::WARNING_NV_CHANGED), None),
+            }
+        }
+    };
+    if let (Some((protection, chain)), Some(slot)) = (kept, card.sessions.get_mut(ch)) {
+        *slot = Some(Session { protection, chain });
+    }
+    (reply, ne)
 }

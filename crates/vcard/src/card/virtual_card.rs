@@ -12,6 +12,7 @@ use crate::personalise::{self, PIN_CONFIG};
 use crate::state::{SaltedSha256, Scp03Keys, StateFile};
 
 use super::command::Arrival;
+use super::piv::PivSession;
 use super::security_environment::SecurityEnvironment;
 use super::selection::Channel;
 use super::session::Session;
@@ -42,6 +43,8 @@ pub struct VirtualCard {
     /// Incremented whenever secure sessions are ended by SELECT or channel closing.
     pub(super) session_epoch: u64,
     pub(super) persist_failed: bool,
+    /// The PIV application's security state.
+    pub(super) piv: PivSession,
 }
 
 impl core::fmt::Debug for VirtualCard {
@@ -63,7 +66,8 @@ impl VirtualCard {
     pub fn new(seed: &Seed) -> Result<VirtualCard, Error> {
         let identity = Identity::from_seed(seed)?;
         let mrz = Mrz::specimen();
-        let fs = personalise::file_system(&identity, seed, &mrz);
+        let mut fs = personalise::file_system(&identity, seed, &mrz);
+        crate::piv::personalise(&mut fs, &identity, seed)?;
         let invalid = |e: cardwire_pin::Error| Error::InvalidPin(e.to_string());
         let pin = CardPin::with_verifier(
             PIN_CONFIG,
@@ -90,6 +94,7 @@ impl VirtualCard {
             challenge: None,
             session_epoch: 0,
             persist_failed: false,
+            piv: PivSession::default(),
         })
     }
 
@@ -115,6 +120,7 @@ impl VirtualCard {
             challenge: None,
             session_epoch: 0,
             persist_failed: false,
+            piv: PivSession::default(),
         }
     }
 
@@ -172,6 +178,7 @@ impl VirtualCard {
         self.se = SecurityEnvironment::default();
         self.sessions = [None, None, None, None];
         self.challenge = None;
+        self.piv = PivSession::default();
     }
 
     /// Random bytes from the operating system.

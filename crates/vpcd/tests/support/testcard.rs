@@ -12,6 +12,8 @@
 //! - PUT DATA (`00 DA 01 02`) stores up to 4096 bytes, accepting command chaining (CLA bit
 //!   `10`, ISO/IEC 7816-4 §5.3.3); GET DATA (`00 CA 01 02`) returns them (with GET RESPONSE
 //!   when longer than 256 bytes).
+//! - VERIFY (`00 20 00 80`) of the PIN [`PIN`]: `9000` (the PIN stays verified until the next
+//!   reset), another value `63C2`, no data: `9000` when verified, else `63C3`.
 //! - Proprietary EJECT (`80 EE 00 00 01 NN`): the card answers `9000`, then reports itself
 //!   removed (an empty ATR) for `NN` tenths of a second; used to test removal and
 //!   re-insertion through pcscd.
@@ -33,6 +35,9 @@ pub const ATR: [u8; 10] = [0x3B, 0x85, 0x80, 0x01, 0x80, 0x73, 0xC0, 0x21, 0x80,
 pub const AID: [u8; 7] = [0xF0, 0x63, 0x61, 0x72, 0x64, 0x77, 0x31];
 /// The content of EF `2F01`.
 pub const SHORT_FILE: &[u8] = b"cardwire test card";
+/// The PIN VERIFY accepts.
+pub const PIN: &[u8] = b"1234";
+
 /// The size of EF `2F02`.
 pub const LARGE_FILE_LEN: usize = 1024;
 /// The size of the GET DATA `0101` object.
@@ -50,6 +55,8 @@ pub struct TestCard {
     chain: Option<Vec<u8>>,
     stored: Vec<u8>,
     ejected_until: Option<Instant>,
+    /// The PIN was verified since the last reset.
+    verified: bool,
     /// Commands processed since creation (for tests).
     pub commands: u64,
     /// Cold and warm resets seen.
@@ -172,6 +179,7 @@ impl CardHandler for TestCard {
     }
 
     fn power_on(&mut self) {
+        self.verified = false;
         self.selected = None;
         self.pending.clear();
         self.chain = None;
@@ -179,6 +187,7 @@ impl CardHandler for TestCard {
     }
 
     fn power_off(&mut self) {
+        self.verified = false;
         self.selected = None;
         self.pending.clear();
         self.chain = None;
@@ -241,6 +250,18 @@ impl CardHandler for TestCard {
                 self.stored = apdu.data.to_vec();
                 sw(out, 0, 0x9000)
             }
+            (0x00, 0x20) if (apdu.p1, apdu.p2) == (0x00, 0x80) => match apdu.data {
+                [] if self.verified => sw(out, 0, 0x9000),
+                [] => sw(out, 0, 0x63C3),
+                pin if pin == PIN => {
+                    self.verified = true;
+                    sw(out, 0, 0x9000)
+                }
+                _ => {
+                    self.verified = false;
+                    sw(out, 0, 0x63C2)
+                }
+            },
             (0x80, 0xEE) => {
                 let tenths = apdu.data.first().copied().unwrap_or(10);
                 self.ejected_until =
