@@ -72,8 +72,9 @@ export CARDWIRE_PKCS11_VIRTUAL="80-pkcs11 card"
 PIN=123456
 pkcs11-tool --module "$module" -L | grep -q 'token model *: PIV II' || fail "pkcs11-tool -L"
 out=$(pkcs11-tool --module "$module" -O)
-[ "$(grep -c '^Certificate Object' <<<"$out")" = 3 ] || fail "pkcs11-tool -O: $out"
-sign_and_verify "$module" 01 ECDSA-SHA256
+[ "$(grep -c '^Certificate Object' <<<"$out")" = 4 ] || fail "pkcs11-tool -O: $out"
+sign_and_verify "$module" 01 SHA256-RSA-PKCS
+sign_and_verify "$module" 03 ECDSA-SHA256
 out=$(pkcs11-tool --module "$module" --test --login --pin "$PIN" 2>&1) || fail "pkcs11-tool --test: $out"
 grep -q 'No errors' <<<"$out" || fail "pkcs11-tool --test: $out"
 pkcs11-tool --module "$module" --login --login-type so --so-pin 12345678 --init-pin --new-pin 654321 2>&1 \
@@ -83,7 +84,7 @@ pkcs11-tool --module "$module" --login --pin "$PIN" --change-pin --new-pin 65432
 out=$(pkcs11-tool --module "$module" --login --pin 000000 -O 2>&1) && fail "a wrong PIN was accepted"
 grep -q CKR_PIN_INCORRECT <<<"$out" || fail "wrong PIN: $out"
 out=$(p11tool --provider "$module" --list-all-certs 2>&1)
-[ "$(grep -c 'Type: X.509 Certificate' <<<"$out")" = 3 ] || fail "p11tool --list-all-certs: $out"
+[ "$(grep -c 'Type: X.509 Certificate' <<<"$out")" = 4 ] || fail "p11tool --list-all-certs: $out"
 token=$(sed -n 's/.*token=\([^;]*\);.*/\1/p' <<<"$out" | head -n 1)
 GNUTLS_PIN=$PIN p11tool --provider "$module" --login --test-sign "pkcs11:token=$token;id=%01;type=private" 2>&1 \
   | grep -q 'Verifying against public key in the token... ok' || fail "p11tool --test-sign"
@@ -119,7 +120,8 @@ grep -q 'SW1=0x90, SW2=0x00' <<<"$out" || fail "the virtual card has no PIV appl
 export CARDWIRE_PKCS11_READERS="cardwire virtual card"
 PIN=${CARDWIRE_VCARD_PIN:-123456}
 pkcs11-tool --module "$module" -L | grep -q 'token model *: PIV II' || fail "pkcs11-tool -L (pcsc)"
-sign_and_verify "$module" 01 ECDSA-SHA256
+sign_and_verify "$module" 01 SHA256-RSA-PKCS
+sign_and_verify "$module" 03 ECDSA-SHA256
 out=$(pkcs11-tool --module "$module" --test --login --pin "$PIN" 2>&1) || fail "pkcs11-tool --test (pcsc): $out"
 ssh_matches_cert "$module"
 p11tool --provider "$module" --list-all-certs 2>&1 | grep -q 'Type: X.509 Certificate' || fail "p11tool (pcsc)"

@@ -1324,8 +1324,9 @@ mod tests {
                 assert_eq!(C_Login(h, ck::CKU_USER, pin.as_mut_ptr(), 6), ck::CKR_OK);
                 let key = find(h, ck::CKO_PRIVATE_KEY);
                 assert_eq!(C_SignInit(h, null_mut(), key), ck::CKR_ARGUMENTS_BAD);
+                // The first private key is 9A, RSA-2048 on the virtual card.
                 let mut mech = ck::CK_MECHANISM {
-                    mechanism: ck::CKM_ECDSA,
+                    mechanism: ck::CKM_SHA256_RSA_PKCS,
                     pParameter: null_mut(),
                     ulParameterLen: 8,
                 };
@@ -1344,7 +1345,7 @@ mod tests {
                 assert_eq!(C_SignInit(h, &mut mech, 4242), ck::CKR_KEY_HANDLE_INVALID);
                 assert_eq!(C_SignInit(h, &mut mech, key), ck::CKR_OK);
                 let mut digest = [7u8; 32];
-                let mut sig = [0u8; 80];
+                let mut sig = [0u8; 300];
                 let mut len = 0;
                 assert_eq!(
                     C_Sign(h, digest.as_mut_ptr(), 32, sig.as_mut_ptr(), null_mut()),
@@ -1358,19 +1359,19 @@ mod tests {
                     C_Sign(h, digest.as_mut_ptr(), 32, null_mut(), &mut len),
                     ck::CKR_OK
                 );
-                assert_eq!(len, 64);
+                assert_eq!(len, 256);
                 len = 10;
                 assert_eq!(
                     C_Sign(h, digest.as_mut_ptr(), 32, sig.as_mut_ptr(), &mut len),
                     ck::CKR_BUFFER_TOO_SMALL
                 );
-                assert_eq!(len, 64);
-                len = 80;
+                assert_eq!(len, 256);
+                len = 300;
                 assert_eq!(
                     C_Sign(h, digest.as_mut_ptr(), 32, sig.as_mut_ptr(), &mut len),
                     ck::CKR_OK
                 );
-                assert_eq!(len, 64);
+                assert_eq!(len, 256);
                 assert_eq!(
                     C_SignFinal(h, sig.as_mut_ptr(), &mut len),
                     ck::CKR_OPERATION_NOT_INITIALIZED

@@ -1323,7 +1323,7 @@ mod tests {
         m.find_final(h).unwrap();
         assert_eq!(m.find(h, 1), Err(Rv::OPERATION_NOT_INITIALIZED));
         m.login(h, ck::CKU_USER, Some(b"123456")).unwrap();
-        let key = private_key(&mut m, h, 1);
+        let key = private_key(&mut m, h, 3);
         m.logout(h).unwrap();
         assert_eq!(m.sign_init(h, &ecdsa(), key), Err(Rv::USER_NOT_LOGGED_IN));
         assert_eq!(m.object_attributes(h, key), Err(Rv::OBJECT_HANDLE_INVALID));
@@ -1370,7 +1370,7 @@ mod tests {
         let (mut m, reader) = module();
         let h = rw(&mut m);
         m.login(h, ck::CKU_USER, Some(b"123456")).unwrap();
-        let key = private_key(&mut m, h, 1);
+        let key = private_key(&mut m, h, 3);
         reader.set_present(false).unwrap();
         assert_eq!(m.slot_list(true), Vec::<ck::CK_SLOT_ID>::new());
         assert_eq!(m.slot_list(false), vec![0]);
@@ -1400,7 +1400,7 @@ mod tests {
         let (mut m, reader) = module();
         let h = rw(&mut m);
         m.login(h, ck::CKU_USER, Some(b"123456")).unwrap();
-        let key = private_key(&mut m, h, 1);
+        let key = private_key(&mut m, h, 3);
         m.sign_init(h, &ecdsa(), key).unwrap();
         reader.reset().unwrap();
         assert_eq!(m.sign(h, Some(&[1; 32]), Some(64)), Err(Rv::DEVICE_REMOVED));

@@ -18,8 +18,9 @@ use std::process::Command;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error, RvError};
-use cryptoki::mechanism::Mechanism;
 use cryptoki::mechanism::elliptic_curve::{EcKdf, Ecdh1DeriveParams};
+use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
+use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
@@ -120,9 +121,9 @@ fn inner_session() {
 
     // Before login: certificates and public keys, no private keys.
     let certs = find(&session, &[Attribute::Class(ObjectClass::CERTIFICATE)]);
-    assert_eq!(certs.len(), 3, "9A, 9C, 9D");
+    assert_eq!(certs.len(), 4, "9A, 9C, 9D, 9E");
     let publics = find(&session, &[Attribute::Class(ObjectClass::PUBLIC_KEY)]);
-    assert_eq!(publics.len(), 3);
+    assert_eq!(publics.len(), 4);
     assert!(find(&session, &[Attribute::Class(ObjectClass::PRIVATE_KEY)]).is_empty());
     let cert_9a = find(
         &session,
@@ -166,12 +167,15 @@ fn inner_session() {
     assert_eq!(rv(e), RvError::UserAlreadyLoggedIn);
 
     let privates = find(&session, &[Attribute::Class(ObjectClass::PRIVATE_KEY)]);
-    assert_eq!(privates.len(), 3);
+    assert_eq!(privates.len(), 4);
+    let message = b"a server's challenge";
+
+    // 9A is RSA-2048: PKCS#1 v1.5 and PSS, verified with the public key object's modulus.
     let key_9a = find(
         &session,
         &[
             Attribute::Class(ObjectClass::PRIVATE_KEY),
-            Attribute::KeyType(KeyType::EC),
+            Attribute::KeyType(KeyType::RSA),
             Attribute::Id(vec![1]),
         ],
     )[0];
@@ -182,20 +186,67 @@ fn inner_session() {
             Attribute::Id(vec![1]),
         ],
     )[0];
-    let public = ec_point(&session, pub_9a);
-    let verifier = p256::ecdsa::VerifyingKey::from(&public);
-
-    // Single-part ECDSA with SHA-256, verified with the public key object's point.
-    let message = b"a server's challenge";
+    let attrs = session
+        .get_attributes(
+            pub_9a,
+            &[AttributeType::Modulus, AttributeType::PublicExponent],
+        )
+        .unwrap();
+    let (Attribute::Modulus(n), Attribute::PublicExponent(e)) = (&attrs[0], &attrs[1]) else {
+        panic!("{attrs:?}")
+    };
+    let rsa_public = rsa::PublicKey::new(
+        rsa::BoxedUint::from_be_slice_vartime(n),
+        rsa::BoxedUint::from_be_slice_vartime(e),
+    )
+    .unwrap();
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(message);
     let sig = session
-        .sign(&Mechanism::EcdsaSha256, key_9a, message)
+        .sign(&Mechanism::Sha256RsaPkcs, key_9a, message)
+        .unwrap();
+    assert_eq!(sig.len(), 256);
+    rsa_public
+        .verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &digest, &sig)
+        .unwrap();
+    let pss = PkcsPssParams {
+        hash_alg: MechanismType::SHA256,
+        mgf: PkcsMgfType::MGF1_SHA256,
+        s_len: 32.into(),
+    };
+    let sig = session
+        .sign(&Mechanism::Sha256RsaPkcsPss(pss), key_9a, message)
+        .unwrap();
+    rsa_public
+        .verify(rsa::Pss::<sha2::Sha256>::new(), &digest, &sig)
+        .unwrap();
+
+    // 9D is ECC P-256: ECDSA with SHA-256, verified with the public key object's point.
+    let key_9d = find(
+        &session,
+        &[
+            Attribute::Class(ObjectClass::PRIVATE_KEY),
+            Attribute::KeyType(KeyType::EC),
+            Attribute::Id(vec![3]),
+        ],
+    )[0];
+    let pub_9d_handle = find(
+        &session,
+        &[
+            Attribute::Class(ObjectClass::PUBLIC_KEY),
+            Attribute::Id(vec![3]),
+        ],
+    )[0];
+    let pub_9d = ec_point(&session, pub_9d_handle);
+    let verifier = p256::ecdsa::VerifyingKey::from(&pub_9d);
+    let sig = session
+        .sign(&Mechanism::EcdsaSha256, key_9d, message)
         .unwrap();
     assert_eq!(sig.len(), 64);
     let sig = p256::ecdsa::Signature::from_slice(&sig).unwrap();
     verifier.verify(message, &sig).unwrap();
 
     // Multi-part gives a valid signature of the whole message.
-    session.sign_init(&Mechanism::EcdsaSha256, key_9a).unwrap();
+    session.sign_init(&Mechanism::EcdsaSha256, key_9d).unwrap();
     session.sign_update(b"a server's ").unwrap();
     session.sign_update(b"challenge").unwrap();
     let sig = session.sign_final().unwrap();
@@ -237,23 +288,6 @@ fn inner_session() {
         .unwrap();
 
     // ECDH with 9D: the derived secret equals the one computed with the card's public key.
-    let key_9d = find(
-        &session,
-        &[
-            Attribute::Class(ObjectClass::PRIVATE_KEY),
-            Attribute::Id(vec![3]),
-        ],
-    )[0];
-    let pub_9d = ec_point(
-        &session,
-        find(
-            &session,
-            &[
-                Attribute::Class(ObjectClass::PUBLIC_KEY),
-                Attribute::Id(vec![3]),
-            ],
-        )[0],
-    );
     let ephemeral = p256::SecretKey::from_slice(&[0x42; 32]).unwrap();
     let ephemeral_point = ephemeral.public_key().to_sec1_bytes();
     assert_eq!(ephemeral_point.len(), 65, "uncompressed");
