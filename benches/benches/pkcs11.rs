@@ -41,7 +41,7 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| {
                     let sig = piv
                         .sign(
-                            Slot::AUTHENTICATION,
+                            Slot::KEY_MANAGEMENT,
                             AlgorithmId::ECC_P256,
                             black_box(&digest),
                             &mut buf,
@@ -71,7 +71,7 @@ fn bench(c: &mut Criterion) {
                 },
                 TemplateItem {
                     kind: ck::CKA_ID,
-                    value: &[1],
+                    value: &[3],
                 },
             ],
         )
