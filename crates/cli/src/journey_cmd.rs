@@ -68,7 +68,9 @@ pub struct Args {
     #[arg(long = "scp03-kvn", value_name = "HEX", default_value = "01")]
     pub scp03_kvn: String,
     /// The card management key (9B) as hex, to run stage 0 (issuance) against a real card:
-    /// it replaces the keys in 9A and 9C. The virtual card uses its documented test key.
+    /// it replaces the keys in 9A and 9C and writes certificates (from the virtual issuing
+    /// CA, for "PIV Test Cardholder") and a CHUID. The virtual card uses its documented test
+    /// key.
     #[arg(long = "management-key", value_name = "HEX")]
     pub management_key: Option<String>,
     /// The management key's algorithm: 3des (default), aes128, aes192 or aes256.

@@ -452,3 +452,60 @@ fn rsa_raw(key: &rsa::PrivateKey, input: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     out.get_mut(start..)?.copy_from_slice(tail);
     Some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cardwire_transport::CardHandler;
+
+    #[test]
+    fn the_piv_aid_in_every_accepted_form() {
+        let full = cardwire_piv::PIV_AID_FULL;
+        assert!(VirtualCard::is_piv_aid(&full));
+        assert!(VirtualCard::is_piv_aid(&full[..9]));
+        assert!(VirtualCard::is_piv_aid(&full[..5]));
+        assert!(!VirtualCard::is_piv_aid(&full[..4]));
+        assert!(!VirtualCard::is_piv_aid(&[0xA0, 0x00, 0x00, 0x03, 0x09]));
+        assert!(!VirtualCard::is_piv_aid(
+            &[full.as_slice(), &[0x00]].concat()
+        ));
+    }
+
+    #[test]
+    fn raw_rsa_is_the_private_operation() {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        use rsa::traits::PublicKeyParts;
+        let key = rsa::PrivateKey::from_pkcs1_der(content::TEST_RSA_KEY_DER).unwrap();
+        let mut input = [0x5Au8; 256];
+        input[0] = 0x00;
+        let out = rsa_raw(&key, &input).unwrap();
+        assert_eq!(out.len(), 256);
+        // out^e mod n is the input again.
+        let m = rsa::BoxedUint::from_be_slice(&out, key.n().bits_precision()).unwrap();
+        let back = rsa::hazmat::rsa_encrypt(key.as_public_key(), &m).unwrap();
+        assert_eq!(&back.to_be_bytes()[..], &input[..]);
+        // An input at or above the modulus is refused.
+        assert!(rsa_raw(&key, &[0xFF; 256]).is_none());
+    }
+
+    #[test]
+    fn select_answers_the_template_only_when_asked() {
+        let mut card = VirtualCard::new(&crate::Seed::DEFAULT).unwrap();
+        card.power_on();
+        let mut rsp = [0u8; 300];
+        let with_le = [
+            0x00, 0xA4, 0x04, 0x00, 0x09, 0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00,
+            0x00,
+        ];
+        let n = card.process(&with_le, &mut rsp);
+        assert_eq!(rsp[0], 0x61);
+        assert_eq!(
+            &rsp[2..10],
+            &[0x4F, 0x06, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00]
+        );
+        assert_eq!(&rsp[n - 2..n], &[0x90, 0x00]);
+        let no_le = [0x00, 0xA4, 0x04, 0x00, 0x05, 0xA0, 0x00, 0x00, 0x03, 0x08];
+        let n = card.process(&no_le, &mut rsp);
+        assert_eq!(&rsp[..n], &[0x90, 0x00]);
+    }
+}
