@@ -1412,6 +1412,50 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_sessions_on_threads() {
+        // CKF_OS_LOCKING_OK: sessions on several threads at once, each logging in, signing
+        // and reading attributes, all serialised by the module's lock.
+        with_card(|| {
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    std::thread::spawn(|| {
+                        let h = session();
+                        let mut pin = *b"123456";
+                        // SAFETY: pointers are to live locals of the stated sizes.
+                        unsafe {
+                            let rv = C_Login(h, ck::CKU_USER, pin.as_mut_ptr(), 6);
+                            assert!(rv == ck::CKR_OK || rv == ck::CKR_USER_ALREADY_LOGGED_IN);
+                            for _ in 0..5 {
+                                let key = find(h, ck::CKO_PRIVATE_KEY);
+                                let mut mech = ck::CK_MECHANISM {
+                                    mechanism: ck::CKM_SHA256_RSA_PKCS,
+                                    pParameter: null_mut(),
+                                    ulParameterLen: 0,
+                                };
+                                assert_eq!(C_SignInit(h, &mut mech, key), ck::CKR_OK);
+                                let (mut data, mut sig, mut len) = ([1u8; 16], [0u8; 256], 256);
+                                assert_eq!(
+                                    C_Sign(h, data.as_mut_ptr(), 16, sig.as_mut_ptr(), &mut len),
+                                    ck::CKR_OK
+                                );
+                                assert_eq!(len, 256);
+                                let mut random = [0u8; 16];
+                                assert_eq!(
+                                    C_GenerateRandom(h, random.as_mut_ptr(), 16),
+                                    ck::CKR_OK
+                                );
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
+            }
+        });
+    }
+
+    #[test]
     fn text_fields_are_blank_padded_at_char_boundaries() {
         assert_eq!(&padded::<4>("ab"), b"ab  ");
         assert_eq!(&padded::<4>("abcdef"), b"abcd");
