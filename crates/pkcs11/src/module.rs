@@ -1429,6 +1429,133 @@ mod tests {
         );
     }
 
+    /// A deterministic generator for the test's RSA encryption (its randomness is no secret).
+    struct Counter(u8);
+    impl rsa::rand_core::TryRng for Counter {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> core::result::Result<u32, Self::Error> {
+            Ok(u32::from(self.next()))
+        }
+        fn try_next_u64(&mut self) -> core::result::Result<u64, Self::Error> {
+            Ok(u64::from(self.next()))
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> core::result::Result<(), Self::Error> {
+            dst.iter_mut().for_each(|b| *b = self.next());
+            Ok(())
+        }
+    }
+    impl rsa::rand_core::TryCryptoRng for Counter {}
+    impl Counter {
+        fn next(&mut self) -> u8 {
+            self.0 = self.0.wrapping_mul(29).wrapping_add(7) | 1;
+            self.0
+        }
+    }
+
+    #[test]
+    fn rsa_decryption_with_a_key_management_key() {
+        use cardwire_piv::{AlgorithmId, ManagementKey, ObjectId, Piv, Slot};
+        use rsa::pkcs8::EncodePublicKey;
+
+        // Issue an RSA-2048 key management key (9D) on the virtual card, as a credential
+        // management system would: management key, GENERATE, certificate, PUT DATA.
+        let reader = VirtualReader::new("decrypt").unwrap();
+        let mut channel = reader
+            .source()
+            .connect(crate::virtual_card::READER)
+            .unwrap();
+        let mut public = None;
+        channel
+            .transaction(&mut |apdu| {
+                let mut piv = Piv::new(crate::backend::ChannelSession(apdu));
+                let mut buf = vec![0u8; 4096];
+                piv.select(&mut buf).unwrap();
+                let key = ManagementKey::new(
+                    AlgorithmId::TDES_3KEY,
+                    &cardwire_vcard::piv::DEFAULT_MANAGEMENT_KEY,
+                )
+                .unwrap();
+                piv.authenticate_management_key(&key, &mut Counter(1))
+                    .unwrap();
+                let generated = piv
+                    .generate(Slot::KEY_MANAGEMENT, AlgorithmId::RSA_2048, &mut buf)
+                    .unwrap()
+                    .to_rsa()
+                    .unwrap();
+                let spki = generated.to_public_key_der().unwrap();
+                let cert = cardwire_vcard::identity::issue_piv_certificate(
+                    spki.as_bytes(),
+                    0x9D,
+                    "Decrypt Test",
+                    cardwire_vcard::UserId(123_456_789_012),
+                    cardwire_vcard::CardSerial([7; 8]),
+                )
+                .unwrap();
+                let content = cardwire_vcard::piv::certificate_object(&cert).unwrap();
+                piv.put_data(ObjectId::X509_KEY_MANAGEMENT, &content, &mut buf)
+                    .unwrap();
+                public = Some(generated);
+                Ok(())
+            })
+            .unwrap();
+        let public = public.unwrap();
+        drop(channel);
+
+        let mut m = Module::new(reader.source(), Vec::new(), Logger::default());
+        let h = rw(&mut m);
+        m.login(h, ck::CKU_USER, Some(b"123456")).unwrap();
+        let key = private_key(&mut m, h, 3);
+        let attrs = m.object_attributes(h, key).unwrap();
+        assert_eq!(attrs.ulong(ck::CKA_KEY_TYPE), Some(ck::CKK_RSA));
+        assert_eq!(attrs.bool(ck::CKA_DECRYPT), Some(true));
+        let pkcs = Mechanism {
+            kind: ck::CKM_RSA_PKCS,
+            param: Param::None,
+        };
+        let secret = b"a wrapped session key";
+        let ciphertext = public
+            .encrypt(&mut Counter(9), rsa::Pkcs1v15Encrypt, secret)
+            .unwrap();
+
+        // Single-part, with a length query first.
+        m.decrypt_init(h, &pkcs, key).unwrap();
+        assert_eq!(
+            m.decrypt(h, Some(&ciphertext), None),
+            Ok(Output::Needed(256))
+        );
+        assert_eq!(
+            m.decrypt(h, Some(&ciphertext), Some(4)),
+            Ok(Output::Needed(secret.len()))
+        );
+        let Ok(Output::Done(plain)) = m.decrypt(h, Some(&ciphertext), Some(256)) else {
+            panic!("no plaintext")
+        };
+        assert_eq!(&plain[..], secret);
+
+        // Multi-part.
+        m.decrypt_init(h, &pkcs, key).unwrap();
+        m.decrypt_update(h, &ciphertext[..100]).unwrap();
+        m.decrypt_update(h, &ciphertext[100..]).unwrap();
+        let Ok(Output::Done(plain)) = m.decrypt(h, None, Some(256)) else {
+            panic!("no plaintext")
+        };
+        assert_eq!(&plain[..], secret);
+
+        // A ciphertext of the wrong length, and one that is not PKCS#1 v1.5 padded.
+        m.decrypt_init(h, &pkcs, key).unwrap();
+        assert_eq!(
+            m.decrypt(h, Some(&ciphertext[1..]), Some(256)),
+            Err(Rv::ENCRYPTED_DATA_LEN_RANGE)
+        );
+        m.decrypt_init(h, &pkcs, key).unwrap();
+        let mut garbage = ciphertext.clone();
+        garbage[200] ^= 1;
+        assert_eq!(
+            m.decrypt(h, Some(&garbage), Some(256)),
+            Err(Rv::ENCRYPTED_DATA_INVALID)
+        );
+    }
+
     #[test]
     fn token_flags_follow_the_retry_counter() {
         let (mut m, _reader) = module();
