@@ -1,0 +1,131 @@
+//! Feature `pcsc`: slots are the PC/SC readers (through `cardwire-pcsc`), each card
+//! connected shared, every card operation inside `SCardBeginTransaction`/`EndTransaction`.
+
+use cardwire_apdu::{Cla, StatusWord};
+use cardwire_pcsc::part10::Feature;
+use cardwire_pcsc::{Context, PcscCard, Protocols, Share};
+use cardwire_pin::{PinFormat, PinOutcome, PinReference, VerifyStructure, pinpad};
+use cardwire_transport::Card;
+
+use crate::backend::{Apdu, Channel, ReaderState, SlotSource};
+use crate::error::{self, Result, Rv};
+
+/// The PC/SC readers.
+#[derive(Debug, Default)]
+pub struct PcscSource {
+    context: Option<Context>,
+}
+
+impl PcscSource {
+    /// A source; the PC/SC context is established on first use (and again after pcscd
+    /// restarts).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn context(&mut self) -> Result<&Context> {
+        if self.context.is_none() {
+            self.context = Some(Context::establish().map_err(|_| Rv::DEVICE_ERROR)?);
+        }
+        self.context.as_ref().ok_or(Rv::DEVICE_ERROR)
+    }
+}
+
+/// A card's identity between two polls, as far as the reader state shows it: the ATR.
+fn events_of(atr: &[u8]) -> u64 {
+    atr.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+impl SlotSource for PcscSource {
+    fn readers(&mut self) -> Result<Vec<ReaderState>> {
+        let statuses = match self.context()?.reader_statuses() {
+            Ok(s) => s,
+            Err(_) => {
+                // pcscd may have restarted: establish again next time.
+                self.context = None;
+                return Ok(Vec::new());
+            }
+        };
+        Ok(statuses
+            .into_iter()
+            .map(|s| ReaderState {
+                events: if s.card_present { events_of(&s.atr) } else { 0 },
+                name: s.name,
+                card_present: s.card_present,
+                pin_pad: false,
+            })
+            .collect())
+    }
+
+    fn connect(&mut self, reader: &str) -> Result<Box<dyn Channel>> {
+        let card = self
+            .context()?
+            .connect(reader, Share::Shared, Protocols::ANY)
+            .map_err(|_| Rv::TOKEN_NOT_PRESENT)?;
+        let verify_pin_direct = card
+            .features()
+            .ok()
+            .and_then(|f| f.list().control_code(Feature::VERIFY_PIN_DIRECT));
+        let card = Card::open(card).map_err(|_| Rv::DEVICE_ERROR)?;
+        Ok(Box::new(PcscChannel {
+            card,
+            verify_pin_direct,
+        }))
+    }
+}
+
+/// A PC/SC card, with the reader's secure PIN entry when it has one.
+struct PcscChannel {
+    card: Card<PcscCard>,
+    verify_pin_direct: Option<u32>,
+}
+
+impl Channel for PcscChannel {
+    /// `SCardBeginTransaction` .. `SCardEndTransaction` on this handle (never a reconnect): a
+    /// reset or removal by anyone in between fails the start of the next one
+    /// (`SCARD_W_RESET_CARD`/`SCARD_W_REMOVED_CARD` → `CKR_DEVICE_REMOVED`).
+    fn transaction(&mut self, op: &mut dyn FnMut(&mut dyn Apdu) -> Result<()>) -> Result<()> {
+        Channel::transaction(&mut self.card, op)
+    }
+
+    fn keep_security_state(&mut self, keep: bool) {
+        self.card.keep_security_state(keep);
+    }
+
+    fn pin_pad(&self) -> bool {
+        self.verify_pin_direct.is_some()
+    }
+
+    /// `FEATURE_VERIFY_PIN_DIRECT` with a PIN_VERIFY_STRUCTURE whose APDU template is the
+    /// PIV VERIFY (PC/SC Part 10 v2.02.09 §2.5.2; SP 800-73-4 Part 2 §3.2.1): the reader
+    /// fills in the digits, the host never sees them.
+    fn verify_on_pin_pad(&mut self, reference: PinReference) -> Result<PinOutcome> {
+        let code = self.verify_pin_direct.ok_or(Rv::FUNCTION_NOT_SUPPORTED)?;
+        let mut template = [0u8; 32];
+        let (format, apdu) =
+            pinpad::verify_template(Cla(0x00), reference, PinFormat::PIV, &mut template)
+                .map_err(error::from_pin_error)?;
+        let mut structure = VerifyStructure::new(format, 6, 8, apdu);
+        structure.timeout = 30;
+        let mut input = [0u8; 64];
+        let input = structure
+            .encode(&mut input)
+            .map_err(error::from_pin_error)?;
+        let mut output = [0u8; 8];
+        let answer = self
+            .card
+            .transport()
+            .control(code, input, &mut output)
+            .map_err(|_| Rv::DEVICE_ERROR)?;
+        let sw = match answer {
+            [sw1, sw2] => StatusWord(u16::from_be_bytes([*sw1, *sw2])),
+            _ => return Err(Rv::DEVICE_ERROR),
+        };
+        if let Some(e) = pinpad::entry_error(sw) {
+            return Err(error::from_pin_error(e));
+        }
+        Ok(PinOutcome::from_status(sw))
+    }
+}
