@@ -12,7 +12,10 @@
 //!   always"); 9E needs nothing;
 //! - no PUT DATA or GENERATE without the management key: the fuzzer cannot answer the card's
 //!   random witness, so the card never counts it authenticated, no object or key changes and
-//!   neither command ever completes with `9000`.
+//!   neither command ever completes with `9000`;
+//! - the management key's failed-authentication counter never rises, drops by one only when
+//!   a GENERAL AUTHENTICATE answers `6982` or `6983`, and once it is 0 no 9B GENERAL
+//!   AUTHENTICATE answers `9000` or `61xx` again.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -115,6 +118,7 @@ fuzz_target!(|data: &[u8]| {
             break;
         }
         let tries_before = card.pin_tries_left();
+        let mgmt_before = card.management_tries_left();
         let (apdu, tail): (Vec<u8>, &[u8]) = match op % 10 {
             0..=4 => {
                 let Some((&len, tail)) = tail.split_first() else { break };
@@ -194,6 +198,19 @@ fuzz_target!(|data: &[u8]| {
                 matches!(ins, 0x20 | 0x2C) && sw == 0x9000,
                 "PIN counter rose {tries_before} -> {tries_after} after {apdu:02X?} answered {sw:04X}"
             );
+        }
+        let mgmt_after = card.management_tries_left();
+        if mgmt_after != mgmt_before {
+            let ins = apdu.get(1).copied().unwrap_or(0);
+            assert!(
+                mgmt_after + 1 == mgmt_before && ins == 0x87 && matches!(sw, 0x6982 | 0x6983),
+                "9B counter {mgmt_before} -> {mgmt_after} after {apdu:02X?} answered {sw:04X}"
+            );
+        }
+        // A whole, plain GENERAL AUTHENTICATE of 9B (a chained link answers 9000 before it).
+        let whole_plain = apdu.first().is_some_and(|&cla| cla & 0x9C == 0);
+        if mgmt_before == 0 && whole_plain && apdu.get(1) == Some(&0x87) && apdu.get(3) == Some(&0x9B) {
+            assert!(sw != 0x9000 && sw >> 8 != 0x61, "blocked 9B answered {sw:04X} to {apdu:02X?}");
         }
         assert!(!card.piv_admin(), "the management key counted as authenticated after {apdu:02X?}");
         assert_eq!(card.is_pin_verified(), verified, "verification state after {apdu:02X?}");

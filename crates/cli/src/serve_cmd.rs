@@ -29,7 +29,8 @@ resistant: whoever can write the --state file can reset it, whoever can read it 
 the PIN offline (it is created 0600 and refused when others can read it; seal it with
 --state-passphrase-file). The vpcd driver speaks TCP only: any local user or process that
 connects to the port first talks to the card, so serve it only on a machine whose users you
-trust. The SCP03 keys are blocked after 10 failed authentications, like a PIN.")]
+trust. The SCP03 keys and the PIV management key 9B are each blocked after 10 failed
+authentications, like a PIN; a blocked 9B needs a new --state file.")]
 pub struct Args {
     /// Where the vpcd driver connects: 127.0.0.1:PORT (it also uses PORT+1 for its second
     /// slot, which holds a second, volatile virtual card).

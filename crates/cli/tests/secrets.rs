@@ -221,6 +221,7 @@ fn serve_says_it_is_a_test_card_and_who_can_reach_it() {
         "any local user",
         "--state-passphrase-file",
         "blocked after 10 failed",
+        "key 9B",
     ] {
         assert!(help.contains(needle), "{needle}: {help}");
     }

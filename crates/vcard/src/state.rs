@@ -24,7 +24,10 @@
 //! Body: seed (32), PIN record, PUK record, SCP03 key set (KVN u8, S-ENC, S-MAC, DEK 16 each),
 //! SCP03 tries (limit u8, left u8), signature counter (u32), then the files: count (u16) and,
 //! per file, its path (count u8, FIDs u16 each), kind (1 transparent, 2 records) and content
-//! (u32 length + bytes; records: count u16, each u16 length + bytes).
+//! (u32 length + bytes; records: count u16, each u16 length + bytes), then the PIV card
+//! management key's (`9B`) tries (limit u8, left u8). That last field was added within
+//! version 2: a file that ends after the files (written before it) loads with all
+//! [`KeyTries::MANAGEMENT_LIMIT`] tries.
 //! A PIN record is a random salt (16), Argon2id(value, salt) (32), the Argon2id cost (memory
 //! KiB u32, passes u32, lanes u32; see [`crate::verifier`]), maximum tries (u8), tries left
 //! (u8). Version 1 (salted SHA-256 verifiers) is refused: its PINs cannot be converted.
@@ -283,6 +286,8 @@ pub struct CardState {
     pub scp03: Scp03Keys,
     /// The SCP03 keys' failed-authentication counter.
     pub scp03_tries: KeyTries,
+    /// The PIV card management key's (`9B`) failed-authentication counter.
+    pub management_tries: KeyTries,
     /// How many signatures the card has made.
     pub signature_count: u32,
     /// The content of every elementary file.
@@ -453,6 +458,8 @@ impl CardState {
                 }
             }
         }
+        w.u8(self.management_tries.limit());
+        w.u8(self.management_tries.left());
         w.position()
     }
 
@@ -497,9 +504,18 @@ impl CardState {
             };
             files.push(FileContent { path, data });
         }
+        // Optional trailing field (absent from files written before it existed).
+        let management_tries = if r.is_empty() {
+            KeyTries::new(KeyTries::MANAGEMENT_LIMIT)
+        } else {
+            let (limit, left) = (r.u8().map_err(short)?, r.u8().map_err(short)?);
+            KeyTries::from_parts(limit, left).ok_or_else(|| {
+                format!("the management key try counter is out of range ({left} of {limit})")
+            })?
+        };
         if !r.is_empty() {
             return Err(format!(
-                "{} unexpected bytes after the files",
+                "{} unexpected bytes after the management key tries",
                 r.remaining()
             ));
         }
@@ -509,6 +525,7 @@ impl CardState {
             puk,
             scp03,
             scp03_tries,
+            management_tries,
             signature_count,
             files,
         })
@@ -900,6 +917,7 @@ mod tests {
             seed,
             scp03: Scp03Keys::test_keys(),
             scp03_tries: KeyTries::new(10),
+            management_tries: KeyTries::from_parts(10, 4).unwrap(),
             signature_count: 7,
             files: vec![
                 FileContent {
@@ -964,6 +982,34 @@ mod tests {
         let bytes = s.encode();
         let err = CardState::decode(&bytes, "f").unwrap_err();
         assert!(err.to_string().contains("Argon2id cost"), "{err}");
+    }
+
+    #[test]
+    fn files_without_the_management_key_tries_load_with_all_tries() {
+        // The layout written before the management key counter existed: the body ends after
+        // the files.
+        let bytes = sample().encode();
+        let body_end = bytes.len() - DIGEST_LEN - 2;
+        assert_eq!(&bytes[body_end..body_end + 2], &[10, 4]);
+        let mut old = bytes[..body_end].to_vec();
+        let body_len = u32::try_from(body_end - HEADER_LEN).unwrap();
+        old[10..14].copy_from_slice(&body_len.to_be_bytes());
+        let digest = Sha256::digest(&old);
+        old.extend_from_slice(&digest);
+        let loaded = CardState::decode(&old, "f").unwrap();
+        assert_eq!(
+            loaded.management_tries,
+            KeyTries::new(KeyTries::MANAGEMENT_LIMIT)
+        );
+        assert_eq!(loaded.scp03_tries, sample().scp03_tries);
+        assert_eq!(loaded.files, sample().files);
+        // A counter out of range is refused.
+        let mut bad = bytes[..body_end].to_vec();
+        bad.extend_from_slice(&[10, 11]);
+        let digest = Sha256::digest(&bad);
+        bad.extend_from_slice(&digest);
+        let err = CardState::decode(&bad, "f").unwrap_err();
+        assert!(err.to_string().contains("management key"), "{err}");
     }
 
     #[test]

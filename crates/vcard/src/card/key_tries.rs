@@ -30,6 +30,12 @@ impl KeyTries {
     /// How many consecutive failures block an SCP03 key set on the virtual card.
     pub const SCP03_LIMIT: u8 = 10;
 
+    /// How many consecutive failed authentications block the virtual card's PIV card
+    /// management key `9B` (SP 800-73-4 Part 2 §3.2.4 leaves the limit to the card). Nothing
+    /// unblocks it afterwards: like a real card that must be re-issued, a blocked `9B` needs a
+    /// new card state (a fresh state file).
+    pub const MANAGEMENT_LIMIT: u8 = 10;
+
     /// A counter with all `limit` tries left (`limit` is at least 1 and at most 15).
     pub const fn new(limit: u8) -> KeyTries {
         let limit = if limit == 0 {

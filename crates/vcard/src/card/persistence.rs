@@ -76,6 +76,7 @@ impl VirtualCard {
             .map_err(|e| corrupt(format!("the PIN record is unusable: {e}")))?;
         card.scp03_keys = state.scp03.clone();
         card.scp03_tries = state.scp03_tries;
+        card.management_tries = state.management_tries;
         card.signature_count = state.signature_count;
         for file in &state.files {
             let id = card.fs.by_path(&file.path).ok_or_else(|| {
@@ -120,7 +121,7 @@ impl VirtualCard {
         state_of(
             &self.seed,
             &self.fs,
-            (&self.scp03_keys, self.scp03_tries),
+            (&self.scp03_keys, self.scp03_tries, self.management_tries),
             self.signature_count,
             &self.pin,
         )
@@ -139,7 +140,7 @@ impl VirtualCard {
 pub(super) fn state_of(
     seed: &Seed,
     fs: &FileSystem,
-    (scp03, scp03_tries): (&Scp03Keys, KeyTries),
+    (scp03, scp03_tries, management_tries): (&Scp03Keys, KeyTries, KeyTries),
     signature_count: u32,
     pin: &CardPin<Argon2idVerifier>,
 ) -> CardState {
@@ -172,6 +173,7 @@ pub(super) fn state_of(
         puk: record(Secret::Puk, st.puk, st.puk_retry_limit, st.puk_retries_left),
         scp03: scp03.clone(),
         scp03_tries,
+        management_tries,
         signature_count,
         files,
     }

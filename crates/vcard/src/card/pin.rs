@@ -52,6 +52,7 @@ impl VirtualCard {
                 fs,
                 scp03_keys,
                 scp03_tries,
+                management_tries,
                 signature_count,
                 persist_failed,
                 ..
@@ -60,7 +61,8 @@ impl VirtualCard {
                 if store.is_none() {
                     return Ok(());
                 }
-                let state = state_of(seed, fs, (scp03_keys, *scp03_tries), *signature_count, p);
+                let keys = (&*scp03_keys, *scp03_tries, *management_tries);
+                let state = state_of(seed, fs, keys, *signature_count, p);
                 save(store.as_ref(), persist_failed, &state)
             };
             pin.process(secret, cmd.ins, cmd.p1, &cmd.data, admin, &mut commit)

@@ -235,7 +235,18 @@ impl VirtualCard {
         }
     }
 
+    /// The card management key `9B`, mutual or external authentication (SP 800-73-4 Part 2
+    /// §3.2.4, Appendix A.1/A.2). Rate-limited like a PIN by `management_tries`: a blocked key
+    /// answers `6983` to every step; a wrong witness or response costs a try, saved before the
+    /// answer; a success restores all tries. A step 1 whose step 2 never comes costs nothing
+    /// (no cryptogram was checked), nor does a step 2 without a step 1.
     fn piv_management_auth(&mut self, key: &[u8], alg: AlgorithmId, t: &AuthTemplate<'_>) -> Reply {
+        if let Err(blocked) = self.management_tries.check() {
+            self.piv.admin = false;
+            self.piv.witness = None;
+            self.piv.challenge = None;
+            return sw(blocked);
+        }
         let Ok(k) = ManagementKey::new(alg, key) else {
             return sw(StatusWord::EXECUTION_ERROR);
         };
@@ -263,15 +274,19 @@ impl VirtualCard {
             }
             // Step 2: the host's decrypted witness and its challenge.
             (Some(w), Some(c), _) if c.len() == n => {
-                let expected = self.piv.witness.take();
-                let ok = expected.is_some_and(|e| bool::from(e.ct_eq(w)));
-                if !ok {
-                    self.piv.admin = false;
+                self.piv.admin = false;
+                let Some(expected) = self.piv.witness.take() else {
                     return sw(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+                };
+                if !bool::from(expected.ct_eq(w)) {
+                    return self.management_failed();
                 }
                 let Some(enc) = encrypt(c) else {
                     return sw(StatusWord::EXECUTION_ERROR);
                 };
+                if let Err(s) = self.management_succeeded() {
+                    return sw(s);
+                }
                 self.piv.admin = true;
                 template(&AuthTemplateRepr {
                     response: Some(&enc),
@@ -293,17 +308,47 @@ impl VirtualCard {
             }
             // Step 2: the challenge encrypted under the key.
             (None, None, Some(r)) if !r.is_empty() => {
-                let expected = self.piv.challenge.take().and_then(|c| encrypt(&c));
-                let ok = expected.is_some_and(|e| bool::from(e.ct_eq(r)));
-                self.piv.admin = ok;
-                if ok {
-                    sw(StatusWord::SUCCESS)
-                } else {
-                    sw(StatusWord::SECURITY_STATUS_NOT_SATISFIED)
+                self.piv.admin = false;
+                let Some(challenge) = self.piv.challenge.take() else {
+                    return sw(StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+                };
+                let Some(expected) = encrypt(&challenge) else {
+                    return sw(StatusWord::EXECUTION_ERROR);
+                };
+                if !bool::from(expected.ct_eq(r)) {
+                    return self.management_failed();
                 }
+                if let Err(s) = self.management_succeeded() {
+                    return sw(s);
+                }
+                self.piv.admin = true;
+                sw(StatusWord::SUCCESS)
             }
             _ => sw(StatusWord::INCORRECT_DATA),
         }
+    }
+
+    /// A wrong management key cryptogram: one try fewer, saved before answering `6982`, or
+    /// `6983` when that was the last try.
+    fn management_failed(&mut self) -> Reply {
+        self.management_tries.failed();
+        if let Err(s) = self.persist() {
+            return sw(s);
+        }
+        if self.management_tries.is_blocked() {
+            sw(StatusWord::AUTHENTICATION_METHOD_BLOCKED)
+        } else {
+            sw(StatusWord::SECURITY_STATUS_NOT_SATISFIED)
+        }
+    }
+
+    /// A correct management key cryptogram: all tries back (saved only when some were used).
+    fn management_succeeded(&mut self) -> Result<(), StatusWord> {
+        if self.management_tries.left() != self.management_tries.limit() {
+            self.management_tries.succeeded();
+            self.persist()?;
+        }
+        Ok(())
     }
 
     fn piv_private_key(&mut self, slot: Slot, key: &PivKey, t: &AuthTemplate<'_>) -> Reply {

@@ -41,6 +41,8 @@ pub struct VirtualCard {
     pub(super) scp03_keys: Scp03Keys,
     /// The SCP03 keys' failed-authentication counter.
     pub(super) scp03_tries: KeyTries,
+    /// The PIV card management key's (`9B`) failed-authentication counter.
+    pub(super) management_tries: KeyTries,
     pub(super) signature_count: u32,
     pub(super) mrz: Mrz,
     pub(super) store: Option<StateFile>,
@@ -113,6 +115,7 @@ impl VirtualCard {
             pin,
             scp03_keys: Scp03Keys::test_keys(),
             scp03_tries: KeyTries::new(KeyTries::SCP03_LIMIT),
+            management_tries: KeyTries::new(KeyTries::MANAGEMENT_LIMIT),
             signature_count: 0,
             mrz,
             store: None,
@@ -141,6 +144,7 @@ impl VirtualCard {
             pin: self.pin.duplicate(),
             scp03_keys: self.scp03_keys.clone(),
             scp03_tries: self.scp03_tries,
+            management_tries: self.management_tries,
             signature_count: self.signature_count,
             mrz: self.mrz.clone(),
             store: None,
@@ -175,6 +179,12 @@ impl VirtualCard {
     /// SCP03 authentication tries left (0 = the key set is blocked).
     pub fn scp03_tries_left(&self) -> u8 {
         self.scp03_tries.left()
+    }
+
+    /// PIV card management key (`9B`) authentication tries left (0 = the key is blocked, for
+    /// good: see [`KeyTries::MANAGEMENT_LIMIT`]).
+    pub fn management_tries_left(&self) -> u8 {
+        self.management_tries.left()
     }
 
     /// PIN tries left (0 = blocked).
