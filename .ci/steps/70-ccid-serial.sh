@@ -133,7 +133,7 @@ CONF
   grep -q "VERIFY_PIN_DIRECT" "$dir/readers.txt" || fail "cardwire readers lists no VERIFY_PIN_DIRECT"
 
   echo "--- secure PIN entry: cardwire pinpad (SCardControl FEATURE_VERIFY_PIN_DIRECT), PIN typed on the reader's keypad"
-  "$cardwire" pinpad --reader "cardwire CCID 00 00" --select F063617264776972654944 --reference 80 \
+  "$cardwire" pinpad --reader "cardwire CCID 00 00" --select A000000308000010000100 --reference 80 \
     | tee "$dir/pinpad.txt"
   grep -q "^FEATURE_VERIFY_PIN_DIRECT" "$dir/pinpad.txt" || fail "the reader offers no PIN verification"
   grep -q "^9000" "$dir/pinpad.txt" || fail "secure PIN verification did not end 90 00"
