@@ -11,7 +11,7 @@ use crate::failure::Failure;
 /// Arguments of `cardwire pinpad`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
-  cardwire pinpad --reader 'cardwire CCID 00 00' --select F063617264776972654944
+  cardwire pinpad --reader 'cardwire CCID 00 00' --select A000000308000010000100
   cardwire pinpad --reader 'Cherry SmartTerminal ST-2xxx 00 00' --reference 80 --min 6
 
 The PIN block is 8 bytes of ASCII digits padded with FF (PIV, cardwire's virtual card).
