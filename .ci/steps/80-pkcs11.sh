@@ -124,10 +124,17 @@ sign_and_verify "$module" 01 SHA256-RSA-PKCS
 sign_and_verify "$module" 03 ECDSA-SHA256
 out=$(pkcs11-tool --module "$module" --test --login --pin "$PIN" 2>&1) || fail "pkcs11-tool --test (pcsc): $out"
 ssh_matches_cert "$module"
-p11tool --provider "$module" --list-all-certs 2>&1 | grep -q 'Type: X.509 Certificate' || fail "p11tool (pcsc)"
+# The vpcd driver offers two readers (two served cards), so name the token by its URL.
+url=$(p11tool --provider "$module" --list-token-urls 2>/dev/null | grep -m1 'token=George%20Patel') \
+  || fail "p11tool (pcsc) lists no token for the served card"
+out=$(p11tool --provider "$module" --list-all-certs "$url" 2>&1) || true
+[ "$(grep -c 'Type: X.509 Certificate' <<<"$out")" = 4 ] || fail "p11tool (pcsc): $out"
 
 echo "--- differential: OpenSC's module reads the same certificates and keys"
-opensc=$(ls /usr/lib/*/opensc-pkcs11.so /usr/lib/opensc-pkcs11.so 2>/dev/null | head -n 1)
+opensc=
+for f in /usr/lib/*/opensc-pkcs11.so /usr/lib/opensc-pkcs11.so; do
+  if [ -e "$f" ]; then opensc=$f; break; fi
+done
 [ -n "$opensc" ] || fail "OpenSC's PKCS#11 module is missing (Debian: opensc-pkcs11)"
 for id in 01 02 03 04; do
   ours=$(pkcs11-tool --module "$module" --read-object --type cert --id "$id" 2>/dev/null | sha256sum) || continue
