@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 export CARGO_TERM_COLOR=never
 fail() { echo "65-piv-opensc: FAILED: $*" >&2; exit 1; }
 module=/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so
-for tool in pcscd pkcs11-tool pkcs15-tool piv-tool openssl; do
+for tool in pcscd pkcs11-tool pkcs15-tool piv-tool openssl xxd; do
   command -v "$tool" >/dev/null || fail "$tool is missing (Debian: pcscd opensc openssl)"
 done
 [ -e "$module" ] || fail "$module is missing (Debian: opensc-pkcs11)"
@@ -125,6 +125,10 @@ echo "--- pkcs15-tool --list-certificates"
 out=$(pkcs15-tool --list-certificates 2>&1) || fail "pkcs15-tool: $out"
 grep -q 'Certificate for PIV Authentication' <<<"$out" || fail "pkcs15-tool: $out"
 
+generate_answer_from_log() { # the (first) answer to the first GENERATE, in hex, in a piv-tool debug log
+  awk '/^00 47 00 /{gen=1} gen&&/^Incoming APDU/{inc=1; next} inc&&NF==0{exit}
+       inc{hex=substr($0, 1, 48); gsub(/ /, "", hex); printf "%s", hex}' "$1"
+}
 echo "--- piv-tool: generate an RSA-2048 key in 9D with the management key (mutual authentication)"
 export PIV_EXT_AUTH_KEY="$work/mgmt.key"
 printf '01:02:03:04:05:06:07:08:01:02:03:04:05:06:07:08:01:02:03:04:05:06:07:08' >"$PIV_EXT_AUTH_KEY"
@@ -141,7 +145,38 @@ else
     || fail "piv-tool -G: the card did not generate the key"
   grep -q 'gen_key unable to gen RSA' "$work/pivtool.log" \
     || fail "piv-tool -G failed after the card generated the key: $(grep -v '^P:' "$work/pivtool.log")"
+  # 7F49 with 81 (the 2048-bit modulus: 82 01 00) first (SP 800-73-4 Part 2 Table 10); 61xx
+  # then brings the rest (82, the exponent) through GET RESPONSE.
+  case "$(generate_answer_from_log "$work/pivtool.log")" in
+    7F4982010981820100*) ;;
+    *) fail "GENERATE 9D RSA-2048: the card's answer does not start 7F49 82 01 09 81 82 01 00" ;;
+  esac
   echo "the card generated the key; piv-tool 0.23 could not convert it (OpenSC #3156)"
+fi
+echo "--- piv-tool: generate an ECC P-256 key in 9D (algorithm 11) with the management key"
+# The card must answer GENERATE (template AC {80 11}) with 7F49 {86 <65-byte uncompressed
+# point>} (SP 800-73-4 Part 2 §3.3.2, Table 10). piv-tool 0.23 (Debian 12) then fails on its
+# own side: it hands OpenSSL 3 the curve name with `sizeof(group_name)` (a pointer: 8 bytes),
+# so "prime256v1" reaches OpenSSL as "prime256" and OpenSSL says "invalid curve"; OpenSC fixed
+# it in 0.24.0 (commit 98f640c49, "piv-tool: fixed CID 380538 ... OVERRUN": strlen). So the
+# step takes the card's answer from the debug log and lets openssl check the point.
+if OPENSC_DEBUG=9 piv-tool -r "$reader" -A M:9B:03 -G 9D:11 -o "$work/pub9d-ec.der" >"$work/pivtool-ec.log" 2>&1; then
+  openssl pkey -pubin -inform DER -in "$work/pub9d-ec.der" -noout -text 2>&1 | grep -q 'NIST CURVE: P-256' \
+    || fail "piv-tool -G 9D:11 wrote no P-256 key"
+else
+  grep -q 'invalid curve' "$work/pivtool-ec.log" \
+    || fail "piv-tool -G 9D:11 failed: $(grep -v '^P:' "$work/pivtool-ec.log")"
+  answer=$(generate_answer_from_log "$work/pivtool-ec.log")
+  case "$answer" in
+    7F4943864104*9000) ;;
+    *) fail "GENERATE 9D P-256: the card answered $answer, not 7F49 43 86 41 04 ... 9000" ;;
+  esac
+  point=${answer:10:130}
+  # SubjectPublicKeyInfo for id-ecPublicKey/prime256v1 around the point (RFC 5480 §2).
+  printf '3059301306072a8648ce3d020106082a8648ce3d030107034200%s' "$point" | xxd -r -p >"$work/pub9d-ec.der"
+  openssl pkey -pubin -inform DER -in "$work/pub9d-ec.der" -noout -text 2>&1 | grep -q 'NIST CURVE: P-256' \
+    || fail "GENERATE 9D P-256: the returned point is not a P-256 public key ($point)"
+  echo "the card generated a P-256 key (openssl checked the point); piv-tool 0.23 could not name the curve (fixed in OpenSC 0.24.0)"
 fi
 # Without the management key, GENERATE is refused (6982) and nothing is generated.
 if OPENSC_DEBUG=9 piv-tool -r "$reader" -G 9D:07 >"$work/pivtool-noauth.log" 2>&1; then
