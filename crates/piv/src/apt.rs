@@ -34,12 +34,18 @@ pub struct ApplicationProperties<'a> {
 }
 
 impl<'a> ApplicationProperties<'a> {
-    /// Checks a whole `61` template.
+    /// Checks a `61` template: the answer's first object. Well-formed BER-TLV objects after
+    /// it are accepted and left out of the view: ISO/IEC 7816-4 §12.7.1 lets a card add
+    /// objects such as `7F66` (extended length information) to its SELECT answer, and real
+    /// cards put them after the template (an Oberthur ID-One PIV card does:
+    /// `tests/real_cards/oberthur-id-one-piv.txt`).
     ///
     /// # Errors
-    /// [`Error::Tlv`]; [`Error::Malformed`] when the tag is not `61` or `4F` is missing.
+    /// [`Error::Tlv`] (also for broken TLV after the template); [`Error::Malformed`] when
+    /// the tag is not `61` or `4F` is missing.
     pub fn new_checked(bytes: &'a [u8]) -> Result<Self, Error> {
-        let template = Tlv::parse_with(bytes, Mode::Lenient).map_err(Error::tlv(TARGET))?;
+        cardwire_tlv::parse_all(bytes, Mode::Lenient).map_err(Error::tlv(TARGET))?;
+        let (template, _) = Tlv::parse_prefix(bytes, Mode::Lenient).map_err(Error::tlv(TARGET))?;
         if template.tag() != Tag(0x61) {
             return Err(Error::Malformed {
                 target: TARGET,
@@ -150,6 +156,36 @@ mod tests {
     extern crate std;
     use super::*;
     use std::vec::Vec;
+
+    /// An Oberthur ID-One PIV BIO card's SELECT answer (makinako/OpenFIPS201 pull request
+    /// #39, see tests/real_cards/oberthur-id-one-piv.txt): `7F66` follows the template.
+    const OBERTHUR: [u8; 70] = [
+        0x61, 0x39, 0x4F, 0x0B, 0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00,
+        0x79, 0x07, 0x4F, 0x05, 0xA0, 0x00, 0x00, 0x03, 0x08, 0x50, 0x0E, b'I', b'D', b'-', b'O',
+        b'n', b'e', b' ', b'P', b'I', b'V', b' ', b'B', b'I', b'O', 0x5F, 0x50, 0x10, b'w', b'w',
+        b'w', b'.', b'o', b'b', b'e', b'r', b't', b'h', b'u', b'r', b'.', b'c', b'o', b'm', 0x7F,
+        0x66, 0x08, 0x02, 0x02, 0x80, 0x00, 0x02, 0x02, 0x80, 0x00,
+    ];
+
+    #[test]
+    fn objects_after_the_template_are_accepted() {
+        let p = ApplicationProperties::new_checked(&OBERTHUR).unwrap();
+        assert_eq!(p.label(), Some(&b"ID-One PIV BIO"[..]));
+        assert_eq!(p.url(), Some(&b"www.oberthur.com"[..]));
+        assert_eq!(p.as_tlv().raw().len(), 59);
+        // Broken TLV after the template is still an error, with its offset in the answer.
+        let mut broken = OBERTHUR;
+        broken[61] = 0x09;
+        assert!(matches!(
+            ApplicationProperties::new_checked(&broken),
+            Err(Error::Tlv {
+                error: cardwire_tlv::Error::TruncatedValue { offset: 59, .. },
+                ..
+            })
+        ));
+        // And the first object must be the template.
+        assert!(ApplicationProperties::new_checked(&OBERTHUR[59..]).is_err());
+    }
 
     #[test]
     fn table_3_round_trip() {

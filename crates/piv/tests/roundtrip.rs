@@ -48,7 +48,7 @@ proptest! {
     }
 
     #[test]
-    fn ccc(id in any::<[u8; 21]>(), v in proptest::option::of(any::<u8>()), url in proptest::option::of(bytes(40)),
+    fn ccc(id in proptest::option::of(any::<[u8; 21]>()), v in proptest::option::of(any::<u8>()), url in proptest::option::of(bytes(40)),
            flags in any::<[bool; 5]>()) {
         let repr = CardCapabilityContainerRepr { card_identifier: id, container_version: v,
             applications_url: url.as_deref(), card_apdus: flags[0], redirection: flags[1],

@@ -293,7 +293,7 @@ fn ccc(serial: &[u8; 8]) -> Result<Vec<u8>, Error> {
     id[..7].copy_from_slice(&[0xA0, 0x00, 0x00, 0x01, 0x16, 0xFF, 0x02]);
     id[7..15].copy_from_slice(serial);
     let repr = CardCapabilityContainerRepr {
-        card_identifier: id,
+        card_identifier: Some(id),
         container_version: Some(0x21),
         grammar_version: Some(0x21),
         data_model: Some(0x10),

@@ -11,13 +11,21 @@ const TAGS: [u8; 14] = [
 ];
 const TARGET: Target = Target::Object(ObjectId::CARD_CAPABILITY_CONTAINER);
 
+/// The length of the card identifier `F0` (SP 800-73-4 Part 1 Table 8).
+pub const CARD_IDENTIFIER_LEN: usize = 21;
+
 /// A checked view of the Card Capability Container. The card identifier `F0` (21 bytes:
 /// GSC-RID, manufacturer ID, card type, card ID) is mandatory; the other objects of Table 8
 /// are read as given.
 ///
+/// Leniency: an empty `F0` is accepted (the card identifier is then unknown). NIST's own test
+/// PIV cards send their CCC so, every object present and empty but the data model number
+/// (`tests/real_cards/nist-test-card-14.txt`); a card identifier of any other length than
+/// 21 is refused.
+///
 /// ```
 /// use cardwire_piv::{CardCapabilityContainer, CardCapabilityContainerRepr};
-/// let repr = CardCapabilityContainerRepr { card_identifier: [0xA0; 21], ..Default::default() };
+/// let repr = CardCapabilityContainerRepr { card_identifier: Some([0xA0; 21]), ..Default::default() };
 /// let mut buf = [0u8; 96];
 /// let ccc = CardCapabilityContainer::new_checked(repr.encode(&mut buf)?)?;
 /// assert_eq!(ccc.card_identifier(), &[0xA0; 21]);
@@ -33,11 +41,19 @@ impl<'a> CardCapabilityContainer<'a> {
     /// Checks a CCC.
     ///
     /// # Errors
-    /// [`Error::Tlv`]; [`Error::Malformed`] when `F0` is missing or not 21 bytes.
+    /// [`Error::Tlv`]; [`Error::Malformed`] when `F0` is missing or neither 21 bytes nor
+    /// empty.
     pub fn new_checked(content: &'a [u8]) -> Result<Self, Error> {
         let values = collect(TARGET, content, &TAGS)?;
         let id = required(TARGET, values[0], "CCC has no card identifier (tag 'F0')")?;
-        exact(TARGET, id, 21, "card identifier (tag 'F0') is not 21 bytes")?;
+        if !id.1.is_empty() {
+            exact(
+                TARGET,
+                id,
+                CARD_IDENTIFIER_LEN,
+                "card identifier (tag 'F0') is not 21 bytes",
+            )?;
+        }
         Ok(CardCapabilityContainer {
             values: values.map(|v| v.map(|(_, v)| v)),
         })
@@ -51,7 +67,7 @@ impl<'a> CardCapabilityContainer<'a> {
         self.get(i).and_then(|v| v.first().copied())
     }
 
-    /// `F0` card identifier.
+    /// `F0` card identifier: 21 bytes, or empty when the card leaves it empty.
     pub fn card_identifier(&self) -> &'a [u8] {
         self.get(0).unwrap_or_default()
     }
@@ -73,8 +89,7 @@ impl<'a> CardCapabilityContainer<'a> {
 
     /// The plain values.
     pub fn repr(&self) -> CardCapabilityContainerRepr<'a> {
-        let mut card_identifier = [0u8; 21];
-        card_identifier.copy_from_slice(self.card_identifier());
+        let card_identifier = <[u8; CARD_IDENTIFIER_LEN]>::try_from(self.card_identifier()).ok();
         CardCapabilityContainerRepr {
             card_identifier,
             container_version: self.byte(1),
@@ -98,8 +113,9 @@ impl<'a> CardCapabilityContainer<'a> {
 /// objects that PIV requires empty are `bool` (present or not).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CardCapabilityContainerRepr<'a> {
-    /// `F0` card identifier, 21 bytes.
-    pub card_identifier: [u8; 21],
+    /// `F0` card identifier, 21 bytes; `None` writes `F0` empty (as NIST's test cards
+    /// carry it).
+    pub card_identifier: Option<[u8; CARD_IDENTIFIER_LEN]>,
     /// `F1` capability container version number.
     pub container_version: Option<u8>,
     /// `F2` capability grammar version number.
@@ -133,7 +149,7 @@ impl Default for CardCapabilityContainerRepr<'_> {
     /// present, a zero card identifier.
     fn default() -> Self {
         CardCapabilityContainerRepr {
-            card_identifier: [0; 21],
+            card_identifier: Some([0; CARD_IDENTIFIER_LEN]),
             container_version: Some(0x21),
             grammar_version: Some(0x21),
             applications_url: Some(&[]),
@@ -167,7 +183,10 @@ impl<'a> CardCapabilityContainerRepr<'a> {
     fn fields(&self) -> [(u8, Option<&[u8]>); 14] {
         let e = |present: bool| present.then_some(&[][..]);
         [
-            (0xF0, Some(&self.card_identifier[..])),
+            (
+                0xF0,
+                Some(self.card_identifier.as_ref().map_or(&[][..], |id| &id[..])),
+            ),
             (0xF1, one(&self.container_version)),
             (0xF2, one(&self.grammar_version)),
             (0xF3, self.applications_url),
@@ -240,5 +259,32 @@ mod tests {
         let mut short = CCC;
         short[1] = 0x14;
         assert!(CardCapabilityContainer::new_checked(&short).is_err());
+    }
+
+    /// NIST Test PIV Card 14's CCC (OpenSC fuzzing corpus, fuzz_pkcs15_reader/830e1bf4...,
+    /// see tests/real_cards/nist-test-card-14.txt): every object present, `F0` empty.
+    const NIST_CCC: [u8; 27] = [
+        0xF0, 0x00, 0xF1, 0x00, 0xF2, 0x00, 0xF3, 0x00, 0xF4, 0x00, 0xF5, 0x01, 0x10, 0xF6, 0x00,
+        0xF7, 0x00, 0xFA, 0x00, 0xFB, 0x00, 0xFC, 0x00, 0xFD, 0x00, 0xFE, 0x00,
+    ];
+
+    #[test]
+    fn empty_card_identifier_is_accepted() {
+        let ccc = CardCapabilityContainer::new_checked(&NIST_CCC).unwrap();
+        assert_eq!(ccc.card_identifier(), &[] as &[u8]);
+        assert_eq!(ccc.data_model(), Some(0x10));
+        assert_eq!(ccc.container_version(), None);
+        let repr = ccc.repr();
+        assert_eq!(repr.card_identifier, None);
+        let mut buf = [0u8; 64];
+        let encoded = repr.encode(&mut buf).unwrap();
+        assert_eq!(&encoded[..2], &[0xF0, 0x00]);
+        assert_eq!(CardCapabilityContainerRepr::parse(encoded).unwrap(), repr);
+        // Still mandatory, and 21 bytes when not empty.
+        assert!(CardCapabilityContainer::new_checked(&NIST_CCC[2..]).is_err());
+        let mut one = [0u8; 28];
+        one[..2].copy_from_slice(&[0xF0, 0x01]);
+        one[3..].copy_from_slice(&NIST_CCC[2..]);
+        assert!(CardCapabilityContainer::new_checked(&one).is_err());
     }
 }

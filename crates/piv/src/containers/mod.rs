@@ -19,7 +19,7 @@ mod key_history;
 mod printed;
 mod security_object;
 
-pub use ccc::{CardCapabilityContainer, CardCapabilityContainerRepr};
+pub use ccc::{CARD_IDENTIFIER_LEN, CardCapabilityContainer, CardCapabilityContainerRepr};
 pub use certificate::{CertInfo, CertificateObject, CertificateObjectRepr, MAX_DECOMPRESSED};
 pub use chuid::{Chuid, ChuidRepr};
 pub use discovery::{Discovery, DiscoveryRepr, PinUsagePolicy};
