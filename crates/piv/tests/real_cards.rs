@@ -15,7 +15,12 @@
 //! commands whose answers it replays, in the recorded order, and checks that the transcript is
 //! used up exactly (so every `61xx` was followed by the GET RESPONSE it asks for).
 // Test code: a failing expectation is a panic by design.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use cardwire_pin::{Pin, PinOutcome, PinReference};
 use cardwire_piv::{
