@@ -24,8 +24,9 @@
 
 use cardwire_pin::{Pin, PinOutcome, PinReference};
 use cardwire_piv::{
-    AlgorithmId, AuthTemplateRepr, CertInfo, Error, ObjectId, Operation, PIV_AID_FULL,
-    PinUsagePolicy, Piv, Slot, Target,
+    AlgorithmId, AuthTemplateRepr, CardCapabilityContainerRepr, CertInfo, CertificateObjectRepr,
+    ChuidRepr, Error, KeyHistoryRepr, ObjectId, Operation, PIV_AID_FULL, PinUsagePolicy, Piv, Slot,
+    Target,
 };
 use cardwire_transport::{Card, Replay, TranscriptWriter};
 use rsa::pkcs8::DecodePublicKey;
@@ -141,6 +142,18 @@ fn assert_der_certificate(der: &[u8]) {
     assert_eq!(header + len, der.len());
 }
 
+/// The repr of a real container encodes to bytes that parse back to the same repr (the
+/// property the `piv_containers` fuzz target checks; these containers seed it as
+/// `fuzz/corpus/piv_containers/real_*`).
+macro_rules! repr_round_trip {
+    ($repr:expr, $parse:expr) => {{
+        let repr = $repr;
+        let mut out = vec![0u8; repr.encoded_len()];
+        let encoded = repr.encode(&mut out).unwrap();
+        assert_eq!($parse(encoded).unwrap(), repr);
+    }};
+}
+
 const YUBIKEY_4: &str = include_str!("real_cards/yubikey-4.txt");
 const YUBIKEY_5: &str = include_str!("real_cards/yubikey-5-nfc.txt");
 const NIST_14: &str = include_str!("real_cards/nist-test-card-14.txt");
@@ -186,6 +199,7 @@ fn yubikey_4() {
     // organizational category, which is the character 0xC, not a digit: the container is
     // read, the FASC-N decoder refuses the value.
     let chuid = piv.read_chuid(&mut buf).unwrap();
+    repr_round_trip!(chuid.repr(), ChuidRepr::parse);
     assert_eq!(&chuid.fascn_bytes()[..20], &YUBICO_FASCN[..20]);
     assert_ne!(chuid.fascn_bytes(), &YUBICO_FASCN);
     assert!(matches!(
@@ -267,6 +281,7 @@ fn yubikey_5_nfc() {
 
     // Today's yubico-piv-tool CHUID: the default FASC-N, which decodes.
     let chuid = piv.read_chuid(&mut buf).unwrap();
+    repr_round_trip!(chuid.repr(), ChuidRepr::parse);
     assert_eq!(chuid.fascn_bytes(), &YUBICO_FASCN);
     let fascn = chuid.fascn().unwrap();
     assert_eq!(&fascn.agency_code, b"9999");
@@ -434,13 +449,11 @@ fn nist_test_card_14() {
         encoded,
         &without_empty_bytes[..without_empty_bytes.len() - 2]
     );
-    assert_eq!(
-        cardwire_piv::CardCapabilityContainerRepr::parse(encoded).unwrap(),
-        repr
-    );
+    assert_eq!(CardCapabilityContainerRepr::parse(encoded).unwrap(), repr);
 
     // Key history: one retired key with its certificate on the card, four off the card.
     let history = piv.read_key_history(&mut buf).unwrap();
+    repr_round_trip!(history.repr(), KeyHistoryRepr::parse);
     assert_eq!(history.on_card_certs(), 1);
     assert_eq!(history.off_card_certs(), 4);
     let url = history.off_card_url().unwrap();
@@ -449,6 +462,7 @@ fn nist_test_card_14() {
 
     // The CHUID: 2 315 bytes over ten answers, signed by the issuer (CMS SignedData).
     let chuid = piv.read_chuid(&mut buf).unwrap();
+    repr_round_trip!(chuid.repr(), ChuidRepr::parse);
     let fascn_bytes: [u8; 25] = chuid.fascn_bytes().try_into().unwrap();
     let fascn = chuid.fascn().unwrap();
     assert_eq!(&fascn.agency_code, b"3201");
@@ -487,6 +501,10 @@ fn nist_test_card_14() {
     let sizes = [1698, 1588, 1588, 1667, 1588];
     for (slot, size) in slots.into_iter().zip(sizes) {
         let cert = piv.read_certificate(slot, &mut buf).unwrap();
+        repr_round_trip!(cert.repr(), |b| CertificateObjectRepr::parse(
+            slot.object().unwrap(),
+            b
+        ));
         assert_eq!(cert.info(), CertInfo::GZIP);
         assert!(cert.info().is_x509());
         assert_eq!(&cert.raw_certificate()[..2], &[0x1F, 0x8B]);
