@@ -43,7 +43,7 @@ pub struct Walker<'a> {
     /// The rule set (a [`rules`] constant): the mode, or `TRUSTED` for validated bytes.
     rules: u8,
     limits: Limits,
-    cursor: Cursor,
+    cursor: Cursor<'a>,
     deep: OpenEnds,
 }
 
@@ -61,10 +61,11 @@ struct Limits {
 /// compiler can hold it in registers. After an error the walk stands at the end of the input
 /// at the top level, where it yields nothing more (no separate "failed" flag to test).
 #[derive(Clone, Copy, Debug)]
-struct Cursor {
+struct Cursor<'a> {
     pos: usize,
-    /// End of the innermost open object's value, or `input.len()` at the top level.
-    end: usize,
+    /// The input up to the end of the innermost open object's value (all of it at the top
+    /// level): always a prefix of the input, so its pointer is the input's.
+    region: &'a [u8],
     /// How many constructed objects are open around `pos`.
     open: usize,
     /// How many more objects the node limit allows.
@@ -144,7 +145,7 @@ impl<'a> Walker<'a> {
             },
             cursor: Cursor {
                 pos: 0,
-                end: input.len(),
+                region: input,
                 open: 0,
                 nodes_left: opts.max_nodes,
             },
@@ -181,6 +182,56 @@ impl<'a> Walker<'a> {
             while step(R, input, base, &limits, &mut cursor, &mut deep, &mut err).is_some() {}
         });
         err.map_or(Ok(()), Err)
+    }
+
+    /// The next object of a trusted walk ([`Walker::trusted`]): the step under the constant
+    /// rule set `TRUSTED`, with no rule tests, no limits and no error to carry (validated
+    /// bytes cannot fail; if they did, the walk would end).
+    #[inline(always)]
+    pub(crate) fn next_trusted(&mut self) -> Option<(u32, Tlv<'a>)> {
+        let mut cur = self.cursor;
+        let mut err = None;
+        let item = step(
+            rules::TRUSTED,
+            self.input,
+            self.base,
+            &self.limits,
+            &mut cur,
+            &mut self.deep,
+            &mut err,
+        );
+        self.cursor = cur;
+        item
+    }
+
+    /// Internal iteration of a trusted walk (see [`Walker::next_trusted`]).
+    #[inline(always)]
+    pub(crate) fn fold_trusted<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, (u32, Tlv<'a>)) -> B,
+    {
+        let Walker {
+            input,
+            base,
+            limits,
+            mut cursor,
+            mut deep,
+            ..
+        } = self;
+        let mut acc = init;
+        let mut err = None;
+        while let Some(x) = step(
+            rules::TRUSTED,
+            input,
+            base,
+            &limits,
+            &mut cursor,
+            &mut deep,
+            &mut err,
+        ) {
+            acc = f(acc, x);
+        }
+        acc
     }
 }
 
@@ -229,14 +280,14 @@ impl OpenEnds {
 /// step.
 #[inline(always)]
 fn fail<'a>(
-    cur: &mut Cursor,
-    input_len: usize,
+    cur: &mut Cursor<'a>,
+    input: &'a [u8],
     err: &mut Option<Error>,
     error: Error,
 ) -> Option<(u32, Tlv<'a>)> {
     *cur = Cursor {
-        pos: input_len,
-        end: input_len,
+        pos: input.len(),
+        region: input,
         open: 0,
         nodes_left: 0,
     };
@@ -256,14 +307,14 @@ fn step<'a>(
     input: &'a [u8],
     base: usize,
     limits: &Limits,
-    cur: &mut Cursor,
+    cur: &mut Cursor<'a>,
     deep: &mut OpenEnds,
     err: &mut Option<Error>,
 ) -> Option<(u32, Tlv<'a>)> {
     let (at, rest) = loop {
-        if cur.pos < cur.end {
-            // `pos < end <= input.len()`, so `rest` is never empty.
-            let rest = input.get(cur.pos..cur.end).unwrap_or_default();
+        // `region` is `input[..end]`: one comparison both ends the region and proves that
+        // `rest` is not empty (no separate check of `end` against the input).
+        if let Some(rest) = cur.region.get(cur.pos..).filter(|rest| !rest.is_empty()) {
             match rest.first() {
                 // ISO/IEC 7816-4 §5.2.2: 00 and FF where a tag would start are filler,
                 // except in strict mode, where the header reader rejects them. The run of
@@ -279,38 +330,43 @@ fn step<'a>(
             return None;
         }
         cur.open -= 1;
-        cur.end = deep.end_at(input, cur.pos, cur.open);
+        let end = deep.end_at(input, cur.pos, cur.open);
+        // Every remembered end lies within the input; the fallback keeps the same pointer.
+        cur.region = input.get(..end).unwrap_or(input);
     };
     let offset = base + at;
     // The hot path only learns whether the header is good; the error (type and offset) is
     // worked out again, out of line, by the same reader (see `header_error`).
     let Some(header) = read_header_in(rest, 0, r).ok() else {
-        return fail(cur, input.len(), err, header_error(rest, offset, r));
+        return fail(cur, input, err, header_error(rest, offset, r));
     };
-    // `header.len <= rest.len()`: the reader read every header byte from `rest`.
     // One bounds check proves that the value fits in the enclosing object and gives the
     // object's bytes (the header reader read every header byte from `rest`).
+    // `header_len <= 9` and `value_len < 2^32` as types the compiler can see: the sum
+    // cannot overflow (on 64-bit targets; saturating elsewhere) and the value starts inside
+    // the object, so splitting it off needs no check.
+    let header_len = usize::from(header.len);
     let value_len = usize::try_from(header.value_len).unwrap_or(usize::MAX);
-    let object_len = header.len.saturating_add(value_len);
+    let object_len = header_len.saturating_add(value_len);
     let Some(raw) = rest.get(..object_len) else {
-        let error = value_error(cur.open, offset, header.value_len, rest.len() - header.len);
-        return fail(cur, input.len(), err, error);
+        let error = value_error(cur.open, offset, header.value_len, rest.len() - header_len);
+        return fail(cur, input, err, error);
     };
-    {
-        // Trusted walks run with both limits at their maximum (`Walker::trusted`).
+    if r != rules::TRUSTED {
+        // Trusted walks re-read bytes that passed these limits already.
         if cur.nodes_left == 0 {
             let limit = limits.max_nodes;
-            return fail(cur, input.len(), err, Error::TooManyNodes { offset, limit });
+            return fail(cur, input, err, Error::TooManyNodes { offset, limit });
         }
         cur.nodes_left -= 1;
         if cur.open >= limits.max_open {
             let limit = limits.max_depth;
-            return fail(cur, input.len(), err, Error::TooDeep { offset, limit });
+            return fail(cur, input, err, Error::TooDeep { offset, limit });
         }
     }
     // Below the depth limit `open + 1` fits in a u32; trusted walks saturate.
     let depth = u32::try_from(cur.open + 1).unwrap_or(u32::MAX);
-    let tlv = Tlv::from_parts(header.tag, header.constructed, offset, header.len, raw);
+    let tlv = Tlv::from_parts(header.tag, header.constructed, offset, header_len, raw);
     let value_end = at + object_len;
     if header.constructed {
         if cur.open < REMEMBERED_LEVELS - 1 {
@@ -318,11 +374,12 @@ fn step<'a>(
                 *slot = value_end;
             }
         } else {
-            deep.push_deep(cur.open, at + header.len, value_end);
+            deep.push_deep(cur.open, at + header_len, value_end);
         }
         cur.open += 1;
-        cur.end = value_end;
-        cur.pos = at + header.len;
+        // `value_end` lies within `region` (the `get` above); the fallback keeps the pointer.
+        cur.region = cur.region.get(..value_end).unwrap_or(cur.region);
+        cur.pos = at + header_len;
     } else {
         cur.pos = value_end;
     }
@@ -486,7 +543,7 @@ fn find_deep_ends(
                 found.end = end;
                 return found;
             };
-            let value_start = p + h.len;
+            let value_start = p + usize::from(h.len);
             let value_end = value_start
                 .saturating_add(usize::try_from(h.value_len).unwrap_or(usize::MAX))
                 .min(end);
