@@ -179,7 +179,7 @@ impl<'a> Walker<'a> {
         } = self;
         let mut err = None;
         with_rules!(rules, R => {
-            while step(R, input, base, &limits, &mut cursor, &mut deep, &mut err).is_some() {}
+            while step(R, R != rules::TRUSTED, input, base, &limits, &mut cursor, &mut deep, &mut err).is_some() {}
         });
         err.map_or(Ok(()), Err)
     }
@@ -193,6 +193,7 @@ impl<'a> Walker<'a> {
         let mut err = None;
         let item = step(
             rules::TRUSTED,
+            false,
             self.input,
             self.base,
             &self.limits,
@@ -222,6 +223,7 @@ impl<'a> Walker<'a> {
         let mut err = None;
         while let Some(x) = step(
             rules::TRUSTED,
+            false,
             input,
             base,
             &limits,
@@ -304,6 +306,7 @@ fn fail<'a>(
 #[inline(always)]
 fn step<'a>(
     r: u8,
+    check_limits: bool,
     input: &'a [u8],
     base: usize,
     limits: &Limits,
@@ -352,7 +355,7 @@ fn step<'a>(
         let error = value_error(cur.open, offset, header.value_len, rest.len() - header_len);
         return fail(cur, input, err, error);
     };
-    if r != rules::TRUSTED {
+    if check_limits {
         // Trusted walks re-read bytes that passed these limits already.
         if cur.nodes_left == 0 {
             let limit = limits.max_nodes;
@@ -364,8 +367,15 @@ fn step<'a>(
             return fail(cur, input, err, Error::TooDeep { offset, limit });
         }
     }
-    // Below the depth limit `open + 1` fits in a u32; trusted walks saturate.
-    let depth = u32::try_from(cur.open + 1).unwrap_or(u32::MAX);
+    // Below the depth limit `open + 1` fits in a u32 (the compiler sees it after the check
+    // above). A trusted walk re-reads bytes that a walk with such a limit accepted, so the
+    // depth fits there too, and the conversion need not saturate.
+    #[allow(clippy::cast_possible_truncation)]
+    let depth = if check_limits {
+        u32::try_from(cur.open + 1).unwrap_or(u32::MAX)
+    } else {
+        (cur.open + 1) as u32
+    };
     let tlv = Tlv::from_parts(header.tag, header.constructed, offset, header_len, raw);
     let value_end = at + object_len;
     if header.constructed {
@@ -456,8 +466,10 @@ impl<'a> Iterator for Walker<'a> {
         let mut err = None;
         // One copy of the step with the rule set read at run time: small enough to inline into
         // the caller's loop, where the rule set is loop-invariant.
+        // A walk from `Walker::new` checks the limits; trusted walks use `next_trusted`.
         let item = step(
             self.rules,
+            true,
             self.input,
             self.base,
             &self.limits,
@@ -489,7 +501,7 @@ impl<'a> Iterator for Walker<'a> {
         let mut acc = init;
         let mut err = None;
         with_rules!(rules, R => {
-            while let Some(x) = step(R, input, base, &limits, &mut cursor, &mut deep, &mut err) {
+            while let Some(x) = step(R, R != rules::TRUSTED, input, base, &limits, &mut cursor, &mut deep, &mut err) {
                 acc = f(acc, Ok(x));
             }
         });
