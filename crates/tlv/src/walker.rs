@@ -798,6 +798,109 @@ mod tests {
         );
     }
 
+    /// Every object by `next` (a `for` loop), with the error if any.
+    fn by_next(input: &[u8], opts: Options) -> (Vec<(u32, u32, usize)>, Option<Error>) {
+        let mut seen = Vec::new();
+        for item in Walker::new(input, opts) {
+            match item {
+                Ok((d, t)) => seen.push((d, t.tag().0, t.offset())),
+                Err(e) => return (seen, Some(e)),
+            }
+        }
+        (seen, None)
+    }
+
+    /// Every object by internal iteration (`fold`), with the error if any.
+    fn by_fold(input: &[u8], opts: Options) -> (Vec<(u32, u32, usize)>, Option<Error>) {
+        let mut seen = Vec::new();
+        let mut error = None;
+        Walker::new(input, opts).for_each(|item| match item {
+            Ok((d, t)) => seen.push((d, t.tag().0, t.offset())),
+            Err(e) => error = Some(e),
+        });
+        (seen, error)
+    }
+
+    #[test]
+    fn limits_stop_next_and_fold_at_the_same_object() {
+        // A0 { A0 { 80 00 } A0 { } 81 00 } 82 00: depth 3 reached once, an empty
+        // constructed object at depth 2, five objects before the last.
+        let input = [
+            0xA0, 0x08, 0xA0, 0x02, 0x80, 0x00, 0xA0, 0x00, 0x81, 0x00, 0x82, 0x00,
+        ];
+        let cases = [
+            (Options::default(), None),
+            (
+                Options::default().with_max_depth(2),
+                Some(Error::TooDeep {
+                    offset: 4,
+                    limit: 2,
+                }),
+            ),
+            (
+                Options::default().with_max_depth(0),
+                Some(Error::TooDeep {
+                    offset: 0,
+                    limit: 0,
+                }),
+            ),
+            (
+                Options::default().with_max_nodes(5),
+                Some(Error::TooManyNodes {
+                    offset: 10,
+                    limit: 5,
+                }),
+            ),
+            (
+                // Both limits at the same object: the node limit is reported.
+                Options::default().with_max_depth(2).with_max_nodes(2),
+                Some(Error::TooManyNodes {
+                    offset: 4,
+                    limit: 2,
+                }),
+            ),
+        ];
+        for (opts, error) in cases {
+            let (seen, got) = by_next(&input, opts);
+            assert_eq!(got, error, "{opts:?}");
+            assert_eq!(by_fold(&input, opts), (seen.clone(), got), "{opts:?}");
+            assert_eq!(Walker::new(&input[..], opts).finish().err(), error);
+        }
+        // An empty constructed object exactly at the depth limit is fine.
+        let (seen, got) = by_next(
+            &[0xA0, 0x02, 0xA0, 0x00],
+            Options::default().with_max_depth(2),
+        );
+        assert_eq!((seen, got), (std::vec![(1, 0xA0, 0), (2, 0xA0, 2)], None));
+    }
+
+    #[test]
+    fn trusted_walk_matches_the_validating_walk_past_the_remembered_levels() {
+        // A0 { 12 levels of A0 { .., 05 00 }, 06 00 } with filler: the trusted walk (from
+        // `descendants()`) pops through the window and the walk down like the checked one.
+        let mut v = std::vec![0x04, 0x00];
+        for _ in 0..12 {
+            v.extend([0x05, 0x00, 0x00]);
+            v = wrap(v);
+        }
+        v.extend([0xFF, 0x06, 0x00]);
+        let outer = wrap(v);
+        let opts = Options::default().with_max_depth(100);
+        let (checked, error) = by_next(&outer, opts);
+        assert_eq!(error, None);
+        assert_eq!(checked.len(), 1 + 12 + 1 + 12 + 1);
+        let all = crate::parse_all(&outer, opts).unwrap();
+        let trusted: Vec<(u32, u32, usize)> = all
+            .descendants()
+            .map(|(d, t)| (d, t.tag().0, t.offset()))
+            .collect();
+        assert_eq!(trusted, checked);
+        let mut folded = Vec::new();
+        all.descendants()
+            .for_each(|(d, t)| folded.push((d, t.tag().0, t.offset())));
+        assert_eq!(folded, checked);
+    }
+
     #[test]
     fn nothing_after_the_first_error() {
         let mut w = Walker::new(&[0x84, 0x00, 0x1F, 0x80, 0x00][..], Options::default());
