@@ -43,8 +43,42 @@ pub struct Walker<'a> {
     /// The rule set (a [`rules`] constant): the mode, or `TRUSTED` for validated bytes.
     rules: u8,
     limits: Limits,
-    cursor: Cursor<'a>,
+    cursor: Saved,
     deep: OpenEnds,
+}
+
+/// A [`Cursor`] between two calls of [`Walker::next`]: the region as its end, so that
+/// resuming rebuilds it from the input (whose pointer the compiler then knows) instead of
+/// storing and loading a second pointer per object.
+#[derive(Clone, Copy, Debug)]
+struct Saved {
+    pos: usize,
+    end: usize,
+    open: usize,
+    nodes_left: u32,
+}
+
+impl Saved {
+    #[inline(always)]
+    fn resume(self, input: &[u8]) -> Cursor<'_> {
+        Cursor {
+            pos: self.pos,
+            // Every end the walk stores lies within the input; the fallback keeps the pointer.
+            region: input.get(..self.end).unwrap_or(input),
+            open: self.open,
+            nodes_left: self.nodes_left,
+        }
+    }
+
+    #[inline(always)]
+    fn save(cur: Cursor<'_>) -> Self {
+        Self {
+            pos: cur.pos,
+            end: cur.region.len(),
+            open: cur.open,
+            nodes_left: cur.nodes_left,
+        }
+    }
 }
 
 /// The depth and node limits of [`Options`], in the types the walk compares them in.
@@ -143,9 +177,9 @@ impl<'a> Walker<'a> {
                 max_depth: opts.max_depth,
                 max_nodes: opts.max_nodes,
             },
-            cursor: Cursor {
+            cursor: Saved {
                 pos: 0,
-                region: input,
+                end: input.len(),
                 open: 0,
                 nodes_left: opts.max_nodes,
             },
@@ -174,9 +208,10 @@ impl<'a> Walker<'a> {
             base,
             rules,
             limits,
-            mut cursor,
+            cursor,
             mut deep,
         } = self;
+        let mut cursor = cursor.resume(input);
         let mut err = None;
         with_rules!(rules, R => {
             while step(R, R != rules::TRUSTED, input, base, &limits, &mut cursor, &mut deep, &mut err).is_some() {}
@@ -189,7 +224,7 @@ impl<'a> Walker<'a> {
     /// bytes cannot fail; if they did, the walk would end).
     #[inline(always)]
     pub(crate) fn next_trusted(&mut self) -> Option<(u32, Tlv<'a>)> {
-        let mut cur = self.cursor;
+        let mut cur = self.cursor.resume(self.input);
         let mut err = None;
         let item = step(
             rules::TRUSTED,
@@ -201,7 +236,7 @@ impl<'a> Walker<'a> {
             &mut self.deep,
             &mut err,
         );
-        self.cursor = cur;
+        self.cursor = Saved::save(cur);
         item
     }
 
@@ -215,10 +250,11 @@ impl<'a> Walker<'a> {
             input,
             base,
             limits,
-            mut cursor,
+            cursor,
             mut deep,
             ..
         } = self;
+        let mut cursor = cursor.resume(input);
         let mut acc = init;
         let mut err = None;
         while let Some(x) = step(
@@ -462,7 +498,7 @@ impl<'a> Iterator for Walker<'a> {
 
     #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        let mut cur = self.cursor;
+        let mut cur = self.cursor.resume(self.input);
         let mut err = None;
         // One copy of the step with the rule set read at run time: small enough to inline into
         // the caller's loop, where the rule set is loop-invariant.
@@ -477,7 +513,7 @@ impl<'a> Iterator for Walker<'a> {
             &mut self.deep,
             &mut err,
         );
-        self.cursor = cur;
+        self.cursor = Saved::save(cur);
         match item {
             Some(x) => Some(Ok(x)),
             None => err.map(Err),
@@ -495,9 +531,10 @@ impl<'a> Iterator for Walker<'a> {
             base,
             rules,
             limits,
-            mut cursor,
+            cursor,
             mut deep,
         } = self;
+        let mut cursor = cursor.resume(input);
         let mut acc = init;
         let mut err = None;
         with_rules!(rules, R => {
