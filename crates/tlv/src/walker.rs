@@ -335,10 +335,15 @@ fn fail<'a>(
 
 /// One step of the walk under the rule set `r` (see [`rules`]): the next object, or `None`
 /// at the end and on an error, which it stores in `err` (the walk then stays at its end).
+/// `check_limits` is a constant at every call: false only for trusted walks, which re-read
+/// bytes that passed the depth and node limits already.
 ///
 /// The error goes out through `err` rather than in an `Option<Result<..>>`: with the object
 /// and the error sharing one returned enum, the compiler carried the enum's bytes around the
 /// loop in registers and on the stack (about 30 instructions per object).
+// The walk's parts stay separate arguments (not one struct behind a reference) so that the
+// compiler keeps the cursor in registers and the arrays in memory.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn step<'a>(
     r: u8,
