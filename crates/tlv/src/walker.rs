@@ -115,8 +115,9 @@ struct OpenEnds {
     ends: [usize; REMEMBERED_LEVELS + 1],
     /// Start of the value of open object `REMEMBERED_LEVELS - 1`, where a walk down starts.
     anchor_start: usize,
-    /// Ends of open objects `window_lo..window_hi` found by the last walk down.
-    window: [usize; WINDOW],
+    /// Ends of open objects `window_lo..window_hi` found by the last walk down; `None` until
+    /// the first walk down (most walks never need one, and then never pay for clearing it).
+    window: Option<[usize; WINDOW]>,
     window_lo: usize,
     window_hi: usize,
 }
@@ -190,7 +191,7 @@ impl<'a> Walker<'a> {
                     ends
                 },
                 anchor_start: 0,
-                window: [0; WINDOW],
+                window: None,
                 window_lo: 0,
                 window_hi: 0,
             },
@@ -291,7 +292,11 @@ impl OpenEnds {
     #[inline(never)]
     fn end_of_deep(&mut self, input: &[u8], pos: usize, index: usize) -> usize {
         if (self.window_lo..self.window_hi).contains(&index) {
-            if let Some(&end) = self.window.get(index - self.window_lo) {
+            if let Some(&end) = self
+                .window
+                .as_ref()
+                .and_then(|w| w.get(index - self.window_lo))
+            {
                 return end;
             }
         }
@@ -307,7 +312,7 @@ impl OpenEnds {
             pos.saturating_sub(1),
             index,
         );
-        self.window = found.window;
+        self.window = Some(found.window);
         self.window_lo = found.window_lo;
         self.window_hi = found.window_hi;
         found.end
