@@ -113,13 +113,18 @@ struct OpenEnds {
     /// `i < REMEMBERED_LEVELS`. `ends[0]` is the input's end (the top level's), so that leaving any remembered
     /// object is one array read.
     ends: [usize; REMEMBERED_LEVELS + 1],
+    /// What the walk knows past the remembered levels; `None` until it first goes that deep
+    /// (most walks never do, and then never pay for clearing it).
+    far: Option<Far>,
+}
+
+/// The state of a walk past [`REMEMBERED_LEVELS`] (see [`OpenEnds::far`]).
+#[derive(Clone, Debug)]
+struct Far {
     /// Start of the value of open object `REMEMBERED_LEVELS - 1`, where a walk down starts.
     anchor_start: usize,
-    /// Ends of open objects `window_lo..window_hi` found by the last walk down; `None` until
-    /// the first walk down (most walks never need one, and then never pay for clearing it).
-    window: Option<[usize; WINDOW]>,
-    window_lo: usize,
-    window_hi: usize,
+    /// What the last walk down found: the ends of open objects `window_lo..window_hi`.
+    window: Option<DeepEnds>,
 }
 
 type Item<'a> = Result<(u32, Tlv<'a>), Error>;
@@ -129,16 +134,17 @@ type Item<'a> = Result<(u32, Tlv<'a>), Error>;
 macro_rules! with_rules {
     ($rules:expr, $r:ident => $body:expr) => {
         match $rules {
+            // Lenient first: the default mode takes one comparison.
+            rules::LENIENT => {
+                const $r: u8 = rules::LENIENT;
+                $body
+            }
             rules::STRICT => {
                 const $r: u8 = rules::STRICT;
                 $body
             }
             rules::ISO => {
                 const $r: u8 = rules::ISO;
-                $body
-            }
-            rules::LENIENT => {
-                const $r: u8 = rules::LENIENT;
                 $body
             }
             _ => {
@@ -190,10 +196,7 @@ impl<'a> Walker<'a> {
                     ends[0] = input.len();
                     ends
                 },
-                anchor_start: 0,
-                window: None,
-                window_lo: 0,
-                window_hi: 0,
+                far: None,
             },
         }
     }
@@ -291,13 +294,17 @@ impl OpenEnds {
     #[cold]
     #[inline(never)]
     fn end_of_deep(&mut self, input: &[u8], pos: usize, index: usize) -> usize {
-        if (self.window_lo..self.window_hi).contains(&index) {
-            if let Some(&end) = self
-                .window
-                .as_ref()
-                .and_then(|w| w.get(index - self.window_lo))
-            {
-                return end;
+        // Open objects this deep passed `push_deep` at `REMEMBERED_LEVELS - 1`, which set
+        // `far`; without it (not reached) the walk down starts at the input's start.
+        let far = self.far.get_or_insert(Far {
+            anchor_start: 0,
+            window: None,
+        });
+        if let Some(w) = &far.window {
+            if (w.window_lo..w.window_hi).contains(&index) {
+                if let Some(&end) = w.window.get(index - w.window_lo) {
+                    return end;
+                }
             }
         }
         let anchor_end = self
@@ -307,15 +314,14 @@ impl OpenEnds {
             .unwrap_or(input.len());
         let found = find_deep_ends(
             input,
-            self.anchor_start,
+            far.anchor_start,
             anchor_end,
             pos.saturating_sub(1),
             index,
         );
-        self.window = Some(found.window);
-        self.window_lo = found.window_lo;
-        self.window_hi = found.window_hi;
-        found.end
+        let end = found.end;
+        far.window = Some(found);
+        end
     }
 }
 
@@ -493,12 +499,18 @@ impl OpenEnds {
         if let Some(slot) = self.ends.get_mut(index + 1) {
             *slot = value_end;
         }
+        let far = self.far.get_or_insert(Far {
+            anchor_start: value_start,
+            window: None,
+        });
         if index == REMEMBERED_LEVELS - 1 {
-            self.anchor_start = value_start;
+            far.anchor_start = value_start;
         }
-        if self.window_hi > index {
-            // Window entries from this level down belonged to objects now closed.
-            self.window_hi = index.max(self.window_lo);
+        if let Some(w) = &mut far.window {
+            if w.window_hi > index {
+                // Window entries from this level down belonged to objects now closed.
+                w.window_hi = index.max(w.window_lo);
+            }
         }
     }
 }
@@ -560,6 +572,7 @@ impl<'a> Iterator for Walker<'a> {
 }
 
 /// What a walk down from the deepest remembered object finds (see [`find_deep_ends`]).
+#[derive(Clone, Debug)]
 struct DeepEnds {
     end: usize,
     window: [usize; WINDOW],
