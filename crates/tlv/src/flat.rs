@@ -52,7 +52,8 @@ pub fn parse_flat(input: &[u8], opts: impl Into<Options>) -> Result<Flat<'_>, Er
         }
         nodes += 1;
         let header = read_header(rest, pos, opts.mode)?;
-        let available = rest.len() - header.len;
+        let header_len = usize::from(header.len);
+        let available = rest.len() - header_len;
         let value_len = usize::try_from(header.value_len).unwrap_or(usize::MAX);
         if value_len > available {
             return Err(Error::TruncatedValue {
@@ -60,7 +61,7 @@ pub fn parse_flat(input: &[u8], opts: impl Into<Options>) -> Result<Flat<'_>, Er
                 needed: value_len - available,
             });
         }
-        pos += header.len + value_len;
+        pos += header_len + value_len;
     }
     Ok(Flat {
         rest: input,
@@ -101,14 +102,15 @@ impl<'a> Iterator for Flat<'a> {
         }
         // Validated by `parse_flat`; an error here cannot happen and would end the iteration.
         let header = read_header(rest, offset, self.mode).ok()?;
-        let end = header.len.saturating_add(header.value_len as usize);
+        let header_len = usize::from(header.len);
+        let end = header_len.saturating_add(header.value_len as usize);
         let Some(raw) = rest.get(..end) else {
             self.rest = &[];
             return None;
         };
         self.rest = rest.get(end..).unwrap_or_default();
         self.offset = offset + end;
-        Some(Tlv::from_parts(header.tag, false, offset, header.len, raw))
+        Some(Tlv::from_parts(header.tag, false, offset, header_len, raw))
     }
 }
 

@@ -12,8 +12,9 @@ pub(crate) struct Header {
     pub tag: Tag,
     /// Bit 6 of the first tag byte.
     pub constructed: bool,
-    /// Bytes of tag plus length.
-    pub len: usize,
+    /// Bytes of tag plus length (at most 4 + 5). A `u8`, so that the compiler knows that
+    /// `len + value_len` cannot overflow and that the value starts inside the object.
+    pub len: u8,
     /// The declared value length.
     pub value_len: u32,
 }
@@ -91,11 +92,11 @@ pub(crate) fn read_header_in(bytes: &[u8], at: usize, r: u8) -> Result<Header, E
         if r == rules::STRICT && b0 == 0x00 {
             return Err(Error::InvalidTag { offset: at });
         }
-        (u32::from(b0), 1)
+        (u32::from(b0), 1u8)
     } else {
         read_long_tag(bytes, b0, at, r)?
     };
-    let &l0 = bytes.get(tag_len).ok_or(truncated)?;
+    let &l0 = bytes.get(usize::from(tag_len)).ok_or(truncated)?;
     if l0 < 0x80 {
         return Ok(Header {
             tag: Tag(tag),
@@ -118,13 +119,14 @@ pub(crate) fn read_header_in(bytes: &[u8], at: usize, r: u8) -> Result<Header, E
 #[inline]
 fn read_long_length(
     bytes: &[u8],
-    tag_len: usize,
+    tag_len: u8,
     l0: u8,
     at: usize,
     r: u8,
-) -> Result<(u32, usize), Error> {
+) -> Result<(u32, u8), Error> {
+    let tag_len = usize::from(tag_len);
     let len_at = at + tag_len;
-    let n = usize::from(l0 & 0x7F);
+    let n = l0 & 0x7F;
     if n == 0 {
         return Err(Error::IndefiniteLength { offset: len_at });
     }
@@ -135,7 +137,7 @@ fn read_long_length(
         });
     }
     let digits = bytes
-        .get(tag_len + 1..tag_len + 1 + n)
+        .get(tag_len + 1..tag_len + 1 + usize::from(n))
         .ok_or(Error::TruncatedHeader { offset: at })?;
     let mut value_len = 0u32;
     for &d in digits {
@@ -156,7 +158,7 @@ fn read_long_length(
 
 /// Reads a tag in the high-tag form (first byte number bits `1F`), returning it and its length.
 #[inline]
-fn read_long_tag(bytes: &[u8], b0: u8, at: usize, r: u8) -> Result<(u32, usize), Error> {
+fn read_long_tag(bytes: &[u8], b0: u8, at: usize, r: u8) -> Result<(u32, u8), Error> {
     let truncated = Error::TruncatedHeader { offset: at };
     let invalid = Error::InvalidTag { offset: at };
     if r == rules::STRICT && b0 == 0xFF {
@@ -179,7 +181,8 @@ fn read_long_tag(bytes: &[u8], b0: u8, at: usize, r: u8) -> Result<(u32, usize),
     for (i, &b) in bytes.iter().enumerate().take(4).skip(2) {
         tag = (tag << 8) | u32::from(b);
         if b & 0x80 == 0 {
-            return Ok((tag, i + 1));
+            // `i` is 2 or 3.
+            return Ok((tag, i as u8 + 1));
         }
     }
     if bytes.len() < 4 {

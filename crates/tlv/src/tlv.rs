@@ -110,7 +110,8 @@ impl<'a> Tlv<'a> {
         };
         let rest = input.get(start..).unwrap_or_default();
         let header = read_header(rest, start, opts.mode)?;
-        let available = rest.len() - header.len;
+        let header_len = usize::from(header.len);
+        let available = rest.len() - header_len;
         let value_len = usize::try_from(header.value_len).unwrap_or(usize::MAX);
         if value_len > available {
             return Err(Error::TruncatedValue {
@@ -118,7 +119,7 @@ impl<'a> Tlv<'a> {
                 needed: value_len - available,
             });
         }
-        let end = start + header.len + value_len;
+        let end = start + header_len + value_len;
         let object = input.get(..end).unwrap_or_default();
         let mut walker = Walker::new(object, opts);
         let first = match walker.next() {
@@ -313,7 +314,8 @@ impl<'a> Iterator for Tlvs<'a> {
         // The bytes were validated when this iterator was made; an error here cannot happen,
         // and would end the iteration rather than panic.
         let header = read_header_in(rest, offset, rules::TRUSTED).ok()?;
-        let end = header.len.saturating_add(header.value_len as usize);
+        let header_len = usize::from(header.len);
+        let end = header_len.saturating_add(header.value_len as usize);
         let Some(raw) = rest.get(..end) else {
             self.rest = &[];
             return None;
@@ -324,7 +326,7 @@ impl<'a> Iterator for Tlvs<'a> {
             header.tag,
             header.constructed,
             offset,
-            header.len,
+            header_len,
             raw,
         ))
     }
@@ -342,20 +344,17 @@ impl<'a> Iterator for Descendants<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<(u32, Tlv<'a>)> {
-        self.0.next()?.ok()
+        self.0.next_trusted()
     }
 
     /// Internal iteration (`for_each`, `count`, ...) runs the walker's own `fold`.
     #[inline]
-    fn fold<B, F>(self, init: B, mut f: F) -> B
+    fn fold<B, F>(self, init: B, f: F) -> B
     where
         F: FnMut(B, Self::Item) -> B,
     {
         // The bytes were validated; an error cannot happen, and would end the walk.
-        self.0.fold(init, |acc, item| match item {
-            Ok(x) => f(acc, x),
-            Err(_) => acc,
-        })
+        self.0.fold_trusted(init, f)
     }
 }
 

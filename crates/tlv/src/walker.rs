@@ -43,8 +43,42 @@ pub struct Walker<'a> {
     /// The rule set (a [`rules`] constant): the mode, or `TRUSTED` for validated bytes.
     rules: u8,
     limits: Limits,
-    cursor: Cursor,
+    cursor: Saved,
     deep: OpenEnds,
+}
+
+/// A [`Cursor`] between two calls of [`Walker::next`]: the region as its end, so that
+/// resuming rebuilds it from the input (whose pointer the compiler then knows) instead of
+/// storing and loading a second pointer per object.
+#[derive(Clone, Copy, Debug)]
+struct Saved {
+    pos: usize,
+    end: usize,
+    open: usize,
+    nodes_left: u32,
+}
+
+impl Saved {
+    #[inline(always)]
+    fn resume(self, input: &[u8]) -> Cursor<'_> {
+        Cursor {
+            pos: self.pos,
+            // Every end the walk stores lies within the input; the fallback keeps the pointer.
+            region: input.get(..self.end).unwrap_or(input),
+            open: self.open,
+            nodes_left: self.nodes_left,
+        }
+    }
+
+    #[inline(always)]
+    fn save(cur: Cursor<'_>) -> Self {
+        Self {
+            pos: cur.pos,
+            end: cur.region.len(),
+            open: cur.open,
+            nodes_left: cur.nodes_left,
+        }
+    }
 }
 
 /// The depth and node limits of [`Options`], in the types the walk compares them in.
@@ -61,10 +95,11 @@ struct Limits {
 /// compiler can hold it in registers. After an error the walk stands at the end of the input
 /// at the top level, where it yields nothing more (no separate "failed" flag to test).
 #[derive(Clone, Copy, Debug)]
-struct Cursor {
+struct Cursor<'a> {
     pos: usize,
-    /// End of the innermost open object's value, or `input.len()` at the top level.
-    end: usize,
+    /// The input up to the end of the innermost open object's value (all of it at the top
+    /// level): always a prefix of the input, so its pointer is the input's.
+    region: &'a [u8],
     /// How many constructed objects are open around `pos`.
     open: usize,
     /// How many more objects the node limit allows.
@@ -78,12 +113,18 @@ struct OpenEnds {
     /// `i < REMEMBERED_LEVELS`. `ends[0]` is the input's end (the top level's), so that leaving any remembered
     /// object is one array read.
     ends: [usize; REMEMBERED_LEVELS + 1],
+    /// What the walk knows past the remembered levels; `None` until it first goes that deep
+    /// (most walks never do, and then never pay for clearing it).
+    far: Option<Far>,
+}
+
+/// The state of a walk past [`REMEMBERED_LEVELS`] (see [`OpenEnds::far`]).
+#[derive(Clone, Debug)]
+struct Far {
     /// Start of the value of open object `REMEMBERED_LEVELS - 1`, where a walk down starts.
     anchor_start: usize,
-    /// Ends of open objects `window_lo..window_hi` found by the last walk down.
-    window: [usize; WINDOW],
-    window_lo: usize,
-    window_hi: usize,
+    /// What the last walk down found: the ends of open objects `window_lo..window_hi`.
+    window: Option<DeepEnds>,
 }
 
 type Item<'a> = Result<(u32, Tlv<'a>), Error>;
@@ -93,16 +134,17 @@ type Item<'a> = Result<(u32, Tlv<'a>), Error>;
 macro_rules! with_rules {
     ($rules:expr, $r:ident => $body:expr) => {
         match $rules {
+            // Lenient first: the default mode takes one comparison.
+            rules::LENIENT => {
+                const $r: u8 = rules::LENIENT;
+                $body
+            }
             rules::STRICT => {
                 const $r: u8 = rules::STRICT;
                 $body
             }
             rules::ISO => {
                 const $r: u8 = rules::ISO;
-                $body
-            }
-            rules::LENIENT => {
-                const $r: u8 = rules::LENIENT;
                 $body
             }
             _ => {
@@ -142,7 +184,7 @@ impl<'a> Walker<'a> {
                 max_depth: opts.max_depth,
                 max_nodes: opts.max_nodes,
             },
-            cursor: Cursor {
+            cursor: Saved {
                 pos: 0,
                 end: input.len(),
                 open: 0,
@@ -154,10 +196,7 @@ impl<'a> Walker<'a> {
                     ends[0] = input.len();
                     ends
                 },
-                anchor_start: 0,
-                window: [0; WINDOW],
-                window_lo: 0,
-                window_hi: 0,
+                far: None,
             },
         }
     }
@@ -173,14 +212,68 @@ impl<'a> Walker<'a> {
             base,
             rules,
             limits,
-            mut cursor,
+            cursor,
             mut deep,
         } = self;
+        let mut cursor = cursor.resume(input);
         let mut err = None;
         with_rules!(rules, R => {
-            while step(R, input, base, &limits, &mut cursor, &mut deep, &mut err).is_some() {}
+            while step(R, R != rules::TRUSTED, input, base, &limits, &mut cursor, &mut deep, &mut err).is_some() {}
         });
         err.map_or(Ok(()), Err)
+    }
+
+    /// The next object of a trusted walk ([`Walker::trusted`]): the step under the constant
+    /// rule set `TRUSTED`, with no rule tests, no limits and no error to carry (validated
+    /// bytes cannot fail; if they did, the walk would end).
+    #[inline(always)]
+    pub(crate) fn next_trusted(&mut self) -> Option<(u32, Tlv<'a>)> {
+        let mut cur = self.cursor.resume(self.input);
+        let mut err = None;
+        let item = step(
+            rules::TRUSTED,
+            false,
+            self.input,
+            self.base,
+            &self.limits,
+            &mut cur,
+            &mut self.deep,
+            &mut err,
+        );
+        self.cursor = Saved::save(cur);
+        item
+    }
+
+    /// Internal iteration of a trusted walk (see [`Walker::next_trusted`]).
+    #[inline(always)]
+    pub(crate) fn fold_trusted<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, (u32, Tlv<'a>)) -> B,
+    {
+        let Walker {
+            input,
+            base,
+            limits,
+            cursor,
+            mut deep,
+            ..
+        } = self;
+        let mut cursor = cursor.resume(input);
+        let mut acc = init;
+        let mut err = None;
+        while let Some(x) = step(
+            rules::TRUSTED,
+            false,
+            input,
+            base,
+            &limits,
+            &mut cursor,
+            &mut deep,
+            &mut err,
+        ) {
+            acc = f(acc, x);
+        }
+        acc
     }
 }
 
@@ -201,9 +294,17 @@ impl OpenEnds {
     #[cold]
     #[inline(never)]
     fn end_of_deep(&mut self, input: &[u8], pos: usize, index: usize) -> usize {
-        if (self.window_lo..self.window_hi).contains(&index) {
-            if let Some(&end) = self.window.get(index - self.window_lo) {
-                return end;
+        // Open objects this deep passed `push_deep` at `REMEMBERED_LEVELS - 1`, which set
+        // `far`; without it (not reached) the walk down starts at the input's start.
+        let far = self.far.get_or_insert(Far {
+            anchor_start: 0,
+            window: None,
+        });
+        if let Some(w) = &far.window {
+            if (w.window_lo..w.window_hi).contains(&index) {
+                if let Some(&end) = w.window.get(index - w.window_lo) {
+                    return end;
+                }
             }
         }
         let anchor_end = self
@@ -213,15 +314,14 @@ impl OpenEnds {
             .unwrap_or(input.len());
         let found = find_deep_ends(
             input,
-            self.anchor_start,
+            far.anchor_start,
             anchor_end,
             pos.saturating_sub(1),
             index,
         );
-        self.window = found.window;
-        self.window_lo = found.window_lo;
-        self.window_hi = found.window_hi;
-        found.end
+        let end = found.end;
+        far.window = Some(found);
+        end
     }
 }
 
@@ -229,14 +329,14 @@ impl OpenEnds {
 /// step.
 #[inline(always)]
 fn fail<'a>(
-    cur: &mut Cursor,
-    input_len: usize,
+    cur: &mut Cursor<'a>,
+    input: &'a [u8],
     err: &mut Option<Error>,
     error: Error,
 ) -> Option<(u32, Tlv<'a>)> {
     *cur = Cursor {
-        pos: input_len,
-        end: input_len,
+        pos: input.len(),
+        region: input,
         open: 0,
         nodes_left: 0,
     };
@@ -246,24 +346,30 @@ fn fail<'a>(
 
 /// One step of the walk under the rule set `r` (see [`rules`]): the next object, or `None`
 /// at the end and on an error, which it stores in `err` (the walk then stays at its end).
+/// `check_limits` is a constant at every call: false only for trusted walks, which re-read
+/// bytes that passed the depth and node limits already.
 ///
 /// The error goes out through `err` rather than in an `Option<Result<..>>`: with the object
 /// and the error sharing one returned enum, the compiler carried the enum's bytes around the
 /// loop in registers and on the stack (about 30 instructions per object).
+// The walk's parts stay separate arguments (not one struct behind a reference) so that the
+// compiler keeps the cursor in registers and the arrays in memory.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn step<'a>(
     r: u8,
+    check_limits: bool,
     input: &'a [u8],
     base: usize,
     limits: &Limits,
-    cur: &mut Cursor,
+    cur: &mut Cursor<'a>,
     deep: &mut OpenEnds,
     err: &mut Option<Error>,
 ) -> Option<(u32, Tlv<'a>)> {
     let (at, rest) = loop {
-        if cur.pos < cur.end {
-            // `pos < end <= input.len()`, so `rest` is never empty.
-            let rest = input.get(cur.pos..cur.end).unwrap_or_default();
+        // `region` is `input[..end]`: one comparison both ends the region and proves that
+        // `rest` is not empty (no separate check of `end` against the input).
+        if let Some(rest) = cur.region.get(cur.pos..).filter(|rest| !rest.is_empty()) {
             match rest.first() {
                 // ISO/IEC 7816-4 §5.2.2: 00 and FF where a tag would start are filler,
                 // except in strict mode, where the header reader rejects them. The run of
@@ -279,38 +385,50 @@ fn step<'a>(
             return None;
         }
         cur.open -= 1;
-        cur.end = deep.end_at(input, cur.pos, cur.open);
+        let end = deep.end_at(input, cur.pos, cur.open);
+        // Every remembered end lies within the input; the fallback keeps the same pointer.
+        cur.region = input.get(..end).unwrap_or(input);
     };
     let offset = base + at;
     // The hot path only learns whether the header is good; the error (type and offset) is
     // worked out again, out of line, by the same reader (see `header_error`).
     let Some(header) = read_header_in(rest, 0, r).ok() else {
-        return fail(cur, input.len(), err, header_error(rest, offset, r));
+        return fail(cur, input, err, header_error(rest, offset, r));
     };
-    // `header.len <= rest.len()`: the reader read every header byte from `rest`.
     // One bounds check proves that the value fits in the enclosing object and gives the
     // object's bytes (the header reader read every header byte from `rest`).
+    // `header_len <= 9` and `value_len < 2^32` as types the compiler can see: the sum
+    // cannot overflow (on 64-bit targets; saturating elsewhere) and the value starts inside
+    // the object, so splitting it off needs no check.
+    let header_len = usize::from(header.len);
     let value_len = usize::try_from(header.value_len).unwrap_or(usize::MAX);
-    let object_len = header.len.saturating_add(value_len);
+    let object_len = header_len.saturating_add(value_len);
     let Some(raw) = rest.get(..object_len) else {
-        let error = value_error(cur.open, offset, header.value_len, rest.len() - header.len);
-        return fail(cur, input.len(), err, error);
+        let error = value_error(cur.open, offset, header.value_len, rest.len() - header_len);
+        return fail(cur, input, err, error);
     };
-    {
-        // Trusted walks run with both limits at their maximum (`Walker::trusted`).
+    if check_limits {
+        // Trusted walks re-read bytes that passed these limits already.
         if cur.nodes_left == 0 {
             let limit = limits.max_nodes;
-            return fail(cur, input.len(), err, Error::TooManyNodes { offset, limit });
+            return fail(cur, input, err, Error::TooManyNodes { offset, limit });
         }
         cur.nodes_left -= 1;
         if cur.open >= limits.max_open {
             let limit = limits.max_depth;
-            return fail(cur, input.len(), err, Error::TooDeep { offset, limit });
+            return fail(cur, input, err, Error::TooDeep { offset, limit });
         }
     }
-    // Below the depth limit `open + 1` fits in a u32; trusted walks saturate.
-    let depth = u32::try_from(cur.open + 1).unwrap_or(u32::MAX);
-    let tlv = Tlv::from_parts(header.tag, header.constructed, offset, header.len, raw);
+    // Below the depth limit `open + 1` fits in a u32 (the compiler sees it after the check
+    // above). A trusted walk re-reads bytes that a walk with such a limit accepted, so the
+    // depth fits there too, and the conversion need not saturate.
+    #[allow(clippy::cast_possible_truncation)]
+    let depth = if check_limits {
+        u32::try_from(cur.open + 1).unwrap_or(u32::MAX)
+    } else {
+        (cur.open + 1) as u32
+    };
+    let tlv = Tlv::from_parts(header.tag, header.constructed, offset, header_len, raw);
     let value_end = at + object_len;
     if header.constructed {
         if cur.open < REMEMBERED_LEVELS - 1 {
@@ -318,11 +436,12 @@ fn step<'a>(
                 *slot = value_end;
             }
         } else {
-            deep.push_deep(cur.open, at + header.len, value_end);
+            deep.push_deep(cur.open, at + header_len, value_end);
         }
         cur.open += 1;
-        cur.end = value_end;
-        cur.pos = at + header.len;
+        // `value_end` lies within `region` (the `get` above); the fallback keeps the pointer.
+        cur.region = cur.region.get(..value_end).unwrap_or(cur.region);
+        cur.pos = at + header_len;
     } else {
         cur.pos = value_end;
     }
@@ -380,12 +499,18 @@ impl OpenEnds {
         if let Some(slot) = self.ends.get_mut(index + 1) {
             *slot = value_end;
         }
+        let far = self.far.get_or_insert(Far {
+            anchor_start: value_start,
+            window: None,
+        });
         if index == REMEMBERED_LEVELS - 1 {
-            self.anchor_start = value_start;
+            far.anchor_start = value_start;
         }
-        if self.window_hi > index {
-            // Window entries from this level down belonged to objects now closed.
-            self.window_hi = index.max(self.window_lo);
+        if let Some(w) = &mut far.window {
+            if w.window_hi > index {
+                // Window entries from this level down belonged to objects now closed.
+                w.window_hi = index.max(w.window_lo);
+            }
         }
     }
 }
@@ -395,12 +520,14 @@ impl<'a> Iterator for Walker<'a> {
 
     #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        let mut cur = self.cursor;
+        let mut cur = self.cursor.resume(self.input);
         let mut err = None;
         // One copy of the step with the rule set read at run time: small enough to inline into
         // the caller's loop, where the rule set is loop-invariant.
+        // A walk from `Walker::new` checks the limits; trusted walks use `next_trusted`.
         let item = step(
             self.rules,
+            true,
             self.input,
             self.base,
             &self.limits,
@@ -408,7 +535,7 @@ impl<'a> Iterator for Walker<'a> {
             &mut self.deep,
             &mut err,
         );
-        self.cursor = cur;
+        self.cursor = Saved::save(cur);
         match item {
             Some(x) => Some(Ok(x)),
             None => err.map(Err),
@@ -426,13 +553,14 @@ impl<'a> Iterator for Walker<'a> {
             base,
             rules,
             limits,
-            mut cursor,
+            cursor,
             mut deep,
         } = self;
+        let mut cursor = cursor.resume(input);
         let mut acc = init;
         let mut err = None;
         with_rules!(rules, R => {
-            while let Some(x) = step(R, input, base, &limits, &mut cursor, &mut deep, &mut err) {
+            while let Some(x) = step(R, R != rules::TRUSTED, input, base, &limits, &mut cursor, &mut deep, &mut err) {
                 acc = f(acc, Ok(x));
             }
         });
@@ -444,6 +572,7 @@ impl<'a> Iterator for Walker<'a> {
 }
 
 /// What a walk down from the deepest remembered object finds (see [`find_deep_ends`]).
+#[derive(Clone, Debug)]
 struct DeepEnds {
     end: usize,
     window: [usize; WINDOW],
@@ -486,7 +615,7 @@ fn find_deep_ends(
                 found.end = end;
                 return found;
             };
-            let value_start = p + h.len;
+            let value_start = p + usize::from(h.len);
             let value_end = value_start
                 .saturating_add(usize::try_from(h.value_len).unwrap_or(usize::MAX))
                 .min(end);
@@ -727,6 +856,109 @@ mod tests {
             walk(&input, Mode::Strict.into()),
             Err(Error::InvalidTag { offset: 0 })
         );
+    }
+
+    /// Every object by `next` (a `for` loop), with the error if any.
+    fn by_next(input: &[u8], opts: Options) -> (Vec<(u32, u32, usize)>, Option<Error>) {
+        let mut seen = Vec::new();
+        for item in Walker::new(input, opts) {
+            match item {
+                Ok((d, t)) => seen.push((d, t.tag().0, t.offset())),
+                Err(e) => return (seen, Some(e)),
+            }
+        }
+        (seen, None)
+    }
+
+    /// Every object by internal iteration (`fold`), with the error if any.
+    fn by_fold(input: &[u8], opts: Options) -> (Vec<(u32, u32, usize)>, Option<Error>) {
+        let mut seen = Vec::new();
+        let mut error = None;
+        Walker::new(input, opts).for_each(|item| match item {
+            Ok((d, t)) => seen.push((d, t.tag().0, t.offset())),
+            Err(e) => error = Some(e),
+        });
+        (seen, error)
+    }
+
+    #[test]
+    fn limits_stop_next_and_fold_at_the_same_object() {
+        // A0 { A0 { 80 00 } A0 { } 81 00 } 82 00: depth 3 reached once, an empty
+        // constructed object at depth 2, five objects before the last.
+        let input = [
+            0xA0, 0x08, 0xA0, 0x02, 0x80, 0x00, 0xA0, 0x00, 0x81, 0x00, 0x82, 0x00,
+        ];
+        let cases = [
+            (Options::default(), None),
+            (
+                Options::default().with_max_depth(2),
+                Some(Error::TooDeep {
+                    offset: 4,
+                    limit: 2,
+                }),
+            ),
+            (
+                Options::default().with_max_depth(0),
+                Some(Error::TooDeep {
+                    offset: 0,
+                    limit: 0,
+                }),
+            ),
+            (
+                Options::default().with_max_nodes(5),
+                Some(Error::TooManyNodes {
+                    offset: 10,
+                    limit: 5,
+                }),
+            ),
+            (
+                // Both limits at the same object: the node limit is reported.
+                Options::default().with_max_depth(2).with_max_nodes(2),
+                Some(Error::TooManyNodes {
+                    offset: 4,
+                    limit: 2,
+                }),
+            ),
+        ];
+        for (opts, error) in cases {
+            let (seen, got) = by_next(&input, opts);
+            assert_eq!(got, error, "{opts:?}");
+            assert_eq!(by_fold(&input, opts), (seen.clone(), got), "{opts:?}");
+            assert_eq!(Walker::new(&input[..], opts).finish().err(), error);
+        }
+        // An empty constructed object exactly at the depth limit is fine.
+        let (seen, got) = by_next(
+            &[0xA0, 0x02, 0xA0, 0x00],
+            Options::default().with_max_depth(2),
+        );
+        assert_eq!((seen, got), (std::vec![(1, 0xA0, 0), (2, 0xA0, 2)], None));
+    }
+
+    #[test]
+    fn trusted_walk_matches_the_validating_walk_past_the_remembered_levels() {
+        // A0 { 12 levels of A0 { .., 05 00 }, 06 00 } with filler: the trusted walk (from
+        // `descendants()`) pops through the window and the walk down like the checked one.
+        let mut v = std::vec![0x04, 0x00];
+        for _ in 0..12 {
+            v.extend([0x05, 0x00, 0x00]);
+            v = wrap(v);
+        }
+        v.extend([0xFF, 0x06, 0x00]);
+        let outer = wrap(v);
+        let opts = Options::default().with_max_depth(100);
+        let (checked, error) = by_next(&outer, opts);
+        assert_eq!(error, None);
+        assert_eq!(checked.len(), 1 + 12 + 1 + 12 + 1);
+        let all = crate::parse_all(&outer, opts).unwrap();
+        let trusted: Vec<(u32, u32, usize)> = all
+            .descendants()
+            .map(|(d, t)| (d, t.tag().0, t.offset()))
+            .collect();
+        assert_eq!(trusted, checked);
+        let mut folded = Vec::new();
+        all.descendants()
+            .for_each(|(d, t)| folded.push((d, t.tag().0, t.offset())));
+        assert_eq!(folded, checked);
     }
 
     #[test]

@@ -100,6 +100,66 @@ fn reencode(tlv: Tlv<'_>, out: &mut Vec<u8>) {
     }
 }
 
+/// One object as every walk reports it: depth, tag, offset, raw bytes and value.
+type Seen<'a> = (u32, Tag, usize, &'a [u8], &'a [u8]);
+
+fn seen<'a>(depth: u32, t: Tlv<'a>) -> Seen<'a> {
+    (depth, t.tag(), t.offset(), t.raw(), t.value())
+}
+
+/// The objects of `bytes` in walk order by each way of walking them: `Walker::for_each`
+/// (internal iteration, the reference), a `for` loop over the `Walker` (`next`),
+/// `parse_all(..)?.descendants()` by `for` loop and by `for_each`, and recursion over
+/// `children()`. `None` when the validating walk fails.
+fn every_walk<'a>(bytes: &'a [u8], opts: Options) -> Option<[Vec<Seen<'a>>; 5]> {
+    let mut by_for_each = Vec::new();
+    let mut failed = false;
+    Walker::new(bytes, opts).for_each(|item| match item {
+        Ok((d, t)) => by_for_each.push(seen(d, t)),
+        Err(_) => failed = true,
+    });
+    let by_next: Result<Vec<Seen<'a>>, _> = Walker::new(bytes, opts)
+        .map(|item| item.map(|(d, t)| seen(d, t)))
+        .collect();
+    let all = parse_all(bytes, opts);
+    assert_eq!(failed, by_next.is_err());
+    assert_eq!(failed, all.is_err());
+    if failed {
+        return None;
+    }
+    let all = all.unwrap();
+    let mut by_descendants = Vec::new();
+    for (d, t) in all.descendants() {
+        by_descendants.push(seen(d, t));
+    }
+    let mut by_descendants_fold = Vec::new();
+    all.descendants()
+        .for_each(|(d, t)| by_descendants_fold.push(seen(d, t)));
+    fn recurse<'a>(t: Tlv<'a>, depth: u32, out: &mut Vec<Seen<'a>>) {
+        out.push(seen(depth, t));
+        for c in t.children() {
+            recurse(c, depth + 1, out);
+        }
+    }
+    let mut by_children = Vec::new();
+    for t in all {
+        recurse(t, 1, &mut by_children);
+    }
+    Some([
+        by_for_each,
+        by_next.unwrap(),
+        by_descendants,
+        by_descendants_fold,
+        by_children,
+    ])
+}
+
+/// `node` inside `levels` constructed `A0` objects (to go past the walker's remembered
+/// levels).
+fn wrapped(node: Node, levels: usize) -> Node {
+    (0..levels).fold(node, |n, _| Node::Constructed(Tag(0xA0), vec![n]))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -168,6 +228,50 @@ proptest! {
                 .collect();
             let first: Vec<(Tag, usize)> = all.map(|t| (t.tag(), t.len())).collect();
             prop_assert_eq!(again, first);
+        }
+    }
+
+    #[test]
+    fn every_walk_yields_the_for_each_sequence(
+        nodes in proptest::collection::vec((tree(), 0usize..14), 1..4),
+        filler in proptest::collection::vec(prop_oneof![Just(0x00u8), Just(0xFF)], 0..3),
+    ) {
+        let mut b = Builder::new();
+        for (n, levels) in &nodes {
+            build(&mut b, &wrapped(n.clone(), *levels)).unwrap();
+        }
+        let bytes = b.finish();
+        // Filler before and after the objects (skipped outside strict mode).
+        let mut with_filler = filler.clone();
+        with_filler.extend_from_slice(&bytes);
+        with_filler.extend_from_slice(&filler);
+        for (input, modes) in [
+            (&bytes, &[Mode::Strict, Mode::Iso, Mode::Lenient][..]),
+            (&with_filler, &[Mode::Iso, Mode::Lenient][..]),
+        ] {
+            for &mode in modes {
+                let opts = Options::from(mode).with_max_depth(64);
+                let walks = every_walk(input, opts).expect("valid input");
+                for other in &walks[1..] {
+                    prop_assert_eq!(&walks[0], other);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_walk_agrees_on_hostile_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        for mode in [Mode::Strict, Mode::Iso, Mode::Lenient] {
+            for opts in [
+                Options::from(mode),
+                Options::from(mode).with_max_depth(3).with_max_nodes(7),
+            ] {
+                if let Some(walks) = every_walk(&bytes, opts) {
+                    for other in &walks[1..] {
+                        prop_assert_eq!(&walks[0], other);
+                    }
+                }
+            }
         }
     }
 
