@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Medians of the two quiet runs (criterion baselines `quiet1`, `quiet2`) as a Markdown table.
+
+    python3 benches/criterion_table.py [CRITERION_DIR] [PREFIX]
+
+One row per benchmark id (group/function/parameter) whose id starts with PREFIX (default: all),
+with both medians, their spread, and with --ratio-to=NAME the ratio of the two runs' mean to the
+row whose id has NAME in place of one component (`floor`, `apdu-core`, `bare`, ...). Standard library only.
+"""
+
+import json
+import os
+import sys
+
+ROOT = "target/criterion"
+args = [a for a in sys.argv[1:] if not a.startswith("--")]
+ratio_to = None
+for a in sys.argv[1:]:
+    if a.startswith("--ratio-to="):
+        ratio_to = a.split("=", 1)[1]
+if args:
+    ROOT = args[0]
+prefix = args[1] if len(args) > 1 else ""
+
+
+def median(path):
+    with open(path) as f:
+        return json.load(f)["median"]["point_estimate"]
+
+
+def fmt(ns):
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.2f} µs"
+    return f"{ns:.1f} ns"
+
+
+rows = {}
+for dirpath, dirnames, filenames in os.walk(ROOT):
+    if os.path.basename(dirpath) != "quiet1" or "estimates.json" not in filenames:
+        continue
+    bench_dir = os.path.dirname(dirpath)
+    with open(os.path.join(bench_dir, "quiet1", "benchmark.json")) as f:
+        full_id = json.load(f)["full_id"]
+    if not full_id.startswith(prefix):
+        continue
+    m1 = median(os.path.join(dirpath, "estimates.json"))
+    p2 = os.path.join(bench_dir, "quiet2", "estimates.json")
+    m2 = median(p2) if os.path.exists(p2) else None
+    rows[full_id] = (m1, m2)
+
+
+def group_of(full_id):
+    return full_id.split("/")[0]
+
+
+print("| benchmark | run 1 median | run 2 median | runs differ by | ratio |")
+print("|---|---|---|---|---|")
+for full_id in sorted(rows):
+    m1, m2 = rows[full_id]
+    spread = f"{abs(m1 - m2) / min(m1, m2) * 100:.1f} %" if m2 else "–"
+    ratio = ""
+    if ratio_to:
+        # The reference is the same id with one component replaced by RATIO_TO: the last for
+        # `tlv/x509/cardwire-tlv` → `tlv/x509/floor`, the one before for `sm/aes/engine/64`.
+        parts = full_id.split("/")
+        for i in range(len(parts) - 1, 0, -1):
+            ref_id = "/".join(parts[:i] + [ratio_to] + parts[i + 1:])
+            if ref_id in rows and ref_id != full_id:
+                r1, r2 = rows[ref_id]
+                mean = (m1 + (m2 or m1)) / 2
+                rmean = (r1 + (r2 or r1)) / 2
+                ratio = f"{mean / rmean:.2f}× {ratio_to}"
+                break
+    print(f"| {full_id} | {fmt(m1)} | {fmt(m2) if m2 else '–'} | {spread} | {ratio} |")
