@@ -37,7 +37,7 @@
 
 use crate::command::{MAX_NC, MAX_NE, MAX_SHORT_NC, MAX_SHORT_NE};
 use crate::response::MAX_RESPONSE_LEN;
-use crate::{CommandRepr, Error, Ins, LengthForm, StatusWord};
+use crate::{Cla, CommandRepr, Error, Ins, LengthForm, StatusWord};
 
 /// The most GET RESPONSE commands sent for one logical command, everywhere in cardwire: the
 /// exchange engine's default [`Limits`], the `Card` session's secure-messaging path and the
@@ -361,6 +361,8 @@ enum State {
 #[derive(Debug)]
 pub struct Exchange<'a> {
     command: CommandRepr<'a>,
+    /// The class byte of GET RESPONSE: interindustry, on the command's logical channel.
+    get_response_cla: Cla,
     form: LengthForm,
     chunk: usize,
     max_ne: u32,
@@ -428,6 +430,7 @@ impl<'a> Exchange<'a> {
         };
         Ok(Self {
             command,
+            get_response_cla: command.cla.interindustry_on_same_channel(),
             form: if caps.extended_length {
                 LengthForm::Auto
             } else {
@@ -459,7 +462,7 @@ impl<'a> Exchange<'a> {
     }
 
     /// The next wire APDU as a repr.
-    #[inline]
+    #[inline(always)]
     fn next_command(&self) -> Result<CommandRepr<'a>, Error> {
         let cmd = self.command;
         match self.state {
@@ -480,7 +483,7 @@ impl<'a> Exchange<'a> {
                 Ok(CommandRepr { data, ne, ..cmd })
             }
             State::GetResponse { ne } => Ok(CommandRepr {
-                cla: cmd.cla.interindustry_on_same_channel(),
+                cla: self.get_response_cla,
                 ins: Ins::GET_RESPONSE,
                 p1: 0,
                 p2: 0,
@@ -497,8 +500,26 @@ impl<'a> Exchange<'a> {
     /// [`Error::BufferTooSmall`] when `tx` cannot hold it (the engine is unchanged: call again
     /// with a larger buffer; 261 bytes always suffice without extended length),
     /// [`Error::InvalidState`] after the exchange finished or failed.
-    #[inline]
+    #[inline(always)]
     pub fn poll_transmit<'t>(&mut self, tx: &'t mut [u8]) -> Result<&'t [u8], Error> {
+        if let State::GetResponse {
+            ne: ne @ 1..=MAX_SHORT_NE,
+        } = self.state
+        {
+            // GET RESPONSE is always case 2 short here (Le ≤ 256): its five bytes directly.
+            let Some(wire) = tx.get_mut(..5) else {
+                return Err(Error::BufferTooSmall { needed: 5 });
+            };
+            wire.copy_from_slice(&[
+                self.get_response_cla.0,
+                Ins::GET_RESPONSE.0,
+                0,
+                0,
+                (ne & 0xFF) as u8,
+            ]);
+            self.sent = true;
+            return Ok(wire);
+        }
         let wire = self.next_command()?.encode_with(self.form, tx)?;
         self.sent = true;
         Ok(wire)
@@ -511,7 +532,7 @@ impl<'a> Exchange<'a> {
     /// [`Error::ResponseBufferFull`], [`Error::TooManyGetResponses`],
     /// [`Error::TooManyResends`]; [`Error::InvalidState`] when no wire APDU is outstanding.
     /// After an error the exchange is failed.
-    #[inline]
+    #[inline(always)]
     pub fn handle_response(&mut self, answer: &[u8]) -> Result<Step, Error> {
         self.check_outstanding()?;
         let result = match answer.split_last_chunk::<2>() {
@@ -552,7 +573,7 @@ impl<'a> Exchange<'a> {
     /// # Errors
     /// As [`Exchange::handle_response`]; [`Error::ResponseBufferFull`] when `len` exceeds
     /// [`Exchange::answer_space`].
-    #[inline]
+    #[inline(always)]
     pub fn handle_response_in_place(&mut self, len: usize) -> Result<Step, Error> {
         self.check_outstanding()?;
         let capacity = self.response.len();
@@ -573,7 +594,7 @@ impl<'a> Exchange<'a> {
     }
 
     /// [`Error::InvalidState`] unless a wire APDU is outstanding.
-    #[inline]
+    #[inline(always)]
     fn check_outstanding(&self) -> Result<(), Error> {
         if !self.sent || matches!(self.state, State::Done | State::Failed) {
             return Err(Error::InvalidState);
@@ -582,7 +603,7 @@ impl<'a> Exchange<'a> {
     }
 
     /// Counts an answered wire APDU, or fails the exchange.
-    #[inline]
+    #[inline(always)]
     fn after_step(&mut self, result: Result<Step, Error>) -> Result<Step, Error> {
         match result {
             Ok(step) => {
@@ -597,7 +618,7 @@ impl<'a> Exchange<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn step(&mut self, data: Data<'_>, sw: StatusWord) -> Result<Step, Error> {
         if sw == StatusWord::SUCCESS
             && self.kept_warning.is_none()
@@ -677,7 +698,7 @@ impl<'a> Exchange<'a> {
     }
 
     /// Appends response data, keeping room for SW1 SW2.
-    #[inline]
+    #[inline(always)]
     fn append(&mut self, data: Data<'_>) -> Result<(), Error> {
         let capacity = self.response.len();
         let end = self.filled + data.len();
@@ -694,7 +715,7 @@ impl<'a> Exchange<'a> {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn finish(&mut self, data: Data<'_>, sw: StatusWord) -> Result<Step, Error> {
         self.append(data)?;
         let capacity = self.response.len();

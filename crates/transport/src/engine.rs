@@ -715,4 +715,78 @@ mod tests {
         } = &core.buffers;
         assert!(tx.iter().chain(wrapped).chain(rx).all(|b| *b == 0));
     }
+
+    /// A toy secure channel: the protected command is the plain one with CLA `0C`; the
+    /// protected answer is the plain one with every byte XOR `5A`.
+    struct Xor;
+
+    impl SecureChannel for Xor {
+        type Error = SecureChannelErrorKind;
+        fn wrap<'o>(
+            &mut self,
+            command: &CommandRepr<'_>,
+            out: &'o mut [u8],
+        ) -> Result<&'o [u8], SecureChannelErrorKind> {
+            let protected = CommandRepr {
+                cla: Cla(0x0C),
+                ..*command
+            };
+            protected
+                .encode(out)
+                .map_err(|_| SecureChannelErrorKind::BufferTooSmall)
+        }
+        fn unwrap(&mut self, response: &mut [u8]) -> Result<usize, SecureChannelErrorKind> {
+            for b in response.iter_mut() {
+                *b ^= 0x5A;
+            }
+            Ok(response.len())
+        }
+    }
+
+    /// Answers every command with a protected "secret answer" and `9000`.
+    struct XorEcho;
+
+    impl Transport for XorEcho {
+        type Error = ErrorKind;
+        fn transmit<'b>(
+            &mut self,
+            _command: &[u8],
+            response: &'b mut [u8],
+        ) -> Result<&'b [u8], ErrorKind> {
+            let answer = b"secret answer\x90\x00";
+            let out = response.get_mut(..answer.len()).ok_or(ErrorKind::Other)?;
+            for (o, a) in out.iter_mut().zip(answer) {
+                *o = a ^ 0x5A;
+            }
+            Ok(out)
+        }
+        fn atr(&self) -> &[u8] {
+            &[0x3B, 0x00]
+        }
+        fn reset(&mut self) -> Result<(), ErrorKind> {
+            Ok(())
+        }
+        fn transaction(
+            &mut self,
+            body: &mut dyn FnMut(&mut dyn Transport<Error = ErrorKind>) -> crate::TransactionEnd,
+        ) -> Result<(), ErrorKind> {
+            crate::exclusive_transaction(self, body)
+        }
+    }
+
+    #[test]
+    fn the_buffers_are_wiped_after_a_protected_exchange() {
+        let mut core: Core<Xor, 300> = Core::new(Capabilities::SHORT);
+        core.secure = Some(Xor);
+        let mut t = XorEcho;
+        let verify =
+            CommandRepr::new(Cla(0x00), Ins::VERIFY, 0x00, 0x80).with_data(b"1234\xFF\xFF\xFF\xFF");
+        let mut rsp = [0u8; 64];
+        let answer = run_ready(core.exchange(&mut SyncRef(&mut t), &verify, &mut rsp, true));
+        assert_eq!(answer.unwrap().data(), b"secret answer");
+        let Buffers {
+            tx, wrapped, rx, ..
+        } = &core.buffers;
+        assert!(tx.iter().chain(wrapped).chain(rx).all(|b| *b == 0));
+    }
 }
