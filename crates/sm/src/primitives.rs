@@ -50,7 +50,7 @@ const PAR_BLOCKS: usize = 8;
 /// (see [`cbc_encrypt`]), [`PAR_BLOCKS`] blocks per call.
 fn cbc_decrypt<C: BlockCipherDecrypt>(cipher: &C, iv: &[u8], data: &mut [u8]) -> Result<(), Error> {
     let bs = C::block_size();
-    if data.len() % bs != 0 || iv.len() != bs || bs > 16 {
+    if bs == 0 || !data.len().is_multiple_of(bs) || iv.len() != bs || bs > 16 {
         return Err(Error::LengthMismatch { offset: 0 });
     }
     // The previous ciphertext block, and the ciphertext of the blocks being decrypted.
