@@ -348,7 +348,7 @@ fn sm_paths(out: &mut Vec<Path>) {
         make: fn() -> S,
         reps: u32,
     ) {
-        let mut engine = Iso::new(make, N);
+        let mut engine = Iso::iso(make, N);
         out.push(path(
             format!("sm/{name}/exchange_64"),
             true,
@@ -364,7 +364,7 @@ fn sm_paths(out: &mut Vec<Path>) {
     iso(out, "aes128-cmac", aes128, 100);
     iso(out, "aes256-cmac", aes256, 100);
     let keys = [0x40; 16];
-    let mut engine = Scp03::new(&keys, N);
+    let mut engine = Scp03::scp03(&keys, N);
     out.push(path(
         "sm/scp03-aes128-level33/exchange_64",
         true,

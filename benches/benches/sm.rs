@@ -24,7 +24,7 @@ fn bench_iso<S: CipherSuite>(c: &mut Criterion, name: &str, make: fn() -> S) {
     let mut group = c.benchmark_group(format!("sm/{name}"));
     for n in SIZES {
         group.throughput(Throughput::Bytes(2 * n as u64));
-        let mut engine = Iso::new(make, n);
+        let mut engine = Iso::iso(make, n);
         group.bench_with_input(BenchmarkId::new("engine", n), &n, |b, _| {
             b.iter(|| engine.exchange())
         });
@@ -40,7 +40,7 @@ fn bench_scp03(c: &mut Criterion, name: &str, keys: &[u8]) {
     let mut group = c.benchmark_group(format!("sm/{name}"));
     for n in SIZES {
         group.throughput(Throughput::Bytes(2 * n as u64));
-        let mut engine = Scp03::new(keys, n);
+        let mut engine = Scp03::scp03(keys, n);
         group.bench_with_input(BenchmarkId::new("engine", n), &n, |b, _| {
             b.iter(|| engine.exchange())
         });

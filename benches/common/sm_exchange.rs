@@ -49,49 +49,63 @@ pub fn aes256() -> AesSuite {
     AesSuite::new(&[0x11; 32], &[0x22; 32]).unwrap()
 }
 
-/// A host and a card session of one ISO/IEC 7816-4 suite, with the buffers of an exchange.
-pub struct Iso<S: CipherSuite> {
-    host: SmSession<S>,
-    card: SmSession<S>,
+/// A host and a card session with the buffers of one exchange of `n` bytes each way.
+pub struct Pair<E> {
+    host: E,
+    card: E,
     cmd: Vec<u8>,
     rsp: Vec<u8>,
     wire: Vec<u8>,
     plain: Vec<u8>,
 }
 
-impl<S: CipherSuite> Iso<S> {
-    pub fn new(make: impl Fn() -> S, n: usize) -> Self {
-        let ssc = vec![0u8; S::BLOCK_SIZE];
+impl<E> Pair<E> {
+    fn new(host: E, card: E, n: usize) -> Self {
         Self {
-            host: SmSession::host(make(), &ssc).unwrap(),
-            card: SmSession::card(make(), &ssc).unwrap(),
+            host,
+            card,
             cmd: command(n),
             rsp: vec![0x42u8; n],
             wire: vec![0; 4200],
             plain: vec![0; 4200],
         }
     }
+}
+
+/// One exchange (see the module docs) over a [`Pair`] of sessions with the common
+/// `wrap_command` / `unwrap_command` / `wrap_response` / `unwrap_response` methods.
+macro_rules! exchange {
+    ($pair:expr) => {{
+        let p = $pair;
+        let n = p.host.wrap_command(black_box(&p.cmd), &mut p.wire).unwrap();
+        let m = p.card.unwrap_command(&p.wire[..n], &mut p.plain).unwrap();
+        black_box(&p.plain[..m]);
+        let n = p
+            .card
+            .wrap_response(black_box(&p.rsp), StatusWord::SUCCESS, &mut p.wire)
+            .unwrap();
+        let m = p.host.unwrap_response(&p.wire[..n], &mut p.plain).unwrap();
+        black_box(&p.plain[..m]);
+    }};
+}
+
+/// An ISO/IEC 7816-4 secure messaging pair of one suite.
+pub type Iso<S> = Pair<SmSession<S>>;
+
+impl<S: CipherSuite> Pair<SmSession<S>> {
+    /// Host and card with the suite's keys and a zero SSC, for `n` bytes each way.
+    pub fn iso(make: impl Fn() -> S, n: usize) -> Self {
+        let ssc = vec![0u8; S::BLOCK_SIZE];
+        Self::new(
+            SmSession::host(make(), &ssc).unwrap(),
+            SmSession::card(make(), &ssc).unwrap(),
+            n,
+        )
+    }
 
     /// One exchange (see the module docs).
     pub fn exchange(&mut self) {
-        let n = self
-            .host
-            .wrap_command(black_box(&self.cmd), &mut self.wire)
-            .unwrap();
-        let m = self
-            .card
-            .unwrap_command(&self.wire[..n], &mut self.plain)
-            .unwrap();
-        black_box(&self.plain[..m]);
-        let n = self
-            .card
-            .wrap_response(black_box(&self.rsp), StatusWord::SUCCESS, &mut self.wire)
-            .unwrap();
-        let m = self
-            .host
-            .unwrap_response(&self.wire[..n], &mut self.plain)
-            .unwrap();
-        black_box(&self.plain[..m]);
+        exchange!(self)
     }
 }
 
@@ -128,18 +142,12 @@ impl<S: CipherSuite> IsoBare<S> {
 }
 
 /// An open SCP03 channel (security level 33: C-MAC, C-DECRYPTION, R-MAC, R-ENCRYPTION), host
-/// and card, with the buffers of an exchange.
-pub struct Scp03 {
-    host: Scp03Session,
-    card: Scp03Session,
-    cmd: Vec<u8>,
-    rsp: Vec<u8>,
-    wire: Vec<u8>,
-    plain: Vec<u8>,
-}
+/// and card.
+pub type Scp03 = Pair<Scp03Session>;
 
-impl Scp03 {
-    pub fn new(keys: &[u8], n: usize) -> Self {
+impl Pair<Scp03Session> {
+    /// Opens the channel with the same static keys on both sides, for `n` bytes each way.
+    pub fn scp03(keys: &[u8], n: usize) -> Self {
         let sk = || StaticKeys::new(keys, keys, keys).unwrap();
         let mut host = Scp03Host::new(sk(), 0x30, [1; 8]);
         let mut card = Scp03Card::new(sk(), 0x30, [0; 10], [2; 8]);
@@ -150,36 +158,12 @@ impl Scp03 {
             .external_authenticate_command(&rsp[..m], SecurityLevel::ALL, &mut cmd)
             .unwrap();
         let card = card.external_authenticate(&cmd[..k]).unwrap();
-        Self {
-            host: host.finish(&[0x90, 0x00]).unwrap(),
-            card,
-            cmd: command(n),
-            rsp: vec![0x42u8; n],
-            wire: vec![0; 4200],
-            plain: vec![0; 4200],
-        }
+        Self::new(host.finish(&[0x90, 0x00]).unwrap(), card, n)
     }
 
     /// One exchange (see the module docs).
     pub fn exchange(&mut self) {
-        let k = self
-            .host
-            .wrap_command(black_box(&self.cmd), &mut self.wire)
-            .unwrap();
-        let m = self
-            .card
-            .unwrap_command(&self.wire[..k], &mut self.plain)
-            .unwrap();
-        black_box(&self.plain[..m]);
-        let k = self
-            .card
-            .wrap_response(black_box(&self.rsp), StatusWord::SUCCESS, &mut self.wire)
-            .unwrap();
-        let m = self
-            .host
-            .unwrap_response(&self.wire[..k], &mut self.plain)
-            .unwrap();
-        black_box(&self.plain[..m]);
+        exchange!(self)
     }
 }
 

@@ -671,8 +671,9 @@ mod tests {
     use super::*;
     use crate::secure::NoSecureChannel;
 
-    /// A card that answers every command with a PIN-looking payload and `9000`.
-    struct Echo;
+    /// A card that answers every command with a PIN-looking payload and `9000`, every byte
+    /// XOR the mask (0: plain).
+    struct Echo(u8);
 
     impl Transport for Echo {
         type Error = ErrorKind;
@@ -683,7 +684,9 @@ mod tests {
         ) -> Result<&'b [u8], ErrorKind> {
             let answer = b"secret answer\x90\x00";
             let out = response.get_mut(..answer.len()).ok_or(ErrorKind::Other)?;
-            out.copy_from_slice(answer);
+            for (o, a) in out.iter_mut().zip(answer) {
+                *o = a ^ self.0;
+            }
             Ok(out)
         }
         fn atr(&self) -> &[u8] {
@@ -703,7 +706,7 @@ mod tests {
     #[test]
     fn the_buffers_are_wiped_after_each_exchange() {
         let mut core: Core<NoSecureChannel, 300> = Core::new(Capabilities::SHORT);
-        let mut t = Echo;
+        let mut t = Echo(0);
         // VERIFY with a PIN block: the plain command passes through the session's buffers.
         let verify =
             CommandRepr::new(Cla(0x00), Ins::VERIFY, 0x00, 0x80).with_data(b"1234\xFF\xFF\xFF\xFF");
@@ -743,42 +746,11 @@ mod tests {
         }
     }
 
-    /// Answers every command with a protected "secret answer" and `9000`.
-    struct XorEcho;
-
-    impl Transport for XorEcho {
-        type Error = ErrorKind;
-        fn transmit<'b>(
-            &mut self,
-            _command: &[u8],
-            response: &'b mut [u8],
-        ) -> Result<&'b [u8], ErrorKind> {
-            let answer = b"secret answer\x90\x00";
-            let out = response.get_mut(..answer.len()).ok_or(ErrorKind::Other)?;
-            for (o, a) in out.iter_mut().zip(answer) {
-                *o = a ^ 0x5A;
-            }
-            Ok(out)
-        }
-        fn atr(&self) -> &[u8] {
-            &[0x3B, 0x00]
-        }
-        fn reset(&mut self) -> Result<(), ErrorKind> {
-            Ok(())
-        }
-        fn transaction(
-            &mut self,
-            body: &mut dyn FnMut(&mut dyn Transport<Error = ErrorKind>) -> crate::TransactionEnd,
-        ) -> Result<(), ErrorKind> {
-            crate::exclusive_transaction(self, body)
-        }
-    }
-
     #[test]
     fn the_buffers_are_wiped_after_a_protected_exchange() {
         let mut core: Core<Xor, 300> = Core::new(Capabilities::SHORT);
         core.secure = Some(Xor);
-        let mut t = XorEcho;
+        let mut t = Echo(0x5A);
         let verify =
             CommandRepr::new(Cla(0x00), Ins::VERIFY, 0x00, 0x80).with_data(b"1234\xFF\xFF\xFF\xFF");
         let mut rsp = [0u8; 64];
