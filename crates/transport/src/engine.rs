@@ -12,6 +12,7 @@ use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 
 use cardwire_apdu::exchange::{Capabilities, Completed, Exchange, MAX_GET_RESPONSE, Step};
+use cardwire_apdu::response::MAX_RESPONSE_LEN;
 use cardwire_apdu::{Cla, CommandRepr, Ins, LengthForm, Response, StatusWord};
 use cardwire_link::atr::{Atr, Mode as AtrMode};
 
@@ -388,7 +389,11 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
                 // The card answers straight into the caller's buffer, after the data so far.
                 let wire = self.buffers.tx.get(..wire_len).unwrap_or_default();
                 let capacity = engine.response_capacity();
+                // At most the longest response APDU: PC/SC refuses receive buffers above its
+                // own maximum (pcsc-lite: 65 548 bytes), whatever the caller's buffer size.
                 let space = engine.answer_space();
+                let limit = space.len().min(MAX_RESPONSE_LEN);
+                let space = space.get_mut(..limit).unwrap_or_default();
                 let start = space.as_ptr();
                 let answer_len = match transport.transmit(wire, space).await {
                     // Transports answer at the start of the buffer they are given.
