@@ -28,6 +28,12 @@ use cardwire_tlv::{Mode, Options, Walker};
 #[path = "../common/tlv_walks.rs"]
 mod walks;
 use walks::*;
+#[path = "../common/file_card.rs"]
+mod file_card;
+use file_card::{FileCard, read_128};
+#[path = "../common/sm_exchange.rs"]
+mod sm_exchange;
+use sm_exchange::{Iso, IsoBare, Scp03, Scp03Bare, aes128, aes256, tdes};
 
 /// One hot path: its name, whether the baseline check gates it (`false` for peers, whose
 /// counts change with their versions), how often to repeat it, and the work.
@@ -330,33 +336,96 @@ fn t1_paths(out: &mut Vec<Path>) {
     }
 }
 
-/// Secure messaging: one host wrap + card unwrap + card wrap + host unwrap of 64 data bytes
-/// (`benches/sm.rs`, AES-128 + CMAC). Kept minimal: the sm API is in flux.
+/// Secure messaging, every suite: one exchange of 64 data bytes each way (host wrap, card
+/// unwrap, card wrap, host unwrap) and its bare cryptography (the same suite's cipher and MAC
+/// calls over the same padded bytes, `benches/common/sm_exchange.rs`), side by side so that
+/// the ratio `exchange_64 / bare_64` does not depend on load.
 fn sm_paths(out: &mut Vec<Path>) {
-    use cardwire_sm::{AesSuite, SmSession};
-    let ssc = [0u8; 16];
-    let suite = || AesSuite::new(&[0x11; 16], &[0x22; 16]).unwrap();
-    let mut host = SmSession::host(suite(), &ssc).unwrap();
-    let mut card = SmSession::card(suite(), &ssc).unwrap();
-    let mut cmd = vec![0x00, 0xD6, 0x00, 0x00, 64];
-    cmd.extend(0..64u8);
-    cmd.push(0);
-    let rsp = vec![0x42u8; 64];
-    let (mut wire, mut plain) = (vec![0u8; 4200], vec![0u8; 4200]);
-    out.push(path("sm/aes128-cmac/exchange_64", true, 100, move || {
-        let n = host.wrap_command(black_box(&cmd), &mut wire).unwrap();
-        let m = card.unwrap_command(&wire[..n], &mut plain).unwrap();
-        black_box(&plain[..m]);
-        let n = card
-            .wrap_response(
-                black_box(&rsp),
-                cardwire_apdu::StatusWord::SUCCESS,
-                &mut wire,
-            )
-            .unwrap();
-        let m = host.unwrap_response(&wire[..n], &mut plain).unwrap();
-        black_box(&plain[..m]);
-    }));
+    const N: usize = 64;
+    fn iso<S: cardwire_sm::CipherSuite + 'static>(
+        out: &mut Vec<Path>,
+        name: &str,
+        make: fn() -> S,
+        reps: u32,
+    ) {
+        let mut engine = Iso::iso(make, N);
+        out.push(path(
+            format!("sm/{name}/exchange_64"),
+            true,
+            reps,
+            move || engine.exchange(),
+        ));
+        let mut bare = IsoBare::new(make(), N);
+        out.push(path(format!("sm/{name}/bare_64"), true, reps, move || {
+            bare.exchange()
+        }));
+    }
+    iso(out, "3des-retail-mac", tdes, 10);
+    iso(out, "aes128-cmac", aes128, 100);
+    iso(out, "aes256-cmac", aes256, 100);
+    let keys = [0x40; 16];
+    let mut engine = Scp03::scp03(&keys, N);
+    out.push(path(
+        "sm/scp03-aes128-level33/exchange_64",
+        true,
+        100,
+        move || engine.exchange(),
+    ));
+    let mut bare = Scp03Bare::new(&keys, N);
+    out.push(path(
+        "sm/scp03-aes128-level33/bare_64",
+        true,
+        100,
+        move || bare.exchange(),
+    ));
+}
+
+/// The `Card` session per logical command (READ BINARY of 128 bytes against the in-process
+/// `FileCard` of `benches/transport.rs`), next to the handler called directly and the bare
+/// `InProcess` transport.
+fn session_paths(out: &mut Vec<Path>) {
+    use cardwire_transport::{Card, CardHandler, InProcess, Transport};
+    const N: u32 = 2000;
+    let read = read_128();
+    let mut wire = [0u8; 8];
+    let wire: &'static [u8] =
+        Box::leak(read.encode(&mut wire).unwrap().to_vec().into_boxed_slice());
+    let mut handler = FileCard::new(false);
+    let mut buf = [0u8; 258];
+    out.push(path(
+        "transport/read_binary_128/handler_direct",
+        true,
+        N,
+        move || {
+            black_box(handler.process(black_box(wire), &mut buf));
+        },
+    ));
+    let mut transport = InProcess::new(FileCard::new(false));
+    let mut buf = [0u8; 258];
+    out.push(path(
+        "transport/read_binary_128/in_process",
+        true,
+        N,
+        move || {
+            black_box(transport.transmit(black_box(wire), &mut buf).unwrap().len());
+        },
+    ));
+    let mut card =
+        Card::with_capabilities(InProcess::new(FileCard::new(false)), Capabilities::SHORT);
+    let mut buf = [0u8; 258];
+    out.push(path(
+        "transport/read_binary_128/card_session",
+        true,
+        N,
+        move || {
+            black_box(
+                card.transmit(black_box(&read), &mut buf)
+                    .unwrap()
+                    .data()
+                    .len(),
+            );
+        },
+    ));
 }
 
 fn all_paths() -> Vec<Path> {
@@ -365,6 +434,7 @@ fn all_paths() -> Vec<Path> {
     apdu_paths(&mut out);
     engine_paths(&mut out);
     t1_paths(&mut out);
+    session_paths(&mut out);
     sm_paths(&mut out);
     out
 }

@@ -37,7 +37,7 @@
 
 use crate::command::{MAX_NC, MAX_NE, MAX_SHORT_NC, MAX_SHORT_NE};
 use crate::response::MAX_RESPONSE_LEN;
-use crate::{CommandRepr, Error, Ins, LengthForm, StatusWord};
+use crate::{Cla, CommandRepr, Error, Ins, LengthForm, StatusWord};
 
 /// The most GET RESPONSE commands sent for one logical command, everywhere in cardwire: the
 /// exchange engine's default [`Limits`], the `Card` session's secure-messaging path and the
@@ -361,6 +361,8 @@ enum State {
 #[derive(Debug)]
 pub struct Exchange<'a> {
     command: CommandRepr<'a>,
+    /// The class byte of GET RESPONSE: interindustry, on the command's logical channel.
+    get_response_cla: Cla,
     form: LengthForm,
     chunk: usize,
     max_ne: u32,
@@ -428,6 +430,7 @@ impl<'a> Exchange<'a> {
         };
         Ok(Self {
             command,
+            get_response_cla: command.cla.interindustry_on_same_channel(),
             form: if caps.extended_length {
                 LengthForm::Auto
             } else {
@@ -459,7 +462,7 @@ impl<'a> Exchange<'a> {
     }
 
     /// The next wire APDU as a repr.
-    #[inline]
+    #[inline(always)]
     fn next_command(&self) -> Result<CommandRepr<'a>, Error> {
         let cmd = self.command;
         match self.state {
@@ -480,7 +483,7 @@ impl<'a> Exchange<'a> {
                 Ok(CommandRepr { data, ne, ..cmd })
             }
             State::GetResponse { ne } => Ok(CommandRepr {
-                cla: cmd.cla.interindustry_on_same_channel(),
+                cla: self.get_response_cla,
                 ins: Ins::GET_RESPONSE,
                 p1: 0,
                 p2: 0,
@@ -497,8 +500,26 @@ impl<'a> Exchange<'a> {
     /// [`Error::BufferTooSmall`] when `tx` cannot hold it (the engine is unchanged: call again
     /// with a larger buffer; 261 bytes always suffice without extended length),
     /// [`Error::InvalidState`] after the exchange finished or failed.
-    #[inline]
+    #[inline(always)]
     pub fn poll_transmit<'t>(&mut self, tx: &'t mut [u8]) -> Result<&'t [u8], Error> {
+        if let State::GetResponse {
+            ne: ne @ 1..=MAX_SHORT_NE,
+        } = self.state
+        {
+            // GET RESPONSE is always case 2 short here (Le ≤ 256): its five bytes directly.
+            let Some(wire) = tx.get_mut(..5) else {
+                return Err(Error::BufferTooSmall { needed: 5 });
+            };
+            wire.copy_from_slice(&[
+                self.get_response_cla.0,
+                Ins::GET_RESPONSE.0,
+                0,
+                0,
+                (ne & 0xFF) as u8,
+            ]);
+            self.sent = true;
+            return Ok(wire);
+        }
         let wire = self.next_command()?.encode_with(self.form, tx)?;
         self.sent = true;
         Ok(wire)
@@ -511,12 +532,80 @@ impl<'a> Exchange<'a> {
     /// [`Error::ResponseBufferFull`], [`Error::TooManyGetResponses`],
     /// [`Error::TooManyResends`]; [`Error::InvalidState`] when no wire APDU is outstanding.
     /// After an error the exchange is failed.
-    #[inline]
+    #[inline(always)]
     pub fn handle_response(&mut self, answer: &[u8]) -> Result<Step, Error> {
+        self.check_outstanding()?;
+        let result = match answer.split_last_chunk::<2>() {
+            None => Err(Error::Truncated {
+                offset: answer.len(),
+                needed: 2 - answer.len(),
+            }),
+            Some(_) if answer.len() > MAX_RESPONSE_LEN => {
+                Err(Error::ResponseTooLong { len: answer.len() })
+            }
+            Some((data, sw)) => self.step(Data::Copy(data), StatusWord::from(*sw)),
+        };
+        self.after_step(result)
+    }
+
+    /// The part of the caller's response buffer after the data assembled so far: where the
+    /// card's answer to the outstanding wire APDU may be received directly, followed by
+    /// [`Exchange::handle_response_in_place`]. This saves copying each answer from a receive
+    /// buffer into the response (the data of a `61xx` answer is then already where the
+    /// logical response needs it). Empty once the exchange finished or failed.
+    #[inline]
+    pub fn answer_space(&mut self) -> &mut [u8] {
+        if matches!(self.state, State::Done | State::Failed) {
+            return &mut [];
+        }
+        self.response.get_mut(self.filled..).unwrap_or_default()
+    }
+
+    /// The length of the caller's response buffer (the capacity the logical response has).
+    #[inline]
+    pub fn response_capacity(&self) -> usize {
+        self.response.len()
+    }
+
+    /// As [`Exchange::handle_response`], for an answer of `len` bytes (data then SW1 SW2)
+    /// already received at the start of [`Exchange::answer_space`].
+    ///
+    /// # Errors
+    /// As [`Exchange::handle_response`]; [`Error::ResponseBufferFull`] when `len` exceeds
+    /// [`Exchange::answer_space`].
+    #[inline(always)]
+    pub fn handle_response_in_place(&mut self, len: usize) -> Result<Step, Error> {
+        self.check_outstanding()?;
+        let capacity = self.response.len();
+        let answer = self.response.get(self.filled..).and_then(|r| r.get(..len));
+        let result = match answer.map(|a| a.split_last_chunk::<2>()) {
+            None => Err(Error::ResponseBufferFull { capacity }),
+            Some(None) => Err(Error::Truncated {
+                offset: len,
+                needed: 2 - len,
+            }),
+            Some(Some(_)) if len > MAX_RESPONSE_LEN => Err(Error::ResponseTooLong { len }),
+            Some(Some((_, sw))) => {
+                let sw = StatusWord::from(*sw);
+                self.step(Data::InPlace(len - 2), sw)
+            }
+        };
+        self.after_step(result)
+    }
+
+    /// [`Error::InvalidState`] unless a wire APDU is outstanding.
+    #[inline(always)]
+    fn check_outstanding(&self) -> Result<(), Error> {
         if !self.sent || matches!(self.state, State::Done | State::Failed) {
             return Err(Error::InvalidState);
         }
-        match self.step(answer) {
+        Ok(())
+    }
+
+    /// Counts an answered wire APDU, or fails the exchange.
+    #[inline(always)]
+    fn after_step(&mut self, result: Result<Step, Error>) -> Result<Step, Error> {
+        match result {
             Ok(step) => {
                 self.sent = false;
                 self.wire_apdus = self.wire_apdus.saturating_add(1);
@@ -529,18 +618,15 @@ impl<'a> Exchange<'a> {
         }
     }
 
-    #[inline]
-    fn step(&mut self, answer: &[u8]) -> Result<Step, Error> {
-        let Some((data, sw)) = answer.split_last_chunk::<2>() else {
-            return Err(Error::Truncated {
-                offset: answer.len(),
-                needed: 2 - answer.len(),
-            });
-        };
-        if answer.len() > MAX_RESPONSE_LEN {
-            return Err(Error::ResponseTooLong { len: answer.len() });
+    #[inline(always)]
+    fn step(&mut self, data: Data<'_>, sw: StatusWord) -> Result<Step, Error> {
+        if sw == StatusWord::SUCCESS
+            && self.kept_warning.is_none()
+            && matches!(self.state, State::Final { .. } | State::GetResponse { .. })
+        {
+            // The common answer first: the last part of the response.
+            return self.finish(data, sw);
         }
-        let sw = StatusWord::from(*sw);
         if let State::Chaining { offset } = self.state {
             if sw != StatusWord::SUCCESS {
                 // The card refused a link of the chain: that is the command's answer.
@@ -612,23 +698,25 @@ impl<'a> Exchange<'a> {
     }
 
     /// Appends response data, keeping room for SW1 SW2.
-    #[inline]
-    fn append(&mut self, data: &[u8]) -> Result<(), Error> {
+    #[inline(always)]
+    fn append(&mut self, data: Data<'_>) -> Result<(), Error> {
         let capacity = self.response.len();
         let end = self.filled + data.len();
         if end + 2 > capacity || end > MAX_RESPONSE_LEN - 2 {
             return Err(Error::ResponseBufferFull { capacity });
         }
-        self.response
-            .get_mut(self.filled..end)
-            .ok_or(Error::ResponseBufferFull { capacity })?
-            .copy_from_slice(data);
+        if let Data::Copy(data) = data {
+            self.response
+                .get_mut(self.filled..end)
+                .ok_or(Error::ResponseBufferFull { capacity })?
+                .copy_from_slice(data);
+        }
         self.filled = end;
         Ok(())
     }
 
-    #[inline]
-    fn finish(&mut self, data: &[u8], sw: StatusWord) -> Result<Step, Error> {
+    #[inline(always)]
+    fn finish(&mut self, data: Data<'_>, sw: StatusWord) -> Result<Step, Error> {
         self.append(data)?;
         let capacity = self.response.len();
         let len = self.filled + 2;
@@ -638,6 +726,30 @@ impl<'a> Exchange<'a> {
             .copy_from_slice(&sw.to_bytes());
         self.state = State::Done;
         Ok(Step::Done(Completed { len, sw }))
+    }
+}
+
+/// The data part of an answer.
+#[derive(Debug, Clone, Copy)]
+enum Data<'d> {
+    /// Given by the caller: copied after the response so far.
+    Copy(&'d [u8]),
+    /// This many bytes, already in the response buffer right after the data so far.
+    InPlace(usize),
+}
+
+impl Data<'_> {
+    #[inline]
+    fn len(&self) -> usize {
+        match self {
+            Data::Copy(d) => d.len(),
+            Data::InPlace(n) => *n,
+        }
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

@@ -21,8 +21,22 @@ use cardwire_apdu::{Cla, CommandRepr, Error, Ins, Response, StatusWord};
 type Turn<'a> = (&'a [u8], &'a [u8]);
 
 /// Runs `cmd` against the transcript, asserting every wire command, and returns the final
-/// response bytes. Panics if the engine wants more turns than the transcript has.
+/// response bytes. Panics if the engine wants more turns than the transcript has. Runs it twice:
+/// answers given to [`Exchange::handle_response`], and answers received in place
+/// ([`Exchange::answer_space`], [`Exchange::handle_response_in_place`]); both must agree.
 fn run(cmd: CommandRepr<'_>, caps: Capabilities, transcript: &[Turn<'_>]) -> (Vec<u8>, Completed) {
+    let copied = run_with(cmd, caps, transcript, false);
+    let in_place = run_with(cmd, caps, transcript, true);
+    assert_eq!(copied, in_place, "in-place answers");
+    copied
+}
+
+fn run_with(
+    cmd: CommandRepr<'_>,
+    caps: Capabilities,
+    transcript: &[Turn<'_>],
+    in_place: bool,
+) -> (Vec<u8>, Completed) {
     let mut out = vec![0u8; 70_000];
     let mut tx = vec![0u8; 70_000];
     let mut ex = Exchange::new(cmd, caps, &mut out).unwrap();
@@ -33,7 +47,13 @@ fn run(cmd: CommandRepr<'_>, caps: Capabilities, transcript: &[Turn<'_>]) -> (Ve
             .next()
             .expect("engine sent more commands than scripted");
         assert_eq!(hex(&wire), hex(expected), "wire command");
-        match ex.handle_response(answer).unwrap() {
+        let step = if in_place {
+            ex.answer_space()[..answer.len()].copy_from_slice(answer);
+            ex.handle_response_in_place(answer.len())
+        } else {
+            ex.handle_response(answer)
+        };
+        match step.unwrap() {
             Step::Continue => {}
             Step::Done(done) => break done,
         }
@@ -472,5 +492,48 @@ fn capabilities_from_historical_bytes() {
     assert_eq!(
         Capabilities::from_historical_bytes(&none),
         Capabilities::SHORT
+    );
+}
+
+#[test]
+fn in_place_answers_are_bounded_by_the_callers_buffer() {
+    // SELECT answered 61 10 with 8 data bytes into a 12-byte buffer: the GET RESPONSE answer
+    // (16 bytes) does not fit the 4 bytes left.
+    let cmd = CommandRepr::new(Cla(0), Ins::SELECT, 4, 0)
+        .with_data(AID)
+        .with_ne(256);
+    let mut out = [0u8; 12];
+    let mut tx = [0u8; 64];
+    let mut ex = Exchange::new(cmd, Capabilities::SHORT, &mut out).unwrap();
+    ex.poll_transmit(&mut tx).unwrap();
+    let first = [1, 2, 3, 4, 5, 6, 7, 8, 0x61, 0x10];
+    ex.answer_space()[..first.len()].copy_from_slice(&first);
+    assert_eq!(ex.handle_response_in_place(first.len()), Ok(Step::Continue));
+    ex.poll_transmit(&mut tx).unwrap();
+    assert_eq!(ex.answer_space().len(), 4);
+    assert_eq!(
+        ex.handle_response_in_place(18),
+        Err(Error::ResponseBufferFull { capacity: 12 })
+    );
+    // Failed: no more answer space, no more answers.
+    assert!(ex.answer_space().is_empty());
+    assert_eq!(ex.handle_response_in_place(2), Err(Error::InvalidState));
+}
+
+#[test]
+fn in_place_answer_shorter_than_a_status_word_is_truncated() {
+    let cmd = CommandRepr::new(Cla(0), Ins::READ_BINARY, 0, 0).with_ne(16);
+    let mut out = [0u8; 32];
+    let mut tx = [0u8; 8];
+    let mut ex = Exchange::new(cmd, Capabilities::SHORT, &mut out).unwrap();
+    assert_eq!(ex.handle_response_in_place(2), Err(Error::InvalidState));
+    let mut ex = Exchange::new(cmd, Capabilities::SHORT, &mut out).unwrap();
+    ex.poll_transmit(&mut tx).unwrap();
+    assert_eq!(
+        ex.handle_response_in_place(1),
+        Err(Error::Truncated {
+            offset: 1,
+            needed: 1
+        })
     );
 }

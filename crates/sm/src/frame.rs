@@ -142,7 +142,9 @@ impl Frame {
                 needed: total.max(data_at + nc),
             });
         }
-        out.copy_within(data_at..data_at + nc, self.head_len);
+        if data_at != self.head_len {
+            out.copy_within(data_at..data_at + nc, self.head_len);
+        }
         let out = out
             .get_mut(..total)
             .ok_or(Error::BufferTooSmall { needed: total })?;

@@ -5,47 +5,83 @@
 //! `aes`, `des` and `cmac`), and the retail MAC's running state is wiped too.
 
 use aes::{Aes128, Aes192, Aes256};
-use cbc::cipher::{
-    Array, Block, BlockCipherDecrypt, BlockCipherEncrypt, BlockModeDecrypt, BlockModeEncrypt,
-    InnerIvInit, KeyInit,
-};
+use cbc::cipher::{Array, Block, BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
 use cmac::{Cmac, Mac};
 use des::{Des, TdesEde2};
 
 use crate::Error;
 
 /// CBC-encrypts `data` (a whole number of blocks) in place with `iv`.
-fn cbc_encrypt<C: BlockCipherEncrypt + Clone>(
-    cipher: &C,
-    iv: &[u8],
-    data: &mut [u8],
-) -> Result<(), Error> {
+///
+/// A loop over the borrowed cipher rather than `cbc::Encryptor`, which owns its cipher: that
+/// meant a copy of the key schedule per message, zeroized again when dropped (for AES several
+/// hundred bytes, wiped byte by byte) — more work than encrypting a short APDU.
+fn cbc_encrypt<C: BlockCipherEncrypt>(cipher: &C, iv: &[u8], data: &mut [u8]) -> Result<(), Error> {
     let (blocks, rest) = Array::slice_as_chunks_mut(data);
     if !rest.is_empty() {
         return Err(Error::LengthMismatch { offset: 0 });
     }
-    let mut mode = cbc::Encryptor::<C>::inner_iv_slice_init(cipher.clone(), iv)
-        .map_err(|_| Error::LengthMismatch { offset: 0 })?;
     let blocks: &mut [Block<C>] = blocks;
-    mode.encrypt_blocks(blocks);
+    let mut chain = Block::<C>::try_from(iv).map_err(|_| Error::LengthMismatch { offset: 0 })?;
+    for block in blocks {
+        xor_into(block, &chain);
+        cipher.encrypt_block(block);
+        chain.copy_from_slice(block);
+    }
     Ok(())
 }
 
-/// CBC-decrypts `data` (a whole number of blocks) in place with `iv`.
-fn cbc_decrypt<C: BlockCipherDecrypt + Clone>(
-    cipher: &C,
-    iv: &[u8],
-    data: &mut [u8],
-) -> Result<(), Error> {
-    let (blocks, rest) = Array::slice_as_chunks_mut(data);
-    if !rest.is_empty() {
+/// Whether a received 8-byte MAC equals the expected one, in constant time: one 64-bit
+/// comparison (`subtle`) instead of eight byte-wise ones. A received value of another length
+/// (public information) never matches, as with `subtle`'s slice comparison.
+pub(crate) fn mac_matches(expected: &[u8; 8], received: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    let Ok(received) = <[u8; 8]>::try_from(received) else {
+        return false;
+    };
+    bool::from(u64::from_ne_bytes(*expected).ct_eq(&u64::from_ne_bytes(received)))
+}
+
+/// Blocks decrypted per call of the cipher in [`cbc_decrypt`] (CBC decryption is parallel:
+/// AES-NI pipelines several blocks at once).
+const PAR_BLOCKS: usize = 8;
+
+/// CBC-decrypts `data` (a whole number of blocks) in place with `iv`, on the borrowed cipher
+/// (see [`cbc_encrypt`]), [`PAR_BLOCKS`] blocks per call.
+fn cbc_decrypt<C: BlockCipherDecrypt>(cipher: &C, iv: &[u8], data: &mut [u8]) -> Result<(), Error> {
+    let bs = C::block_size();
+    if bs == 0 || !data.len().is_multiple_of(bs) || iv.len() != bs || bs > 16 {
         return Err(Error::LengthMismatch { offset: 0 });
     }
-    let mut mode = cbc::Decryptor::<C>::inner_iv_slice_init(cipher.clone(), iv)
-        .map_err(|_| Error::LengthMismatch { offset: 0 })?;
-    let blocks: &mut [Block<C>] = blocks;
-    mode.decrypt_blocks(blocks);
+    // The previous ciphertext block, and the ciphertext of the blocks being decrypted.
+    let mut prev = [0u8; 16];
+    let mut saved = [0u8; 16 * PAR_BLOCKS];
+    let prev = prev.get_mut(..bs).unwrap_or_default();
+    prev.copy_from_slice(iv);
+    for chunk in data.chunks_mut(bs * PAR_BLOCKS) {
+        let saved = saved.get_mut(..chunk.len()).unwrap_or_default();
+        saved.copy_from_slice(chunk);
+        let (blocks, _) = Array::slice_as_chunks_mut(chunk);
+        let blocks: &mut [Block<C>] = blocks;
+        cipher.decrypt_blocks(blocks);
+        let mut mask: &[u8] = prev;
+        for (block, cipher_block) in blocks.iter_mut().zip(saved.chunks_exact(bs)) {
+            xor_into(block, mask);
+            mask = cipher_block;
+        }
+        if let Some(last) = saved.rchunks_exact(bs).next() {
+            prev.copy_from_slice(last);
+        }
+    }
     Ok(())
+}
+
+/// `block ^= mask`, byte by byte over the shorter of the two.
+#[inline]
+fn xor_into(block: &mut [u8], mask: &[u8]) {
+    for (b, m) in block.iter_mut().zip(mask) {
+        *b ^= m;
+    }
 }
 
 /// Encrypts one block in place (ECB, for IV derivation).

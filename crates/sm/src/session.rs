@@ -20,7 +20,6 @@
 //! replayed or reordered message cannot verify either. The only way forward is a new
 //! authentication (BAC, PACE or SCP03), as ICAO 9303-11 §9.8.4 requires of the chip too.
 
-use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
 use cardwire_apdu::{CommandRepr, Ins, LengthForm, StatusWord};
@@ -31,6 +30,7 @@ use crate::objects::{
     self, Direction, TAG_CRYPTOGRAM, TAG_CRYPTOGRAM_PI, TAG_LE, TAG_MAC, TAG_STATUS,
 };
 use crate::padding::{increment, pad, padded_len, unpad};
+use crate::primitives::mac_matches;
 use crate::suite::CipherSuite;
 
 /// Which end of the channel a session is.
@@ -300,12 +300,25 @@ impl<S: CipherSuite> SmSession<S> {
         let block = S::BLOCK_SIZE;
         const PAD: [u8; 16] = [0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         let pad_for = |len: usize| PAD.get(..padded_len(len, block) - len).unwrap_or(&[]);
-        self.suite.mac_begin();
-        self.suite.mac_update(self.ssc.get(..block).unwrap_or(&[]));
-        if let Some(h) = header {
-            self.suite.mac_update(h);
-            self.suite.mac_update(pad_for(h.len()));
+        // SSC, then the header and its padding (one block each): one call.
+        let mut first = [0u8; 32];
+        let mut first_len = block;
+        if let (Some(dst), Some(ssc)) = (first.get_mut(..block), self.ssc.get(..block)) {
+            dst.copy_from_slice(ssc);
         }
+        if let Some(h) = header {
+            if let Some(dst) = first.get_mut(block..block + 4) {
+                dst.copy_from_slice(h);
+            }
+            if let Some(first_pad) = first.get_mut(block + 4) {
+                *first_pad = 0x80;
+            }
+            first_len = 2 * block;
+        }
+        self.suite.mac_begin();
+        self.suite.mac_update(first.get(..first_len).unwrap_or(&[]));
+        // The SSC is wiped wherever it is kept (see `Drop`).
+        first.zeroize();
         self.suite.mac_update(objects);
         self.suite.mac_update(pad_for(objects.len()));
         self.suite.mac_finish()
@@ -531,7 +544,7 @@ impl<S: CipherSuite> SmSession<S> {
         let lenient = self.status_policy == StatusPolicy::AllowMissingStatus;
         let objs = objects::parse_with(body, 0, Direction::Response, !lenient)?;
         let expected = self.mac(None, objs.authenticated);
-        if !bool::from(expected.ct_eq(objs.mac.value)) {
+        if !mac_matches(&expected, objs.mac.value) {
             return Err(Error::MacMismatch);
         }
         self.status_authenticated = objs.middle.is_some();
@@ -678,7 +691,7 @@ impl<S: CipherSuite> SmSession<S> {
         self.ssc_step()?;
         let objs = objects::parse(cmd.data(), data_at, Direction::Command)?;
         let expected = self.mac(Some(&[cla, ins, p1, p2]), objs.authenticated);
-        if !bool::from(expected.ct_eq(objs.mac.value)) {
+        if !mac_matches(&expected, objs.mac.value) {
             return Err(Error::MacMismatch);
         }
         let ne = match objs.middle.map(|o| o.value) {

@@ -13,7 +13,8 @@ pub trait AsyncTransport {
     /// The backend's error type.
     type Error: Error;
 
-    /// Sends one command APDU and receives its response (data and SW1 SW2) into `response`.
+    /// Sends one command APDU, receives its response (data and SW1 SW2) into `response` and
+    /// returns it as the first bytes of `response` (as [`crate::Transport::transmit`]).
     ///
     /// # Errors
     /// A backend error; [`crate::ErrorKind::BufferTooSmall`] when `response` cannot hold the

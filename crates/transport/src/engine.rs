@@ -12,6 +12,7 @@ use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 
 use cardwire_apdu::exchange::{Capabilities, Completed, Exchange, MAX_GET_RESPONSE, Step};
+use cardwire_apdu::response::MAX_RESPONSE_LEN;
 use cardwire_apdu::{Cla, CommandRepr, Ins, LengthForm, Response, StatusWord};
 use cardwire_link::atr::{Atr, Mode as AtrMode};
 
@@ -80,26 +81,56 @@ impl<T: Transport> AsyncTransport for SyncRef<'_, T> {
 }
 
 /// The session's buffers: the plain wire APDU from the engine, its protected form, and the
-/// card's answer.
+/// card's protected answer. Without secure messaging the card answers straight into the
+/// caller's buffer ([`Exchange::answer_space`]) and only `tx` is used.
 struct Buffers<const N: usize> {
     tx: [u8; N],
     wrapped: [u8; N],
     rx: [u8; N],
+    /// How many leading bytes of each buffer may hold data since the last wipe.
+    dirty: Dirty,
+}
+
+/// The used prefixes of the three [`Buffers`].
+#[derive(Clone, Copy, Default)]
+struct Dirty {
+    tx: usize,
+    wrapped: usize,
+    rx: usize,
 }
 
 impl<const N: usize> Buffers<N> {
-    /// Wipes all three buffers (after every exchange: they held a plain VERIFY, keys in
-    /// PUT KEY, decrypted answers).
+    /// Wipes what the exchange wrote into the buffers (after every exchange: they held a
+    /// plain VERIFY, keys in PUT KEY, decrypted answers). Only the used prefixes: zeroizing
+    /// all three `N`-byte buffers byte by byte cost more than the rest of a plain exchange.
     fn wipe(&mut self) {
-        use zeroize::Zeroize;
-        self.tx.zeroize();
-        self.wrapped.zeroize();
-        self.rx.zeroize();
+        let Dirty { tx, wrapped, rx } = core::mem::take(&mut self.dirty);
+        wipe_prefix(&mut self.tx, tx);
+        wipe_prefix(&mut self.wrapped, wrapped);
+        wipe_prefix(&mut self.rx, rx);
+    }
+}
+
+/// Zeroizes the first `len` bytes of `buf` (all of it when `len` is larger).
+fn wipe_prefix(buf: &mut [u8], len: usize) {
+    use zeroize::Zeroize;
+    // Most exchanges leave `wrapped` and `rx` unused: no call for those.
+    if len == 0 {
+        return;
+    }
+    let len = len.min(buf.len());
+    if let Some(used) = buf.get_mut(..len) {
+        used.zeroize();
     }
 }
 
 impl<const N: usize> Drop for Buffers<N> {
     fn drop(&mut self) {
+        self.dirty = Dirty {
+            tx: N,
+            wrapped: N,
+            rx: N,
+        };
         self.wipe();
     }
 }
@@ -133,6 +164,7 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
                 tx: [0; N],
                 wrapped: [0; N],
                 rx: [0; N],
+                dirty: Dirty::default(),
             },
         }
     }
@@ -297,32 +329,35 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
         response: &mut [u8],
         protect: bool,
     ) -> Result<usize, CoreError<T::Error, S>> {
-        let caps = self.engine_capabilities(protect);
+        let mut caps = self.engine_capabilities(protect);
         let first_is_extended = caps.extended_length
             && (command.data.len().min(usize::from(caps.max_command_data)) > 255
                 || command.ne.min(caps.max_response_data) > 256);
-        let (done, wire_apdus) = self
-            .run_engine(transport, command, caps, response, protect)
-            .await?;
-        if self.extended_fallback
-            && !protect
-            && safe_to_resend(command)
-            && first_is_extended
-            && wire_apdus == 1
-            && done.sw == StatusWord::WRONG_LENGTH
-        {
-            // The card does not take extended APDUs after all (ISO/IEC 7816-4 §5.1): from
-            // now on it is treated as short-only, and this command is sent again.
-            self.capabilities.extended_length = false;
-            self.capabilities.max_command_data = 255;
-            self.capabilities.max_response_data = 256;
-            let caps = self.engine_capabilities(protect);
-            let (done, _) = self
+        let mut resent = false;
+        // One call site of `run_engine` (the re-send loops back), so that it inlines here.
+        loop {
+            let (done, wire_apdus) = self
                 .run_engine(transport, command, caps, response, protect)
                 .await?;
+            if !resent
+                && self.extended_fallback
+                && !protect
+                && safe_to_resend(command)
+                && first_is_extended
+                && wire_apdus == 1
+                && done.sw == StatusWord::WRONG_LENGTH
+            {
+                // The card does not take extended APDUs after all (ISO/IEC 7816-4 §5.1): from
+                // now on it is treated as short-only, and this command is sent again.
+                self.capabilities.extended_length = false;
+                self.capabilities.max_command_data = 255;
+                self.capabilities.max_response_data = 256;
+                caps = self.engine_capabilities(protect);
+                resent = true;
+                continue;
+            }
             return Ok(done.len);
         }
-        Ok(done.len)
     }
 
     /// Drives the engine: each wire APDU it asks for goes through the transport (wrapped by
@@ -337,18 +372,41 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
     ) -> Result<(Completed, u32), CoreError<T::Error, S>> {
         let mut engine = Exchange::new(*command, caps, response).map_err(engine_error)?;
         loop {
+            // The plain command (a VERIFY's PIN) is in `tx`: wiped after the exchange. An
+            // error may leave any part written.
+            let used = self.buffers.dirty.tx;
+            self.buffers.dirty.tx = N;
             let wire_len = engine
                 .poll_transmit(&mut self.buffers.tx)
                 .map_err(engine_error)?
                 .len();
-            let answer_len = if protect && !is_get_response(&self.buffers.tx) {
-                self.send_protected(transport, wire_len).await?
+            self.buffers.dirty.tx = used.max(wire_len);
+            let step = if protect && !is_get_response(&self.buffers.tx) {
+                let answer_len = self.send_protected(transport, wire_len).await?;
+                let answer = self.buffers.rx.get(..answer_len).unwrap_or_default();
+                engine.handle_response(answer)
             } else {
+                // The card answers straight into the caller's buffer, after the data so far.
                 let wire = self.buffers.tx.get(..wire_len).unwrap_or_default();
-                transmit_into(transport, wire, &mut self.buffers.rx).await?
+                let capacity = engine.response_capacity();
+                // At most the longest response APDU: PC/SC refuses receive buffers above its
+                // own maximum (pcsc-lite: 65 548 bytes), whatever the caller's buffer size.
+                let space = engine.answer_space();
+                let limit = space.len().min(MAX_RESPONSE_LEN);
+                let space = space.get_mut(..limit).unwrap_or_default();
+                let start = space.as_ptr();
+                let answer_len = match transport.transmit(wire, space).await {
+                    // Transports answer at the start of the buffer they are given.
+                    Ok(rsp) if rsp.len() >= 2 && core::ptr::eq(rsp.as_ptr(), start) => rsp.len(),
+                    Ok(_) => return Err(CardError::MalformedResponse),
+                    Err(e) if e.kind() == ErrorKind::BufferTooSmall => {
+                        return Err(CardError::ResponseTooLong { capacity });
+                    }
+                    Err(e) => return Err(CardError::Transport(e)),
+                };
+                engine.handle_response_in_place(answer_len)
             };
-            let answer = self.buffers.rx.get(..answer_len).unwrap_or_default();
-            if let Step::Done(done) = engine.handle_response(answer).map_err(engine_error)? {
+            if let Step::Done(done) = step.map_err(engine_error)? {
                 return Ok((done, engine.wire_apdus()));
             }
         }
@@ -361,12 +419,25 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
         transport: &mut T,
         plain_len: usize,
     ) -> Result<usize, CoreError<T::Error, S>> {
-        let Buffers { tx, rx, wrapped } = &mut self.buffers;
+        let Buffers {
+            tx,
+            rx,
+            wrapped,
+            dirty,
+        } = &mut self.buffers;
         let plain = tx.get(..plain_len).unwrap_or_default();
         let repr = CommandRepr::parse(plain).map_err(CardError::Apdu)?;
         let Some(sm) = self.secure.as_mut() else {
             return Err(CardError::SecureChannelClosed);
         };
+        // Each buffer counts as wholly used until a write into it succeeds: an error may
+        // leave any part written.
+        // `wrapped` stays wholly used: a secure channel may use it as scratch space beyond the
+        // protected APDU it returns (`cardwire-sm` builds the data field at offset 7 before
+        // moving it), and under a MAC-only channel the command data is plain.
+        let used_rx = dirty.rx;
+        dirty.wrapped = N;
+        dirty.rx = N;
         let wire_len = match sm.wrap(&repr, wrapped) {
             Ok(wire) => wire.len(),
             Err(e) => {
@@ -409,6 +480,8 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
             filled += len - 2;
         }
         let total = filled + 2;
+        // The card's answers fill `rx` up to `total`; the plain answer is unwrapped in place.
+        dirty.rx = used_rx.max(total);
         let protected = rx.get_mut(..total).ok_or(CardError::MalformedResponse)?;
         match sm.unwrap(protected) {
             Ok(n) if (2..=total).contains(&n) => Ok(n),
@@ -603,8 +676,9 @@ mod tests {
     use super::*;
     use crate::secure::NoSecureChannel;
 
-    /// A card that answers every command with a PIN-looking payload and `9000`.
-    struct Echo;
+    /// A card that answers every command with a PIN-looking payload and `9000`, every byte
+    /// XOR the mask (0: plain).
+    struct Echo(u8);
 
     impl Transport for Echo {
         type Error = ErrorKind;
@@ -615,7 +689,9 @@ mod tests {
         ) -> Result<&'b [u8], ErrorKind> {
             let answer = b"secret answer\x90\x00";
             let out = response.get_mut(..answer.len()).ok_or(ErrorKind::Other)?;
-            out.copy_from_slice(answer);
+            for (o, a) in out.iter_mut().zip(answer) {
+                *o = a ^ self.0;
+            }
             Ok(out)
         }
         fn atr(&self) -> &[u8] {
@@ -635,14 +711,59 @@ mod tests {
     #[test]
     fn the_buffers_are_wiped_after_each_exchange() {
         let mut core: Core<NoSecureChannel, 300> = Core::new(Capabilities::SHORT);
-        let mut t = Echo;
+        let mut t = Echo(0);
         // VERIFY with a PIN block: the plain command passes through the session's buffers.
         let verify =
             CommandRepr::new(Cla(0x00), Ins::VERIFY, 0x00, 0x80).with_data(b"1234\xFF\xFF\xFF\xFF");
         let mut rsp = [0u8; 64];
         let answer = run_ready(core.exchange(&mut SyncRef(&mut t), &verify, &mut rsp, false));
         assert_eq!(answer.unwrap().data(), b"secret answer");
-        let Buffers { tx, wrapped, rx } = &core.buffers;
+        let Buffers {
+            tx, wrapped, rx, ..
+        } = &core.buffers;
+        assert!(tx.iter().chain(wrapped).chain(rx).all(|b| *b == 0));
+    }
+
+    /// A toy secure channel: the protected command is the plain one with CLA `0C`; the
+    /// protected answer is the plain one with every byte XOR `5A`.
+    struct Xor;
+
+    impl SecureChannel for Xor {
+        type Error = SecureChannelErrorKind;
+        fn wrap<'o>(
+            &mut self,
+            command: &CommandRepr<'_>,
+            out: &'o mut [u8],
+        ) -> Result<&'o [u8], SecureChannelErrorKind> {
+            let protected = CommandRepr {
+                cla: Cla(0x0C),
+                ..*command
+            };
+            protected
+                .encode(out)
+                .map_err(|_| SecureChannelErrorKind::BufferTooSmall)
+        }
+        fn unwrap(&mut self, response: &mut [u8]) -> Result<usize, SecureChannelErrorKind> {
+            for b in response.iter_mut() {
+                *b ^= 0x5A;
+            }
+            Ok(response.len())
+        }
+    }
+
+    #[test]
+    fn the_buffers_are_wiped_after_a_protected_exchange() {
+        let mut core: Core<Xor, 300> = Core::new(Capabilities::SHORT);
+        core.secure = Some(Xor);
+        let mut t = Echo(0x5A);
+        let verify =
+            CommandRepr::new(Cla(0x00), Ins::VERIFY, 0x00, 0x80).with_data(b"1234\xFF\xFF\xFF\xFF");
+        let mut rsp = [0u8; 64];
+        let answer = run_ready(core.exchange(&mut SyncRef(&mut t), &verify, &mut rsp, true));
+        assert_eq!(answer.unwrap().data(), b"secret answer");
+        let Buffers {
+            tx, wrapped, rx, ..
+        } = &core.buffers;
         assert!(tx.iter().chain(wrapped).chain(rx).all(|b| *b == 0));
     }
 }

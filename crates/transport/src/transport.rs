@@ -74,7 +74,10 @@ pub trait Transport {
     /// The backend's error type.
     type Error: Error;
 
-    /// Sends one command APDU and receives its response (data and SW1 SW2) into `response`.
+    /// Sends one command APDU, receives its response (data and SW1 SW2) into `response` and
+    /// returns it as the first bytes of `response`. The sessions rely on that: they receive
+    /// each answer straight into their caller's buffer, and an answer returned from anywhere
+    /// else is a [`crate::CardError::MalformedResponse`].
     ///
     /// # Errors
     /// A backend error; [`ErrorKind::BufferTooSmall`] when `response` cannot hold the answer.

@@ -1,6 +1,5 @@
 //! [`Scp03Session`]: the open SCP03 channel (GPC Amendment D §6.2.4–§6.2.7), sans-IO.
 
-use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
 use cardwire_apdu::{CommandRepr, LengthForm, StatusWord};
@@ -10,7 +9,7 @@ use super::kdf::Derived;
 use crate::Error;
 use crate::frame::{self, Frame};
 use crate::padding::{increment, pad, padded_len, unpad};
-use crate::primitives::{AesCmac, AesKey};
+use crate::primitives::{AesCmac, AesKey, mac_matches};
 use crate::session::Role;
 
 /// The class byte for the MAC: logical channel 0, b4 = 0, b3 = 1 (Amendment D §6.2.4).
@@ -314,7 +313,7 @@ impl Scp03Session {
                 .split_last_chunk::<8>()
                 .ok_or(Error::LengthMismatch { offset: 0 })?;
             let expected = self.r_mac(data, sw);
-            if !bool::from(expected.ct_eq(mac)) {
+            if !mac_matches(&expected, mac) {
                 return Err(Error::MacMismatch);
             }
             data.len()
@@ -401,7 +400,8 @@ impl Scp03Session {
         let lc = protected.get(4..4 + lc_len).unwrap_or(&[]);
         increment(&mut self.counter)?;
         let expected = self.c_mac(&[mcla, ins, p1, p2], lc, data);
-        if !bool::from(expected[..8].ct_eq(mac)) {
+        let head: [u8; 8] = expected.first_chunk().copied().unwrap_or_default();
+        if !mac_matches(&head, mac) {
             return Err(Error::MacMismatch);
         }
         self.chaining = expected;
