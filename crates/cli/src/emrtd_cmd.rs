@@ -46,16 +46,15 @@ pub struct Args {
 pub enum Sub {
     /// Open the chip with PACE (or BAC), read data groups, and check the chip and the data.
     #[command(after_help = "Examples:
-  cardwire emrtd read --can 123456
+  cardwire emrtd read --can 721853
   cardwire emrtd read --document-number L898902C3 --birth-date 740812 --expiry-date 120415
-  cardwire emrtd read --can 123456 DG1 DG2 SOD --out face/ --json
+  cardwire emrtd read --can 721853 DG1 DG2 SOD --out face/ --json
   cardwire emrtd read --document-number L898902C3 --birth-date 740812 --expiry-date 120415 --bac COM DG1 --trace
 
 The built-in virtual card carries the ICAO 9303 specimen passport (Anna Maria Eriksson);
-the three MRZ values above are its document number, birth and expiry dates. Its card access
-number (CAN) is printed by `cardwire serve` (the default card's is that of
-`cardwire_vcard::personalise::can(Seed::DEFAULT)`); `--virtual-no-bac` makes it refuse BAC
-as newer documents do.
+the three MRZ values above are its document number, birth and expiry dates, and 721853 its
+card access number (CAN; `cardwire serve` prints the CAN of the card it serves).
+`--virtual-no-bac` makes it refuse BAC as newer documents do.
 
 Checks reported: access control (PACE with CAN or MRZ, or BAC), chip authentication (DG14),
 active authentication (DG15), and each data group's hash against EF.SOD. EF.SOD's signature
@@ -1159,11 +1158,36 @@ mod tests {
     }
 
     #[test]
+    fn the_help_names_the_default_cards_can() {
+        let can = cardwire_vcard::personalise::can(&Seed::DEFAULT);
+        assert_eq!(can, "721853");
+    }
+
+    #[test]
+    fn faces_are_found_at_any_depth() {
+        let jpeg = cardwire_vcard::mrz::flat_jpeg(8, 8, b"");
+        let dg2 = cardwire_vcard::mrz::dg2(&jpeg, 8, 8);
+        assert_eq!(face_image(&dg2), Some(("jpg", &jpeg[..])));
+        // A JPEG 2000 file inside the newer, constructed 7F2E block (ISO/IEC 39794-5).
+        let mut jp2 = vec![0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20, 0x0D, 0x0A];
+        jp2.extend_from_slice(&[0x87, 0x0A, 1, 2, 3]);
+        let mut block = vec![0x7F, 0x2E, (jp2.len() + 2) as u8, 0x81, jp2.len() as u8];
+        block.extend_from_slice(&jp2);
+        let mut dg = vec![0x75, block.len() as u8];
+        dg.extend_from_slice(&block);
+        assert_eq!(face_image(&dg), Some(("jp2", &jp2[..])));
+        assert_eq!(face_image(&[0x75, 0x00]), None);
+    }
+
+    #[test]
     fn data_group_names() {
         assert_eq!(data_group_name(0x61), "DG1");
         assert_eq!(data_group_name(0x75), "DG2");
         assert_eq!(data_group_name(0x6E), "DG14");
         assert_eq!(file_id("dg1"), Some(("DG1", 0x0101)));
+        assert_eq!(file_id("EF.SOD"), Some(("SOD", 0x011D)));
+        assert_eq!(group_number("DG14"), Some(14));
+        assert_eq!(group_number("SOD"), None);
         assert_eq!(file_id("DG99"), None);
     }
 }
