@@ -467,13 +467,7 @@ fn read_held<T: Transport>(transport: T, job: &mut Job<'_>) -> Result<Report, Em
             };
             let session =
                 establish_pace(&mut card, info.protocol(), curve, &password, &mut *job.rng)
-                    .map_err(|e| {
-                        randomness_or(e, |e| EmrtdError::WrongPassword {
-                            protocol: "PACE",
-                            password: name,
-                            detail: pace_detail(e),
-                        })
-                    })?;
+                    .map_err(|e| randomness_or(e, |e| pace_error(e, name)))?;
             let cipher = info.cipher().map_or("AES", cipher_name);
             report.access = Some(AccessUsed {
                 protocol: "PACE",
@@ -534,6 +528,25 @@ fn cipher_name(k: cardwire_sm::kdf::KeyAlgorithm) -> &'static str {
         KeyAlgorithm::Aes128 => "AES-128",
         KeyAlgorithm::Aes192 => "AES-192",
         KeyAlgorithm::Aes256 => "AES-256",
+    }
+}
+
+/// A PACE failure: a wrong password when the chip refused the terminal's token (`6300`, or
+/// `63Cx` with tries left on an eID) or the chip's token did not verify; anything else as is.
+fn pace_error(e: cardwire_sm::Error, password: &'static str) -> EmrtdError {
+    let wrong = match e {
+        cardwire_sm::Error::AuthenticationFailed => true,
+        cardwire_sm::Error::CardRefused { sw } => sw.0 == 0x6300 || sw.0 & 0xFFF0 == 0x63C0,
+        _ => false,
+    };
+    if wrong {
+        EmrtdError::WrongPassword {
+            protocol: "PACE",
+            password,
+            detail: pace_detail(e),
+        }
+    } else {
+        EmrtdError::Card(format!("PACE failed: {}", pace_detail(e)))
     }
 }
 
