@@ -921,6 +921,68 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// Any CAN and any keys: host and card end with the same keys, each accepting the
+        /// other's token; the card never panics on what the host sends.
+        #[test]
+        fn host_and_card_agree_for_any_can_and_keys(
+            can in "[0-9]{6,10}",
+            p256 in proptest::bool::ANY,
+            nonce in proptest::array::uniform16(proptest::num::u8::ANY),
+            keys in proptest::array::uniform4(1u8..0x7F),
+        ) {
+            let curve = if p256 { PaceCurve::NistP256 } else { PaceCurve::BrainpoolP256r1 };
+            let pw = PacePassword::Can(can.as_bytes());
+            let oid = ID_PACE_ECDH_GM_AES_CBC_CMAC_128;
+            let mut host = PaceHost::new(oid, curve, &pw, [keys[0]; 32], [keys[1]; 32]).unwrap();
+            let random = PaceCardRandomness { nonce, sk_map: [keys[2]; 32], sk_eph: [keys[3]; 32] };
+            let mut card = PaceCard::new(oid, curve, &pw, random).unwrap();
+            host.check_mse_set_at(&[0x90, 0x00]).unwrap();
+            let mut out = [0u8; 80];
+            let mut cmd = [0u8; 128];
+            let with_sw = |n: usize, out: &[u8]| {
+                let mut a = out[..n].to_vec();
+                a.extend_from_slice(&[0x90, 0x00]);
+                a
+            };
+            let n = card.general_authenticate(host.nonce_command(), &mut out).unwrap();
+            host.process_nonce(&with_sw(n, &out)).unwrap();
+            let c = host.map_command(&mut cmd).unwrap();
+            let n = card.general_authenticate(&cmd[..c], &mut out).unwrap();
+            host.process_map(&with_sw(n, &out)).unwrap();
+            let c = host.key_agreement_command(&mut cmd).unwrap();
+            let n = card.general_authenticate(&cmd[..c], &mut out).unwrap();
+            host.process_key_agreement(&with_sw(n, &out)).unwrap();
+            proptest::prop_assert_eq!(
+                host.session_keys().unwrap().1.as_bytes(),
+                card.session_keys().unwrap().1.as_bytes()
+            );
+            let c = host.mutual_authentication_command(&mut cmd).unwrap();
+            let n = card.general_authenticate(&cmd[..c], &mut out).unwrap();
+            proptest::prop_assert!(host.finish(&with_sw(n, &out)).is_ok());
+            proptest::prop_assert!(card.into_session().is_ok());
+        }
+
+        /// Arbitrary bytes as GENERAL AUTHENTICATE commands, at any step: an error or an
+        /// answer, never a panic; after an error the engine stays failed.
+        #[test]
+        fn arbitrary_commands_never_panic(
+            commands in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..90), 1..5),
+        ) {
+            let m = mrz();
+            let mut card = appendix_card(&m);
+            let mut out = [0u8; 80];
+            for c in &commands {
+                let failed = card.is_failed();
+                let r = card.general_authenticate(c, &mut out);
+                if failed {
+                    proptest::prop_assert_eq!(r, Err(Error::WrongState));
+                }
+            }
+        }
+    }
+
     /// A wrong password (a CAN off by one digit) ends in the card refusing the terminal's
     /// token: the decrypted nonce differs, so do Ĝ and the keys.
     #[test]
