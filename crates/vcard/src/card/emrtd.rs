@@ -30,8 +30,7 @@ use super::virtual_card::VirtualCard;
 const PACE_PROTOCOL: &[u8] = cardwire_sm::security_infos::ID_PACE_ECDH_GM_AES_CBC_CMAC_128;
 /// The card's PACE domain parameters (EF.CardAccess parameter ID 12).
 const PACE_CURVE: PaceCurve = PaceCurve::NistP256;
-/// `6982`: BAC refused on a card made without it; also the answer to PACE with a password the
-/// card does not know.
+/// `6982`: BAC refused on a card made without it.
 const REFUSED: StatusWord = StatusWord::SECURITY_STATUS_NOT_SATISFIED;
 
 /// A PACE run under way on one logical channel.
@@ -95,7 +94,10 @@ impl VirtualCard {
     pub(super) fn emrtd_mse(&mut self, cmd: &Cmd) -> Option<Reply> {
         match (cmd.p1, cmd.p2) {
             (0xC1, 0xA4) if self.pace_context(cmd.channel) => Some(self.pace_set_at(cmd)),
-            (0x41, 0xA4) if self.emrtd_selected(cmd.channel) && cmd.arrival != Arrival::Plain => {
+            (0x41, 0xA4)
+                if self.emrtd_selected(cmd.channel)
+                    && matches!(cmd.arrival, Arrival::Bac | Arrival::Pace) =>
+            {
                 Some(self.chip_auth_set_at(cmd))
             }
             _ => None,
@@ -180,8 +182,11 @@ impl VirtualCard {
     /// GENERAL AUTHENTICATE (INS `86`): a PACE step (plain, steps 1-3 chained with CLA `10`),
     /// or Chip Authentication's key agreement under secure messaging.
     pub(super) fn emrtd_general_authenticate(&mut self, cmd: &Cmd) -> Reply {
-        if cmd.arrival != Arrival::Plain {
+        if matches!(cmd.arrival, Arrival::Bac | Arrival::Pace) {
             return self.chip_auth_general_authenticate(cmd);
+        }
+        if cmd.arrival != Arrival::Plain {
+            return Reply::sw(StatusWord::CONDITIONS_OF_USE_NOT_SATISFIED);
         }
         let Some(mut run) = self.pace.take() else {
             return Reply::sw(StatusWord::CONDITIONS_OF_USE_NOT_SATISFIED);
@@ -316,5 +321,105 @@ impl VirtualCard {
     /// steps carry CLA `10` but each is answered (ICAO 9303-11 §4.4.4.2).
     pub(super) fn is_pace_step(wire: &[u8]) -> bool {
         matches!(wire, [cla, ins, ..] if *ins == Ins(0x86).0 && cla & 0xE0 == 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cardwire_transport::CardHandler;
+
+    use super::*;
+    use crate::identity::Seed;
+
+    fn send(card: &mut VirtualCard, apdu: &[u8]) -> Vec<u8> {
+        let mut rsp = [0u8; 512];
+        let n = card.process(apdu, &mut rsp);
+        rsp[..n].to_vec()
+    }
+
+    fn sw(rsp: &[u8]) -> [u8; 2] {
+        [rsp[rsp.len() - 2], rsp[rsp.len() - 1]]
+    }
+
+    const SELECT_EMRTD: [u8; 12] = [
+        0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01,
+    ];
+    /// MSE:Set AT for PACE-GM ECDH AES-128 with the CAN (reference 2) on parameter ID 12.
+    const MSE_CAN: [u8; 23] = [
+        0x00, 0x22, 0xC1, 0xA4, 0x12, 0x80, 0x0A, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04,
+        0x02, 0x02, 0x83, 0x01, 0x02, 0x84, 0x01, 0x0C,
+    ];
+
+    fn card() -> VirtualCard {
+        let mut c = VirtualCard::new(&Seed::DEFAULT).unwrap();
+        c.power_on();
+        c
+    }
+
+    #[test]
+    fn pace_set_at_and_the_first_step() {
+        let mut c = card();
+        assert_eq!(send(&mut c, &MSE_CAN), [0x90, 0x00]);
+        // Step 1 with CLA 10 is answered (not gathered as a chain): 7C 12 80 10 z.
+        let rsp = send(&mut c, &[0x10, 0x86, 0x00, 0x00, 0x02, 0x7C, 0x00, 0x00]);
+        assert_eq!(sw(&rsp), [0x90, 0x00]);
+        assert_eq!(&rsp[..4], &[0x7C, 0x12, 0x80, 0x10]);
+        assert_eq!(rsp.len(), 20 + 2);
+        // Step 1 again is out of order: the run is dropped (6A80: not step 2's data).
+        let rsp = send(&mut c, &[0x10, 0x86, 0x00, 0x00, 0x02, 0x7C, 0x00, 0x00]);
+        assert_eq!(sw(&rsp), [0x6A, 0x80]);
+        // No run any more.
+        let rsp = send(&mut c, &[0x10, 0x86, 0x00, 0x00, 0x02, 0x7C, 0x00, 0x00]);
+        assert_eq!(sw(&rsp), [0x69, 0x85]);
+    }
+
+    #[test]
+    fn pace_refuses_unknown_passwords_protocols_and_domain_parameters() {
+        let mut c = card();
+        let mut pin = MSE_CAN;
+        pin[19] = 0x03;
+        assert_eq!(send(&mut c, &pin), [0x6A, 0x80]);
+        let mut dh = MSE_CAN;
+        dh[15] = 0x01;
+        assert_eq!(send(&mut c, &dh), [0x6A, 0x80]);
+        let mut brainpool = MSE_CAN;
+        brainpool[22] = 0x0D;
+        assert_eq!(send(&mut c, &brainpool), [0x6A, 0x80]);
+        // Chip Authentication's MSE is refused outside secure messaging (the identity
+        // application's MSE answers it; in the eMRTD DF it is not the eMRTD's).
+        assert_eq!(send(&mut c, &SELECT_EMRTD), [0x90, 0x00]);
+        let ga = [0x00, 0x86, 0x00, 0x00, 0x04, 0x7C, 0x02, 0x80, 0x00, 0x00];
+        assert_eq!(sw(&send(&mut c, &ga)), [0x69, 0x85]);
+        // Active Authentication needs secure messaging.
+        let ia = [0x00, 0x88, 0x00, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8, 0x00];
+        assert_eq!(sw(&send(&mut c, &ia)), [0x69, 0x82]);
+    }
+
+    #[test]
+    fn bac_is_refused_with_6982_only_when_configured() {
+        let mut c = card();
+        assert_eq!(send(&mut c, &SELECT_EMRTD), [0x90, 0x00]);
+        let challenge = [0x00, 0x84, 0x00, 0x00, 0x08];
+        assert_eq!(sw(&send(&mut c, &challenge)), [0x90, 0x00]);
+        c.set_bac_refused(true).unwrap();
+        assert!(c.bac_refused());
+        assert_eq!(send(&mut c, &challenge), [0x69, 0x82]);
+        let mut ea = vec![0x00, 0x82, 0x00, 0x00, 0x28];
+        ea.extend_from_slice(&[0u8; 40]);
+        ea.push(0x28);
+        assert_eq!(send(&mut c, &ea), [0x69, 0x82]);
+        // Outside the eMRTD application GET CHALLENGE still works.
+        assert_eq!(
+            send(&mut c, &[0x00, 0xA4, 0x00, 0x0C, 0x02, 0x3F, 0x00]),
+            [0x90, 0x00]
+        );
+        assert_eq!(sw(&send(&mut c, &challenge)), [0x90, 0x00]);
+    }
+
+    #[test]
+    fn the_can_is_six_digits_from_the_seed() {
+        let c = card();
+        assert_eq!(c.can(), "721853");
+        assert_ne!(personalise::can(&Seed::from_text("another card")), c.can());
     }
 }
