@@ -24,29 +24,6 @@ use cardwire_transport::{Card, InProcess};
 use cardwire_vcard::personalise::{EMRTD_AID, can};
 use cardwire_vcard::{Seed, VirtualCard};
 
-struct TestRng(u64);
-
-impl cardwire_sm::rand_core::TryRng for TestRng {
-    type Error = core::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok(self.try_next_u64()? as u32)
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        Ok(self.0)
-    }
-    fn try_fill_bytes(&mut self, out: &mut [u8]) -> Result<(), Self::Error> {
-        for b in out {
-            *b = (self.try_next_u64()? >> 24) as u8;
-        }
-        Ok(())
-    }
-}
-
-impl cardwire_sm::rand_core::TryCryptoRng for TestRng {}
-
 type Plain = Card<InProcess<VirtualCard>>;
 type Secure = Card<InProcess<VirtualCard>, SmSession<AesSuite>>;
 
@@ -72,7 +49,13 @@ fn pace(card: &mut Plain, password: &PacePassword<'_>) -> Result<SmSession<AesSu
     let bytes = card_access(card);
     let infos = SecurityInfos::parse(&bytes).unwrap();
     let (info, curve) = choose_pace(&infos).unwrap();
-    match establish_pace(card, info.protocol(), curve, password, &mut TestRng(7))? {
+    match establish_pace(
+        card,
+        info.protocol(),
+        curve,
+        password,
+        &mut getrandom::SysRng,
+    )? {
         PaceSession::Aes(s) => Ok(s),
         PaceSession::Tdes(_) => panic!("the card offers AES"),
     }
@@ -237,7 +220,11 @@ fn bac_refused_or_accepted_by_configuration() {
             plain.transmit(&sel, &mut buf).unwrap().sw(),
             StatusWord::SUCCESS
         );
-        let result = establish_bac(&mut plain, &BacKeys::from_mrz(&info), &mut TestRng(3));
+        let result = establish_bac(
+            &mut plain,
+            &BacKeys::from_mrz(&info),
+            &mut getrandom::SysRng,
+        );
         if refused {
             assert_eq!(
                 result.unwrap_err(),

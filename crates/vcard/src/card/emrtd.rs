@@ -10,7 +10,7 @@
 //! after PACE). Passwords: the MRZ (reference 1) and the card access number (reference 2,
 //! [`personalise::can`]).
 
-use cardwire_apdu::{CommandRepr, Ins, StatusWord};
+use cardwire_apdu::{Ins, StatusWord};
 use cardwire_sm::bac::MrzInfo;
 use cardwire_sm::kdf::{COUNTER_ENC, COUNTER_MAC, KeyAlgorithm, derive_key};
 use cardwire_sm::pace::{PaceCurve, PacePassword};
@@ -194,16 +194,7 @@ impl VirtualCard {
         if run.channel != cmd.channel {
             return Reply::sw(StatusWord::CONDITIONS_OF_USE_NOT_SATISFIED);
         }
-        let wire = CommandRepr {
-            cla: cmd.cla,
-            ins: cmd.ins,
-            p1: cmd.p1,
-            p2: cmd.p2,
-            data: &cmd.data,
-            ne: cmd.ne,
-        }
-        .to_vec();
-        let Ok(wire) = wire else {
+        let Some(wire) = super::secure::encode(cmd) else {
             return Reply::sw(StatusWord::WRONG_LENGTH);
         };
         let mut out = [0u8; 80];

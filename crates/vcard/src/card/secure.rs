@@ -15,8 +15,9 @@ use super::command::{Arrival, Cmd, Reply};
 use super::session::{ProtectedChain, Protection, Session};
 use super::virtual_card::VirtualCard;
 
-/// Re-encodes an owned command as APDU bytes (for the SM engine, which reads whole APDUs).
-fn encode(cmd: &Cmd) -> Option<Vec<u8>> {
+/// Re-encodes an owned command as APDU bytes (for the SM and PACE engines, which read whole
+/// APDUs).
+pub(super) fn encode(cmd: &Cmd) -> Option<Vec<u8>> {
     CommandRepr {
         cla: cmd.cla,
         ins: cmd.ins,
