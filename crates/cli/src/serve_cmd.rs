@@ -16,6 +16,10 @@ use crate::input::to_hex;
 #[command(after_help = "Examples:
   cardwire serve --vpcd 127.0.0.1:35963
   cardwire serve --vpcd 127.0.0.1:35963 --state card.state
+  cardwire serve --vpcd 127.0.0.1:35963 --no-bac
+
+The eMRTD application's card access number (CAN, a PACE password) is printed at start: six
+digits derived from the seed. With --no-bac it refuses BAC as newer documents do.
 
 Put the printed reader.conf.d entry in /etc/reader.conf.d/cardwire and (re)start pcscd;
 `opensc-tool -l` then lists the reader \"cardwire virtual card 00 00\" with the card inserted
@@ -50,6 +54,10 @@ pub struct Args {
     /// Seed text for a fresh virtual card (default: the reference card).
     #[arg(long, value_name = "TEXT")]
     pub seed: Option<String>,
+    /// Make the eMRTD application refuse BAC (`6982`), as documents issued for PACE only do;
+    /// kept in --state (PACE with the printed CAN or the MRZ still works).
+    #[arg(long = "no-bac")]
+    pub no_bac: bool,
 }
 
 /// Runs `cardwire serve`.
@@ -78,6 +86,11 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         None => VirtualCard::new(&seed),
     }
     .map_err(|e| Failure::Failed(e.to_string()))?;
+    let mut card = card;
+    if args.no_bac {
+        card.set_bac_refused(true)
+            .map_err(|sw| Failure::Failed(format!("cannot save the card's state ({sw})")))?;
+    }
     let server = Server::bind(addr.port()).map_err(|e| {
         Failure::Failed(format!(
             "cannot listen on 127.0.0.1:{} and :{}: {e}",
@@ -102,6 +115,19 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     println!(
         "  PIV application A000000308000010000100: card management key (9B, 3DES) {} on a fresh card (a test value)",
         to_hex(&cardwire_vcard::piv::DEFAULT_MANAGEMENT_KEY)
+    );
+    let mrz = card.mrz();
+    println!(
+        "  eMRTD application A0000002471001: CAN {}, MRZ document {} born {} expires {}; BAC {}",
+        card.can(),
+        mrz.document_number,
+        mrz.birth_date,
+        mrz.expiry_date,
+        if card.bac_refused() {
+            "refused (PACE only)"
+        } else {
+            "accepted"
+        }
     );
     if let Some(p) = &args.state {
         println!("  state kept in {}", p.display());

@@ -1,4 +1,7 @@
-//! `cardwire emrtd read` end to end: BAC and 3DES secure messaging against the virtual card.
+//! `cardwire emrtd read` end to end against the virtual card: PACE with the CAN and the MRZ
+//! (the default when EF.CardAccess offers it), BAC with 3DES secure messaging (`--bac`), a
+//! card that refuses BAC, a wrong CAN, Chip and Active Authentication, EF.SOD's hashes and
+//! DG2's face saved with `--out`.
 
 // Test helpers outside #[test] functions may panic too: a failure is a failed test.
 #![allow(
@@ -79,6 +82,7 @@ fn a_wrong_mrz_fails_bac() {
     let out = cardwire(&[
         "emrtd",
         "read",
+        "--bac",
         "--document-number",
         "X1234567",
         "--birth-date",
@@ -137,4 +141,213 @@ fn the_missing_do99_opt_in_is_documented_and_harmless_with_a_strict_card() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["unauthenticated_status_words"], 0);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+}
+
+/// The default card's CAN, as `cardwire serve` prints it.
+fn can() -> String {
+    cardwire_vcard::personalise::can(&cardwire_vcard::Seed::DEFAULT)
+}
+
+/// Standard output of a run that must have succeeded.
+fn success(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn json_of(out: &std::process::Output) -> Value {
+    serde_json::from_str(&success(out)).unwrap()
+}
+
+fn assert_all_checks_passed(v: &Value) {
+    let checks = &v["checks"];
+    assert_eq!(
+        checks["chip_authentication"]["result"], "passed",
+        "{checks}"
+    );
+    assert_eq!(
+        checks["active_authentication"]["result"], "passed",
+        "{checks}"
+    );
+    let hashes = checks["data_group_hashes"].as_array().unwrap();
+    let names: Vec<&str> = hashes.iter().map(|h| h["file"].as_str().unwrap()).collect();
+    assert_eq!(names, ["DG1", "DG2", "DG14", "DG15"]);
+    assert!(
+        hashes.iter().all(|h| h["check"]["result"] == "passed"),
+        "{hashes:?}"
+    );
+    // The SOD's signature is not checked yet, and the report says so.
+    assert_eq!(checks["sod_signature"]["result"], "not done");
+}
+
+#[test]
+fn pace_with_the_can_reads_everything_and_checks_the_chip() {
+    let can = can();
+    let out = cardwire(&["emrtd", "read", "--json", "--can", &can]);
+    let v = json_of(&out);
+    assert_eq!(v["access_control"]["protocol"], "PACE");
+    assert_eq!(v["access_control"]["password"], "CAN");
+    assert_eq!(v["access_control"]["cipher"], "AES-128");
+    assert_all_checks_passed(&v);
+    let files: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["COM", "DG1", "DG2", "DG14", "DG15", "SOD"]);
+    assert_eq!(v["files"][1]["decoded"]["surname"], "ERIKSSON");
+    assert_eq!(v["files"][2]["decoded"]["face_image"]["format"], "jpg");
+    // PACE's steps on the wire: MSE:Set AT, then GENERAL AUTHENTICATE chained (CLA 10).
+    let apdus = v["apdus"].as_array().unwrap();
+    let cmds: Vec<&str> = apdus
+        .iter()
+        .map(|a| a["command"].as_str().unwrap())
+        .collect();
+    assert!(cmds.iter().any(|c| c.starts_with("0022C1A4")), "{cmds:?}");
+    assert_eq!(cmds.iter().filter(|c| c.starts_with("108600")).count(), 3);
+    assert!(cmds.iter().any(|c| c.starts_with("008600000C7C0A85")));
+}
+
+#[test]
+fn pace_with_the_mrz_is_the_default_and_the_text_report_names_the_checks() {
+    let mut args = vec!["emrtd", "read"];
+    args.extend(SPECIMEN);
+    let text = success(&cardwire(&args));
+    assert!(
+        text.contains("PACE: authenticated with the MRZ, AES-128 secure messaging"),
+        "{text}"
+    );
+    assert!(text.contains("chip authentication: passed"), "{text}");
+    assert!(text.contains("active authentication: passed"), "{text}");
+    assert!(
+        text.contains("passive authentication, DG1 hash: passed"),
+        "{text}"
+    );
+    assert!(text.contains("EF.SOD signature: not done"), "{text}");
+}
+
+#[test]
+fn bac_refused_pace_still_works_and_bac_says_why() {
+    let dir = tempfile_dir();
+    let state = dir.join("card.state");
+    let state = state.to_str().unwrap();
+    let can = can();
+    // The card is made to refuse BAC; the state file keeps that.
+    let v = json_of(&cardwire(&[
+        "emrtd",
+        "read",
+        "--json",
+        "--can",
+        &can,
+        "--state",
+        state,
+        "--virtual-no-bac",
+        "DG1",
+    ]));
+    assert_eq!(v["access_control"]["protocol"], "PACE");
+    let mut args = vec!["emrtd", "read", "--bac", "--state", state, "COM"];
+    args.extend(SPECIMEN);
+    let out = cardwire(&args);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refuses BAC (6982)"), "{err}");
+    // Without --bac PACE is chosen and works.
+    let mut args = vec!["emrtd", "read", "--json", "--state", state, "DG1"];
+    args.extend(SPECIMEN);
+    let v = json_of(&cardwire(&args));
+    assert_eq!(v["access_control"]["protocol"], "PACE");
+    assert_eq!(v["access_control"]["password"], "MRZ");
+}
+
+#[test]
+fn bac_when_asked_reports_it() {
+    let mut args = vec!["emrtd", "read", "--json", "--bac", "COM", "DG1"];
+    args.extend(SPECIMEN);
+    let v = json_of(&cardwire(&args));
+    assert_eq!(v["access_control"]["protocol"], "BAC");
+    assert_eq!(v["access_control"]["cipher"], "3DES");
+    assert_eq!(v["access_control"]["fallback_reason"], "--bac");
+    assert_eq!(v["checks"]["chip_authentication"]["result"], "not done");
+    // Without the SOD the hashes are not checked, and the report says so.
+    assert_eq!(
+        v["checks"]["data_group_hashes"][0]["check"]["result"],
+        "not done"
+    );
+}
+
+#[test]
+fn a_wrong_can_is_a_clear_error() {
+    let right = can();
+    let wrong = if right == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
+    let out = cardwire(&["emrtd", "read", "--can", wrong]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("PACE failed: the chip did not accept the CAN (the card answered 6300)"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    // Not digits: a usage error.
+    assert_eq!(
+        cardwire(&["emrtd", "read", "--can", "12ab"]).status.code(),
+        Some(2)
+    );
+    // --can with --bac makes no sense: clap refuses it.
+    assert_eq!(
+        cardwire(&["emrtd", "read", "--can", "123456", "--bac"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn out_saves_the_files_and_the_face() {
+    let dir = tempfile_dir();
+    let out_dir = dir.join("out");
+    let can = can();
+    let out = cardwire(&[
+        "emrtd",
+        "read",
+        "--can",
+        &can,
+        "--out",
+        out_dir.to_str().unwrap(),
+        "DG2",
+        "SOD",
+    ]);
+    let text = success(&out);
+    let face = std::fs::read(out_dir.join("DG2-face.jpg")).unwrap();
+    assert_eq!(&face[..3], &[0xFF, 0xD8, 0xFF]);
+    assert_eq!(&face[face.len() - 2..], &[0xFF, 0xD9]);
+    let dg2 = std::fs::read(out_dir.join("DG2.bin")).unwrap();
+    assert_eq!(dg2[0], 0x75);
+    assert!(dg2.windows(face.len()).any(|w| w == face.as_slice()));
+    assert!(out_dir.join("SOD.bin").exists());
+    assert!(
+        text.contains("passive authentication, DG2 hash: passed"),
+        "{text}"
+    );
+}
+
+/// A fresh directory under the target's temporary directory.
+fn tempfile_dir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "cardwire-emrtd-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }

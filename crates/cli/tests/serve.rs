@@ -96,3 +96,52 @@ fn only_loopback_addresses_are_served() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `serve --no-bac` prints the eMRTD application's CAN and serves a card that refuses BAC
+/// (`6982` to GET CHALLENGE in the eMRTD application) but reads EF.CardAccess for PACE.
+#[test]
+fn no_bac_prints_the_can_and_refuses_bac() {
+    use std::io::BufRead;
+    let port = free_port_pair();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cardwire"))
+        .args(["serve", "--vpcd", &format!("127.0.0.1:{port}"), "--no-bac"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _server = Server(child);
+    let mut printed = String::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.starts_with("serving on") {
+            break;
+        }
+    }
+    assert!(
+        printed.contains("CAN 721853") && printed.contains("BAC refused (PACE only)"),
+        "{printed}"
+    );
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(&[0, 1, 1]).unwrap();
+    message(&mut stream, &[0x04]);
+    // EF.CardAccess by SFI 1C in the MF: one PACEInfo for P-256 (parameter ID 12).
+    let card_access = message(&mut stream, &[0x00, 0xB0, 0x9C, 0x00, 0x00]);
+    assert_eq!(
+        &card_access[card_access.len() - 5..],
+        &[0x02, 0x01, 0x0C, 0x90, 0x00]
+    );
+    let select = [
+        0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01,
+    ];
+    assert_eq!(message(&mut stream, &select), [0x90, 0x00]);
+    assert_eq!(
+        message(&mut stream, &[0x00, 0x84, 0x00, 0x00, 0x08]),
+        [0x69, 0x82]
+    );
+}

@@ -19,6 +19,7 @@ pub mod kdf;
 pub mod mrz;
 mod objects;
 pub mod pace;
+pub mod pace_card;
 pub mod pace_driver;
 pub mod padding;
 pub mod primitives;

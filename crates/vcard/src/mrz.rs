@@ -1,5 +1,7 @@
 //! The machine readable zone of a passport (ICAO Doc 9303 Part 4, TD3) and the two eMRTD
-//! files built from it: EF.COM and EF.DG1 (ICAO Doc 9303 Part 10 §4.6 and §4.7.1).
+//! files built from it: EF.COM and EF.DG1 (ICAO Doc 9303 Part 10 §4.6 and §4.7.1); and the
+//! other files of the virtual eMRTD: EF.CardAccess, DG2 (a synthetic face), DG14, DG15 and
+//! EF.SOD (ICAO Doc 9303 Part 10 §4.7.2, §4.7.14, §4.7.15, §4.6.2; Part 11 §9.2).
 
 use core::fmt;
 
@@ -238,6 +240,183 @@ pub fn ef_com(data_group_tags: &[u8]) -> Vec<u8> {
     out
 }
 
+/// DER `SEQUENCE` (`30`) around `parts`.
+fn sequence(parts: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    tlv(0x30, &parts.concat(), &mut out);
+    out
+}
+
+/// A DER TLV with a one-byte tag.
+fn der(tag: u8, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    tlv(u16::from(tag), value, &mut out);
+    out
+}
+
+/// EF.CardAccess (ICAO Doc 9303-11 §9.2.1, §9.2.2): a `SecurityInfos` with one `PACEInfo`,
+/// version 2, for `protocol` (an `id-PACE-*` OID's content octets) on the standardized domain
+/// parameters `parameter_id` (12 = NIST P-256).
+pub fn ef_card_access(protocol: &[u8], parameter_id: u8) -> Vec<u8> {
+    let info = sequence(&[
+        &der(0x06, protocol),
+        &der(0x02, &[2]),
+        &der(0x02, &[parameter_id]),
+    ]);
+    der(0x31, &info)
+}
+
+/// DG14 (tag `6E`, ICAO Doc 9303-10 §4.7.14; 9303-11 §9.2.5, §9.2.6, §9.2.7): a
+/// `SecurityInfos` with a `ChipAuthenticationInfo` (`ca_protocol`, version 1), the
+/// `ChipAuthenticationPublicKeyInfo` (`id-PK-ECDH` with `ca_spki`, a DER
+/// SubjectPublicKeyInfo) and an `ActiveAuthenticationInfo` (version 1, `aa_algorithm`).
+pub fn dg14(ca_protocol: &[u8], ca_spki: &[u8], aa_algorithm: &[u8]) -> Vec<u8> {
+    use cardwire_sm::security_infos::ID_AA;
+    let ca = sequence(&[&der(0x06, ca_protocol), &der(0x02, &[1])]);
+    let pk_ecdh = [cardwire_sm::security_infos::ID_PK, &[0x02]].concat();
+    let pk = sequence(&[&der(0x06, &pk_ecdh), ca_spki]);
+    let aa = sequence(&[
+        &der(0x06, ID_AA),
+        &der(0x02, &[1]),
+        &der(0x06, aa_algorithm),
+    ]);
+    let mut out = Vec::new();
+    tlv(0x6E, &der(0x31, &[ca, pk, aa].concat()), &mut out);
+    out
+}
+
+/// DG15 (tag `6F`, ICAO Doc 9303-10 §4.7.15): the Active Authentication public key as a DER
+/// SubjectPublicKeyInfo.
+pub fn dg15(aa_spki: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    tlv(0x6F, aa_spki, &mut out);
+    out
+}
+
+/// A flat grey baseline JPEG (ITU-T T.81) of `width` × `height` pixels (multiples of 8), with
+/// `comment` in a COM segment: every 8×8 block has DC difference 0 and ends at once (EOB),
+/// coded with one-symbol Huffman tables (code `0`), so the scan is 2 bits a block.
+pub fn flat_jpeg(width: u16, height: u16, comment: &[u8]) -> Vec<u8> {
+    let mut j = vec![0xFF, 0xD8];
+    // DQT: table 0, 8-bit, all ones.
+    j.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
+    j.extend_from_slice(&[1u8; 64]);
+    // SOF0: 8-bit, height, width, one component (id 1, 1x1 sampling, table 0).
+    j.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x0B, 0x08]);
+    j.extend_from_slice(&height.to_be_bytes());
+    j.extend_from_slice(&width.to_be_bytes());
+    j.extend_from_slice(&[0x01, 0x01, 0x11, 0x00]);
+    // DHT: DC table 0 and AC table 0, one code of length 1 each (DC category 0; AC EOB).
+    for class in [0x00, 0x10] {
+        j.extend_from_slice(&[0xFF, 0xC4, 0x00, 0x14, class, 0x01]);
+        j.extend_from_slice(&[0u8; 15]);
+        j.push(0x00);
+    }
+    for chunk in comment.chunks(60_000) {
+        j.extend_from_slice(&[0xFF, 0xFE]);
+        j.extend_from_slice(
+            &u16::try_from(chunk.len() + 2)
+                .unwrap_or(u16::MAX)
+                .to_be_bytes(),
+        );
+        j.extend_from_slice(chunk);
+    }
+    // SOS: one component, tables 0/0, spectral selection 0..63.
+    j.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00]);
+    let blocks = usize::from(width / 8) * usize::from(height / 8);
+    let bits = blocks * 2;
+    j.extend(std::iter::repeat_n(0u8, bits / 8));
+    if bits % 8 != 0 {
+        // The rest of the last byte is padding with one bits.
+        j.push(0xFFu8 >> (bits % 8));
+    }
+    j.extend_from_slice(&[0xFF, 0xD9]);
+    j
+}
+
+/// DG2 (tag `75`, ICAO Doc 9303-10 §4.7.2): one biometric information template `7F60` in
+/// the group template `7F61`, with the biometric header template `A1` and the ISO/IEC
+/// 19794-5:2005 facial record (format owner `0101`, type `0008`) in `5F2E`: the general
+/// header (`FAC\0`, `010\0`, record length, one face), the facial information block (20
+/// bytes) and the image information block (12 bytes, JPEG), then the `jpeg` image.
+pub fn dg2(jpeg: &[u8], width: u16, height: u16) -> Vec<u8> {
+    let face_len = 20 + 12 + jpeg.len();
+    let total = 14 + face_len;
+    let mut record = Vec::with_capacity(total);
+    record.extend_from_slice(b"FAC\x00010\x00");
+    record.extend_from_slice(&u32::try_from(total).unwrap_or(u32::MAX).to_be_bytes());
+    record.extend_from_slice(&1u16.to_be_bytes());
+    // Facial information: length, 0 feature points, gender unspecified, eye and hair colour
+    // unspecified, property mask 0, expression neutral, pose angles and uncertainties 0.
+    record.extend_from_slice(&u32::try_from(face_len).unwrap_or(u32::MAX).to_be_bytes());
+    record.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01]);
+    record.extend_from_slice(&[0; 6]);
+    // Image information: full frontal, JPEG (0), width, height, colour space unspecified,
+    // source "static photo, scanner", device 0, quality 0.
+    record.extend_from_slice(&[0x01, 0x00]);
+    record.extend_from_slice(&width.to_be_bytes());
+    record.extend_from_slice(&height.to_be_bytes());
+    record.extend_from_slice(&[0x00, 0x02, 0x00, 0x00, 0x00, 0x00]);
+    record.extend_from_slice(jpeg);
+    let mut header = Vec::new();
+    tlv(0x80, &[0x01, 0x01], &mut header);
+    tlv(0x87, &[0x01, 0x01], &mut header);
+    tlv(0x88, &[0x00, 0x08], &mut header);
+    let mut bit = Vec::new();
+    tlv(0xA1, &header, &mut bit);
+    tlv(0x5F2E, &record, &mut bit);
+    let mut group = Vec::new();
+    tlv(0x02, &[1], &mut group);
+    tlv(0x7F60, &bit, &mut group);
+    let mut dg = Vec::new();
+    tlv(0x7F61, &group, &mut dg);
+    let mut out = Vec::new();
+    tlv(0x75, &dg, &mut out);
+    out
+}
+
+/// `id-ldsSecurityObject` (2.23.136.1.1.1, ICAO Doc 9303-10 §4.6.2).
+const ID_LDS_SECURITY_OBJECT: &[u8] = &[0x67, 0x81, 0x08, 0x01, 0x01, 0x01];
+/// `id-signedData` (1.2.840.113549.1.7.2, RFC 5652 §5.1).
+const ID_SIGNED_DATA: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02];
+/// `id-sha256` (2.16.840.1.101.3.4.2.1).
+const ID_SHA256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
+
+/// The `LDSSecurityObject` (ICAO Doc 9303-10 §4.6.2.2, version 0) with the SHA-256 hash of
+/// every data group file as stored (tag and length included).
+pub fn lds_security_object(data_groups: &[(u8, &[u8])]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let alg = sequence(&[&der(0x06, ID_SHA256)]);
+    let hashes: Vec<u8> = data_groups
+        .iter()
+        .flat_map(|(n, file)| {
+            let hash = Sha256::digest(file);
+            sequence(&[&der(0x02, &[*n]), &der(0x04, &hash)])
+        })
+        .collect();
+    sequence(&[&der(0x02, &[0]), &alg, &der(0x30, &hashes)])
+}
+
+/// EF.SOD (tag `77`) *without a signature*: a CMS SignedData (RFC 5652 §5.1, version 3) that
+/// encapsulates `lds` but has no certificates and no SignerInfo. Passive Authentication's hash
+/// check works on it; its signature check cannot. The card personalises a signed SOD where
+/// [`crate::personalise`]'s `ef_sod` says so.
+pub fn ef_sod_unsigned(lds: &[u8]) -> Vec<u8> {
+    let digest_algorithms = der(0x31, &sequence(&[&der(0x06, ID_SHA256)]));
+    let encap = sequence(&[
+        &der(0x06, ID_LDS_SECURITY_OBJECT),
+        &der(0xA0, &der(0x04, lds)),
+    ]);
+    let signed_data = sequence(&[
+        &der(0x02, &[3]),
+        &digest_algorithms,
+        &encap,
+        &der(0x31, &[]),
+    ]);
+    let content_info = sequence(&[&der(0x06, ID_SIGNED_DATA), &der(0xA0, &signed_data)]);
+    der(0x77, &content_info)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,6 +455,37 @@ mod tests {
             "L898902C<369080619406236"
         );
         assert_eq!(Mrz::specimen().key_seed_info(), "L898902C3674081221204159");
+    }
+
+    #[test]
+    fn emrtd_files_parse_with_the_host_side() {
+        use cardwire_sm::security_infos::{ID_PACE_ECDH_GM_AES_CBC_CMAC_128, SecurityInfos};
+        let ca = ef_card_access(ID_PACE_ECDH_GM_AES_CBC_CMAC_128, 12);
+        // ICAO Doc 9303-11 Appendix G.1's EF.CardAccess, with parameter ID 12 for 13.
+        assert_eq!(
+            ca,
+            [
+                0x31, 0x14, 0x30, 0x12, 0x06, 0x0A, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04,
+                0x02, 0x02, 0x02, 0x01, 0x02, 0x02, 0x01, 0x0C
+            ]
+        );
+        let infos = SecurityInfos::parse(&ca).unwrap();
+        assert_eq!(infos.pace_infos().count(), 1);
+        let jpeg = flat_jpeg(16, 24, b"x");
+        assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
+        assert_eq!(&jpeg[jpeg.len() - 2..], &[0xFF, 0xD9]);
+        // 6 blocks of 2 bits: one byte and a half, padded with ones.
+        assert_eq!(&jpeg[jpeg.len() - 4..jpeg.len() - 2], &[0x00, 0x0F]);
+        let dg2 = dg2(&jpeg, 16, 24);
+        assert_eq!(dg2[0], 0x75);
+        let at = dg2.windows(8).position(|w| w == b"FAC\x00010\x00").unwrap();
+        assert_eq!(&dg2[at + 46..at + 48], &[0xFF, 0xD8]);
+        let dg1 = Mrz::specimen().dg1();
+        let sod = ef_sod_unsigned(&lds_security_object(&[(1, &dg1), (2, &dg2)]));
+        let lds = cardwire_sm::sod::LdsSecurityObject::parse(&sod).unwrap();
+        lds.check_data_group(1, &dg1).unwrap();
+        lds.check_data_group(2, &dg2).unwrap();
+        assert!(lds.check_data_group(1, &dg2).is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! MF 3F00
 //! ├── EF.DIR   2F00  records, SFI 1E   application templates (ISO/IEC 7816-4 §8.2.1.1)
 //! ├── EF.ATR   2F01  transparent        card capabilities and extended length info
+//! ├── EF.CardAccess 011C SFI 1C  PACEInfo: PACE-GM ECDH, AES-128, P-256   read: always
 //! ├── DF 5000  cardholder data (no AID: selected by FID or path; PIV is the identity application)
 //! │   ├── 5001 SFI 01  cardholder name (UTF-8)              read: always
 //! │   ├── 5002 SFI 02  unique user ID (12 ASCII digits)     read: always
@@ -13,14 +14,24 @@
 //! │   ├── 5020 SFI 14  roles, one record each               read: PIN
 //! │   └── 5030 SFI 15  40 000-byte record cache             read, update: PIN
 //! └── DF 4D00  ICAO eMRTD application, AID A0 00 00 02 47 10 01 (ICAO 9303-10 §3.1)
-//!     ├── 011E SFI 1E  EF.COM                               read: secure messaging (BAC)
-//!     ├── 0101 SFI 01  EF.DG1 (MRZ)                         read: secure messaging (BAC)
-//!     └── 01F0         8 192-byte scratch file (not ICAO)   read, update: secure messaging
+//!     ├── 011E SFI 1E  EF.COM                               read: secure messaging
+//!     ├── 0101 SFI 01  EF.DG1 (MRZ)                         read: secure messaging
+//!     ├── 0102 SFI 02  EF.DG2 (a flat grey JPEG face, ~12 KB)  read: secure messaging
+//!     ├── 010E SFI 0E  EF.DG14 (Chip Authentication key, AA info)  read: secure messaging
+//!     ├── 010F SFI 0F  EF.DG15 (Active Authentication key)  read: secure messaging
+//!     ├── 011D SFI 1D  EF.SOD (hashes of DG1, DG2, DG14, DG15)  read: secure messaging
+//!     ├── 01F0         8 192-byte scratch file (not ICAO)   read, update: secure messaging
+//!     └── 01F1         configuration: `01` = BAC refused (not ICAO)  read, update: SCP03
 //! ```
 //! Every EF is updatable only under SCP03 administration unless noted; eMRTD data groups
 //! never. The eMRTD scratch file is the virtual card's own: ICAO 9303-10 defines no writable
 //! file, but a write of a few kilobytes under BAC is what exercises secure messaging over
 //! command chaining (each link protected on its own) end to end.
+//!
+//! Secure messaging in the eMRTD application comes from PACE (with the MRZ or the card access
+//! number [`can`], ICAO Doc 9303-11 §4.4) or BAC (§4.3; refused with `6982` on a card made
+//! with BAC switched off, as on newer documents). The Chip Authentication key (DG14) and the
+//! Active Authentication key (DG15, ECDSA P-256) are derived from the seed.
 
 use cardwire_pin::{CardPinConfig, PinFormat, PinPolicy, PinSpec};
 
@@ -58,9 +69,97 @@ pub const DF_EMRTD: Fid = Fid(0x4D00);
 pub const EF_COM: Fid = Fid(0x011E);
 /// EF.DG1.
 pub const EF_DG1: Fid = Fid(0x0101);
+/// EF.CardAccess, under the MF (ICAO Doc 9303-10 §3.11.3).
+pub const EF_CARD_ACCESS: Fid = Fid(0x011C);
+/// EF.DG2 (encoded face).
+pub const EF_DG2: Fid = Fid(0x0102);
+/// EF.DG14 (security options: Chip and Active Authentication).
+pub const EF_DG14: Fid = Fid(0x010E);
+/// EF.DG15 (Active Authentication public key).
+pub const EF_DG15: Fid = Fid(0x010F);
+/// EF.SOD (document security object).
+pub const EF_SOD: Fid = Fid(0x011D);
+/// The width and height of DG2's face image.
+pub const FACE_SIZE: (u16, u16) = (96, 128);
+
+/// The card access number printed on the virtual document: six digits derived from the seed
+/// (ICAO Doc 9303-11 §4.4.1 and §9.7.3: the CAN is a PACE password, reference 2).
+pub fn can(seed: &Seed) -> String {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::new()
+        .chain_update(b"cardwire-vcard/v1/emrtd-can")
+        .chain_update(seed.0)
+        .finalize();
+    let first: [u8; 4] = h.first_chunk().copied().unwrap_or_default();
+    let n = u32::from_be_bytes(first) % 1_000_000;
+    format!("{n:06}")
+}
+
+/// The Chip Authentication private key (ECDH P-256; DG14's public key), derived from the seed.
+///
+/// # Errors
+/// [`crate::Error::KeyDerivation`] (practically never).
+pub fn chip_authentication_key(seed: &Seed) -> Result<p256::ecdsa::SigningKey, crate::Error> {
+    crate::identity::derive_signing_key(&seed.0, "emrtd/chip-authentication")
+}
+
+/// The Active Authentication private key (ECDSA P-256; DG15's public key), derived from the
+/// seed.
+///
+/// # Errors
+/// [`crate::Error::KeyDerivation`] (practically never).
+pub fn active_authentication_key(seed: &Seed) -> Result<p256::ecdsa::SigningKey, crate::Error> {
+    crate::identity::derive_signing_key(&seed.0, "emrtd/active-authentication")
+}
+
+fn spki(key: &p256::ecdsa::SigningKey) -> Vec<u8> {
+    use p256::pkcs8::EncodePublicKey;
+    key.verifying_key()
+        .to_public_key_der()
+        .map(|d| d.as_bytes().to_vec())
+        .unwrap_or_default()
+}
+
+/// The data groups of the virtual eMRTD, in order, with their numbers, FIDs and SFIs.
+fn emrtd_data_groups(seed: &Seed, mrz: &Mrz) -> Vec<(u8, Fid, u8, Vec<u8>)> {
+    use cardwire_sm::active_auth::ECDSA_WITH_SHA256;
+    let mut comment = Vec::new();
+    while comment.len() < 11_000 {
+        comment.extend_from_slice(b"cardwire virtual eMRTD, synthetic face image; ");
+    }
+    let (w, h) = FACE_SIZE;
+    let face = crate::mrz::dg2(&crate::mrz::flat_jpeg(w, h, &comment), w, h);
+    let mut groups = vec![(1, EF_DG1, 0x01, mrz.dg1()), (2, EF_DG2, 0x02, face)];
+    if let (Ok(ca), Ok(aa)) = (
+        chip_authentication_key(seed),
+        active_authentication_key(seed),
+    ) {
+        let ca_protocol = [cardwire_sm::security_infos::ID_CA, &[0x02, 0x02]].concat();
+        groups.push((
+            14,
+            EF_DG14,
+            0x0E,
+            crate::mrz::dg14(&ca_protocol, &spki(&ca), ECDSA_WITH_SHA256),
+        ));
+        groups.push((15, EF_DG15, 0x0F, crate::mrz::dg15(&spki(&aa))));
+    }
+    groups
+}
+
+/// EF.SOD over the data groups (number, file as stored). Hash-only for now: the SignedData
+/// carries no signature.
+// SIGNED SOD: this is the one call site to replace with the document signer's SignedData
+// (crates/vcard/src/emrtd_pki.rs) once it exists.
+fn ef_sod(data_groups: &[(u8, &[u8])]) -> Vec<u8> {
+    crate::mrz::ef_sod_unsigned(&crate::mrz::lds_security_object(data_groups))
+}
+
 /// The eMRTD application's scratch file: not an ICAO data group, readable and writable under
 /// secure messaging (BAC or SCP03); [`EMRTD_SCRATCH_LEN`] zero bytes on a fresh card.
 pub const EF_EMRTD_SCRATCH: Fid = Fid(0x01F0);
+/// The eMRTD application's configuration (the virtual card's own, not ICAO): one byte, `01`
+/// when BAC is refused; readable and writable only under SCP03 administration.
+pub const EF_EMRTD_CONFIG: Fid = Fid(0x01F1);
 /// The size of [`EF_EMRTD_SCRATCH`].
 pub const EMRTD_SCRATCH_LEN: usize = 8_192;
 
@@ -190,6 +289,16 @@ pub fn file_system(identity: &Identity, seed: &Seed, mrz: &Mrz) -> FileSystem {
         ],
     );
     fs.add_transparent(mf, Fid::EF_ATR, None, Access::PUBLIC, ef_atr_content());
+    fs.add_transparent(
+        mf,
+        EF_CARD_ACCESS,
+        Some(0x1C),
+        Access::PUBLIC,
+        crate::mrz::ef_card_access(
+            cardwire_sm::security_infos::ID_PACE_ECDH_GM_AES_CBC_CMAC_128,
+            12,
+        ),
+    );
     if let Some(id) = fs.add_df(mf, DF_IDENTITY, None) {
         let public = Access::PUBLIC;
         fs.add_transparent(
@@ -231,8 +340,23 @@ pub fn file_system(identity: &Identity, seed: &Seed, mrz: &Mrz) -> FileSystem {
         );
     }
     if let Some(e) = fs.add_df(mf, DF_EMRTD, Some(&EMRTD_AID)) {
-        fs.add_transparent(e, EF_COM, Some(0x1E), Access::SM_READ_ONLY, ef_com(&[0x61]));
-        fs.add_transparent(e, EF_DG1, Some(0x01), Access::SM_READ_ONLY, mrz.dg1());
+        let groups = emrtd_data_groups(seed, mrz);
+        let tags: Vec<u8> = groups
+            .iter()
+            .map(|(n, ..)| match n {
+                1 => 0x61,
+                2 => 0x75,
+                14 => 0x6E,
+                _ => 0x6F,
+            })
+            .collect();
+        fs.add_transparent(e, EF_COM, Some(0x1E), Access::SM_READ_ONLY, ef_com(&tags));
+        let hashed: Vec<(u8, &[u8])> = groups.iter().map(|(n, .., f)| (*n, &f[..])).collect();
+        let sod = ef_sod(&hashed);
+        for (_, fid, sfi, content) in &groups {
+            fs.add_transparent(e, *fid, Some(*sfi), Access::SM_READ_ONLY, content.clone());
+        }
+        fs.add_transparent(e, EF_SOD, Some(0x1D), Access::SM_READ_ONLY, sod);
         fs.add_transparent(
             e,
             EF_EMRTD_SCRATCH,
@@ -240,6 +364,11 @@ pub fn file_system(identity: &Identity, seed: &Seed, mrz: &Mrz) -> FileSystem {
             Access::SM_RW,
             vec![0; EMRTD_SCRATCH_LEN],
         );
+        let admin = Access {
+            read: crate::fs::Condition::Admin,
+            update: crate::fs::Condition::Admin,
+        };
+        fs.add_transparent(e, EF_EMRTD_CONFIG, None, admin, vec![0]);
     }
     fs
 }

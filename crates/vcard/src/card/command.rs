@@ -10,6 +10,8 @@ pub(super) enum Arrival {
     Plain,
     /// Under eMRTD BAC secure messaging.
     Bac,
+    /// Under eMRTD PACE (or Chip Authentication) secure messaging.
+    Pace,
     /// Under an authenticated SCP03 channel.
     Scp03,
 }

@@ -37,11 +37,21 @@ impl VirtualCard {
             Ins::UPDATE_BINARY | Ins::UPDATE_BINARY_ODD => self.update_binary(cmd),
             Ins::READ_RECORD => self.read_record(cmd),
             Ins::GET_DATA => self.get_data(cmd),
+            Ins::GET_CHALLENGE | Ins::EXTERNAL_AUTHENTICATE if self.bac_is_refused_here(cmd) => {
+                self.refuse_bac()
+            }
             Ins::GET_CHALLENGE => self.get_challenge(cmd),
             Ins::VERIFY | Ins::CHANGE_REFERENCE_DATA | Ins::RESET_RETRY_COUNTER => {
                 self.pin_command(cmd)
             }
-            Ins::MANAGE_SECURITY_ENVIRONMENT => self.mse(cmd),
+            Ins::MANAGE_SECURITY_ENVIRONMENT => match self.emrtd_mse(cmd) {
+                Some(reply) => reply,
+                None => self.mse(cmd),
+            },
+            Ins(0x86) => self.emrtd_general_authenticate(cmd),
+            Ins::INTERNAL_AUTHENTICATE if self.emrtd_selected(cmd.channel) => {
+                self.active_authenticate(cmd)
+            }
             Ins::PERFORM_SECURITY_OPERATION => self.pso(cmd),
             Ins::INTERNAL_AUTHENTICATE => self.internal_authenticate(cmd),
             Ins::EXTERNAL_AUTHENTICATE => secure::bac_external_authenticate(self, cmd),
@@ -87,6 +97,22 @@ impl VirtualCard {
             secure::process_protected(self, command)
         } else if secure::breaks_protected_chain(self, command) {
             (Reply::sw(StatusWord::LAST_COMMAND_OF_CHAIN_EXPECTED), 0)
+        } else if VirtualCard::is_pace_step(command) && !self.exchange.in_chain() {
+            // PACE's chained GENERAL AUTHENTICATE steps are each answered, not gathered.
+            let Ok(c) = cardwire_apdu::Command::new_checked(command) else {
+                return self.answer(&Reply::sw(StatusWord::WRONG_LENGTH), 0, response);
+            };
+            let cmd = Cmd {
+                cla: c.cla(),
+                ins: c.ins(),
+                p1: c.p1(),
+                p2: c.p2(),
+                data: c.data().to_vec(),
+                ne: c.ne(),
+                channel: c.cla().channel(),
+                arrival: Arrival::Plain,
+            };
+            (self.execute(&cmd), c.ne())
         } else {
             match self.exchange.receive(command, response) {
                 Incoming::Answered(n) => return n,
@@ -107,6 +133,10 @@ impl VirtualCard {
                 }
             }
         };
+        self.answer(&reply, wire_ne, response)
+    }
+
+    fn answer(&mut self, reply: &Reply, wire_ne: u32, response: &mut [u8]) -> usize {
         match self
             .exchange
             .respond(&reply.data, reply.sw, wire_ne, response)

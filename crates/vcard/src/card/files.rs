@@ -76,8 +76,16 @@ impl VirtualCard {
             return Reply::sw(StatusWord::FILE_NOT_FOUND);
         };
         let new = if node.is_df() {
-            // Leaving an application ends its secure channel (ICAO 9303-11 §9.8.6.1).
-            if target != ch.df {
+            // Leaving an application ends its secure channel (ICAO 9303-11 §9.8.6.1), except
+            // PACE's: opened at the MF, it protects the SELECT of the eMRTD application that
+            // follows it (§4.4).
+            let pace_into_emrtd = cmd.arrival == super::command::Arrival::Pace
+                && ch.df == NodeId::MF
+                && self
+                    .fs
+                    .node(target)
+                    .is_some_and(|n| n.fid == crate::personalise::DF_EMRTD);
+            if target != ch.df && !pace_into_emrtd {
                 if let Some(s) = self.sessions.get_mut(usize::from(cmd.channel)) {
                     *s = None;
                 }

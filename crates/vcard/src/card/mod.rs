@@ -21,7 +21,10 @@
 //! | `DB` | PUT DATA (PIV) | `3F FF`, `5C` tag list and `53`, or `7E`; needs the management key |
 //! | `87` | GENERAL AUTHENTICATE (PIV) | P1 algorithm, P2 slot, `7C` template: sign, ECDH, 9B authentication |
 //! | `47` | GENERATE ASYMMETRIC KEY PAIR (PIV) | P2 slot, `AC { 80 alg }`; needs the management key |
-//! | `82` | EXTERNAL AUTHENTICATE | eMRTD BAC (ICAO 9303-11 §4.3) / SCP03 (CLA `84`) |
+//! | `82` | EXTERNAL AUTHENTICATE | eMRTD BAC (ICAO 9303-11 §4.3; `6982` on a card without BAC) / SCP03 (CLA `84`) |
+//! | `22` | MSE:Set AT (eMRTD) | P1P2 `C1A4`: PACE (`80` OID, `83` 1 MRZ / 2 CAN, `84` 12); `41A4` under SM: Chip Authentication |
+//! | `86` | GENERAL AUTHENTICATE (eMRTD) | PACE's four steps (CLA `10` for 1-3, each answered); Chip Authentication `7C { 80 PK }` under SM |
+//! | `88` | INTERNAL AUTHENTICATE (eMRTD) | Active Authentication under SM: 8-byte challenge, ECDSA P-256 `r ‖ s` |
 //!
 //! One concept per file: [`VirtualCard`] and its state (`virtual_card.rs`), the command and
 //! answer types (`command.rs`), dispatch and the [`CardHandler`](cardwire_transport::CardHandler)
@@ -35,6 +38,7 @@ mod channels;
 mod command;
 mod data;
 mod dispatch;
+mod emrtd;
 mod files;
 mod key_tries;
 mod persistence;

@@ -8,15 +8,16 @@
 use cardwire_apdu::{Cla, Command, CommandRepr, Ins, SecureMessaging, StatusWord};
 use cardwire_sm::bac::{BacCard, BacKeys, MrzInfo};
 use cardwire_sm::scp03::{Scp03Card, Scp03Session, StaticKeys};
-use cardwire_sm::{SmSession, TdesSuite};
+use cardwire_sm::{CipherSuite, SmSession};
 use zeroize::Zeroizing;
 
 use super::command::{Arrival, Cmd, Reply};
 use super::session::{ProtectedChain, Protection, Session};
 use super::virtual_card::VirtualCard;
 
-/// Re-encodes an owned command as APDU bytes (for the SM engine, which reads whole APDUs).
-fn encode(cmd: &Cmd) -> Option<Vec<u8>> {
+/// Re-encodes an owned command as APDU bytes (for the SM and PACE engines, which read whole
+/// APDUs).
+pub(super) fn encode(cmd: &Cmd) -> Option<Vec<u8>> {
     CommandRepr {
         cla: cmd.cla,
         ins: cmd.ins,
@@ -163,7 +164,7 @@ trait CardChannel {
     ) -> Result<usize, cardwire_sm::Error>;
 }
 
-impl CardChannel for SmSession<TdesSuite> {
+impl<S: CipherSuite> CardChannel for SmSession<S> {
     fn unwrap_command(
         &mut self,
         protected: &[u8],
@@ -341,6 +342,11 @@ pub(super) fn process_protected(card: &mut VirtualCard, wire: &[u8]) -> (Reply, 
             let (reply, chain) = protected_link(card, &mut *sm, wire, channel, Arrival::Bac, chain);
             (reply, chain.map(|chain| (Protection::Bac(sm), chain)))
         }
+        Protection::Pace(mut sm) => {
+            let (reply, chain) =
+                protected_link(card, &mut *sm, wire, channel, Arrival::Pace, chain);
+            (reply, chain.map(|chain| (Protection::Pace(sm), chain)))
+        }
         Protection::Scp03(mut scp) => {
             let (reply, chain) =
                 protected_link(card, &mut *scp, wire, channel, Arrival::Scp03, chain);
@@ -382,6 +388,11 @@ pub(super) fn process_protected(card: &mut VirtualCard, wire: &[u8]) -> (Reply, 
                 }
             }
         }
+    };
+    // Chip Authentication's answer went out under the old keys; the new ones take over now.
+    let kept = match (kept, card.switch_session.take()) {
+        (Some(_), Some(new)) => Some((Protection::Pace(new), None)),
+        (kept, _) => kept,
     };
     if let (Some((protection, chain)), Some(slot)) = (kept, card.sessions.get_mut(ch)) {
         *slot = Some(Session { protection, chain });

@@ -3,7 +3,7 @@
 
 use cardwire_apdu::{CommandRepr, Ins};
 use cardwire_sm::scp03::{Scp03Card, Scp03Session};
-use cardwire_sm::{SmSession, TdesSuite};
+use cardwire_sm::{AesSuite, SmSession, TdesSuite};
 use zeroize::Zeroizing;
 
 /// A secure channel on one logical channel, with the chain of protected commands it is
@@ -28,6 +28,8 @@ impl Session {
 pub(super) enum Protection {
     /// eMRTD BAC done: 3DES secure messaging.
     Bac(Box<SmSession<TdesSuite>>),
+    /// eMRTD PACE (or Chip Authentication) done: AES secure messaging.
+    Pace(Box<SmSession<AesSuite>>),
     /// SCP03 INITIALIZE UPDATE answered; EXTERNAL AUTHENTICATE is next.
     Scp03Pending(Box<Scp03Card>),
     /// SCP03 authenticated: administration commands under C-MAC (and C-DECRYPTION).

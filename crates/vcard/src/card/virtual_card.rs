@@ -15,7 +15,10 @@ use crate::verifier::{Argon2idVerifier, Cost};
 
 use super::key_tries::KeyTries;
 
+use cardwire_sm::{AesSuite, SmSession};
+
 use super::command::Arrival;
+use super::emrtd::PaceRun;
 use super::piv::PivSession;
 use super::security_environment::SecurityEnvironment;
 use super::selection::Channel;
@@ -57,6 +60,12 @@ pub struct VirtualCard {
     pub(super) se: SecurityEnvironment,
     pub(super) sessions: [Option<Session>; 4],
     pub(super) challenge: Option<[u8; 8]>,
+    /// A PACE run under way (after MSE:Set AT, until the fourth GENERAL AUTHENTICATE).
+    pub(super) pace: Option<PaceRun>,
+    /// The channel where MSE:Set AT prepared Chip Authentication.
+    pub(super) chip_auth: Option<u8>,
+    /// Chip Authentication's new session, to replace the channel's after its answer.
+    pub(super) switch_session: Option<Box<SmSession<AesSuite>>>,
     /// Incremented whenever secure sessions are ended by SELECT or channel closing.
     pub(super) session_epoch: u64,
     pub(super) persist_failed: bool,
@@ -126,6 +135,9 @@ impl VirtualCard {
             se: SecurityEnvironment::default(),
             sessions: [None, None, None, None],
             challenge: None,
+            pace: None,
+            chip_auth: None,
+            switch_session: None,
             session_epoch: 0,
             persist_failed: false,
             piv: PivSession::default(),
@@ -155,6 +167,9 @@ impl VirtualCard {
             se: SecurityEnvironment::default(),
             sessions: [None, None, None, None],
             challenge: None,
+            pace: None,
+            chip_auth: None,
+            switch_session: None,
             session_epoch: 0,
             persist_failed: false,
             piv: PivSession::default(),
@@ -227,6 +242,9 @@ impl VirtualCard {
         self.se = SecurityEnvironment::default();
         self.sessions = [None, None, None, None];
         self.challenge = None;
+        self.pace = None;
+        self.chip_auth = None;
+        self.switch_session = None;
         self.piv = PivSession::default();
     }
 

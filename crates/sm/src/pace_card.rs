@@ -1,0 +1,1035 @@
+//! PACE v2 with the Generic Mapping over elliptic curves, chip side (ICAO Doc 9303-11 §4.4,
+//! BSI TR-03110-2 §3.2), as a sans-IO engine: the counterpart of
+//! [`PaceHost`](crate::pace::PaceHost).
+//!
+//! The card OS parses MSE:Set AT with [`MseSetAt::parse`], picks the password the reference
+//! names, and starts a [`PaceCard`] with its own randomness (the nonce s and two private
+//! keys, drawn by the caller, so that a test can replay a published transcript). Each
+//! GENERAL AUTHENTICATE command then goes to [`PaceCard::general_authenticate`], which
+//! writes the answer's data (the caller appends `9000`):
+//!
+//! | step | command (CLA, data)            | answer                          |
+//! |------|--------------------------------|---------------------------------|
+//! | 1    | `10`, `7C 00`                  | `7C { 80 E(Kπ, s) }`            |
+//! | 2    | `10`, `7C { 81 PK_map,IFD }`   | `7C { 82 PK_map,IC }`           |
+//! | 3    | `10`, `7C { 83 PK_IFD }`       | `7C { 84 PK_IC }`               |
+//! | 4    | `00`, `7C { 85 T_IFD }`        | `7C { 86 T_IC }`                |
+//!
+//! Ĝ = s·G + SK_map,IC · PK_map,IFD (§4.4.3.3.1); K = x(SK_IC · PK_IFD), KS_enc = KDF(K, 1),
+//! KS_mac = KDF(K, 2) (§9.7.1); T = MAC(KS_mac, `7F49 { 06 OID, 86 point }`) over the other
+//! side's ephemeral key (§4.4.3.4, AES-CMAC truncated to 8 bytes). Any error leaves the engine
+//! [failed](PaceCard::is_failed): the card drops it, answers [`PaceCard::status_for`] (`6300`
+//! for a wrong token, the mark of a wrong password), and PACE must start again with MSE:Set AT.
+//! After step 4, [`PaceCard::into_session`] gives the card-side secure messaging session,
+//! send sequence counter 0.
+//!
+//! Curves: NIST P-256 and brainpoolP256r1 (RustCrypto `p256`, `bp256`); ciphers: AES-128,
+//! AES-192 and AES-256 (3DES PACE gives [`Error::UnsupportedProtocol`]).
+
+use elliptic_curve::point::AffinePoint;
+use elliptic_curve::sec1::{FromSec1Point, ModulusSize, ToSec1Point};
+use elliptic_curve::{
+    CurveArithmetic, Field, FieldBytes, FieldBytesSize, Group, PrimeField, ProjectivePoint, Scalar,
+};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
+
+use cardwire_apdu::{Command, Ins, StatusWord};
+
+use crate::kdf::{COUNTER_ENC, COUNTER_MAC, KeyAlgorithm, SecretKey, derive_key};
+use crate::pace::{PaceCurve, PacePassword, parse_dynamic_authentication_data};
+use crate::primitives::{AesCmac, AesKey};
+use crate::security_infos::{ID_PACE, ParameterId};
+use crate::suite::AesSuite;
+use crate::{Error, SmSession};
+
+/// An uncompressed point on a 256-bit curve: `04` ‖ x ‖ y.
+const POINT: usize = 65;
+/// The longest protocol OID (content octets) the card keeps.
+const MAX_OID: usize = 16;
+
+/// The data of MSE:Set AT for PACE (`00 22 C1 A4`, ICAO 9303-11 §4.4.4.1): the protocol OID
+/// (DO `80`), the password reference (DO `83`) and the optional domain parameter ID (DO `84`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MseSetAt<'a> {
+    /// The protocol OID's content octets.
+    pub protocol: &'a [u8],
+    /// The password reference: 1 MRZ, 2 CAN, 3 PIN, 4 PUK.
+    pub reference: u8,
+    /// The standardized domain parameters' ID, when DO `84` is present.
+    pub parameter_id: Option<ParameterId>,
+}
+
+impl<'a> MseSetAt<'a> {
+    /// The SET AT for mutual authentication's parameters: P1 `C1`, P2 `A4`.
+    pub const P1P2: (u8, u8) = (0xC1, 0xA4);
+
+    /// Parses MSE:Set AT's data field: simple one-byte-tag DOs with short lengths; unknown
+    /// DOs (e.g. `7F4C` CHAT of the eID, two-byte tag) are skipped.
+    ///
+    /// # Errors
+    /// [`Error::MalformedObject`] for a DO running past the end;
+    /// [`Error::MissingObject`] without DO `80` or `83`; [`Error::DuplicateObject`].
+    pub fn parse(data: &'a [u8]) -> Result<Self, Error> {
+        let mut protocol = None;
+        let mut reference = None;
+        let mut parameter_id = None;
+        let mut at = 0;
+        while at < data.len() {
+            let rest = data.get(at..).unwrap_or(&[]);
+            let (tag_len, tag) = match rest {
+                [t, ..] if t & 0x1F != 0x1F => (1, u16::from(*t)),
+                [a, b, ..] => (2, u16::from_be_bytes([*a, *b])),
+                _ => return Err(Error::MalformedObject { offset: at }),
+            };
+            let len = usize::from(
+                *rest
+                    .get(tag_len)
+                    .ok_or(Error::MalformedObject { offset: at })?,
+            );
+            if len >= 0x80 {
+                return Err(Error::MalformedObject { offset: at });
+            }
+            let value = rest
+                .get(tag_len + 1..tag_len + 1 + len)
+                .ok_or(Error::MalformedObject { offset: at })?;
+            let duplicate = Error::DuplicateObject {
+                tag: tag as u8,
+                offset: at,
+            };
+            match tag {
+                0x80 if protocol.replace(value).is_some() => return Err(duplicate),
+                0x83 => {
+                    let [r] = value else {
+                        return Err(Error::MalformedObject { offset: at });
+                    };
+                    if reference.replace(*r).is_some() {
+                        return Err(duplicate);
+                    }
+                }
+                0x84 => {
+                    if value.is_empty() || value.len() > 4 {
+                        return Err(Error::MalformedObject { offset: at });
+                    }
+                    let id = value.iter().fold(0u32, |a, b| (a << 8) | u32::from(*b));
+                    if parameter_id.replace(ParameterId(id)).is_some() {
+                        return Err(duplicate);
+                    }
+                }
+                _ => {}
+            }
+            at += tag_len + 1 + len;
+        }
+        Ok(Self {
+            protocol: protocol.ok_or(Error::MissingObject { tag: 0x80 })?,
+            reference: reference.ok_or(Error::MissingObject { tag: 0x83 })?,
+            parameter_id,
+        })
+    }
+}
+
+/// The chip's randomness for one PACE run, drawn by the caller before the run starts: the
+/// nonce s and the two ephemeral private keys (32 big-endian bytes, 1 ≤ k < n; see
+/// [`PaceCurve::is_valid_private_key`]). Wiped on drop.
+pub struct PaceCardRandomness {
+    /// The nonce s (16 bytes: one AES block).
+    pub nonce: [u8; 16],
+    /// SK_map,IC, the mapping key.
+    pub sk_map: [u8; 32],
+    /// SK_IC, the key agreement key on Ĝ.
+    pub sk_eph: [u8; 32],
+}
+
+impl Drop for PaceCardRandomness {
+    fn drop(&mut self) {
+        self.nonce.zeroize();
+        self.sk_map.zeroize();
+        self.sk_eph.zeroize();
+    }
+}
+
+impl core::fmt::Debug for PaceCardRandomness {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("PaceCardRandomness(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Nonce,
+    Map,
+    KeyAgreement,
+    Tokens,
+    Done,
+    Failed,
+}
+
+/// PACE-GM with ECDH, chip side. See the [module documentation](self).
+pub struct PaceCard {
+    step: Step,
+    oid: [u8; MAX_OID],
+    oid_len: usize,
+    curve: PaceCurve,
+    cipher: KeyAlgorithm,
+    k_pi: SecretKey,
+    random: PaceCardRandomness,
+    generator: [u8; POINT],
+    pk_ifd: [u8; POINT],
+    pk_ic: [u8; POINT],
+    ks_enc: Option<SecretKey>,
+    ks_mac: Option<SecretKey>,
+}
+
+/// The cipher of an `id-PACE-ECDH-GM-AES-*` protocol, `None` for any other protocol.
+fn ecdh_gm_aes_cipher(protocol: &[u8]) -> Option<KeyAlgorithm> {
+    match protocol.strip_prefix(ID_PACE)? {
+        [2, 2] => Some(KeyAlgorithm::Aes128),
+        [2, 3] => Some(KeyAlgorithm::Aes192),
+        [2, 4] => Some(KeyAlgorithm::Aes256),
+        _ => None,
+    }
+}
+
+impl PaceCard {
+    /// Whether this engine can run `protocol` (OID content octets) on `curve`: PACE-GM ECDH
+    /// with AES on P-256 or brainpoolP256r1. A card answers MSE:Set AT `6A80` otherwise.
+    pub fn supports(protocol: &[u8], curve: PaceCurve) -> bool {
+        ecdh_gm_aes_cipher(protocol).is_some() && curve_ops(curve).is_some()
+    }
+
+    /// Starts PACE after MSE:Set AT for `protocol` on `curve`, with the password the
+    /// reference named and the chip's randomness.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedProtocol`] for a protocol or curve this engine cannot run (see
+    /// [`PaceCard::supports`]); [`Error::KeyLength`] for a private key that is zero or not
+    /// below the curve order.
+    pub fn new(
+        protocol: &[u8],
+        curve: PaceCurve,
+        password: &PacePassword<'_>,
+        random: PaceCardRandomness,
+    ) -> Result<Self, Error> {
+        let cipher = ecdh_gm_aes_cipher(protocol).ok_or(Error::UnsupportedProtocol)?;
+        let ops = curve_ops(curve).ok_or(Error::UnsupportedProtocol)?;
+        if !(ops.valid)(&random.sk_map) || !(ops.valid)(&random.sk_eph) {
+            return Err(Error::KeyLength { len: 32 });
+        }
+        let mut oid = [0u8; MAX_OID];
+        oid.get_mut(..protocol.len())
+            .ok_or(Error::UnsupportedProtocol)?
+            .copy_from_slice(protocol);
+        Ok(Self {
+            step: Step::Nonce,
+            oid,
+            oid_len: protocol.len(),
+            curve,
+            cipher,
+            k_pi: password.key(cipher),
+            random,
+            generator: [0; POINT],
+            pk_ifd: [0; POINT],
+            pk_ic: [0; POINT],
+            ks_enc: None,
+            ks_mac: None,
+        })
+    }
+
+    fn oid(&self) -> &[u8] {
+        self.oid.get(..self.oid_len).unwrap_or(&[])
+    }
+
+    fn ops(&self) -> Result<CurveOps, Error> {
+        curve_ops(self.curve).ok_or(Error::UnsupportedProtocol)
+    }
+
+    /// Whether the run failed (a wrong token, a bad point, a command out of order): the card
+    /// drops the engine.
+    pub fn is_failed(&self) -> bool {
+        self.step == Step::Failed
+    }
+
+    /// Whether all four steps succeeded ([`into_session`](Self::into_session) may be called).
+    pub fn is_done(&self) -> bool {
+        self.step == Step::Done
+    }
+
+    /// The status word a card answers for `error` from this engine: `6300` (authentication
+    /// failed, ISO/IEC 7816-4 §5.6) for a wrong token or an invalid point, `6985` for a command
+    /// out of order, `6A80` for malformed data, `6F00` otherwise.
+    pub fn status_for(error: Error) -> StatusWord {
+        match error {
+            Error::AuthenticationFailed => StatusWord(0x6300),
+            Error::WrongState => StatusWord::CONDITIONS_OF_USE_NOT_SATISFIED,
+            Error::MalformedObject { .. }
+            | Error::MissingObject { .. }
+            | Error::DuplicateObject { .. }
+            | Error::UnexpectedObject { .. }
+            | Error::MalformedCommand { .. }
+            | Error::ClassByte { .. } => StatusWord::INCORRECT_DATA,
+            _ => StatusWord::EXECUTION_ERROR,
+        }
+    }
+
+    /// Handles one GENERAL AUTHENTICATE command APDU (INS `86`, whole: header, data, Le) and
+    /// writes the answer's data to `out` (the `7C` template; 74 bytes are always enough).
+    /// Steps 1 to 3 must come with the chaining bit set (CLA `10`), step 4 without.
+    ///
+    /// # Errors
+    /// [`Error::AuthenticationFailed`] for a wrong T_IFD, a point off the curve, or a
+    /// reflected key; [`Error::ClassByte`] for a wrong chaining bit; [`Error::MalformedCommand`]
+    /// / [`Error::MalformedObject`] / [`Error::MissingObject`]; [`Error::WrongState`] after
+    /// the end or a failure; [`Error::BufferTooSmall`]. Every error but the last leaves the
+    /// engine failed.
+    pub fn general_authenticate(&mut self, command: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        const NEEDED: usize = 4 + POINT;
+        if out.len() < NEEDED {
+            return Err(Error::BufferTooSmall { needed: NEEDED });
+        }
+        let result = self.step_once(command, out);
+        if result.is_err() {
+            self.fail();
+        }
+        result
+    }
+
+    fn fail(&mut self) {
+        self.step = Step::Failed;
+        self.generator.zeroize();
+        self.ks_enc = None;
+        self.ks_mac = None;
+    }
+
+    fn step_once(&mut self, command: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        if matches!(self.step, Step::Done | Step::Failed) {
+            return Err(Error::WrongState);
+        }
+        let cmd =
+            Command::new_checked(command).map_err(|_| Error::MalformedCommand { offset: 0 })?;
+        if cmd.ins() != Ins(0x86) || cmd.p1() != 0 || cmd.p2() != 0 {
+            return Err(Error::MalformedCommand { offset: 1 });
+        }
+        let last = matches!(self.step, Step::Tokens);
+        if cmd.cla().chaining() == last {
+            return Err(Error::ClassByte { cla: cmd.cla().0 });
+        }
+        let data = cmd.data();
+        match self.step {
+            Step::Nonce => self.nonce(data, out),
+            Step::Map => self.map(data, out),
+            Step::KeyAgreement => self.key_agreement(data, out),
+            Step::Tokens => self.tokens(data, out),
+            Step::Done | Step::Failed => Err(Error::WrongState),
+        }
+    }
+
+    /// Step 1: `7C 00` → `7C { 80 E(Kπ, s) }`, AES-CBC with a zero IV (§4.4.3.3).
+    fn nonce(&mut self, data: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        if data != [0x7C, 0x00] {
+            return Err(Error::MalformedObject { offset: 0 });
+        }
+        let mut z = self.random.nonce;
+        AesKey::new(self.k_pi.as_bytes())?.encrypt_cbc(&[0; 16], &mut z)?;
+        let n = put_template(out, 0x80, &z);
+        self.step = Step::Map;
+        Ok(n)
+    }
+
+    /// Step 2: `7C { 81 PK_map,IFD }` → `7C { 82 PK_map,IC }`; Ĝ = s·G + SK_map,IC ·
+    /// PK_map,IFD.
+    fn map(&mut self, data: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        let pk_map_ifd = parse_dynamic_authentication_data(data, 0x81)?;
+        let ops = self.ops()?;
+        let pk_map_ic = (ops.mul)(&self.random.sk_map, None)?;
+        if bool::from(pk_map_ifd.ct_eq(&pk_map_ic[..])) {
+            return Err(Error::AuthenticationFailed);
+        }
+        let mut h = (ops.mul)(&self.random.sk_map, Some(pk_map_ifd))?;
+        let g = (ops.add_to_multiple_of_g)(&self.random.nonce, &h);
+        h.zeroize();
+        self.generator = g?;
+        self.random.sk_map.zeroize();
+        self.random.nonce.zeroize();
+        let n = put_template(out, 0x82, &pk_map_ic);
+        self.step = Step::KeyAgreement;
+        Ok(n)
+    }
+
+    /// Step 3: `7C { 83 PK_IFD }` → `7C { 84 PK_IC }`; K = x(SK_IC · PK_IFD). PK_IFD equal to
+    /// PK_IC is refused (§4.4.3.3.2: the chip checks the keys differ).
+    fn key_agreement(&mut self, data: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        let pk_ifd = parse_dynamic_authentication_data(data, 0x83)?;
+        let ops = self.ops()?;
+        let pk_ic = (ops.mul)(&self.random.sk_eph, Some(&self.generator))?;
+        if bool::from(pk_ifd.ct_eq(&pk_ic[..])) {
+            return Err(Error::AuthenticationFailed);
+        }
+        let mut shared = (ops.mul)(&self.random.sk_eph, Some(pk_ifd))?;
+        let k = shared.get(1..33).unwrap_or(&[]);
+        self.ks_enc = Some(derive_key(k, COUNTER_ENC, self.cipher));
+        self.ks_mac = Some(derive_key(k, COUNTER_MAC, self.cipher));
+        shared.zeroize();
+        self.random.sk_eph.zeroize();
+        self.pk_ifd.copy_from_slice(pk_ifd);
+        self.pk_ic = pk_ic;
+        let n = put_template(out, 0x84, &pk_ic);
+        self.step = Step::Tokens;
+        Ok(n)
+    }
+
+    /// Step 4: checks `7C { 85 T_IFD }` (T_IFD over PK_IC, constant time) → `7C { 86 T_IC }`
+    /// (T_IC over PK_IFD).
+    fn tokens(&mut self, data: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        let t_ifd = parse_dynamic_authentication_data(data, 0x85)?;
+        let expected = self.token(&self.pk_ic)?;
+        if t_ifd.len() != 8 || !bool::from(t_ifd.ct_eq(&expected[..])) {
+            return Err(Error::AuthenticationFailed);
+        }
+        let t_ic = self.token(&self.pk_ifd)?;
+        let n = put_template(out, 0x86, &t_ic);
+        self.step = Step::Done;
+        Ok(n)
+    }
+
+    /// T = the first 8 bytes of AES-CMAC(KS_mac, `7F49 { 06 OID, 86 point }`).
+    fn token(&self, point: &[u8; POINT]) -> Result<[u8; 8], Error> {
+        let mac_key = self.ks_mac.as_ref().ok_or(Error::WrongState)?;
+        let oid = self.oid();
+        let inner = 2 + oid.len() + 2 + POINT;
+        let oid_header = [0x7F, 0x49, inner as u8, 0x06, oid.len() as u8];
+        let point_header = [0x86, POINT as u8];
+        let full =
+            AesCmac::new(mac_key.as_bytes())?.compute(&[&oid_header, oid, &point_header, point]);
+        let mut t = [0u8; 8];
+        t.copy_from_slice(full.get(..8).unwrap_or(&[0; 8]));
+        Ok(t)
+    }
+
+    /// The session keys (KS_enc, KS_mac), once step 3 is done.
+    pub fn session_keys(&self) -> Option<(&SecretKey, &SecretKey)> {
+        self.ks_enc.as_ref().zip(self.ks_mac.as_ref())
+    }
+
+    /// The mapped generator Ĝ, uncompressed, once step 2 is done (zeros before).
+    pub fn mapped_generator(&self) -> &[u8; POINT] {
+        &self.generator
+    }
+
+    /// The card-side secure messaging session after step 4:
+    /// `SmSession::card(AesSuite::new(KS_enc, KS_mac), &[0; 16])` (§9.8.6.3).
+    ///
+    /// # Errors
+    /// [`Error::WrongState`] before step 4 succeeded.
+    pub fn into_session(self) -> Result<SmSession<AesSuite>, Error> {
+        if self.step != Step::Done {
+            return Err(Error::WrongState);
+        }
+        let (enc, mac) = self.session_keys().ok_or(Error::WrongState)?;
+        SmSession::card(AesSuite::new(enc.as_bytes(), mac.as_bytes())?, &[0; 16])
+    }
+}
+
+impl Drop for PaceCard {
+    fn drop(&mut self) {
+        self.generator.zeroize();
+    }
+}
+
+impl core::fmt::Debug for PaceCard {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PaceCard")
+            .field("step", &self.step)
+            .field("curve", &self.curve)
+            .field("cipher", &self.cipher)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `7C L { tag L value }` into `out` (already checked to hold 4 + 65 bytes).
+fn put_template(out: &mut [u8], tag: u8, value: &[u8]) -> usize {
+    let n = 4 + value.len();
+    let header = [0x7C, (2 + value.len()) as u8, tag, value.len() as u8];
+    if let Some(dst) = out.get_mut(..4) {
+        dst.copy_from_slice(&header);
+    }
+    if let Some(dst) = out.get_mut(4..n) {
+        dst.copy_from_slice(value);
+    }
+    n
+}
+
+/// An uncompressed point, or why there is none.
+type PointResult = Result<[u8; POINT], Error>;
+
+/// The curve arithmetic the chip needs, chosen once per curve.
+#[derive(Clone, Copy)]
+struct CurveOps {
+    valid: fn(&[u8; 32]) -> bool,
+    /// k · P, P the generator when `None`; uncompressed.
+    mul: fn(&[u8], Option<&[u8]>) -> PointResult,
+    /// s · G + H.
+    add_to_multiple_of_g: fn(&[u8], &[u8]) -> PointResult,
+}
+
+fn curve_ops(curve: PaceCurve) -> Option<CurveOps> {
+    if curve == PaceCurve::NistP256 {
+        Some(CurveOps {
+            valid: |k| nonzero_scalar::<p256::NistP256>(k).is_ok(),
+            mul: scalar_mul::<p256::NistP256>,
+            add_to_multiple_of_g: generic_map::<p256::NistP256>,
+        })
+    } else if curve == PaceCurve::BrainpoolP256r1 {
+        Some(CurveOps {
+            valid: |k| nonzero_scalar::<bp256::BrainpoolP256r1>(k).is_ok(),
+            mul: scalar_mul::<bp256::BrainpoolP256r1>,
+            add_to_multiple_of_g: generic_map::<bp256::BrainpoolP256r1>,
+        })
+    } else {
+        None
+    }
+}
+
+/// A scalar from exactly 32 big-endian bytes below the order (zero allowed: s may be zero
+/// modulo n in theory; the sum is then checked not to be the identity).
+fn any_scalar<C: CurveArithmetic>(bytes: &[u8]) -> Result<Scalar<C>, Error> {
+    let mut padded = [0u8; 32];
+    let start = 32usize
+        .checked_sub(bytes.len())
+        .ok_or(Error::KeyLength { len: bytes.len() })?;
+    if let Some(dst) = padded.get_mut(start..) {
+        dst.copy_from_slice(bytes);
+    }
+    let repr = FieldBytes::<C>::try_from(&padded[..]).map_err(|_| Error::KeyLength { len: 32 });
+    padded.zeroize();
+    Option::<Scalar<C>>::from(Scalar::<C>::from_repr(repr?))
+        .ok_or(Error::KeyLength { len: bytes.len() })
+}
+
+fn nonzero_scalar<C: CurveArithmetic>(bytes: &[u8]) -> Result<Scalar<C>, Error> {
+    let s = any_scalar::<C>(bytes)?;
+    if bool::from(s.is_zero()) {
+        Err(Error::KeyLength { len: bytes.len() })
+    } else {
+        Ok(s)
+    }
+}
+
+/// The other side's point: uncompressed, on the curve (the identity has no such encoding).
+fn peer_point<C>(bytes: &[u8]) -> Result<ProjectivePoint<C>, Error>
+where
+    C: CurveArithmetic,
+    AffinePoint<C>: FromSec1Point<C>,
+    FieldBytesSize<C>: ModulusSize,
+{
+    if bytes.len() != POINT || bytes.first() != Some(&0x04) {
+        return Err(Error::AuthenticationFailed);
+    }
+    AffinePoint::<C>::from_sec1_bytes(bytes)
+        .map(ProjectivePoint::<C>::from)
+        .map_err(|_| Error::AuthenticationFailed)
+}
+
+fn uncompressed<C>(p: ProjectivePoint<C>) -> Result<[u8; POINT], Error>
+where
+    C: CurveArithmetic,
+    AffinePoint<C>: ToSec1Point<C>,
+    FieldBytesSize<C>: ModulusSize,
+{
+    if bool::from(p.is_identity()) {
+        return Err(Error::AuthenticationFailed);
+    }
+    let affine: AffinePoint<C> = p.into();
+    let mut out = [0u8; POINT];
+    let encoded = affine.to_sec1_point(false);
+    let bytes = encoded.as_bytes();
+    if bytes.len() != POINT {
+        return Err(Error::AuthenticationFailed);
+    }
+    out.copy_from_slice(bytes);
+    Ok(out)
+}
+
+fn scalar_mul<C>(k: &[u8], base: Option<&[u8]>) -> Result<[u8; POINT], Error>
+where
+    C: CurveArithmetic,
+    AffinePoint<C>: FromSec1Point<C> + ToSec1Point<C>,
+    FieldBytesSize<C>: ModulusSize,
+{
+    let k = nonzero_scalar::<C>(k)?;
+    let base = base.map_or_else(|| Ok(ProjectivePoint::<C>::generator()), peer_point::<C>)?;
+    uncompressed::<C>(base * k)
+}
+
+fn generic_map<C>(s: &[u8], h: &[u8]) -> Result<[u8; POINT], Error>
+where
+    C: CurveArithmetic,
+    AffinePoint<C>: FromSec1Point<C> + ToSec1Point<C>,
+    FieldBytesSize<C>: ModulusSize,
+{
+    let s = any_scalar::<C>(s).map_err(|_| Error::AuthenticationFailed)?;
+    let h = peer_point::<C>(h)?;
+    uncompressed::<C>(ProjectivePoint::<C>::generator() * s + h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mrz::MrzInfo;
+    use crate::pace::{PaceHost, PaceSession};
+    use crate::security_infos::ID_PACE_ECDH_GM_AES_CBC_CMAC_128;
+    use crate::test_util::hex;
+    use std::vec::Vec;
+
+    // ICAO Doc 9303-11 (8th edition), Appendix G.1 "ECDH based example": PACE-GM,
+    // brainpoolP256r1, AES-128, MRZ password of document T22000129 (born 640812, expires
+    // 101031). The chip's randomness (s, SK_map,IC, SK_IC) and every answer below are from
+    // that appendix; the card replays them and must produce the appendix's bytes.
+    const S: &str = "3F00C4D39D153F2B2A214A078D899B22";
+    const Z: &str = "95A3A016522EE98D01E76CB6B98B42C3";
+    const SK_MAP_IC: &str = "498FF49756F2DC1587840041839A85982BE7761D14715FB091EFA7BCE9058560";
+    const SK_IC: &str = "107CF58696EF6155053340FD633392BA81909DF7B9706F226F32086C7AFF974A";
+    const PK_MAP_IFD: &str = "047ACF3EFC982EC45565A4B155129EFBC74650DCBFA6362D896FC70262E0C2CC5E\
+                              544552DCB6725218799115B55C9BAA6D9F6BC3A9618E70C25AF71777A9C4922D";
+    const PK_MAP_IC: &str = "04824FBA91C9CBE26BEF53A0EBE7342A3BF178CEA9F45DE0B70AA601651FBA3F57\
+                             30D8C879AAA9C9F73991E61B58F4D52EB87A0A0C709A49DC63719363CCD13C54";
+    const G_HAT: &str = "048CED63C91426D4F0EB1435E7CB1D74A46723A0AF21C89634F65A9AE87A9265E2\
+                         8C879506743F8611AC33645C5B985C80B5F09A0B83407C1B6A4D857AE76FE522";
+    const PK_IFD: &str = "042DB7A64C0355044EC9DF190514C625CBA2CEA48754887122F3A5EF0D5EDD301C\
+                          3556F3B3B186DF10B857B58F6A7EB80F20BA5DC7BE1D43D9BF850149FBB36462";
+    const PK_IC: &str = "049E880F842905B8B3181F7AF7CAA9F0EFB743847F44A306D2D28C1D9EC65DF6DB\
+                         7764B22277A2EDDC3C265A9F018F9CB852E111B768B326904B59A0193776F094";
+    const KS_ENC: &str = "F5F0E35C0D7161EE6724EE513A0D9A7F";
+    const KS_MAC: &str = "FE251C7858B356B24514B3BD5F4297D1";
+    const T_IFD: &str = "C2B0BD78D94BA866";
+    const T_IC: &str = "3ABB9674BCE93C08";
+
+    fn mrz() -> MrzInfo {
+        MrzInfo::new("T22000129", "640812", "101031").unwrap()
+    }
+
+    fn to_hex(bytes: &[u8]) -> std::string::String {
+        bytes.iter().map(|b| std::format!("{b:02X}")).collect()
+    }
+
+    fn appendix_random() -> PaceCardRandomness {
+        PaceCardRandomness {
+            nonce: hex(S).try_into().unwrap(),
+            sk_map: hex(SK_MAP_IC).try_into().unwrap(),
+            sk_eph: hex(SK_IC).try_into().unwrap(),
+        }
+    }
+
+    fn appendix_card(m: &MrzInfo) -> PaceCard {
+        PaceCard::new(
+            ID_PACE_ECDH_GM_AES_CBC_CMAC_128,
+            PaceCurve::BrainpoolP256r1,
+            &PacePassword::Mrz(m),
+            appendix_random(),
+        )
+        .unwrap()
+    }
+
+    fn ga(cla: u8, tag: u8, value: &str) -> Vec<u8> {
+        let v = hex(value);
+        let mut c = std::vec![
+            cla,
+            0x86,
+            0,
+            0,
+            (v.len() + 4) as u8,
+            0x7C,
+            (v.len() + 2) as u8
+        ];
+        c.push(tag);
+        c.push(v.len() as u8);
+        c.extend(v);
+        c.push(0);
+        c
+    }
+
+    fn template(tag: u8, value: &str) -> Vec<u8> {
+        let v = hex(value);
+        let mut a = std::vec![0x7C, (v.len() + 2) as u8, tag, v.len() as u8];
+        a.extend(v);
+        a
+    }
+
+    #[test]
+    fn mse_set_at_of_the_appendix() {
+        // Appendix G.1's MSE:Set AT data: the protocol and MRZ (reference 1).
+        let data = hex("800A04007F00070202040202830101");
+        let mse = MseSetAt::parse(&data).unwrap();
+        assert_eq!(mse.protocol, ID_PACE_ECDH_GM_AES_CBC_CMAC_128);
+        assert_eq!(mse.reference, 1);
+        assert_eq!(mse.parameter_id, None);
+        let data = hex("800A04007F0007020204020283010284010C");
+        let with_id = MseSetAt::parse(&data).unwrap();
+        assert_eq!(with_id.reference, 2);
+        assert_eq!(with_id.parameter_id, Some(ParameterId::NIST_P256));
+        assert_eq!(
+            MseSetAt::parse(&hex("830101")),
+            Err(Error::MissingObject { tag: 0x80 })
+        );
+        assert_eq!(
+            MseSetAt::parse(&hex("800104830101830102")),
+            Err(Error::DuplicateObject {
+                tag: 0x83,
+                offset: 6
+            })
+        );
+        assert_eq!(
+            MseSetAt::parse(&hex("8005040")),
+            Err(Error::MalformedObject { offset: 0 })
+        );
+        // An eID CHAT (two-byte tag 7F4C) is skipped.
+        let data = hex("800104830103 7F4C020601");
+        let eid = MseSetAt::parse(&data).unwrap();
+        assert_eq!(eid.reference, 3);
+    }
+
+    /// The card replays Appendix G.1 with the appendix's randomness: every answer equals the
+    /// appendix's bytes, and the session keys too.
+    #[test]
+    fn appendix_g1_card_answers_byte_for_byte() {
+        let m = mrz();
+        let mut card = appendix_card(&m);
+        let mut out = [0u8; 80];
+
+        let n = card
+            .general_authenticate(&hex("10860000027C0000"), &mut out)
+            .unwrap();
+        assert_eq!(out[..n].to_vec(), template(0x80, Z));
+
+        let n = card
+            .general_authenticate(&ga(0x10, 0x81, PK_MAP_IFD), &mut out)
+            .unwrap();
+        assert_eq!(out[..n].to_vec(), template(0x82, PK_MAP_IC));
+        assert_eq!(card.mapped_generator().to_vec(), hex(G_HAT));
+
+        let n = card
+            .general_authenticate(&ga(0x10, 0x83, PK_IFD), &mut out)
+            .unwrap();
+        assert_eq!(out[..n].to_vec(), template(0x84, PK_IC));
+        let (enc, mac) = card.session_keys().unwrap();
+        assert_eq!(enc.as_bytes(), hex(KS_ENC));
+        assert_eq!(mac.as_bytes(), hex(KS_MAC));
+
+        let n = card
+            .general_authenticate(&ga(0x00, 0x85, T_IFD), &mut out)
+            .unwrap();
+        assert_eq!(out[..n].to_vec(), template(0x86, T_IC));
+        assert!(card.is_done());
+        let session = card.into_session().unwrap();
+        assert_eq!(session.ssc(), &[0u8; 16]);
+    }
+
+    #[test]
+    fn a_wrong_token_fails_with_6300_and_resets() {
+        let m = mrz();
+        let mut card = appendix_card(&m);
+        let mut out = [0u8; 80];
+        card.general_authenticate(&hex("10860000027C0000"), &mut out)
+            .unwrap();
+        card.general_authenticate(&ga(0x10, 0x81, PK_MAP_IFD), &mut out)
+            .unwrap();
+        card.general_authenticate(&ga(0x10, 0x83, PK_IFD), &mut out)
+            .unwrap();
+        let mut t = hex(T_IFD);
+        t[0] ^= 0x80;
+        let e = card
+            .general_authenticate(&ga(0x00, 0x85, &to_hex(&t)), &mut out)
+            .unwrap_err();
+        assert_eq!(e, Error::AuthenticationFailed);
+        assert_eq!(PaceCard::status_for(e), StatusWord(0x6300));
+        assert!(card.is_failed());
+        assert!(card.session_keys().is_none());
+        // Nothing more is answered: PACE starts again with MSE:Set AT.
+        assert_eq!(
+            card.general_authenticate(&ga(0x00, 0x85, T_IFD), &mut out),
+            Err(Error::WrongState)
+        );
+        assert_eq!(card.into_session().unwrap_err(), Error::WrongState);
+    }
+
+    #[test]
+    fn reflected_keys_bad_points_and_chaining_are_refused() {
+        let m = mrz();
+        let mut out = [0u8; 80];
+        // The chip's own mapping key reflected.
+        let mut card = appendix_card(&m);
+        card.general_authenticate(&hex("10860000027C0000"), &mut out)
+            .unwrap();
+        assert_eq!(
+            card.general_authenticate(&ga(0x10, 0x81, PK_MAP_IC), &mut out),
+            Err(Error::AuthenticationFailed)
+        );
+        assert!(card.is_failed());
+        // A point off the curve.
+        let mut card = appendix_card(&m);
+        card.general_authenticate(&hex("10860000027C0000"), &mut out)
+            .unwrap();
+        let mut bad = hex(PK_MAP_IFD);
+        bad[64] ^= 1;
+        assert_eq!(
+            card.general_authenticate(&ga(0x10, 0x81, &to_hex(&bad)), &mut out),
+            Err(Error::AuthenticationFailed)
+        );
+        // The chip's own ephemeral key reflected in step 3.
+        let mut card = appendix_card(&m);
+        card.general_authenticate(&hex("10860000027C0000"), &mut out)
+            .unwrap();
+        card.general_authenticate(&ga(0x10, 0x81, PK_MAP_IFD), &mut out)
+            .unwrap();
+        assert_eq!(
+            card.general_authenticate(&ga(0x10, 0x83, PK_IC), &mut out),
+            Err(Error::AuthenticationFailed)
+        );
+        // Step 1 without the chaining bit, and with other data.
+        let mut card = appendix_card(&m);
+        assert_eq!(
+            card.general_authenticate(&hex("00860000027C0000"), &mut out),
+            Err(Error::ClassByte { cla: 0x00 })
+        );
+        let mut card = appendix_card(&m);
+        assert_eq!(
+            card.general_authenticate(&hex("10860000037C010000"), &mut out),
+            Err(Error::MalformedObject { offset: 0 })
+        );
+        // A small output buffer is the caller's fault and does not fail the run.
+        let mut card = appendix_card(&m);
+        let mut small = [0u8; 8];
+        assert_eq!(
+            card.general_authenticate(&hex("10860000027C0000"), &mut small),
+            Err(Error::BufferTooSmall { needed: 69 })
+        );
+        assert!(!card.is_failed());
+    }
+
+    #[test]
+    fn unsupported_protocols_and_keys() {
+        let m = mrz();
+        let pw = PacePassword::Mrz(&m);
+        let zero = PaceCardRandomness {
+            nonce: [1; 16],
+            sk_map: [0; 32],
+            sk_eph: [1; 32],
+        };
+        assert_eq!(
+            PaceCard::new(
+                ID_PACE_ECDH_GM_AES_CBC_CMAC_128,
+                PaceCurve::NistP256,
+                &pw,
+                zero
+            )
+            .unwrap_err(),
+            Error::KeyLength { len: 32 }
+        );
+        // id-PACE-ECDH-GM-3DES and id-PACE-DH-GM-AES-128.
+        for oid in ["04007F00070202040201", "04007F00070202040102"] {
+            let r = PaceCardRandomness {
+                nonce: [1; 16],
+                sk_map: [1; 32],
+                sk_eph: [1; 32],
+            };
+            assert!(!PaceCard::supports(&hex(oid), PaceCurve::NistP256));
+            assert_eq!(
+                PaceCard::new(&hex(oid), PaceCurve::NistP256, &pw, r).unwrap_err(),
+                Error::UnsupportedProtocol
+            );
+        }
+        assert!(PaceCard::supports(
+            ID_PACE_ECDH_GM_AES_CBC_CMAC_128,
+            PaceCurve::BrainpoolP256r1
+        ));
+    }
+
+    /// [`PaceHost`] and [`PaceCard`] in process, on both curves and with MRZ and CAN: the
+    /// host accepts the card's token, both hold the same keys, and the two secure messaging
+    /// sessions talk to each other.
+    #[test]
+    fn host_and_card_agree() {
+        let m = mrz();
+        let can = b"123456";
+        let cases: [(PaceCurve, PacePassword<'_>); 3] = [
+            (PaceCurve::NistP256, PacePassword::Can(can)),
+            (PaceCurve::BrainpoolP256r1, PacePassword::Mrz(&m)),
+            (PaceCurve::NistP256, PacePassword::Mrz(&m)),
+        ];
+        for (i, (curve, pw)) in cases.iter().enumerate() {
+            let seed = i as u8 + 1;
+            let mut host = PaceHost::new(
+                ID_PACE_ECDH_GM_AES_CBC_CMAC_128,
+                *curve,
+                pw,
+                [0x11 + seed; 32],
+                [0x22 + seed; 32],
+            )
+            .unwrap();
+            let mut card = PaceCard::new(
+                ID_PACE_ECDH_GM_AES_CBC_CMAC_128,
+                *curve,
+                pw,
+                PaceCardRandomness {
+                    nonce: [0x5A ^ seed; 16],
+                    sk_map: [0x33 + seed; 32],
+                    sk_eph: [0x44 + seed; 32],
+                },
+            )
+            .unwrap();
+            let mut cmd = [0u8; 128];
+            let n = host.mse_set_at_command(&mut cmd).unwrap();
+            let mse = MseSetAt::parse(&cmd[5..n]).unwrap();
+            assert_eq!(mse.reference, pw.reference());
+            host.check_mse_set_at(&[0x90, 0x00]).unwrap();
+            let mut out = [0u8; 80];
+            let mut answer = |card: &mut PaceCard, c: &[u8]| {
+                let n = card.general_authenticate(c, &mut out).unwrap();
+                let mut a = out[..n].to_vec();
+                a.extend_from_slice(&[0x90, 0x00]);
+                a
+            };
+            let a = answer(&mut card, host.nonce_command());
+            host.process_nonce(&a).unwrap();
+            let n = host.map_command(&mut cmd).unwrap();
+            let a = answer(&mut card, &cmd[..n]);
+            host.process_map(&a).unwrap();
+            assert_eq!(host.mapped_generator(), card.mapped_generator());
+            let n = host.key_agreement_command(&mut cmd).unwrap();
+            let a = answer(&mut card, &cmd[..n]);
+            host.process_key_agreement(&a).unwrap();
+            let n = host.mutual_authentication_command(&mut cmd).unwrap();
+            let a = answer(&mut card, &cmd[..n]);
+            let PaceSession::Aes(mut host_sm) = host.finish(&a).unwrap() else {
+                panic!("AES expected")
+            };
+            let mut card_sm = card.into_session().unwrap();
+            // A protected READ BINARY and its answer.
+            let mut wrapped = [0u8; 64];
+            let n = host_sm
+                .wrap_command(&[0x00, 0xB0, 0x00, 0x00, 0x04], &mut wrapped)
+                .unwrap();
+            let mut plain = [0u8; 64];
+            let p = card_sm.unwrap_command(&wrapped[..n], &mut plain).unwrap();
+            assert_eq!(&plain[..p], &[0x00, 0xB0, 0x00, 0x00, 0x04]);
+            let mut rsp = [0u8; 64];
+            let r = card_sm
+                .wrap_response(&[1, 2, 3, 4], StatusWord::SUCCESS, &mut rsp)
+                .unwrap();
+            let mut back = [0u8; 64];
+            let b = host_sm.unwrap_response(&rsp[..r], &mut back).unwrap();
+            assert_eq!(&back[..b], &[1, 2, 3, 4, 0x90, 0x00]);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// Any CAN and any keys: host and card end with the same keys, each accepting the
+        /// other's token; the card never panics on what the host sends.
+        #[test]
+        fn host_and_card_agree_for_any_can_and_keys(
+            can in "[0-9]{6,10}",
+            p256 in proptest::bool::ANY,
+            nonce in proptest::array::uniform16(proptest::num::u8::ANY),
+            keys in proptest::array::uniform4(1u8..0x7F),
+        ) {
+            let curve = if p256 { PaceCurve::NistP256 } else { PaceCurve::BrainpoolP256r1 };
+            let pw = PacePassword::Can(can.as_bytes());
+            let oid = ID_PACE_ECDH_GM_AES_CBC_CMAC_128;
+            let mut host = PaceHost::new(oid, curve, &pw, [keys[0]; 32], [keys[1]; 32]).unwrap();
+            let random = PaceCardRandomness { nonce, sk_map: [keys[2]; 32], sk_eph: [keys[3]; 32] };
+            let mut card = PaceCard::new(oid, curve, &pw, random).unwrap();
+            host.check_mse_set_at(&[0x90, 0x00]).unwrap();
+            let mut out = [0u8; 80];
+            let mut cmd = [0u8; 128];
+            let with_sw = |n: usize, out: &[u8]| {
+                let mut a = out[..n].to_vec();
+                a.extend_from_slice(&[0x90, 0x00]);
+                a
+            };
+            let n = card.general_authenticate(host.nonce_command(), &mut out).unwrap();
+            host.process_nonce(&with_sw(n, &out)).unwrap();
+            let c = host.map_command(&mut cmd).unwrap();
+            let n = card.general_authenticate(&cmd[..c], &mut out).unwrap();
+            host.process_map(&with_sw(n, &out)).unwrap();
+            let c = host.key_agreement_command(&mut cmd).unwrap();
+            let n = card.general_authenticate(&cmd[..c], &mut out).unwrap();
+            host.process_key_agreement(&with_sw(n, &out)).unwrap();
+            proptest::prop_assert_eq!(
+                host.session_keys().unwrap().1.as_bytes(),
+                card.session_keys().unwrap().1.as_bytes()
+            );
+            let c = host.mutual_authentication_command(&mut cmd).unwrap();
+            let n = card.general_authenticate(&cmd[..c], &mut out).unwrap();
+            proptest::prop_assert!(host.finish(&with_sw(n, &out)).is_ok());
+            proptest::prop_assert!(card.into_session().is_ok());
+        }
+
+        /// Arbitrary bytes as GENERAL AUTHENTICATE commands, at any step: an error or an
+        /// answer, never a panic; after an error the engine stays failed.
+        #[test]
+        fn arbitrary_commands_never_panic(
+            commands in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..90), 1..5),
+        ) {
+            let m = mrz();
+            let mut card = appendix_card(&m);
+            let mut out = [0u8; 80];
+            for c in &commands {
+                let failed = card.is_failed();
+                let r = card.general_authenticate(c, &mut out);
+                if failed {
+                    proptest::prop_assert_eq!(r, Err(Error::WrongState));
+                }
+            }
+        }
+    }
+
+    /// A wrong password (a CAN off by one digit) ends in the card refusing the terminal's
+    /// token: the decrypted nonce differs, so do Ĝ and the keys.
+    #[test]
+    fn a_wrong_can_is_refused_by_the_card() {
+        let right = PacePassword::Can(b"123456");
+        let wrong = PacePassword::Can(b"123457");
+        let mut host = PaceHost::new(
+            ID_PACE_ECDH_GM_AES_CBC_CMAC_128,
+            PaceCurve::NistP256,
+            &wrong,
+            [0x12; 32],
+            [0x23; 32],
+        )
+        .unwrap();
+        let mut card = PaceCard::new(
+            ID_PACE_ECDH_GM_AES_CBC_CMAC_128,
+            PaceCurve::NistP256,
+            &right,
+            PaceCardRandomness {
+                nonce: [7; 16],
+                sk_map: [0x34; 32],
+                sk_eph: [0x45; 32],
+            },
+        )
+        .unwrap();
+        host.check_mse_set_at(&[0x90, 0x00]).unwrap();
+        let mut out = [0u8; 80];
+        let mut cmd = [0u8; 128];
+        let ok = |n: usize, out: &[u8]| {
+            let mut a = out[..n].to_vec();
+            a.extend_from_slice(&[0x90, 0x00]);
+            a
+        };
+        let n = card
+            .general_authenticate(host.nonce_command(), &mut out)
+            .unwrap();
+        host.process_nonce(&ok(n, &out)).unwrap();
+        let c = host.map_command(&mut cmd).unwrap();
+        let n = card.general_authenticate(&cmd[..c], &mut out).unwrap();
+        host.process_map(&ok(n, &out)).unwrap();
+        let c = host.key_agreement_command(&mut cmd).unwrap();
+        let n = card.general_authenticate(&cmd[..c], &mut out).unwrap();
+        host.process_key_agreement(&ok(n, &out)).unwrap();
+        let c = host.mutual_authentication_command(&mut cmd).unwrap();
+        assert_eq!(
+            card.general_authenticate(&cmd[..c], &mut out),
+            Err(Error::AuthenticationFailed)
+        );
+    }
+}
