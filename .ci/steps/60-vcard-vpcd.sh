@@ -90,4 +90,20 @@ CARDWIRE_MANAGEMENT_KEY=010203040506070801020304050607080102030405060708 \
   --pin-file "$work/pin" --puk-file "$work/puk" --new-pin-file "$work/new-pin" --allow-block \
   >"$work/journey.log" 2>&1 || { cat "$work/journey.log"; fail "journey through pcscd"; }
 grep -c ' ok ' "$work/journey.log" | grep -qx 8 || { cat "$work/journey.log"; fail "not all 8 stages ok"; }
+
+echo "--- cardwire emrtd read --reader: PACE with the printed CAN, then CA, AA and the SOD hashes"
+can=$(sed -n 's/.*eMRTD application [0-9A-F]*: CAN \([0-9]*\),.*/\1/p' "$work/serve.log")
+[ -n "$can" ] || fail "serve printed no CAN"
+"$cardwire" emrtd read --reader "$reader" --can "$can" --out "$work/emrtd" >"$work/emrtd.log" 2>&1 \
+  || { cat "$work/emrtd.log"; fail "emrtd read through pcscd"; }
+for want in '^PACE: authenticated with the CAN' '^chip authentication: passed' \
+  '^active authentication: passed' '^passive authentication, DG1 hash: passed' \
+  '^passive authentication, DG2 hash: passed'; do
+  grep -q "$want" "$work/emrtd.log" || { cat "$work/emrtd.log"; fail "emrtd read: no line matching $want"; }
+done
+ls "$work/emrtd" | grep -qi 'jp' || fail "emrtd read --out saved no face image: $(ls "$work/emrtd")"
+if "$cardwire" emrtd read --reader "$reader" --can 000000 >"$work/emrtd-wrong.log" 2>&1; then
+  fail "emrtd read with a wrong CAN succeeded"
+fi
+grep -q '6300' "$work/emrtd-wrong.log" || { cat "$work/emrtd-wrong.log"; fail "a wrong CAN: no 6300 in the message"; }
 echo "60-vcard-vpcd: ok"
