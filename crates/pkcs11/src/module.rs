@@ -1396,22 +1396,93 @@ mod tests {
     }
 
     #[test]
-    fn a_reset_between_calls_is_detected() {
+    fn a_reset_between_calls_is_detected_and_the_pin_verified_again() {
+        // Another application resets the card between two calls: the same card, its
+        // verified state lost. The module notices (the connection's reset counter), sends
+        // the cached PIN again and signs; the session stays logged in.
         let (mut m, reader) = module();
         let h = rw(&mut m);
         m.login(h, ck::CKU_USER, Some(b"123456")).unwrap();
         let key = private_key(&mut m, h, 3);
+        assert_eq!(reader.pin_verifications().unwrap(), 1);
         m.sign_init(h, &ecdsa(), key).unwrap();
         reader.reset().unwrap();
-        assert_eq!(m.sign(h, Some(&[1; 32]), Some(64)), Err(Rv::DEVICE_REMOVED));
+        let Ok(Output::Done(sig)) = m.sign(h, Some(&[1; 32]), Some(64)) else {
+            panic!("no signature after a reset")
+        };
+        assert_eq!(sig.len(), 64);
+        assert_eq!(reader.pin_verifications().unwrap(), 2);
+        assert_eq!(m.session_info(h).unwrap().state, ck::CKS_RW_USER_FUNCTIONS);
+        // A removal and reinsertion between two calls is a removal, never a reset: the
+        // session is closed (the card in the reader may be another one).
+        reader.set_present(false).unwrap();
+        reader.set_present(true).unwrap();
+        assert_eq!(m.sign_init(h, &ecdsa(), key), Err(Rv::DEVICE_REMOVED));
         let h = rw(&mut m);
         assert_eq!(m.session_info(h).unwrap().state, ck::CKS_RW_PUBLIC_SESSION);
+        assert_eq!(reader.pin_verifications().unwrap(), 2);
     }
 
     #[test]
-    fn a_reset_during_an_operation_reports_device_removed() {
+    fn the_card_stays_verified_between_operations() {
+        // The PIN goes to the card at login, not with each signature; logout resets it.
+        let (mut m, reader) = module();
+        let h = rw(&mut m);
+        m.login(h, ck::CKU_USER, Some(b"123456")).unwrap();
+        let key = private_key(&mut m, h, 3);
+        for _ in 0..3 {
+            m.sign_init(h, &ecdsa(), key).unwrap();
+            assert!(matches!(
+                m.sign(h, Some(&[7; 32]), Some(64)),
+                Ok(Output::Done(_))
+            ));
+        }
+        assert_eq!(reader.pin_verifications().unwrap(), 1);
+        // The PIN-always key (9C) wants the context-specific PIN each time.
+        let signing = private_key(&mut m, h, 2);
+        let attrs = m.object_attributes(h, signing).unwrap();
+        assert_eq!(attrs.bool(ck::CKA_ALWAYS_AUTHENTICATE), Some(true));
+        m.sign_init(h, &ecdsa(), signing).unwrap();
+        assert_eq!(
+            m.sign(h, Some(&[7; 32]), Some(64)),
+            Err(Rv::USER_NOT_LOGGED_IN)
+        );
+        m.sign_init(h, &ecdsa(), signing).unwrap();
+        m.login(h, ck::CKU_CONTEXT_SPECIFIC, Some(b"123456"))
+            .unwrap();
+        assert!(matches!(
+            m.sign(h, Some(&[7; 32]), Some(64)),
+            Ok(Output::Done(_))
+        ));
+        // C_Login's VERIFY and the one right before GENERAL AUTHENTICATE.
+        assert_eq!(reader.pin_verifications().unwrap(), 3);
+        // Logout leaves no verified card behind: a new connection cannot sign.
+        m.logout(h).unwrap();
+        let mut channel = reader
+            .source()
+            .connect(crate::virtual_card::READER)
+            .unwrap();
+        let refused = channel.transaction(&mut |apdu| {
+            let mut piv = cardwire_piv::Piv::new(crate::backend::ChannelSession(apdu));
+            let mut buf = [0u8; 512];
+            piv.select(&mut buf).unwrap();
+            let r = piv.sign(
+                cardwire_piv::Slot::KEY_MANAGEMENT,
+                cardwire_piv::AlgorithmId::ECC_P256,
+                &[7; 32],
+                &mut buf,
+            );
+            assert!(r.is_err(), "the card is still verified after logout");
+            Ok(())
+        });
+        assert_eq!(refused, Ok(()));
+    }
+
+    #[test]
+    fn a_reset_during_an_operation_is_recovered_and_a_removal_reported() {
         // The card is reset after the module polled the reader but before the card
-        // operation: the transport's CardReset becomes CKR_DEVICE_REMOVED.
+        // operation: the transport's CardReset is recovered from (same card); a removal
+        // there becomes CKR_DEVICE_REMOVED.
         let reader = VirtualReader::new("reset").unwrap();
         let mut token = Token::open(
             reader
@@ -1423,6 +1494,20 @@ mod tests {
         )
         .unwrap();
         reader.reset().unwrap();
+        assert_eq!(
+            token.pin_counter(PinReference::PIV_APPLICATION_PIN),
+            Ok(PinCounter::Left(3))
+        );
+        token
+            .login_user(Some(&Pin::new(b"123456").unwrap()))
+            .unwrap();
+        reader.reset().unwrap();
+        assert_eq!(
+            token.pin_counter(PinReference::PIV_APPLICATION_PIN),
+            Ok(PinCounter::Unknown)
+        );
+        reader.set_present(false).unwrap();
+        reader.set_present(true).unwrap();
         assert_eq!(
             token.pin_counter(PinReference::PIV_APPLICATION_PIN),
             Err(Rv::DEVICE_REMOVED)

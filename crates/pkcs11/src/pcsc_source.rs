@@ -94,6 +94,12 @@ impl Channel for PcscChannel {
         self.card.keep_security_state(keep);
     }
 
+    /// `PcscCard::resets_seen`: each reset by another application was recovered from by
+    /// `SCardReconnect` with the ATR checked (a different ATR is a removal).
+    fn resets(&self) -> u64 {
+        u64::from(self.card.transport().resets_seen())
+    }
+
     fn pin_pad(&self) -> bool {
         self.verify_pin_direct.is_some()
     }
