@@ -189,3 +189,43 @@ impl<T: Transport + Send> Channel for Card<T> {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader(name: &str, card_present: bool, events: u64) -> ReaderState {
+        ReaderState {
+            name: name.into(),
+            card_present,
+            events,
+            pin_pad: false,
+        }
+    }
+
+    #[test]
+    fn reader_changes_that_are_slot_events() {
+        let a = [reader("A", true, 7), reader("B", false, 0)];
+        // Same readers in another order, a PIN pad noticed: no event.
+        let mut same = [reader("B", false, 0), reader("A", true, 7)];
+        same[0].pin_pad = true;
+        assert!(!readers_differ(&a, &same));
+        // Removal, insertion, a swapped card (same presence, other counter), a reader
+        // added or gone.
+        assert!(readers_differ(
+            &a,
+            &[reader("A", false, 0), reader("B", false, 0)]
+        ));
+        assert!(readers_differ(
+            &a,
+            &[reader("A", true, 7), reader("B", true, 1)]
+        ));
+        assert!(readers_differ(
+            &a,
+            &[reader("A", true, 8), reader("B", false, 0)]
+        ));
+        assert!(readers_differ(&a, &a[..1]));
+        assert!(readers_differ(&[], &a));
+        assert!(!readers_differ(&[], &[]));
+    }
+}

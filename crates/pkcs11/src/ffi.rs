@@ -941,8 +941,9 @@ pub unsafe extern "C" fn C_GenerateRandom(
     })
 }
 
-/// `C_WaitForSlotEvent`: with `CKF_DONT_BLOCK` a poll; otherwise polls every 200 ms
-/// (releasing the lock in between) until a card comes or goes or the module is finalized.
+/// `C_WaitForSlotEvent`: with `CKF_DONT_BLOCK` a poll (`CKR_NO_EVENT`); otherwise blocks
+/// without the lock until a card comes or goes, or `C_Finalize` is called
+/// (`CKR_CRYPTOKI_NOT_INITIALIZED`); see [`module::wait_for_slot_event`].
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn C_WaitForSlotEvent(
     flags: ck::CK_FLAGS,
@@ -953,21 +954,9 @@ pub unsafe extern "C" fn C_WaitForSlotEvent(
         if pSlot.is_null() || !pReserved.is_null() {
             return Err(Rv::ARGUMENTS_BAD);
         }
-        loop {
-            let event = {
-                let mut guard = lock();
-                let module = guard.as_mut().ok_or(Rv::CRYPTOKI_NOT_INITIALIZED)?;
-                module.slot_event()
-            };
-            match event {
-                // SAFETY: pSlot is writable (not null, caller's contract).
-                Ok(slot) => return unsafe { put(pSlot, slot) },
-                Err(Rv::NO_EVENT) if flags & ck::CKF_DONT_BLOCK == 0 => {
-                    std::thread::sleep(std::time::Duration::from_millis(200));
-                }
-                Err(rv) => return Err(rv),
-            }
-        }
+        let slot = module::wait_for_slot_event(&STATE, flags & ck::CKF_DONT_BLOCK == 0)?;
+        // SAFETY: pSlot is writable (not null, caller's contract).
+        unsafe { put(pSlot, slot) }
     })
 }
 

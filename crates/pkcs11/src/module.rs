@@ -3,13 +3,14 @@
 //! §5.4-§5.17). The C ABI layer (`ffi`) only converts pointers to and from these calls.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use cardwire_pin::{Pin, PinReference};
 use cryptoki_sys as ck;
 use zeroize::Zeroizing;
 
 use crate::attribute::{AttributeRead, Attributes, TemplateItem};
-use crate::backend::SlotSource;
+use crate::backend::{Cancel, ReaderState, SlotSource, WaitEnd, Watcher};
 use crate::error::{self, Result, Rv};
 use crate::log::Logger;
 use crate::mechanism::{self, Mechanism, Param, SignOperation};
@@ -117,6 +118,11 @@ pub struct Module {
     // Sessions closed because their card went: the next call on one says so.
     removed: BTreeSet<ck::CK_SESSION_HANDLE>,
     reader_filter: Vec<String>,
+    // The readers as the last poll saw them (all of them, before the filter): what a
+    // blocked C_WaitForSlotEvent waits to change.
+    last_seen: Vec<ReaderState>,
+    // The cancel handles of the watchers of blocked C_WaitForSlotEvent calls.
+    watchers: Vec<Arc<dyn Cancel>>,
     log: Logger,
 }
 
@@ -146,6 +152,8 @@ impl Module {
             slot_events: VecDeque::new(),
             removed: BTreeSet::new(),
             reader_filter: readers,
+            last_seen: Vec::new(),
+            watchers: Vec::new(),
             log,
         };
         module.refresh();
@@ -169,6 +177,7 @@ impl Module {
                 return;
             }
         };
+        self.last_seen.clone_from(&readers);
         let filter = &self.reader_filter;
         let readers: Vec<_> = readers
             .into_iter()
@@ -1183,11 +1192,77 @@ impl Module {
         self.slot_events.pop_front().ok_or(Rv::NO_EVENT)
     }
 
-    /// Ends every session (`C_Finalize`), logging tokens out.
+    /// A watcher for a blocking `C_WaitForSlotEvent` ([`wait_for_slot_event`]), cancelled
+    /// by [`Self::finalize`].
+    ///
+    /// # Errors
+    /// `CKR_FUNCTION_NOT_SUPPORTED` for a source that cannot block, `CKR_DEVICE_ERROR`.
+    pub fn watcher(&mut self) -> Result<Box<dyn Watcher>> {
+        let watcher = self.source.watcher()?;
+        // Forget the handles of watchers that are gone (only this list holds them).
+        self.watchers.retain(|c| Arc::strong_count(c) > 1);
+        self.watchers.push(watcher.canceller());
+        Ok(watcher)
+    }
+
+    /// Ends every session (`C_Finalize`), logging tokens out, and wakes every blocked
+    /// `C_WaitForSlotEvent`.
     pub fn finalize(&mut self) {
+        for c in self.watchers.drain(..) {
+            c.cancel();
+        }
         let handles: Vec<_> = self.sessions.keys().copied().collect();
         for h in handles {
             let _ = self.close_session(h);
+        }
+    }
+}
+
+/// `C_WaitForSlotEvent` on the module in `state` (the module's lock; `None` before
+/// `C_Initialize` and after `C_Finalize`): the next slot whose card came or went (PKCS#11
+/// v2.40 §5.5).
+///
+/// With `block` false (`CKF_DONT_BLOCK`) a poll. Otherwise the thread sleeps in the
+/// source's [`Watcher`] — for PC/SC `SCardGetStatusChange` with the PnP notification, not a
+/// polling loop — with the lock released, so that other threads go on using the module;
+/// `C_Finalize` from another thread cancels the wait (`SCardCancel`), and the call returns
+/// `CKR_CRYPTOKI_NOT_INITIALIZED`.
+///
+/// # Errors
+/// `CKR_NO_EVENT` (not blocking), `CKR_CRYPTOKI_NOT_INITIALIZED`,
+/// `CKR_FUNCTION_NOT_SUPPORTED` (a source that cannot block), `CKR_DEVICE_ERROR`.
+pub fn wait_for_slot_event(state: &Mutex<Option<Module>>, block: bool) -> Result<ck::CK_SLOT_ID> {
+    let lock = || state.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut watcher: Option<Box<dyn Watcher>> = None;
+    let mut idle_changes = 0u32;
+    loop {
+        let known = {
+            let mut guard = lock();
+            let module = guard.as_mut().ok_or(Rv::CRYPTOKI_NOT_INITIALIZED)?;
+            match module.slot_event() {
+                Err(Rv::NO_EVENT) if block => {}
+                r => return r,
+            }
+            if watcher.is_none() {
+                watcher = Some(module.watcher()?);
+            }
+            // What this poll saw: any change after it makes the watcher return.
+            module.last_seen.clone()
+        };
+        let Some(w) = watcher.as_mut() else {
+            return Err(Rv::GENERAL_ERROR);
+        };
+        match w.wait(&known)? {
+            WaitEnd::Changed => {
+                // A change the module does not report (a reader outside the filter, a
+                // reader service that went away) must not turn into a busy loop.
+                idle_changes += 1;
+                if idle_changes > 3 {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            }
+            // Only C_Finalize cancels (§5.5: the blocked call then returns this).
+            WaitEnd::Cancelled => return Err(Rv::CRYPTOKI_NOT_INITIALIZED),
         }
     }
 }
@@ -1511,6 +1586,57 @@ mod tests {
         assert_eq!(
             token.pin_counter(PinReference::PIV_APPLICATION_PIN),
             Err(Rv::DEVICE_REMOVED)
+        );
+    }
+
+    #[test]
+    fn wait_for_slot_event_blocks_until_a_card_moves_and_finalize_wakes_it() {
+        use std::time::Duration;
+        let reader = VirtualReader::new("wait").unwrap();
+        let module = Module::new(reader.source(), Vec::new(), Logger::default());
+        let state = Arc::new(Mutex::new(Some(module)));
+        let wait = |state: &Arc<Mutex<Option<Module>>>| {
+            let state = state.clone();
+            std::thread::spawn(move || wait_for_slot_event(&state, true))
+        };
+        assert_eq!(wait_for_slot_event(&state, false), Err(Rv::NO_EVENT));
+
+        let waiting = wait(&state);
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!waiting.is_finished());
+        // The module is not locked while a thread waits; a reset is no slot event.
+        let h = {
+            let mut guard = state.lock().unwrap();
+            let m = guard.as_mut().unwrap();
+            assert_eq!(m.slot_list(true), vec![0]);
+            rw(m)
+        };
+        reader.reset().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!waiting.is_finished());
+        reader.set_present(false).unwrap();
+        assert_eq!(waiting.join().unwrap(), Ok(0));
+        assert_eq!(wait_for_slot_event(&state, false), Err(Rv::NO_EVENT));
+        {
+            let mut guard = state.lock().unwrap();
+            let m = guard.as_mut().unwrap();
+            assert_eq!(m.check_session(h), Err(Rv::DEVICE_REMOVED));
+        }
+
+        // A card that came while nobody waited is reported by the next call at once.
+        reader.set_present(true).unwrap();
+        assert_eq!(wait(&state).join().unwrap(), Ok(0));
+
+        // C_Finalize from another thread ends the wait.
+        let waiting = wait(&state);
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!waiting.is_finished());
+        let taken = state.lock().unwrap().take();
+        taken.unwrap().finalize();
+        assert_eq!(waiting.join().unwrap(), Err(Rv::CRYPTOKI_NOT_INITIALIZED));
+        assert_eq!(
+            wait_for_slot_event(&state, false),
+            Err(Rv::CRYPTOKI_NOT_INITIALIZED)
         );
     }
 
