@@ -5,10 +5,14 @@
 # 1. In-process (no pcscd): the module built with `virtual-card`, CARDWIRE_PKCS11_VIRTUAL set —
 #    -L, -O, --login --sign (verified with openssl), --test, SO --init-pin, --change-pin,
 #    p11tool --list-all-certs and --test-sign, ssh-keygen -D equal to the certificate's key.
+#    C_WaitForSlotEvent woken by C_Finalize from another thread (the example
+#    `wait_slot_event`, through the `cryptoki` crate).
 # 2. Through a private pcscd and `cardwire serve --vpcd` (the module built with `pcsc`): the
 #    same clients against the virtual card's PIV application, and a differential check
 #    against OpenSC's own module (same certificates, same public keys). This part needs the
-#    PIV application of cardwire-vcard.
+#    PIV application of cardwire-vcard. Last, C_WaitForSlotEvent blocked in
+#    SCardGetStatusChange: woken by the card's removal (`cardwire serve` stops), by its
+#    insertion (it starts again), and by C_Finalize (SCardCancel).
 # Stops everything it starts, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -65,8 +69,9 @@ ssh_matches_cert() {
 }
 
 echo "--- in-process virtual card"
-cargo build -q -p cardwire-pkcs11 --features virtual-card
+cargo build -q -p cardwire-pkcs11 --features virtual-card --example wait_slot_event
 cp "$target/debug/libcardwire_pkcs11.so" "$work/virtual.so"
+waiter="$target/debug/examples/wait_slot_event"
 module="$work/virtual.so"
 export CARDWIRE_PKCS11_VIRTUAL="80-pkcs11 card"
 PIN=123456
@@ -89,6 +94,7 @@ token=$(sed -n 's/.*token=\([^;]*\);.*/\1/p' <<<"$out" | head -n 1)
 GNUTLS_PIN=$PIN p11tool --provider "$module" --login --test-sign "pkcs11:token=$token;id=%01;type=private" 2>&1 \
   | grep -q 'Verifying against public key in the token... ok' || fail "p11tool --test-sign"
 ssh_matches_cert "$module"
+"$waiter" "$module" finalize | grep -qx cancelled || fail "C_Finalize does not end a blocked C_WaitForSlotEvent"
 unset CARDWIRE_PKCS11_VIRTUAL
 
 echo "--- through pcscd and cardwire serve --vpcd"
@@ -102,7 +108,8 @@ port=36091
 reader="cardwire virtual card 00 00"
 mkdir -p "$work/conf"
 "$cardwire" serve --vpcd "127.0.0.1:$port" --state "$work/card.state" >"$work/serve.log" 2>&1 &
-pids+=("$!")
+serve_pid=$!
+pids+=("$serve_pid")
 wait_for 20 "cardwire serve" grep -q '^serving on' "$work/serve.log"
 sed -n '/^reader.conf.d entry:/,/^serving/p' "$work/serve.log" | sed '1d;$d' >"$work/conf/cardwire-vcard"
 grep -q DEVICENAME "$work/conf/cardwire-vcard" || fail "serve printed no reader.conf.d entry"
@@ -149,4 +156,25 @@ ours=$(ssh-keygen -D "$module" 2>/dev/null | cut -d' ' -f1,2)
 while read -r key; do
   grep -qxF "$key" <<<"$ours" || fail "OpenSC's module shows a key ours does not: $key"
 done <<<"$theirs"
+echo "--- C_WaitForSlotEvent through pcscd"
+# wait_event LOG: starts a waiter; returns once it blocks in C_WaitForSlotEvent.
+wait_event() {
+  "$waiter" "$module" event >"$1" 2>&1 &
+  pids+=("$!")
+  wait_for 20 "the waiter to block" grep -qx waiting "$1"
+  sleep 1
+  grep -q '^slot ' "$1" && fail "C_WaitForSlotEvent returned without an event: $(cat "$1")"
+  return 0
+}
+wait_event "$work/wait-removal.log"
+kill "$serve_pid"
+wait "$serve_pid" 2>/dev/null || true
+wait_for 20 "the removal event" grep -q '^slot ' "$work/wait-removal.log"
+wait_event "$work/wait-insertion.log"
+"$cardwire" serve --vpcd "127.0.0.1:$port" --state "$work/card.state" >"$work/serve2.log" 2>&1 &
+pids+=("$!")
+wait_for 20 "the insertion event" grep -q '^slot ' "$work/wait-insertion.log"
+[ "$(tail -n1 "$work/wait-removal.log")" = "$(tail -n1 "$work/wait-insertion.log")" ] \
+  || fail "removal and insertion reported in different slots"
+"$waiter" "$module" finalize | grep -qx cancelled || fail "C_Finalize does not end C_WaitForSlotEvent (SCardCancel)"
 echo "80-pkcs11: ok"

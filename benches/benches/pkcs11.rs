@@ -1,11 +1,12 @@
 //! cardwire-pkcs11: the cost of the PKCS#11 layer around a signature. `C_SignInit` + `C_Sign`
 //! (ECDSA P-256 with key 9D, through the module's safe core, which the C ABI only wraps)
 //! against the bare `cardwire_piv::Piv::sign` on the same in-process virtual card (the PIN
-//! verified once). The module's extra work per signature: a reader poll, one transaction with
-//! SELECT and VERIFY (the session resets the card after every transaction that verified a
-//! PIN, so the module verifies again in each one), the DER → `r||s` conversion and the reset.
-//! Issue 15's goal was at most 1.1× the bare call; the VERIFY and reset per signature are the
-//! price of not leaving a verified card behind (see `cardwire_transport::ReleasePolicy`).
+//! verified once), in one group. The module's extra work per signature: a reader poll, one
+//! transaction with SELECT (another application may have selected something else in
+//! between) and the DER → `r||s` conversion. The card stays verified from `C_Login` to
+//! `C_Logout`, as with any PKCS#11 middleware, so no VERIFY (an Argon2id check on the virtual
+//! card) and no reset per signature. Issue 15's goal: at most 1.1× the bare call. The same
+//! two paths in instructions: `crates/pkcs11/examples/sign_icount.rs` under callgrind.
 
 // Bench code over fixed inputs: a panic is a failed benchmark.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
