@@ -14,7 +14,12 @@
 //! The Criterion benchmark `benches/benches/pkcs11.rs` times the same two paths.
 
 // Example code over fixed inputs: a panic is a failed measurement.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::hint::black_box;
 

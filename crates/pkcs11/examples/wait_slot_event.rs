@@ -10,7 +10,12 @@
 //! Both first check that `CKF_DONT_BLOCK` answers `CKR_NO_EVENT`.
 
 // Example code: a failed expectation ends the run with a message.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -29,7 +34,11 @@ fn main() {
         .unwrap();
     // The slots as the application sees them before waiting (the module's baseline).
     pkcs11.get_slots_with_token().unwrap();
-    assert_eq!(pkcs11.get_slot_event().unwrap(), None, "an event before any change");
+    assert_eq!(
+        pkcs11.get_slot_event().unwrap(),
+        None,
+        "an event before any change"
+    );
     println!("waiting");
     std::io::stdout().flush().unwrap();
     match mode.as_str() {

@@ -154,7 +154,7 @@ impl SlotSource for VirtualSource {
             card,
             reader: self.0.clone(),
             events,
-            resets,
+            card_resets: resets,
             resets_seen: 0,
         }))
     }
@@ -214,7 +214,8 @@ struct VirtualChannel {
     card: Card<InProcess<Connection>>,
     reader: VirtualReader,
     events: u64,
-    resets: u64,
+    // The reader's reset count this connection has caught up with.
+    card_resets: u64,
     resets_seen: u64,
 }
 
@@ -227,9 +228,9 @@ impl VirtualChannel {
         if !present || events != self.events {
             return Err(ErrorKind::CardRemoved);
         }
-        if resets != self.resets {
+        if resets != self.card_resets {
             // PC/SC reconnects to the reset card and reports the reset once.
-            self.resets = resets;
+            self.card_resets = resets;
             self.resets_seen += 1;
             return Err(ErrorKind::CardReset);
         }
