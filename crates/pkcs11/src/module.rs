@@ -168,7 +168,8 @@ impl Module {
 
     /// Polls the readers: new readers get new slots (a slot ID is never reused for another
     /// reader), and a card removed or swapped since the last poll drops its token and closes
-    /// its sessions.
+    /// its sessions. A reader that is gone (unplugged, or the reader service stopped) keeps
+    /// its slot, without a token: its card went with it.
     pub fn refresh(&mut self) {
         let readers = match self.source.readers() {
             Ok(r) => r,
@@ -208,6 +209,21 @@ impl Module {
                 self.slot_events.push_back(index as ck::CK_SLOT_ID);
                 self.drop_token(index as ck::CK_SLOT_ID);
             }
+        }
+        let gone: Vec<_> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.present && !self.last_seen.iter().any(|r| r.name == s.reader))
+            .map(|(i, _)| i)
+            .collect();
+        for index in gone {
+            if let Some(entry) = self.slots.get_mut(index) {
+                entry.present = false;
+                entry.events = 0;
+            }
+            self.slot_events.push_back(index as ck::CK_SLOT_ID);
+            self.drop_token(index as ck::CK_SLOT_ID);
         }
     }
 
@@ -1638,6 +1654,43 @@ mod tests {
             wait_for_slot_event(&state, false),
             Err(Rv::CRYPTOKI_NOT_INITIALIZED)
         );
+    }
+
+    #[test]
+    fn a_reader_that_goes_away_takes_its_card_with_it() {
+        use crate::backend::{Channel, ReaderState};
+        struct Readers(Arc<Mutex<Vec<ReaderState>>>);
+        impl SlotSource for Readers {
+            fn readers(&mut self) -> Result<Vec<ReaderState>> {
+                Ok(self.0.lock().unwrap().clone())
+            }
+            fn connect(&mut self, _: &str) -> Result<Box<dyn Channel>> {
+                Err(Rv::TOKEN_NOT_PRESENT)
+            }
+        }
+        let state = |name: &str| ReaderState {
+            name: name.into(),
+            card_present: true,
+            events: 1,
+            pin_pad: false,
+        };
+        let readers = Arc::new(Mutex::new(vec![state("A"), state("B")]));
+        let mut m = Module::new(
+            Box::new(Readers(readers.clone())),
+            Vec::new(),
+            Logger::default(),
+        );
+        assert_eq!(m.slot_list(true), vec![0, 1]);
+        readers.lock().unwrap().remove(0);
+        assert_eq!(m.slot_list(true), vec![1]);
+        assert_eq!(m.slot_list(false), vec![0, 1]);
+        assert_eq!(m.slot_event(), Ok(0));
+        assert_eq!(m.slot_event(), Err(Rv::NO_EVENT));
+        // It comes back with its card: the same slot, one more event.
+        readers.lock().unwrap().push(state("A"));
+        assert_eq!(m.slot_list(true), vec![0, 1]);
+        assert_eq!(m.slot_event(), Ok(0));
+        assert_eq!(m.slot_event(), Err(Rv::NO_EVENT));
     }
 
     /// A deterministic generator for the test's RSA encryption (its randomness is no secret).
