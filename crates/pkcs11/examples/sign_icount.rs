@@ -5,12 +5,15 @@
 //!
 //! ```text
 //! cargo build -p cardwire-pkcs11 --features virtual-card --example sign_icount --release
-//! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='sign_icount::bare' \
-//!   --toggle-collect='sign_icount::module' --dump-after='sign_icount::bare' \
-//!   --dump-after='sign_icount::module' target/release/examples/sign_icount
+//! for f in bare module; do
+//!   valgrind --tool=callgrind --collect-atstart=no --toggle-collect="sign_icount::$f" \
+//!     --callgrind-out-file=cg.$f target/release/examples/sign_icount >/dev/null
+//!   grep '^totals' cg.$f
+//! done
 //! ```
 //!
-//! Part 1 of the profile is the bare calls, part 2 the module's; each runs [`N`] signatures.
+//! Each path runs [`N`] signatures (divide the totals by it); the module's ratio was 1.004
+//! (4.857 M against 4.836 M instructions per signature).
 //! The Criterion benchmark `benches/benches/pkcs11.rs` times the same two paths.
 
 // Example code over fixed inputs: a panic is a failed measurement.
