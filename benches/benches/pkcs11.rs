@@ -15,11 +15,9 @@ use std::hint::black_box;
 
 use cardwire_pin::{Pin, PinReference};
 use cardwire_piv::{AlgorithmId, Piv, Slot};
-use cardwire_pkcs11::attribute::{TemplateItem, ulong_bytes};
 use cardwire_pkcs11::backend::ChannelSession;
-use cardwire_pkcs11::log::Logger;
 use cardwire_pkcs11::mechanism::{Mechanism, Param};
-use cardwire_pkcs11::module::{Module, Output};
+use cardwire_pkcs11::module::Output;
 use cardwire_pkcs11::virtual_card::{READER, VirtualReader};
 use criterion::{Criterion, criterion_group, criterion_main};
 use cryptoki_sys as ck;
@@ -55,30 +53,10 @@ fn bench(c: &mut Criterion) {
         })
         .unwrap();
 
-    let reader = VirtualReader::new("bench").unwrap();
-    let mut module = Module::new(reader.source(), Vec::new(), Logger::default());
-    let h = module
-        .open_session(0, ck::CKF_SERIAL_SESSION | ck::CKF_RW_SESSION)
+    let (mut module, h, key) = VirtualReader::new("bench")
+        .unwrap()
+        .logged_in_session(3)
         .unwrap();
-    module.login(h, ck::CKU_USER, Some(b"123456")).unwrap();
-    let class = ulong_bytes(ck::CKO_PRIVATE_KEY);
-    module
-        .find_init(
-            h,
-            &[
-                TemplateItem {
-                    kind: ck::CKA_CLASS,
-                    value: &class,
-                },
-                TemplateItem {
-                    kind: ck::CKA_ID,
-                    value: &[3],
-                },
-            ],
-        )
-        .unwrap();
-    let key = module.find(h, 1).unwrap()[0];
-    module.find_final(h).unwrap();
     let mechanism = Mechanism {
         kind: ck::CKM_ECDSA,
         param: Param::None,

@@ -28,9 +28,7 @@ use std::hint::black_box;
 
 use cardwire_pin::{Pin, PinReference};
 use cardwire_piv::{AlgorithmId, Piv, Slot};
-use cardwire_pkcs11::attribute::{TemplateItem, ulong_bytes};
 use cardwire_pkcs11::backend::{Apdu, ChannelSession};
-use cardwire_pkcs11::log::Logger;
 use cardwire_pkcs11::mechanism::{Mechanism, Param};
 use cardwire_pkcs11::module::{Module, Output};
 use cardwire_pkcs11::virtual_card::{READER, VirtualReader};
@@ -91,29 +89,10 @@ fn main() {
         })
         .unwrap();
 
-    let reader = VirtualReader::new("bench").unwrap();
-    let mut m = Module::new(reader.source(), Vec::new(), Logger::default());
-    let h = m
-        .open_session(0, ck::CKF_SERIAL_SESSION | ck::CKF_RW_SESSION)
+    let (mut m, h, key) = VirtualReader::new("bench")
+        .unwrap()
+        .logged_in_session(3)
         .unwrap();
-    m.login(h, ck::CKU_USER, Some(b"123456")).unwrap();
-    let class = ulong_bytes(ck::CKO_PRIVATE_KEY);
-    m.find_init(
-        h,
-        &[
-            TemplateItem {
-                kind: ck::CKA_CLASS,
-                value: &class,
-            },
-            TemplateItem {
-                kind: ck::CKA_ID,
-                value: &[3],
-            },
-        ],
-    )
-    .unwrap();
-    let key = m.find(h, 1).unwrap()[0];
-    m.find_final(h).unwrap();
     module(&mut m, h, key);
     println!("{N} signatures each: bare, then through the module");
 }

@@ -13,8 +13,13 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use cardwire_transport::{Card, CardHandler, ErrorKind, InProcess};
 use cardwire_vcard::{Seed, VirtualCard};
 
+use cryptoki_sys as ck;
+
+use crate::attribute::{TemplateItem, ulong_bytes};
 use crate::backend::{self, Apdu, Cancel, Channel, ReaderState, SlotSource, WaitEnd, Watcher};
 use crate::error::{Result, Rv};
+use crate::log::Logger;
+use crate::module::Module;
 
 /// The virtual reader's name.
 pub const READER: &str = "cardwire virtual PIV reader 00 00";
@@ -115,6 +120,36 @@ impl VirtualReader {
     /// The source for a [`crate::module::Module`].
     pub fn source(&self) -> Box<dyn SlotSource> {
         Box::new(VirtualSource(self.clone()))
+    }
+
+    /// A module over this card with one R/W session logged in with [`PIN`], and the handle
+    /// of the private key whose `CKA_ID` is `id` (for benchmarks and examples).
+    ///
+    /// # Errors
+    /// The module's, or `CKR_KEY_HANDLE_INVALID` when no private key has that ID.
+    pub fn logged_in_session(
+        &self,
+        id: u8,
+    ) -> Result<(Module, ck::CK_SESSION_HANDLE, ck::CK_OBJECT_HANDLE)> {
+        let mut module = Module::new(self.source(), Vec::new(), Logger::default());
+        let h = module.open_session(0, ck::CKF_SERIAL_SESSION | ck::CKF_RW_SESSION)?;
+        module.login(h, ck::CKU_USER, Some(PIN))?;
+        let class = ulong_bytes(ck::CKO_PRIVATE_KEY);
+        let template = [
+            TemplateItem {
+                kind: ck::CKA_CLASS,
+                value: &class,
+            },
+            TemplateItem {
+                kind: ck::CKA_ID,
+                value: &[id],
+            },
+        ];
+        module.find_init(h, &template)?;
+        let found = module.find(h, 1)?;
+        module.find_final(h)?;
+        let key = found.first().copied().ok_or(Rv::KEY_HANDLE_INVALID)?;
+        Ok((module, h, key))
     }
 }
 
