@@ -1310,22 +1310,7 @@ mod tests {
     }
 
     fn private_key(m: &mut Module, h: ck::CK_SESSION_HANDLE, id: u8) -> ck::CK_OBJECT_HANDLE {
-        let class = crate::attribute::ulong_bytes(ck::CKO_PRIVATE_KEY);
-        let template = [
-            TemplateItem {
-                kind: ck::CKA_CLASS,
-                value: &class,
-            },
-            TemplateItem {
-                kind: ck::CKA_ID,
-                value: &[id],
-            },
-        ];
-        m.find_init(h, &template).unwrap();
-        let found = m.find(h, 10).unwrap();
-        m.find_final(h).unwrap();
-        assert_eq!(found.len(), 1);
-        found[0]
+        crate::virtual_card::private_key(m, h, id).unwrap()
     }
 
     fn ecdsa() -> Mechanism {

@@ -134,22 +134,37 @@ impl VirtualReader {
         let mut module = Module::new(self.source(), Vec::new(), Logger::default());
         let h = module.open_session(0, ck::CKF_SERIAL_SESSION | ck::CKF_RW_SESSION)?;
         module.login(h, ck::CKU_USER, Some(PIN))?;
-        let class = ulong_bytes(ck::CKO_PRIVATE_KEY);
-        let template = [
-            TemplateItem {
-                kind: ck::CKA_CLASS,
-                value: &class,
-            },
-            TemplateItem {
-                kind: ck::CKA_ID,
-                value: &[id],
-            },
-        ];
-        module.find_init(h, &template)?;
-        let found = module.find(h, 1)?;
-        module.find_final(h)?;
-        let key = found.first().copied().ok_or(Rv::KEY_HANDLE_INVALID)?;
+        let key = private_key(&mut module, h, id)?;
         Ok((module, h, key))
+    }
+}
+
+/// The handle of the one private key whose `CKA_ID` is `id`, as session `h` finds it.
+///
+/// # Errors
+/// The module's, or `CKR_KEY_HANDLE_INVALID` unless exactly one private key has that ID.
+pub fn private_key(
+    module: &mut Module,
+    h: ck::CK_SESSION_HANDLE,
+    id: u8,
+) -> Result<ck::CK_OBJECT_HANDLE> {
+    let class = ulong_bytes(ck::CKO_PRIVATE_KEY);
+    let template = [
+        TemplateItem {
+            kind: ck::CKA_CLASS,
+            value: &class,
+        },
+        TemplateItem {
+            kind: ck::CKA_ID,
+            value: &[id],
+        },
+    ];
+    module.find_init(h, &template)?;
+    let found = module.find(h, 2)?;
+    module.find_final(h)?;
+    match found.as_slice() {
+        [key] => Ok(*key),
+        _ => Err(Rv::KEY_HANDLE_INVALID),
     }
 }
 
