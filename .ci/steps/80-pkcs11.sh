@@ -5,10 +5,17 @@
 # 1. In-process (no pcscd): the module built with `virtual-card`, CARDWIRE_PKCS11_VIRTUAL set —
 #    -L, -O, --login --sign (verified with openssl), --test, SO --init-pin, --change-pin,
 #    p11tool --list-all-certs and --test-sign, ssh-keygen -D equal to the certificate's key.
+#    C_WaitForSlotEvent woken by C_Finalize from another thread (the example
+#    `wait_slot_event`, through the `cryptoki` crate).
 # 2. Through a private pcscd and `cardwire serve --vpcd` (the module built with `pcsc`): the
 #    same clients against the virtual card's PIV application, and a differential check
 #    against OpenSC's own module (same certificates, same public keys). This part needs the
 #    PIV application of cardwire-vcard.
+# 3. C_WaitForSlotEvent blocked in SCardGetStatusChange, woken by a card's removal, by its
+#    insertion and by C_Finalize (SCardCancel). The card is cardwire-vpcd's test card in the
+#    driver's default mode (it can leave and come back; `cardwire serve` cannot: pcscd
+#    aborts when the reversed-mode driver loses its card), in a network namespace of its own
+#    (the driver listens on all interfaces in that mode).
 # Stops everything it starts, by PID.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -65,8 +72,9 @@ ssh_matches_cert() {
 }
 
 echo "--- in-process virtual card"
-cargo build -q -p cardwire-pkcs11 --features virtual-card
+cargo build -q -p cardwire-pkcs11 --features virtual-card --lib --example wait_slot_event
 cp "$target/debug/libcardwire_pkcs11.so" "$work/virtual.so"
+waiter="$target/debug/examples/wait_slot_event"
 module="$work/virtual.so"
 export CARDWIRE_PKCS11_VIRTUAL="80-pkcs11 card"
 PIN=123456
@@ -89,6 +97,7 @@ token=$(sed -n 's/.*token=\([^;]*\);.*/\1/p' <<<"$out" | head -n 1)
 GNUTLS_PIN=$PIN p11tool --provider "$module" --login --test-sign "pkcs11:token=$token;id=%01;type=private" 2>&1 \
   | grep -q 'Verifying against public key in the token... ok' || fail "p11tool --test-sign"
 ssh_matches_cert "$module"
+"$waiter" "$module" finalize | grep -qx cancelled || fail "C_Finalize does not end a blocked C_WaitForSlotEvent"
 unset CARDWIRE_PKCS11_VIRTUAL
 
 echo "--- through pcscd and cardwire serve --vpcd"
@@ -102,7 +111,8 @@ port=36091
 reader="cardwire virtual card 00 00"
 mkdir -p "$work/conf"
 "$cardwire" serve --vpcd "127.0.0.1:$port" --state "$work/card.state" >"$work/serve.log" 2>&1 &
-pids+=("$!")
+serve_pid=$!
+pids+=("$serve_pid")
 wait_for 20 "cardwire serve" grep -q '^serving on' "$work/serve.log"
 sed -n '/^reader.conf.d entry:/,/^serving/p' "$work/serve.log" | sed '1d;$d' >"$work/conf/cardwire-vcard"
 grep -q DEVICENAME "$work/conf/cardwire-vcard" || fail "serve printed no reader.conf.d entry"
@@ -112,7 +122,8 @@ if command -v systemd-socket-activate >/dev/null; then
 else
   pcscd --foreground -d -c "$work/conf" >"$work/pcscd.log" 2>&1 &
 fi
-pids+=("$!")
+pcscd_pid=$!
+pids+=("$pcscd_pid")
 wait_for 20 "the reader with the virtual card" opensc-tool -r "$reader" --atr
 out=$(opensc-tool -r "$reader" -s 00A4040009A00000030800001000 2>&1)
 grep -q 'SW1=0x90, SW2=0x00' <<<"$out" || fail "the virtual card has no PIV application (cardwire-vcard's PIV applet is needed): $out"
@@ -149,4 +160,56 @@ ours=$(ssh-keygen -D "$module" 2>/dev/null | cut -d' ' -f1,2)
 while read -r key; do
   grep -qxF "$key" <<<"$ours" || fail "OpenSC's module shows a key ours does not: $key"
 done <<<"$theirs"
+echo "--- C_WaitForSlotEvent through pcscd"
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+# pcscd first: it aborts when the reversed-mode driver loses its card.
+stop "$pcscd_pid"
+stop "$serve_pid"
+cargo build -q -p cardwire-vpcd --example vpcd_testcard
+testcard="$target/debug/examples/vpcd_testcard"
+wport=36093
+mkdir -p "$work/conf2"
+printf 'FRIENDLYNAME "cardwire wait"\nDEVICENAME   /dev/null:%s\nLIBPATH      %s\n' \
+  "$wport" /usr/lib/pcsc/drivers/serial/libifdvpcd.so >"$work/conf2/cardwire-vpcd"
+ns=()
+if unshare --net true 2>/dev/null; then
+  unshare --net sleep 600 &
+  holder=$!; pids+=("$holder")
+  sleep 0.1
+  nsenter -t "$holder" -n ip link set lo up
+  ns=(nsenter -t "$holder" -n)
+else
+  echo "WARNING: no network namespace (unshare --net failed): vpcd listens on all interfaces for this part"
+fi
+if command -v systemd-socket-activate >/dev/null; then
+  rm -f "$PCSCLITE_CSOCK_NAME"
+  "${ns[@]}" systemd-socket-activate -l "$PCSCLITE_CSOCK_NAME" pcscd --foreground -d -c "$work/conf2" >"$work/pcscd2.log" 2>&1 &
+else
+  "${ns[@]}" pcscd --foreground -d -c "$work/conf2" >"$work/pcscd2.log" 2>&1 &
+fi
+pids+=("$!")
+insert_card() {
+  "${ns[@]}" "$testcard" --connect "$wport" >>"$work/testcard.log" 2>&1 &
+  card_pid=$!
+  pids+=("$card_pid")
+}
+insert_card
+wait_for 20 "the card in the reader" opensc-tool -r "cardwire wait 00 00" --atr
+export CARDWIRE_PKCS11_READERS="cardwire wait"
+# wait_event LOG: starts a waiter; returns once it blocks in C_WaitForSlotEvent.
+wait_event() {
+  "$waiter" "$module" event >"$1" 2>&1 &
+  pids+=("$!")
+  wait_for 20 "the waiter to block" grep -qx waiting "$1"
+  sleep 1
+  if grep -q '^slot ' "$1"; then fail "C_WaitForSlotEvent returned without an event: $(cat "$1")"; fi
+}
+wait_event "$work/wait-removal.log"
+stop "$card_pid"
+wait_for 20 "the removal event" grep -qx 'slot 0' "$work/wait-removal.log"
+opensc-tool -r "cardwire wait 00 00" --atr >/dev/null 2>&1 && fail "the card is still in the reader"
+wait_event "$work/wait-insertion.log"
+insert_card
+wait_for 20 "the insertion event" grep -qx 'slot 0' "$work/wait-insertion.log"
+"$waiter" "$module" finalize | grep -qx cancelled || fail "C_Finalize does not end C_WaitForSlotEvent (SCardCancel)"
 echo "80-pkcs11: ok"

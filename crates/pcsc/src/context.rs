@@ -91,6 +91,14 @@ impl Context {
             .map_err(|e| PcscError::new(Operation::Establish, e))
     }
 
+    /// A handle that cancels this context's blocking calls from another thread
+    /// (`SCardCancel`): a [`Monitor::wait`] in progress returns [`Reason::Cancelled`].
+    pub fn canceller(&self) -> Canceller {
+        Canceller {
+            inner: self.inner.clone(),
+        }
+    }
+
     /// The names of the readers; empty when there is none (not an error).
     ///
     /// # Errors
@@ -169,6 +177,31 @@ pub(crate) fn cstring(name: &str) -> CString {
     let bytes = name.as_bytes();
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     CString::new(bytes.get(..end).unwrap_or_default()).unwrap_or_default()
+}
+
+/// Cancels the blocking calls of a [`Context`] from another thread ([`Context::canceller`]).
+#[derive(Clone)]
+pub struct Canceller {
+    inner: ::pcsc::Context,
+}
+
+impl fmt::Debug for Canceller {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Canceller").finish_non_exhaustive()
+    }
+}
+
+impl Canceller {
+    /// `SCardCancel`: the `SCardGetStatusChange` running on the context returns
+    /// `SCARD_E_CANCELLED`. A call that starts afterwards is not affected.
+    ///
+    /// # Errors
+    /// [`Reason::ServiceNotRunning`] and other service failures.
+    pub fn cancel(&self) -> Result<(), PcscError> {
+        self.inner
+            .cancel()
+            .map_err(|e| PcscError::new(Operation::WaitForChange, e))
+    }
 }
 
 /// Watches readers and cards (`SCardGetStatusChange`, with the PnP pseudo-reader for reader

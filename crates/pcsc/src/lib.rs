@@ -26,6 +26,6 @@ pub use card::{
     CardStatus, Disposition, OwnedFeatureList, PcscCard, PcscTransaction, Share, control_code,
 };
 #[cfg(feature = "backend")]
-pub use context::{Context, Monitor, ReaderEvent, ReaderStatus};
+pub use context::{Canceller, Context, Monitor, ReaderEvent, ReaderStatus};
 #[cfg(feature = "backend")]
 pub use error::{Operation, PcscError, Reason};

@@ -140,15 +140,11 @@ unsafe fn output(items: &[u8], out: *mut u8, len_ptr: *mut ck::CK_ULONG) -> Resu
     Ok(())
 }
 
-/// [`output`] for a list of `CK_ULONG`-sized values (slots, mechanisms).
+/// [`output`] for a list of values (slots, mechanisms, interfaces).
 ///
 /// # Safety
 /// As [`output`], with `out` valid for `*len_ptr` elements.
-unsafe fn output_list(
-    items: &[ck::CK_ULONG],
-    out: *mut ck::CK_ULONG,
-    len_ptr: *mut ck::CK_ULONG,
-) -> Result<()> {
+unsafe fn output_list<T: Copy>(items: &[T], out: *mut T, len_ptr: *mut ck::CK_ULONG) -> Result<()> {
     // SAFETY: as this function's contract.
     let capacity = unsafe { get(len_ptr) }?;
     // SAFETY: as this function's contract.
@@ -420,6 +416,85 @@ pub unsafe extern "C" fn C_GetFunctionList(
         // SAFETY: ppFunctionList is null or writable. The list is a static the caller only
         // reads (PKCS#11 §5.2: "the application must not modify it").
         unsafe { put(ppFunctionList, list) }
+    })
+}
+
+// ----- PKCS#11 3.0 interfaces -------------------------------------------------------------
+
+/// The name PKCS#11 v3.0 §5.4 gives the standard interface.
+const INTERFACE_NAME: &core::ffi::CStr = c"PKCS 11";
+
+/// A `CK_INTERFACE` in a static (raw pointers are not `Sync`).
+struct StaticInterface(ck::CK_INTERFACE);
+
+// SAFETY: the pointers inside are to immutable statics (the name literal and
+// FUNCTION_LIST), which any thread may read; nobody writes through them (v3.0 §5.4: the
+// application must not modify them).
+unsafe impl Sync for StaticInterface {}
+
+/// The interfaces this module offers: "PKCS 11" with the v2.40 function list (the 3.0
+/// function list, with the message-based functions and `C_LoginUser`, is not offered).
+static INTERFACES: [StaticInterface; 1] = [StaticInterface(ck::CK_INTERFACE {
+    pInterfaceName: INTERFACE_NAME.as_ptr() as *mut ck::CK_UTF8CHAR,
+    pFunctionList: &FUNCTION_LIST as *const ck::CK_FUNCTION_LIST as *mut core::ffi::c_void,
+    flags: 0,
+})];
+
+/// `C_GetInterfaceList` (PKCS#11 v3.0 §5.4.5): the interfaces, with the output-buffer
+/// convention of §5.2. Callable before `C_Initialize`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn C_GetInterfaceList(
+    pInterfacesList: *mut ck::CK_INTERFACE,
+    pulCount: *mut ck::CK_ULONG,
+) -> ck::CK_RV {
+    guarded(|| {
+        let list: Vec<ck::CK_INTERFACE> = INTERFACES.iter().map(|i| i.0).collect();
+        // SAFETY: the caller's buffers per §5.2 (checked for null inside).
+        unsafe { output_list(&list, pInterfacesList, pulCount) }
+    })
+}
+
+/// `C_GetInterface` (PKCS#11 v3.0 §5.4.6): the interface with this name (null: the
+/// default, "PKCS 11"), version (null: any) and at least these flags; `CKR_ARGUMENTS_BAD`
+/// when there is none. Callable before `C_Initialize`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn C_GetInterface(
+    pInterfaceName: *mut ck::CK_UTF8CHAR,
+    pVersion: *mut ck::CK_VERSION,
+    ppInterface: *mut *mut ck::CK_INTERFACE,
+    flags: ck::CK_FLAGS,
+) -> ck::CK_RV {
+    guarded(|| {
+        if ppInterface.is_null() {
+            return Err(Rv::ARGUMENTS_BAD);
+        }
+        let name = if pInterfaceName.is_null() {
+            None
+        } else {
+            // SAFETY: a non-null name is a NUL-terminated string (v3.0 §5.4.6).
+            Some(unsafe { core::ffi::CStr::from_ptr(pInterfaceName as *const core::ffi::c_char) })
+        };
+        let version = if pVersion.is_null() {
+            None
+        } else {
+            // SAFETY: a non-null version points to a CK_VERSION.
+            Some(unsafe { get(pVersion as *const ck::CK_VERSION) }?)
+        };
+        let found = INTERFACES
+            .iter()
+            .find(|i| {
+                let list_version = FUNCTION_LIST.version;
+                name.is_none_or(|n| n == INTERFACE_NAME)
+                    && version.is_none_or(|v| {
+                        (v.major, v.minor) == (list_version.major, list_version.minor)
+                    })
+                    && flags & !i.0.flags == 0
+            })
+            .ok_or(Rv::ARGUMENTS_BAD)?;
+        let interface = &found.0 as *const ck::CK_INTERFACE as *mut ck::CK_INTERFACE;
+        // SAFETY: ppInterface is writable (not null, the caller's contract); the interface
+        // is a static the caller only reads.
+        unsafe { put(ppInterface, interface) }
     })
 }
 
@@ -941,8 +1016,9 @@ pub unsafe extern "C" fn C_GenerateRandom(
     })
 }
 
-/// `C_WaitForSlotEvent`: with `CKF_DONT_BLOCK` a poll; otherwise polls every 200 ms
-/// (releasing the lock in between) until a card comes or goes or the module is finalized.
+/// `C_WaitForSlotEvent`: with `CKF_DONT_BLOCK` a poll (`CKR_NO_EVENT`); otherwise blocks
+/// without the lock until a card comes or goes, or `C_Finalize` is called
+/// (`CKR_CRYPTOKI_NOT_INITIALIZED`); see [`module::wait_for_slot_event`].
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn C_WaitForSlotEvent(
     flags: ck::CK_FLAGS,
@@ -953,21 +1029,9 @@ pub unsafe extern "C" fn C_WaitForSlotEvent(
         if pSlot.is_null() || !pReserved.is_null() {
             return Err(Rv::ARGUMENTS_BAD);
         }
-        loop {
-            let event = {
-                let mut guard = lock();
-                let module = guard.as_mut().ok_or(Rv::CRYPTOKI_NOT_INITIALIZED)?;
-                module.slot_event()
-            };
-            match event {
-                // SAFETY: pSlot is writable (not null, caller's contract).
-                Ok(slot) => return unsafe { put(pSlot, slot) },
-                Err(Rv::NO_EVENT) if flags & ck::CKF_DONT_BLOCK == 0 => {
-                    std::thread::sleep(std::time::Duration::from_millis(200));
-                }
-                Err(rv) => return Err(rv),
-            }
-        }
+        let slot = module::wait_for_slot_event(&STATE, flags & ck::CKF_DONT_BLOCK == 0)?;
+        // SAFETY: pSlot is writable (not null, caller's contract).
+        unsafe { put(pSlot, slot) }
     })
 }
 
@@ -1108,6 +1172,88 @@ mod tests {
 
     // The module is one global: tests that use it take turns.
     static TURN: Mutex<()> = Mutex::new(());
+
+    #[test]
+    fn interfaces() {
+        let mut count: ck::CK_ULONG = 0;
+        // SAFETY: every pointer is null or to a local of the right type.
+        unsafe {
+            assert_eq!(C_GetInterfaceList(null_mut(), &mut count), ck::CKR_OK);
+            assert_eq!(count, 1);
+            let mut list = [ck::CK_INTERFACE {
+                pInterfaceName: null_mut(),
+                pFunctionList: null_mut(),
+                flags: 7,
+            }; 2];
+            let mut short = 0;
+            assert_eq!(
+                C_GetInterfaceList(list.as_mut_ptr(), &mut short),
+                ck::CKR_BUFFER_TOO_SMALL
+            );
+            assert_eq!(short, 1);
+            count = 2;
+            assert_eq!(
+                C_GetInterfaceList(list.as_mut_ptr(), &mut count),
+                ck::CKR_OK
+            );
+            assert_eq!(count, 1);
+            assert_eq!(
+                core::ffi::CStr::from_ptr(list[0].pInterfaceName as *const core::ffi::c_char),
+                c"PKCS 11"
+            );
+            assert_eq!(list[0].flags, 0);
+            let mut functions = null_mut();
+            assert_eq!(C_GetFunctionList(&mut functions), ck::CKR_OK);
+            assert_eq!(list[0].pFunctionList, functions.cast());
+            assert_eq!(
+                C_GetInterfaceList(list.as_mut_ptr(), null_mut()),
+                ck::CKR_ARGUMENTS_BAD
+            );
+
+            let mut found: *mut ck::CK_INTERFACE = null_mut();
+            assert_eq!(
+                C_GetInterface(null_mut(), null_mut(), &mut found, 0),
+                ck::CKR_OK
+            );
+            assert_eq!((*found).pFunctionList, functions.cast());
+            let version = (*functions).version;
+            assert_eq!((version.major, version.minor), (2, 40));
+            let mut v240 = ck::CK_VERSION {
+                major: 2,
+                minor: 40,
+            };
+            let mut name = *b"PKCS 11\0";
+            found = null_mut();
+            assert_eq!(
+                C_GetInterface(name.as_mut_ptr(), &mut v240, &mut found, 0),
+                ck::CKR_OK
+            );
+            assert!(!found.is_null());
+            let mut v300 = ck::CK_VERSION { major: 3, minor: 0 };
+            assert_eq!(
+                C_GetInterface(name.as_mut_ptr(), &mut v300, &mut found, 0),
+                ck::CKR_ARGUMENTS_BAD
+            );
+            let mut other = *b"Vendor\0";
+            assert_eq!(
+                C_GetInterface(other.as_mut_ptr(), null_mut(), &mut found, 0),
+                ck::CKR_ARGUMENTS_BAD
+            );
+            assert_eq!(
+                C_GetInterface(
+                    null_mut(),
+                    null_mut(),
+                    &mut found,
+                    ck::CKF_INTERFACE_FORK_SAFE
+                ),
+                ck::CKR_ARGUMENTS_BAD
+            );
+            assert_eq!(
+                C_GetInterface(null_mut(), null_mut(), null_mut(), 0),
+                ck::CKR_ARGUMENTS_BAD
+            );
+        }
+    }
 
     fn with_card(test: impl FnOnce()) {
         let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());

@@ -3,13 +3,14 @@
 //! §5.4-§5.17). The C ABI layer (`ffi`) only converts pointers to and from these calls.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use cardwire_pin::{Pin, PinReference};
 use cryptoki_sys as ck;
 use zeroize::Zeroizing;
 
 use crate::attribute::{AttributeRead, Attributes, TemplateItem};
-use crate::backend::SlotSource;
+use crate::backend::{Cancel, ReaderState, SlotSource, WaitEnd, Watcher};
 use crate::error::{self, Result, Rv};
 use crate::log::Logger;
 use crate::mechanism::{self, Mechanism, Param, SignOperation};
@@ -117,6 +118,11 @@ pub struct Module {
     // Sessions closed because their card went: the next call on one says so.
     removed: BTreeSet<ck::CK_SESSION_HANDLE>,
     reader_filter: Vec<String>,
+    // The readers as the last poll saw them (all of them, before the filter): what a
+    // blocked C_WaitForSlotEvent waits to change.
+    last_seen: Vec<ReaderState>,
+    // The cancel handles of the watchers of blocked C_WaitForSlotEvent calls.
+    watchers: Vec<Arc<dyn Cancel>>,
     log: Logger,
 }
 
@@ -146,6 +152,8 @@ impl Module {
             slot_events: VecDeque::new(),
             removed: BTreeSet::new(),
             reader_filter: readers,
+            last_seen: Vec::new(),
+            watchers: Vec::new(),
             log,
         };
         module.refresh();
@@ -160,7 +168,8 @@ impl Module {
 
     /// Polls the readers: new readers get new slots (a slot ID is never reused for another
     /// reader), and a card removed or swapped since the last poll drops its token and closes
-    /// its sessions.
+    /// its sessions. A reader that is gone (unplugged, or the reader service stopped) keeps
+    /// its slot, without a token: its card went with it.
     pub fn refresh(&mut self) {
         let readers = match self.source.readers() {
             Ok(r) => r,
@@ -169,6 +178,7 @@ impl Module {
                 return;
             }
         };
+        self.last_seen.clone_from(&readers);
         let filter = &self.reader_filter;
         let readers: Vec<_> = readers
             .into_iter()
@@ -199,6 +209,21 @@ impl Module {
                 self.slot_events.push_back(index as ck::CK_SLOT_ID);
                 self.drop_token(index as ck::CK_SLOT_ID);
             }
+        }
+        let gone: Vec<_> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.present && !self.last_seen.iter().any(|r| r.name == s.reader))
+            .map(|(i, _)| i)
+            .collect();
+        for index in gone {
+            if let Some(entry) = self.slots.get_mut(index) {
+                entry.present = false;
+                entry.events = 0;
+            }
+            self.slot_events.push_back(index as ck::CK_SLOT_ID);
+            self.drop_token(index as ck::CK_SLOT_ID);
         }
     }
 
@@ -1183,11 +1208,77 @@ impl Module {
         self.slot_events.pop_front().ok_or(Rv::NO_EVENT)
     }
 
-    /// Ends every session (`C_Finalize`), logging tokens out.
+    /// A watcher for a blocking `C_WaitForSlotEvent` ([`wait_for_slot_event`]), cancelled
+    /// by [`Self::finalize`].
+    ///
+    /// # Errors
+    /// `CKR_FUNCTION_NOT_SUPPORTED` for a source that cannot block, `CKR_DEVICE_ERROR`.
+    pub fn watcher(&mut self) -> Result<Box<dyn Watcher>> {
+        let watcher = self.source.watcher()?;
+        // Forget the handles of watchers that are gone (only this list holds them).
+        self.watchers.retain(|c| Arc::strong_count(c) > 1);
+        self.watchers.push(watcher.canceller());
+        Ok(watcher)
+    }
+
+    /// Ends every session (`C_Finalize`), logging tokens out, and wakes every blocked
+    /// `C_WaitForSlotEvent`.
     pub fn finalize(&mut self) {
+        for c in self.watchers.drain(..) {
+            c.cancel();
+        }
         let handles: Vec<_> = self.sessions.keys().copied().collect();
         for h in handles {
             let _ = self.close_session(h);
+        }
+    }
+}
+
+/// `C_WaitForSlotEvent` on the module in `state` (the module's lock; `None` before
+/// `C_Initialize` and after `C_Finalize`): the next slot whose card came or went (PKCS#11
+/// v2.40 §5.5).
+///
+/// With `block` false (`CKF_DONT_BLOCK`) a poll. Otherwise the thread sleeps in the
+/// source's [`Watcher`] — for PC/SC `SCardGetStatusChange` with the PnP notification, not a
+/// polling loop — with the lock released, so that other threads go on using the module;
+/// `C_Finalize` from another thread cancels the wait (`SCardCancel`), and the call returns
+/// `CKR_CRYPTOKI_NOT_INITIALIZED`.
+///
+/// # Errors
+/// `CKR_NO_EVENT` (not blocking), `CKR_CRYPTOKI_NOT_INITIALIZED`,
+/// `CKR_FUNCTION_NOT_SUPPORTED` (a source that cannot block), `CKR_DEVICE_ERROR`.
+pub fn wait_for_slot_event(state: &Mutex<Option<Module>>, block: bool) -> Result<ck::CK_SLOT_ID> {
+    let lock = || state.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut watcher: Option<Box<dyn Watcher>> = None;
+    let mut idle_changes = 0u32;
+    loop {
+        let known = {
+            let mut guard = lock();
+            let module = guard.as_mut().ok_or(Rv::CRYPTOKI_NOT_INITIALIZED)?;
+            match module.slot_event() {
+                Err(Rv::NO_EVENT) if block => {}
+                r => return r,
+            }
+            if watcher.is_none() {
+                watcher = Some(module.watcher()?);
+            }
+            // What this poll saw: any change after it makes the watcher return.
+            module.last_seen.clone()
+        };
+        let Some(w) = watcher.as_mut() else {
+            return Err(Rv::GENERAL_ERROR);
+        };
+        match w.wait(&known)? {
+            WaitEnd::Changed => {
+                // A change the module does not report (a reader outside the filter, a
+                // reader service that went away) must not turn into a busy loop.
+                idle_changes += 1;
+                if idle_changes > 3 {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            }
+            // Only C_Finalize cancels (§5.5: the blocked call then returns this).
+            WaitEnd::Cancelled => return Err(Rv::CRYPTOKI_NOT_INITIALIZED),
         }
     }
 }
@@ -1219,22 +1310,7 @@ mod tests {
     }
 
     fn private_key(m: &mut Module, h: ck::CK_SESSION_HANDLE, id: u8) -> ck::CK_OBJECT_HANDLE {
-        let class = crate::attribute::ulong_bytes(ck::CKO_PRIVATE_KEY);
-        let template = [
-            TemplateItem {
-                kind: ck::CKA_CLASS,
-                value: &class,
-            },
-            TemplateItem {
-                kind: ck::CKA_ID,
-                value: &[id],
-            },
-        ];
-        m.find_init(h, &template).unwrap();
-        let found = m.find(h, 10).unwrap();
-        m.find_final(h).unwrap();
-        assert_eq!(found.len(), 1);
-        found[0]
+        crate::virtual_card::private_key(m, h, id).unwrap()
     }
 
     fn ecdsa() -> Mechanism {
@@ -1396,22 +1472,93 @@ mod tests {
     }
 
     #[test]
-    fn a_reset_between_calls_is_detected() {
+    fn a_reset_between_calls_is_detected_and_the_pin_verified_again() {
+        // Another application resets the card between two calls: the same card, its
+        // verified state lost. The module notices (the connection's reset counter), sends
+        // the cached PIN again and signs; the session stays logged in.
         let (mut m, reader) = module();
         let h = rw(&mut m);
         m.login(h, ck::CKU_USER, Some(b"123456")).unwrap();
         let key = private_key(&mut m, h, 3);
+        assert_eq!(reader.pin_verifications().unwrap(), 1);
         m.sign_init(h, &ecdsa(), key).unwrap();
         reader.reset().unwrap();
-        assert_eq!(m.sign(h, Some(&[1; 32]), Some(64)), Err(Rv::DEVICE_REMOVED));
+        let Ok(Output::Done(sig)) = m.sign(h, Some(&[1; 32]), Some(64)) else {
+            panic!("no signature after a reset")
+        };
+        assert_eq!(sig.len(), 64);
+        assert_eq!(reader.pin_verifications().unwrap(), 2);
+        assert_eq!(m.session_info(h).unwrap().state, ck::CKS_RW_USER_FUNCTIONS);
+        // A removal and reinsertion between two calls is a removal, never a reset: the
+        // session is closed (the card in the reader may be another one).
+        reader.set_present(false).unwrap();
+        reader.set_present(true).unwrap();
+        assert_eq!(m.sign_init(h, &ecdsa(), key), Err(Rv::DEVICE_REMOVED));
         let h = rw(&mut m);
         assert_eq!(m.session_info(h).unwrap().state, ck::CKS_RW_PUBLIC_SESSION);
+        assert_eq!(reader.pin_verifications().unwrap(), 2);
     }
 
     #[test]
-    fn a_reset_during_an_operation_reports_device_removed() {
+    fn the_card_stays_verified_between_operations() {
+        // The PIN goes to the card at login, not with each signature; logout resets it.
+        let (mut m, reader) = module();
+        let h = rw(&mut m);
+        m.login(h, ck::CKU_USER, Some(b"123456")).unwrap();
+        let key = private_key(&mut m, h, 3);
+        for _ in 0..3 {
+            m.sign_init(h, &ecdsa(), key).unwrap();
+            assert!(matches!(
+                m.sign(h, Some(&[7; 32]), Some(64)),
+                Ok(Output::Done(_))
+            ));
+        }
+        assert_eq!(reader.pin_verifications().unwrap(), 1);
+        // The PIN-always key (9C) wants the context-specific PIN each time.
+        let signing = private_key(&mut m, h, 2);
+        let attrs = m.object_attributes(h, signing).unwrap();
+        assert_eq!(attrs.bool(ck::CKA_ALWAYS_AUTHENTICATE), Some(true));
+        m.sign_init(h, &ecdsa(), signing).unwrap();
+        assert_eq!(
+            m.sign(h, Some(&[7; 32]), Some(64)),
+            Err(Rv::USER_NOT_LOGGED_IN)
+        );
+        m.sign_init(h, &ecdsa(), signing).unwrap();
+        m.login(h, ck::CKU_CONTEXT_SPECIFIC, Some(b"123456"))
+            .unwrap();
+        assert!(matches!(
+            m.sign(h, Some(&[7; 32]), Some(64)),
+            Ok(Output::Done(_))
+        ));
+        // C_Login's VERIFY and the one right before GENERAL AUTHENTICATE.
+        assert_eq!(reader.pin_verifications().unwrap(), 3);
+        // Logout leaves no verified card behind: a new connection cannot sign.
+        m.logout(h).unwrap();
+        let mut channel = reader
+            .source()
+            .connect(crate::virtual_card::READER)
+            .unwrap();
+        let refused = channel.transaction(&mut |apdu| {
+            let mut piv = cardwire_piv::Piv::new(crate::backend::ChannelSession(apdu));
+            let mut buf = [0u8; 512];
+            piv.select(&mut buf).unwrap();
+            let r = piv.sign(
+                cardwire_piv::Slot::KEY_MANAGEMENT,
+                cardwire_piv::AlgorithmId::ECC_P256,
+                &[7; 32],
+                &mut buf,
+            );
+            assert!(r.is_err(), "the card is still verified after logout");
+            Ok(())
+        });
+        assert_eq!(refused, Ok(()));
+    }
+
+    #[test]
+    fn a_reset_during_an_operation_is_recovered_and_a_removal_reported() {
         // The card is reset after the module polled the reader but before the card
-        // operation: the transport's CardReset becomes CKR_DEVICE_REMOVED.
+        // operation: the transport's CardReset is recovered from (same card); a removal
+        // there becomes CKR_DEVICE_REMOVED.
         let reader = VirtualReader::new("reset").unwrap();
         let mut token = Token::open(
             reader
@@ -1425,8 +1572,110 @@ mod tests {
         reader.reset().unwrap();
         assert_eq!(
             token.pin_counter(PinReference::PIV_APPLICATION_PIN),
+            Ok(PinCounter::Left(3))
+        );
+        token
+            .login_user(Some(&Pin::new(b"123456").unwrap()))
+            .unwrap();
+        reader.reset().unwrap();
+        assert_eq!(
+            token.pin_counter(PinReference::PIV_APPLICATION_PIN),
+            Ok(PinCounter::Unknown)
+        );
+        reader.set_present(false).unwrap();
+        reader.set_present(true).unwrap();
+        assert_eq!(
+            token.pin_counter(PinReference::PIV_APPLICATION_PIN),
             Err(Rv::DEVICE_REMOVED)
         );
+    }
+
+    #[test]
+    fn wait_for_slot_event_blocks_until_a_card_moves_and_finalize_wakes_it() {
+        use std::time::Duration;
+        let reader = VirtualReader::new("wait").unwrap();
+        let module = Module::new(reader.source(), Vec::new(), Logger::default());
+        let state = Arc::new(Mutex::new(Some(module)));
+        let wait = |state: &Arc<Mutex<Option<Module>>>| {
+            let state = state.clone();
+            std::thread::spawn(move || wait_for_slot_event(&state, true))
+        };
+        assert_eq!(wait_for_slot_event(&state, false), Err(Rv::NO_EVENT));
+
+        let waiting = wait(&state);
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!waiting.is_finished());
+        // The module is not locked while a thread waits; a reset is no slot event.
+        let h = {
+            let mut guard = state.lock().unwrap();
+            let m = guard.as_mut().unwrap();
+            assert_eq!(m.slot_list(true), vec![0]);
+            rw(m)
+        };
+        reader.reset().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!waiting.is_finished());
+        reader.set_present(false).unwrap();
+        assert_eq!(waiting.join().unwrap(), Ok(0));
+        assert_eq!(wait_for_slot_event(&state, false), Err(Rv::NO_EVENT));
+        {
+            let mut guard = state.lock().unwrap();
+            let m = guard.as_mut().unwrap();
+            assert_eq!(m.check_session(h), Err(Rv::DEVICE_REMOVED));
+        }
+
+        // A card that came while nobody waited is reported by the next call at once.
+        reader.set_present(true).unwrap();
+        assert_eq!(wait(&state).join().unwrap(), Ok(0));
+
+        // C_Finalize from another thread ends the wait.
+        let waiting = wait(&state);
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!waiting.is_finished());
+        let taken = state.lock().unwrap().take();
+        taken.unwrap().finalize();
+        assert_eq!(waiting.join().unwrap(), Err(Rv::CRYPTOKI_NOT_INITIALIZED));
+        assert_eq!(
+            wait_for_slot_event(&state, false),
+            Err(Rv::CRYPTOKI_NOT_INITIALIZED)
+        );
+    }
+
+    #[test]
+    fn a_reader_that_goes_away_takes_its_card_with_it() {
+        use crate::backend::{Channel, ReaderState};
+        struct Readers(Arc<Mutex<Vec<ReaderState>>>);
+        impl SlotSource for Readers {
+            fn readers(&mut self) -> Result<Vec<ReaderState>> {
+                Ok(self.0.lock().unwrap().clone())
+            }
+            fn connect(&mut self, _: &str) -> Result<Box<dyn Channel>> {
+                Err(Rv::TOKEN_NOT_PRESENT)
+            }
+        }
+        let state = |name: &str| ReaderState {
+            name: name.into(),
+            card_present: true,
+            events: 1,
+            pin_pad: false,
+        };
+        let readers = Arc::new(Mutex::new(vec![state("A"), state("B")]));
+        let mut m = Module::new(
+            Box::new(Readers(readers.clone())),
+            Vec::new(),
+            Logger::default(),
+        );
+        assert_eq!(m.slot_list(true), vec![0, 1]);
+        readers.lock().unwrap().remove(0);
+        assert_eq!(m.slot_list(true), vec![1]);
+        assert_eq!(m.slot_list(false), vec![0, 1]);
+        assert_eq!(m.slot_event(), Ok(0));
+        assert_eq!(m.slot_event(), Err(Rv::NO_EVENT));
+        // It comes back with its card: the same slot, one more event.
+        readers.lock().unwrap().push(state("A"));
+        assert_eq!(m.slot_list(true), vec![0, 1]);
+        assert_eq!(m.slot_event(), Ok(0));
+        assert_eq!(m.slot_event(), Err(Rv::NO_EVENT));
     }
 
     /// A deterministic generator for the test's RSA encryption (its randomness is no secret).

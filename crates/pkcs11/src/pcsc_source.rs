@@ -7,7 +7,13 @@ use cardwire_pcsc::{Context, PcscCard, Protocols, Share};
 use cardwire_pin::{PinFormat, PinOutcome, PinReference, VerifyStructure, pinpad};
 use cardwire_transport::Card;
 
-use crate::backend::{Apdu, Channel, ReaderState, SlotSource};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use cardwire_pcsc::{Canceller, ReaderStatus, Reason};
+
+use crate::backend::{self, Apdu, Cancel, Channel, ReaderState, SlotSource, WaitEnd, Watcher};
 use crate::error::{self, Result, Rv};
 
 /// The PC/SC readers.
@@ -48,15 +54,18 @@ impl SlotSource for PcscSource {
                 return Ok(Vec::new());
             }
         };
-        Ok(statuses
-            .into_iter()
-            .map(|s| ReaderState {
-                events: if s.card_present { events_of(&s.atr) } else { 0 },
-                name: s.name,
-                card_present: s.card_present,
-                pin_pad: false,
-            })
-            .collect())
+        Ok(statuses.into_iter().map(reader_state).collect())
+    }
+
+    /// A watcher on its own PC/SC context, so that `SCardCancel` stops its wait and
+    /// nothing else.
+    fn watcher(&mut self) -> Result<Box<dyn Watcher>> {
+        let context = Context::establish().map_err(|_| Rv::DEVICE_ERROR)?;
+        let cancel = Arc::new(PcscCancel {
+            cancelled: AtomicBool::new(false),
+            canceller: context.canceller(),
+        });
+        Ok(Box::new(PcscWatcher { context, cancel }))
     }
 
     fn connect(&mut self, reader: &str) -> Result<Box<dyn Channel>> {
@@ -76,6 +85,65 @@ impl SlotSource for PcscSource {
     }
 }
 
+fn reader_state(s: ReaderStatus) -> ReaderState {
+    ReaderState {
+        events: if s.card_present { events_of(&s.atr) } else { 0 },
+        name: s.name,
+        card_present: s.card_present,
+        pin_pad: false,
+    }
+}
+
+/// The longest single `SCardGetStatusChange`: a cancel that comes just before the call
+/// starts (`SCardCancel` only stops a call in progress) is seen this much later at most.
+/// Nothing is polled: the wait goes on with the same reader states.
+const CANCEL_CHECK: Duration = Duration::from_secs(1);
+
+/// `SCardGetStatusChange` on the readers and the PnP pseudo-reader
+/// (`\\?PnP?\Notification`, for readers that come and go), through
+/// `cardwire_pcsc::Monitor`.
+struct PcscWatcher {
+    context: Context,
+    cancel: Arc<PcscCancel>,
+}
+
+struct PcscCancel {
+    cancelled: AtomicBool,
+    canceller: Canceller,
+}
+
+impl Cancel for PcscCancel {
+    fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        let _ = self.canceller.cancel();
+    }
+}
+
+impl Watcher for PcscWatcher {
+    fn wait(&mut self, known: &[ReaderState]) -> Result<WaitEnd> {
+        let mut monitor = self.context.monitor().map_err(|_| Rv::DEVICE_ERROR)?;
+        loop {
+            if self.cancel.cancelled.load(Ordering::SeqCst) {
+                return Ok(WaitEnd::Cancelled);
+            }
+            let now: Vec<_> = monitor.readers().into_iter().map(reader_state).collect();
+            if backend::readers_differ(known, &now) {
+                return Ok(WaitEnd::Changed);
+            }
+            match monitor.wait(CANCEL_CHECK) {
+                Ok(_) => {}
+                Err(e) if e.reason() == Reason::Cancelled => return Ok(WaitEnd::Cancelled),
+                // pcscd stopped: the module's next poll sees the readers gone.
+                Err(_) => return Ok(WaitEnd::Changed),
+            }
+        }
+    }
+
+    fn canceller(&self) -> Arc<dyn Cancel> {
+        self.cancel.clone()
+    }
+}
+
 /// A PC/SC card, with the reader's secure PIN entry when it has one.
 struct PcscChannel {
     card: Card<PcscCard>,
@@ -92,6 +160,12 @@ impl Channel for PcscChannel {
 
     fn keep_security_state(&mut self, keep: bool) {
         self.card.keep_security_state(keep);
+    }
+
+    /// `PcscCard::resets_seen`: each reset by another application was recovered from by
+    /// `SCardReconnect` with the ATR checked (a different ATR is a removal).
+    fn resets(&self) -> u64 {
+        u64::from(self.card.transport().resets_seen())
     }
 
     fn pin_pad(&self) -> bool {

@@ -51,9 +51,9 @@ pub struct Token {
     pub pin_pad: bool,
     /// Who is logged in.
     pub login: Login,
-    // The user's PIN while logged in: the card is reset after every transaction that
-    // verified it (the session's release policy, so no other application inherits the
-    // verified state), and each key operation verifies it again in its own transaction.
+    // The user's PIN while logged in (zeroized on logout). The card stays verified from
+    // login to logout; the PIN is sent again only when the card was reset by someone else
+    // (the channel's reset counter moved), never for each operation.
     user_pin: Option<Pin>,
     so_puk: Option<Pin>,
 }
@@ -164,14 +164,62 @@ impl Token {
     }
 
     /// Runs `f` on the PIV application inside one transaction, after SELECT.
+    ///
+    /// When the transaction finds the card reset by someone else (the same card, reconnected:
+    /// [`Channel::resets`] moved), the card has lost its security state: a logged-in user's
+    /// PIN is verified again and `f` runs once more. A user logged in on the PIN pad cannot
+    /// be verified again by the module: the reset is reported (`CKR_DEVICE_REMOVED`, which
+    /// closes the sessions). A removal is always reported.
+    ///
+    /// # Errors
+    /// `f`'s errors; `CKR_DEVICE_REMOVED` for a removal (or a reset the module cannot recover
+    /// from); `CKR_USER_NOT_LOGGED_IN` when the PIN no longer verifies after a reset (the
+    /// user is logged out).
     fn transaction<R>(
         &mut self,
-        f: impl FnOnce(&mut Piv<ChannelSession<'_>>) -> Result<R>,
+        mut f: impl FnMut(&mut Piv<ChannelSession<'_>>) -> Result<R>,
     ) -> Result<R> {
-        let mut f = Some(f);
+        let before = self.channel.resets();
+        match self.transaction_once(&mut f) {
+            Err(Rv::DEVICE_REMOVED) if self.channel.resets() != before => {
+                self.after_reset()?;
+                self.transaction_once(&mut f)
+            }
+            r => r,
+        }
+    }
+
+    /// The card was reset: restores what the token had established on it (the user's PIN).
+    fn after_reset(&mut self) -> Result<()> {
+        if self.login != Login::User {
+            return Ok(());
+        }
+        let Some(pin) = self.user_pin.as_ref().map(Pin::duplicate) else {
+            // Verified on the PIN pad: only the cardholder can do it again.
+            return Err(Rv::DEVICE_REMOVED);
+        };
+        let reference = PinReference::PIV_APPLICATION_PIN;
+        let outcome = self
+            .transaction_once(&mut |piv| piv.verify_pin(reference, &pin).map_err(error::from_piv));
+        match outcome.and_then(error::from_pin_outcome) {
+            Ok(()) => Ok(()),
+            Err(Rv::DEVICE_REMOVED) => Err(Rv::DEVICE_REMOVED),
+            Err(_) => {
+                // Changed or blocked meanwhile: the login is over.
+                self.user_pin = None;
+                self.login = Login::Public;
+                self.channel.keep_security_state(false);
+                Err(Rv::USER_NOT_LOGGED_IN)
+            }
+        }
+    }
+
+    fn transaction_once<R>(
+        &mut self,
+        f: &mut dyn FnMut(&mut Piv<ChannelSession<'_>>) -> Result<R>,
+    ) -> Result<R> {
         let mut out = None;
         self.channel.transaction(&mut |apdu| {
-            let f = f.take().ok_or(Rv::GENERAL_ERROR)?;
             let mut piv = Piv::new(ChannelSession(apdu));
             let mut buf = [0u8; 512];
             match piv.select(&mut buf) {
@@ -210,24 +258,29 @@ impl Token {
     ///
     /// # Errors
     /// `CKR_PIN_INCORRECT`, `CKR_PIN_LOCKED`, `CKR_PIN_LEN_RANGE`, transport errors.
+    ///
+    /// The card keeps the verified state until [`Self::logout`] (which resets it): the key
+    /// operations in between send no VERIFY (except for a PIN-always key, 9C).
     pub fn login_user(&mut self, pin: Option<&Pin>) -> Result<()> {
-        self.verify(pin)?;
+        // Before the VERIFY: the transaction that verifies must not end in a reset.
+        self.channel.keep_security_state(true);
+        if let Err(rv) = self.verify(pin) {
+            if self.login != Login::User {
+                self.channel.keep_security_state(false);
+            }
+            return Err(rv);
+        }
         self.login = Login::User;
         self.user_pin = pin.map(Pin::duplicate);
-        if pin.is_none() {
-            // Entered on the PIN pad: it cannot be entered again for each operation, so the
-            // card keeps the verified state until logout.
-            self.channel.keep_security_state(true);
-        }
         Ok(())
     }
 
     fn verify(&mut self, pin: Option<&Pin>) -> Result<()> {
         let reference = PinReference::PIV_APPLICATION_PIN;
         let outcome = match pin {
-            Some(pin) => {
-                self.transaction(|piv| piv.verify_pin(reference, pin).map_err(error::from_piv))?
-            }
+            Some(pin) => self.transaction_once(&mut |piv| {
+                piv.verify_pin(reference, pin).map_err(error::from_piv)
+            })?,
             None => {
                 // SELECT first (the reader's VERIFY goes to whatever is selected); the PIN
                 // pad's own exchange is atomic.
@@ -254,14 +307,15 @@ impl Token {
         Ok(())
     }
 
-    /// `C_Logout`: resets the PIN's security status on the card (VERIFY P1 `FF`) and forgets
-    /// the PUK.
+    /// `C_Logout`: resets the PIN's security status on the card (VERIFY P1 `FF`, and the
+    /// card itself as that transaction ends: the session's release policy is back) and
+    /// forgets the PIN and the PUK.
     pub fn logout(&mut self) {
         self.so_puk = None;
         self.user_pin = None;
         self.channel.keep_security_state(false);
         if self.login == Login::User {
-            let _ = self.transaction(|piv| {
+            let _ = self.transaction_once(&mut |piv| {
                 piv.reset_pin_verification(PinReference::PIV_APPLICATION_PIN)
                     .map_err(error::from_piv)
             });
@@ -309,8 +363,8 @@ impl Token {
         Ok(())
     }
 
-    /// Signs: one transaction with (for a key that needs it) VERIFY right before GENERAL
-    /// AUTHENTICATE.
+    /// Signs: one transaction with SELECT and GENERAL AUTHENTICATE (and, for a PIN-always
+    /// key, VERIFY with the context-specific PIN right before it).
     ///
     /// # Errors
     /// `CKR_USER_NOT_LOGGED_IN` when the card wants the PIN; card and data errors.
@@ -333,7 +387,9 @@ impl Token {
     }
 
     /// The card's raw private-key operation on `block` (GENERAL AUTHENTICATE with a
-    /// challenge, SP 800-73-4 Part 2 Appendix A.2-A.4).
+    /// challenge, SP 800-73-4 Part 2 Appendix A.2-A.4), on the card verified at login;
+    /// `context_pin` (`CKU_CONTEXT_SPECIFIC`, for a PIN-always key) is verified right before
+    /// it in the same transaction.
     ///
     /// # Errors
     /// As [`Self::sign`].
@@ -343,18 +399,11 @@ impl Token {
         block: &[u8],
         context_pin: Option<&Pin>,
     ) -> Result<Vec<u8>> {
-        let cached = self.user_pin.as_ref().map(Pin::duplicate);
-        let context_pin = context_pin.or(cached.as_ref());
         self.transaction(|piv| {
-            if let Some(pin) = context_pin {
-                let outcome = piv
-                    .verify_pin(PinReference::PIV_APPLICATION_PIN, pin)
-                    .map_err(error::from_piv)?;
-                error::from_pin_outcome(outcome)?;
-            }
-            let mut buf = vec![0u8; 2048];
+            verify_context(piv, context_pin)?;
+            let mut buf = Zeroizing::new([0u8; 2048]);
             let out = piv
-                .sign(key.slot, key.algorithm, block, &mut buf)
+                .sign(key.slot, key.algorithm, block, &mut buf[..])
                 .map_err(error::from_piv)?;
             Ok(out.to_vec())
         })
@@ -370,21 +419,25 @@ impl Token {
         point: &[u8],
         context_pin: Option<&Pin>,
     ) -> Result<Zeroizing<Vec<u8>>> {
-        let cached = self.user_pin.as_ref().map(Pin::duplicate);
-        let context_pin = context_pin.or(cached.as_ref());
         self.transaction(|piv| {
-            if let Some(pin) = context_pin {
-                let outcome = piv
-                    .verify_pin(PinReference::PIV_APPLICATION_PIN, pin)
-                    .map_err(error::from_piv)?;
-                error::from_pin_outcome(outcome)?;
-            }
-            let mut buf = vec![0u8; 1024];
+            verify_context(piv, context_pin)?;
+            let mut buf = Zeroizing::new([0u8; 1024]);
             let out = piv
-                .ecdh(key.slot, key.algorithm, point, &mut buf)
+                .ecdh(key.slot, key.algorithm, point, &mut buf[..])
                 .map_err(error::from_piv)?;
             Ok(Zeroizing::new(out.to_vec()))
         })
+    }
+}
+
+/// VERIFY with the context-specific PIN of a PIN-always key, when there is one.
+fn verify_context(piv: &mut Piv<ChannelSession<'_>>, pin: Option<&Pin>) -> Result<()> {
+    match pin {
+        Some(pin) => error::from_pin_outcome(
+            piv.verify_pin(PinReference::PIV_APPLICATION_PIN, pin)
+                .map_err(error::from_piv)?,
+        ),
+        None => Ok(()),
     }
 }
 
