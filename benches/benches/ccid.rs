@@ -1,10 +1,20 @@
 //! cardwire-ccid: the reader engine's overhead per `PC_to_RDR_XfrBlock` (short APDU level),
 //! a host message in and its `RDR_to_PC_DataBlock` out, with the simulated T=1 card of
 //! `cardwire_ccid::sim` behind it on a line that takes no time; and, to separate the engine
-//! from the card, a `GetSlotStatus` (no card traffic) and the same exchange with the card
-//! side alone. The T=1 line efficiency through the same path is not a timing: it is computed
-//! on the simulated clock by `crates/ccid/tests/line_efficiency.rs`. Results in
-//! docs/PERFORMANCE.md (## ccid).
+//! from the card, a `GetSlotStatus` (no card traffic). The T=1 line efficiency through the
+//! same path is not a timing: it is computed on the simulated clock by
+//! `crates/ccid/tests/line_efficiency.rs`. Results in docs/PERFORMANCE.md (## ccid).
+//!
+//! `ccid --icount` runs each path [`ICOUNT_REPS`] times inside [`measured`] for callgrind
+//! (instruction counts do not depend on machine load); the simulated card's work is in
+//! [`card_line`], [`card_input`] and [`card_output`], never inlined, so callgrind's inclusive
+//! counts separate it from the engine's:
+//!
+//! ```text
+//! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='ccid::measured' \
+//!   --dump-after='ccid::measured' target/release/deps/ccid-* --icount
+//! callgrind_annotate --inclusive=yes callgrind.out.<pid>.<k>
+//! ```
 
 // Bench code over fixed inputs: a panic is a failed benchmark.
 #![allow(
@@ -16,11 +26,11 @@
 
 use std::hint::black_box;
 
-use cardwire_ccid::engine::{Reader, ReaderConfig};
+use cardwire_ccid::engine::{LineRequest, Reader, ReaderConfig};
 use cardwire_ccid::message::{Command, LevelParameter, PowerSelect};
 use cardwire_ccid::sim::SimCard;
 use cardwire_link::Instant;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 
 /// A T=1 ATR without TA1 (no PPS): TD1 81, TD2 31, IFSC FE, BWI 4, CWI 5, TCK.
 fn atr() -> Vec<u8> {
@@ -73,12 +83,12 @@ impl Bench {
         self.reader.handle_message(Instant(0), bytes);
         loop {
             while let Some(req) = self.reader.poll_line() {
-                self.card.handle_line(req);
+                card_line(&mut self.card, req);
             }
             while let Some(n) = self.reader.poll_card_transmit(&mut self.buf) {
-                self.card.handle_input(Instant(0), &self.buf[..n], &mut app);
+                card_input(&mut self.card, &self.buf[..n]);
             }
-            while let Some(n) = self.card.poll_transmit(&mut self.buf) {
+            while let Some(n) = card_output(&mut self.card, &mut self.buf) {
                 self.reader.handle_card_input(Instant(0), &self.buf[..n]);
             }
             if let Some(rsp) = self.reader.poll_response(&mut self.buf) {
@@ -90,36 +100,91 @@ impl Bench {
     }
 }
 
+/// The simulated card's side, kept out of line so that callgrind can tell it from the engine.
+#[inline(never)]
+fn card_line(card: &mut SimCard<600>, req: LineRequest) {
+    card.handle_line(req);
+}
+
+/// See [`card_line`].
+#[inline(never)]
+fn card_input(card: &mut SimCard<600>, bytes: &[u8]) {
+    card.handle_input(Instant(0), bytes, &mut app);
+}
+
+/// See [`card_line`].
+#[inline(never)]
+fn card_output(card: &mut SimCard<600>, buf: &mut [u8]) -> Option<usize> {
+    card.poll_transmit(buf)
+}
+
+/// The READ BINARY commands measured: Le 00 and FC (2- and 254-byte answers).
+const READS: [[u8; 5]; 2] = [
+    [0x00, 0xB0, 0x00, 0x00, 0x00],
+    [0x00, 0xB0, 0x00, 0x00, 0xFC],
+];
+
+fn xfr(read: &[u8]) -> Command<'_> {
+    Command::XfrBlock {
+        bwi: 0,
+        level: LevelParameter::BEGIN_AND_END,
+        data: read,
+    }
+}
+
+/// Repetitions of each path under `--icount`.
+const ICOUNT_REPS: u32 = 1000;
+
+/// The only code callgrind counts under `--icount`: `n` calls of `f`.
+#[inline(never)]
+fn measured(n: u32, f: &mut dyn FnMut()) {
+    for _ in 0..black_box(n) {
+        f();
+    }
+}
+
+/// `--icount`: every path [`ICOUNT_REPS`] times in [`measured`], in the order printed.
+fn icount() {
+    let mut b = Bench::new();
+    measured(ICOUNT_REPS, &mut || {});
+    println!("part 1: noop");
+    measured(ICOUNT_REPS, &mut || {
+        black_box(b.round(Command::GetSlotStatus));
+    });
+    println!("part 2: get_slot_status");
+    for (k, read) in READS.iter().enumerate() {
+        let answer = b.round(xfr(read)) - 10;
+        measured(ICOUNT_REPS, &mut || {
+            black_box(b.round(xfr(black_box(read))));
+        });
+        println!("part {}: xfr_block_{answer}_byte_answer", k + 3);
+    }
+}
+
 fn engine(c: &mut Criterion) {
     let mut group = c.benchmark_group("ccid_engine");
     let mut b = Bench::new();
     group.bench_function("get_slot_status", |bench| {
         bench.iter(|| black_box(b.round(Command::GetSlotStatus)));
     });
-    for le in [0u8, 0xFC] {
-        let read = [0x00, 0xB0, 0x00, 0x00, le];
-        let answer = usize::from(le) + 2;
-        assert_eq!(
-            b.round(Command::XfrBlock {
-                bwi: 0,
-                level: LevelParameter::BEGIN_AND_END,
-                data: &read,
-            }),
-            10 + answer
-        );
+    for read in &READS {
+        let answer = usize::from(read[4]) + 2;
+        assert_eq!(b.round(xfr(read)), 10 + answer);
         group.throughput(Throughput::Bytes(answer as u64));
         group.bench_function(format!("xfr_block_{answer}_byte_answer"), |bench| {
-            bench.iter(|| {
-                black_box(b.round(Command::XfrBlock {
-                    bwi: 0,
-                    level: LevelParameter::BEGIN_AND_END,
-                    data: black_box(&read),
-                }))
-            });
+            bench.iter(|| black_box(b.round(xfr(black_box(read)))));
         });
     }
     group.finish();
 }
 
 criterion_group!(benches, engine);
-criterion_main!(benches);
+
+fn main() {
+    if std::env::args().any(|a| a == "--icount") {
+        icount();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -665,9 +665,10 @@ impl<const N: usize> Reader<N> {
             .map_or(Timing::new(self.cfg.clock_hz, 372, 1), |p| {
                 p.timing(self.cfg.clock_hz)
             });
-        let rate = (u64::from(self.cfg.clock_hz) * u64::from(timing.di.max(1)))
-            / u64::from(timing.fi.max(1));
-        (clock_khz, u32::try_from(rate).unwrap_or(u32::MAX))
+        (
+            clock_khz,
+            data_rate(self.cfg.clock_hz, timing.fi, timing.di),
+        )
     }
 
     fn reply_params(&mut self, seq: u8) {
@@ -1577,5 +1578,50 @@ fn link_error(e: cardwire_link::Error) -> SlotError {
         cardwire_link::Error::ProtocolViolation { .. } => SlotError::PROCEDURE_BYTE_CONFLICT,
         cardwire_link::Error::Busy => SlotError::CMD_SLOT_BUSY,
         _ => SlotError::ICC_MUTE,
+    }
+}
+
+/// The data rate f × D / F in bit/s, rounded down and saturating (a zero F or D counts as 1).
+///
+/// In 32 bits: a 64-bit division costs a firmware 864 bytes of library code. With f = q × F + r
+/// and r < F, f × D / F = q × D + r × D / F exactly, and r × D < 2^24.
+fn data_rate(clock_hz: u32, fi: u16, di: u8) -> u32 {
+    let (fi, di) = (u32::from(fi.max(1)), u32::from(di.max(1)));
+    let (q, r) = (clock_hz / fi, clock_hz % fi);
+    q.saturating_mul(di).saturating_add(r * di / fi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The formula with 64-bit arithmetic, as it was.
+    fn data_rate_u64(clock_hz: u32, fi: u16, di: u8) -> u32 {
+        let rate = u64::from(clock_hz) * u64::from(di.max(1)) / u64::from(fi.max(1));
+        u32::try_from(rate).unwrap_or(u32::MAX)
+    }
+
+    #[test]
+    fn data_rate_matches_64_bit_arithmetic_for_every_table_entry() {
+        use cardwire_link::atr::{di_from_code, fi_from_code};
+        for (fi, fmax_khz) in (0..16).filter_map(fi_from_code) {
+            for di in (0..16).filter_map(di_from_code) {
+                for clock in [1_000_000, 3_579_545, 4_000_000, 4_800_000, fmax_khz * 1000] {
+                    assert_eq!(data_rate(clock, fi, di), data_rate_u64(clock, fi, di));
+                }
+            }
+        }
+        // 4.8 MHz with Fi 372 / Di 32: the 412 903 bit/s of docs/PERFORMANCE.md.
+        assert_eq!(data_rate(4_800_000, 372, 32), 412_903);
+        assert_eq!(data_rate(u32::MAX, 1, 255), u32::MAX);
+        assert_eq!(data_rate(0, 0, 0), 0);
+    }
+
+    proptest! {
+        #[test]
+        fn data_rate_is_the_64_bit_formula(clock: u32, fi: u16, di: u8) {
+            prop_assert_eq!(data_rate(clock, fi, di), data_rate_u64(clock, fi, di));
+        }
     }
 }

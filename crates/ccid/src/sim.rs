@@ -245,6 +245,31 @@ pub fn atr_with_protocol(protocol: u8, historical: &[u8]) -> Vec<u8, 33> {
     atr
 }
 
+/// Historical bytes for the same card announcing T=0: the card capabilities' "extended Lc and
+/// Le fields" bit (ISO/IEC 7816-4 §12.1.1.11, compact-TLV tag `7`, third byte, `b7`) is
+/// cleared, because over T=0 an extended APDU needs ENVELOPE (ISO/IEC 7816-3 §12.2), which
+/// this simulated card does not map; a host then sends short APDUs with command chaining.
+/// Everything else is kept; at most 15 bytes.
+pub fn t0_historical_bytes(historical: &[u8]) -> Vec<u8, 15> {
+    let mut out: Vec<u8, 15> = Vec::new();
+    let _ = out.extend_from_slice(historical.get(..historical.len().min(15)).unwrap_or(&[]));
+    // Category indicator 80: compact-TLV objects follow (§12.1.1.3).
+    if out.first() != Some(&0x80) {
+        return out;
+    }
+    let mut at = 1;
+    while let Some(&tl) = out.get(at) {
+        let len = usize::from(tl & 0x0F);
+        if tl >> 4 == 0x7 && len >= 3 {
+            if let Some(third) = out.get_mut(at + 3) {
+                *third &= !0x40;
+            }
+        }
+        at += 1 + len;
+    }
+    out
+}
+
 /// The card's side of T=0 above the character engine: decides from INS whether P3 is Lc or
 /// Le, forms the command APDU (ISO/IEC 7816-3 §12.2: cases 1, 2S and 3S; case 4S is sent
 /// as case 3S and its answer fetched with GET RESPONSE after `61xx`), and answers a wrong
@@ -254,6 +279,9 @@ struct T0Side {
     card: T0Card<264>,
     /// Response data waiting for GET RESPONSE (case 4 answers).
     pending: Vec<u8, 256>,
+    /// The application's status word, sent with the last of `pending`: `9000`, or its own
+    /// `61xx` when its answer is longer than 256 bytes and goes on in its own GET RESPONSE.
+    pending_sw: [u8; 2],
     /// The answer kept after `6Cxx`: CLA INS P1 P2 of the command, data and status word.
     kept: Option<([u8; 4], Vec<u8, 256>, [u8; 2])>,
 }
@@ -291,11 +319,35 @@ fn has_command_data(ins: u8) -> bool {
     WITH_DATA.iter().any(|i| i.0 == ins)
 }
 
+/// Whether a command of this INS that carries data may also answer with data (case 4: SELECT,
+/// the authentications, key generation, PSO, ENVELOPE, the odd READ BINARY and GET DATA,
+/// GlobalPlatform's INITIALIZE UPDATE). Over T=0 the card cannot tell case 4S from 3S: the
+/// reader sends such a command without Le and fetches any answer with GET RESPONSE after
+/// `61xx` (ISO/IEC 7816-3 §12.2), so the card's OS gives the application the most it can
+/// answer, Ne 256 (as Java Card's `APDU.setOutgoing` does on T=0).
+fn may_answer_data(ins: u8) -> bool {
+    const WITH_ANSWER: [Ins; 11] = [
+        Ins::SELECT,
+        Ins::GENERAL_AUTHENTICATE,
+        Ins::GENERAL_AUTHENTICATE_ODD,
+        Ins::INTERNAL_AUTHENTICATE,
+        Ins::GENERATE_ASYMMETRIC_KEY_PAIR,
+        Ins::GENERATE_ASYMMETRIC_KEY_PAIR_ODD,
+        Ins::PERFORM_SECURITY_OPERATION,
+        Ins::ENVELOPE,
+        Ins::READ_BINARY_ODD,
+        Ins(0xCB), // GET DATA (odd INS)
+        Ins(0x50), // INITIALIZE UPDATE (GlobalPlatform)
+    ];
+    WITH_ANSWER.iter().any(|i| i.0 == ins)
+}
+
 impl T0Side {
     fn new() -> Self {
         Self {
             card: T0Card::new(),
             pending: Vec::new(),
+            pending_sw: [0x90, 0x00],
             kept: None,
         }
     }
@@ -311,14 +363,16 @@ impl T0Side {
             Some(T0CardEvent::Header(h)) => self.on_header(h, app, commands),
             Some(T0CardEvent::Data { .. }) => {
                 let h = self.card.header();
-                let mut cmd = [0u8; 5 + 256];
+                let mut cmd = [0u8; 5 + 256 + 1];
                 let data = self.card.data();
-                let n = 5 + data.len();
                 let (head, body) = cmd.split_at_mut(5);
                 head.copy_from_slice(&h);
                 if let Some(body) = body.get_mut(..data.len()) {
                     body.copy_from_slice(data);
                 }
+                // Case 4S arrives as 3S: Le 00 (Ne 256) lets the application answer.
+                let [_, ins, ..] = h;
+                let n = 5 + data.len() + usize::from(may_answer_data(ins));
                 let mut rsp = [0u8; 258];
                 let len = app(cmd.get(..n).unwrap_or(&[]), &mut rsp).min(rsp.len());
                 *commands += 1;
@@ -329,6 +383,7 @@ impl T0Side {
                     // Case 4 over T=0: the data waits for GET RESPONSE.
                     self.pending.clear();
                     let _ = self.pending.extend_from_slice(data);
+                    self.pending_sw = sw;
                     let na = u8::try_from(data.len()).unwrap_or(0);
                     self.card.respond(&[], [0x61, na]);
                 }
@@ -359,7 +414,7 @@ impl T0Side {
             let _ = left.extend_from_slice(self.pending.get(n..).unwrap_or(&[]));
             self.pending = left;
             let sw = if rest == 0 {
-                [0x90, 0x00]
+                self.pending_sw
             } else {
                 [0x61, u8::try_from(rest).unwrap_or(0)]
             };
@@ -402,5 +457,30 @@ fn split_sw(rsp: &[u8]) -> (&[u8], [u8; 2]) {
     match rsp {
         [data @ .., sw1, sw2] => (data, [*sw1, *sw2]),
         _ => (&[], [0x6F, 0x00]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t0_historical_bytes_drop_extended_length_only() {
+        // The virtual card's: card service data E4, card capabilities B6 01 FB (command
+        // chaining 80, extended Lc/Le 40, ...): FB becomes BB.
+        let hist = [0x80, 0x31, 0xE4, 0x73, 0xB6, 0x01, 0xFB];
+        assert_eq!(
+            t0_historical_bytes(&hist).as_slice(),
+            [0x80, 0x31, 0xE4, 0x73, 0xB6, 0x01, 0xBB]
+        );
+        // No category indicator 80, a short capabilities object, a truncated one: unchanged.
+        for hist in [
+            &[0x00, 0x73, 0xB6, 0x01, 0xFB][..],
+            &[0x80, 0x71, 0xFB],
+            &[0x80, 0x73, 0xB6],
+            &[],
+        ] {
+            assert_eq!(t0_historical_bytes(hist).as_slice(), hist);
+        }
     }
 }

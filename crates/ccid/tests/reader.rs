@@ -684,15 +684,26 @@ fn t0_sim_card_behind_a_tpdu_reader() {
     let rsp = b.send_final(Command::GetParameters);
     let (r, _) = parse(&rsp);
     assert_eq!(r.protocol_data().unwrap().unwrap().protocol_num(), 0);
-    // Case 4 sent as case 3: SELECT's answer (the echo app's reversed command) waits for
-    // GET RESPONSE behind 61 07 (ISO/IEC 7816-3 §12.2.4).
+    // Case 4 sent as case 3: the application gets SELECT with Le 00 (Ne 256: over T=0 the
+    // card cannot know Le, sim.rs `may_answer_data`), and its answer (the echo app's reversed
+    // command, Le first) waits for GET RESPONSE behind 61 08 (ISO/IEC 7816-3 §12.2).
     assert_eq!(
         xfr(&mut b, &[0x00, 0xA4, 0x04, 0x00, 0x02, 0x3F, 0x00]),
+        [0x61, 0x08]
+    );
+    assert_eq!(
+        xfr(&mut b, &[0x00, 0xC0, 0x00, 0x00, 0x08]),
+        [0x00, 0x00, 0x3F, 0x02, 0x00, 0x04, 0xA4, 0x00, 0x90, 0x00]
+    );
+    // A case 3 command (VERIFY with data) reaches the application without Le: the echo
+    // app's answer waits behind 61 07, and it starts with the PIN block, not a Le.
+    assert_eq!(
+        xfr(&mut b, &[0x00, 0x20, 0x00, 0x01, 0x02, 0x31, 0x32]),
         [0x61, 0x07]
     );
     assert_eq!(
         xfr(&mut b, &[0x00, 0xC0, 0x00, 0x00, 0x07]),
-        [0x00, 0x3F, 0x02, 0x00, 0x04, 0xA4, 0x00, 0x90, 0x00]
+        [0x32, 0x31, 0x02, 0x01, 0x00, 0x20, 0x00, 0x90, 0x00]
     );
     // Case 2 with a wrong Le: the card answers 6C 05, the reader's T=0 engine re-sends the
     // header with P3 05 and the card gives the kept answer without running the application
@@ -706,6 +717,54 @@ fn t0_sim_card_behind_a_tpdu_reader() {
     // Case 1: VERIFY with P3 = 00 asks for the retry counter: the status word only (the
     // echo app's data has no place on the line).
     assert_eq!(xfr(&mut b, &[0x00, 0x20, 0x00, 0x80, 0x00]), [0x90, 0x00]);
+}
+
+/// A card whose answer to GENERAL AUTHENTICATE is 300 bytes (pattern `i as u8`): with Ne 256
+/// it gives 256 of them and `61 2C`, the rest to its own GET RESPONSE (ISO/IEC 7816-4 §5.3.4).
+fn chaining_app(cmd: &[u8], rsp: &mut [u8]) -> usize {
+    match cmd {
+        [0x00, 0x87, _, _, lc, body @ ..] if body.len() == usize::from(*lc) + 1 => {
+            assert_eq!(body.last(), Some(&0x00), "Ne 256: Le 00 after the data");
+            for (i, b) in rsp[..256].iter_mut().enumerate() {
+                *b = i as u8;
+            }
+            rsp[256..258].copy_from_slice(&[0x61, 0x2C]);
+            258
+        }
+        [0x00, 0xC0, 0x00, 0x00, 0x2C] => {
+            for (i, b) in rsp[..44].iter_mut().enumerate() {
+                *b = (256 + i) as u8;
+            }
+            rsp[44..46].copy_from_slice(&[0x90, 0x00]);
+            46
+        }
+        _ => {
+            rsp[..2].copy_from_slice(&[0x6D, 0x00]);
+            2
+        }
+    }
+}
+
+#[test]
+fn t0_case_4_answer_longer_than_256_bytes() {
+    // The application's own 61xx survives the reader-side GET RESPONSE: the host fetches 256
+    // bytes behind 61 00, then the card's 61 2C, then the last 44 bytes and 90 00.
+    let mut b = Bench::new(tpdu_cfg());
+    b.card = SimCard::new(&cardwire_ccid::sim::atr_with_protocol(0, &[])).unwrap();
+    b.app = chaining_app;
+    power_on(&mut b);
+    assert_eq!(
+        xfr(&mut b, &[0x00, 0x87, 0x07, 0x9A, 0x02, 0x7C, 0x00]),
+        [0x61, 0x00]
+    );
+    let first = xfr(&mut b, &[0x00, 0xC0, 0x00, 0x00, 0x00]);
+    assert_eq!(first.len(), 258);
+    assert_eq!(&first[..3], [0, 1, 2]);
+    assert_eq!(&first[256..], [0x61, 0x2C]);
+    let rest = xfr(&mut b, &[0x00, 0xC0, 0x00, 0x00, 0x2C]);
+    assert_eq!(rest.len(), 46);
+    assert_eq!(&rest[..2], [0x00, 0x01]);
+    assert_eq!(&rest[44..], [0x90, 0x00]);
 }
 
 #[test]

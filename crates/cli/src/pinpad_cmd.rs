@@ -44,7 +44,7 @@ fn verify_template(reference: u8) -> [u8; 13] {
 
 /// The `PIN_VERIFY_STRUCTURE` for VERIFY of `reference`: ASCII digits in an 8-byte block,
 /// entry ends on the validation key, one message (the reader's "enter PIN").
-fn verify_structure(reference: u8, min: u8, max: u8) -> Result<Vec<u8>, Failure> {
+pub(crate) fn verify_structure(reference: u8, min: u8, max: u8) -> Result<Vec<u8>, Failure> {
     use cardwire_pin::{EntryFormat, EntryValidation, VerifyStructure};
 
     if min == 0 || min > max || max > 8 {
@@ -72,7 +72,6 @@ fn parse_reference(text: &str) -> Result<u8, Failure> {
 #[cfg(feature = "pcsc")]
 pub fn run(args: &Args) -> Result<(), Failure> {
     use cardwire_apdu::StatusWord;
-    use cardwire_pcsc::part10::Feature;
     use cardwire_pcsc::{Context, Protocols, Share};
     use cardwire_transport::Transport;
 
@@ -107,26 +106,14 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             )));
         }
     }
-    let features = card
-        .features()
-        .map_err(|e| Failure::Failed(format!("{}: {e}", args.reader)))?;
-    let Some(code) = features.list().control_code(Feature::VERIFY_PIN_DIRECT) else {
+    let Some(code) = pin_pad(&card, &args.reader)? else {
         return Err(Failure::Failed(format!(
             "{} offers no FEATURE_VERIFY_PIN_DIRECT (no PIN pad)",
             args.reader
         )));
     };
     println!("FEATURE_VERIFY_PIN_DIRECT {code:08X}");
-    eprintln!("Enter the PIN on the reader's keypad.");
-    let answer = card
-        .control(code, &structure, &mut buf)
-        .map_err(|e| Failure::Failed(format!("secure PIN verification: {e}")))?;
-    let Some(sw) = status_word(answer) else {
-        return Err(Failure::Failed(format!(
-            "secure PIN verification: the reader answered {} (no status word)",
-            to_hex(answer)
-        )));
-    };
+    let sw = verify_on_pad(&card, code, &structure)?;
     println!("{sw}  {}", sw.description());
     if sw == StatusWord::SUCCESS {
         Ok(())
@@ -136,6 +123,42 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             sw.description()
         )))
     }
+}
+
+/// The control code of the reader's `FEATURE_VERIFY_PIN_DIRECT` (PC/SC Part 10 §2.3), `None`
+/// when the reader has no PIN pad.
+#[cfg(feature = "pcsc")]
+pub(crate) fn pin_pad(
+    card: &cardwire_pcsc::PcscCard,
+    reader: &str,
+) -> Result<Option<u32>, Failure> {
+    let features = card
+        .features()
+        .map_err(|e| Failure::Failed(format!("{reader}: {e}")))?;
+    Ok(features
+        .list()
+        .control_code(cardwire_pcsc::part10::Feature::VERIFY_PIN_DIRECT))
+}
+
+/// Secure PIN verification: sends `structure` (a `PIN_VERIFY_STRUCTURE`) to the PIN pad's
+/// control `code`, the holder types the PIN on the reader, and returns the card's status word.
+#[cfg(feature = "pcsc")]
+pub(crate) fn verify_on_pad(
+    card: &cardwire_pcsc::PcscCard,
+    code: u32,
+    structure: &[u8],
+) -> Result<cardwire_apdu::StatusWord, Failure> {
+    eprintln!("Enter the PIN on the reader's keypad.");
+    let mut buf = [0u8; 258];
+    let answer = card
+        .control(code, structure, &mut buf)
+        .map_err(|e| Failure::Failed(format!("secure PIN verification: {e}")))?;
+    status_word(answer).ok_or_else(|| {
+        Failure::Failed(format!(
+            "secure PIN verification: the reader answered {} (no status word)",
+            crate::input::to_hex(answer)
+        ))
+    })
 }
 
 /// The status word ending a response (its last two bytes).

@@ -19,6 +19,7 @@ use crate::failure::Failure;
   cardwire piv status                              the built-in virtual PIV card
   cardwire piv --reader 'Yubico YubiKey' status --json
   cardwire piv --state card.state verify           asks for the PIN without echo
+  cardwire piv --reader 'cardwire CCID 00 00' verify --pinpad   the PIN typed on the reader
   cardwire piv --state card.state sign --slot 9c --input doc.pdf --out doc.sig
   CARDWIRE_MANAGEMENT_KEY=0102...08 cardwire piv --state card.state generate --slot 9a --algorithm rsa2048
 
@@ -67,6 +68,11 @@ pub enum PivCommand {
         /// Verify the PUK instead of the PIN.
         #[arg(long)]
         puk: bool,
+        /// Secure PIN entry: the PIN is typed on the reader's PIN pad and never reaches this
+        /// computer (PC/SC Part 10 FEATURE_VERIFY_PIN_DIRECT). Needs --reader; a reader
+        /// without a PIN pad falls back to asking for the PIN here.
+        #[arg(long)]
+        pinpad: bool,
     },
     /// CHANGE REFERENCE DATA of the PIN (or with --puk the PUK).
     ChangePin {
@@ -238,6 +244,11 @@ pub(crate) fn failed(e: cardwire_piv::Error) -> Failure {
 
 /// Runs `cardwire piv`.
 pub fn run(args: &Args) -> Result<(), Failure> {
+    if matches!(args.command, PivCommand::Verify { pinpad: true, .. }) && args.reader.is_none() {
+        return Err(Failure::Usage(
+            "verify --pinpad: a PIN pad is a reader's; name it with --reader".to_string(),
+        ));
+    }
     match &args.reader {
         Some(name) => on_reader(name, args),
         None => {
@@ -255,7 +266,14 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 
 #[cfg(feature = "pcsc")]
 fn on_reader(name: &str, args: &Args) -> Result<(), Failure> {
-    run_on(crate::card_source::open_reader(name)?, args)
+    let mut card = crate::card_source::open_reader(name)?;
+    if let PivCommand::Verify { puk, pinpad: true } = args.command {
+        if let Some(code) = crate::pinpad_cmd::pin_pad(&card, name)? {
+            return crate::piv_cmd_ops::verify_on_pad(&mut card, code, puk);
+        }
+        eprintln!("{name} offers no PIN pad (no FEATURE_VERIFY_PIN_DIRECT): the PIN is asked here");
+    }
+    run_on(card, args)
 }
 
 #[cfg(not(feature = "pcsc"))]
@@ -281,7 +299,7 @@ fn dispatch<S: Session>(piv: &mut Piv<S>, args: &Args) -> Result<(), Failure> {
     use crate::piv_cmd_ops as ops;
     match &args.command {
         PivCommand::Status => crate::piv_cmd_status::status(piv, args.json),
-        PivCommand::Verify { puk } => ops::verify(piv, args, *puk),
+        PivCommand::Verify { puk, .. } => ops::verify(piv, args, *puk),
         PivCommand::ChangePin { puk } => ops::change(piv, args, *puk),
         PivCommand::Unblock => ops::unblock(piv, args),
         PivCommand::Sign { slot, input, out } => ops::sign(piv, args, *slot, input, out.as_deref()),

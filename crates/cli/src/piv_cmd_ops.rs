@@ -52,6 +52,33 @@ pub fn verify<S: Session>(piv: &mut Piv<S>, args: &Args, puk: bool) -> Result<()
     outcome_result(if puk { "VERIFY PUK" } else { "VERIFY PIN" }, outcome)
 }
 
+/// `verify [--puk] --pinpad` on a reader with a PIN pad (its `FEATURE_VERIFY_PIN_DIRECT`
+/// control `code`): SELECT the PIV application, then the reader builds VERIFY around the PIN
+/// typed on its keypad — 6 to 8 digits, ASCII, padded with FF to 8 bytes (SP 800-73-4 Part 2
+/// §2.4.3) — and returns the card's answer.
+#[cfg(feature = "pcsc")]
+pub fn verify_on_pad(
+    card: &mut cardwire_pcsc::PcscCard,
+    code: u32,
+    puk: bool,
+) -> Result<(), Failure> {
+    {
+        let session = cardwire_transport::Card::open(&mut *card)
+            .map_err(|e| Failure::Failed(format!("cannot open a session with the card: {e}")))?;
+        let mut piv = Piv::new(session);
+        let mut buf = [0u8; 512];
+        piv.select(&mut buf)
+            .map_err(|e| Failure::Failed(format!("SELECT PIV: {e}")))?;
+    }
+    let structure = crate::pinpad_cmd::verify_structure(reference(puk).p2(), 6, 8)?;
+    let sw = crate::pinpad_cmd::verify_on_pad(card, code, &structure)?;
+    let what = if puk { "VERIFY PUK" } else { "VERIFY PIN" };
+    outcome_result(
+        &format!("{what} on the PIN pad"),
+        PinOutcome::from_status(sw),
+    )
+}
+
 /// `change-pin [--puk]`.
 pub fn change<S: Session>(piv: &mut Piv<S>, args: &Args, puk: bool) -> Result<(), Failure> {
     let old = pin(

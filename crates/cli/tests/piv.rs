@@ -218,3 +218,14 @@ fn block_and_unblock() {
     assert!(out.status.success());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn pinpad_needs_a_reader() {
+    // A PIN pad is a reader's: the built-in virtual card has none, so --pinpad without
+    // --reader is a usage error (exit 2) that names the fix, and no PIN is asked.
+    let out = cardwire(&["piv", "verify", "--pinpad"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--reader"), "{err}");
+    assert!(out.stdout.is_empty());
+}

@@ -24,6 +24,8 @@ use cardwire_ccid::usb::CcidClass;
 use cardwire_link::{Instant, Timing};
 use cortex_m_rt::entry;
 use panic_halt as _;
+// Linked for its interrupt vector table (`__INTERRUPTS`, with `device.x`).
+use stm32f4 as _;
 use usb_device::bus::PollResult;
 use usb_device::class_prelude::{EndpointAddress, EndpointType, UsbBus, UsbBusAllocator};
 use usb_device::device::{StringDescriptors, UsbDevice, UsbDeviceBuilder, UsbVidPid};
