@@ -21,6 +21,8 @@ mod objects;
 pub mod pace;
 pub mod pace_driver;
 pub mod padding;
+#[cfg(feature = "alloc")]
+pub mod passive;
 pub mod primitives;
 pub mod scp03;
 pub mod security_infos;
