@@ -50,6 +50,10 @@ pub struct Args {
     /// Seed text for a fresh virtual card (default: the reference card).
     #[arg(long, value_name = "TEXT")]
     pub seed: Option<String>,
+    /// Write the card's test CSCA certificate (the trust anchor of its EF.SOD) to FILE
+    /// before serving: PEM if FILE ends in .pem, DER otherwise.
+    #[arg(long = "export-csca", value_name = "FILE")]
+    pub export_csca: Option<PathBuf>,
 }
 
 /// Runs `cardwire serve`.
@@ -66,6 +70,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         )));
     }
     let seed = args.seed.as_deref().map_or(Seed::DEFAULT, Seed::from_text);
+    if let Some(path) = &args.export_csca {
+        crate::emrtd_trust::export_csca(&seed, path)?;
+    }
     let card = match &args.state {
         Some(path) => {
             let passphrase = args
