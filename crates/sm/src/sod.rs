@@ -337,6 +337,14 @@ mod tests {
         );
         // Truncated SOD.
         assert!(LdsSecurityObject::parse(&sod[..sod.len() - 1]).is_err());
+        // The list in the SOD's order.
+        let listed: Vec<(u32, usize)> = lds.data_groups().map(|(n, h)| (n, h.len())).collect();
+        assert_eq!(listed, [(1, 32), (2, 32)]);
+        assert_eq!(LdsSecurityObject::EMPTY.data_groups().count(), 0);
+        assert_eq!(
+            LdsSecurityObject::EMPTY.check_data_group(1, &dg1),
+            Err(SodError::NoHash { data_group: 1 })
+        );
     }
 
     proptest::proptest! {

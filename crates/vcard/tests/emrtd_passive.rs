@@ -2,6 +2,7 @@
 //! PKI (`emrtd_pki`): a genuine document passes; a changed data group, a changed signed
 //! attribute, a changed LDS security object, a foreign document signer certificate, a DS
 //! under an unknown CSCA, an expired or not yet valid DS are each refused with their error.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use core::time::Duration;
 

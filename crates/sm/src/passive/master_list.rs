@@ -105,3 +105,49 @@ fn cert_list(econtent: &[u8]) -> Result<Vec<Certificate>, PassiveError> {
     }
     Ok(certs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec;
+
+    const A: &[u8] = include_bytes!("testdata/openssl-csca-rsa.der");
+    const B: &[u8] = include_bytes!("testdata/cardwire-test-csca.der");
+
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let n = content.len();
+        let mut v = vec![tag, 0x82, (n >> 8) as u8, n as u8];
+        v.extend_from_slice(content);
+        v
+    }
+
+    #[test]
+    fn cert_list_in_any_order() {
+        // A SET whose elements are not in DER order (the longer RSA certificate first).
+        for order in [[A, B], [B, A]] {
+            let set = tlv(0x31, &[order[0], order[1]].concat());
+            let ml = tlv(0x30, &[&[0x02, 0x01, 0x00][..], &set].concat());
+            let certs = cert_list(&ml).unwrap();
+            assert_eq!(certs.len(), 2);
+        }
+        // A SEQUENCE OF in place of the SET, trailing bytes, a truncated certificate.
+        let seq = tlv(0x30, A);
+        let ml = tlv(0x30, &[&[0x02, 0x01, 0x00][..], &seq].concat());
+        assert_eq!(cert_list(&ml).unwrap_err(), PassiveError::WrongContent);
+        let set = tlv(0x31, A);
+        let ml = tlv(
+            0x30,
+            &[&[0x02, 0x01, 0x00][..], &set, &[0x05, 0x00]].concat(),
+        );
+        assert!(matches!(
+            cert_list(&ml),
+            Err(PassiveError::Malformed { .. })
+        ));
+        let set = tlv(0x31, &A[..A.len() - 1]);
+        let ml = tlv(0x30, &[&[0x02, 0x01, 0x00][..], &set].concat());
+        assert!(matches!(
+            cert_list(&ml),
+            Err(PassiveError::Malformed { .. })
+        ));
+    }
+}

@@ -170,3 +170,72 @@ pub fn passive_authentication(
         data_groups: checks,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    const SOD: &[u8] = include_bytes!("testdata/cardwire-test-sod.der");
+    const CSCA: &[u8] = include_bytes!("testdata/cardwire-test-csca.der");
+    const DG1: &[u8] = include_bytes!("testdata/cardwire-test-dg1.bin");
+    const DG2: &[u8] = include_bytes!("testdata/cardwire-test-dg2.bin");
+    /// 2026-01-01T00:00:00Z.
+    const NOW: Duration = Duration::from_secs(1_767_225_600);
+
+    fn trust() -> TrustList {
+        let mut t = TrustList::new();
+        t.push_der(CSCA).unwrap();
+        t
+    }
+
+    #[test]
+    fn report_of_the_test_document() {
+        let r = passive_authentication(SOD, &[(2, DG2), (1, DG1)], &trust(), NOW).unwrap();
+        assert!(r.passed());
+        // Sorted by number whatever the order given.
+        assert_eq!(r.data_groups[0].number, 1);
+        let text = r.to_string();
+        assert!(
+            text.contains("DG1: hash matches\nDG2: hash matches"),
+            "{text}"
+        );
+        assert!(text.contains("CSCA: CN=cardwire TEST CSCA"), "{text}");
+    }
+
+    #[test]
+    fn failures_in_order() {
+        // No trust list, DG2 altered, DG3 not in the SOD.
+        let r = passive_authentication(SOD, &[(2, DG1), (3, DG1)], &TrustList::new(), NOW).unwrap();
+        assert!(!r.passed());
+        assert_eq!(r.first_error(), Some(PassiveError::UnknownCsca));
+        let outcomes: Vec<_> = r
+            .data_groups
+            .iter()
+            .map(|d| (d.number, d.outcome))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                (1, DataGroupOutcome::NotRead),
+                (2, DataGroupOutcome::Mismatch),
+                (3, DataGroupOutcome::NotInSod)
+            ]
+        );
+        let text = r.to_string();
+        assert!(text.contains("DG2: HASH DIFFERS"), "{text}");
+        assert!(text.contains("DG3: NOT IN SOD"), "{text}");
+        assert!(text.ends_with("passive authentication: FAILED"), "{text}");
+        // Only a data group wrong.
+        let r = passive_authentication(SOD, &[(2, DG1)], &trust(), NOW).unwrap();
+        assert_eq!(
+            r.first_error(),
+            Some(PassiveError::Lds(SodError::HashMismatch { data_group: 2 }))
+        );
+        // A file that is not EF.SOD.
+        assert_eq!(
+            passive_authentication(DG1, &[], &trust(), NOW).unwrap_err(),
+            PassiveError::Malformed { offset: 0 }
+        );
+    }
+}

@@ -280,3 +280,159 @@ fn verify_ec(
         _ => Err(PassiveError::UnsupportedAlgorithm),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use der::asn1::{Any, BitString};
+    use ecdsa::signature::hazmat::PrehashSigner;
+    use std::vec;
+
+    fn alg(oid: ObjectIdentifier, params: Option<Any>) -> AlgorithmIdentifierOwned {
+        AlgorithmIdentifierOwned {
+            oid,
+            parameters: params,
+        }
+    }
+
+    fn ec_spki(curve: ObjectIdentifier, point: &[u8]) -> SubjectPublicKeyInfoOwned {
+        SubjectPublicKeyInfoOwned {
+            algorithm: alg(oid::EC_PUBLIC_KEY, Some(Any::encode_from(&curve).unwrap())),
+            subject_public_key: BitString::from_bytes(point).unwrap(),
+        }
+    }
+
+    const MSG: &[u8] = b"signed attributes";
+    const BAD: PassiveError = PassiveError::SignatureInvalid;
+
+    #[test]
+    fn ecdsa_p256_der_and_plain() {
+        let sk = p256::ecdsa::SigningKey::from_slice(&[0x11; 32]).unwrap();
+        let point = sk.verifying_key().to_sec1_point(false);
+        let spki = ec_spki(oid::P256, point.as_bytes());
+        let prehash = DigestAlg::Sha384.digest(MSG);
+        let sig: p256::ecdsa::Signature = sk.sign_prehash(&prehash).unwrap();
+        let der = sig.to_der();
+        let der_alg = alg(oid::ECDSA_SHA384, None);
+        assert_eq!(
+            verify(&spki, &der_alg, None, MSG, der.as_bytes(), BAD),
+            Ok(())
+        );
+        let plain_alg = alg(oid::ECDSA_PLAIN_SHA384, None);
+        assert_eq!(
+            verify(&spki, &plain_alg, None, MSG, &sig.to_bytes(), BAD),
+            Ok(())
+        );
+        // The key-type-only form takes the signer info's digest.
+        let key_alg = alg(oid::EC_PUBLIC_KEY, None);
+        assert_eq!(
+            verify(
+                &spki,
+                &key_alg,
+                Some(DigestAlg::Sha384),
+                MSG,
+                der.as_bytes(),
+                BAD
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            verify(&spki, &key_alg, None, MSG, der.as_bytes(), BAD),
+            Err(PassiveError::UnsupportedAlgorithm)
+        );
+        // Another message, another digest, a plain signature given as DER: refused.
+        assert_eq!(
+            verify(&spki, &der_alg, None, b"other", der.as_bytes(), BAD),
+            Err(BAD)
+        );
+        let sha256 = alg(oid::ECDSA_SHA256, None);
+        assert_eq!(
+            verify(&spki, &sha256, None, MSG, der.as_bytes(), BAD),
+            Err(BAD)
+        );
+        assert_eq!(
+            verify(&spki, &der_alg, None, MSG, &sig.to_bytes(), BAD),
+            Err(BAD)
+        );
+        // The caller's error is the one returned.
+        let other = PassiveError::CertificateSignatureInvalid;
+        assert_eq!(
+            verify(&spki, &der_alg, None, b"x", der.as_bytes(), other),
+            Err(other)
+        );
+    }
+
+    #[test]
+    fn keys_and_algorithms_refused() {
+        let sk = p256::ecdsa::SigningKey::from_slice(&[0x11; 32]).unwrap();
+        let point = sk.verifying_key().to_sec1_point(false);
+        let a = alg(oid::ECDSA_SHA256, None);
+        // A curve not supported (secp521r1), a point off the curve, an RSA key for ECDSA.
+        let p521 = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+        assert_eq!(
+            verify(&ec_spki(p521, point.as_bytes()), &a, None, MSG, &[], BAD),
+            Err(PassiveError::UnsupportedAlgorithm)
+        );
+        let mut off = point.as_bytes().to_vec();
+        off[40] ^= 1;
+        assert_eq!(
+            verify(&ec_spki(oid::P256, &off), &a, None, MSG, &[], BAD),
+            Err(PassiveError::BadPublicKey)
+        );
+        let rsa_spki = SubjectPublicKeyInfoOwned {
+            algorithm: alg(oid::RSA_ENCRYPTION, None),
+            subject_public_key: BitString::from_bytes(&[0x30, 0x00]).unwrap(),
+        };
+        assert_eq!(
+            verify(&rsa_spki, &a, None, MSG, &[], BAD),
+            Err(PassiveError::BadPublicKey)
+        );
+        let rsa_alg = alg(oid::RSA_SHA256, None);
+        assert_eq!(
+            verify(&rsa_spki, &rsa_alg, None, MSG, &[], BAD),
+            Err(PassiveError::BadPublicKey)
+        );
+        // MD5 with RSA, and PSS without or with mismatched parameters.
+        let md5 = alg(ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.4"), None);
+        assert_eq!(
+            verify(&rsa_spki, &md5, None, MSG, &[], BAD),
+            Err(PassiveError::UnsupportedAlgorithm)
+        );
+        assert_eq!(
+            verify(&rsa_spki, &alg(oid::RSA_PSS, None), None, MSG, &[], BAD),
+            Err(PassiveError::UnsupportedAlgorithm)
+        );
+        // RSASSA-PSS-params with SHA-256 but MGF1-SHA-1 (the default).
+        let params = vec![
+            0x30, 0x0F, 0xA0, 0x0D, 0x30, 0x0B, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
+            0x04, 0x02, 0x01,
+        ];
+        let pss = alg(oid::RSA_PSS, Some(Any::from_der(&params).unwrap()));
+        assert_eq!(
+            verify(&rsa_spki, &pss, None, MSG, &[], BAD),
+            Err(PassiveError::UnsupportedAlgorithm)
+        );
+    }
+
+    #[test]
+    fn digests() {
+        assert_eq!(DigestAlg::from_oid(&oid::SHA1), Some(DigestAlg::Sha1));
+        assert_eq!(DigestAlg::from_oid(&oid::SHA224), Some(DigestAlg::Sha224));
+        assert_eq!(DigestAlg::from_oid(&oid::RSA_SHA256), None);
+        for (d, n) in [
+            (DigestAlg::Sha1, 20),
+            (DigestAlg::Sha224, 28),
+            (DigestAlg::Sha256, 32),
+            (DigestAlg::Sha384, 48),
+            (DigestAlg::Sha512, 64),
+        ] {
+            assert_eq!(d.digest(b"abc").len(), n);
+            assert_eq!(d.output_len(), n);
+        }
+        // FIPS 180-4 example "abc" with SHA-256 (first bytes).
+        assert_eq!(
+            DigestAlg::Sha256.digest(b"abc")[..4],
+            [0xBA, 0x78, 0x16, 0xBF]
+        );
+    }
+}

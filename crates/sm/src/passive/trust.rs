@@ -153,3 +153,53 @@ pub(crate) fn validity(
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CSCA: &[u8] = include_bytes!("testdata/cardwire-test-csca.der");
+    /// The test CSCA's validity: 2025-01-01T00:00:00Z to 2035-12-31T23:59:59Z.
+    const FROM: u64 = 1_735_689_600;
+    const TO: u64 = 2_082_758_399;
+
+    #[test]
+    fn validity_bounds_are_inclusive() {
+        let cert = Certificate::from_der(CSCA).unwrap();
+        let check = |s| {
+            validity(
+                &cert,
+                Duration::from_secs(s),
+                PassiveError::CscaNotYetValid,
+                PassiveError::CscaExpired,
+            )
+        };
+        assert_eq!(check(FROM), Ok(()));
+        assert_eq!(check(TO), Ok(()));
+        assert_eq!(check(FROM - 1), Err(PassiveError::CscaNotYetValid));
+        assert_eq!(check(TO + 1), Err(PassiveError::CscaExpired));
+    }
+
+    #[test]
+    fn list() {
+        let mut t = TrustList::new();
+        assert!(t.is_empty());
+        assert!(matches!(
+            t.push_der(&CSCA[..100]),
+            Err(PassiveError::Malformed { .. })
+        ));
+        t.push_der(CSCA).unwrap();
+        assert_eq!(t.len(), 1);
+        let csca = &t.certificates()[0];
+        // Self-signed: it is its own issuer.
+        assert_eq!(t.find_issuer(csca), Ok(csca));
+        assert_eq!(
+            t.verify_document_signer(csca, Duration::from_secs(FROM)),
+            Ok(csca)
+        );
+        assert_eq!(
+            TrustList::new().find_issuer(csca),
+            Err(PassiveError::UnknownCsca)
+        );
+    }
+}
