@@ -11,7 +11,7 @@ use der::{Decode, Reader, SliceReader, Tag, Tagged};
 use x509_cert::Certificate;
 
 use super::cms_signed::Signed;
-use super::trust::{issuer_in, validity};
+use super::trust::{csca_valid, ds_valid, issuer_in};
 use super::{PassiveError, TrustList, oids};
 
 /// What is known of a master list's signature.
@@ -70,18 +70,8 @@ fn check_signer(
         Err(PassiveError::UnknownCsca) => return Ok(MasterListCheck::SignerNotInList),
         Err(e) => return Err(e),
     };
-    validity(
-        signer,
-        now,
-        PassiveError::DsNotYetValid,
-        PassiveError::DsExpired,
-    )?;
-    validity(
-        csca,
-        now,
-        PassiveError::CscaNotYetValid,
-        PassiveError::CscaExpired,
-    )?;
+    ds_valid(signer, now)?;
+    csca_valid(csca, now)?;
     Ok(MasterListCheck::Verified)
 }
 

@@ -69,19 +69,9 @@ impl TrustList {
         ds: &Certificate,
         now: Duration,
     ) -> Result<&Certificate, PassiveError> {
-        validity(
-            ds,
-            now,
-            PassiveError::DsNotYetValid,
-            PassiveError::DsExpired,
-        )?;
+        ds_valid(ds, now)?;
         let csca = self.find_issuer(ds)?;
-        validity(
-            csca,
-            now,
-            PassiveError::CscaNotYetValid,
-            PassiveError::CscaExpired,
-        )?;
+        csca_valid(csca, now)?;
         Ok(csca)
     }
 
@@ -135,6 +125,26 @@ pub(crate) fn issuer_in<'c>(
         (None, true) => Err(PassiveError::CertificateSignatureInvalid),
         (None, false) => Err(PassiveError::UnknownCsca),
     }
+}
+
+/// [`validity`] of a signer (DS or master list signer) certificate.
+pub(crate) fn ds_valid(signer: &Certificate, now: Duration) -> Result<(), PassiveError> {
+    validity(
+        signer,
+        now,
+        PassiveError::DsNotYetValid,
+        PassiveError::DsExpired,
+    )
+}
+
+/// [`validity`] of a CSCA certificate.
+pub(crate) fn csca_valid(csca: &Certificate, now: Duration) -> Result<(), PassiveError> {
+    validity(
+        csca,
+        now,
+        PassiveError::CscaNotYetValid,
+        PassiveError::CscaExpired,
+    )
 }
 
 /// Whether `now` is within `cert`'s validity (RFC 5280 §4.1.2.5, both ends included).
