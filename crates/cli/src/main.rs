@@ -6,6 +6,7 @@ mod atr_cmd;
 mod card_source;
 mod certificate;
 mod emrtd_cmd;
+mod emrtd_trust;
 mod failure;
 mod input;
 mod journey_cmd;

@@ -58,6 +58,10 @@ pub struct Args {
     /// kept in --state (PACE with the printed CAN or the MRZ still works).
     #[arg(long = "no-bac")]
     pub no_bac: bool,
+    /// Write the card's test CSCA certificate (the trust anchor of its EF.SOD) to FILE
+    /// before serving: PEM if FILE ends in .pem, DER otherwise.
+    #[arg(long = "export-csca", value_name = "FILE")]
+    pub export_csca: Option<PathBuf>,
 }
 
 /// Runs `cardwire serve`.
@@ -74,6 +78,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         )));
     }
     let seed = args.seed.as_deref().map_or(Seed::DEFAULT, Seed::from_text);
+    if let Some(path) = &args.export_csca {
+        crate::emrtd_trust::export_csca(&seed, path)?;
+    }
     let card = match &args.state {
         Some(path) => {
             let passphrase = args

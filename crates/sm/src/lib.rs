@@ -22,6 +22,8 @@ pub mod pace;
 pub mod pace_card;
 pub mod pace_driver;
 pub mod padding;
+#[cfg(feature = "alloc")]
+pub mod passive;
 pub mod primitives;
 pub mod scp03;
 pub mod security_infos;

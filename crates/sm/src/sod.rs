@@ -128,6 +128,13 @@ fn unexpected(e: &crate::security_infos::Element<'_>) -> SodError {
 }
 
 impl<'a> LdsSecurityObject<'a> {
+    /// An `LDSSecurityObject` with no hashes (SHA-256).
+    pub const EMPTY: LdsSecurityObject<'static> = LdsSecurityObject {
+        hash: SodHash::Sha256,
+        hashes: &[],
+        hashes_offset: 0,
+    };
+
     /// Finds and checks the `LDSSecurityObject` in EF.SOD's bytes (starting with tag `77`).
     /// Offsets in errors are relative to the innermost structure being read.
     ///
@@ -207,6 +214,18 @@ impl<'a> LdsSecurityObject<'a> {
     /// The hash algorithm.
     pub fn hash_algorithm(&self) -> SodHash {
         self.hash
+    }
+
+    /// The data-group numbers and hashes, in the SOD's order.
+    pub fn data_groups(&self) -> impl Iterator<Item = (u32, &'a [u8])> + 'a {
+        let mut h = Cursor::new(self.hashes, self.hashes_offset);
+        core::iter::from_fn(move || {
+            let e = h.next().ok()??;
+            let mut d = Cursor::new(e.content, 0);
+            let n = integer(&d.expect(Tag::Integer, 0).ok()?).ok()?;
+            let v = d.expect(Tag::OctetString, 0).ok()?;
+            Some((n, v.content))
+        })
     }
 
     /// The hash the SOD gives for data group `number`, if any.
@@ -318,6 +337,14 @@ mod tests {
         );
         // Truncated SOD.
         assert!(LdsSecurityObject::parse(&sod[..sod.len() - 1]).is_err());
+        // The list in the SOD's order.
+        let listed: Vec<(u32, usize)> = lds.data_groups().map(|(n, h)| (n, h.len())).collect();
+        assert_eq!(listed, [(1, 32), (2, 32)]);
+        assert_eq!(LdsSecurityObject::EMPTY.data_groups().count(), 0);
+        assert_eq!(
+            LdsSecurityObject::EMPTY.check_data_group(1, &dg1),
+            Err(SodError::NoHash { data_group: 1 })
+        );
     }
 
     proptest::proptest! {

@@ -3,6 +3,7 @@
 
 pub mod atr;
 pub mod card;
+pub mod emrtd_pki;
 pub mod error;
 #[cfg(test)]
 mod error_messages;
