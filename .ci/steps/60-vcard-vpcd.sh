@@ -42,7 +42,8 @@ port=36090
 reader="cardwire virtual card 00 00"
 
 mkdir -p "$work/conf"
-"$cardwire" serve --vpcd "127.0.0.1:$port" --state "$work/card.state" >"$work/serve.log" 2>&1 &
+"$cardwire" serve --vpcd "127.0.0.1:$port" --state "$work/card.state" --export-csca "$work/csca.pem" \
+  >"$work/serve.log" 2>&1 &
 pids+=("$!")
 wait_for 20 "cardwire serve" grep -q '^serving on' "$work/serve.log"
 sed -n '/^reader.conf.d entry:/,/^serving/p' "$work/serve.log" | sed '1d;$d' >"$work/conf/cardwire-vcard"
@@ -91,14 +92,18 @@ CARDWIRE_MANAGEMENT_KEY=010203040506070801020304050607080102030405060708 \
   >"$work/journey.log" 2>&1 || { cat "$work/journey.log"; fail "journey through pcscd"; }
 grep -c ' ok ' "$work/journey.log" | grep -qx 8 || { cat "$work/journey.log"; fail "not all 8 stages ok"; }
 
-echo "--- cardwire emrtd read --reader: PACE with the printed CAN, then CA, AA and the SOD hashes"
+echo "--- cardwire emrtd read --reader: PACE with the printed CAN, CA, AA, EF.SOD under the exported test CSCA"
+# OpenSSL, not cardwire, checks the exported CSCA is a well-formed certificate.
+openssl x509 -in "$work/csca.pem" -noout -subject | grep -q 'cardwire TEST CSCA' || fail "serve --export-csca wrote no CSCA"
 can=$(sed -n 's/.*eMRTD application [0-9A-F]*: CAN \([0-9]*\),.*/\1/p' "$work/serve.log")
 [ -n "$can" ] || fail "serve printed no CAN"
-"$cardwire" emrtd read --reader "$reader" --can "$can" --out "$work/emrtd" >"$work/emrtd.log" 2>&1 \
+"$cardwire" emrtd read --reader "$reader" --can "$can" --trust "$work/csca.pem" --out "$work/emrtd" \
+  >"$work/emrtd.log" 2>&1 \
   || { cat "$work/emrtd.log"; fail "emrtd read through pcscd"; }
 for want in '^PACE: authenticated with the CAN' '^chip authentication: passed' \
   '^active authentication: passed' '^passive authentication, DG1 hash: passed' \
-  '^passive authentication, DG2 hash: passed'; do
+  '^passive authentication, DG2 hash: passed' \
+  '^passive authentication, EF.SOD signature: passed (signed by CN=cardwire TEST Document Signer.* under the CSCA CN=cardwire TEST CSCA'; do
   grep -q "$want" "$work/emrtd.log" || { cat "$work/emrtd.log"; fail "emrtd read: no line matching $want"; }
 done
 ls "$work/emrtd" | grep -qi 'jp' || fail "emrtd read --out saved no face image: $(ls "$work/emrtd")"

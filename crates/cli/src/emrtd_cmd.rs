@@ -373,6 +373,25 @@ struct Report {
     unauthenticated: usize,
 }
 
+impl Report {
+    /// The names of the checks that failed (a check not done is not a failure).
+    fn failed_checks(&self) -> Vec<String> {
+        let mut failed = Vec::new();
+        let mut note = |name: String, c: &Check| {
+            if matches!(c, Check::Failed(_)) {
+                failed.push(name);
+            }
+        };
+        note("chip authentication".into(), &self.chip_auth);
+        note("active authentication".into(), &self.active_auth);
+        for (name, c) in &self.hashes {
+            note(format!("the {name} hash"), c);
+        }
+        note("EF.SOD's signature".into(), &self.sod_signature);
+        failed
+    }
+}
+
 /// What the read needs besides the card.
 struct Job<'a> {
     passwords: &'a Passwords,
@@ -791,16 +810,47 @@ fn active_authentication<T: Transport, C: CipherSuite>(
     })
 }
 
-/// EF.SOD's signature: the one call site for the document signer and CSCA check.
-// SIGNED SOD: replace with the CMS verification (document signer certificate, signature,
-// CSCA from --trust) once cardwire-sm/-vcard have it (emrtd_pki).
-fn sod_signature_check(_sod: &[u8], trust: Option<&Path>) -> Check {
-    match trust {
-        Some(t) => Check::NotDone(format!(
-            "cardwire cannot verify CMS signatures yet; {} was not used",
-            t.display()
+/// EF.SOD's signature (ICAO Doc 9303-11 §5.1 steps 1-2): the document signer's signature
+/// over the security object, and — with `--trust` — the document signer certificate under a
+/// CSCA of the trust list, valid now. Without `--trust` the chain is reported as not checked.
+fn sod_signature_check(sod: &[u8], data_groups: &[(u8, &[u8])], trust: Option<&Path>) -> Check {
+    use cardwire_sm::passive::TrustList;
+    let (list, notes) = match trust {
+        Some(path) => match crate::emrtd_trust::load_trust(path) {
+            Ok(loaded) => loaded,
+            Err(e) => return Check::Failed(e.to_string()),
+        },
+        None => (TrustList::new(), Vec::new()),
+    };
+    let report = match crate::emrtd_trust::passive_report(sod, data_groups, &list) {
+        Ok(r) => r,
+        Err(e) => return Check::Failed(e.to_string()),
+    };
+    let ds = report
+        .ds_subject
+        .as_ref()
+        .map_or_else(|| "the document signer".to_string(), |n| n.to_string());
+    let notes = if notes.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", notes.join("; "))
+    };
+    match (&report.sod_signature, &report.document_signer, trust) {
+        (Err(e), ..) => Check::Failed(format!("the SOD's signature by {ds} does not verify: {e}")),
+        (Ok(()), _, None) => Check::Passed(format!(
+            "signed by {ds}; the CSCA chain was not checked (give --trust)"
         )),
-        None => Check::NotDone("cardwire cannot verify CMS signatures yet".into()),
+        (Ok(()), Ok(()), Some(_)) => {
+            let csca = report
+                .csca_subject
+                .as_ref()
+                .map_or_else(|| "a trusted CSCA".to_string(), |n| n.to_string());
+            Check::Passed(format!("signed by {ds} under the CSCA {csca}{notes}"))
+        }
+        (Ok(()), Err(e), Some(path)) => Check::Failed(format!(
+            "signed by {ds}, but no CSCA in {} vouches for it: {e}{notes}",
+            path.display()
+        )),
     }
 }
 
@@ -816,7 +866,15 @@ fn passive_authentication(trust: Option<&Path>, report: &mut Report) {
             .collect();
         return;
     };
-    report.sod_signature = sod_signature_check(&sod.bytes, trust);
+    let groups: Vec<(u8, &[u8])> = report
+        .files
+        .iter()
+        .filter_map(|f| {
+            let n = u8::try_from(group_number(f.name)?).ok()?;
+            Some((n, &f.bytes[..]))
+        })
+        .collect();
+    report.sod_signature = sod_signature_check(&sod.bytes, &groups, trust);
     let lds = match LdsSecurityObject::parse(&sod.bytes) {
         Ok(l) => l,
         Err(e) => {
@@ -1037,7 +1095,15 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         None => Vec::new(),
     };
     print_report(a, &report, &saved);
-    Ok(())
+    let failed = report.failed_checks();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Failed(format!(
+            "the document failed {}: it may not be genuine (details above)",
+            failed.join(", ")
+        )))
+    }
 }
 
 #[cfg(feature = "pcsc")]

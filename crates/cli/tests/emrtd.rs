@@ -179,8 +179,11 @@ fn assert_all_checks_passed(v: &Value) {
         hashes.iter().all(|h| h["check"]["result"] == "passed"),
         "{hashes:?}"
     );
-    // The SOD's signature is not checked yet, and the report says so.
-    assert_eq!(checks["sod_signature"]["result"], "not done");
+    // The SOD's signature verifies; without --trust the chain to a CSCA is not checked, and
+    // the detail says so.
+    assert_eq!(checks["sod_signature"]["result"], "passed", "{checks}");
+    let detail = checks["sod_signature"]["detail"].as_str().unwrap();
+    assert!(detail.contains("not checked (give --trust)"), "{detail}");
 }
 
 #[test]
@@ -227,7 +230,64 @@ fn pace_with_the_mrz_is_the_default_and_the_text_report_names_the_checks() {
         text.contains("passive authentication, DG1 hash: passed"),
         "{text}"
     );
-    assert!(text.contains("EF.SOD signature: not done"), "{text}");
+    assert!(
+        text.contains("EF.SOD signature: passed (signed by CN=cardwire TEST Document Signer"),
+        "{text}"
+    );
+}
+
+#[test]
+fn trust_checks_the_document_signer_under_the_csca_and_refuses_a_foreign_one() {
+    let dir = tempfile_dir();
+    let own = dir.join("csca.pem");
+    let pem = cardwire_vcard::emrtd_pki::csca_pem(&cardwire_vcard::Seed::DEFAULT).unwrap();
+    std::fs::write(&own, pem).unwrap();
+    let can = can();
+    let v = json_of(&cardwire(&[
+        "emrtd",
+        "read",
+        "--json",
+        "--can",
+        &can,
+        "--trust",
+        own.to_str().unwrap(),
+    ]));
+    let sig = &v["checks"]["sod_signature"];
+    assert_eq!(sig["result"], "passed", "{sig}");
+    assert!(
+        sig["detail"]
+            .as_str()
+            .unwrap()
+            .contains("under the CSCA CN=cardwire TEST CSCA"),
+        "{sig}"
+    );
+
+    // Another issuer's CSCA does not vouch for this document signer: the check fails, the
+    // command says so and exits non-zero.
+    let foreign = dir.join("foreign.der");
+    let der =
+        cardwire_vcard::emrtd_pki::csca_cert(&cardwire_vcard::Seed::from_text("other")).unwrap();
+    std::fs::write(&foreign, der).unwrap();
+    let out = cardwire(&[
+        "emrtd",
+        "read",
+        "--can",
+        &can,
+        "--trust",
+        foreign.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("EF.SOD signature: FAILED (signed by CN=cardwire TEST Document Signer"),
+        "{text}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the document failed EF.SOD's signature"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -146,12 +146,15 @@ fn emrtd_data_groups(seed: &Seed, mrz: &Mrz) -> Vec<(u8, Fid, u8, Vec<u8>)> {
     groups
 }
 
-/// EF.SOD over the data groups (number, file as stored). Hash-only for now: the SignedData
-/// carries no signature.
-// SIGNED SOD: this is the one call site to replace with the document signer's SignedData
-// (crates/vcard/src/emrtd_pki.rs) once it exists.
-fn ef_sod(data_groups: &[(u8, &[u8])]) -> Vec<u8> {
-    crate::mrz::ef_sod_unsigned(&crate::mrz::lds_security_object(data_groups))
+/// EF.SOD over the data groups (number, file as stored): CMS SignedData whose
+/// LDSSecurityObject carries their SHA-256 hashes, signed by the seed's **test** document
+/// signer under the seed's test CSCA ([`crate::emrtd_pki`]; ICAO Doc 9303-10 §4.6.2,
+/// 9303-12 §4). Falls back to the unsigned hash-only object only if the test PKI cannot be
+/// built, which does not happen with a valid seed.
+fn ef_sod(seed: &Seed, data_groups: &[(u8, &[u8])]) -> Vec<u8> {
+    crate::emrtd_pki::build_sod(seed, data_groups).unwrap_or_else(|_| {
+        crate::mrz::ef_sod_unsigned(&crate::mrz::lds_security_object(data_groups))
+    })
 }
 
 /// The eMRTD application's scratch file: not an ICAO data group, readable and writable under
@@ -352,7 +355,7 @@ pub fn file_system(identity: &Identity, seed: &Seed, mrz: &Mrz) -> FileSystem {
             .collect();
         fs.add_transparent(e, EF_COM, Some(0x1E), Access::SM_READ_ONLY, ef_com(&tags));
         let hashed: Vec<(u8, &[u8])> = groups.iter().map(|(n, .., f)| (*n, &f[..])).collect();
-        let sod = ef_sod(&hashed);
+        let sod = ef_sod(seed, &hashed);
         for (_, fid, sfi, content) in &groups {
             fs.add_transparent(e, *fid, Some(*sfi), Access::SM_READ_ONLY, content.clone());
         }
