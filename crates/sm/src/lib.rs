@@ -20,6 +20,7 @@ pub mod mrz;
 mod objects;
 pub mod pace;
 pub mod pace_driver;
+pub mod pace_group;
 pub mod padding;
 pub mod primitives;
 pub mod scp03;
