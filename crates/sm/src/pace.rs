@@ -197,8 +197,12 @@ impl PaceCurve {
     }
 
     /// k · P (P = the generator when `point` is `None`), uncompressed, on the 256-bit curves
-    /// (others: [`PaceDomain::public_key`]).
-    pub(crate) fn mul(self, k: &[u8], point: Option<&[u8]>) -> Result<[u8; POINT_LEN], Error> {
+    /// (every curve: [`PaceDomain::public_key`] and [`PaceDomain::agree`]).
+    ///
+    /// # Errors
+    /// [`Error::KeyLength`] for an invalid k; [`Error::AuthenticationFailed`] for a point not
+    /// on the curve; [`Error::UnsupportedProtocol`] on a curve over 256 bits.
+    pub fn mul(self, k: &[u8], point: Option<&[u8]>) -> Result<[u8; POINT_LEN], Error> {
         let e = self.mul_any(k, point)?;
         e.as_bytes()
             .try_into()

@@ -420,6 +420,11 @@ impl DhGroup {
         }
     }
 
+    /// The prime p, big-endian.
+    pub fn prime(self) -> &'static [u8] {
+        self.params().0
+    }
+
     /// The length of p in bytes (128 or 256): the length of public values and of K.
     pub fn modulus_len(self) -> usize {
         self.params().0.len()
