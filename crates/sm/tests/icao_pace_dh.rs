@@ -507,3 +507,88 @@ fn eid_pin_retry_counter() {
         PasswordStatus::Suspended
     );
 }
+
+#[test]
+fn password_status_agrees_with_pin_outcomes() {
+    use cardwire_apdu::StatusWord;
+    use cardwire_pin::PinOutcome;
+    for x in 2..=15u16 {
+        let sw = StatusWord(0x63C0 | x);
+        let PinOutcome::WrongPin { retries_left } = PinOutcome::from_status(sw) else {
+            panic!("{sw:?}")
+        };
+        assert_eq!(
+            PasswordStatus::from_status(sw),
+            PasswordStatus::WrongPin { retries_left }
+        );
+    }
+    // No try left: the PIN layer's WrongPin { 0 } / Blocked are PACE's Blocked.
+    assert_eq!(
+        PinOutcome::from_status(StatusWord(0x63C0)),
+        PinOutcome::WrongPin { retries_left: 0 }
+    );
+    assert_eq!(
+        PasswordStatus::from_status(StatusWord(0x63C0)),
+        PasswordStatus::Blocked
+    );
+    assert_eq!(
+        PinOutcome::from_status(StatusWord(0x6983)),
+        PinOutcome::Blocked
+    );
+    assert_eq!(
+        PasswordStatus::from_status(StatusWord(0x6983)),
+        PasswordStatus::Blocked
+    );
+    // One try left is, for PACE, the suspended PIN: the caller asks for the CAN.
+    assert_eq!(
+        PinOutcome::from_status(StatusWord(0x63C1)),
+        PinOutcome::WrongPin { retries_left: 1 }
+    );
+    assert_eq!(
+        PasswordStatus::from_status(StatusWord(0x63C1)),
+        PasswordStatus::Suspended
+    );
+    assert!(PasswordStatus::Suspended.may_continue());
+    assert!(!PasswordStatus::Blocked.may_continue());
+    assert_eq!(
+        PasswordStatus::from_status(StatusWord(0x6A80)),
+        PasswordStatus::Refused(StatusWord(0x6A80))
+    );
+}
+
+#[test]
+fn suspended_pin_without_can_is_reported_as_63c1() {
+    // The chip answers MSE:Set AT with 63C1 and then refuses the nonce (no CAN run first).
+    struct Suspended(usize);
+    impl Session for Suspended {
+        type Error = ErrorKind;
+        fn transmit<'r>(
+            &mut self,
+            _command: &CommandRepr<'_>,
+            response: &'r mut [u8],
+        ) -> Result<Response<&'r [u8]>, ErrorKind> {
+            let answer: &[u8] = if self.0 == 0 {
+                &[0x63, 0xC1]
+            } else {
+                &[0x69, 0x82]
+            };
+            self.0 += 1;
+            response[..2].copy_from_slice(answer);
+            Ok(Response::new_checked(&response[..2]).unwrap())
+        }
+    }
+    let pin = b"123456".to_vec();
+    let mut chip = Suspended(0);
+    let r = establish_pace_domain(
+        &mut chip,
+        &hex("04007F00070202040202"),
+        PaceDomain::Ec(PaceCurve::BrainpoolP256r1),
+        &PacePassword::Pin(&pin),
+        &mut TestRng(3),
+    );
+    let Err(Error::CardRefused { sw }) = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(PasswordStatus::from_status(sw), PasswordStatus::Suspended);
+    assert_eq!(chip.0, 2);
+}
