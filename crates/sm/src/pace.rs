@@ -30,8 +30,9 @@
 //! P-521, brainpoolP256r1 and brainpoolP384r1 (RustCrypto `p256`, `p384`, `p521`, `bp256`,
 //! `bp384`) and the RFC 5114 MODP groups (IDs 0–2, `crypto-bigint`); other domain parameters
 //! give [`Error::UnsupportedProtocol`]. Session keys: 3DES and AES-128/192/256
-//! ([`PaceSession`]). The Integrated Mapping and the Chip Authentication Mapping are not
-//! implemented.
+//! ([`PaceSession`]). The Chip Authentication Mapping (ECDH, AES) runs as the Generic
+//! Mapping and ends with [`PaceHost::finish_cam`] and [`CamProof::verify`]; the Integrated
+//! Mapping is not implemented.
 //!
 //! The terminal's ephemeral private keys are given to [`PaceHost::new`] /
 //! [`PaceHost::with_domain`], drawn by the caller (the drivers in [`crate::pace_driver`] draw
@@ -256,6 +257,8 @@ pub struct PaceHost {
     generator: GroupElement,
     pk_ifd: GroupElement,
     pk_ic: GroupElement,
+    pk_map_ic: GroupElement,
+    mapping: PaceMapping,
     ks_enc: Option<SecretKey>,
     ks_mac: Option<SecretKey>,
     password_status: PasswordStatus,
@@ -307,6 +310,8 @@ impl PaceHost {
         match (mapping, domain) {
             (PaceMapping::EcdhGeneric, PaceDomain::Ec(_))
             | (PaceMapping::DhGeneric, PaceDomain::Dh(_)) => {}
+            (PaceMapping::EcdhChipAuthentication, PaceDomain::Ec(_))
+                if cipher != KeyAlgorithm::Tdes => {}
             _ => return Err(Error::UnsupportedProtocol),
         }
         if !domain.is_valid_private_key(sk_map) || !domain.is_valid_private_key(sk_eph) {
@@ -333,6 +338,8 @@ impl PaceHost {
             generator: GroupElement::EMPTY,
             pk_ifd: GroupElement::EMPTY,
             pk_ic: GroupElement::EMPTY,
+            pk_map_ic: GroupElement::EMPTY,
+            mapping,
             ks_enc: None,
             ks_mac: None,
             password_status: PasswordStatus::Ready,
@@ -473,6 +480,7 @@ impl PaceHost {
         let g = self.domain.map_generic(self.nonce(), h.as_bytes());
         h.zeroize();
         self.generator = g?;
+        self.pk_map_ic = GroupElement::from_slice(pk_ic)?;
         self.sk_map = PrivateKey::from_slice(&[])?;
         self.step = Step::KeyAgreement;
         Ok(())
@@ -587,6 +595,48 @@ impl PaceHost {
         session(self.cipher, enc, mac)
     }
 
+    /// For the Chip Authentication Mapping (`id-PACE-ECDH-CAM-*`, ICAO 9303-11 §4.4.3.3.3,
+    /// §4.4.3.5): checks `7C { 86 T_IC, 8A A_IC }` ‖ SW like [`finish`](Self::finish) and
+    /// decrypts the chip authentication data CA_IC = D(KS_enc, A_IC) (AES-CBC, IV =
+    /// E(KS_enc, `FF…FF`), padding method 2). The chip is authenticated only once
+    /// [`CamProof::verify`] has checked CA_IC against the chip's static key from
+    /// EF.CardSecurity (itself checked by passive authentication).
+    ///
+    /// # Errors
+    /// As [`finish`](Self::finish); [`Error::UnsupportedProtocol`] for a run that is not
+    /// CAM; [`Error::MissingObject`] without `8A`; [`Error::AuthenticationFailed`] for
+    /// A_IC that is not a whole number of blocks or has no padding.
+    pub fn finish_cam(self, response: &[u8]) -> Result<(PaceSession, CamProof), Error> {
+        if self.mapping != PaceMapping::EcdhChipAuthentication {
+            return Err(Error::UnsupportedProtocol);
+        }
+        let PaceDomain::Ec(curve) = self.domain else {
+            return Err(Error::UnsupportedProtocol);
+        };
+        let data = status(response)?;
+        let a_ic = dynamic_object(data, 0x8A)?;
+        let enc = self.ks_enc.as_ref().ok_or(Error::WrongState)?;
+        let mut buf = [0u8; 96];
+        let ca = buf
+            .get_mut(..a_ic.len())
+            .filter(|b| !b.is_empty() && b.len() % 16 == 0)
+            .ok_or(Error::AuthenticationFailed)?;
+        ca.copy_from_slice(a_ic);
+        let key = AesKey::new(enc.as_bytes())?;
+        let mut iv = [0xFFu8; 16];
+        key.encrypt_block(&mut iv)?;
+        key.decrypt_cbc(&iv, ca)?;
+        let len = crate::padding::unpad(ca, 16).map_err(|_| Error::AuthenticationFailed)?;
+        let proof = CamProof {
+            curve,
+            pk_map_ic: self.pk_map_ic,
+            ca_ic: PrivateKey::from_slice(ca.get(..len).unwrap_or(&[]))?,
+        };
+        buf.zeroize();
+        let session = self.finish(response)?;
+        Ok((session, proof))
+    }
+
     fn expect(&self, step: Step) -> Result<(), Error> {
         if self.step == step {
             Ok(())
@@ -609,6 +659,51 @@ impl core::fmt::Debug for PaceHost {
             .field("step", &self.step)
             .field("domain", &self.domain)
             .field("cipher", &self.cipher)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The chip authentication data of a PACE-CAM run ([`PaceHost::finish_cam`]), to be checked
+/// against the chip's static key.
+pub struct CamProof {
+    curve: PaceCurve,
+    pk_map_ic: GroupElement,
+    ca_ic: PrivateKey,
+}
+
+impl CamProof {
+    /// The chip's mapping key PK_map,IC of the run.
+    pub fn chip_mapping_key(&self) -> &[u8] {
+        self.pk_map_ic.as_bytes()
+    }
+
+    /// Checks PK_map,IC = CA_IC · PK_IC (ICAO 9303-11 §4.4.3.5.2) for the chip's static key
+    /// PK_IC (EF.CardSecurity's `ChipAuthenticationPublicKeyInfo`, uncompressed, on the
+    /// run's curve).
+    ///
+    /// # Errors
+    /// [`Error::AuthenticationFailed`] when it does not hold, or PK_IC is not on the curve or
+    /// CA_IC is not a valid scalar; [`Error::UnsupportedProtocol`] for a key on another curve.
+    pub fn verify(&self, chip_key_curve: PaceCurve, chip_key: &[u8]) -> Result<(), Error> {
+        if chip_key_curve != self.curve {
+            return Err(Error::UnsupportedProtocol);
+        }
+        let expected = self
+            .curve
+            .mul_any(self.ca_ic.as_bytes(), Some(chip_key))
+            .map_err(|_| Error::AuthenticationFailed)?;
+        if bool::from(expected.as_bytes().ct_eq(self.pk_map_ic.as_bytes())) {
+            Ok(())
+        } else {
+            Err(Error::AuthenticationFailed)
+        }
+    }
+}
+
+impl core::fmt::Debug for CamProof {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CamProof")
+            .field("curve", &self.curve)
             .finish_non_exhaustive()
     }
 }
@@ -913,6 +1008,12 @@ mod tests {
         v
     }
 
+    fn point_answer_bytes(tag: u8, point: &[u8]) -> std::vec::Vec<u8> {
+        let mut v = std::vec![0x7C, 0x43, tag, 0x41];
+        v.extend_from_slice(point);
+        ok(&v)
+    }
+
     fn point_answer(tag: u8, point: &str) -> std::vec::Vec<u8> {
         let mut v = std::vec![0x7C, 0x43, tag, 0x41];
         v.extend_from_slice(&hex(point));
@@ -1175,5 +1276,95 @@ mod tests {
         let mut a = hex("7C0A8608");
         a.extend_from_slice(&t_ic[..8]);
         assert!(matches!(h.finish(&ok(&a)).unwrap(), PaceSession::Aes(_)));
+    }
+
+    /// PACE-CAM on P-256 against a chip simulated here (no vector used from Appendix I): the
+    /// chip's CA_IC = SK_IC⁻¹ · SK_map,IC verifies against its static key and not another.
+    #[test]
+    fn cam_run_verifies_the_chip_static_key() {
+        use elliptic_curve::PrimeField;
+        let curve = PaceCurve::NistP256;
+        let can = b"123456";
+        let pw = PacePassword::Can(can);
+        // id-PACE-ECDH-CAM-AES-CBC-CMAC-128
+        let oid = hex("04007F00070202040602");
+        let mut h = PaceHost::new(&oid, curve, &pw, [0x11; 32], [0x22; 32]).unwrap();
+        h.check_mse_set_at(&[0x90, 0x00]).unwrap();
+        let s = [0x5Au8; 16];
+        let mut z = s;
+        AesKey::new(pw.key(KeyAlgorithm::Aes128).as_bytes())
+            .unwrap()
+            .encrypt_cbc(&[0; 16], &mut z)
+            .unwrap();
+        let mut a = std::vec![0x7C, 0x12, 0x80, 0x10];
+        a.extend_from_slice(&z);
+        h.process_nonce(&ok(&a)).unwrap();
+        let sk_static = [0x66u8; 32];
+        let pk_static = curve.mul(&sk_static, None).unwrap();
+        let chip_map = [0x33u8; 32];
+        let pk_map_ic = curve.mul(&chip_map, None).unwrap();
+        let mut cmd = [0u8; 128];
+        let n = h.map_command(&mut cmd).unwrap();
+        let pk_map_ifd: [u8; 65] = cmd[9..n - 1].try_into().unwrap();
+        h.process_map(&point_answer_bytes(0x82, &pk_map_ic))
+            .unwrap();
+        let chip_h = curve.mul(&chip_map, Some(&pk_map_ifd)).unwrap();
+        let chip_g = curve.map(&s, &chip_h).unwrap();
+        let chip_eph = [0x44u8; 32];
+        let pk_ic = curve.mul(&chip_eph, Some(&chip_g)).unwrap();
+        let n = h.key_agreement_command(&mut cmd).unwrap();
+        let pk_ifd: [u8; 65] = cmd[9..n - 1].try_into().unwrap();
+        h.process_key_agreement(&point_answer_bytes(0x84, &pk_ic))
+            .unwrap();
+        let shared = curve.mul(&chip_eph, Some(&pk_ifd)).unwrap();
+        let ks_enc = derive_key(&shared[1..33], COUNTER_ENC, KeyAlgorithm::Aes128);
+        let ks_mac = derive_key(&shared[1..33], COUNTER_MAC, KeyAlgorithm::Aes128);
+        let mut input = [0u8; 96];
+        let len = auth_token_input(&oid, &pk_ifd, &mut input).unwrap();
+        let t_ic = AesCmac::new(ks_mac.as_bytes())
+            .unwrap()
+            .compute(&[&input[..len]]);
+        // CA_IC = SK_IC^-1 · SK_map,IC mod n, padded, AES-CBC with IV = E(KS_enc, FF..FF).
+        let scalar = |b: [u8; 32]| p256::Scalar::from_repr(b.into()).unwrap();
+        let ca = scalar(sk_static).invert().unwrap() * scalar(chip_map);
+        let mut a_ic = [0u8; 48];
+        a_ic[..32].copy_from_slice(&ca.to_repr());
+        a_ic[32] = 0x80;
+        let key = AesKey::new(ks_enc.as_bytes()).unwrap();
+        let mut iv = [0xFF; 16];
+        key.encrypt_block(&mut iv).unwrap();
+        key.encrypt_cbc(&iv, &mut a_ic).unwrap();
+        let n = h.mutual_authentication_command(&mut cmd).unwrap();
+        assert_eq!(n, 18);
+        let mut answer = hex("7C3C 8608");
+        answer.extend_from_slice(&t_ic[..8]);
+        answer.extend([0x8A, 0x30]);
+        answer.extend_from_slice(&a_ic);
+        let (session, proof) = h.finish_cam(&ok(&answer)).unwrap();
+        assert!(matches!(session, PaceSession::Aes(_)));
+        assert_eq!(proof.chip_mapping_key(), &pk_map_ic[..]);
+        assert_eq!(proof.verify(curve, &pk_static), Ok(()));
+        // Another chip's static key (a cloned EF.CardSecurity), another curve.
+        let other = curve.mul(&[0x67; 32], None).unwrap();
+        assert_eq!(
+            proof.verify(curve, &other),
+            Err(Error::AuthenticationFailed)
+        );
+        assert_eq!(
+            proof.verify(PaceCurve::BrainpoolP256r1, &pk_static),
+            Err(Error::UnsupportedProtocol)
+        );
+        // CAM is refused with 3DES; finish_cam is refused on a GM run.
+        assert_eq!(
+            PaceHost::new(&hex("04007F00070202040601"), curve, &pw, [1; 32], [1; 32]).unwrap_err(),
+            Error::UnsupportedProtocol
+        );
+        let m = mrz();
+        let h = run_to_tokens(&m);
+        assert_eq!(
+            h.finish_cam(&hex("7C0A86083ABB9674BCE93C089000"))
+                .unwrap_err(),
+            Error::UnsupportedProtocol
+        );
     }
 }

@@ -31,7 +31,8 @@ use crate::Error;
 use cardwire_apdu::StatusWord;
 
 use crate::pace::{
-    MAX_COMMAND_LEN, PaceCurve, PaceDomain, PaceHost, PacePassword, PaceSession, PasswordStatus,
+    CamProof, MAX_COMMAND_LEN, PaceCurve, PaceDomain, PaceHost, PacePassword, PaceSession,
+    PasswordStatus,
 };
 use crate::pace_group::MAX_PRIVATE_LEN;
 use crate::security_infos::{PaceInfo, PaceMapping, SecurityInfos};
@@ -216,6 +217,49 @@ where
     S: Session + ?Sized,
     R: TryCryptoRng + ?Sized,
 {
+    drive(session, protocol, domain, password, rng, PaceHost::finish)
+}
+
+/// [`establish_pace_domain`] for the Chip Authentication Mapping (`id-PACE-ECDH-CAM-*`):
+/// also returns the chip authentication data, to check with [`CamProof::verify`] against
+/// the chip's static key from EF.CardSecurity (ICAO 9303-11 §4.4.3.5).
+///
+/// # Errors
+/// As [`establish_pace_domain`]; see [`PaceHost::finish_cam`].
+pub fn establish_pace_cam<S, R>(
+    session: &mut S,
+    protocol: &[u8],
+    curve: PaceCurve,
+    password: &PacePassword<'_>,
+    rng: &mut R,
+) -> Result<(PaceSession, CamProof), Error>
+where
+    S: Session + ?Sized,
+    R: TryCryptoRng + ?Sized,
+{
+    drive(
+        session,
+        protocol,
+        PaceDomain::Ec(curve),
+        password,
+        rng,
+        PaceHost::finish_cam,
+    )
+}
+
+/// The run over a blocking session; `last` checks the last answer.
+fn drive<S, R, T>(
+    session: &mut S,
+    protocol: &[u8],
+    domain: PaceDomain,
+    password: &PacePassword<'_>,
+    rng: &mut R,
+    last: impl FnOnce(PaceHost, &[u8]) -> Result<T, Error>,
+) -> Result<T, Error>
+where
+    S: Session + ?Sized,
+    R: TryCryptoRng + ?Sized,
+{
     let mut host = start(protocol, domain, password, rng)?;
     let mut cmd = [0u8; MAX_COMMAND_LEN];
     let mut rsp = [0u8; MAX_RESPONSE_LEN];
@@ -226,7 +270,7 @@ where
             .map_err(transport_error)?;
         let status = host.password_status();
         if index == 5 {
-            let result = host.finish(answer.as_bytes());
+            let result = last(host, answer.as_bytes());
             rsp.zeroize();
             return result.map_err(|e| explain(status, e));
         }

@@ -22,7 +22,7 @@ use cardwire_sm::pace::{
     DhGroup, PaceCurve, PaceDomain, PacePassword, PaceSession, PasswordStatus,
     authentication_token, parse_dynamic_authentication_data,
 };
-use cardwire_sm::pace_driver::{choose_pace_domain, establish_pace_domain};
+use cardwire_sm::pace_driver::{choose_pace_domain, establish_pace_cam, establish_pace_domain};
 use cardwire_sm::primitives::AesKey;
 use cardwire_sm::security_infos::SecurityInfos;
 use cardwire_sm::{Error, MrzInfo};
@@ -280,6 +280,9 @@ struct SimChip {
     pk_ic: Vec<u8>,
     pk_ifd: Vec<u8>,
     mac: Option<cardwire_sm::kdf::SecretKey>,
+    enc: Option<cardwire_sm::kdf::SecretKey>,
+    /// PACE-CAM: the chip's static P-256 private key.
+    cam_static: Option<[u8; 32]>,
     mse_status: [u8; 2],
     steps: usize,
 }
@@ -299,6 +302,8 @@ impl SimChip {
             pk_ic: vec![],
             pk_ifd: vec![],
             mac: None,
+            enc: None,
+            cam_static: None,
             mse_status: [0x90, 0x00],
             steps: 0,
         }
@@ -368,6 +373,7 @@ impl SimChip {
                 let agreed = self.domain.agree(&self.sk, &self.pk_ifd).unwrap();
                 let k = self.domain.shared_secret(&agreed);
                 self.mac = Some(derive_key(k, COUNTER_MAC, self.cipher));
+                self.enc = Some(derive_key(k, COUNTER_ENC, self.cipher));
                 (0x84, self.pk_ic.clone())
             }
             _ => {
@@ -381,6 +387,9 @@ impl SimChip {
                 }
                 let key = self.domain.token_public_key(&self.pk_ifd);
                 let t = authentication_token(self.cipher, mac, &self.oid, tag, key).unwrap();
+                if let Some(sk_static) = self.cam_static {
+                    return cam_answer(&t, &sk_static, &self.sk_map, self.enc.as_ref().unwrap());
+                }
                 (0x86, t.to_vec())
             }
         };
@@ -392,6 +401,33 @@ impl SimChip {
         out.extend([0x90, 0x00]);
         out
     }
+}
+
+/// `7C { 86 T_IC, 8A A_IC }` ‖ 9000 with CA_IC = SK_IC⁻¹ · SK_map,IC mod n (P-256),
+/// A_IC = AES-CBC(KS_enc, IV = E(KS_enc, FF…FF), CA_IC ‖ 80 00…) (ICAO 9303-11 §4.4.3.5.1).
+fn cam_answer(
+    t: &[u8; 8],
+    sk_static: &[u8; 32],
+    sk_map: &[u8],
+    enc: &cardwire_sm::kdf::SecretKey,
+) -> Vec<u8> {
+    use p256::elliptic_curve::PrimeField;
+    let scalar =
+        |b: &[u8]| p256::Scalar::from_repr(<[u8; 32]>::try_from(b).unwrap().into()).unwrap();
+    let ca = scalar(sk_static).invert().unwrap() * scalar(sk_map);
+    let mut a_ic = [0u8; 48];
+    a_ic[..32].copy_from_slice(&ca.to_repr());
+    a_ic[32] = 0x80;
+    let key = AesKey::new(enc.as_bytes()).unwrap();
+    let mut iv = [0xFF; 16];
+    key.encrypt_block(&mut iv).unwrap();
+    key.encrypt_cbc(&iv, &mut a_ic).unwrap();
+    let mut out = hex("7C3C 8608");
+    out.extend_from_slice(t);
+    out.extend([0x8A, 0x30]);
+    out.extend_from_slice(&a_ic);
+    out.extend([0x90, 0x00]);
+    out
 }
 
 fn push_len(v: &mut Vec<u8>, len: usize) {
@@ -591,4 +627,42 @@ fn suspended_pin_without_can_is_reported_as_63c1() {
     };
     assert_eq!(PasswordStatus::from_status(sw), PasswordStatus::Suspended);
     assert_eq!(chip.0, 2);
+}
+
+#[test]
+fn chip_authentication_mapping_over_a_session() {
+    // id-PACE-ECDH-CAM-AES-CBC-CMAC-128 on P-256 against the simulated chip.
+    let oid = "04007F00070202040602";
+    let curve = PaceCurve::NistP256;
+    let domain = PaceDomain::Ec(curve);
+    let sk_static = [0x5Cu8; 32];
+    let pk_static = domain.public_key(&sk_static).unwrap();
+    let can = b"123456".to_vec();
+    let mut chip = SimChip::new(domain, oid, KeyAlgorithm::Aes128);
+    chip.cam_static = Some(sk_static);
+    let (session, proof) = establish_pace_cam(
+        &mut chip,
+        &hex(oid),
+        curve,
+        &PacePassword::Can(&can),
+        &mut TestRng(11),
+    )
+    .unwrap();
+    assert!(matches!(session, PaceSession::Aes(_)));
+    assert_eq!(proof.verify(curve, pk_static.as_bytes()), Ok(()));
+    let other = domain.public_key(&[0x5D; 32]).unwrap();
+    assert_eq!(
+        proof.verify(curve, other.as_bytes()),
+        Err(Error::AuthenticationFailed)
+    );
+    // A chip that sends no chip authentication data.
+    let mut chip = SimChip::new(domain, oid, KeyAlgorithm::Aes128);
+    let r = establish_pace_cam(
+        &mut chip,
+        &hex(oid),
+        curve,
+        &PacePassword::Can(&can),
+        &mut TestRng(11),
+    );
+    assert_eq!(r.err(), Some(Error::MissingObject { tag: 0x8A }));
 }
