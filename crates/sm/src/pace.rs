@@ -31,8 +31,9 @@
 //! `bp384`) and the RFC 5114 MODP groups (IDs 0–2, `crypto-bigint`); other domain parameters
 //! give [`Error::UnsupportedProtocol`]. Session keys: 3DES and AES-128/192/256
 //! ([`PaceSession`]). The Chip Authentication Mapping (ECDH, AES) runs as the Generic
-//! Mapping and ends with [`PaceHost::finish_cam`] and [`CamProof::verify`]; the Integrated
-//! Mapping is not implemented.
+//! Mapping and ends with [`PaceHost::finish_cam`] and [`CamProof::verify`]. The Integrated
+//! Mapping runs for DH with AES-128 ([`DhGroup::integrated_map`]; the terminal's nonce t
+//! takes the place of the mapping key); the Integrated Mapping for ECDH is not implemented.
 //!
 //! The terminal's ephemeral private keys are given to [`PaceHost::new`] /
 //! [`PaceHost::with_domain`], drawn by the caller (the drivers in [`crate::pace_driver`] draw
@@ -312,9 +313,16 @@ impl PaceHost {
             | (PaceMapping::DhGeneric, PaceDomain::Dh(_)) => {}
             (PaceMapping::EcdhChipAuthentication, PaceDomain::Ec(_))
                 if cipher != KeyAlgorithm::Tdes => {}
+            (PaceMapping::DhIntegrated, PaceDomain::Dh(_)) if cipher == KeyAlgorithm::Aes128 => {}
             _ => return Err(Error::UnsupportedProtocol),
         }
-        if !domain.is_valid_private_key(sk_map) || !domain.is_valid_private_key(sk_eph) {
+        // For the Integrated Mapping, `sk_map` is the terminal's nonce t (16 bytes).
+        let map_ok = if mapping == PaceMapping::DhIntegrated {
+            sk_map.len() == 16
+        } else {
+            domain.is_valid_private_key(sk_map)
+        };
+        if !map_ok || !domain.is_valid_private_key(sk_eph) {
             return Err(Error::KeyLength {
                 len: domain.private_key_len(),
             });
@@ -457,6 +465,10 @@ impl PaceHost {
     /// # Errors
     /// [`Error::BufferTooSmall`]; [`Error::KeyLength`] for an unusable key.
     pub fn map_command(&self, out: &mut [u8]) -> Result<usize, Error> {
+        if self.mapping == PaceMapping::DhIntegrated {
+            // The Integrated Mapping sends the terminal's nonce t (§4.4.4.2).
+            return ga_command(0x10, 0x81, self.sk_map.as_bytes(), out);
+        }
         let pk = self.domain.public_key(self.sk_map.as_bytes())?;
         ga_command(0x10, 0x81, pk.as_bytes(), out)
     }
@@ -471,6 +483,9 @@ impl PaceHost {
     /// [`Error::WrongState`].
     pub fn process_map(&mut self, response: &[u8]) -> Result<(), Error> {
         self.expect(Step::Map)?;
+        if self.mapping == PaceMapping::DhIntegrated {
+            return self.process_integrated_map(response);
+        }
         let pk_ic = dynamic_object(status(response)?, 0x82)?;
         let pk_ifd = self.domain.public_key(self.sk_map.as_bytes())?;
         if same_value(self.domain, pk_ic, pk_ifd.as_bytes()) {
@@ -481,6 +496,23 @@ impl PaceHost {
         h.zeroize();
         self.generator = g?;
         self.pk_map_ic = GroupElement::from_slice(pk_ic)?;
+        self.sk_map = PrivateKey::from_slice(&[])?;
+        self.step = Step::KeyAgreement;
+        Ok(())
+    }
+
+    /// The Integrated Mapping's answer: `7C 00` (or an empty `82`); ĝ = f(R(s, t)).
+    fn process_integrated_map(&mut self, response: &[u8]) -> Result<(), Error> {
+        let data = status(response)?;
+        match dynamic_object(data, 0x82) {
+            Ok([]) | Err(Error::MissingObject { .. }) => {}
+            Ok(_) => return Err(Error::AuthenticationFailed),
+            Err(e) => return Err(e),
+        }
+        let PaceDomain::Dh(group) = self.domain else {
+            return Err(Error::UnsupportedProtocol);
+        };
+        self.generator = group.integrated_map(self.nonce(), self.sk_map.as_bytes())?;
         self.sk_map = PrivateKey::from_slice(&[])?;
         self.step = Step::KeyAgreement;
         Ok(())

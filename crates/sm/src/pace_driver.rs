@@ -51,8 +51,9 @@ pub fn choose_pace<'a>(infos: &SecurityInfos<'a>) -> Option<(PaceInfo<'a>, PaceC
     })
 }
 
-/// The first `PACEInfo` of `infos` that [`establish_pace_domain`] can run (PACE-GM, ECDH or
-/// DH, standardized domain parameters), with its domain.
+/// The first `PACEInfo` of `infos` that [`establish_pace_domain`] can run (PACE-GM with ECDH
+/// or DH, or PACE-IM with DH and AES-128, on standardized domain parameters), with its
+/// domain.
 pub fn choose_pace_domain<'a>(infos: &SecurityInfos<'a>) -> Option<(PaceInfo<'a>, PaceDomain)> {
     infos
         .pace_infos()
@@ -67,6 +68,11 @@ fn choose(p: &PaceInfo<'_>) -> Option<PaceDomain> {
     match (p.mapping()?, domain) {
         (PaceMapping::EcdhGeneric, PaceDomain::Ec(_))
         | (PaceMapping::DhGeneric, PaceDomain::Dh(_)) => Some(domain),
+        (PaceMapping::DhIntegrated, PaceDomain::Dh(_))
+            if p.cipher() == Some(crate::kdf::KeyAlgorithm::Aes128) =>
+        {
+            Some(domain)
+        }
         _ => None,
     }
 }
@@ -103,7 +109,19 @@ fn start<R: TryCryptoRng + ?Sized>(
     password: &PacePassword<'_>,
     rng: &mut R,
 ) -> Result<PaceHost, Error> {
-    let (mut sk_map, n) = draw_private_key(domain, rng)?;
+    let integrated = matches!(
+        crate::pace::parse_protocol(protocol),
+        Some((PaceMapping::DhIntegrated, _))
+    );
+    let (mut sk_map, n) = if integrated {
+        // The Integrated Mapping's nonce t: 16 random bytes.
+        let mut t = [0u8; MAX_PRIVATE_LEN];
+        rng.try_fill_bytes(t.get_mut(..16).unwrap_or(&mut []))
+            .map_err(|_| Error::Randomness)?;
+        (t, 16)
+    } else {
+        draw_private_key(domain, rng)?
+    };
     let sk_eph = draw_private_key(domain, rng);
     let result = sk_eph.and_then(|(mut sk_eph, m)| {
         let host = PaceHost::with_domain(

@@ -22,7 +22,7 @@
 //! TR-03110-3 §A.2.2 / NIST SP 800-56A §5.6.2.3.1).
 
 use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
-use crypto_bigint::{Odd, U256, U2048};
+use crypto_bigint::{NonZero, Odd, U256, U2048, U4096};
 use elliptic_curve::point::AffinePoint;
 use elliptic_curve::sec1::{FromSec1Point, ModulusSize, ToSec1Point};
 use elliptic_curve::{
@@ -32,6 +32,7 @@ use zeroize::Zeroize;
 
 use crate::Error;
 use crate::pace::PaceCurve;
+use crate::primitives::AesKey;
 use crate::security_infos::ParameterId;
 
 /// The longest public value: a 2048-bit DH value (an uncompressed P-521 point is 133 bytes).
@@ -518,6 +519,66 @@ impl DhGroup {
         let all: &[u8] = bytes.as_ref();
         let start = all.len() - self.modulus_len();
         GroupElement::from_slice(all.get(start..).unwrap_or(&[]))
+    }
+}
+
+/// The constants c0 and c1 of the Integrated Mapping's pseudo-random function for AES with
+/// 128-bit blocks (ICAO Doc 9303-11 §4.4.3.3.2, BSI TR-03110-3 §A.3.4.2).
+const IM_C0_128: [u8; 16] = [
+    0xA6, 0x68, 0x89, 0x2A, 0x7C, 0x41, 0xE3, 0xCA, 0x73, 0x9F, 0x40, 0xB0, 0x57, 0xD8, 0x59, 0x04,
+];
+const IM_C1_128: [u8; 16] = [
+    0xA4, 0xE1, 0x36, 0xAC, 0x72, 0x5F, 0x73, 0x8B, 0x01, 0xC1, 0xF6, 0x02, 0x17, 0xC1, 0x88, 0xAD,
+];
+
+impl DhGroup {
+    /// The Integrated Mapping for DH with AES-128 (ICAO Doc 9303-11 §4.4.3.3.2): x = R(s, t),
+    /// the pseudo-random function built from AES (k₀ = E(t, s); for i = 0…n−1: xᵢ =
+    /// E(kᵢ, c1), kᵢ₊₁ = E(kᵢ, c0); n = ⌈(|p| + 64) / 128⌉), then ĝ = (x mod p)^((p−1)/q)
+    /// mod p. `s` is the chip's nonce and `t` the terminal's, 16 bytes each.
+    ///
+    /// # Errors
+    /// [`Error::KeyLength`] for nonces that are not 16 bytes; [`Error::AuthenticationFailed`]
+    /// when ĝ is 1.
+    pub fn integrated_map(self, s: &[u8], t: &[u8]) -> Result<GroupElement, Error> {
+        if s.len() != 16 || t.len() != 16 {
+            return Err(Error::KeyLength { len: s.len() });
+        }
+        let blocks = (8 * self.modulus_len() + 64).div_ceil(128);
+        let mut x = [0u8; 512];
+        let start = x.len() - 16 * blocks;
+        let mut k = [0u8; 16];
+        k.copy_from_slice(s);
+        AesKey::new(t)?.encrypt_block(&mut k)?;
+        for block in x.get_mut(start..).unwrap_or(&mut []).chunks_exact_mut(16) {
+            let key = AesKey::new(&k)?;
+            block.copy_from_slice(&IM_C1_128);
+            key.encrypt_block(block)?;
+            k = IM_C0_128;
+            key.encrypt_block(&mut k)?;
+        }
+        k.zeroize();
+        let r = U4096::from_be_slice(&x);
+        x.zeroize();
+        let (p, _, q) = self.params();
+        let p = wide(p).ok_or(Error::UnsupportedProtocol)?;
+        let q = wide(q).ok_or(Error::UnsupportedProtocol)?;
+        let p_nz = NonZero::new(p)
+            .into_option()
+            .ok_or(Error::UnsupportedProtocol)?;
+        let q_nz = NonZero::new(q)
+            .into_option()
+            .ok_or(Error::UnsupportedProtocol)?;
+        let mut reduced: U2048 = r.rem_vartime(&p_nz);
+        // j = (p − 1) / q is public: exponentiation variable-time in it only.
+        let (j, _) = p.wrapping_sub(&U2048::ONE).div_rem_vartime(&q_nz);
+        let m = self.monty()?;
+        let g = FixedMontyForm::new(&reduced, &m).pow_vartime(&j).retrieve();
+        reduced.zeroize();
+        if g <= U2048::ONE {
+            return Err(Error::AuthenticationFailed);
+        }
+        self.encode(&g)
     }
 }
 

@@ -340,6 +340,19 @@ impl SimChip {
                     .unwrap();
                 (0x80, z)
             }
+            2 if self.oid[8] == 3 => {
+                // Integrated Mapping: t from the terminal, no mapping data back.
+                let t = parse_dynamic_authentication_data(data, 0x81).unwrap();
+                let PaceDomain::Dh(group) = self.domain else {
+                    panic!("DH")
+                };
+                self.g_hat = group
+                    .integrated_map(&self.s, t)
+                    .unwrap()
+                    .as_bytes()
+                    .to_vec();
+                (0x82, vec![])
+            }
             2 => {
                 let pk_map_ifd = parse_dynamic_authentication_data(data, 0x81).unwrap();
                 self.sk_map = self.private_key();
@@ -665,4 +678,85 @@ fn chip_authentication_mapping_over_a_session() {
         &mut TestRng(11),
     );
     assert_eq!(r.err(), Some(Error::MissingObject { tag: 0x8A }));
+}
+
+// ICAO Doc 9303-11 (8th edition), Appendix H.2 ("DH based example" of the Integrated
+// Mapping, 1024-bit MODP group of RFC 5114 §2.1, AES-128): the nonces s and t, the mapped
+// generator, KS_mac, the two public keys and the tokens.
+#[test]
+fn appendix_h2_integrated_mapping_values() {
+    let group = DhGroup::Modp1024_160;
+    let s = hex("FA5B7E3E 49753A0D B9178B7B 9BD898C8");
+    let t = hex("B3A6DB3C 870C3E99 245E0D1C 06B747DE");
+    let g = group.integrated_map(&s, &t).unwrap();
+    assert_eq!(
+        g.as_bytes(),
+        hex(
+            "1D7D767F 11E333BC D6DBAEF4 0E799E7A 926B9697 3550656F F3C83072 6D118D61
+             C276CDCC 61D475CF 03A98E0C 0E79CAEB A5BE2557 8BD4551D 0B109032 36F0B0F9
+             76852FA7 8EEA14EA 0ACA87D1 E91F688F E0DFF897 BBE35A47 2621D343 564B262F
+             34223AE8 FC59B664 BFEDFA2B FE7516CA 5510A6BB B633D517 EC25D4E0 BBAA16C2"
+        )
+    );
+    let oid = hex("04007F00070202040302");
+    let mac = cardwire_sm::kdf::SecretKey::from_slice(&hex("23F0FBD0 5FD6C7B8 B88F4C83 09669061"))
+        .unwrap();
+    let pk_ic = hex(
+        "928D9A0F 9DBA450F 13FC859C 6F290D1D 36E42431 138A4378 500BEB4E 0401854C
+         FF111F71 CB6DC1D0 335807A1 1388CC8E AA87B079 07AAD9FB A6B169AF 6D8C26AF
+         8DDDC39A DC3AD2E3 FF882B84 D23E9768 E95A80E4 746FB07A 9767679F E92133B4
+         D379935C 771BD7FB ED6C7BB4 B1708B27 5EA75679 524CDC9C 6A91370C C662A2F3",
+    );
+    let pk_ifd = hex(
+        "0F0CC629 45A80292 51FB7EF3 C094E12E C68E4EF0 7F27CB9D 9CD04C5C 4250FAE0
+         E4F8A951 557E929A EB48E5C6 DD47F2F5 CD7C351A 9BD2CD72 2C07EDE1 66770F08
+         FFCB3702 62CF308D D7B07F2E 0DA9CAAA 1492344C 85290691 9538C98A 4BA4187E
+         76CE9D87 832386D3 19CE2E04 3C3343AE AE6EDBA1 A9894DC5 094D22F7 FE1351D5",
+    );
+    let t_ifd = authentication_token(KeyAlgorithm::Aes128, &mac, &oid, 0x84, &pk_ic).unwrap();
+    assert_eq!(t_ifd.to_vec(), hex("55D61977 CBF5307E"));
+    let t_ic = authentication_token(KeyAlgorithm::Aes128, &mac, &oid, 0x84, &pk_ifd).unwrap();
+    assert_eq!(t_ic.to_vec(), hex("C2F04230 187E1525"));
+    // K = KDF(PK_IC ^ SK_IFD) gives the appendix's session keys.
+    let k = hex(
+        "419410D6 C0A17A4C 07C54872 CE1CBCEB 0A2705C1 A434C8A8 9A4CFE41 F1D78124
+         CA7EC52B DE7615E5 345E48AB 1ABB6E7D 1D59A57F 3174084D 3CA45703 97C1F622
+         28BDFDB2 DA191EA2 239E2C06 0DBE3BBC 23C2FCD0 AF12E0F9 E0B99FCF 91FF1959
+         011D5798 B2FCBC1F 14FCC24E 441F4C8F 9B08D977 E9498560 E63E7FFA B3134EA7",
+    );
+    assert_eq!(
+        derive_key(&k, COUNTER_ENC, KeyAlgorithm::Aes128).as_bytes(),
+        hex("01AFC10C F87BE36D 8179E873 70171F07")
+    );
+    assert_eq!(
+        derive_key(&k, COUNTER_MAC, KeyAlgorithm::Aes128).as_bytes(),
+        mac.as_bytes()
+    );
+}
+
+#[test]
+fn integrated_mapping_over_a_session() {
+    // id-PACE-DH-IM-AES-CBC-CMAC-128 with parameter IDs 0 and 2 against the simulated chip.
+    for group in [DhGroup::Modp1024_160, DhGroup::Modp2048_256] {
+        let r = run(
+            PaceDomain::Dh(group),
+            "04007F00070202040302",
+            KeyAlgorithm::Aes128,
+        );
+        assert!(matches!(r, Ok(PaceSession::Aes(_))), "{group:?}: {r:?}");
+    }
+    let card_access = hex("3114 3012 060A04007F00070202040302 020102 020100");
+    let infos = SecurityInfos::parse(&card_access).unwrap();
+    let (_, domain) = choose_pace_domain(&infos).unwrap();
+    assert_eq!(domain, PaceDomain::Dh(DhGroup::Modp1024_160));
+    // The IM with another cipher is not supported.
+    assert_eq!(
+        run(
+            PaceDomain::Dh(DhGroup::Modp1024_160),
+            "04007F00070202040304",
+            KeyAlgorithm::Aes256
+        )
+        .err(),
+        Some(Error::UnsupportedProtocol)
+    );
 }
