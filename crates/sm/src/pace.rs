@@ -732,6 +732,21 @@ impl CamProof {
     }
 }
 
+impl CamProof {
+    /// [`verify`](Self::verify) with the chip's static key as read by
+    /// [`ChipPublicKey::from_spki`](crate::chip_auth::ChipPublicKey::from_spki) (EF.CardSecurity's
+    /// `ChipAuthenticationPublicKeyInfo`).
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify); [`Error::UnsupportedProtocol`] for a DH key.
+    pub fn verify_key(&self, key: &crate::chip_auth::ChipPublicKey) -> Result<(), Error> {
+        match key.domain() {
+            PaceDomain::Ec(curve) => self.verify(curve, key.public_key()),
+            PaceDomain::Dh(_) => Err(Error::UnsupportedProtocol),
+        }
+    }
+}
+
 impl core::fmt::Debug for CamProof {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("CamProof")
@@ -1376,6 +1391,8 @@ mod tests {
         assert!(matches!(session, PaceSession::Aes(_)));
         assert_eq!(proof.chip_mapping_key(), &pk_map_ic[..]);
         assert_eq!(proof.verify(curve, &pk_static), Ok(()));
+        let key = crate::chip_auth::ChipPublicKey::new(PaceDomain::Ec(curve), &pk_static).unwrap();
+        assert_eq!(proof.verify_key(&key), Ok(()));
         // Another chip's static key (a cloned EF.CardSecurity), another curve.
         let other = curve.mul(&[0x67; 32], None).unwrap();
         assert_eq!(
