@@ -21,6 +21,7 @@ mod objects;
 pub mod pace;
 pub mod pace_card;
 pub mod pace_driver;
+pub mod pace_group;
 pub mod padding;
 #[cfg(feature = "alloc")]
 pub mod passive;

@@ -1,5 +1,5 @@
-//! PACE v2 with the Generic Mapping over elliptic curves, terminal side (ICAO Doc 9303-11
-//! §4.4, BSI TR-03110-2 §3.2), as a sans-IO engine.
+//! PACE v2 with the Generic Mapping over elliptic curves and MODP groups, terminal side (ICAO
+//! Doc 9303-11 §4.4, BSI TR-03110-2 §3.2), as a sans-IO engine.
 //!
 //! [`PaceHost`] writes MSE:Set AT and the four GENERAL AUTHENTICATE commands and checks the
 //! chip's answers; the caller moves the bytes. The steps, in order:
@@ -12,33 +12,36 @@
 //!    s = D(Kπ, z).
 //! 3. [`map_command`](PaceHost::map_command) (`7C { 81 PK_map,IFD }`); the answer
 //!    (`7C { 82 PK_map,IC }`) to [`process_map`](PaceHost::process_map): H = SK_map,IFD ·
-//!    PK_map,IC, Ĝ = s·G + H.
+//!    PK_map,IC, Ĝ = s·G + H (DH: h = PK_map,IC^SK_map,IFD, ĝ = g^s · h mod p).
 //! 4. [`key_agreement_command`](PaceHost::key_agreement_command) (`7C { 83 PK_IFD }` with
 //!    PK_IFD = SK_IFD · Ĝ); the answer (`7C { 84 PK_IC }`) to
-//!    [`process_key_agreement`](PaceHost::process_key_agreement): K = x(SK_IFD · PK_IC),
-//!    KS_enc = KDF(K, 1), KS_mac = KDF(K, 2).
+//!    [`process_key_agreement`](PaceHost::process_key_agreement): K = x(SK_IFD · PK_IC)
+//!    (DH: K = PK_IC^SK_IFD mod p, of the length of p), KS_enc = KDF(K, 1), KS_mac = KDF(K, 2).
 //! 5. [`mutual_authentication_command`](PaceHost::mutual_authentication_command)
 //!    (`00 86 00 00 0C 7C 0A 85 08` T_IFD `00`), the end of the chain; the answer
 //!    (`7C { 86 T_IC }`) to [`finish`](PaceHost::finish), which checks T_IC and returns the
 //!    secure messaging session with the send sequence counter at 0 (§9.8.6.3 / §4.4.3.4).
 //!
-//! The authentication tokens are T = MAC(KS_mac, `7F49 { 06 OID, 86 point }`) over the other
-//! side's ephemeral key (§4.4.3.4, §9.4.2; AES-CMAC truncated to 8 bytes, or the ISO/IEC
-//! 9797-1 MAC algorithm 3 for 3DES).
+//! The authentication tokens are T = MAC(KS_mac, `7F49 { 06 OID, 86 point }`) (DH:
+//! `84 y`) over the other side's ephemeral key (§4.4.3.4, §9.4.2; AES-CMAC truncated to 8
+//! bytes, or the ISO/IEC 9797-1 MAC algorithm 3 for 3DES).
 //!
-//! Curves: NIST P-256 (`p256`) and brainpoolP256r1 (`bp256`), both RustCrypto; other domain
-//! parameters give [`Error::UnsupportedProtocol`]. Session keys: 3DES and AES-128/192/256
-//! ([`PaceSession`]).
+//! Domain parameters ([`PaceDomain`], table in [`crate::pace_group`]): NIST P-256, P-384,
+//! P-521, brainpoolP256r1 and brainpoolP384r1 (RustCrypto `p256`, `p384`, `p521`, `bp256`,
+//! `bp384`) and the RFC 5114 MODP groups (IDs 0–2, `crypto-bigint`); other domain parameters
+//! give [`Error::UnsupportedProtocol`]. Session keys: 3DES and AES-128/192/256
+//! ([`PaceSession`]). The Chip Authentication Mapping (ECDH, AES) runs as the Generic
+//! Mapping and ends with [`PaceHost::finish_cam`] and [`CamProof::verify`]. The Integrated
+//! Mapping runs for DH with AES-128 ([`DhGroup::integrated_map`]; the terminal's nonce t
+//! takes the place of the mapping key); the Integrated Mapping for ECDH is not implemented.
 //!
-//! The terminal's ephemeral private keys are given to [`PaceHost::new`], drawn by the caller
-//! (the drivers in [`crate::pace_driver`] draw them from a `TryCryptoRng` before anything is
-//! sent).
+//! The terminal's ephemeral private keys are given to [`PaceHost::new`] /
+//! [`PaceHost::with_domain`], drawn by the caller (the drivers in [`crate::pace_driver`] draw
+//! them from a `TryCryptoRng` before anything is sent).
+//!
+//! For the eID PIN (password reference 3), MSE:Set AT may answer with a warning that gives
+//! the retry counter ([`PasswordStatus`], BSI TR-03110-2 §3.5.1 / TR-03110-3 §B.11.1).
 
-use elliptic_curve::point::AffinePoint;
-use elliptic_curve::sec1::{FromSec1Point, ModulusSize, ToSec1Point};
-use elliptic_curve::{
-    CurveArithmetic, Field, FieldBytes, FieldBytesSize, Group, PrimeField, ProjectivePoint, Scalar,
-};
 use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
@@ -47,15 +50,23 @@ use cardwire_apdu::StatusWord;
 
 use crate::kdf::{COUNTER_ENC, COUNTER_MAC, COUNTER_PACE, KeyAlgorithm, SecretKey, derive_key};
 use crate::mrz::MrzInfo;
+use crate::pace_group::{GroupElement, MAX_PUBLIC_LEN, PrivateKey};
 use crate::primitives::{AesCmac, AesKey, RetailMac, TdesKey};
 use crate::security_infos::{ID_PACE, PaceMapping, ParameterId};
 use crate::suite::{AesSuite, TdesSuite};
 use crate::{Error, SmSession};
 
+pub use crate::pace_group::{DhGroup, PaceDomain};
+
 /// The length of an uncompressed point on a 256-bit curve: `04` ‖ x ‖ y.
 pub const POINT_LEN: usize = 65;
 /// The longest protocol OID [`PaceHost`] accepts (content octets).
 const MAX_OID: usize = 16;
+/// The longest command [`PaceHost`] writes: an extended-length GENERAL AUTHENTICATE with a
+/// 2048-bit DH value (4 + 3 + 1 + 3 + 1 + 3 + 256 + 2 bytes).
+pub const MAX_COMMAND_LEN: usize = 280;
+/// The longest token input `7F49 L { 06 OID, 84/86 L key }`.
+const MAX_TOKEN_INPUT: usize = 4 + 2 + MAX_OID + 4 + MAX_PUBLIC_LEN;
 
 /// The password PACE is run with, and its reference in MSE:Set AT's DO `83` (ICAO 9303-11
 /// §4.4.4.1, BSI TR-03110-3 Table D.1: MRZ 1, CAN 2, PIN 3, PUK 4).
@@ -104,6 +115,55 @@ impl core::fmt::Debug for PacePassword<'_> {
     }
 }
 
+/// What MSE:Set AT's status word says about a PIN or PUK password (BSI TR-03110-2 §3.5.1,
+/// TR-03110-3 §B.11.1): the same outcomes as `cardwire_pin::PinOutcome` for `63Cx`/`6983`,
+/// plus the eID's suspension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PasswordStatus {
+    /// `9000`: the password may be used, no failed try recorded.
+    Ready,
+    /// `63Cx`, x ≥ 2: earlier wrong tries; `x` tries are left (`PinOutcome::WrongPin`).
+    WrongPin {
+        /// Tries left.
+        retries_left: u8,
+    },
+    /// `63C1`: one try left and the PIN is suspended: run PACE with the CAN first, then with
+    /// the PIN in the same session.
+    Suspended,
+    /// `63C0` or `6983`: no try left; the PIN is blocked (unblock with the PUK)
+    /// (`PinOutcome::Blocked`).
+    Blocked,
+    /// `6283`: the password is deactivated.
+    Deactivated,
+    /// Another status word: MSE:Set AT was refused.
+    Refused(StatusWord),
+}
+
+impl PasswordStatus {
+    /// Reads MSE:Set AT's status word.
+    pub fn from_status(sw: StatusWord) -> Self {
+        match sw.0 {
+            0x9000 => PasswordStatus::Ready,
+            0x63C0 | 0x6983 => PasswordStatus::Blocked,
+            0x63C1 => PasswordStatus::Suspended,
+            0x63C2..=0x63CF => PasswordStatus::WrongPin {
+                retries_left: (sw.0 & 0x0F) as u8,
+            },
+            0x6283 => PasswordStatus::Deactivated,
+            _ => PasswordStatus::Refused(sw),
+        }
+    }
+
+    /// Whether PACE goes on after this status (the chip decides, for a suspended PIN,
+    /// whether a CAN run came first).
+    pub fn may_continue(self) -> bool {
+        matches!(
+            self,
+            PasswordStatus::Ready | PasswordStatus::WrongPin { .. } | PasswordStatus::Suspended
+        )
+    }
+}
+
 /// An elliptic curve [`PaceHost`] can map on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PaceCurve {
@@ -111,6 +171,12 @@ pub enum PaceCurve {
     NistP256,
     /// brainpoolP256r1 (standardized domain parameters 13).
     BrainpoolP256r1,
+    /// NIST P-384 (standardized domain parameters 15).
+    NistP384,
+    /// brainpoolP384r1 (standardized domain parameters 16).
+    BrainpoolP384r1,
+    /// NIST P-521 (standardized domain parameters 18).
+    NistP521,
 }
 
 impl PaceCurve {
@@ -119,113 +185,40 @@ impl PaceCurve {
         match id {
             ParameterId::NIST_P256 => Some(PaceCurve::NistP256),
             ParameterId::BRAINPOOL_P256R1 => Some(PaceCurve::BrainpoolP256r1),
+            ParameterId::NIST_P384 => Some(PaceCurve::NistP384),
+            ParameterId::BRAINPOOL_P384R1 => Some(PaceCurve::BrainpoolP384r1),
+            ParameterId::NIST_P521 => Some(PaceCurve::NistP521),
             _ => None,
         }
     }
 
-    /// Whether `sk` is a valid private key (1 ≤ sk < n), for rejection sampling.
+    /// Whether `sk` is a valid private key (1 ≤ sk < n), for rejection sampling. For the
+    /// 384- and 521-bit curves see [`is_valid_private_key_bytes`](Self::is_valid_private_key_bytes).
     pub fn is_valid_private_key(self, sk: &[u8; 32]) -> bool {
-        match self {
-            PaceCurve::NistP256 => private::<p256::NistP256>(sk).is_ok(),
-            PaceCurve::BrainpoolP256r1 => private::<bp256::BrainpoolP256r1>(sk).is_ok(),
-        }
+        self.is_valid_private_key_bytes(sk)
     }
 
-    /// k · P (P = the generator when `point` is `None`), uncompressed.
-    pub(crate) fn mul(self, k: &[u8], point: Option<&[u8]>) -> Result<[u8; POINT_LEN], Error> {
-        match self {
-            PaceCurve::NistP256 => mul::<p256::NistP256>(k, point),
-            PaceCurve::BrainpoolP256r1 => mul::<bp256::BrainpoolP256r1>(k, point),
-        }
+    /// k · P (P = the generator when `point` is `None`), uncompressed, on the 256-bit curves
+    /// (every curve: [`PaceDomain::public_key`] and [`PaceDomain::agree`]).
+    ///
+    /// # Errors
+    /// [`Error::KeyLength`] for an invalid k; [`Error::AuthenticationFailed`] for a point not
+    /// on the curve; [`Error::UnsupportedProtocol`] on a curve over 256 bits.
+    pub fn mul(self, k: &[u8], point: Option<&[u8]>) -> Result<[u8; POINT_LEN], Error> {
+        let e = self.mul_any(k, point)?;
+        e.as_bytes()
+            .try_into()
+            .map_err(|_| Error::UnsupportedProtocol)
     }
 
-    /// The generic mapping Ĝ = s · G + H (ICAO 9303-11 §4.4.3.3.1).
+    /// The generic mapping Ĝ = s · G + H (ICAO 9303-11 §4.4.3.3.1), 256-bit curves.
+    #[cfg(test)]
     fn map(self, s: &[u8], h: &[u8]) -> Result<[u8; POINT_LEN], Error> {
-        match self {
-            PaceCurve::NistP256 => map::<p256::NistP256>(s, h),
-            PaceCurve::BrainpoolP256r1 => map::<bp256::BrainpoolP256r1>(s, h),
-        }
+        let e = self.map_any(s, h)?;
+        e.as_bytes()
+            .try_into()
+            .map_err(|_| Error::UnsupportedProtocol)
     }
-}
-
-/// A scalar from up to 32 big-endian bytes (left-padded).
-fn scalar<C: CurveArithmetic>(bytes: &[u8]) -> Result<Scalar<C>, Error> {
-    let mut padded = [0u8; 32];
-    let start = 32usize
-        .checked_sub(bytes.len())
-        .ok_or(Error::KeyLength { len: bytes.len() })?;
-    padded
-        .get_mut(start..)
-        .ok_or(Error::KeyLength { len: bytes.len() })?
-        .copy_from_slice(bytes);
-    let repr = FieldBytes::<C>::try_from(&padded[..]).map_err(|_| Error::KeyLength { len: 32 });
-    padded.zeroize();
-    let s: Option<Scalar<C>> = Scalar::<C>::from_repr(repr?).into();
-    s.ok_or(Error::KeyLength { len: bytes.len() })
-}
-
-/// A private key: a scalar that is not zero.
-fn private<C: CurveArithmetic>(bytes: &[u8]) -> Result<Scalar<C>, Error> {
-    let s = scalar::<C>(bytes)?;
-    if bool::from(s.is_zero()) {
-        return Err(Error::KeyLength { len: bytes.len() });
-    }
-    Ok(s)
-}
-
-/// A point from its uncompressed encoding (on the curve, not the identity).
-fn point<C>(bytes: &[u8]) -> Result<ProjectivePoint<C>, Error>
-where
-    C: CurveArithmetic,
-    AffinePoint<C>: FromSec1Point<C>,
-    FieldBytesSize<C>: ModulusSize,
-{
-    if bytes.len() != POINT_LEN || bytes.first() != Some(&0x04) {
-        return Err(Error::AuthenticationFailed);
-    }
-    let a = AffinePoint::<C>::from_sec1_bytes(bytes).map_err(|_| Error::AuthenticationFailed)?;
-    Ok(ProjectivePoint::<C>::from(a))
-}
-
-fn encode<C>(p: &ProjectivePoint<C>) -> Result<[u8; POINT_LEN], Error>
-where
-    C: CurveArithmetic,
-    AffinePoint<C>: ToSec1Point<C>,
-    FieldBytesSize<C>: ModulusSize,
-{
-    if bool::from(p.is_identity()) {
-        return Err(Error::AuthenticationFailed);
-    }
-    let a: AffinePoint<C> = (*p).into();
-    let sec1 = a.to_sec1_point(false);
-    sec1.as_bytes()
-        .try_into()
-        .map_err(|_| Error::AuthenticationFailed)
-}
-
-fn mul<C>(k: &[u8], base: Option<&[u8]>) -> Result<[u8; POINT_LEN], Error>
-where
-    C: CurveArithmetic,
-    AffinePoint<C>: FromSec1Point<C> + ToSec1Point<C>,
-    FieldBytesSize<C>: ModulusSize,
-{
-    let k = private::<C>(k)?;
-    let base = match base {
-        Some(b) => point::<C>(b)?,
-        None => ProjectivePoint::<C>::generator(),
-    };
-    encode::<C>(&(base * k))
-}
-
-fn map<C>(s: &[u8], h: &[u8]) -> Result<[u8; POINT_LEN], Error>
-where
-    C: CurveArithmetic,
-    AffinePoint<C>: FromSec1Point<C> + ToSec1Point<C>,
-    FieldBytesSize<C>: ModulusSize,
-{
-    let s = scalar::<C>(s).map_err(|_| Error::AuthenticationFailed)?;
-    let h = point::<C>(h)?;
-    encode::<C>(&(ProjectivePoint::<C>::generator() * s + h))
 }
 
 /// The secure messaging session PACE established.
@@ -249,24 +242,27 @@ enum Step {
     Done,
 }
 
-/// PACE-GM with ECDH, terminal side. See the [module documentation](self).
+/// PACE-GM with ECDH or DH, terminal side. See the [module documentation](self).
 pub struct PaceHost {
     step: Step,
     oid: [u8; MAX_OID],
     oid_len: usize,
     reference: u8,
-    curve: PaceCurve,
+    domain: PaceDomain,
     cipher: KeyAlgorithm,
     k_pi: SecretKey,
-    sk_map: [u8; 32],
-    sk_eph: [u8; 32],
+    sk_map: PrivateKey,
+    sk_eph: PrivateKey,
     nonce: [u8; 32],
     nonce_len: usize,
-    generator: [u8; POINT_LEN],
-    pk_ifd: [u8; POINT_LEN],
-    pk_ic: [u8; POINT_LEN],
+    generator: GroupElement,
+    pk_ifd: GroupElement,
+    pk_ic: GroupElement,
+    pk_map_ic: GroupElement,
+    mapping: PaceMapping,
     ks_enc: Option<SecretKey>,
     ks_mac: Option<SecretKey>,
+    password_status: PasswordStatus,
 }
 
 impl PaceHost {
@@ -275,8 +271,9 @@ impl PaceHost {
 
     /// Starts PACE for `protocol` (a `PACEInfo` protocol's OID content octets, e.g.
     /// [`ID_PACE_ECDH_GM_AES_CBC_CMAC_128`](crate::security_infos::ID_PACE_ECDH_GM_AES_CBC_CMAC_128))
-    /// on `curve`, with the password and the terminal's two ephemeral private keys (the
-    /// mapping key and the key agreement key, 32 big-endian bytes each, 1 ≤ k < n).
+    /// on a 256-bit `curve`, with the password and the terminal's two ephemeral private keys
+    /// (the mapping key and the key agreement key, 32 big-endian bytes each, 1 ≤ k < n).
+    /// [`with_domain`](Self::with_domain) takes any supported curve or DH group.
     ///
     /// # Errors
     /// [`Error::UnsupportedProtocol`] for a protocol other than `id-PACE-ECDH-GM-*`;
@@ -288,40 +285,82 @@ impl PaceHost {
         sk_map: [u8; 32],
         sk_eph: [u8; 32],
     ) -> Result<Self, Error> {
+        let mut sk_map = sk_map;
+        let mut sk_eph = sk_eph;
+        let host = Self::with_domain(protocol, PaceDomain::Ec(curve), password, &sk_map, &sk_eph);
+        sk_map.zeroize();
+        sk_eph.zeroize();
+        host
+    }
+
+    /// Starts PACE-GM for `protocol` in `domain` (`id-PACE-ECDH-GM-*` on a curve,
+    /// `id-PACE-DH-GM-*` in a MODP group), with the terminal's two ephemeral private keys
+    /// (big-endian, at most [`PaceDomain::private_key_len`] bytes, 1 ≤ k < order).
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedProtocol`] for another mapping, or a mapping that does not fit the
+    /// domain; [`Error::KeyLength`] for an invalid private key.
+    pub fn with_domain(
+        protocol: &[u8],
+        domain: PaceDomain,
+        password: &PacePassword<'_>,
+        sk_map: &[u8],
+        sk_eph: &[u8],
+    ) -> Result<Self, Error> {
         let (mapping, cipher) = parse_protocol(protocol).ok_or(Error::UnsupportedProtocol)?;
-        if mapping != PaceMapping::EcdhGeneric {
-            return Err(Error::UnsupportedProtocol);
+        match (mapping, domain) {
+            (PaceMapping::EcdhGeneric, PaceDomain::Ec(_))
+            | (PaceMapping::DhGeneric, PaceDomain::Dh(_)) => {}
+            (PaceMapping::EcdhChipAuthentication, PaceDomain::Ec(_))
+                if cipher != KeyAlgorithm::Tdes => {}
+            (PaceMapping::DhIntegrated, PaceDomain::Dh(_)) if cipher == KeyAlgorithm::Aes128 => {}
+            _ => return Err(Error::UnsupportedProtocol),
+        }
+        // For the Integrated Mapping, `sk_map` is the terminal's nonce t (16 bytes).
+        let map_ok = if mapping == PaceMapping::DhIntegrated {
+            sk_map.len() == 16
+        } else {
+            domain.is_valid_private_key(sk_map)
+        };
+        if !map_ok || !domain.is_valid_private_key(sk_eph) {
+            return Err(Error::KeyLength {
+                len: domain.private_key_len(),
+            });
         }
         let mut oid = [0u8; MAX_OID];
         oid.get_mut(..protocol.len())
             .ok_or(Error::UnsupportedProtocol)?
             .copy_from_slice(protocol);
-        let host = Self {
+        Ok(Self {
             step: Step::Start,
             oid,
             oid_len: protocol.len(),
             reference: password.reference(),
-            curve,
+            domain,
             cipher,
             k_pi: password.key(cipher),
-            sk_map,
-            sk_eph,
+            sk_map: PrivateKey::from_slice(sk_map)?,
+            sk_eph: PrivateKey::from_slice(sk_eph)?,
             nonce: [0; 32],
             nonce_len: 0,
-            generator: [0; POINT_LEN],
-            pk_ifd: [0; POINT_LEN],
-            pk_ic: [0; POINT_LEN],
+            generator: GroupElement::EMPTY,
+            pk_ifd: GroupElement::EMPTY,
+            pk_ic: GroupElement::EMPTY,
+            pk_map_ic: GroupElement::EMPTY,
+            mapping,
             ks_enc: None,
             ks_mac: None,
-        };
-        if !curve.is_valid_private_key(&host.sk_map) || !curve.is_valid_private_key(&host.sk_eph) {
-            return Err(Error::KeyLength { len: 32 });
-        }
-        Ok(host)
+            password_status: PasswordStatus::Ready,
+        })
     }
 
     fn oid(&self) -> &[u8] {
         self.oid.get(..self.oid_len).unwrap_or(&[])
+    }
+
+    /// The domain parameters of the run.
+    pub fn domain(&self) -> PaceDomain {
+        self.domain
     }
 
     /// MSE:Set AT (`00 22 C1 A4`, ICAO 9303-11 §4.4.4.1) with DO `80` (the protocol) and DO
@@ -343,17 +382,35 @@ impl PaceHost {
         Ok(needed)
     }
 
-    /// Checks the answer to MSE:Set AT (only the status word; `63Cx` on an eID PIN gives the
-    /// retries left through [`Error::CardRefused`]'s status word).
+    /// Checks the answer to MSE:Set AT. `9000` goes on. For the eID PIN and PUK (references
+    /// 3 and 4) the warnings `63Cx` (x ≥ 1) also go on, recorded in
+    /// [`password_status`](Self::password_status) (BSI TR-03110-2 §3.5.1): the chip then
+    /// decides (a wrong PIN fails the tokens; a suspended PIN needs a CAN run first).
     ///
     /// # Errors
-    /// [`Error::CardRefused`] for a status other than `9000`; [`Error::WrongState`] out of
-    /// order.
+    /// [`Error::CardRefused`] for any other status (read it with
+    /// [`PasswordStatus::from_status`]: `63C0`/`6983` blocked, `6283` deactivated);
+    /// [`Error::WrongState`] out of order.
     pub fn check_mse_set_at(&mut self, response: &[u8]) -> Result<(), Error> {
         self.expect(Step::Start)?;
-        status(response)?;
+        let sw = match response.split_last_chunk::<2>() {
+            Some((_, sw)) => StatusWord(u16::from_be_bytes(*sw)),
+            None => return Err(Error::LengthMismatch { offset: 0 }),
+        };
+        let pin = matches!(self.reference, 3 | 4);
+        let password_status = PasswordStatus::from_status(sw);
+        if sw != StatusWord::SUCCESS && !(pin && password_status.may_continue()) {
+            return Err(Error::CardRefused { sw });
+        }
+        self.password_status = password_status;
         self.step = Step::Nonce;
         Ok(())
+    }
+
+    /// What MSE:Set AT said about the password ([`PasswordStatus::Ready`] unless an eID PIN
+    /// or PUK warning came).
+    pub fn password_status(&self) -> PasswordStatus {
+        self.password_status
     }
 
     /// [`PaceHost::NONCE_COMMAND`].
@@ -402,75 +459,116 @@ impl PaceHost {
     }
 
     /// GENERAL AUTHENTICATE step 2 (chained): `7C { 81 PK_map,IFD }` with PK_map,IFD =
-    /// SK_map,IFD · G. Returns the length written to `out` (74 bytes).
+    /// SK_map,IFD · G (or g^SK_map,IFD). Returns the length written to `out` (74 bytes on a
+    /// 256-bit curve; an extended-length command for 2048-bit DH).
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`]; [`Error::KeyLength`] for an unusable key.
     pub fn map_command(&self, out: &mut [u8]) -> Result<usize, Error> {
-        let pk = self.curve.mul(&self.sk_map, None)?;
-        ga_point_command(0x10, 0x81, &pk, out)
+        if self.mapping == PaceMapping::DhIntegrated {
+            // The Integrated Mapping sends the terminal's nonce t (§4.4.4.2).
+            return ga_command(0x10, 0x81, self.sk_map.as_bytes(), out);
+        }
+        let pk = self.domain.public_key(self.sk_map.as_bytes())?;
+        ga_command(0x10, 0x81, pk.as_bytes(), out)
     }
 
     /// Processes `7C { 82 PK_map,IC }` ‖ SW: H = SK_map,IFD · PK_map,IC and the mapped
-    /// generator Ĝ = s · G + H (§4.4.3.3.1).
+    /// generator Ĝ = s · G + H (§4.4.3.3.1; DH: h = PK_map,IC^SK_map,IFD, ĝ = g^s · h).
     ///
     /// # Errors
     /// [`Error::CardRefused`]; [`Error::MalformedObject`] / [`Error::MissingObject`];
-    /// [`Error::AuthenticationFailed`] for a point not on the curve, the terminal's own
-    /// mapping key reflected, or an identity result; [`Error::WrongState`].
+    /// [`Error::AuthenticationFailed`] for a point not on the curve (a DH value outside the
+    /// subgroup), the terminal's own mapping key reflected, or an identity result;
+    /// [`Error::WrongState`].
     pub fn process_map(&mut self, response: &[u8]) -> Result<(), Error> {
         self.expect(Step::Map)?;
+        if self.mapping == PaceMapping::DhIntegrated {
+            return self.process_integrated_map(response);
+        }
         let pk_ic = dynamic_object(status(response)?, 0x82)?;
-        let pk_ifd = self.curve.mul(&self.sk_map, None)?;
-        if bool::from(pk_ic.ct_eq(&pk_ifd[..])) {
+        let pk_ifd = self.domain.public_key(self.sk_map.as_bytes())?;
+        if same_value(self.domain, pk_ic, pk_ifd.as_bytes()) {
             return Err(Error::AuthenticationFailed);
         }
-        let mut h = self.curve.mul(&self.sk_map, Some(pk_ic))?;
-        let g = self.curve.map(self.nonce(), &h);
+        let mut h = self.domain.agree(self.sk_map.as_bytes(), pk_ic)?;
+        let g = self.domain.map_generic(self.nonce(), h.as_bytes());
         h.zeroize();
         self.generator = g?;
-        self.sk_map.zeroize();
+        self.pk_map_ic = GroupElement::from_slice(pk_ic)?;
+        self.sk_map = PrivateKey::from_slice(&[])?;
         self.step = Step::KeyAgreement;
         Ok(())
     }
 
-    /// The mapped generator Ĝ, uncompressed (after [`process_map`](Self::process_map)).
-    pub fn mapped_generator(&self) -> &[u8; POINT_LEN] {
-        &self.generator
+    /// The Integrated Mapping's answer: `7C 00` (or an empty `82`); ĝ = f(R(s, t)).
+    fn process_integrated_map(&mut self, response: &[u8]) -> Result<(), Error> {
+        let data = status(response)?;
+        match dynamic_object(data, 0x82) {
+            Ok([]) | Err(Error::MissingObject { .. }) => {}
+            Ok(_) => return Err(Error::AuthenticationFailed),
+            Err(e) => return Err(e),
+        }
+        let PaceDomain::Dh(group) = self.domain else {
+            return Err(Error::UnsupportedProtocol);
+        };
+        self.generator = group.integrated_map(self.nonce(), self.sk_map.as_bytes())?;
+        self.sk_map = PrivateKey::from_slice(&[])?;
+        self.step = Step::KeyAgreement;
+        Ok(())
     }
 
-    /// GENERAL AUTHENTICATE step 3 (chained): `7C { 83 PK_IFD }` with PK_IFD = SK_IFD · Ĝ.
+    /// The mapped generator Ĝ, uncompressed (after [`process_map`](Self::process_map)), on a
+    /// 256-bit curve; for the other domains the first 65 bytes of
+    /// [`mapped_generator_bytes`](Self::mapped_generator_bytes).
+    pub fn mapped_generator(&self) -> &[u8; POINT_LEN] {
+        self.generator
+            .buffer()
+            .first_chunk::<POINT_LEN>()
+            .unwrap_or(&[0; POINT_LEN])
+    }
+
+    /// The mapped generator (a point, or the DH value ĝ of the length of p).
+    pub fn mapped_generator_bytes(&self) -> &[u8] {
+        self.generator.as_bytes()
+    }
+
+    /// GENERAL AUTHENTICATE step 3 (chained): `7C { 83 PK_IFD }` with PK_IFD = SK_IFD · Ĝ
+    /// (DH: ĝ^SK_IFD).
     ///
     /// # Errors
     /// [`Error::WrongState`] before [`process_map`](Self::process_map);
     /// [`Error::BufferTooSmall`].
     pub fn key_agreement_command(&mut self, out: &mut [u8]) -> Result<usize, Error> {
         self.expect(Step::KeyAgreement)?;
-        self.pk_ifd = self.curve.mul(&self.sk_eph, Some(&self.generator))?;
-        ga_point_command(0x10, 0x83, &self.pk_ifd, out)
+        self.pk_ifd = self
+            .domain
+            .public_key_on(self.sk_eph.as_bytes(), self.generator.as_bytes())?;
+        ga_command(0x10, 0x83, self.pk_ifd.as_bytes(), out)
     }
 
-    /// Processes `7C { 84 PK_IC }` ‖ SW: K = x(SK_IFD · PK_IC), KS_enc and KS_mac (§9.7.1).
+    /// Processes `7C { 84 PK_IC }` ‖ SW: K = x(SK_IFD · PK_IC) (DH: PK_IC^SK_IFD mod p),
+    /// KS_enc and KS_mac (§9.7.1).
     ///
     /// # Errors
     /// As [`process_map`](Self::process_map); also [`Error::WrongState`] before
     /// [`key_agreement_command`](Self::key_agreement_command).
     pub fn process_key_agreement(&mut self, response: &[u8]) -> Result<(), Error> {
         self.expect(Step::KeyAgreement)?;
-        if self.pk_ifd[0] != 0x04 {
+        if self.pk_ifd.is_empty() {
             return Err(Error::WrongState);
         }
         let pk_ic = dynamic_object(status(response)?, 0x84)?;
-        if bool::from(pk_ic.ct_eq(&self.pk_ifd[..])) {
+        if same_value(self.domain, pk_ic, self.pk_ifd.as_bytes()) {
             return Err(Error::AuthenticationFailed);
         }
-        let mut shared = self.curve.mul(&self.sk_eph, Some(pk_ic))?;
-        let k = shared.get(1..33).unwrap_or(&[]);
+        let mut shared = self.domain.agree(self.sk_eph.as_bytes(), pk_ic)?;
+        let k = self.domain.shared_secret(&shared);
         self.ks_enc = Some(derive_key(k, COUNTER_ENC, self.cipher));
         self.ks_mac = Some(derive_key(k, COUNTER_MAC, self.cipher));
         shared.zeroize();
-        self.sk_eph.zeroize();
-        self.pk_ic.copy_from_slice(pk_ic);
+        self.sk_eph = PrivateKey::from_slice(&[])?;
+        self.pk_ic = GroupElement::from_slice(pk_ic)?;
         self.step = Step::Tokens;
         Ok(())
     }
@@ -481,30 +579,15 @@ impl PaceHost {
         self.ks_enc.as_ref().zip(self.ks_mac.as_ref())
     }
 
-    fn token(&self, point: &[u8; POINT_LEN]) -> Result<[u8; 8], Error> {
+    fn token(&self, public: &GroupElement) -> Result<[u8; 8], Error> {
         let mac_key = self.ks_mac.as_ref().ok_or(Error::WrongState)?;
-        let mut input = [0u8; 96];
-        let n = auth_token_input(self.oid(), point, &mut input)?;
-        let data = input.get(..n).unwrap_or(&[]);
-        let mut t = [0u8; 8];
-        if self.cipher == KeyAlgorithm::Tdes {
-            // ISO/IEC 9797-1 padding method 2, then MAC algorithm 3.
-            let mut padded = [0u8; 104];
-            let len = (n / 8 + 1) * 8;
-            if let Some(p) = padded.get_mut(..n) {
-                p.copy_from_slice(data);
-            }
-            if let Some(b) = padded.get_mut(n) {
-                *b = 0x80;
-            }
-            let mut mac = RetailMac::new(mac_key.as_bytes())?;
-            t = mac.compute(&[padded.get(..len).unwrap_or(&[])]);
-        } else {
-            let mut mac = AesCmac::new(mac_key.as_bytes())?;
-            let full = mac.compute(&[data]);
-            t.copy_from_slice(full.get(..8).unwrap_or(&[0; 8]));
-        }
-        Ok(t)
+        authentication_token(
+            self.cipher,
+            mac_key,
+            self.oid(),
+            self.domain.public_key_tag(),
+            self.domain.token_public_key(public.as_bytes()),
+        )
     }
 
     /// GENERAL AUTHENTICATE step 4, the last of the chain: `00 86 00 00 0C 7C 0A 85 08` T_IFD
@@ -541,13 +624,49 @@ impl PaceHost {
         }
         self.step = Step::Done;
         let (enc, mac) = self.session_keys().ok_or(Error::WrongState)?;
-        if self.cipher == KeyAlgorithm::Tdes {
-            let suite = TdesSuite::new(enc.as_bytes(), mac.as_bytes())?;
-            Ok(PaceSession::Tdes(SmSession::host(suite, &[0; 8])?))
-        } else {
-            let suite = AesSuite::new(enc.as_bytes(), mac.as_bytes())?;
-            Ok(PaceSession::Aes(SmSession::host(suite, &[0; 16])?))
+        session(self.cipher, enc, mac)
+    }
+
+    /// For the Chip Authentication Mapping (`id-PACE-ECDH-CAM-*`, ICAO 9303-11 §4.4.3.3.3,
+    /// §4.4.3.5): checks `7C { 86 T_IC, 8A A_IC }` ‖ SW like [`finish`](Self::finish) and
+    /// decrypts the chip authentication data CA_IC = D(KS_enc, A_IC) (AES-CBC, IV =
+    /// E(KS_enc, `FF…FF`), padding method 2). The chip is authenticated only once
+    /// [`CamProof::verify`] has checked CA_IC against the chip's static key from
+    /// EF.CardSecurity (itself checked by passive authentication).
+    ///
+    /// # Errors
+    /// As [`finish`](Self::finish); [`Error::UnsupportedProtocol`] for a run that is not
+    /// CAM; [`Error::MissingObject`] without `8A`; [`Error::AuthenticationFailed`] for
+    /// A_IC that is not a whole number of blocks or has no padding.
+    pub fn finish_cam(self, response: &[u8]) -> Result<(PaceSession, CamProof), Error> {
+        if self.mapping != PaceMapping::EcdhChipAuthentication {
+            return Err(Error::UnsupportedProtocol);
         }
+        let PaceDomain::Ec(curve) = self.domain else {
+            return Err(Error::UnsupportedProtocol);
+        };
+        let data = status(response)?;
+        let a_ic = dynamic_object(data, 0x8A)?;
+        let enc = self.ks_enc.as_ref().ok_or(Error::WrongState)?;
+        let mut buf = [0u8; 96];
+        let ca = buf
+            .get_mut(..a_ic.len())
+            .filter(|b| !b.is_empty() && b.len() % 16 == 0)
+            .ok_or(Error::AuthenticationFailed)?;
+        ca.copy_from_slice(a_ic);
+        let key = AesKey::new(enc.as_bytes())?;
+        let mut iv = [0xFFu8; 16];
+        key.encrypt_block(&mut iv)?;
+        key.decrypt_cbc(&iv, ca)?;
+        let len = crate::padding::unpad(ca, 16).map_err(|_| Error::AuthenticationFailed)?;
+        let proof = CamProof {
+            curve,
+            pk_map_ic: self.pk_map_ic,
+            ca_ic: PrivateKey::from_slice(ca.get(..len).unwrap_or(&[]))?,
+        };
+        buf.zeroize();
+        let session = self.finish(response)?;
+        Ok((session, proof))
     }
 
     fn expect(&self, step: Step) -> Result<(), Error> {
@@ -561,8 +680,6 @@ impl PaceHost {
 
 impl Drop for PaceHost {
     fn drop(&mut self) {
-        self.sk_map.zeroize();
-        self.sk_eph.zeroize();
         self.nonce.zeroize();
         self.generator.zeroize();
     }
@@ -572,14 +689,129 @@ impl core::fmt::Debug for PaceHost {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("PaceHost")
             .field("step", &self.step)
-            .field("curve", &self.curve)
+            .field("domain", &self.domain)
             .field("cipher", &self.cipher)
             .finish_non_exhaustive()
     }
 }
 
+/// The chip authentication data of a PACE-CAM run ([`PaceHost::finish_cam`]), to be checked
+/// against the chip's static key.
+pub struct CamProof {
+    curve: PaceCurve,
+    pk_map_ic: GroupElement,
+    ca_ic: PrivateKey,
+}
+
+impl CamProof {
+    /// The chip's mapping key PK_map,IC of the run.
+    pub fn chip_mapping_key(&self) -> &[u8] {
+        self.pk_map_ic.as_bytes()
+    }
+
+    /// Checks PK_map,IC = CA_IC · PK_IC (ICAO 9303-11 §4.4.3.5.2) for the chip's static key
+    /// PK_IC (EF.CardSecurity's `ChipAuthenticationPublicKeyInfo`, uncompressed, on the
+    /// run's curve).
+    ///
+    /// # Errors
+    /// [`Error::AuthenticationFailed`] when it does not hold, or PK_IC is not on the curve or
+    /// CA_IC is not a valid scalar; [`Error::UnsupportedProtocol`] for a key on another curve.
+    pub fn verify(&self, chip_key_curve: PaceCurve, chip_key: &[u8]) -> Result<(), Error> {
+        if chip_key_curve != self.curve {
+            return Err(Error::UnsupportedProtocol);
+        }
+        let expected = self
+            .curve
+            .mul_any(self.ca_ic.as_bytes(), Some(chip_key))
+            .map_err(|_| Error::AuthenticationFailed)?;
+        if bool::from(expected.as_bytes().ct_eq(self.pk_map_ic.as_bytes())) {
+            Ok(())
+        } else {
+            Err(Error::AuthenticationFailed)
+        }
+    }
+}
+
+impl CamProof {
+    /// [`verify`](Self::verify) with the chip's static key as read by
+    /// [`ChipPublicKey::from_spki`](crate::chip_auth::ChipPublicKey::from_spki) (EF.CardSecurity's
+    /// `ChipAuthenticationPublicKeyInfo`).
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify); [`Error::UnsupportedProtocol`] for a DH key.
+    pub fn verify_key(&self, key: &crate::chip_auth::ChipPublicKey) -> Result<(), Error> {
+        match key.domain() {
+            PaceDomain::Ec(curve) => self.verify(curve, key.public_key()),
+            PaceDomain::Dh(_) => Err(Error::UnsupportedProtocol),
+        }
+    }
+}
+
+impl core::fmt::Debug for CamProof {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CamProof")
+            .field("curve", &self.curve)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether two public values are equal (a reflected key), comparing DH values as integers.
+fn same_value(domain: PaceDomain, a: &[u8], b: &[u8]) -> bool {
+    let a = domain.token_public_key(a);
+    let b = domain.token_public_key(b);
+    bool::from(a.ct_eq(b))
+}
+
+/// The host session for the derived keys, SSC = 0.
+pub(crate) fn session(
+    cipher: KeyAlgorithm,
+    enc: &SecretKey,
+    mac: &SecretKey,
+) -> Result<PaceSession, Error> {
+    if cipher == KeyAlgorithm::Tdes {
+        let suite = TdesSuite::new(enc.as_bytes(), mac.as_bytes())?;
+        Ok(PaceSession::Tdes(SmSession::host(suite, &[0; 8])?))
+    } else {
+        let suite = AesSuite::new(enc.as_bytes(), mac.as_bytes())?;
+        Ok(PaceSession::Aes(SmSession::host(suite, &[0; 16])?))
+    }
+}
+
+/// The authentication token T = MAC(KS_mac, `7F49 { 06 OID, tag key }`) (ICAO 9303-11
+/// §4.4.3.4, §9.4.2): AES-CMAC truncated to 8 bytes, or for 3DES the ISO/IEC 9797-1 MAC
+/// algorithm 3 over the input padded with method 2.
+///
+/// # Errors
+/// [`Error::BufferTooSmall`] for an OID or key too long; [`Error::KeyLength`].
+pub fn authentication_token(
+    cipher: KeyAlgorithm,
+    mac_key: &SecretKey,
+    oid: &[u8],
+    key_tag: u8,
+    public_key: &[u8],
+) -> Result<[u8; 8], Error> {
+    let mut input = [0u8; MAX_TOKEN_INPUT + 8];
+    let n = token_input(oid, key_tag, public_key, &mut input)?;
+    let data = input.get(..n).unwrap_or(&[]);
+    let mut t = [0u8; 8];
+    if cipher == KeyAlgorithm::Tdes {
+        // ISO/IEC 9797-1 padding method 2, then MAC algorithm 3.
+        let len = (n / 8 + 1) * 8;
+        if let Some(b) = input.get_mut(n) {
+            *b = 0x80;
+        }
+        let mut mac = RetailMac::new(mac_key.as_bytes())?;
+        t = mac.compute(&[input.get(..len).unwrap_or(&[])]);
+    } else {
+        let mut mac = AesCmac::new(mac_key.as_bytes())?;
+        let full = mac.compute(&[data]);
+        t.copy_from_slice(full.get(..8).unwrap_or(&[0; 8]));
+    }
+    Ok(t)
+}
+
 /// The mapping and cipher of an `id-PACE-*` protocol OID.
-fn parse_protocol(oid: &[u8]) -> Option<(PaceMapping, KeyAlgorithm)> {
+pub(crate) fn parse_protocol(oid: &[u8]) -> Option<(PaceMapping, KeyAlgorithm)> {
     let rest = oid.strip_prefix(ID_PACE)?;
     let (mapping, cipher) = match rest {
         [m, c] => (*m, *c),
@@ -603,39 +835,80 @@ fn parse_protocol(oid: &[u8]) -> Option<(PaceMapping, KeyAlgorithm)> {
     Some((mapping, cipher))
 }
 
-/// The authentication token input `7F49 L { 06 L OID, 86 41 point }` (§4.4.3.4, §9.4.2).
-fn auth_token_input(oid: &[u8], point: &[u8; POINT_LEN], out: &mut [u8]) -> Result<usize, Error> {
-    let inner = 2 + oid.len() + 2 + POINT_LEN;
-    let needed = 3 + inner;
+/// The length of a BER length field for `len`.
+pub(crate) fn length_len(len: usize) -> usize {
+    match len {
+        0..=0x7F => 1,
+        0x80..=0xFF => 2,
+        _ => 3,
+    }
+}
+
+/// Writes a BER definite length (up to 65535).
+pub(crate) fn put_length(w: &mut Writer<'_>, len: usize) {
+    match len {
+        0..=0x7F => w.put(&[len as u8]),
+        0x80..=0xFF => w.put(&[0x81, len as u8]),
+        _ => w.put(&[0x82, (len >> 8) as u8, len as u8]),
+    }
+}
+
+/// The authentication token input `7F49 L { 06 L OID, tag L key }` (§4.4.3.4, §9.4.2).
+fn token_input(oid: &[u8], tag: u8, key: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    let key_do = 1 + length_len(key.len()) + key.len();
+    let inner = 2 + oid.len() + key_do;
+    let needed = 2 + length_len(inner) + inner;
+    if oid.len() > 0x7F {
+        return Err(Error::BufferTooSmall { needed });
+    }
     let out = out
         .get_mut(..needed)
         .ok_or(Error::BufferTooSmall { needed })?;
     let mut w = Writer::new(out);
-    w.put(&[0x7F, 0x49, inner as u8, 0x06, oid.len() as u8]);
+    w.put(&[0x7F, 0x49]);
+    put_length(&mut w, inner);
+    w.put(&[0x06, oid.len() as u8]);
     w.put(oid);
-    w.put(&[0x86, POINT_LEN as u8]);
-    w.put(point);
+    w.put(&[tag]);
+    put_length(&mut w, key.len());
+    w.put(key);
     Ok(needed)
 }
 
-/// A chained GENERAL AUTHENTICATE carrying `7C { tag point }`, Le = `00`.
-fn ga_point_command(
-    cla: u8,
-    tag: u8,
-    point: &[u8; POINT_LEN],
-    out: &mut [u8],
-) -> Result<usize, Error> {
-    const NEEDED: usize = 5 + 4 + POINT_LEN + 1;
+/// The authentication token input for a 256-bit point (tests).
+#[cfg(test)]
+fn auth_token_input(oid: &[u8], point: &[u8; POINT_LEN], out: &mut [u8]) -> Result<usize, Error> {
+    token_input(oid, 0x86, point, out)
+}
+
+/// A GENERAL AUTHENTICATE carrying `7C { tag value }` with Le = `00` (`00 00` in an
+/// extended-length command, used when the data exceeds 255 bytes).
+pub(crate) fn ga_command(cla: u8, tag: u8, value: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    let inner = 1 + length_len(value.len()) + value.len();
+    let data = 1 + length_len(inner) + inner;
+    let extended = data > 0xFF;
+    let needed = 4 + if extended { 3 + data + 2 } else { 1 + data + 1 };
     let out = out
-        .get_mut(..NEEDED)
-        .ok_or(Error::BufferTooSmall { needed: NEEDED })?;
+        .get_mut(..needed)
+        .ok_or(Error::BufferTooSmall { needed })?;
     let mut w = Writer::new(out);
-    let inner = 2 + POINT_LEN;
-    w.put(&[cla, 0x86, 0x00, 0x00, (inner + 2) as u8, 0x7C, inner as u8]);
-    w.put(&[tag, POINT_LEN as u8]);
-    w.put(point);
-    w.put(&[0x00]);
-    Ok(NEEDED)
+    w.put(&[cla, 0x86, 0x00, 0x00]);
+    if extended {
+        w.put(&[0x00, (data >> 8) as u8, data as u8]);
+    } else {
+        w.put(&[data as u8]);
+    }
+    w.put(&[0x7C]);
+    put_length(&mut w, inner);
+    w.put(&[tag]);
+    put_length(&mut w, value.len());
+    w.put(value);
+    if extended {
+        w.put(&[0x00, 0x00]);
+    } else {
+        w.put(&[0x00]);
+    }
+    Ok(needed)
 }
 
 /// Splits `data ‖ SW`, refusing any status but `9000`.
@@ -780,6 +1053,12 @@ mod tests {
         let mut v = data.to_vec();
         v.extend_from_slice(&[0x90, 0x00]);
         v
+    }
+
+    fn point_answer_bytes(tag: u8, point: &[u8]) -> std::vec::Vec<u8> {
+        let mut v = std::vec![0x7C, 0x43, tag, 0x41];
+        v.extend_from_slice(point);
+        ok(&v)
     }
 
     fn point_answer(tag: u8, point: &str) -> std::vec::Vec<u8> {
@@ -1044,5 +1323,97 @@ mod tests {
         let mut a = hex("7C0A8608");
         a.extend_from_slice(&t_ic[..8]);
         assert!(matches!(h.finish(&ok(&a)).unwrap(), PaceSession::Aes(_)));
+    }
+
+    /// PACE-CAM on P-256 against a chip simulated here (no vector used from Appendix I): the
+    /// chip's CA_IC = SK_IC⁻¹ · SK_map,IC verifies against its static key and not another.
+    #[test]
+    fn cam_run_verifies_the_chip_static_key() {
+        use elliptic_curve::PrimeField;
+        let curve = PaceCurve::NistP256;
+        let can = b"123456";
+        let pw = PacePassword::Can(can);
+        // id-PACE-ECDH-CAM-AES-CBC-CMAC-128
+        let oid = hex("04007F00070202040602");
+        let mut h = PaceHost::new(&oid, curve, &pw, [0x11; 32], [0x22; 32]).unwrap();
+        h.check_mse_set_at(&[0x90, 0x00]).unwrap();
+        let s = [0x5Au8; 16];
+        let mut z = s;
+        AesKey::new(pw.key(KeyAlgorithm::Aes128).as_bytes())
+            .unwrap()
+            .encrypt_cbc(&[0; 16], &mut z)
+            .unwrap();
+        let mut a = std::vec![0x7C, 0x12, 0x80, 0x10];
+        a.extend_from_slice(&z);
+        h.process_nonce(&ok(&a)).unwrap();
+        let sk_static = [0x66u8; 32];
+        let pk_static = curve.mul(&sk_static, None).unwrap();
+        let chip_map = [0x33u8; 32];
+        let pk_map_ic = curve.mul(&chip_map, None).unwrap();
+        let mut cmd = [0u8; 128];
+        let n = h.map_command(&mut cmd).unwrap();
+        let pk_map_ifd: [u8; 65] = cmd[9..n - 1].try_into().unwrap();
+        h.process_map(&point_answer_bytes(0x82, &pk_map_ic))
+            .unwrap();
+        let chip_h = curve.mul(&chip_map, Some(&pk_map_ifd)).unwrap();
+        let chip_g = curve.map(&s, &chip_h).unwrap();
+        let chip_eph = [0x44u8; 32];
+        let pk_ic = curve.mul(&chip_eph, Some(&chip_g)).unwrap();
+        let n = h.key_agreement_command(&mut cmd).unwrap();
+        let pk_ifd: [u8; 65] = cmd[9..n - 1].try_into().unwrap();
+        h.process_key_agreement(&point_answer_bytes(0x84, &pk_ic))
+            .unwrap();
+        let shared = curve.mul(&chip_eph, Some(&pk_ifd)).unwrap();
+        let ks_enc = derive_key(&shared[1..33], COUNTER_ENC, KeyAlgorithm::Aes128);
+        let ks_mac = derive_key(&shared[1..33], COUNTER_MAC, KeyAlgorithm::Aes128);
+        let mut input = [0u8; 96];
+        let len = auth_token_input(&oid, &pk_ifd, &mut input).unwrap();
+        let t_ic = AesCmac::new(ks_mac.as_bytes())
+            .unwrap()
+            .compute(&[&input[..len]]);
+        // CA_IC = SK_IC^-1 · SK_map,IC mod n, padded, AES-CBC with IV = E(KS_enc, FF..FF).
+        let scalar = |b: [u8; 32]| p256::Scalar::from_repr(b.into()).unwrap();
+        let ca = scalar(sk_static).invert().unwrap() * scalar(chip_map);
+        let mut a_ic = [0u8; 48];
+        a_ic[..32].copy_from_slice(&ca.to_repr());
+        a_ic[32] = 0x80;
+        let key = AesKey::new(ks_enc.as_bytes()).unwrap();
+        let mut iv = [0xFF; 16];
+        key.encrypt_block(&mut iv).unwrap();
+        key.encrypt_cbc(&iv, &mut a_ic).unwrap();
+        let n = h.mutual_authentication_command(&mut cmd).unwrap();
+        assert_eq!(n, 18);
+        let mut answer = hex("7C3C 8608");
+        answer.extend_from_slice(&t_ic[..8]);
+        answer.extend([0x8A, 0x30]);
+        answer.extend_from_slice(&a_ic);
+        let (session, proof) = h.finish_cam(&ok(&answer)).unwrap();
+        assert!(matches!(session, PaceSession::Aes(_)));
+        assert_eq!(proof.chip_mapping_key(), &pk_map_ic[..]);
+        assert_eq!(proof.verify(curve, &pk_static), Ok(()));
+        let key = crate::chip_auth::ChipPublicKey::new(PaceDomain::Ec(curve), &pk_static).unwrap();
+        assert_eq!(proof.verify_key(&key), Ok(()));
+        // Another chip's static key (a cloned EF.CardSecurity), another curve.
+        let other = curve.mul(&[0x67; 32], None).unwrap();
+        assert_eq!(
+            proof.verify(curve, &other),
+            Err(Error::AuthenticationFailed)
+        );
+        assert_eq!(
+            proof.verify(PaceCurve::BrainpoolP256r1, &pk_static),
+            Err(Error::UnsupportedProtocol)
+        );
+        // CAM is refused with 3DES; finish_cam is refused on a GM run.
+        assert_eq!(
+            PaceHost::new(&hex("04007F00070202040601"), curve, &pw, [1; 32], [1; 32]).unwrap_err(),
+            Error::UnsupportedProtocol
+        );
+        let m = mrz();
+        let h = run_to_tokens(&m);
+        assert_eq!(
+            h.finish_cam(&hex("7C0A86083ABB9674BCE93C089000"))
+                .unwrap_err(),
+            Error::UnsupportedProtocol
+        );
     }
 }

@@ -10,8 +10,17 @@
 //! in `1..n` is discarded and drawn again). A generator that fails gives
 //! [`Error::Randomness`] and no command goes to the card.
 //!
-//! [`choose_pace`] picks, from EF.CardAccess's [`SecurityInfos`], the first `PACEInfo` this
-//! crate can run (PACE-GM with ECDH on P-256 or brainpoolP256r1).
+//! [`choose_pace_domain`] picks, from EF.CardAccess's [`SecurityInfos`], the first `PACEInfo`
+//! this crate can run (PACE-GM with ECDH on P-256, P-384, P-521, brainpoolP256r1 or
+//! brainpoolP384r1, or with DH in an RFC 5114 group); [`choose_pace`] the first with ECDH.
+//!
+//! # eID PIN
+//!
+//! When MSE:Set AT answers an eID PIN (or PUK) with `63Cx`, the run goes on (the tries left
+//! are in the status); if it then fails, the error is [`Error::CardRefused`] with that `63Cx`
+//! when the PIN was suspended (`63C1`: ask for the CAN), else the failure itself (a wrong
+//! PIN gives [`Error::AuthenticationFailed`]). Read status words with
+//! [`PasswordStatus::from_status`].
 
 use cardwire_apdu::{CommandRepr, Response};
 use cardwire_transport::{AsyncSession, Session};
@@ -19,38 +28,75 @@ use rand_core::TryCryptoRng;
 use zeroize::Zeroize;
 
 use crate::Error;
-use crate::pace::{PaceCurve, PaceHost, PacePassword, PaceSession};
+use cardwire_apdu::StatusWord;
+
+use crate::pace::{
+    CamProof, MAX_COMMAND_LEN, PaceCurve, PaceDomain, PaceHost, PacePassword, PaceSession,
+    PasswordStatus,
+};
+use crate::pace_group::MAX_PRIVATE_LEN;
 use crate::security_infos::{PaceInfo, PaceMapping, SecurityInfos};
 
-/// How many rejected draws of a private key end in [`Error::Randomness`] (for P-256 and
-/// brainpoolP256r1 a draw is rejected with probability below 1/2, so 64 rejections in a row
-/// mean a broken generator).
+/// How many rejected draws of a private key end in [`Error::Randomness`] (with the first
+/// byte masked for P-521, a draw is rejected with probability below 1/2 in every supported
+/// group, so 64 rejections in a row mean a broken generator).
 const MAX_DRAWS: usize = 64;
 
-/// The first `PACEInfo` of `infos` that [`establish_pace`] can run, with its curve.
+/// The first `PACEInfo` of `infos` with PACE-GM over ECDH that [`establish_pace`] can run,
+/// with its curve.
 pub fn choose_pace<'a>(infos: &SecurityInfos<'a>) -> Option<(PaceInfo<'a>, PaceCurve)> {
-    infos.pace_infos().find_map(|p| {
-        if p.version() != 2 || p.mapping() != Some(PaceMapping::EcdhGeneric) || p.cipher().is_none()
-        {
-            return None;
-        }
-        let curve = PaceCurve::from_parameter_id(p.parameter_id()?)?;
-        Some((p, curve))
+    infos.pace_infos().find_map(|p| match choose(&p)? {
+        PaceDomain::Ec(curve) => Some((p, curve)),
+        PaceDomain::Dh(_) => None,
     })
 }
 
+/// The first `PACEInfo` of `infos` that [`establish_pace_domain`] can run (PACE-GM with ECDH
+/// or DH, or PACE-IM with DH and AES-128, on standardized domain parameters), with its
+/// domain.
+pub fn choose_pace_domain<'a>(infos: &SecurityInfos<'a>) -> Option<(PaceInfo<'a>, PaceDomain)> {
+    infos
+        .pace_infos()
+        .find_map(|p| choose(&p).map(|domain| (p, domain)))
+}
+
+fn choose(p: &PaceInfo<'_>) -> Option<PaceDomain> {
+    if p.version() != 2 || p.cipher().is_none() {
+        return None;
+    }
+    let domain = PaceDomain::from_parameter_id(p.parameter_id()?)?;
+    match (p.mapping()?, domain) {
+        (PaceMapping::EcdhGeneric, PaceDomain::Ec(_))
+        | (PaceMapping::DhGeneric, PaceDomain::Dh(_)) => Some(domain),
+        (PaceMapping::DhIntegrated, PaceDomain::Dh(_))
+            if p.cipher() == Some(crate::kdf::KeyAlgorithm::Aes128) =>
+        {
+            Some(domain)
+        }
+        _ => None,
+    }
+}
+
+/// A private key in `1..order`: `len` random bytes, the first masked, by rejection sampling.
 fn draw_private_key<R: TryCryptoRng + ?Sized>(
-    curve: PaceCurve,
+    domain: PaceDomain,
     rng: &mut R,
-) -> Result<[u8; 32], Error> {
-    let mut k = [0u8; 32];
+) -> Result<([u8; MAX_PRIVATE_LEN], usize), Error> {
+    let len = domain.private_key_len();
+    let mut k = [0u8; MAX_PRIVATE_LEN];
     for _ in 0..MAX_DRAWS {
-        if rng.try_fill_bytes(&mut k).is_err() {
+        let Some(bytes) = k.get_mut(..len) else {
+            break;
+        };
+        if rng.try_fill_bytes(bytes).is_err() {
             k.zeroize();
             return Err(Error::Randomness);
         }
-        if curve.is_valid_private_key(&k) {
-            return Ok(k);
+        if let Some(first) = bytes.first_mut() {
+            *first &= domain.private_key_mask();
+        }
+        if domain.is_valid_private_key(bytes) {
+            return Ok((k, len));
         }
     }
     k.zeroize();
@@ -59,15 +105,47 @@ fn draw_private_key<R: TryCryptoRng + ?Sized>(
 
 fn start<R: TryCryptoRng + ?Sized>(
     protocol: &[u8],
-    curve: PaceCurve,
+    domain: PaceDomain,
     password: &PacePassword<'_>,
     rng: &mut R,
 ) -> Result<PaceHost, Error> {
-    let mut sk_map = draw_private_key(curve, rng)?;
-    let sk_eph = draw_private_key(curve, rng);
-    let result = sk_eph.and_then(|sk_eph| PaceHost::new(protocol, curve, password, sk_map, sk_eph));
+    let integrated = matches!(
+        crate::pace::parse_protocol(protocol),
+        Some((PaceMapping::DhIntegrated, _))
+    );
+    let (mut sk_map, n) = if integrated {
+        // The Integrated Mapping's nonce t: 16 random bytes.
+        let mut t = [0u8; MAX_PRIVATE_LEN];
+        rng.try_fill_bytes(t.get_mut(..16).unwrap_or(&mut []))
+            .map_err(|_| Error::Randomness)?;
+        (t, 16)
+    } else {
+        draw_private_key(domain, rng)?
+    };
+    let sk_eph = draw_private_key(domain, rng);
+    let result = sk_eph.and_then(|(mut sk_eph, m)| {
+        let host = PaceHost::with_domain(
+            protocol,
+            domain,
+            password,
+            sk_map.get(..n).unwrap_or(&[]),
+            sk_eph.get(..m).unwrap_or(&[]),
+        );
+        sk_eph.zeroize();
+        host
+    });
     sk_map.zeroize();
     result
+}
+
+/// After a failure past MSE:Set AT: a suspended PIN is reported as MSE:Set AT's `63C1`.
+fn explain(host_status: PasswordStatus, e: Error) -> Error {
+    match (host_status, e) {
+        (PasswordStatus::Suspended, Error::CardRefused { .. }) => Error::CardRefused {
+            sw: StatusWord(0x63C1),
+        },
+        _ => e,
+    }
 }
 
 fn repr(cmd: &[u8]) -> Result<CommandRepr<'_>, Error> {
@@ -83,7 +161,7 @@ fn step(
     host: &mut PaceHost,
     index: usize,
     answer: Option<&Response<&[u8]>>,
-    cmd: &mut [u8; 128],
+    cmd: &mut [u8; MAX_COMMAND_LEN],
 ) -> Result<usize, Error> {
     let answer = answer.map(|a| a.as_bytes()).unwrap_or(&[]);
     match index {
@@ -112,6 +190,9 @@ fn step(
     }
 }
 
+/// The longest answer the drivers take (a 2048-bit DH value in `7C { 84 .. }` and SW).
+const MAX_RESPONSE_LEN: usize = 300;
+
 /// Runs PACE (ICAO 9303-11 §4.4) over `session` with the password, for the `PACEInfo`
 /// protocol `protocol` on `curve` (see [`choose_pace`]), and returns the secure messaging
 /// session with the new keys and the send sequence counter at 0.
@@ -119,10 +200,10 @@ fn step(
 /// # Errors
 /// [`Error::Randomness`] when the generator fails (nothing is sent);
 /// [`Error::Transport`]; [`Error::CardRefused`] with the card's status word (for example
-/// `63Cx` for a wrong eID PIN with `x` tries left, `6982`/`6A80` for an unknown password);
-/// [`Error::AuthenticationFailed`] for a wrong token or invalid point (which is also what a
-/// wrong MRZ or CAN gives); [`Error::UnsupportedProtocol`] for a protocol other than
-/// PACE-GM ECDH.
+/// `63C0`/`6983` for a blocked eID PIN, `63C1` for a suspended one, `6982`/`6A80` for an
+/// unknown password); [`Error::AuthenticationFailed`] for a wrong token or invalid point
+/// (which is also what a wrong MRZ, CAN or PIN gives); [`Error::UnsupportedProtocol`] for a
+/// protocol other than PACE-GM ECDH.
 pub fn establish_pace<S, R>(
     session: &mut S,
     protocol: &[u8],
@@ -134,20 +215,85 @@ where
     S: Session + ?Sized,
     R: TryCryptoRng + ?Sized,
 {
-    let mut host = start(protocol, curve, password, rng)?;
-    let mut cmd = [0u8; 128];
-    let mut rsp = [0u8; 256];
+    establish_pace_domain(session, protocol, PaceDomain::Ec(curve), password, rng)
+}
+
+/// [`establish_pace`] in any supported domain (an ECDH curve or an RFC 5114 DH group; see
+/// [`choose_pace_domain`]).
+///
+/// # Errors
+/// As [`establish_pace`]; [`Error::UnsupportedProtocol`] for a mapping that does not fit
+/// `domain`.
+pub fn establish_pace_domain<S, R>(
+    session: &mut S,
+    protocol: &[u8],
+    domain: PaceDomain,
+    password: &PacePassword<'_>,
+    rng: &mut R,
+) -> Result<PaceSession, Error>
+where
+    S: Session + ?Sized,
+    R: TryCryptoRng + ?Sized,
+{
+    drive(session, protocol, domain, password, rng, PaceHost::finish)
+}
+
+/// [`establish_pace_domain`] for the Chip Authentication Mapping (`id-PACE-ECDH-CAM-*`):
+/// also returns the chip authentication data, to check with [`CamProof::verify`] against
+/// the chip's static key from EF.CardSecurity (ICAO 9303-11 §4.4.3.5).
+///
+/// # Errors
+/// As [`establish_pace_domain`]; see [`PaceHost::finish_cam`].
+pub fn establish_pace_cam<S, R>(
+    session: &mut S,
+    protocol: &[u8],
+    curve: PaceCurve,
+    password: &PacePassword<'_>,
+    rng: &mut R,
+) -> Result<(PaceSession, CamProof), Error>
+where
+    S: Session + ?Sized,
+    R: TryCryptoRng + ?Sized,
+{
+    drive(
+        session,
+        protocol,
+        PaceDomain::Ec(curve),
+        password,
+        rng,
+        PaceHost::finish_cam,
+    )
+}
+
+/// The run over a blocking session; `last` checks the last answer.
+fn drive<S, R, T>(
+    session: &mut S,
+    protocol: &[u8],
+    domain: PaceDomain,
+    password: &PacePassword<'_>,
+    rng: &mut R,
+    last: impl FnOnce(PaceHost, &[u8]) -> Result<T, Error>,
+) -> Result<T, Error>
+where
+    S: Session + ?Sized,
+    R: TryCryptoRng + ?Sized,
+{
+    let mut host = start(protocol, domain, password, rng)?;
+    let mut cmd = [0u8; MAX_COMMAND_LEN];
+    let mut rsp = [0u8; MAX_RESPONSE_LEN];
     let mut n = step(&mut host, 0, None, &mut cmd)?;
     for index in 1..=5 {
         let answer = session
             .transmit(&repr(cmd.get(..n).unwrap_or(&[]))?, &mut rsp)
             .map_err(transport_error)?;
+        let status = host.password_status();
         if index == 5 {
-            let result = host.finish(answer.as_bytes());
+            let result = last(host, answer.as_bytes());
             rsp.zeroize();
-            return result;
+            return result.map_err(|e| explain(status, e));
         }
-        n = step(&mut host, index, Some(&answer), &mut cmd)?;
+        n = step(&mut host, index, Some(&answer), &mut cmd)
+            .map_err(|e| explain(host.password_status(), e))?;
     }
     Err(Error::WrongState)
 }
@@ -167,21 +313,41 @@ where
     S: AsyncSession + ?Sized,
     R: TryCryptoRng + ?Sized,
 {
-    let mut host = start(protocol, curve, password, rng)?;
-    let mut cmd = [0u8; 128];
-    let mut rsp = [0u8; 256];
+    establish_pace_domain_async(session, protocol, PaceDomain::Ec(curve), password, rng).await
+}
+
+/// The async twin of [`establish_pace_domain`], over an [`AsyncSession`].
+///
+/// # Errors
+/// As [`establish_pace_domain`].
+pub async fn establish_pace_domain_async<S, R>(
+    session: &mut S,
+    protocol: &[u8],
+    domain: PaceDomain,
+    password: &PacePassword<'_>,
+    rng: &mut R,
+) -> Result<PaceSession, Error>
+where
+    S: AsyncSession + ?Sized,
+    R: TryCryptoRng + ?Sized,
+{
+    let mut host = start(protocol, domain, password, rng)?;
+    let mut cmd = [0u8; MAX_COMMAND_LEN];
+    let mut rsp = [0u8; MAX_RESPONSE_LEN];
     let mut n = step(&mut host, 0, None, &mut cmd)?;
     for index in 1..=5 {
         let answer = session
             .transmit(&repr(cmd.get(..n).unwrap_or(&[]))?, &mut rsp)
             .await
             .map_err(transport_error)?;
+        let status = host.password_status();
         if index == 5 {
             let result = host.finish(answer.as_bytes());
             rsp.zeroize();
-            return result;
+            return result.map_err(|e| explain(status, e));
         }
-        n = step(&mut host, index, Some(&answer), &mut cmd)?;
+        n = step(&mut host, index, Some(&answer), &mut cmd)
+            .map_err(|e| explain(host.password_status(), e))?;
     }
     Err(Error::WrongState)
 }
