@@ -72,6 +72,10 @@ impl<T: Transport> Transport for Recorder<T> {
         self.inner.atr()
     }
 
+    fn protocol(&self) -> Option<cardwire_transport::Protocol> {
+        self.inner.protocol()
+    }
+
     fn reset(&mut self) -> Result<(), Self::Error> {
         self.inner.reset()
     }
