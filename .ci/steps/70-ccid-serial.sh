@@ -197,9 +197,9 @@ CONF
 }
 
 run_session t1 "3b:87:81:31:fe:45:80:31:e4:73:b6:01:fb:e6"
-# The same card announcing T=0: TS, T0 (no interface bytes: T=0 implied, no TCK), the
-# historical bytes without extended Lc/Le (FB -> BB: no ENVELOPE mapping on the simulated T=0
-# line, so hosts send short APDUs with command chaining).
-run_session t0 "3b:07:80:31:e4:73:b6:01:bb"
+# The same card announcing T=0: TS, T0 (no interface bytes: T=0 implied, no TCK), the same
+# historical bytes, extended Lc/Le (FB) included: over T=0 the hosts must still send short
+# APDUs (command chaining, Le 00 and 61xx; ISO/IEC 7816-3 §12.2), as the line carries no other.
+run_session t0 "3b:07:80:31:e4:73:b6:01:fb"
 
 echo "70-ccid-serial: ok"

@@ -245,31 +245,6 @@ pub fn atr_with_protocol(protocol: u8, historical: &[u8]) -> Vec<u8, 33> {
     atr
 }
 
-/// Historical bytes for the same card announcing T=0: the card capabilities' "extended Lc and
-/// Le fields" bit (ISO/IEC 7816-4 §12.1.1.11, compact-TLV tag `7`, third byte, `b7`) is
-/// cleared, because over T=0 an extended APDU needs ENVELOPE (ISO/IEC 7816-3 §12.2), which
-/// this simulated card does not map; a host then sends short APDUs with command chaining.
-/// Everything else is kept; at most 15 bytes.
-pub fn t0_historical_bytes(historical: &[u8]) -> Vec<u8, 15> {
-    let mut out: Vec<u8, 15> = Vec::new();
-    let _ = out.extend_from_slice(historical.get(..historical.len().min(15)).unwrap_or(&[]));
-    // Category indicator 80: compact-TLV objects follow (§12.1.1.3).
-    if out.first() != Some(&0x80) {
-        return out;
-    }
-    let mut at = 1;
-    while let Some(&tl) = out.get(at) {
-        let len = usize::from(tl & 0x0F);
-        if tl >> 4 == 0x7 && len >= 3 {
-            if let Some(third) = out.get_mut(at + 3) {
-                *third &= !0x40;
-            }
-        }
-        at += 1 + len;
-    }
-    out
-}
-
 /// The card's side of T=0 above the character engine: decides from INS whether P3 is Lc or
 /// Le, forms the command APDU (ISO/IEC 7816-3 §12.2: cases 1, 2S and 3S; case 4S is sent
 /// as case 3S and its answer fetched with GET RESPONSE after `61xx`), and answers a wrong
@@ -457,30 +432,5 @@ fn split_sw(rsp: &[u8]) -> (&[u8], [u8; 2]) {
     match rsp {
         [data @ .., sw1, sw2] => (data, [*sw1, *sw2]),
         _ => (&[], [0x6F, 0x00]),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn t0_historical_bytes_drop_extended_length_only() {
-        // The virtual card's: card service data E4, card capabilities B6 01 FB (command
-        // chaining 80, extended Lc/Le 40, ...): FB becomes BB.
-        let hist = [0x80, 0x31, 0xE4, 0x73, 0xB6, 0x01, 0xFB];
-        assert_eq!(
-            t0_historical_bytes(&hist).as_slice(),
-            [0x80, 0x31, 0xE4, 0x73, 0xB6, 0x01, 0xBB]
-        );
-        // No category indicator 80, a short capabilities object, a truncated one: unchanged.
-        for hist in [
-            &[0x00, 0x73, 0xB6, 0x01, 0xFB][..],
-            &[0x80, 0x71, 0xFB],
-            &[0x80, 0x73, 0xB6],
-            &[],
-        ] {
-            assert_eq!(t0_historical_bytes(hist).as_slice(), hist);
-        }
     }
 }

@@ -6,14 +6,18 @@ use crate::failure::Failure;
 /// Connects to the card in the PC/SC reader `name` (shared mode, any protocol).
 ///
 /// # Errors
-/// The PC/SC error (no pcscd, unknown reader, no card), naming the reader.
+/// The PC/SC error (no pcscd, unknown reader, no card), naming the reader and what failed:
+/// `cannot use the reader "NAME": cannot connect to the smart card service: ...`.
 #[cfg(feature = "pcsc")]
 pub fn open_reader(name: &str) -> Result<cardwire_pcsc::PcscCard, Failure> {
     use cardwire_pcsc::{Context, Protocols, Share};
-    let context = Context::establish().map_err(|e| Failure::Failed(e.to_string()))?;
-    context
+    let failed = |e: cardwire_pcsc::PcscError| {
+        Failure::Failed(format!("cannot use the reader {name:?}: {e}"))
+    };
+    Context::establish()
+        .map_err(failed)?
         .connect(name, Share::Shared, Protocols::ANY)
-        .map_err(|e| Failure::Failed(format!("{name}: {e}")))
+        .map_err(failed)
 }
 
 /// Without the `pcsc` feature there is no reader backend: explains how to get one.
@@ -70,6 +74,10 @@ impl<T: Transport> Transport for Recorder<T> {
 
     fn atr(&self) -> &[u8] {
         self.inner.atr()
+    }
+
+    fn protocol(&self) -> Option<cardwire_transport::Protocol> {
+        self.inner.protocol()
     }
 
     fn reset(&mut self) -> Result<(), Self::Error> {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant as StdInstant};
 use cardwire_ccid::descriptor::{ExchangeLevel, Features, ReaderDescriptor};
 use cardwire_ccid::engine::{Key, Keypad, LineRequest, Reader, ReaderConfig};
 use cardwire_ccid::serial::SerialPort;
-use cardwire_ccid::sim::{SimCard, atr_with_protocol, t0_historical_bytes};
+use cardwire_ccid::sim::{SimCard, atr_with_protocol};
 use cardwire_link::Instant;
 use cardwire_transport::CardHandler;
 use cardwire_vcard::personalise::DEFAULT_PIN;
@@ -133,10 +133,11 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         LineProtocol::T1 => card.atr().to_vec(),
         LineProtocol::T0 => {
             // The same card, announcing T=0: its historical bytes behind TS and T0 only,
-            // without extended Lc/Le (no ENVELOPE mapping on the simulated T=0 line).
+            // unchanged — extended Lc/Le included: hosts must not send extended APDUs over
+            // T=0 whatever the card announces (ISO/IEC 7816-3 §12.2).
             let own = cardwire_link::atr::Atr::parse(card.atr(), cardwire_link::atr::Mode::Lenient)
                 .map_err(|e| Failure::Failed(format!("the virtual card's ATR: {e}")))?;
-            atr_with_protocol(0, &t0_historical_bytes(own.historical_bytes())).to_vec()
+            atr_with_protocol(0, own.historical_bytes()).to_vec()
         }
     };
     let mut line: SimCard<APDU> = SimCard::new(&atr)

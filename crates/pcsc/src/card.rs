@@ -5,7 +5,7 @@ use std::string::String;
 use std::vec::Vec;
 
 use bytes::Bytes;
-use cardwire_transport::{TransactionEnd, Transport};
+use cardwire_transport::{Protocol, TransactionEnd, Transport};
 
 use crate::error::{Operation, PcscError, Reason};
 use crate::part10::{self, FeatureList};
@@ -76,6 +76,9 @@ pub struct PcscCard {
     share: Share,
     protocols: Protocols,
     atr: Vec<u8>,
+    /// The protocol PC/SC negotiated, as of the last status read (`None`: none, or direct
+    /// mode).
+    protocol: Option<Protocol>,
     /// The ATR the connection started with, to tell the same card after a reset.
     first_atr: Vec<u8>,
     backoff: Backoff,
@@ -122,6 +125,7 @@ impl PcscCard {
             share,
             protocols,
             atr: Vec::new(),
+            protocol: None,
             first_atr: Vec::new(),
             backoff: Backoff::DEFAULT,
             resets_seen: 0,
@@ -164,6 +168,7 @@ impl PcscCard {
     fn refresh_atr(&mut self) -> Result<(), PcscError> {
         let status = self.status()?;
         self.atr = status.atr;
+        self.protocol = status.protocol.map(transport_protocol);
         Ok(())
     }
 
@@ -218,6 +223,7 @@ impl PcscCard {
     /// [`Reason::CardRemoved`], service failures.
     pub fn begin_transaction(&mut self) -> Result<PcscTransaction<'_>, PcscError> {
         let atr = &self.atr;
+        let protocol = self.protocol;
         let tx = self
             .card
             .as_mut()
@@ -230,6 +236,7 @@ impl PcscCard {
         Ok(PcscTransaction {
             tx: Some(tx),
             atr,
+            protocol,
             reset_at_end: false,
         })
     }
@@ -413,6 +420,12 @@ impl Transport for PcscCard {
         &self.atr
     }
 
+    /// The protocol PC/SC negotiated (`SCardStatus`, read when connecting and after every
+    /// reconnect): over T=0 the session sends short APDUs only.
+    fn protocol(&self) -> Option<Protocol> {
+        self.protocol
+    }
+
     fn reset(&mut self) -> Result<(), PcscError> {
         self.reconnect(Disposition::Reset)
     }
@@ -436,6 +449,7 @@ impl Transport for PcscCard {
         let end = loop {
             let code = {
                 let atr = &self.atr;
+                let protocol = self.protocol;
                 let begun = self
                     .card
                     .as_mut()
@@ -449,6 +463,7 @@ impl Transport for PcscCard {
                         let mut held = PcscTransaction {
                             tx: Some(tx),
                             atr,
+                            protocol,
                             reset_at_end: false,
                         };
                         let end = body(&mut held);
@@ -486,6 +501,8 @@ impl Transport for PcscCard {
 pub struct PcscTransaction<'c> {
     tx: Option<::pcsc::Transaction<'c>>,
     atr: &'c [u8],
+    /// The protocol of the connection the transaction is on.
+    protocol: Option<Protocol>,
     /// A session over this guard asked for a reset at the end of its transaction: dropping
     /// the guard ends it with `SCARD_RESET_CARD`.
     reset_at_end: bool,
@@ -538,6 +555,10 @@ impl Transport for PcscTransaction<'_> {
         self.atr
     }
 
+    fn protocol(&self) -> Option<Protocol> {
+        self.protocol
+    }
+
     /// A reset would end the transaction: not available inside one.
     fn reset(&mut self) -> Result<(), PcscError> {
         Err(PcscError::without_code(
@@ -574,9 +595,26 @@ impl Drop for PcscTransaction<'_> {
     }
 }
 
+/// The session's view of a PC/SC protocol: `SCARD_PROTOCOL_RAW` carries whole APDUs.
+fn transport_protocol(protocol: ::pcsc::Protocol) -> Protocol {
+    match protocol {
+        ::pcsc::Protocol::T0 => Protocol::T0,
+        ::pcsc::Protocol::T1 => Protocol::T1,
+        ::pcsc::Protocol::RAW => Protocol::Other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pcsc_protocols_map_to_the_sessions_view() {
+        assert_eq!(transport_protocol(::pcsc::Protocol::T0), Protocol::T0);
+        assert_eq!(transport_protocol(::pcsc::Protocol::T1), Protocol::T1);
+        assert_eq!(transport_protocol(::pcsc::Protocol::RAW), Protocol::Other);
+        assert!(!Protocol::T0.carries_extended_length());
+    }
 
     #[test]
     fn get_feature_request_code_on_pcsc_lite() {

@@ -1,6 +1,6 @@
 //! [`AsyncTransport`]: the async twin of [`Transport`], for executors such as Embassy or Tokio.
 
-use crate::transport::{Error, Transport};
+use crate::transport::{Error, Protocol, Transport};
 
 /// Carries command APDUs to a card and its responses back, asynchronously
 /// (ISO/IEC 7816-3 §12, 7816-4 §5).
@@ -27,6 +27,12 @@ pub trait AsyncTransport {
 
     /// The card's Answer-to-Reset as last seen by the transport (ISO/IEC 7816-3 §8).
     fn atr(&self) -> &[u8];
+
+    /// The transmission protocol in use, `None` when the transport does not know (as
+    /// [`crate::Transport::protocol`]).
+    fn protocol(&self) -> Option<Protocol> {
+        None
+    }
 
     /// Resets the card (warm reset where the backend can) and reads the new ATR.
     ///
@@ -71,6 +77,10 @@ impl<T: Transport> AsyncTransport for Blocking<T> {
 
     fn atr(&self) -> &[u8] {
         self.0.atr()
+    }
+
+    fn protocol(&self) -> Option<Protocol> {
+        self.0.protocol()
     }
 
     async fn reset(&mut self) -> Result<(), Self::Error> {

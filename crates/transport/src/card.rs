@@ -24,8 +24,11 @@ pub const DEFAULT_COMMAND_BUFFER: usize = 512;
 ///
 /// - **Lengths and chaining** from the card's [`Capabilities`] (from the ATR's historical
 ///   bytes when opened; [`Card::read_ef_atr`] adds EF.ATR/INFO): short APDUs unless the card
-///   announces extended Lc/Le; data longer than one APDU is sent with command chaining
-///   (§5.3.3) when the card accepts it; Ne is capped to what the card can return at once.
+///   announces extended Lc/Le and the transport's [`Transport::protocol`] is not T=0 (a T=0
+///   TPDU carries short cases only, ISO/IEC 7816-3 §12.2); data longer than one APDU is sent
+///   with command chaining (§5.3.3) when the card accepts it, else the command fails with
+///   [`CardError::CommandTooLong`] before anything is sent; Ne is capped to what the card can
+///   return at once.
 /// - **`61xx`**: GET RESPONSE until the whole answer is in the caller's buffer (§5.3.4);
 ///   at most [`MAX_GET_RESPONSE`] times.
 /// - **No hidden I/O**: opening, resetting and reconnecting send nothing to the card; the

@@ -20,7 +20,7 @@ use crate::asynch::AsyncTransport;
 use crate::card_error::CardError;
 use crate::secure::{SecureChannel, SecureChannelError, SecureChannelErrorKind};
 use crate::session::{carries_reference_data, raises_security_state, safe_to_resend};
-use crate::transport::{Error, ErrorKind, Transport};
+use crate::transport::{Error, ErrorKind, Protocol, Transport};
 
 /// The highest logical channel number (ISO/IEC 7816-4 §5.4.1: channels 0–19).
 pub const MAX_CHANNEL: u8 = 19;
@@ -73,6 +73,10 @@ impl<T: Transport> AsyncTransport for SyncRef<'_, T> {
 
     fn atr(&self) -> &[u8] {
         self.0.atr()
+    }
+
+    fn protocol(&self) -> Option<crate::Protocol> {
+        self.0.protocol()
     }
 
     async fn reset(&mut self) -> Result<(), Self::Error> {
@@ -221,17 +225,21 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
         self.secure_required && self.secure.is_none()
     }
 
-    /// The most response data one APDU can bring back with the current capabilities.
-    pub(crate) fn max_response_per_apdu(&self) -> usize {
-        let caps = self.engine_capabilities(self.secure.is_some());
+    /// The most response data one APDU can bring back with the current capabilities over
+    /// `link`.
+    pub(crate) fn max_response_per_apdu(&self, link: Option<Protocol>) -> usize {
+        let caps = self.engine_capabilities(self.secure.is_some(), link);
         usize::try_from(caps.max_response_data).unwrap_or(usize::MAX)
     }
 
     /// What the engine may use per wire APDU: the card's capabilities, narrowed to the
-    /// session's buffers and the secure channel's overhead.
-    fn engine_capabilities(&self, protect: bool) -> Capabilities {
+    /// session's buffers, the secure channel's overhead and the transmission protocol `link`:
+    /// over T=0 no extended length whatever the card announces (a T=0 TPDU has one length
+    /// byte, ISO/IEC 7816-3 §12.2), so long data is chained and long answers come with `61xx`.
+    fn engine_capabilities(&self, protect: bool, link: Option<Protocol>) -> Capabilities {
         let caps = &self.capabilities;
-        let (mut cmd, mut rsp) = if caps.extended_length {
+        let extended = caps.extended_length && link.is_none_or(Protocol::carries_extended_length);
+        let (mut cmd, mut rsp) = if extended {
             // Header 4, Lc 3, Le 2; SW1 SW2.
             (
                 usize::from(caps.max_command_data).min(N.saturating_sub(9)),
@@ -252,6 +260,7 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
         Capabilities {
             max_command_data: u16::try_from(cmd.max(1)).unwrap_or(u16::MAX),
             max_response_data: u32::try_from(rsp.max(1)).unwrap_or(u32::MAX),
+            extended_length: extended,
             ..*caps
         }
     }
@@ -329,7 +338,8 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
         response: &mut [u8],
         protect: bool,
     ) -> Result<usize, CoreError<T::Error, S>> {
-        let mut caps = self.engine_capabilities(protect);
+        let link = transport.protocol();
+        let mut caps = self.engine_capabilities(protect, link);
         let first_is_extended = caps.extended_length
             && (command.data.len().min(usize::from(caps.max_command_data)) > 255
                 || command.ne.min(caps.max_response_data) > 256);
@@ -352,7 +362,7 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
                 self.capabilities.extended_length = false;
                 self.capabilities.max_command_data = 255;
                 self.capabilities.max_response_data = 256;
-                caps = self.engine_capabilities(protect);
+                caps = self.engine_capabilities(protect, link);
                 resent = true;
                 continue;
             }
@@ -563,7 +573,7 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
                     max: 0x7FFF,
                 },
             )?;
-            let want = (len - filled).min(self.max_response_per_apdu());
+            let want = (len - filled).min(self.max_response_per_apdu(transport.protocol()));
             let read = CommandRepr::new(
                 Cla::INTERINDUSTRY,
                 Ins::READ_BINARY,

@@ -166,6 +166,10 @@ impl<T: Transport> Transport for Faulty<T> {
         if self.removed { &[] } else { self.inner.atr() }
     }
 
+    fn protocol(&self) -> Option<crate::Protocol> {
+        self.inner.protocol()
+    }
+
     fn reset(&mut self) -> Result<(), Self::Error> {
         self.removed = false;
         self.inner.reset().map_err(FaultError::Inner)

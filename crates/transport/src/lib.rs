@@ -42,7 +42,7 @@ pub use session::{AsyncSession, Session};
 #[cfg(feature = "std")]
 pub use trace::StdSink;
 pub use trace::{CommandTrace, FmtSink, ResponseTrace, TraceEvent, TraceSink, Traced};
-pub use transport::{Error, ErrorKind, TransactionEnd, Transport, exclusive_transaction};
+pub use transport::{Error, ErrorKind, Protocol, TransactionEnd, Transport, exclusive_transaction};
 #[cfg(any(feature = "embedded-io", feature = "embedded-io-async"))]
 pub use uart::{AsyncClock, Clock, LinkEngine, UartError};
 #[cfg(feature = "embedded-io-async")]

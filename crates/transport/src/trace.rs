@@ -315,6 +315,10 @@ impl<T: Transport, K: TraceSink> Transport for Traced<T, K> {
         self.inner.atr()
     }
 
+    fn protocol(&self) -> Option<crate::Protocol> {
+        self.inner.protocol()
+    }
+
     fn reset(&mut self) -> Result<(), T::Error> {
         match self.inner.reset() {
             Ok(()) => {

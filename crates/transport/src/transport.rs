@@ -48,6 +48,32 @@ impl fmt::Display for ErrorKind {
 
 impl core::error::Error for ErrorKind {}
 
+/// The transmission protocol a transport carries APDUs with (ISO/IEC 7816-3 §10–§11).
+///
+/// The session needs it because the protocols do not carry the same APDUs: over T=0 a command
+/// TPDU has one length byte P3, so only the short cases map onto it (ISO/IEC 7816-3 §12.2);
+/// an extended-length APDU cannot be sent as one TPDU and the session uses command chaining
+/// and `61xx` GET RESPONSE instead. T=1 (§12.3) and the contactless protocols carry any APDU.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// T=0, the character protocol (ISO/IEC 7816-3 §10): short APDUs only.
+    T0,
+    /// T=1, the block protocol (ISO/IEC 7816-3 §11): any APDU.
+    T1,
+    /// Another protocol that carries whole APDUs (a contactless link, PC/SC raw mode, a
+    /// virtual card).
+    Other,
+}
+
+impl Protocol {
+    /// Whether an APDU with extended Lc/Le can be sent as it is over this protocol: every
+    /// protocol but T=0 (ISO/IEC 7816-3 §12.2 maps only the short cases onto T=0 TPDUs).
+    pub fn carries_extended_length(self) -> bool {
+        self != Protocol::T0
+    }
+}
+
 /// A transport error: any type that can say which [`ErrorKind`] it is.
 pub trait Error: fmt::Debug + fmt::Display {
     /// The kind of failure, for callers that handle errors generically.
@@ -89,6 +115,13 @@ pub trait Transport {
 
     /// The card's Answer-to-Reset as last seen by the transport (ISO/IEC 7816-3 §8).
     fn atr(&self) -> &[u8];
+
+    /// The transmission protocol in use (PC/SC's negotiated protocol, a UART's T=0 or T=1),
+    /// `None` when the transport does not know. Over [`Protocol::T0`] the session never sends
+    /// an extended-length APDU (ISO/IEC 7816-3 §12.2). Wrappers forward it.
+    fn protocol(&self) -> Option<Protocol> {
+        None
+    }
 
     /// Resets the card (warm reset where the backend can) and reads the new ATR.
     ///
@@ -155,6 +188,10 @@ impl<T: Transport + ?Sized> Transport for &mut T {
 
     fn atr(&self) -> &[u8] {
         (**self).atr()
+    }
+
+    fn protocol(&self) -> Option<Protocol> {
+        (**self).protocol()
     }
 
     fn reset(&mut self) -> Result<(), Self::Error> {

@@ -378,3 +378,30 @@ fn blocking_t1_ends_endless_wtx_at_the_exchange_deadline() {
     let wtx = t.engine().stats().wtx;
     assert!(wtx > 1 && wtx < 256, "{wtx}");
 }
+
+/// Issue 16/11: the UART drivers report their protocol, and a `Card` over T=0 whose ATR claims
+/// extended Lc/Le (historical bytes 80 73 00 00 DB, ISO/IEC 7816-4 §12.1.1.9) reads 600
+/// bytes with short READ BINARY (P3 = 00, then 58): an extended APDU would be refused by the
+/// T=0 engine, as it cannot be one TPDU (ISO/IEC 7816-3 §12.2).
+#[test]
+fn a_card_over_t0_uses_short_apdus_although_the_atr_claims_extended() {
+    use cardwire_transport::{Card, Protocol};
+    let t1: T1Uart<_, _, 300> =
+        T1Uart::with_config(SimUart::new(), StepClock(0), &ATR_T1, Config::default()).unwrap();
+    assert_eq!(t1.protocol(), Some(Protocol::T1));
+    let uart = SimUart0 {
+        card: cardwire_link::t0::T0Card::new(),
+        to_host: VecDeque::new(),
+        last: Vec::new(),
+    };
+    let atr = [0x3B, 0x05, 0x80, 0x73, 0x00, 0x00, 0xDB];
+    let t0: T0Uart<_, _, 300> = T0Uart::new(uart, StepClock(0), &atr, 4_000_000).unwrap();
+    assert_eq!(t0.protocol(), Some(Protocol::T0));
+    let mut card = Card::open(t0).unwrap();
+    assert!(card.capabilities().extended_length);
+    let mut buf = [0u8; 602];
+    let (data, sw) = card.read_binary(0, 600, &mut buf).unwrap();
+    assert!(sw.is_success());
+    let expected: Vec<u8> = (0..600).map(|i| (i % 256) as u8).collect();
+    assert_eq!(data, expected.as_slice());
+}

@@ -220,6 +220,10 @@ where
         &self.link.atr
     }
 
+    fn protocol(&self) -> Option<crate::Protocol> {
+        self.link.engine.protocol()
+    }
+
     async fn reset(&mut self) -> Result<(), Self::Error> {
         self.link.engine.reset();
         Err(UartError::Unsupported)

@@ -199,6 +199,10 @@ where
         &self.link.atr
     }
 
+    fn protocol(&self) -> Option<crate::Protocol> {
+        self.link.engine.protocol()
+    }
+
     fn reset(&mut self) -> Result<(), Self::Error> {
         self.link.engine.reset();
         Err(UartError::Unsupported)

@@ -31,6 +31,10 @@ pub trait LinkEngine {
     fn response(&self) -> &[u8];
     /// Back to the state after an ATR.
     fn reset(&mut self);
+    /// The transmission protocol the engine speaks (`None`: not known).
+    fn protocol(&self) -> Option<crate::Protocol> {
+        None
+    }
 }
 
 impl<const N: usize> LinkEngine for T1<N> {
@@ -61,6 +65,9 @@ impl<const N: usize> LinkEngine for T1<N> {
     fn reset(&mut self) {
         T1::reset(self);
     }
+    fn protocol(&self) -> Option<crate::Protocol> {
+        Some(crate::Protocol::T1)
+    }
 }
 
 impl<const N: usize> LinkEngine for T0<N> {
@@ -90,6 +97,9 @@ impl<const N: usize> LinkEngine for T0<N> {
     }
     fn reset(&mut self) {
         T0::reset(self);
+    }
+    fn protocol(&self) -> Option<crate::Protocol> {
+        Some(crate::Protocol::T0)
     }
 }
 
