@@ -5,83 +5,27 @@
 # See docs/PCSC.md for why it is set up this way. Needs root (pcscd writes /run/pcscd; the
 # removal phase uses a private network namespace). Stops everything it starts, by PID.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-export CARGO_TERM_COLOR=never
-t0=$(date +%s)
-say() { echo "--- [$(( $(date +%s) - t0 ))s] $*"; }
-fail() { echo "50-pcsc: FAILED: $*" >&2; exit 1; }
+# shellcheck source=SCRIPTDIR/../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
 
-for tool in pcscd opensc-tool scriptor; do
-  command -v "$tool" >/dev/null || fail "$tool is missing (Debian: pcscd opensc pcsc-tools)"
-done
-[ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || fail "the vpcd driver is missing (Debian: vsmartcard-vpcd)"
+require_tools "pcscd opensc pcsc-tools" pcscd opensc-tool scriptor
+require_file "$vpcd_driver" "the vpcd driver" vsmartcard-vpcd
 if [ -e /run/pcscd/pcscd.pid ] && kill -0 "$(cat /run/pcscd/pcscd.pid 2>/dev/null)" 2>/dev/null; then
   fail "a pcscd is already running (pid $(cat /run/pcscd/pcscd.pid)); stop it first"
 fi
-
-work=$(mktemp -d /tmp/cardwire-pcsc.XXXXXX)
-pids=()
-cleanup() {
-  local status=$?
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [ "$status" -ne 0 ]; then
-    for log in "$work"/*.log; do [ -e "$log" ] && { echo "=== $log"; tail -n 40 "$log"; }; done
-  fi
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT
-# Stops one process we started and forgets it.
-stop() {
-  local pid=$1 rest=()
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  for p in "${pids[@]}"; do [ "$p" = "$pid" ] || rest+=("$p"); done
-  pids=("${rest[@]}")
-}
-# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.1 s.
-wait_for() {
-  local secs=$1 what=$2; shift 2
-  local until=$(( $(date +%s) + secs ))
-  until "$@" >/dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$until" ] || fail "timed out after ${secs}s waiting for $what"
-    sleep 0.1
-  done
-}
+start_work
 
 say "build (cardwire-pcsc, cardwire-vpcd, the CLI with its pcsc feature)"
 cargo build -q -p cardwire-vpcd --example vpcd_testcard
 cargo test -q -p cardwire-pcsc --features backend --test pcsc_real --no-run
 cargo build -q -p cardwire-cli --features pcsc
-target=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-testcard="$target/debug/examples/vpcd_testcard"
-cardwire="$target/debug/cardwire"
+locate_target
 pcsc_real() {
   cargo test -q -p cardwire-pcsc --features backend --test pcsc_real -- --ignored --test-threads=1 "$@"
 }
 
-# A private client socket when systemd-socket-activate can hand pcscd one (pcscd 1.9 reads no
-# PCSCLITE_CSOCK_NAME itself; clients do). Otherwise the default /run/pcscd/pcscd.comm.
-start_pcscd() { # start_pcscd CONFDIR LOG [nsenter prefix...]
-  local conf=$1 log=$2; shift 2
-  if command -v systemd-socket-activate >/dev/null; then
-    export PCSCLITE_CSOCK_NAME="$work/pcscd.comm"
-    rm -f "$PCSCLITE_CSOCK_NAME"
-    "$@" systemd-socket-activate -l "$PCSCLITE_CSOCK_NAME" pcscd --foreground -d -c "$conf" >"$log" 2>&1 &
-  else
-    "$@" pcscd --foreground -d -c "$conf" >"$log" 2>&1 &
-  fi
-  pcscd_pid=$!
-  pids+=("$pcscd_pid")
-}
-reader_has_card() { opensc-tool -r "$1" --atr; }
-
 say "phase 1: reversed mode (the driver connects to 127.0.0.1:35990 and :35991)"
-mkdir -p "$work/conf1"
-"$testcard" 35990 --conf "$work/conf1/cardwire-vpcd" >"$work/testcard.log" 2>&1 &
-card_pid=$!; pids+=("$card_pid")
-wait_for 10 "the test card server" grep -q '^ready' "$work/testcard.log"
+start_testcard "$work/conf1"
 start_pcscd "$work/conf1" "$work/pcscd.log"
 wait_for 15 "the reader with the card" reader_has_card "cardwire vpcd 00 00"
 wait_for 10 "the second slot" reader_has_card "cardwire vpcd 00 01"
@@ -129,19 +73,8 @@ stop "$card_pid"
 
 say "phase 2: removal and re-insertion (default mode in a private network namespace)"
 # The driver listens on all interfaces in its default mode: keep it in a namespace of its own.
-mkdir -p "$work/conf2"
-printf 'FRIENDLYNAME "cardwire removable"\nDEVICENAME   /dev/null:35963\nLIBPATH      %s\n' \
-  /usr/lib/pcsc/drivers/serial/libifdvpcd.so >"$work/conf2/cardwire-vpcd"
-ns=()
-if unshare --net true 2>/dev/null; then
-  unshare --net sleep 600 &
-  holder=$!; pids+=("$holder")
-  sleep 0.1
-  nsenter -t "$holder" -n ip link set lo up
-  ns=(nsenter -t "$holder" -n)
-else
-  echo "WARNING: no network namespace (unshare --net failed): vpcd listens on all interfaces for this phase"
-fi
+vpcd_entry "$work/conf2/cardwire-vpcd" "cardwire removable" 35963
+private_net_ns
 start_pcscd "$work/conf2" "$work/pcscd2.log" "${ns[@]}"
 "${ns[@]}" "$testcard" --connect 35963 >"$work/testcard2.log" 2>&1 &
 pids+=("$!")

@@ -10,74 +10,23 @@
 #   yubico-piv-tool -a status       slots, CHUID, CCC, PIN tries (version/serial are Yubico-only)
 # Stops everything it starts, by PID; pcscd gets a private client socket.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-export CARGO_TERM_COLOR=never
-fail() { echo "65-piv-opensc: FAILED: $*" >&2; exit 1; }
+# shellcheck source=SCRIPTDIR/../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+log_tail=15
 module=/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so
-for tool in pcscd pkcs11-tool pkcs15-tool piv-tool openssl xxd; do
-  command -v "$tool" >/dev/null || fail "$tool is missing (Debian: pcscd opensc openssl)"
-done
-[ -e "$module" ] || fail "$module is missing (Debian: opensc-pkcs11)"
-[ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || fail "the vpcd driver is missing (Debian: vsmartcard-vpcd)"
-
-work=$(mktemp -d /tmp/cardwire-piv-opensc.XXXXXX)
-pids=()
-cleanup() {
-  local status=$?
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  [ -n "${KEEP_LOGS:-}" ] && cp -r "$work" /tmp/65-kept
-  if [ "$status" -ne 0 ]; then
-    for log in "$work"/*.log; do [ -e "$log" ] && { echo "=== $log"; tail -n 15 "$log"; }; done
-  fi
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT
-wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
-  local secs=$1 what=$2; shift 2
-  local until=$(( $(date +%s) + secs ))
-  until "$@" >/dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$until" ] || fail "timed out after ${secs}s waiting for $what"
-    sleep 0.1
-  done
-}
+require_tools "pcscd opensc openssl" pcscd pkcs11-tool pkcs15-tool piv-tool openssl xxd
+require_file "$module" "$module" opensc-pkcs11
+require_file "$vpcd_driver" "the vpcd driver" vsmartcard-vpcd
+start_work
 
 cargo build -q -p cardwire-cli --features pcsc
-target=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-cardwire="$target/debug/cardwire"
-port=36091
+locate_target
 reader="cardwire virtual card 00 00"
-
-mkdir -p "$work/conf"
-"$cardwire" serve --vpcd "127.0.0.1:$port" --state "$work/card.state" >"$work/serve.log" 2>&1 &
-pids+=("$!")
-wait_for 20 "cardwire serve" grep -q '^serving on' "$work/serve.log"
-sed -n '/^reader.conf.d entry:/,/^serving/p' "$work/serve.log" | sed '1d;$d' >"$work/conf/cardwire-vcard"
-grep -q DEVICENAME "$work/conf/cardwire-vcard" || fail "serve printed no reader.conf.d entry"
+serve_vcard 36091
 grep -q 'management key (9B, 3DES) 010203040506070801020304050607080102030405060708' "$work/serve.log" \
   || fail "serve does not print the PIV management key"
-
-# OpenSC's own configuration stays out of the way: no file cache; and every client resets the
-# card when it disconnects, so no security state (a verified PIN, the management key's
-# authentication) carries over from one tool to the next. OpenSC otherwise deliberately keeps
-# it: it recognises a PIV card that is still selected by GET DATA of the discovery object,
-# without a SELECT that would end the authentications.
-cat >"$work/opensc.conf" <<'CONF'
-app default {
-  reader_driver pcsc { disconnect_action = reset; }
-  framework pkcs15 { use_file_caching = no; }
-}
-CONF
-export OPENSC_CONF="$work/opensc.conf"
-
-if command -v systemd-socket-activate >/dev/null; then
-  export PCSCLITE_CSOCK_NAME="$work/pcscd.comm"
-  systemd-socket-activate -l "$PCSCLITE_CSOCK_NAME" pcscd --foreground -d -c "$work/conf" >"$work/pcscd.log" 2>&1 &
-else
-  pcscd --foreground -d -c "$work/conf" >"$work/pcscd.log" 2>&1 &
-fi
-pids+=("$!")
+private_opensc_conf
+start_pcscd "$work/conf" "$work/pcscd.log"
 wait_for 20 "the reader with the virtual card" opensc-tool -r "$reader" --atr
 
 p11() { pkcs11-tool --module "$module" "$@"; }

@@ -13,65 +13,25 @@
 # reader.conf.d directory, so a system pcscd on the machine is not disturbed. Everything this
 # script starts is stopped by PID.
 set -euo pipefail
-self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
-cd "$(dirname "$0")/../.."
-export CARGO_TERM_COLOR=never
-fail() { echo "70-ccid-serial: FAILED: $*" >&2; exit 1; }
-for tool in pcscd opensc-tool pkcs11-tool scriptor socat unshare openssl; do
-  command -v "$tool" >/dev/null || fail "$tool is missing (Debian: pcscd opensc pcsc-tools socat util-linux openssl)"
-done
+# shellcheck source=SCRIPTDIR/../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+log_tail=60
+require_tools "pcscd opensc pcsc-tools socat util-linux openssl" pcscd opensc-tool pkcs11-tool scriptor socat unshare openssl
 driver=/usr/lib/pcsc/drivers/serial/libccidtwin.so
-[ -e "$driver" ] || fail "the serial CCID driver is missing (Debian: libccid)"
+require_file "$driver" "the serial CCID driver" libccid
 module=/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so
-[ -e "$module" ] || fail "$module is missing (Debian: opensc-pkcs11)"
+require_file "$module" "$module" opensc-pkcs11
 
-if [ -z "${CARDWIRE_CCID_PRIVATE_NS:-}" ]; then
+if ! in_private_ns; then
   cargo build -q -p cardwire-cli --features pcsc
-  # A mount namespace needs root; elsewhere a user namespace maps us to root inside it.
-  ns=(unshare --mount --propagation private)
-  [ "$(id -u)" -eq 0 ] || ns=(unshare --user --map-root-user --mount --propagation private)
-  exec env CARDWIRE_CCID_PRIVATE_NS=1 "${ns[@]}" bash "$self" "$@"
 fi
-
+enter_private_ns "$@"
 # Inside the private namespace from here on.
-mkdir -p /run/pcscd
-mount -t tmpfs -o size=1m cardwire-pcscd /run/pcscd
-
-work=$(mktemp -d /tmp/cardwire-ccid-serial.XXXXXX)
-pids=()
-cleanup() {
-  local status=$?
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [ "$status" -ne 0 ]; then
-    for log in "$work"/*.log; do [ -e "$log" ] && { echo "=== $log"; tail -n 60 "$log"; }; done
-  fi
-  if [ -n "${CARDWIRE_KEEP_LOGS:-}" ]; then cp "$work"/*.log "$CARDWIRE_KEEP_LOGS"/ 2>/dev/null || true; fi
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT
-wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
-  local secs=$1 what=$2; shift 2
-  local until=$(( $(date +%s) + secs ))
-  until "$@" >/dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$until" ] || fail "timed out after ${secs}s waiting for $what"
-    sleep 0.1
-  done
-}
-
+start_work
 # OpenSC keeps no file cache, and each client resets the card when it leaves, so no verified
 # PIN carries over from one tool to the next (as in 65-piv-opensc.sh).
-cat >"$work/opensc.conf" <<'CONF'
-app default {
-  reader_driver pcsc { disconnect_action = reset; }
-  framework pkcs15 { use_file_caching = no; }
-}
-CONF
-export OPENSC_CONF="$work/opensc.conf"
-
-target=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-cardwire="$target/debug/cardwire"
+private_opensc_conf
+locate_target
 
 # One session per protocol of the virtual card: socat, cardwire reader and pcscd are started
 # afresh (pcscd reads the ATR once per card insertion) and stopped by PID afterwards.
@@ -101,8 +61,8 @@ FRIENDLYNAME "cardwire CCID"
 DEVICENAME   $dir/host:GemPCPinPad
 LIBPATH      $driver
 CONF
-  LIBCCID_ifdLogLevel=0x000F pcscd --foreground -d -c "$dir/conf" >"$work/pcscd-$proto.log" 2>&1 &
-  session+=("$!"); pids+=("$!")
+  start_pcscd "$dir/conf" "$work/pcscd-$proto.log" env LIBCCID_ifdLogLevel=0x000F
+  session+=("$pcscd_pid")
 
   wait_for 20 "pcscd to list the reader" sh -c 'opensc-tool -l | grep -q "cardwire CCID"'
   echo "--- opensc-tool -l"

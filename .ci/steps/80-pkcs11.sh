@@ -18,35 +18,11 @@
 #    (the driver listens on all interfaces in that mode).
 # Stops everything it starts, by PID.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-export CARGO_TERM_COLOR=never
-fail() { echo "80-pkcs11: FAILED: $*" >&2; exit 1; }
-for tool in pkcs11-tool p11tool ssh-keygen openssl pcscd opensc-tool; do
-  command -v "$tool" >/dev/null || fail "$tool is missing (Debian: opensc gnutls-bin openssh-client openssl pcscd)"
-done
-
-work=$(mktemp -d /tmp/cardwire-pkcs11.XXXXXX)
-pids=()
-cleanup() {
-  local status=$?
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [ "$status" -ne 0 ]; then
-    for log in "$work"/*.log; do [ -e "$log" ] && { echo "=== $log"; tail -n 40 "$log"; }; done
-  fi
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT
-wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
-  local secs=$1 what=$2; shift 2
-  local until=$(( $(date +%s) + secs ))
-  until "$@" >/dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$until" ] || fail "timed out after ${secs}s waiting for $what"
-    sleep 0.1
-  done
-}
-target=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+# shellcheck source=SCRIPTDIR/../lib/common.sh
+source "$(dirname "$0")/../lib/common.sh"
+require_tools "opensc gnutls-bin openssh-client openssl pcscd" pkcs11-tool p11tool ssh-keygen openssl pcscd opensc-tool
+start_work
+locate_target
 
 # sign_and_verify MODULE ID MECHANISM: pkcs11-tool signs, openssl verifies with the certificate.
 sign_and_verify() {
@@ -101,29 +77,14 @@ ssh_matches_cert "$module"
 unset CARDWIRE_PKCS11_VIRTUAL
 
 echo "--- through pcscd and cardwire serve --vpcd"
-[ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || fail "the vpcd driver is missing (Debian: vsmartcard-vpcd)"
+require_file "$vpcd_driver" "the vpcd driver" vsmartcard-vpcd
 cargo build -q -p cardwire-cli --features pcsc
 cargo build -q -p cardwire-pkcs11 --features pcsc
 cp "$target/debug/libcardwire_pkcs11.so" "$work/pcsc.so"
 module="$work/pcsc.so"
-cardwire="$target/debug/cardwire"
-port=36091
 reader="cardwire virtual card 00 00"
-mkdir -p "$work/conf"
-"$cardwire" serve --vpcd "127.0.0.1:$port" --state "$work/card.state" >"$work/serve.log" 2>&1 &
-serve_pid=$!
-pids+=("$serve_pid")
-wait_for 20 "cardwire serve" grep -q '^serving on' "$work/serve.log"
-sed -n '/^reader.conf.d entry:/,/^serving/p' "$work/serve.log" | sed '1d;$d' >"$work/conf/cardwire-vcard"
-grep -q DEVICENAME "$work/conf/cardwire-vcard" || fail "serve printed no reader.conf.d entry"
-if command -v systemd-socket-activate >/dev/null; then
-  export PCSCLITE_CSOCK_NAME="$work/pcscd.comm"
-  systemd-socket-activate -l "$PCSCLITE_CSOCK_NAME" pcscd --foreground -d -c "$work/conf" >"$work/pcscd.log" 2>&1 &
-else
-  pcscd --foreground -d -c "$work/conf" >"$work/pcscd.log" 2>&1 &
-fi
-pcscd_pid=$!
-pids+=("$pcscd_pid")
+serve_vcard 36091
+start_pcscd "$work/conf" "$work/pcscd.log"
 wait_for 20 "the reader with the virtual card" opensc-tool -r "$reader" --atr
 out=$(opensc-tool -r "$reader" -s 00A4040009A00000030800001000 2>&1)
 grep -q 'SW1=0x90, SW2=0x00' <<<"$out" || fail "the virtual card has no PIV application (cardwire-vcard's PIV applet is needed): $out"
@@ -161,33 +122,14 @@ while read -r key; do
   grep -qxF "$key" <<<"$ours" || fail "OpenSC's module shows a key ours does not: $key"
 done <<<"$theirs"
 echo "--- C_WaitForSlotEvent through pcscd"
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 # pcscd first: it aborts when the reversed-mode driver loses its card.
 stop "$pcscd_pid"
 stop "$serve_pid"
 cargo build -q -p cardwire-vpcd --example vpcd_testcard
-testcard="$target/debug/examples/vpcd_testcard"
 wport=36093
-mkdir -p "$work/conf2"
-printf 'FRIENDLYNAME "cardwire wait"\nDEVICENAME   /dev/null:%s\nLIBPATH      %s\n' \
-  "$wport" /usr/lib/pcsc/drivers/serial/libifdvpcd.so >"$work/conf2/cardwire-vpcd"
-ns=()
-if unshare --net true 2>/dev/null; then
-  unshare --net sleep 600 &
-  holder=$!; pids+=("$holder")
-  sleep 0.1
-  nsenter -t "$holder" -n ip link set lo up
-  ns=(nsenter -t "$holder" -n)
-else
-  echo "WARNING: no network namespace (unshare --net failed): vpcd listens on all interfaces for this part"
-fi
-if command -v systemd-socket-activate >/dev/null; then
-  rm -f "$PCSCLITE_CSOCK_NAME"
-  "${ns[@]}" systemd-socket-activate -l "$PCSCLITE_CSOCK_NAME" pcscd --foreground -d -c "$work/conf2" >"$work/pcscd2.log" 2>&1 &
-else
-  "${ns[@]}" pcscd --foreground -d -c "$work/conf2" >"$work/pcscd2.log" 2>&1 &
-fi
-pids+=("$!")
+vpcd_entry "$work/conf2/cardwire-vpcd" "cardwire wait" "$wport"
+private_net_ns
+start_pcscd "$work/conf2" "$work/pcscd2.log" "${ns[@]}"
 insert_card() {
   "${ns[@]}" "$testcard" --connect "$wport" >>"$work/testcard.log" 2>&1 &
   card_pid=$!
