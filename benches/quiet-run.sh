@@ -11,6 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 max_load=${MAX_LOAD:-0.30}
+# Criterion's defaults (3 s warm-up, 5 s measurement) make two runs of every bench take over
+# half an hour; 1 s + 2 s keeps the medians within criterion's own noise on these inputs.
+read -r -a criterion_args <<<"${CRITERION_ARGS:---warm-up-time 1 --measurement-time 2}"
 benches=("$@")
 [ ${#benches[@]} -gt 0 ] || benches=(tlv apdu transport link sm piv pkcs11 ccid)
 log=target/criterion/quiet-run.log
@@ -31,7 +34,7 @@ awk -v l="$(load1)" -v m="$max_load" 'BEGIN { exit !(l < m) }' \
 for run in quiet1 quiet2; do
   for b in "${benches[@]}"; do
     echo "$run $b start load: $(cat /proc/loadavg)" | tee -a "$log"
-    cargo bench -q -p cardwire-benches --bench "$b" -- --noplot --save-baseline "$run" >"target/criterion/$run-$b.out" 2>&1
+    cargo bench -q -p cardwire-benches --bench "$b" -- --noplot "${criterion_args[@]}" --save-baseline "$run" >"target/criterion/$run-$b.out" 2>&1
     echo "$run $b end   load: $(cat /proc/loadavg)" | tee -a "$log"
   done
 done
