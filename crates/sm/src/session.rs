@@ -94,7 +94,11 @@ impl Error {
 /// ```
 pub struct SmSession<S: CipherSuite> {
     suite: S,
-    ssc: [u8; 16],
+    /// The first two MAC input blocks: the send sequence counter (its first
+    /// [`CipherSuite::BLOCK_SIZE`] bytes, where it is kept and counted), then the padded
+    /// command header (four bytes, `80`, zeros). The MAC reads both from here in one call, so
+    /// the counter is never copied.
+    mac_head: [u8; 32],
     role: Role,
     state: State,
     status_policy: StatusPolicy,
@@ -132,7 +136,7 @@ impl<S: CipherSuite> core::fmt::Debug for SmSession<S> {
 
 impl<S: CipherSuite> Drop for SmSession<S> {
     fn drop(&mut self) {
-        self.ssc.zeroize();
+        self.mac_head.zeroize();
     }
 }
 
@@ -200,13 +204,18 @@ impl<S: CipherSuite> SmSession<S> {
         if ssc.len() != S::BLOCK_SIZE || S::BLOCK_SIZE > 16 || S::BLOCK_SIZE == 0 {
             return Err(Error::LengthMismatch { offset: 0 });
         }
-        let mut buf = [0u8; 16];
-        buf.get_mut(..ssc.len())
+        let mut mac_head = [0u8; 32];
+        mac_head
+            .get_mut(..ssc.len())
             .ok_or(Error::LengthMismatch { offset: 0 })?
             .copy_from_slice(ssc);
+        // The header's padding (ISO/IEC 9797-1 method 2) after its four bytes, set once.
+        *mac_head
+            .get_mut(S::BLOCK_SIZE + 4)
+            .ok_or(Error::LengthMismatch { offset: 0 })? = 0x80;
         Ok(Self {
             suite,
-            ssc: buf,
+            mac_head,
             role,
             state: State::Idle,
             status_policy: StatusPolicy::Strict,
@@ -244,7 +253,7 @@ impl<S: CipherSuite> SmSession<S> {
 
     /// The current send sequence counter ([`CipherSuite::BLOCK_SIZE`] bytes).
     pub fn ssc(&self) -> &[u8] {
-        self.ssc.get(..S::BLOCK_SIZE).unwrap_or(&[])
+        self.mac_head.get(..S::BLOCK_SIZE).unwrap_or(&[])
     }
 
     /// The number of data bytes of the protected command for a plain command with `data_len`
@@ -275,7 +284,7 @@ impl<S: CipherSuite> SmSession<S> {
 
     fn ssc_step(&mut self) -> Result<(), Error> {
         let ssc = self
-            .ssc
+            .mac_head
             .get_mut(..S::BLOCK_SIZE)
             .ok_or(Error::LengthMismatch { offset: 0 })?;
         increment(ssc)
@@ -300,25 +309,24 @@ impl<S: CipherSuite> SmSession<S> {
         let block = S::BLOCK_SIZE;
         const PAD: [u8; 16] = [0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         let pad_for = |len: usize| PAD.get(..padded_len(len, block) - len).unwrap_or(&[]);
-        // SSC, then the header and its padding (one block each): one call.
-        let mut first = [0u8; 32];
-        let mut first_len = block;
-        if let (Some(dst), Some(ssc)) = (first.get_mut(..block), self.ssc.get(..block)) {
-            dst.copy_from_slice(ssc);
-        }
-        if let Some(h) = header {
-            if let Some(dst) = first.get_mut(block..block + 4) {
-                dst.copy_from_slice(h);
+        // SSC, then the header and its padding (one block each): one call over `mac_head`,
+        // whose header padding was written once at construction.
+        let first_len = match header {
+            Some(h) => {
+                if let Some(dst) = self
+                    .mac_head
+                    .get_mut(block..)
+                    .and_then(|d| d.first_chunk_mut::<4>())
+                {
+                    *dst = *h;
+                }
+                2 * block
             }
-            if let Some(first_pad) = first.get_mut(block + 4) {
-                *first_pad = 0x80;
-            }
-            first_len = 2 * block;
-        }
+            None => block,
+        };
         self.suite.mac_begin();
-        self.suite.mac_update(first.get(..first_len).unwrap_or(&[]));
-        // The SSC is wiped wherever it is kept (see `Drop`).
-        first.zeroize();
+        self.suite
+            .mac_update(self.mac_head.get(..first_len).unwrap_or(&[]));
         self.suite.mac_update(objects);
         self.suite.mac_update(pad_for(objects.len()));
         self.suite.mac_finish()
@@ -362,8 +370,8 @@ impl<S: CipherSuite> SmSession<S> {
             .ok_or(Error::BufferTooSmall { needed: total })?
             .copy_from_slice(data);
         pad(body, data.len(), block)?;
-        let ssc = self.ssc;
-        self.suite.encrypt(ssc.get(..block).unwrap_or(&[]), body)?;
+        self.suite
+            .encrypt(self.mac_head.get(..block).unwrap_or(&[]), body)?;
         Ok(total)
     }
 
@@ -393,8 +401,8 @@ impl<S: CipherSuite> SmSession<S> {
                 needed: cryptogram.len(),
             })?;
         dst.copy_from_slice(cryptogram);
-        let ssc = self.ssc;
-        self.suite.decrypt(ssc.get(..block).unwrap_or(&[]), dst)?;
+        self.suite
+            .decrypt(self.mac_head.get(..block).unwrap_or(&[]), dst)?;
         match unpad(dst, block) {
             Ok(n) => Ok(n),
             Err(e) => {
@@ -464,14 +472,9 @@ impl<S: CipherSuite> SmSession<S> {
         // A protected command is always case 4: Lc of 1 or 3 bytes, Le of 1 or 2.
         let data_at = if extended { 7 } else { 5 };
         let total = data_at + body_len + if extended { 2 } else { 1 };
-        let probe = out
-            .get(data_at..data_at + body_len)
-            .ok_or(Error::BufferTooSmall { needed: total })?;
-        let framing = Frame::new(header, probe, ne_out, extended)?;
-        if out.len() < framing.total(body_len) {
-            return Err(Error::BufferTooSmall {
-                needed: framing.total(body_len),
-            });
+        let framing = Frame::new(header, body_len, ne_out, extended)?;
+        if out.len() < total {
+            return Err(Error::BufferTooSmall { needed: total });
         }
         self.ssc_step()?;
         let body = out
@@ -589,8 +592,8 @@ impl<S: CipherSuite> SmSession<S> {
     /// Decrypts and unpads `buf` in place; returns the plain length.
     fn decrypt_in_place(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         let block = S::BLOCK_SIZE;
-        let ssc = self.ssc;
-        self.suite.decrypt(ssc.get(..block).unwrap_or(&[]), buf)?;
+        self.suite
+            .decrypt(self.mac_head.get(..block).unwrap_or(&[]), buf)?;
         match unpad(buf, block) {
             Ok(n) => Ok(n),
             Err(e) => {
@@ -727,8 +730,7 @@ impl<S: CipherSuite> SmSession<S> {
         };
         // The plain command is short unless its lengths need the extended form.
         let extended = data_len > 255 || ne > 256;
-        let probe = out.get(7..7 + data_len).unwrap_or(&[]);
-        let framing = Frame::new([plain, ins, p1, p2], probe, ne, extended)?;
+        let framing = Frame::new([plain, ins, p1, p2], data_len, ne, extended)?;
         let total = framing.place(out, 7, data_len)?;
         Ok((total, ins & 1 == 1))
     }

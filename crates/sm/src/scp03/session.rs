@@ -213,10 +213,10 @@ impl Scp03Session {
         // The protected command always has data (the C-MAC): Lc is 1 or 3 bytes.
         let data_at = if extended { 7 } else { 5 };
         let upper = data_at + body_len + 2;
-        let probe = out
-            .get(data_at..data_at + body_len)
-            .ok_or(Error::BufferTooSmall { needed: upper })?;
-        let framing = Frame::new([cla | 0x04, ins, p1, p2], probe, ne_out, extended)?;
+        if out.len() < data_at + body_len {
+            return Err(Error::BufferTooSmall { needed: upper });
+        }
+        let framing = Frame::new([cla | 0x04, ins, p1, p2], body_len, ne_out, extended)?;
         let total = framing.total(body_len);
         if out.len() < total {
             return Err(Error::BufferTooSmall { needed: total });
@@ -429,8 +429,7 @@ impl Scp03Session {
         };
         // The plain command is short unless its lengths need the extended form.
         let extended = plain_len > 255 || ne > 256;
-        let probe = out.get(7..7 + plain_len).unwrap_or(&[]);
-        let framing = Frame::new([cla & !0x04, ins, p1, p2], probe, ne, extended)?;
+        let framing = Frame::new([cla & !0x04, ins, p1, p2], plain_len, ne, extended)?;
         framing.place(out, 7, plain_len)
     }
 
