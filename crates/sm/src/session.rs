@@ -306,9 +306,38 @@ impl<S: CipherSuite> SmSession<S> {
 
     /// Computes the MAC over SSC ‖ `header` (padded, if any) ‖ `objects` ‖ padding.
     fn mac(&mut self, header: Option<&[u8; 4]>, objects: &[u8]) -> [u8; 8] {
-        let block = S::BLOCK_SIZE;
         const PAD: [u8; 16] = [0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-        let pad_for = |len: usize| PAD.get(..padded_len(len, block) - len).unwrap_or(&[]);
+        let pad = PAD
+            .get(..padded_len(objects.len(), S::BLOCK_SIZE) - objects.len())
+            .unwrap_or(&[]);
+        self.mac_begin(header);
+        self.suite.mac_update(objects);
+        self.suite.mac_update(pad);
+        self.suite.mac_finish()
+    }
+
+    /// [`Self::mac`] over the first `len` bytes of `buf`, padded in place when `buf` has room
+    /// for the padding (the bytes after the objects are the sender's own output buffer, about
+    /// to be overwritten by DO `8E`), so that the suite gets the objects and their padding in
+    /// one call; otherwise as [`Self::mac`].
+    fn mac_padding_in_place(
+        &mut self,
+        header: Option<&[u8; 4]>,
+        buf: &mut [u8],
+        len: usize,
+    ) -> [u8; 8] {
+        let padded = padded_len(len, S::BLOCK_SIZE);
+        if buf.len() >= padded && pad(buf, len, S::BLOCK_SIZE).is_ok() {
+            self.mac_begin(header);
+            self.suite.mac_update(buf.get(..padded).unwrap_or(&[]));
+            return self.suite.mac_finish();
+        }
+        self.mac(header, buf.get(..len).unwrap_or(&[]))
+    }
+
+    /// Starts a MAC with SSC ‖ `header` (padded, if any).
+    fn mac_begin(&mut self, header: Option<&[u8; 4]>) {
+        let block = S::BLOCK_SIZE;
         // SSC, then the header and its padding (one block each): one call over `mac_head`,
         // whose header padding was written once at construction.
         let first_len = match header {
@@ -327,9 +356,6 @@ impl<S: CipherSuite> SmSession<S> {
         self.suite.mac_begin();
         self.suite
             .mac_update(self.mac_head.get(..first_len).unwrap_or(&[]));
-        self.suite.mac_update(objects);
-        self.suite.mac_update(pad_for(objects.len()));
-        self.suite.mac_finish()
     }
 
     /// Writes DO `87`/`85` with the encrypted, padded `data` at the start of `out`; returns its
@@ -477,8 +503,12 @@ impl<S: CipherSuite> SmSession<S> {
             return Err(Error::BufferTooSmall { needed: total });
         }
         self.ssc_step()?;
-        let body = out
-            .get_mut(data_at..data_at + body_len)
+        // The data field, and the rest of `out` after it (room to pad the objects for the MAC).
+        let region = out
+            .get_mut(data_at..)
+            .ok_or(Error::BufferTooSmall { needed: total })?;
+        let body = region
+            .get_mut(..body_len)
             .ok_or(Error::BufferTooSmall { needed: total })?;
         let mut used = self.write_cryptogram(command.data, !odd_ins, body)?;
         if le_len > 0 {
@@ -491,16 +521,13 @@ impl<S: CipherSuite> SmSession<S> {
             }
             used += 2 + le_len;
         }
-        let (objects, mac_do) = body.split_at_mut(used);
-        let mac = self.mac(Some(&header), objects);
-        mac_do
-            .get_mut(..2)
-            .ok_or(Error::BufferTooSmall { needed: total })?
-            .copy_from_slice(&[TAG_MAC, 8]);
-        mac_do
-            .get_mut(2..10)
-            .ok_or(Error::BufferTooSmall { needed: total })?
-            .copy_from_slice(&mac);
+        let mac = self.mac_padding_in_place(Some(&header), region, used);
+        let [m0, m1, m2, m3, m4, m5, m6, m7] = mac;
+        *region
+            .get_mut(used..)
+            .and_then(|d| d.first_chunk_mut::<10>())
+            .ok_or(Error::BufferTooSmall { needed: total })? =
+            [TAG_MAC, 8, m0, m1, m2, m3, m4, m5, m6, m7];
         let total = framing.place(out, data_at, body_len)?;
         self.state = State::Pending { odd_ins };
         Ok(total)
@@ -753,23 +780,29 @@ impl<S: CipherSuite> SmSession<S> {
         if total > 65_537 {
             return Err(Error::TooLong);
         }
-        let out = out
-            .get_mut(..total)
-            .ok_or(Error::BufferTooSmall { needed: total })?;
+        if out.len() < total {
+            return Err(Error::BufferTooSmall { needed: total });
+        }
         self.ssc_step()?;
-        let mut used = self.write_cryptogram(data, !odd_ins, out)?;
+        let mut used = {
+            let exact = out
+                .get_mut(..total)
+                .ok_or(Error::BufferTooSmall { needed: total })?;
+            self.write_cryptogram(data, !odd_ins, exact)?
+        };
         let sw_bytes = sw.0.to_be_bytes();
         let status = out
             .get_mut(used..used + 4)
             .ok_or(Error::BufferTooSmall { needed: total })?;
         status.copy_from_slice(&[TAG_STATUS, 2, sw_bytes[0], sw_bytes[1]]);
         used += 4;
-        let (objects, rest) = out.split_at_mut(used);
-        let mac = self.mac(None, objects);
-        let tail = rest
-            .get_mut(..12)
+        // `out` after the objects (at least DO 8E and SW1 SW2) is room to pad them for the MAC.
+        let mac = self.mac_padding_in_place(None, out, used);
+        let tail = out
+            .get_mut(used..)
+            .and_then(|t| t.first_chunk_mut::<12>())
             .ok_or(Error::BufferTooSmall { needed: total })?;
-        tail.copy_from_slice(&[
+        *tail = [
             TAG_MAC,
             8,
             mac[0],
@@ -782,7 +815,7 @@ impl<S: CipherSuite> SmSession<S> {
             mac[7],
             sw_bytes[0],
             sw_bytes[1],
-        ]);
+        ];
         self.state = State::Idle;
         Ok(total)
     }
