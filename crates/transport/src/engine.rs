@@ -119,6 +119,14 @@ fn wipe_prefix(buf: &mut [u8], len: usize) {
     if len == 0 {
         return;
     }
+    // A short command (the common case) is wiped with one fixed 16-byte store rather than a
+    // `memset` call; the bytes after `len` are the buffer's own, unused.
+    if len <= 16 {
+        if let Some(head) = buf.first_chunk_mut::<16>() {
+            head.zeroize();
+            return;
+        }
+    }
     let len = len.min(buf.len());
     if let Some(used) = buf.get_mut(..len) {
         used.zeroize();
@@ -401,7 +409,9 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
             let space = response
                 .get_mut(..capacity.min(MAX_RESPONSE_LEN))
                 .unwrap_or_default();
-            let len = receive_in_place::<T, S>(transport, wire, space, capacity).await?;
+            let start = space.as_ptr();
+            let result = transport.transmit(wire, space).await;
+            let len = answer_in_place::<T::Error, S>(result, start, capacity)?;
             if response.get(..len).and_then(<[u8]>::last_chunk::<2>) == Some(&[0x90, 0x00]) {
                 let done = Completed {
                     len,
@@ -438,7 +448,9 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
                 let space = engine.answer_space();
                 let limit = space.len().min(MAX_RESPONSE_LEN);
                 let space = space.get_mut(..limit).unwrap_or_default();
-                let answer_len = receive_in_place::<T, S>(transport, wire, space, capacity).await?;
+                let start = space.as_ptr();
+                let result = transport.transmit(wire, space).await;
+                let answer_len = answer_in_place::<T::Error, S>(result, start, capacity)?;
                 engine.handle_response_in_place(answer_len)
             };
             if let Step::Done(done) = step.map_err(engine_error)? {
@@ -660,18 +672,17 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
     }
 }
 
-/// Sends `wire` and receives the card's answer at the start of `space` (part of the caller's
-/// response buffer, whose whole length is `capacity`); returns the answer's length (at least
-/// 2).
+/// The length of an answer the transport received at `start`, the start of the space it was
+/// given (part of the caller's response buffer, whose whole length is `capacity`): at least 2.
+/// A plain function over the transport's result (not an `async fn`), so that it inlines into
+/// the session's one future.
 #[inline(always)]
-async fn receive_in_place<T: AsyncTransport, S: SecureChannel>(
-    transport: &mut T,
-    wire: &[u8],
-    space: &mut [u8],
+fn answer_in_place<E: Error, S: SecureChannel>(
+    result: Result<&[u8], E>,
+    start: *const u8,
     capacity: usize,
-) -> Result<usize, CoreError<T::Error, S>> {
-    let start = space.as_ptr();
-    match transport.transmit(wire, space).await {
+) -> Result<usize, CoreError<E, S>> {
+    match result {
         // Transports answer at the start of the buffer they are given.
         Ok(rsp) if rsp.len() >= 2 && core::ptr::eq(rsp.as_ptr(), start) => Ok(rsp.len()),
         Ok(_) => Err(CardError::MalformedResponse),
