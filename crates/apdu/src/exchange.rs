@@ -361,7 +361,8 @@ enum State {
 #[derive(Debug)]
 pub struct Exchange<'a> {
     command: CommandRepr<'a>,
-    /// The class byte of GET RESPONSE: interindustry, on the command's logical channel.
+    /// The class byte of GET RESPONSE: interindustry, on the command's logical channel. Set
+    /// when the first GET RESPONSE is due (most exchanges need none), kept for the next ones.
     get_response_cla: Cla,
     form: LengthForm,
     chunk: usize,
@@ -430,7 +431,7 @@ impl<'a> Exchange<'a> {
         };
         Ok(Self {
             command,
-            get_response_cla: command.cla.interindustry_on_same_channel(),
+            get_response_cla: Cla(0),
             form: if caps.extended_length {
                 LengthForm::Auto
             } else {
@@ -687,7 +688,12 @@ impl<'a> Exchange<'a> {
         self.finish(data, final_sw)
     }
 
+    /// Counts a GET RESPONSE about to be due (both places that move to
+    /// [`State::GetResponse`] call this first); the first one sets its class byte.
     fn count_get_response(&mut self) -> Result<(), Error> {
+        if self.get_responses == 0 {
+            self.get_response_cla = self.command.cla.interindustry_on_same_channel();
+        }
         self.get_responses = self.get_responses.saturating_add(1);
         if self.get_responses > self.limits.max_get_response {
             return Err(Error::TooManyGetResponses {
