@@ -361,8 +361,7 @@ enum State {
 #[derive(Debug)]
 pub struct Exchange<'a> {
     command: CommandRepr<'a>,
-    /// The class byte of GET RESPONSE: interindustry, on the command's logical channel. Set
-    /// when the first GET RESPONSE is due (most exchanges need none), kept for the next ones.
+    /// The class byte of GET RESPONSE: interindustry, on the command's logical channel.
     get_response_cla: Cla,
     form: LengthForm,
     chunk: usize,
@@ -431,7 +430,7 @@ impl<'a> Exchange<'a> {
         };
         Ok(Self {
             command,
-            get_response_cla: Cla(0),
+            get_response_cla: command.cla.interindustry_on_same_channel(),
             form: if caps.extended_length {
                 LengthForm::Auto
             } else {
@@ -688,12 +687,7 @@ impl<'a> Exchange<'a> {
         self.finish(data, final_sw)
     }
 
-    /// Counts a GET RESPONSE about to be due (both places that move to
-    /// [`State::GetResponse`] call this first); the first one sets its class byte.
     fn count_get_response(&mut self) -> Result<(), Error> {
-        if self.get_responses == 0 {
-            self.get_response_cla = self.command.cla.interindustry_on_same_channel();
-        }
         self.get_responses = self.get_responses.saturating_add(1);
         if self.get_responses > self.limits.max_get_response {
             return Err(Error::TooManyGetResponses {
