@@ -452,6 +452,7 @@ impl<S: CipherSuite> SmSession<S> {
     /// `85` for an odd INS; Ne into DO `97`; the MAC over SSC ‖ padded header ‖ objects into DO
     /// `8E`. The protected APDU has Le = `00`, or extended lengths when its data exceeds 255
     /// bytes, Ne exceeds 256 or the plain command was extended.
+    /// `out` past the returned length may hold up to a block of MAC padding (`80 00…`).
     ///
     /// # Errors
     /// [`Error::MalformedCommand`], [`Error::ClassByte`] (CLA `FF`), [`Error::BufferTooSmall`]
@@ -765,6 +766,7 @@ impl<S: CipherSuite> SmSession<S> {
     /// Card: protects a response (`data` and status word `sw`) into `out`: DO `87` (or `85` if
     /// the command's INS was odd) when there is data, DO `99`, DO `8E`, then SW1 SW2. Returns
     /// the protected response's length.
+    /// `out` past the returned length may hold a few bytes of MAC padding (`80 00…`).
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`] (the session stays usable), [`Error::TooLong`],
