@@ -100,6 +100,7 @@ impl Frame {
     }
 
     /// The Lc field (empty for cases 1 and 2).
+    #[cfg(test)]
     pub(crate) fn lc(&self) -> &[u8] {
         self.head.get(4..self.head_len).unwrap_or(&[])
     }
