@@ -138,17 +138,9 @@ impl Scp03Session {
         mac
     }
 
-    /// R-MAC over chaining value ‖ data ‖ SW1 SW2 (Amendment D §6.2.5).
-    fn r_mac(&mut self, data: &[u8], sw: StatusWord) -> [u8; 8] {
-        let chaining = self.chaining;
-        let mut full = self.s_rmac.compute(&[&chaining, data, &sw.0.to_be_bytes()]);
-        let mut out = [0u8; 8];
-        out.copy_from_slice(&full[..8]);
-        full.zeroize();
-        out
-    }
-
-    /// [`Self::r_mac`] over `data_sw`: the data with SW1 SW2 already after it.
+    /// R-MAC over chaining value ‖ data ‖ SW1 SW2 (Amendment D §6.2.5), given as `data_sw`:
+    /// the data with SW1 SW2 already after it (both sides arrange that, so the MAC gets one
+    /// call for them).
     fn r_mac_contiguous(&mut self, data_sw: &[u8]) -> [u8; 8] {
         let chaining = self.chaining;
         let mut full = self.s_rmac.compute(&[&chaining, data_sw]);
@@ -299,7 +291,9 @@ impl Scp03Session {
     }
 
     /// [`unwrap_response`](Self::unwrap_response) in place: `buf` holds the protected response;
-    /// the plain data and SW1 SW2 are written to its start. Returns the plain length.
+    /// the plain data and SW1 SW2 are written to its start. Returns the plain length. The
+    /// buffer is working space: after an error its bytes are unspecified (never decrypted
+    /// data whose R-MAC did not verify).
     ///
     /// # Errors
     /// As [`unwrap_response`](Self::unwrap_response).
@@ -320,7 +314,7 @@ impl Scp03Session {
     fn unwrap_in_place_inner(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         let len = buf.len();
         let (body, trailer) = buf
-            .split_last_chunk::<2>()
+            .split_last_chunk_mut::<2>()
             .ok_or(Error::LengthMismatch { offset: 0 })?;
         let trailer = *trailer;
         let sw = StatusWord(u16::from_be_bytes(trailer));
@@ -331,13 +325,21 @@ impl Scp03Session {
         }
         let data_len = if self.level.r_mac() && protected_status(sw) {
             let (data, mac) = body
-                .split_last_chunk::<8>()
+                .split_last_chunk_mut::<8>()
                 .ok_or(Error::LengthMismatch { offset: 0 })?;
-            let expected = self.r_mac(data, sw);
-            if !mac_matches(&expected, mac) {
+            // The received R-MAC is kept aside and SW1 SW2 written in its place, so that the
+            // R-MAC's input (data ‖ SW1 SW2) is contiguous: one MAC call instead of two. The
+            // buffer is this call's own (its answer is rewritten in place either way).
+            let received = *mac;
+            let data_len = data.len();
+            if let Some(after) = mac.first_chunk_mut::<2>() {
+                *after = trailer;
+            }
+            let expected = self.r_mac_contiguous(buf.get(..data_len + 2).unwrap_or(&[]));
+            if !mac_matches(&expected, &received) {
                 return Err(Error::MacMismatch);
             }
-            data.len()
+            data_len
         } else if self.level.r_mac() && !body.is_empty() {
             // Error statuses carry no R-MAC and no data (Amendment D §6.2.5).
             return Err(Error::LengthMismatch { offset: 0 });
