@@ -1,55 +1,25 @@
 //! Framing a command APDU whose data field is already in the output buffer.
 //!
 //! Secure messaging builds the protected data field (or decrypts the plain one) directly in
-//! the caller's buffer, without a second buffer. The length fields around it are written by
-//! `cardwire-apdu` ([`CommandRepr::write_to`], ISO/IEC 7816-3 §12.1): [`Frame`] records what
-//! that encoder writes before and after the data, and [`Frame::place`] puts it around the data
-//! in place. Only the choice between short and extended form is secure messaging's (see
-//! [`crate::session`]).
+//! the caller's buffer, without a second buffer. [`Frame`] computes the length fields around
+//! it — the same bytes `cardwire-apdu`'s [`CommandRepr::write_to`](cardwire_apdu::CommandRepr::write_to)
+//! writes for the forced form (ISO/IEC 7816-3 §12.1.3; unit test
+//! `frames_match_the_apdu_encoder`) — straight from Nc, Ne and the form, and
+//! [`Frame::place`] puts them around the data in place with fixed-size stores. Only the choice
+//! between short and extended form is secure messaging's (see [`crate::session`]).
 
-use cardwire_apdu::{Cla, Command, CommandRepr, Ins, LengthForm};
+use cardwire_apdu::Command;
+use cardwire_apdu::command::{MAX_NC, MAX_NE, MAX_SHORT_NC, MAX_SHORT_NE};
 
 use crate::Error;
 
-/// What [`CommandRepr::write_to`] writes around a data field: CLA INS P1 P2 and Lc, then Le.
+/// What surrounds a command's data field: CLA INS P1 P2 and Lc, then Le.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Frame {
     head: [u8; 7],
     head_len: usize,
     le: [u8; 3],
     le_len: usize,
-}
-
-/// A `Writer` that records the head and the Le field and skips the data.
-struct Capture {
-    frame: Frame,
-    nc: usize,
-    writes: u8,
-}
-
-impl cardwire_apdu::Writer for Capture {
-    fn write(&mut self, bytes: &[u8]) -> Result<(), cardwire_tlv::Error> {
-        let too_long = cardwire_tlv::Error::BufferTooSmall {
-            needed: bytes.len(),
-            available: 0,
-        };
-        let which = self.writes;
-        self.writes = self.writes.saturating_add(1);
-        match (which, self.nc > 0) {
-            (0, _) => {
-                let dst = self.frame.head.get_mut(..bytes.len()).ok_or(too_long)?;
-                dst.copy_from_slice(bytes);
-                self.frame.head_len = bytes.len();
-            }
-            (1, true) => {}
-            _ => {
-                let dst = self.frame.le.get_mut(..bytes.len()).ok_or(too_long)?;
-                dst.copy_from_slice(bytes);
-                self.frame.le_len = bytes.len();
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Checks a command APDU with `cardwire-apdu` (ISO/IEC 7816-3 §12.1.3).
@@ -68,59 +38,69 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Command<&[u8]>, Error> {
     })
 }
 
-fn apdu_error(e: cardwire_apdu::Error) -> Error {
-    match e {
-        cardwire_apdu::Error::BufferTooSmall { needed } => Error::BufferTooSmall { needed },
-        _ => Error::TooLong,
+/// Writes the first `len` bytes of `src` (`len` one of 0..=7) to the start of `dst` with a
+/// store of a fixed size per length, instead of a `memcpy` call for a few bytes.
+#[inline(always)]
+fn put(dst: &mut [u8], src: &[u8; 7], len: usize) {
+    fn fixed<const K: usize>(dst: &mut [u8], src: &[u8; 7]) {
+        if let (Some(d), Some(s)) = (dst.first_chunk_mut::<K>(), src.first_chunk::<K>()) {
+            *d = *s;
+        }
+    }
+    match len {
+        0 => {}
+        1 => fixed::<1>(dst, src),
+        2 => fixed::<2>(dst, src),
+        3 => fixed::<3>(dst, src),
+        4 => fixed::<4>(dst, src),
+        5 => fixed::<5>(dst, src),
+        _ => fixed::<7>(dst, src),
     }
 }
 
 impl Frame {
-    /// The frame of command `header` with the data field `data` (only its length is used) and
-    /// `ne`, in the extended form when `extended`, else the short form.
+    /// The frame of command `header` with `nc` data bytes and `ne`, in the extended form when
+    /// `extended`, else the short form (ISO/IEC 7816-3 §12.1.3: cases 1, 2, 3 and 4, short or
+    /// extended).
     ///
     /// # Errors
     /// [`Error::TooLong`] when the command does not fit the form (or any APDU).
-    pub(crate) fn new(
-        header: [u8; 4],
-        data: &[u8],
-        ne: u32,
-        extended: bool,
-    ) -> Result<Self, Error> {
+    #[inline]
+    pub(crate) fn new(header: [u8; 4], nc: usize, ne: u32, extended: bool) -> Result<Self, Error> {
+        if nc > MAX_NC || ne > MAX_NE || (!extended && (nc > MAX_SHORT_NC || ne > MAX_SHORT_NE)) {
+            return Err(Error::TooLong);
+        }
         let [cla, ins, p1, p2] = header;
-        let repr = CommandRepr {
-            cla: Cla(cla),
-            ins: Ins(ins),
-            p1,
-            p2,
-            data,
-            ne,
+        // Nc ≤ 65 535 (checked), Ne = 65 536 is encoded as 0000 (and 256 as 00).
+        let [c1, c2] = ((nc & 0xFFFF) as u16).to_be_bytes();
+        let [e1, e2] = ((ne & 0xFFFF) as u16).to_be_bytes();
+        let (head, head_len) = match (nc > 0, extended) {
+            (false, _) => ([cla, ins, p1, p2, 0, 0, 0], 4),
+            (true, false) => ([cla, ins, p1, p2, c2, 0, 0], 5),
+            (true, true) => ([cla, ins, p1, p2, 0, c1, c2], 7),
         };
-        let form = if extended {
-            LengthForm::Extended
-        } else {
-            LengthForm::Short
+        let (le, le_len) = match (ne > 0, nc > 0, extended) {
+            (false, _, _) => ([0; 3], 0),
+            (true, _, false) => ([e2, 0, 0], 1),
+            (true, false, true) => ([0, e1, e2], 3),
+            (true, true, true) => ([e1, e2, 0], 2),
         };
-        let mut capture = Capture {
-            frame: Frame {
-                head: [0; 7],
-                head_len: 0,
-                le: [0; 3],
-                le_len: 0,
-            },
-            nc: data.len(),
-            writes: 0,
-        };
-        repr.write_to(form, &mut capture).map_err(apdu_error)?;
-        Ok(capture.frame)
+        Ok(Self {
+            head,
+            head_len,
+            le,
+            le_len,
+        })
     }
 
     /// CLA INS P1 P2 and Lc.
+    #[cfg(test)]
     pub(crate) fn head(&self) -> &[u8] {
         self.head.get(..self.head_len).unwrap_or(&[])
     }
 
     /// The Lc field (empty for cases 1 and 2).
+    #[cfg(test)]
     pub(crate) fn lc(&self) -> &[u8] {
         self.head.get(4..self.head_len).unwrap_or(&[])
     }
@@ -135,23 +115,22 @@ impl Frame {
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`] when `out` cannot hold the command or the data is not there.
+    #[inline]
     pub(crate) fn place(&self, out: &mut [u8], data_at: usize, nc: usize) -> Result<usize, Error> {
         let total = self.total(nc);
-        if out.len() < total || out.len() < data_at + nc {
+        let data_end = data_at.saturating_add(nc);
+        if out.len() < total || out.len() < data_end {
             return Err(Error::BufferTooSmall {
-                needed: total.max(data_at + nc),
+                needed: total.max(data_end),
             });
         }
         if data_at != self.head_len {
-            out.copy_within(data_at..data_at + nc, self.head_len);
+            out.copy_within(data_at..data_end, self.head_len);
         }
-        let out = out
-            .get_mut(..total)
-            .ok_or(Error::BufferTooSmall { needed: total })?;
-        let (head, rest) = out.split_at_mut(self.head_len);
-        head.copy_from_slice(self.head());
-        if let Some(le) = rest.get_mut(nc..) {
-            le.copy_from_slice(self.le.get(..self.le_len).unwrap_or(&[]));
+        put(out, &self.head, self.head_len);
+        if let Some(le) = out.get_mut(self.head_len + nc..) {
+            let [a, b, c] = self.le;
+            put(le, &[a, b, c, 0, 0, 0, 0], self.le_len);
         }
         Ok(total)
     }
@@ -204,27 +183,71 @@ mod tests {
     fn frames_short_and_extended_in_place() {
         let mut out = [0u8; 16];
         out[7..10].copy_from_slice(&[1, 2, 3]);
-        let f = Frame::new([0x0C, 0xB0, 0, 0], &[0; 3], 256, false).unwrap();
+        let f = Frame::new([0x0C, 0xB0, 0, 0], 3, 256, false).unwrap();
         assert_eq!(f.lc(), &[3]);
         assert_eq!(f.place(&mut out, 7, 3).unwrap(), 9);
         assert_eq!(out[..9], [0x0C, 0xB0, 0, 0, 3, 1, 2, 3, 0]);
 
         let mut out = [0u8; 16];
         out[7..9].copy_from_slice(&[9, 9]);
-        let f = Frame::new([0x0C, 0xB0, 0, 0], &[0; 2], 65_536, true).unwrap();
+        let f = Frame::new([0x0C, 0xB0, 0, 0], 2, 65_536, true).unwrap();
         assert_eq!(f.lc(), &[0, 0, 2]);
         assert_eq!(f.place(&mut out, 7, 2).unwrap(), 11);
         assert_eq!(out[..11], [0x0C, 0xB0, 0, 0, 0, 0, 2, 9, 9, 0, 0]);
 
-        let f = Frame::new([0, 0xB0, 0, 0], &[], 65_536, true).unwrap();
+        let f = Frame::new([0, 0xB0, 0, 0], 0, 65_536, true).unwrap();
         assert_eq!(f.total(0), 7);
         assert_eq!(
-            Frame::new([0; 4], &[0; 300], 0, false).unwrap_err(),
+            Frame::new([0; 4], 300, 0, false).unwrap_err(),
             Error::TooLong
         );
         assert_eq!(
             f.place(&mut [0u8; 6], 0, 0),
             Err(Error::BufferTooSmall { needed: 7 })
         );
+    }
+
+    /// The frame is exactly what `cardwire-apdu`'s encoder writes around the data, in both
+    /// forced forms, for every case and the boundary lengths; and it refuses what the encoder
+    /// refuses.
+    #[test]
+    fn frames_match_the_apdu_encoder() {
+        use cardwire_apdu::{Cla, CommandRepr, Ins, LengthForm};
+        let data = [0x5Au8; 65_536];
+        for nc in [0usize, 1, 2, 255, 256, 300, 65_535, 65_536] {
+            for ne in [0u32, 1, 255, 256, 257, 65_535, 65_536, 65_537] {
+                for extended in [false, true] {
+                    let repr = CommandRepr {
+                        cla: Cla(0x0C),
+                        ins: Ins(0xD6),
+                        p1: 1,
+                        p2: 2,
+                        data: &data[..nc],
+                        ne,
+                    };
+                    let form = if extended {
+                        LengthForm::Extended
+                    } else {
+                        LengthForm::Short
+                    };
+                    let frame = Frame::new([0x0C, 0xD6, 1, 2], nc, ne, extended);
+                    let mut buf = std::vec![0u8; 70_000];
+                    match repr.encode_with(form, &mut buf) {
+                        Ok(encoded) => {
+                            let encoded = encoded.to_vec();
+                            let frame = frame.unwrap();
+                            assert_eq!(frame.total(nc), encoded.len(), "{nc} {ne} {extended}");
+                            let mut out = std::vec![0u8; encoded.len()];
+                            let at = 7.min(encoded.len() - nc);
+                            out[at..][..nc].copy_from_slice(&data[..nc]);
+                            assert_eq!(frame.place(&mut out, at, nc), Ok(encoded.len()));
+                            assert_eq!(out, encoded, "{nc} {ne} {extended}");
+                            assert_eq!(frame.head(), &encoded[..frame.head().len()]);
+                        }
+                        Err(_) => assert_eq!(frame.unwrap_err(), Error::TooLong, "{nc} {ne}"),
+                    }
+                }
+            }
+        }
     }
 }

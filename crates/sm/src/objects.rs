@@ -171,33 +171,21 @@ pub(crate) fn len_size(len: usize) -> usize {
 /// # Errors
 /// [`Error::BufferTooSmall`] or [`Error::TooLong`] (a value over 65 535 bytes).
 pub(crate) fn write_header(out: &mut [u8], tag: u8, len: usize) -> Result<usize, Error> {
-    let mut buf = [tag, 0, 0, 0];
-    let n = match len {
-        0..=0x7F => {
-            buf[1] = len as u8;
-            2
-        }
-        0x80..=0xFF => {
-            buf[1] = 0x81;
-            buf[2] = len as u8;
-            3
-        }
+    // One fixed-size store per form rather than a `memcpy` call for two to four bytes.
+    fn put<const K: usize>(out: &mut [u8], bytes: [u8; K]) -> Result<usize, Error> {
+        *out.first_chunk_mut::<K>()
+            .ok_or(Error::BufferTooSmall { needed: K })? = bytes;
+        Ok(K)
+    }
+    match len {
+        0..=0x7F => put(out, [tag, len as u8]),
+        0x80..=0xFF => put(out, [tag, 0x81, len as u8]),
         0x100..=0xFFFF => {
             let [hi, lo] = (len as u16).to_be_bytes();
-            buf[1] = 0x82;
-            buf[2] = hi;
-            buf[3] = lo;
-            4
+            put(out, [tag, 0x82, hi, lo])
         }
-        _ => return Err(Error::TooLong),
-    };
-    let (src, dst) = (
-        buf.get(..n).ok_or(Error::TooLong)?,
-        out.get_mut(..n)
-            .ok_or(Error::BufferTooSmall { needed: n })?,
-    );
-    dst.copy_from_slice(src);
-    Ok(n)
+        _ => Err(Error::TooLong),
+    }
 }
 
 #[cfg(test)]

@@ -94,7 +94,11 @@ impl Error {
 /// ```
 pub struct SmSession<S: CipherSuite> {
     suite: S,
-    ssc: [u8; 16],
+    /// The first two MAC input blocks: the send sequence counter (its first
+    /// [`CipherSuite::BLOCK_SIZE`] bytes, where it is kept and counted), then the padded
+    /// command header (four bytes, `80`, zeros). The MAC reads both from here in one call, so
+    /// the counter is never copied.
+    mac_head: [u8; 32],
     role: Role,
     state: State,
     status_policy: StatusPolicy,
@@ -132,7 +136,7 @@ impl<S: CipherSuite> core::fmt::Debug for SmSession<S> {
 
 impl<S: CipherSuite> Drop for SmSession<S> {
     fn drop(&mut self) {
-        self.ssc.zeroize();
+        self.mac_head.zeroize();
     }
 }
 
@@ -200,13 +204,18 @@ impl<S: CipherSuite> SmSession<S> {
         if ssc.len() != S::BLOCK_SIZE || S::BLOCK_SIZE > 16 || S::BLOCK_SIZE == 0 {
             return Err(Error::LengthMismatch { offset: 0 });
         }
-        let mut buf = [0u8; 16];
-        buf.get_mut(..ssc.len())
+        let mut mac_head = [0u8; 32];
+        mac_head
+            .get_mut(..ssc.len())
             .ok_or(Error::LengthMismatch { offset: 0 })?
             .copy_from_slice(ssc);
+        // The header's padding (ISO/IEC 9797-1 method 2) after its four bytes, set once.
+        *mac_head
+            .get_mut(S::BLOCK_SIZE + 4)
+            .ok_or(Error::LengthMismatch { offset: 0 })? = 0x80;
         Ok(Self {
             suite,
-            ssc: buf,
+            mac_head,
             role,
             state: State::Idle,
             status_policy: StatusPolicy::Strict,
@@ -244,7 +253,7 @@ impl<S: CipherSuite> SmSession<S> {
 
     /// The current send sequence counter ([`CipherSuite::BLOCK_SIZE`] bytes).
     pub fn ssc(&self) -> &[u8] {
-        self.ssc.get(..S::BLOCK_SIZE).unwrap_or(&[])
+        self.mac_head.get(..S::BLOCK_SIZE).unwrap_or(&[])
     }
 
     /// The number of data bytes of the protected command for a plain command with `data_len`
@@ -275,7 +284,7 @@ impl<S: CipherSuite> SmSession<S> {
 
     fn ssc_step(&mut self) -> Result<(), Error> {
         let ssc = self
-            .ssc
+            .mac_head
             .get_mut(..S::BLOCK_SIZE)
             .ok_or(Error::LengthMismatch { offset: 0 })?;
         increment(ssc)
@@ -297,31 +306,56 @@ impl<S: CipherSuite> SmSession<S> {
 
     /// Computes the MAC over SSC ‖ `header` (padded, if any) ‖ `objects` ‖ padding.
     fn mac(&mut self, header: Option<&[u8; 4]>, objects: &[u8]) -> [u8; 8] {
-        let block = S::BLOCK_SIZE;
         const PAD: [u8; 16] = [0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-        let pad_for = |len: usize| PAD.get(..padded_len(len, block) - len).unwrap_or(&[]);
-        // SSC, then the header and its padding (one block each): one call.
-        let mut first = [0u8; 32];
-        let mut first_len = block;
-        if let (Some(dst), Some(ssc)) = (first.get_mut(..block), self.ssc.get(..block)) {
-            dst.copy_from_slice(ssc);
-        }
-        if let Some(h) = header {
-            if let Some(dst) = first.get_mut(block..block + 4) {
-                dst.copy_from_slice(h);
-            }
-            if let Some(first_pad) = first.get_mut(block + 4) {
-                *first_pad = 0x80;
-            }
-            first_len = 2 * block;
-        }
-        self.suite.mac_begin();
-        self.suite.mac_update(first.get(..first_len).unwrap_or(&[]));
-        // The SSC is wiped wherever it is kept (see `Drop`).
-        first.zeroize();
+        let pad = PAD
+            .get(..padded_len(objects.len(), S::BLOCK_SIZE) - objects.len())
+            .unwrap_or(&[]);
+        self.mac_begin(header);
         self.suite.mac_update(objects);
-        self.suite.mac_update(pad_for(objects.len()));
+        self.suite.mac_update(pad);
         self.suite.mac_finish()
+    }
+
+    /// [`Self::mac`] over the first `len` bytes of `buf`, padded in place when `buf` has room
+    /// for the padding (the bytes after the objects are the sender's own output buffer, about
+    /// to be overwritten by DO `8E`), so that the suite gets the objects and their padding in
+    /// one call; otherwise as [`Self::mac`].
+    fn mac_padding_in_place(
+        &mut self,
+        header: Option<&[u8; 4]>,
+        buf: &mut [u8],
+        len: usize,
+    ) -> [u8; 8] {
+        let padded = padded_len(len, S::BLOCK_SIZE);
+        if buf.len() >= padded && pad(buf, len, S::BLOCK_SIZE).is_ok() {
+            self.mac_begin(header);
+            self.suite.mac_update(buf.get(..padded).unwrap_or(&[]));
+            return self.suite.mac_finish();
+        }
+        self.mac(header, buf.get(..len).unwrap_or(&[]))
+    }
+
+    /// Starts a MAC with SSC ‖ `header` (padded, if any).
+    fn mac_begin(&mut self, header: Option<&[u8; 4]>) {
+        let block = S::BLOCK_SIZE;
+        // SSC, then the header and its padding (one block each): one call over `mac_head`,
+        // whose header padding was written once at construction.
+        let first_len = match header {
+            Some(h) => {
+                if let Some(dst) = self
+                    .mac_head
+                    .get_mut(block..)
+                    .and_then(|d| d.first_chunk_mut::<4>())
+                {
+                    *dst = *h;
+                }
+                2 * block
+            }
+            None => block,
+        };
+        self.suite.mac_begin();
+        self.suite
+            .mac_update(self.mac_head.get(..first_len).unwrap_or(&[]));
     }
 
     /// Writes DO `87`/`85` with the encrypted, padded `data` at the start of `out`; returns its
@@ -362,8 +396,8 @@ impl<S: CipherSuite> SmSession<S> {
             .ok_or(Error::BufferTooSmall { needed: total })?
             .copy_from_slice(data);
         pad(body, data.len(), block)?;
-        let ssc = self.ssc;
-        self.suite.encrypt(ssc.get(..block).unwrap_or(&[]), body)?;
+        self.suite
+            .encrypt(self.mac_head.get(..block).unwrap_or(&[]), body)?;
         Ok(total)
     }
 
@@ -393,8 +427,8 @@ impl<S: CipherSuite> SmSession<S> {
                 needed: cryptogram.len(),
             })?;
         dst.copy_from_slice(cryptogram);
-        let ssc = self.ssc;
-        self.suite.decrypt(ssc.get(..block).unwrap_or(&[]), dst)?;
+        self.suite
+            .decrypt(self.mac_head.get(..block).unwrap_or(&[]), dst)?;
         match unpad(dst, block) {
             Ok(n) => Ok(n),
             Err(e) => {
@@ -418,6 +452,7 @@ impl<S: CipherSuite> SmSession<S> {
     /// `85` for an odd INS; Ne into DO `97`; the MAC over SSC ‖ padded header ‖ objects into DO
     /// `8E`. The protected APDU has Le = `00`, or extended lengths when its data exceeds 255
     /// bytes, Ne exceeds 256 or the plain command was extended.
+    /// `out` past the returned length may hold up to a block of MAC padding (`80 00…`).
     ///
     /// # Errors
     /// [`Error::MalformedCommand`], [`Error::ClassByte`] (CLA `FF`), [`Error::BufferTooSmall`]
@@ -464,18 +499,17 @@ impl<S: CipherSuite> SmSession<S> {
         // A protected command is always case 4: Lc of 1 or 3 bytes, Le of 1 or 2.
         let data_at = if extended { 7 } else { 5 };
         let total = data_at + body_len + if extended { 2 } else { 1 };
-        let probe = out
-            .get(data_at..data_at + body_len)
-            .ok_or(Error::BufferTooSmall { needed: total })?;
-        let framing = Frame::new(header, probe, ne_out, extended)?;
-        if out.len() < framing.total(body_len) {
-            return Err(Error::BufferTooSmall {
-                needed: framing.total(body_len),
-            });
+        let framing = Frame::new(header, body_len, ne_out, extended)?;
+        if out.len() < total {
+            return Err(Error::BufferTooSmall { needed: total });
         }
         self.ssc_step()?;
-        let body = out
-            .get_mut(data_at..data_at + body_len)
+        // The data field, and the rest of `out` after it (room to pad the objects for the MAC).
+        let region = out
+            .get_mut(data_at..)
+            .ok_or(Error::BufferTooSmall { needed: total })?;
+        let body = region
+            .get_mut(..body_len)
             .ok_or(Error::BufferTooSmall { needed: total })?;
         let mut used = self.write_cryptogram(command.data, !odd_ins, body)?;
         if le_len > 0 {
@@ -488,16 +522,13 @@ impl<S: CipherSuite> SmSession<S> {
             }
             used += 2 + le_len;
         }
-        let (objects, mac_do) = body.split_at_mut(used);
-        let mac = self.mac(Some(&header), objects);
-        mac_do
-            .get_mut(..2)
-            .ok_or(Error::BufferTooSmall { needed: total })?
-            .copy_from_slice(&[TAG_MAC, 8]);
-        mac_do
-            .get_mut(2..10)
-            .ok_or(Error::BufferTooSmall { needed: total })?
-            .copy_from_slice(&mac);
+        let mac = self.mac_padding_in_place(Some(&header), region, used);
+        let [m0, m1, m2, m3, m4, m5, m6, m7] = mac;
+        *region
+            .get_mut(used..)
+            .and_then(|d| d.first_chunk_mut::<10>())
+            .ok_or(Error::BufferTooSmall { needed: total })? =
+            [TAG_MAC, 8, m0, m1, m2, m3, m4, m5, m6, m7];
         let total = framing.place(out, data_at, body_len)?;
         self.state = State::Pending { odd_ins };
         Ok(total)
@@ -589,8 +620,8 @@ impl<S: CipherSuite> SmSession<S> {
     /// Decrypts and unpads `buf` in place; returns the plain length.
     fn decrypt_in_place(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         let block = S::BLOCK_SIZE;
-        let ssc = self.ssc;
-        self.suite.decrypt(ssc.get(..block).unwrap_or(&[]), buf)?;
+        self.suite
+            .decrypt(self.mac_head.get(..block).unwrap_or(&[]), buf)?;
         match unpad(buf, block) {
             Ok(n) => Ok(n),
             Err(e) => {
@@ -727,8 +758,7 @@ impl<S: CipherSuite> SmSession<S> {
         };
         // The plain command is short unless its lengths need the extended form.
         let extended = data_len > 255 || ne > 256;
-        let probe = out.get(7..7 + data_len).unwrap_or(&[]);
-        let framing = Frame::new([plain, ins, p1, p2], probe, ne, extended)?;
+        let framing = Frame::new([plain, ins, p1, p2], data_len, ne, extended)?;
         let total = framing.place(out, 7, data_len)?;
         Ok((total, ins & 1 == 1))
     }
@@ -736,6 +766,7 @@ impl<S: CipherSuite> SmSession<S> {
     /// Card: protects a response (`data` and status word `sw`) into `out`: DO `87` (or `85` if
     /// the command's INS was odd) when there is data, DO `99`, DO `8E`, then SW1 SW2. Returns
     /// the protected response's length.
+    /// `out` past the returned length may hold a few bytes of MAC padding (`80 00…`).
     ///
     /// # Errors
     /// [`Error::BufferTooSmall`] (the session stays usable), [`Error::TooLong`],
@@ -751,23 +782,29 @@ impl<S: CipherSuite> SmSession<S> {
         if total > 65_537 {
             return Err(Error::TooLong);
         }
-        let out = out
-            .get_mut(..total)
-            .ok_or(Error::BufferTooSmall { needed: total })?;
+        if out.len() < total {
+            return Err(Error::BufferTooSmall { needed: total });
+        }
         self.ssc_step()?;
-        let mut used = self.write_cryptogram(data, !odd_ins, out)?;
+        let mut used = {
+            let exact = out
+                .get_mut(..total)
+                .ok_or(Error::BufferTooSmall { needed: total })?;
+            self.write_cryptogram(data, !odd_ins, exact)?
+        };
         let sw_bytes = sw.0.to_be_bytes();
         let status = out
             .get_mut(used..used + 4)
             .ok_or(Error::BufferTooSmall { needed: total })?;
         status.copy_from_slice(&[TAG_STATUS, 2, sw_bytes[0], sw_bytes[1]]);
         used += 4;
-        let (objects, rest) = out.split_at_mut(used);
-        let mac = self.mac(None, objects);
-        let tail = rest
-            .get_mut(..12)
+        // `out` after the objects (at least DO 8E and SW1 SW2) is room to pad them for the MAC.
+        let mac = self.mac_padding_in_place(None, out, used);
+        let tail = out
+            .get_mut(used..)
+            .and_then(|t| t.first_chunk_mut::<12>())
             .ok_or(Error::BufferTooSmall { needed: total })?;
-        tail.copy_from_slice(&[
+        *tail = [
             TAG_MAC,
             8,
             mac[0],
@@ -780,7 +817,7 @@ impl<S: CipherSuite> SmSession<S> {
             mac[7],
             sw_bytes[0],
             sw_bytes[1],
-        ]);
+        ];
         self.state = State::Idle;
         Ok(total)
     }

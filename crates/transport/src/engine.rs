@@ -11,6 +11,7 @@ use core::future::Future;
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 
+use cardwire_apdu::command::{MAX_SHORT_NC, MAX_SHORT_NE};
 use cardwire_apdu::exchange::{Capabilities, Completed, Exchange, MAX_GET_RESPONSE, Step};
 use cardwire_apdu::response::MAX_RESPONSE_LEN;
 use cardwire_apdu::{Cla, CommandRepr, Ins, LengthForm, Response, StatusWord};
@@ -121,6 +122,14 @@ fn wipe_prefix(buf: &mut [u8], len: usize) {
     // Most exchanges leave `wrapped` and `rx` unused: no call for those.
     if len == 0 {
         return;
+    }
+    // A short command (the common case) is wiped with one fixed 16-byte store rather than a
+    // `memset` call; the bytes after `len` are the buffer's own, unused.
+    if len <= 16 {
+        if let Some(head) = buf.first_chunk_mut::<16>() {
+            head.zeroize();
+            return;
+        }
     }
     let len = len.min(buf.len());
     if let Some(used) = buf.get_mut(..len) {
@@ -380,6 +389,48 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
         response: &mut [u8],
         protect: bool,
     ) -> Result<(Completed, u32), CoreError<T::Error, S>> {
+        // Fast path: a plain command that goes out as one short APDU and is answered `9000`
+        // (most commands) needs none of the engine's state. Its wire APDU is the one the
+        // engine would send first (the same command with Ne capped at the card's response
+        // limit, short form), received where the engine would take it (the start of the
+        // caller's buffer). Any other status word goes to the engine as the answer to its own
+        // first APDU, so `61xx`, `6Cxx` and the warning rule behave exactly as before.
+        let mut first_answer = None;
+        let nc = command.data.len();
+        if !protect
+            && nc <= MAX_SHORT_NC
+            && command.ne <= MAX_SHORT_NE
+            && nc <= usize::from(caps.max_command_data.max(1))
+            && response.len() >= 2
+        {
+            let first = CommandRepr {
+                ne: command.ne.min(caps.max_response_data.max(1)),
+                ..*command
+            };
+            let used = self.buffers.dirty.tx;
+            self.buffers.dirty.tx = N;
+            let wire_len = first
+                .encode(&mut self.buffers.tx)
+                .map_err(CardError::Apdu)?
+                .len();
+            self.buffers.dirty.tx = used.max(wire_len);
+            let wire = self.buffers.tx.get(..wire_len).unwrap_or_default();
+            let capacity = response.len();
+            let space = response
+                .get_mut(..capacity.min(MAX_RESPONSE_LEN))
+                .unwrap_or_default();
+            let start = space.as_ptr();
+            let result = transport.transmit(wire, space).await;
+            let len = answer_in_place::<T::Error, S>(result, start, capacity)?;
+            if response.get(..len).and_then(<[u8]>::last_chunk::<2>) == Some(&[0x90, 0x00]) {
+                let done = Completed {
+                    len,
+                    sw: StatusWord::SUCCESS,
+                };
+                return Ok((done, 1));
+            }
+            first_answer = Some(len);
+        }
         let mut engine = Exchange::new(*command, caps, response).map_err(engine_error)?;
         loop {
             // The plain command (a VERIFY's PIN) is in `tx`: wiped after the exchange. An
@@ -391,7 +442,10 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
                 .map_err(engine_error)?
                 .len();
             self.buffers.dirty.tx = used.max(wire_len);
-            let step = if protect && !is_get_response(&self.buffers.tx) {
+            let step = if let Some(len) = first_answer.take() {
+                // The fast path's answer to this same APDU (already sent, see above).
+                engine.handle_response_in_place(len)
+            } else if protect && !is_get_response(&self.buffers.tx) {
                 let answer_len = self.send_protected(transport, wire_len).await?;
                 let answer = self.buffers.rx.get(..answer_len).unwrap_or_default();
                 engine.handle_response(answer)
@@ -405,15 +459,8 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
                 let limit = space.len().min(MAX_RESPONSE_LEN);
                 let space = space.get_mut(..limit).unwrap_or_default();
                 let start = space.as_ptr();
-                let answer_len = match transport.transmit(wire, space).await {
-                    // Transports answer at the start of the buffer they are given.
-                    Ok(rsp) if rsp.len() >= 2 && core::ptr::eq(rsp.as_ptr(), start) => rsp.len(),
-                    Ok(_) => return Err(CardError::MalformedResponse),
-                    Err(e) if e.kind() == ErrorKind::BufferTooSmall => {
-                        return Err(CardError::ResponseTooLong { capacity });
-                    }
-                    Err(e) => return Err(CardError::Transport(e)),
-                };
+                let result = transport.transmit(wire, space).await;
+                let answer_len = answer_in_place::<T::Error, S>(result, start, capacity)?;
                 engine.handle_response_in_place(answer_len)
             };
             if let Step::Done(done) = step.map_err(engine_error)? {
@@ -632,6 +679,27 @@ impl<S: SecureChannel, const N: usize> Core<S, N> {
             return Ok(true);
         }
         Ok(false)
+    }
+}
+
+/// The length of an answer the transport received at `start`, the start of the space it was
+/// given (part of the caller's response buffer, whose whole length is `capacity`): at least 2.
+/// A plain function over the transport's result (not an `async fn`), so that it inlines into
+/// the session's one future.
+#[inline(always)]
+fn answer_in_place<E: Error, S: SecureChannel>(
+    result: Result<&[u8], E>,
+    start: *const u8,
+    capacity: usize,
+) -> Result<usize, CoreError<E, S>> {
+    match result {
+        // Transports answer at the start of the buffer they are given.
+        Ok(rsp) if rsp.len() >= 2 && core::ptr::eq(rsp.as_ptr(), start) => Ok(rsp.len()),
+        Ok(_) => Err(CardError::MalformedResponse),
+        Err(e) if e.kind() == ErrorKind::BufferTooSmall => {
+            Err(CardError::ResponseTooLong { capacity })
+        }
+        Err(e) => Err(CardError::Transport(e)),
     }
 }
 

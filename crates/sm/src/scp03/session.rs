@@ -124,15 +124,26 @@ impl Scp03Session {
         Ok(block)
     }
 
-    /// C-MAC over chaining value ‖ header ‖ Lc ‖ data; updates the chaining value.
-    fn c_mac(&mut self, header: &[u8; 4], lc: &[u8], data: &[u8]) -> [u8; 16] {
-        let chaining = self.chaining;
-        self.s_mac.compute(&[&chaining, header, lc, data])
+    /// C-MAC over chaining value ‖ header ‖ Lc ‖ data (Amendment D §6.2.4), the header with
+    /// the MAC's class byte `mcla`. `rest` is INS P1 P2 ‖ Lc ‖ data, contiguous as they stand
+    /// in the APDU, so the MAC gets two calls (chaining value ‖ class byte, then the rest)
+    /// instead of one per part.
+    fn c_mac(&mut self, mcla: u8, rest: &[u8]) -> [u8; 16] {
+        let mut first = [mcla; 17];
+        if let Some(chaining) = first.first_chunk_mut::<16>() {
+            *chaining = self.chaining;
+        }
+        let mac = self.s_mac.compute(&[&first, rest]);
+        first.zeroize();
+        mac
     }
 
-    fn r_mac(&mut self, data: &[u8], sw: StatusWord) -> [u8; 8] {
+    /// R-MAC over chaining value ‖ data ‖ SW1 SW2 (Amendment D §6.2.5), given as `data_sw`:
+    /// the data with SW1 SW2 already after it (both sides arrange that, so the MAC gets one
+    /// call for them).
+    fn r_mac_contiguous(&mut self, data_sw: &[u8]) -> [u8; 8] {
         let chaining = self.chaining;
-        let mut full = self.s_rmac.compute(&[&chaining, data, &sw.0.to_be_bytes()]);
+        let mut full = self.s_rmac.compute(&[&chaining, data_sw]);
         let mut out = [0u8; 8];
         out.copy_from_slice(&full[..8]);
         full.zeroize();
@@ -213,25 +224,19 @@ impl Scp03Session {
         // The protected command always has data (the C-MAC): Lc is 1 or 3 bytes.
         let data_at = if extended { 7 } else { 5 };
         let upper = data_at + body_len + 2;
-        let probe = out
-            .get(data_at..data_at + body_len)
-            .ok_or(Error::BufferTooSmall { needed: upper })?;
-        let framing = Frame::new([cla | 0x04, ins, p1, p2], probe, ne_out, extended)?;
+        if out.len() < data_at + body_len {
+            return Err(Error::BufferTooSmall { needed: upper });
+        }
+        let framing = Frame::new([cla | 0x04, ins, p1, p2], body_len, ne_out, extended)?;
         let total = framing.total(body_len);
         if out.len() < total {
             return Err(Error::BufferTooSmall { needed: total });
         }
         increment(&mut self.counter)?;
-        let mut lc = [0u8; 3];
-        let lc = {
-            let dst = lc.get_mut(..framing.lc().len()).ok_or(Error::TooLong)?;
-            dst.copy_from_slice(framing.lc());
-            &*dst
-        };
-        let body = out
-            .get_mut(data_at..data_at + body_len)
+        let data_len = body_len - 8;
+        let data = out
+            .get_mut(data_at..data_at + data_len)
             .ok_or(Error::BufferTooSmall { needed: total })?;
-        let (data, mac_field) = body.split_at_mut(body_len - 8);
         data.get_mut(..command.data.len())
             .ok_or(Error::BufferTooSmall { needed: total })?
             .copy_from_slice(command.data);
@@ -241,10 +246,18 @@ impl Scp03Session {
             self.s_enc.encrypt_cbc(&icv, data)?;
             icv.zeroize();
         }
-        let mac = self.c_mac(&[mcla, ins, p1, p2], lc, data);
-        self.chaining = mac;
-        mac_field.copy_from_slice(&mac[..8]);
+        // The header and Lc go in front of the data first (the data is already where the
+        // frame puts it), so that INS P1 P2 ‖ Lc ‖ data is the C-MAC's input as it stands.
         let total = framing.place(out, data_at, body_len)?;
+        let mac = self.c_mac(mcla, out.get(1..data_at + data_len).unwrap_or(&[]));
+        self.chaining = mac;
+        if let (Some(field), Some(mac)) = (
+            out.get_mut(data_at + data_len..)
+                .and_then(|f| f.first_chunk_mut::<8>()),
+            mac.first_chunk::<8>(),
+        ) {
+            *field = *mac;
+        }
         self.state = State::Pending;
         Ok(total)
     }
@@ -278,7 +291,9 @@ impl Scp03Session {
     }
 
     /// [`unwrap_response`](Self::unwrap_response) in place: `buf` holds the protected response;
-    /// the plain data and SW1 SW2 are written to its start. Returns the plain length.
+    /// the plain data and SW1 SW2 are written to its start. Returns the plain length. The
+    /// buffer is working space: after an error its bytes are unspecified (never decrypted
+    /// data whose R-MAC did not verify).
     ///
     /// # Errors
     /// As [`unwrap_response`](Self::unwrap_response).
@@ -299,7 +314,7 @@ impl Scp03Session {
     fn unwrap_in_place_inner(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
         let len = buf.len();
         let (body, trailer) = buf
-            .split_last_chunk::<2>()
+            .split_last_chunk_mut::<2>()
             .ok_or(Error::LengthMismatch { offset: 0 })?;
         let trailer = *trailer;
         let sw = StatusWord(u16::from_be_bytes(trailer));
@@ -310,13 +325,21 @@ impl Scp03Session {
         }
         let data_len = if self.level.r_mac() && protected_status(sw) {
             let (data, mac) = body
-                .split_last_chunk::<8>()
+                .split_last_chunk_mut::<8>()
                 .ok_or(Error::LengthMismatch { offset: 0 })?;
-            let expected = self.r_mac(data, sw);
-            if !mac_matches(&expected, mac) {
+            // The received R-MAC is kept aside and SW1 SW2 written in its place, so that the
+            // R-MAC's input (data ‖ SW1 SW2) is contiguous: one MAC call instead of two. The
+            // buffer is this call's own (its answer is rewritten in place either way).
+            let received = *mac;
+            let data_len = data.len();
+            if let Some(after) = mac.first_chunk_mut::<2>() {
+                *after = trailer;
+            }
+            let expected = self.r_mac_contiguous(buf.get(..data_len + 2).unwrap_or(&[]));
+            if !mac_matches(&expected, &received) {
                 return Err(Error::MacMismatch);
             }
-            data.len()
+            data_len
         } else if self.level.r_mac() && !body.is_empty() {
             // Error statuses carry no R-MAC and no data (Amendment D §6.2.5).
             return Err(Error::LengthMismatch { offset: 0 });
@@ -397,9 +420,12 @@ impl Scp03Session {
             (true, false) => 1,
             (true, true) => 3,
         };
-        let lc = protected.get(4..4 + lc_len).unwrap_or(&[]);
         increment(&mut self.counter)?;
-        let expected = self.c_mac(&[mcla, ins, p1, p2], lc, data);
+        // INS P1 P2 ‖ Lc ‖ data as received; the class byte of the MAC is `mcla`.
+        let expected = self.c_mac(
+            mcla,
+            protected.get(1..4 + lc_len + data.len()).unwrap_or(&[]),
+        );
         let head: [u8; 8] = expected.first_chunk().copied().unwrap_or_default();
         if !mac_matches(&head, mac) {
             return Err(Error::MacMismatch);
@@ -429,8 +455,7 @@ impl Scp03Session {
         };
         // The plain command is short unless its lengths need the extended form.
         let extended = plain_len > 255 || ne > 256;
-        let probe = out.get(7..7 + plain_len).unwrap_or(&[]);
-        let framing = Frame::new([cla & !0x04, ins, p1, p2], probe, ne, extended)?;
+        let framing = Frame::new([cla & !0x04, ins, p1, p2], plain_len, ne, extended)?;
         framing.place(out, 7, plain_len)
     }
 
@@ -478,12 +503,24 @@ impl Scp03Session {
             self.s_enc.encrypt_cbc(&icv, body)?;
             icv.zeroize();
         }
-        let (mac_field, trailer) = rest.split_at_mut(mac_len);
+        let sw_bytes = sw.0.to_be_bytes();
         if mac_len > 0 {
-            let mac = self.r_mac(body, sw);
-            mac_field.copy_from_slice(&mac);
+            // SW1 SW2 right after the data for the R-MAC's input (one call), then the R-MAC
+            // over them and the trailer.
+            if let Some(after) = rest.first_chunk_mut::<2>() {
+                *after = sw_bytes;
+            }
+            let mac = self.r_mac_contiguous(out.get(..data_len + 2).unwrap_or(&[]));
+            if let Some(field) = out
+                .get_mut(data_len..)
+                .and_then(|f| f.first_chunk_mut::<8>())
+            {
+                *field = mac;
+            }
         }
-        trailer.copy_from_slice(&sw.0.to_be_bytes());
+        if let Some(trailer) = out.last_chunk_mut::<2>() {
+            *trailer = sw_bytes;
+        }
         self.state = State::Idle;
         Ok(total)
     }
