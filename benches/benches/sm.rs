@@ -12,8 +12,8 @@
 #![allow(clippy::unwrap_used)]
 
 use cardwire_sm::CipherSuite;
-use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
 
 #[path = "../common/sm_exchange.rs"]
 mod sm_exchange;
