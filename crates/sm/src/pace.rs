@@ -896,8 +896,7 @@ fn auth_token_input(oid: &[u8], point: &[u8; POINT_LEN], out: &mut [u8]) -> Resu
 /// A GENERAL AUTHENTICATE carrying `7C { tag value }` with Le = `00` (`00 00` in an
 /// extended-length command, used when the data exceeds 255 bytes).
 pub(crate) fn ga_command(cla: u8, tag: u8, value: &[u8], out: &mut [u8]) -> Result<usize, Error> {
-    let inner = 1 + length_len(value.len()) + value.len();
-    let data = 1 + length_len(inner) + inner;
+    let data = dynamic_template_len(value.len());
     let extended = data > 0xFF;
     let needed = 4 + if extended { 3 + data + 2 } else { 1 + data + 1 };
     let out = out
@@ -910,16 +909,41 @@ pub(crate) fn ga_command(cla: u8, tag: u8, value: &[u8], out: &mut [u8]) -> Resu
     } else {
         w.put(&[data as u8]);
     }
-    w.put(&[0x7C]);
-    put_length(&mut w, inner);
-    w.put(&[tag]);
-    put_length(&mut w, value.len());
-    w.put(value);
+    put_dynamic_template(&mut w, tag, value);
     if extended {
         w.put(&[0x00, 0x00]);
     } else {
         w.put(&[0x00]);
     }
+    Ok(needed)
+}
+
+/// The length of `7C { tag value }`.
+pub(crate) fn dynamic_template_len(value_len: usize) -> usize {
+    let inner = 1 + length_len(value_len) + value_len;
+    1 + length_len(inner) + inner
+}
+
+/// Writes `7C { tag value }` (BER lengths) through `w`.
+fn put_dynamic_template(w: &mut Writer<'_>, tag: u8, value: &[u8]) {
+    w.put(&[0x7C]);
+    put_length(w, 1 + length_len(value.len()) + value.len());
+    w.put(&[tag]);
+    put_length(w, value.len());
+    w.put(value);
+}
+
+/// `7C { tag value }` into `out`, the dynamic authentication data of a GENERAL
+/// AUTHENTICATE answer (ICAO 9303-11 §4.4.4.2). Returns its length.
+///
+/// # Errors
+/// [`Error::BufferTooSmall`].
+pub(crate) fn dynamic_template(tag: u8, value: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    let needed = dynamic_template_len(value.len());
+    let out = out
+        .get_mut(..needed)
+        .ok_or(Error::BufferTooSmall { needed })?;
+    put_dynamic_template(&mut Writer::new(out), tag, value);
     Ok(needed)
 }
 
