@@ -1,5 +1,6 @@
 //! eMRTD work for the benches (issue 18), shared by the criterion bench (`benches/sm.rs`) and
-//! any instruction-count driver, so that both measure the same work on the same bytes.
+//! any instruction-count driver, so that both measure the same work on the same bytes. The
+//! measured functions are `#[inline(never)]` so that callgrind's `--toggle-collect` finds them.
 //!
 //! * [`pace_run`]: one whole PACE-GM run in process, the terminal's [`PaceHost`] against the
 //!   chip's [`PaceCard`], both sides doing their real cryptography; [`pace_bare`] is the
@@ -35,6 +36,7 @@ fn key(curve: PaceCurve, fill: u8) -> Vec<u8> {
 /// One whole PACE-GM run (AES-128, CAN) between a [`PaceHost`] and a [`PaceCard`] on `curve`,
 /// in process: MSE:Set AT, the four GENERAL AUTHENTICATE exchanges, both tokens checked,
 /// both secure messaging sessions built.
+#[inline(never)]
 pub fn pace_run(curve: PaceCurve) {
     let pw = PacePassword::Can(CAN);
     let oid = ID_PACE_ECDH_GM_AES_CBC_CMAC_128;
@@ -77,6 +79,7 @@ pub fn pace_run(curve: PaceCurve) {
 
 /// The group work of [`pace_run`] alone, both sides: per side the mapping public key, H,
 /// Ĝ = s·G + H, the ephemeral public key on Ĝ and K.
+#[inline(never)]
 pub fn pace_bare(curve: PaceCurve) {
     let d = PaceDomain::Ec(curve);
     let (ifd_map, ifd_eph) = (key(curve, 0x11), key(curve, 0x22));
@@ -130,6 +133,7 @@ impl Dg2Read {
     /// Reads the whole file in [`CHUNK`]-byte READ BINARY commands (offset in P1-P2), each
     /// wrapped by the host, unwrapped by the card, answered wrapped, unwrapped by the host.
     /// Returns the bytes read.
+    #[inline(never)]
     pub fn read(&mut self) -> usize {
         self.got.clear();
         let mut offset = 0;
@@ -194,6 +198,7 @@ impl Dg2Bare {
         }
     }
 
+    #[inline(never)]
     pub fn read(&mut self) -> usize {
         let mut offset = 0;
         while offset < DG2_LEN {
