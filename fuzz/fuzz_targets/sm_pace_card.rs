@@ -30,15 +30,12 @@ fuzz_target!(|data: &[u8]| {
     let _ = MseSetAt::parse(cmd);
     let target = usize::from(sel % 4);
     let mrz = MrzInfo::new("T22000129", "640812", "101031").unwrap();
-    let random = PaceCardRandomness {
-        nonce: hex("3F00C4D39D153F2B2A214A078D899B22").try_into().unwrap(),
-        sk_map: hex("498FF49756F2DC1587840041839A85982BE7761D14715FB091EFA7BCE9058560")
-            .try_into()
-            .unwrap(),
-        sk_eph: hex("107CF58696EF6155053340FD633392BA81909DF7B9706F226F32086C7AFF974A")
-            .try_into()
-            .unwrap(),
-    };
+    let random = PaceCardRandomness::new(
+        hex("3F00C4D39D153F2B2A214A078D899B22").try_into().unwrap(),
+        &hex("498FF49756F2DC1587840041839A85982BE7761D14715FB091EFA7BCE9058560"),
+        &hex("107CF58696EF6155053340FD633392BA81909DF7B9706F226F32086C7AFF974A"),
+    )
+    .unwrap();
     let mut card = PaceCard::new(
         ID_PACE_ECDH_GM_AES_CBC_CMAC_128,
         PaceCurve::BrainpoolP256r1,
@@ -46,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
         random,
     )
     .unwrap();
-    let mut out = [0u8; 80];
+    let mut out = [0u8; 160];
     for genuine in GENUINE.iter().take(target) {
         card.general_authenticate(&hex(genuine), &mut out).unwrap();
     }

@@ -32,8 +32,9 @@
 //! give [`Error::UnsupportedProtocol`]. Session keys: 3DES and AES-128/192/256
 //! ([`PaceSession`]). The Chip Authentication Mapping (ECDH, AES) runs as the Generic
 //! Mapping and ends with [`PaceHost::finish_cam`] and [`CamProof::verify`]. The Integrated
-//! Mapping runs for DH with AES-128 ([`DhGroup::integrated_map`]; the terminal's nonce t
-//! takes the place of the mapping key); the Integrated Mapping for ECDH is not implemented.
+//! Mapping runs with AES-128 for DH ([`DhGroup::integrated_map`]) and ECDH on every curve
+//! above ([`PaceCurve::integrated_map`], the point encoding of Appendix B to Part 11); the
+//! terminal's nonce t takes the place of the mapping key.
 //!
 //! The terminal's ephemeral private keys are given to [`PaceHost::new`] /
 //! [`PaceHost::with_domain`], drawn by the caller (the drivers in [`crate::pace_driver`] draw
@@ -221,6 +222,15 @@ impl PaceCurve {
     }
 }
 
+/// Whether the mapping is the Integrated Mapping (DH or ECDH): the terminal sends its nonce t
+/// in step 2 instead of a mapping key.
+fn is_integrated(mapping: PaceMapping) -> bool {
+    matches!(
+        mapping,
+        PaceMapping::DhIntegrated | PaceMapping::EcdhIntegrated
+    )
+}
+
 /// The secure messaging session PACE established.
 // No allocator to box the larger variant; the session is built once and moved to its owner.
 #[allow(clippy::large_enum_variant)]
@@ -313,11 +323,13 @@ impl PaceHost {
             | (PaceMapping::DhGeneric, PaceDomain::Dh(_)) => {}
             (PaceMapping::EcdhChipAuthentication, PaceDomain::Ec(_))
                 if cipher != KeyAlgorithm::Tdes => {}
-            (PaceMapping::DhIntegrated, PaceDomain::Dh(_)) if cipher == KeyAlgorithm::Aes128 => {}
+            (PaceMapping::DhIntegrated, PaceDomain::Dh(_))
+            | (PaceMapping::EcdhIntegrated, PaceDomain::Ec(_))
+                if cipher == KeyAlgorithm::Aes128 => {}
             _ => return Err(Error::UnsupportedProtocol),
         }
         // For the Integrated Mapping, `sk_map` is the terminal's nonce t (16 bytes).
-        let map_ok = if mapping == PaceMapping::DhIntegrated {
+        let map_ok = if is_integrated(mapping) {
             sk_map.len() == 16
         } else {
             domain.is_valid_private_key(sk_map)
@@ -465,7 +477,7 @@ impl PaceHost {
     /// # Errors
     /// [`Error::BufferTooSmall`]; [`Error::KeyLength`] for an unusable key.
     pub fn map_command(&self, out: &mut [u8]) -> Result<usize, Error> {
-        if self.mapping == PaceMapping::DhIntegrated {
+        if is_integrated(self.mapping) {
             // The Integrated Mapping sends the terminal's nonce t (§4.4.4.2).
             return ga_command(0x10, 0x81, self.sk_map.as_bytes(), out);
         }
@@ -483,7 +495,7 @@ impl PaceHost {
     /// [`Error::WrongState`].
     pub fn process_map(&mut self, response: &[u8]) -> Result<(), Error> {
         self.expect(Step::Map)?;
-        if self.mapping == PaceMapping::DhIntegrated {
+        if is_integrated(self.mapping) {
             return self.process_integrated_map(response);
         }
         let pk_ic = dynamic_object(status(response)?, 0x82)?;
@@ -509,10 +521,10 @@ impl PaceHost {
             Ok(_) => return Err(Error::AuthenticationFailed),
             Err(e) => return Err(e),
         }
-        let PaceDomain::Dh(group) = self.domain else {
-            return Err(Error::UnsupportedProtocol);
+        self.generator = match self.domain {
+            PaceDomain::Dh(group) => group.integrated_map(self.nonce(), self.sk_map.as_bytes())?,
+            PaceDomain::Ec(curve) => curve.integrated_map(self.nonce(), self.sk_map.as_bytes())?,
         };
-        self.generator = group.integrated_map(self.nonce(), self.sk_map.as_bytes())?;
         self.sk_map = PrivateKey::from_slice(&[])?;
         self.step = Step::KeyAgreement;
         Ok(())
@@ -884,8 +896,7 @@ fn auth_token_input(oid: &[u8], point: &[u8; POINT_LEN], out: &mut [u8]) -> Resu
 /// A GENERAL AUTHENTICATE carrying `7C { tag value }` with Le = `00` (`00 00` in an
 /// extended-length command, used when the data exceeds 255 bytes).
 pub(crate) fn ga_command(cla: u8, tag: u8, value: &[u8], out: &mut [u8]) -> Result<usize, Error> {
-    let inner = 1 + length_len(value.len()) + value.len();
-    let data = 1 + length_len(inner) + inner;
+    let data = dynamic_template_len(value.len());
     let extended = data > 0xFF;
     let needed = 4 + if extended { 3 + data + 2 } else { 1 + data + 1 };
     let out = out
@@ -898,16 +909,41 @@ pub(crate) fn ga_command(cla: u8, tag: u8, value: &[u8], out: &mut [u8]) -> Resu
     } else {
         w.put(&[data as u8]);
     }
-    w.put(&[0x7C]);
-    put_length(&mut w, inner);
-    w.put(&[tag]);
-    put_length(&mut w, value.len());
-    w.put(value);
+    put_dynamic_template(&mut w, tag, value);
     if extended {
         w.put(&[0x00, 0x00]);
     } else {
         w.put(&[0x00]);
     }
+    Ok(needed)
+}
+
+/// The length of `7C { tag value }`.
+pub(crate) fn dynamic_template_len(value_len: usize) -> usize {
+    let inner = 1 + length_len(value_len) + value_len;
+    1 + length_len(inner) + inner
+}
+
+/// Writes `7C { tag value }` (BER lengths) through `w`.
+fn put_dynamic_template(w: &mut Writer<'_>, tag: u8, value: &[u8]) {
+    w.put(&[0x7C]);
+    put_length(w, 1 + length_len(value.len()) + value.len());
+    w.put(&[tag]);
+    put_length(w, value.len());
+    w.put(value);
+}
+
+/// `7C { tag value }` into `out`, the dynamic authentication data of a GENERAL
+/// AUTHENTICATE answer (ICAO 9303-11 §4.4.4.2). Returns its length.
+///
+/// # Errors
+/// [`Error::BufferTooSmall`].
+pub(crate) fn dynamic_template(tag: u8, value: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+    let needed = dynamic_template_len(value.len());
+    let out = out
+        .get_mut(..needed)
+        .ok_or(Error::BufferTooSmall { needed })?;
+    put_dynamic_template(&mut Writer::new(out), tag, value);
     Ok(needed)
 }
 

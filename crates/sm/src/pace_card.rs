@@ -23,28 +23,27 @@
 //! After step 4, [`PaceCard::into_session`] gives the card-side secure messaging session,
 //! send sequence counter 0.
 //!
-//! Curves: NIST P-256 and brainpoolP256r1 (RustCrypto `p256`, `bp256`); ciphers: AES-128,
+//! Curves: every curve the terminal side runs ([`PaceCurve`]: NIST P-256, P-384, P-521,
+//! brainpoolP256r1 and brainpoolP384r1), with the group arithmetic of
+//! [`crate::pace_group`] that [`PaceHost`](crate::pace::PaceHost) uses too; ciphers: AES-128,
 //! AES-192 and AES-256 (3DES PACE gives [`Error::UnsupportedProtocol`]).
 
-use elliptic_curve::point::AffinePoint;
-use elliptic_curve::sec1::{FromSec1Point, ModulusSize, ToSec1Point};
-use elliptic_curve::{
-    CurveArithmetic, Field, FieldBytes, FieldBytesSize, Group, PrimeField, ProjectivePoint, Scalar,
-};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
 use cardwire_apdu::{Command, Ins, StatusWord};
 
 use crate::kdf::{COUNTER_ENC, COUNTER_MAC, KeyAlgorithm, SecretKey, derive_key};
-use crate::pace::{PaceCurve, PacePassword, parse_dynamic_authentication_data};
-use crate::primitives::{AesCmac, AesKey};
+use crate::pace::{
+    PaceCurve, PacePassword, authentication_token, dynamic_template, dynamic_template_len,
+    parse_dynamic_authentication_data,
+};
+use crate::pace_group::{GroupElement, PaceDomain, PrivateKey};
+use crate::primitives::AesKey;
 use crate::security_infos::{ID_PACE, ParameterId};
 use crate::suite::AesSuite;
 use crate::{Error, SmSession};
 
-/// An uncompressed point on a 256-bit curve: `04` ‖ x ‖ y.
-const POINT: usize = 65;
 /// The longest protocol OID (content octets) the card keeps.
 const MAX_OID: usize = 16;
 
@@ -129,22 +128,33 @@ impl<'a> MseSetAt<'a> {
 }
 
 /// The chip's randomness for one PACE run, drawn by the caller before the run starts: the
-/// nonce s and the two ephemeral private keys (32 big-endian bytes, 1 ≤ k < n; see
-/// [`PaceCurve::is_valid_private_key`]). Wiped on drop.
+/// nonce s and the two ephemeral private keys (big-endian, as long as a field element of the
+/// curve: 32, 48 or 66 bytes, 1 ≤ k < n; see [`PaceCurve::is_valid_private_key_bytes`]).
+/// Wiped on drop, redacted in `Debug`.
 pub struct PaceCardRandomness {
-    /// The nonce s (16 bytes: one AES block).
-    pub nonce: [u8; 16],
-    /// SK_map,IC, the mapping key.
-    pub sk_map: [u8; 32],
-    /// SK_IC, the key agreement key on Ĝ.
-    pub sk_eph: [u8; 32],
+    nonce: [u8; 16],
+    sk_map: PrivateKey,
+    sk_eph: PrivateKey,
+}
+
+impl PaceCardRandomness {
+    /// The nonce s (one AES block), SK_map,IC (the mapping key) and SK_IC (the key agreement
+    /// key on Ĝ). The keys are checked against the curve by [`PaceCard::new`].
+    ///
+    /// # Errors
+    /// [`Error::KeyLength`] for a key longer than a P-521 scalar (66 bytes).
+    pub fn new(nonce: [u8; 16], sk_map: &[u8], sk_eph: &[u8]) -> Result<Self, Error> {
+        Ok(Self {
+            nonce,
+            sk_map: PrivateKey::from_slice(sk_map)?,
+            sk_eph: PrivateKey::from_slice(sk_eph)?,
+        })
+    }
 }
 
 impl Drop for PaceCardRandomness {
     fn drop(&mut self) {
         self.nonce.zeroize();
-        self.sk_map.zeroize();
-        self.sk_eph.zeroize();
     }
 }
 
@@ -173,9 +183,9 @@ pub struct PaceCard {
     cipher: KeyAlgorithm,
     k_pi: SecretKey,
     random: PaceCardRandomness,
-    generator: [u8; POINT],
-    pk_ifd: [u8; POINT],
-    pk_ic: [u8; POINT],
+    generator: GroupElement,
+    pk_ifd: GroupElement,
+    pk_ic: GroupElement,
     ks_enc: Option<SecretKey>,
     ks_mac: Option<SecretKey>,
 }
@@ -192,9 +202,11 @@ fn ecdh_gm_aes_cipher(protocol: &[u8]) -> Option<KeyAlgorithm> {
 
 impl PaceCard {
     /// Whether this engine can run `protocol` (OID content octets) on `curve`: PACE-GM ECDH
-    /// with AES on P-256 or brainpoolP256r1. A card answers MSE:Set AT `6A80` otherwise.
+    /// with AES, on any curve of [`PaceCurve`] (the host's curves). A card answers MSE:Set AT
+    /// `6A80` otherwise.
     pub fn supports(protocol: &[u8], curve: PaceCurve) -> bool {
-        ecdh_gm_aes_cipher(protocol).is_some() && curve_ops(curve).is_some()
+        let _ = curve;
+        ecdh_gm_aes_cipher(protocol).is_some()
     }
 
     /// Starts PACE after MSE:Set AT for `protocol` on `curve`, with the password the
@@ -211,9 +223,11 @@ impl PaceCard {
         random: PaceCardRandomness,
     ) -> Result<Self, Error> {
         let cipher = ecdh_gm_aes_cipher(protocol).ok_or(Error::UnsupportedProtocol)?;
-        let ops = curve_ops(curve).ok_or(Error::UnsupportedProtocol)?;
-        if !(ops.valid)(&random.sk_map) || !(ops.valid)(&random.sk_eph) {
-            return Err(Error::KeyLength { len: 32 });
+        let len = curve.field_len();
+        for key in [random.sk_map.as_bytes(), random.sk_eph.as_bytes()] {
+            if key.len() != len || !curve.is_valid_private_key_bytes(key) {
+                return Err(Error::KeyLength { len });
+            }
         }
         let mut oid = [0u8; MAX_OID];
         oid.get_mut(..protocol.len())
@@ -227,9 +241,9 @@ impl PaceCard {
             cipher,
             k_pi: password.key(cipher),
             random,
-            generator: [0; POINT],
-            pk_ifd: [0; POINT],
-            pk_ic: [0; POINT],
+            generator: GroupElement::EMPTY,
+            pk_ifd: GroupElement::EMPTY,
+            pk_ic: GroupElement::EMPTY,
             ks_enc: None,
             ks_mac: None,
         })
@@ -239,8 +253,14 @@ impl PaceCard {
         self.oid.get(..self.oid_len).unwrap_or(&[])
     }
 
-    fn ops(&self) -> Result<CurveOps, Error> {
-        curve_ops(self.curve).ok_or(Error::UnsupportedProtocol)
+    fn domain(&self) -> PaceDomain {
+        PaceDomain::Ec(self.curve)
+    }
+
+    /// The longest answer [`general_authenticate`](Self::general_authenticate) writes: `7C {
+    /// 82 point }` (69 bytes on a 256-bit curve, 101 on a 384-bit one, 139 on P-521).
+    pub fn max_answer_len(&self) -> usize {
+        dynamic_template_len(self.curve.point_len())
     }
 
     /// Whether the run failed (a wrong token, a bad point, a command out of order): the card
@@ -272,7 +292,8 @@ impl PaceCard {
     }
 
     /// Handles one GENERAL AUTHENTICATE command APDU (INS `86`, whole: header, data, Le) and
-    /// writes the answer's data to `out` (the `7C` template; 74 bytes are always enough).
+    /// writes the answer's data to `out` (the `7C` template; [`max_answer_len`](Self::max_answer_len)
+    /// bytes are always enough).
     /// Steps 1 to 3 must come with the chaining bit set (CLA `10`), step 4 without.
     ///
     /// # Errors
@@ -282,9 +303,9 @@ impl PaceCard {
     /// the end or a failure; [`Error::BufferTooSmall`]. Every error but the last leaves the
     /// engine failed.
     pub fn general_authenticate(&mut self, command: &[u8], out: &mut [u8]) -> Result<usize, Error> {
-        const NEEDED: usize = 4 + POINT;
-        if out.len() < NEEDED {
-            return Err(Error::BufferTooSmall { needed: NEEDED });
+        let needed = self.max_answer_len();
+        if out.len() < needed {
+            return Err(Error::BufferTooSmall { needed });
         }
         let result = self.step_once(command, out);
         if result.is_err() {
@@ -330,7 +351,7 @@ impl PaceCard {
         }
         let mut z = self.random.nonce;
         AesKey::new(self.k_pi.as_bytes())?.encrypt_cbc(&[0; 16], &mut z)?;
-        let n = put_template(out, 0x80, &z);
+        let n = dynamic_template(0x80, &z, out)?;
         self.step = Step::Map;
         Ok(n)
     }
@@ -339,18 +360,19 @@ impl PaceCard {
     /// PK_map,IFD.
     fn map(&mut self, data: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         let pk_map_ifd = parse_dynamic_authentication_data(data, 0x81)?;
-        let ops = self.ops()?;
-        let pk_map_ic = (ops.mul)(&self.random.sk_map, None)?;
-        if bool::from(pk_map_ifd.ct_eq(&pk_map_ic[..])) {
+        let domain = self.domain();
+        let sk_map = self.random.sk_map.as_bytes();
+        let pk_map_ic = domain.public_key(sk_map)?;
+        if bool::from(pk_map_ifd.ct_eq(pk_map_ic.as_bytes())) {
             return Err(Error::AuthenticationFailed);
         }
-        let mut h = (ops.mul)(&self.random.sk_map, Some(pk_map_ifd))?;
-        let g = (ops.add_to_multiple_of_g)(&self.random.nonce, &h);
+        let mut h = domain.agree(sk_map, pk_map_ifd)?;
+        let g = domain.map_generic(&self.random.nonce, h.as_bytes());
         h.zeroize();
         self.generator = g?;
-        self.random.sk_map.zeroize();
+        self.random.sk_map = PrivateKey::from_slice(&[])?;
         self.random.nonce.zeroize();
-        let n = put_template(out, 0x82, &pk_map_ic);
+        let n = dynamic_template(0x82, pk_map_ic.as_bytes(), out)?;
         self.step = Step::KeyAgreement;
         Ok(n)
     }
@@ -359,20 +381,21 @@ impl PaceCard {
     /// PK_IC is refused (§4.4.3.3.2: the chip checks the keys differ).
     fn key_agreement(&mut self, data: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         let pk_ifd = parse_dynamic_authentication_data(data, 0x83)?;
-        let ops = self.ops()?;
-        let pk_ic = (ops.mul)(&self.random.sk_eph, Some(&self.generator))?;
-        if bool::from(pk_ifd.ct_eq(&pk_ic[..])) {
+        let domain = self.domain();
+        let sk_eph = self.random.sk_eph.as_bytes();
+        let pk_ic = domain.public_key_on(sk_eph, self.generator.as_bytes())?;
+        if bool::from(pk_ifd.ct_eq(pk_ic.as_bytes())) {
             return Err(Error::AuthenticationFailed);
         }
-        let mut shared = (ops.mul)(&self.random.sk_eph, Some(pk_ifd))?;
-        let k = shared.get(1..33).unwrap_or(&[]);
+        let mut shared = domain.agree(sk_eph, pk_ifd)?;
+        let k = domain.shared_secret(&shared);
         self.ks_enc = Some(derive_key(k, COUNTER_ENC, self.cipher));
         self.ks_mac = Some(derive_key(k, COUNTER_MAC, self.cipher));
         shared.zeroize();
-        self.random.sk_eph.zeroize();
-        self.pk_ifd.copy_from_slice(pk_ifd);
+        self.random.sk_eph = PrivateKey::from_slice(&[])?;
+        self.pk_ifd = GroupElement::from_slice(pk_ifd)?;
         self.pk_ic = pk_ic;
-        let n = put_template(out, 0x84, &pk_ic);
+        let n = dynamic_template(0x84, pk_ic.as_bytes(), out)?;
         self.step = Step::Tokens;
         Ok(n)
     }
@@ -386,23 +409,15 @@ impl PaceCard {
             return Err(Error::AuthenticationFailed);
         }
         let t_ic = self.token(&self.pk_ifd)?;
-        let n = put_template(out, 0x86, &t_ic);
+        let n = dynamic_template(0x86, &t_ic, out)?;
         self.step = Step::Done;
         Ok(n)
     }
 
-    /// T = the first 8 bytes of AES-CMAC(KS_mac, `7F49 { 06 OID, 86 point }`).
-    fn token(&self, point: &[u8; POINT]) -> Result<[u8; 8], Error> {
+    /// T = the first 8 bytes of AES-CMAC(KS_mac, `7F49 { 06 OID, 86 point }`) (§4.4.3.4).
+    fn token(&self, point: &GroupElement) -> Result<[u8; 8], Error> {
         let mac_key = self.ks_mac.as_ref().ok_or(Error::WrongState)?;
-        let oid = self.oid();
-        let inner = 2 + oid.len() + 2 + POINT;
-        let oid_header = [0x7F, 0x49, inner as u8, 0x06, oid.len() as u8];
-        let point_header = [0x86, POINT as u8];
-        let full =
-            AesCmac::new(mac_key.as_bytes())?.compute(&[&oid_header, oid, &point_header, point]);
-        let mut t = [0u8; 8];
-        t.copy_from_slice(full.get(..8).unwrap_or(&[0; 8]));
-        Ok(t)
+        authentication_token(self.cipher, mac_key, self.oid(), 0x86, point.as_bytes())
     }
 
     /// The session keys (KS_enc, KS_mac), once step 3 is done.
@@ -410,9 +425,9 @@ impl PaceCard {
         self.ks_enc.as_ref().zip(self.ks_mac.as_ref())
     }
 
-    /// The mapped generator Ĝ, uncompressed, once step 2 is done (zeros before).
-    pub fn mapped_generator(&self) -> &[u8; POINT] {
-        &self.generator
+    /// The mapped generator Ĝ, uncompressed, once step 2 is done (empty before).
+    pub fn mapped_generator(&self) -> &[u8] {
+        self.generator.as_bytes()
     }
 
     /// The card-side secure messaging session after step 4:
@@ -445,137 +460,12 @@ impl core::fmt::Debug for PaceCard {
     }
 }
 
-/// `7C L { tag L value }` into `out` (already checked to hold 4 + 65 bytes).
-fn put_template(out: &mut [u8], tag: u8, value: &[u8]) -> usize {
-    let n = 4 + value.len();
-    let header = [0x7C, (2 + value.len()) as u8, tag, value.len() as u8];
-    if let Some(dst) = out.get_mut(..4) {
-        dst.copy_from_slice(&header);
-    }
-    if let Some(dst) = out.get_mut(4..n) {
-        dst.copy_from_slice(value);
-    }
-    n
-}
-
-/// An uncompressed point, or why there is none.
-type PointResult = Result<[u8; POINT], Error>;
-
-/// The curve arithmetic the chip needs, chosen once per curve.
-#[derive(Clone, Copy)]
-struct CurveOps {
-    valid: fn(&[u8; 32]) -> bool,
-    /// k · P, P the generator when `None`; uncompressed.
-    mul: fn(&[u8], Option<&[u8]>) -> PointResult,
-    /// s · G + H.
-    add_to_multiple_of_g: fn(&[u8], &[u8]) -> PointResult,
-}
-
-fn curve_ops(curve: PaceCurve) -> Option<CurveOps> {
-    if curve == PaceCurve::NistP256 {
-        Some(CurveOps {
-            valid: |k| nonzero_scalar::<p256::NistP256>(k).is_ok(),
-            mul: scalar_mul::<p256::NistP256>,
-            add_to_multiple_of_g: generic_map::<p256::NistP256>,
-        })
-    } else if curve == PaceCurve::BrainpoolP256r1 {
-        Some(CurveOps {
-            valid: |k| nonzero_scalar::<bp256::BrainpoolP256r1>(k).is_ok(),
-            mul: scalar_mul::<bp256::BrainpoolP256r1>,
-            add_to_multiple_of_g: generic_map::<bp256::BrainpoolP256r1>,
-        })
-    } else {
-        None
-    }
-}
-
-/// A scalar from exactly 32 big-endian bytes below the order (zero allowed: s may be zero
-/// modulo n in theory; the sum is then checked not to be the identity).
-fn any_scalar<C: CurveArithmetic>(bytes: &[u8]) -> Result<Scalar<C>, Error> {
-    let mut padded = [0u8; 32];
-    let start = 32usize
-        .checked_sub(bytes.len())
-        .ok_or(Error::KeyLength { len: bytes.len() })?;
-    if let Some(dst) = padded.get_mut(start..) {
-        dst.copy_from_slice(bytes);
-    }
-    let repr = FieldBytes::<C>::try_from(&padded[..]).map_err(|_| Error::KeyLength { len: 32 });
-    padded.zeroize();
-    Option::<Scalar<C>>::from(Scalar::<C>::from_repr(repr?))
-        .ok_or(Error::KeyLength { len: bytes.len() })
-}
-
-fn nonzero_scalar<C: CurveArithmetic>(bytes: &[u8]) -> Result<Scalar<C>, Error> {
-    let s = any_scalar::<C>(bytes)?;
-    if bool::from(s.is_zero()) {
-        Err(Error::KeyLength { len: bytes.len() })
-    } else {
-        Ok(s)
-    }
-}
-
-/// The other side's point: uncompressed, on the curve (the identity has no such encoding).
-fn peer_point<C>(bytes: &[u8]) -> Result<ProjectivePoint<C>, Error>
-where
-    C: CurveArithmetic,
-    AffinePoint<C>: FromSec1Point<C>,
-    FieldBytesSize<C>: ModulusSize,
-{
-    if bytes.len() != POINT || bytes.first() != Some(&0x04) {
-        return Err(Error::AuthenticationFailed);
-    }
-    AffinePoint::<C>::from_sec1_bytes(bytes)
-        .map(ProjectivePoint::<C>::from)
-        .map_err(|_| Error::AuthenticationFailed)
-}
-
-fn uncompressed<C>(p: ProjectivePoint<C>) -> Result<[u8; POINT], Error>
-where
-    C: CurveArithmetic,
-    AffinePoint<C>: ToSec1Point<C>,
-    FieldBytesSize<C>: ModulusSize,
-{
-    if bool::from(p.is_identity()) {
-        return Err(Error::AuthenticationFailed);
-    }
-    let affine: AffinePoint<C> = p.into();
-    let mut out = [0u8; POINT];
-    let encoded = affine.to_sec1_point(false);
-    let bytes = encoded.as_bytes();
-    if bytes.len() != POINT {
-        return Err(Error::AuthenticationFailed);
-    }
-    out.copy_from_slice(bytes);
-    Ok(out)
-}
-
-fn scalar_mul<C>(k: &[u8], base: Option<&[u8]>) -> Result<[u8; POINT], Error>
-where
-    C: CurveArithmetic,
-    AffinePoint<C>: FromSec1Point<C> + ToSec1Point<C>,
-    FieldBytesSize<C>: ModulusSize,
-{
-    let k = nonzero_scalar::<C>(k)?;
-    let base = base.map_or_else(|| Ok(ProjectivePoint::<C>::generator()), peer_point::<C>)?;
-    uncompressed::<C>(base * k)
-}
-
-fn generic_map<C>(s: &[u8], h: &[u8]) -> Result<[u8; POINT], Error>
-where
-    C: CurveArithmetic,
-    AffinePoint<C>: FromSec1Point<C> + ToSec1Point<C>,
-    FieldBytesSize<C>: ModulusSize,
-{
-    let s = any_scalar::<C>(s).map_err(|_| Error::AuthenticationFailed)?;
-    let h = peer_point::<C>(h)?;
-    uncompressed::<C>(ProjectivePoint::<C>::generator() * s + h)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::mrz::MrzInfo;
     use crate::pace::{PaceHost, PaceSession};
+    use crate::pace_group::PaceDomain;
     use crate::security_infos::ID_PACE_ECDH_GM_AES_CBC_CMAC_128;
     use crate::test_util::hex;
     use std::vec::Vec;
@@ -612,11 +502,7 @@ mod tests {
     }
 
     fn appendix_random() -> PaceCardRandomness {
-        PaceCardRandomness {
-            nonce: hex(S).try_into().unwrap(),
-            sk_map: hex(SK_MAP_IC).try_into().unwrap(),
-            sk_eph: hex(SK_IC).try_into().unwrap(),
-        }
+        PaceCardRandomness::new(hex(S).try_into().unwrap(), &hex(SK_MAP_IC), &hex(SK_IC)).unwrap()
     }
 
     fn appendix_card(m: &MrzInfo) -> PaceCard {
@@ -693,7 +579,7 @@ mod tests {
     fn appendix_g1_card_answers_byte_for_byte() {
         let m = mrz();
         let mut card = appendix_card(&m);
-        let mut out = [0u8; 80];
+        let mut out = [0u8; 160];
 
         let n = card
             .general_authenticate(&hex("10860000027C0000"), &mut out)
@@ -727,7 +613,7 @@ mod tests {
     fn a_wrong_token_fails_with_6300_and_resets() {
         let m = mrz();
         let mut card = appendix_card(&m);
-        let mut out = [0u8; 80];
+        let mut out = [0u8; 160];
         card.general_authenticate(&hex("10860000027C0000"), &mut out)
             .unwrap();
         card.general_authenticate(&ga(0x10, 0x81, PK_MAP_IFD), &mut out)
@@ -754,7 +640,7 @@ mod tests {
     #[test]
     fn reflected_keys_bad_points_and_chaining_are_refused() {
         let m = mrz();
-        let mut out = [0u8; 80];
+        let mut out = [0u8; 160];
         // The chip's own mapping key reflected.
         let mut card = appendix_card(&m);
         card.general_authenticate(&hex("10860000027C0000"), &mut out)
@@ -809,11 +695,7 @@ mod tests {
     fn unsupported_protocols_and_keys() {
         let m = mrz();
         let pw = PacePassword::Mrz(&m);
-        let zero = PaceCardRandomness {
-            nonce: [1; 16],
-            sk_map: [0; 32],
-            sk_eph: [1; 32],
-        };
+        let zero = PaceCardRandomness::new([1; 16], &[0; 32], &[1; 32]).unwrap();
         assert_eq!(
             PaceCard::new(
                 ID_PACE_ECDH_GM_AES_CBC_CMAC_128,
@@ -826,11 +708,7 @@ mod tests {
         );
         // id-PACE-ECDH-GM-3DES and id-PACE-DH-GM-AES-128.
         for oid in ["04007F00070202040201", "04007F00070202040102"] {
-            let r = PaceCardRandomness {
-                nonce: [1; 16],
-                sk_map: [1; 32],
-                sk_eph: [1; 32],
-            };
+            let r = PaceCardRandomness::new([1; 16], &[1; 32], &[1; 32]).unwrap();
             assert!(!PaceCard::supports(&hex(oid), PaceCurve::NistP256));
             assert_eq!(
                 PaceCard::new(&hex(oid), PaceCurve::NistP256, &pw, r).unwrap_err(),
@@ -850,38 +728,44 @@ mod tests {
     fn host_and_card_agree() {
         let m = mrz();
         let can = b"123456";
-        let cases: [(PaceCurve, PacePassword<'_>); 3] = [
+        let cases: [(PaceCurve, PacePassword<'_>); 6] = [
             (PaceCurve::NistP256, PacePassword::Can(can)),
             (PaceCurve::BrainpoolP256r1, PacePassword::Mrz(&m)),
             (PaceCurve::NistP256, PacePassword::Mrz(&m)),
+            (PaceCurve::NistP384, PacePassword::Can(can)),
+            (PaceCurve::BrainpoolP384r1, PacePassword::Mrz(&m)),
+            (PaceCurve::NistP521, PacePassword::Can(can)),
         ];
         for (i, (curve, pw)) in cases.iter().enumerate() {
             let seed = i as u8 + 1;
-            let mut host = PaceHost::new(
+            // Keys as long as a field element, below the order (leading byte 01).
+            let key = |b: u8| {
+                let mut k = std::vec![b; curve.field_len()];
+                k[0] = 1;
+                k
+            };
+            let mut host = PaceHost::with_domain(
                 ID_PACE_ECDH_GM_AES_CBC_CMAC_128,
-                *curve,
+                PaceDomain::Ec(*curve),
                 pw,
-                [0x11 + seed; 32],
-                [0x22 + seed; 32],
+                &key(0x11 + seed),
+                &key(0x22 + seed),
             )
             .unwrap();
             let mut card = PaceCard::new(
                 ID_PACE_ECDH_GM_AES_CBC_CMAC_128,
                 *curve,
                 pw,
-                PaceCardRandomness {
-                    nonce: [0x5A ^ seed; 16],
-                    sk_map: [0x33 + seed; 32],
-                    sk_eph: [0x44 + seed; 32],
-                },
+                PaceCardRandomness::new([0x5A ^ seed; 16], &key(0x33 + seed), &key(0x44 + seed))
+                    .unwrap(),
             )
             .unwrap();
-            let mut cmd = [0u8; 128];
+            let mut cmd = [0u8; 200];
             let n = host.mse_set_at_command(&mut cmd).unwrap();
             let mse = MseSetAt::parse(&cmd[5..n]).unwrap();
             assert_eq!(mse.reference, pw.reference());
             host.check_mse_set_at(&[0x90, 0x00]).unwrap();
-            let mut out = [0u8; 80];
+            let mut out = [0u8; 160];
             let mut answer = |card: &mut PaceCard, c: &[u8]| {
                 let n = card.general_authenticate(c, &mut out).unwrap();
                 let mut a = out[..n].to_vec();
@@ -893,7 +777,13 @@ mod tests {
             let n = host.map_command(&mut cmd).unwrap();
             let a = answer(&mut card, &cmd[..n]);
             host.process_map(&a).unwrap();
-            assert_eq!(host.mapped_generator(), card.mapped_generator());
+            assert_eq!(host.mapped_generator_bytes(), card.mapped_generator());
+            let longest = match curve.point_len() {
+                65 => 69,
+                97 => 101,
+                _ => 139,
+            };
+            assert_eq!(card.max_answer_len(), longest);
             let n = host.key_agreement_command(&mut cmd).unwrap();
             let a = answer(&mut card, &cmd[..n]);
             host.process_key_agreement(&a).unwrap();
@@ -936,10 +826,10 @@ mod tests {
             let pw = PacePassword::Can(can.as_bytes());
             let oid = ID_PACE_ECDH_GM_AES_CBC_CMAC_128;
             let mut host = PaceHost::new(oid, curve, &pw, [keys[0]; 32], [keys[1]; 32]).unwrap();
-            let random = PaceCardRandomness { nonce, sk_map: [keys[2]; 32], sk_eph: [keys[3]; 32] };
+            let random = PaceCardRandomness::new(nonce, &[keys[2]; 32], &[keys[3]; 32]).unwrap();
             let mut card = PaceCard::new(oid, curve, &pw, random).unwrap();
             host.check_mse_set_at(&[0x90, 0x00]).unwrap();
-            let mut out = [0u8; 80];
+            let mut out = [0u8; 160];
             let mut cmd = [0u8; 128];
             let with_sw = |n: usize, out: &[u8]| {
                 let mut a = out[..n].to_vec();
@@ -972,7 +862,7 @@ mod tests {
         ) {
             let m = mrz();
             let mut card = appendix_card(&m);
-            let mut out = [0u8; 80];
+            let mut out = [0u8; 160];
             for c in &commands {
                 let failed = card.is_failed();
                 let r = card.general_authenticate(c, &mut out);
@@ -1001,15 +891,11 @@ mod tests {
             ID_PACE_ECDH_GM_AES_CBC_CMAC_128,
             PaceCurve::NistP256,
             &right,
-            PaceCardRandomness {
-                nonce: [7; 16],
-                sk_map: [0x34; 32],
-                sk_eph: [0x45; 32],
-            },
+            PaceCardRandomness::new([7; 16], &[0x34; 32], &[0x45; 32]).unwrap(),
         )
         .unwrap();
         host.check_mse_set_at(&[0x90, 0x00]).unwrap();
-        let mut out = [0u8; 80];
+        let mut out = [0u8; 160];
         let mut cmd = [0u8; 128];
         let ok = |n: usize, out: &[u8]| {
             let mut a = out[..n].to_vec();

@@ -52,7 +52,7 @@ pub fn choose_pace<'a>(infos: &SecurityInfos<'a>) -> Option<(PaceInfo<'a>, PaceC
 }
 
 /// The first `PACEInfo` of `infos` that [`establish_pace_domain`] can run (PACE-GM with ECDH
-/// or DH, or PACE-IM with DH and AES-128, on standardized domain parameters), with its
+/// or DH, or PACE-IM with DH or ECDH and AES-128, on standardized domain parameters), with its
 /// domain.
 pub fn choose_pace_domain<'a>(infos: &SecurityInfos<'a>) -> Option<(PaceInfo<'a>, PaceDomain)> {
     infos
@@ -69,6 +69,7 @@ fn choose(p: &PaceInfo<'_>) -> Option<PaceDomain> {
         (PaceMapping::EcdhGeneric, PaceDomain::Ec(_))
         | (PaceMapping::DhGeneric, PaceDomain::Dh(_)) => Some(domain),
         (PaceMapping::DhIntegrated, PaceDomain::Dh(_))
+        | (PaceMapping::EcdhIntegrated, PaceDomain::Ec(_))
             if p.cipher() == Some(crate::kdf::KeyAlgorithm::Aes128) =>
         {
             Some(domain)
@@ -111,7 +112,7 @@ fn start<R: TryCryptoRng + ?Sized>(
 ) -> Result<PaceHost, Error> {
     let integrated = matches!(
         crate::pace::parse_protocol(protocol),
-        Some((PaceMapping::DhIntegrated, _))
+        Some((PaceMapping::DhIntegrated | PaceMapping::EcdhIntegrated, _))
     );
     let (mut sk_map, n) = if integrated {
         // The Integrated Mapping's nonce t: 16 random bytes.

@@ -28,6 +28,7 @@ use elliptic_curve::sec1::{FromSec1Point, ModulusSize, ToSec1Point};
 use elliptic_curve::{
     CurveArithmetic, Field, FieldBytes, FieldBytesSize, Group, PrimeField, ProjectivePoint, Scalar,
 };
+use subtle::{ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroize;
 
 use crate::Error;
@@ -544,20 +545,16 @@ impl DhGroup {
         if s.len() != 16 || t.len() != 16 {
             return Err(Error::KeyLength { len: s.len() });
         }
-        let blocks = (8 * self.modulus_len() + 64).div_ceil(128);
         let mut x = [0u8; 512];
-        let start = x.len() - 16 * blocks;
-        let mut k = [0u8; 16];
-        k.copy_from_slice(s);
-        AesKey::new(t)?.encrypt_block(&mut k)?;
-        for block in x.get_mut(start..).unwrap_or(&mut []).chunks_exact_mut(16) {
-            let key = AesKey::new(&k)?;
-            block.copy_from_slice(&IM_C1_128);
-            key.encrypt_block(block)?;
-            k = IM_C0_128;
-            key.encrypt_block(&mut k)?;
-        }
-        k.zeroize();
+        let n = pseudo_random(s, t, 8 * self.modulus_len(), &mut x)?;
+        let mut padded = [0u8; 512];
+        let start = padded.len() - n;
+        padded
+            .get_mut(start..)
+            .unwrap_or(&mut [])
+            .copy_from_slice(x.get(..n).unwrap_or(&[]));
+        x.zeroize();
+        let mut x = padded;
         let r = U4096::from_be_slice(&x);
         x.zeroize();
         let (p, _, q) = self.params();
@@ -580,6 +577,151 @@ impl DhGroup {
         }
         self.encode(&g)
     }
+}
+
+/// The Integrated Mapping's pseudo-random function R(s, t) for AES-128 (ICAO Doc 9303-11
+/// §4.4.3.3.2, BSI TR-03110-3 §A.3.4.2): k₀ = E(t, s); for i = 0…n−1: xᵢ = E(kᵢ, c1),
+/// kᵢ₊₁ = E(kᵢ, c0); n = ⌈(`p_bits` + 64) / 128⌉. Writes x₀ ‖ … ‖ xₙ₋₁ to `out` and returns
+/// its length (16·n).
+fn pseudo_random(s: &[u8], t: &[u8], p_bits: usize, out: &mut [u8]) -> Result<usize, Error> {
+    if s.len() != 16 || t.len() != 16 {
+        return Err(Error::KeyLength { len: s.len() });
+    }
+    let n = 16 * (p_bits + 64).div_ceil(128);
+    let out = out
+        .get_mut(..n)
+        .ok_or(Error::BufferTooSmall { needed: n })?;
+    let mut k = [0u8; 16];
+    k.copy_from_slice(s);
+    AesKey::new(t)?.encrypt_block(&mut k)?;
+    for block in out.chunks_exact_mut(16) {
+        let key = AesKey::new(&k)?;
+        block.copy_from_slice(&IM_C1_128);
+        key.encrypt_block(block)?;
+        k = IM_C0_128;
+        key.encrypt_block(&mut k)?;
+    }
+    k.zeroize();
+    Ok(n)
+}
+
+impl PaceCurve {
+    /// The Integrated Mapping for ECDH with AES-128 (ICAO Doc 9303-11 §4.4.3.3.2): Ĝ =
+    /// f_G(R(s, t) mod p), R the pseudo-random function of the DH case and f_G the point
+    /// encoding of Appendix B to Part 11 (BSI TR-03111 §3.3 / Icart–Brier et al., for
+    /// p ≡ 3 mod 4, which holds for every curve here). `s` is the chip's nonce and `t` the
+    /// terminal's, 16 bytes each. The field arithmetic is the curve crate's own
+    /// (`primeorder`'s field element).
+    ///
+    /// # Errors
+    /// [`Error::KeyLength`] for nonces that are not 16 bytes; [`Error::AuthenticationFailed`]
+    /// in the negligible case that the encoding meets a zero denominator.
+    pub fn integrated_map(self, s: &[u8], t: &[u8]) -> Result<GroupElement, Error> {
+        on_curve!(self, ec_integrated_map(s, t))
+    }
+}
+
+/// The 64-bit limbs (little-endian) of a big-endian number of up to 72 bytes.
+fn limbs(be: &[u8]) -> [u64; 9] {
+    let mut out = [0u64; 9];
+    for (i, b) in be.iter().rev().enumerate() {
+        if let Some(limb) = out.get_mut(i / 8) {
+            *limb |= u64::from(*b) << (8 * (i % 8));
+        }
+    }
+    out
+}
+
+/// The exponent p − 1 − (p + 1)/4 of the point encoding, from p − 1 (public).
+fn encoding_exponent(p_minus_1: &[u8]) -> [u64; 9] {
+    let pm1 = limbs(p_minus_1);
+    // q = ((p − 1) + 2) / 4
+    let mut q = [0u64; 9];
+    let mut carry = 2u128;
+    for (dst, src) in q.iter_mut().zip(pm1.iter()) {
+        let v = u128::from(*src) + carry;
+        *dst = v as u64;
+        carry = v >> 64;
+    }
+    for i in 0..9 {
+        let hi = q.get(i + 1).copied().unwrap_or(0);
+        if let Some(limb) = q.get_mut(i) {
+            *limb = (*limb >> 2) | (hi << 62);
+        }
+    }
+    let mut e = [0u64; 9];
+    let mut borrow = 0u64;
+    for ((dst, a), b) in e.iter_mut().zip(pm1.iter()).zip(q.iter()) {
+        let (d1, b1) = a.overflowing_sub(*b);
+        let (d2, b2) = d1.overflowing_sub(borrow);
+        *dst = d2;
+        borrow = u64::from(b1 || b2);
+    }
+    e
+}
+
+fn ec_integrated_map<C>(s: &[u8], t: &[u8]) -> Result<GroupElement, Error>
+where
+    C: primeorder::PrimeCurveParams,
+    AffinePoint<C>: FromSec1Point<C> + ToSec1Point<C>,
+{
+    type Fe<C> = <C as elliptic_curve::hazmat::FieldArithmetic>::FieldElement;
+    let len = field_len::<C>();
+    let mut r = [0u8; 80];
+    let n = pseudo_random(s, t, 8 * len, &mut r)?;
+    // R mod p by Horner's rule over 16-byte chunks (each below p): acc = acc · 2^128 + chunk.
+    let element = |chunk: &[u8]| -> Result<Fe<C>, Error> {
+        let mut repr = FieldBytes::<C>::default();
+        let start = len
+            .checked_sub(chunk.len())
+            .ok_or(Error::UnsupportedProtocol)?;
+        repr.get_mut(start..)
+            .ok_or(Error::UnsupportedProtocol)?
+            .copy_from_slice(chunk);
+        let fe: Option<Fe<C>> = Fe::<C>::from_repr(repr).into();
+        fe.ok_or(Error::UnsupportedProtocol)
+    };
+    let mut two_128 = [0u8; 17];
+    if let Some(top) = two_128.first_mut() {
+        *top = 1;
+    }
+    let shift = element(&two_128)?;
+    let mut u = Fe::<C>::ZERO;
+    for chunk in r.get(..n).unwrap_or(&[]).chunks_exact(16) {
+        u = u * shift + element(chunk)?;
+    }
+    r.zeroize();
+    let (a, b) = (C::EQUATION_A, C::EQUATION_B);
+    // Appendix B.2 of ICAO 9303-11 (affine coordinates):
+    let alpha = -u.square();
+    let d = alpha + alpha.square();
+    let inv: Option<Fe<C>> = Field::invert(&(a * d)).into();
+    let x2 = -b * (Fe::<C>::ONE + d) * inv.ok_or(Error::AuthenticationFailed)?;
+    let x3 = alpha * x2;
+    let h2 = x2.square() * x2 + a * x2 + b;
+    let big_u = u.square() * u * h2;
+    let e = encoding_exponent(&(-Fe::<C>::ONE).to_repr());
+    let big_a = h2.pow_vartime(e);
+    let square = (big_a.square() * h2).ct_eq(&Fe::<C>::ONE);
+    let x = Fe::<C>::conditional_select(&x3, &x2, square);
+    let y = Fe::<C>::conditional_select(&(big_a * big_u), &(big_a * h2), square);
+    let mut encoded = [0u8; 1 + 2 * MAX_FIELD_LEN];
+    if let Some(tag) = encoded.first_mut() {
+        *tag = 0x04;
+    }
+    let (xr, yr) = (x.to_repr(), y.to_repr());
+    encoded
+        .get_mut(1..=len)
+        .ok_or(Error::UnsupportedProtocol)?
+        .copy_from_slice(&xr);
+    encoded
+        .get_mut(1 + len..=2 * len)
+        .ok_or(Error::UnsupportedProtocol)?
+        .copy_from_slice(&yr);
+    // The curves here have cofactor 1: the decoded point is the generator.
+    let p = ec_point::<C>(encoded.get(..=2 * len).unwrap_or(&[]));
+    encoded.zeroize();
+    ec_encode::<C>(&p?)
 }
 
 /// A 2048-bit integer from up to 256 big-endian bytes.
@@ -723,3 +865,40 @@ const MODP_2048_256_Q: [u8; 32] = [
     0x8C, 0xF8, 0x36, 0x42, 0xA7, 0x09, 0xA0, 0x97, 0xB4, 0x47, 0x99, 0x76, 0x40, 0x12, 0x9D, 0xA2,
     0x99, 0xB1, 0xA4, 0x7D, 0x1E, 0xB3, 0x75, 0x0B, 0xA3, 0x08, 0xB0, 0xFE, 0x64, 0xF5, 0xFB, 0xD3,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::hex;
+
+    // ICAO Doc 9303-11 Appendix H.1 (PACE-IM, ECDH, brainpoolP256r1, AES-128): the nonces
+    // s and t and the pseudo-random function's output R(s, t) (transcribed from
+    // github.com/zienit/icao-examples, PACE_IMTest.java).
+    #[test]
+    fn appendix_h1_pseudo_random_function() {
+        let s = hex("2923BE84E16CD6AE529049F1F1BBE9EB");
+        let t = hex("5DD4CBFC96F5453B130D890A1CDBAE32");
+        let mut out = [0u8; 80];
+        let n = pseudo_random(&s, &t, 256, &mut out).unwrap();
+        assert_eq!(
+            out[..n],
+            hex(
+                "E4447E2DFB3586BAC05DDB00156B57FBB2179A3949294C97254189800C517BAA\
+                 8DA0FF397ED8C445D3E421E4FEB57322"
+            )[..]
+        );
+        assert_eq!(
+            pseudo_random(&s, &t, 256, &mut [0u8; 47]).err(),
+            Some(Error::BufferTooSmall { needed: 48 })
+        );
+    }
+
+    #[test]
+    fn encoding_exponent_is_p_minus_1_minus_p_plus_1_over_4() {
+        // p = 23 (≡ 3 mod 4): 22 − 6 = 16.
+        assert_eq!(encoding_exponent(&[22])[0], 16);
+        // p − 1 = 2^64 + 2: (p + 1)/4 = (2^64 + 4)/4 = 2^62 + 1; e = 2^64 + 2 − 2^62 − 1.
+        let e = encoding_exponent(&[1, 0, 0, 0, 0, 0, 0, 0, 2]);
+        assert_eq!((e[0], e[1]), ((1u64 << 63) + (1 << 62) + 1, 0));
+    }
+}

@@ -340,17 +340,14 @@ impl SimChip {
                     .unwrap();
                 (0x80, z)
             }
-            2 if self.oid[8] == 3 => {
-                // Integrated Mapping: t from the terminal, no mapping data back.
+            2 if self.oid[8] == 3 || self.oid[8] == 4 => {
+                // Integrated Mapping (DH or ECDH): t from the terminal, no mapping data back.
                 let t = parse_dynamic_authentication_data(data, 0x81).unwrap();
-                let PaceDomain::Dh(group) = self.domain else {
-                    panic!("DH")
+                let g_hat = match self.domain {
+                    PaceDomain::Dh(group) => group.integrated_map(&self.s, t),
+                    PaceDomain::Ec(curve) => curve.integrated_map(&self.s, t),
                 };
-                self.g_hat = group
-                    .integrated_map(&self.s, t)
-                    .unwrap()
-                    .as_bytes()
-                    .to_vec();
+                self.g_hat = g_hat.unwrap().as_bytes().to_vec();
                 (0x82, vec![])
             }
             2 => {
@@ -745,6 +742,25 @@ fn integrated_mapping_over_a_session() {
         );
         assert!(matches!(r, Ok(PaceSession::Aes(_))), "{group:?}: {r:?}");
     }
+    // id-PACE-ECDH-IM-AES-CBC-CMAC-128 on every curve.
+    for curve in [
+        PaceCurve::NistP256,
+        PaceCurve::BrainpoolP256r1,
+        PaceCurve::NistP384,
+        PaceCurve::BrainpoolP384r1,
+        PaceCurve::NistP521,
+    ] {
+        let r = run(
+            PaceDomain::Ec(curve),
+            "04007F00070202040402",
+            KeyAlgorithm::Aes128,
+        );
+        assert!(matches!(r, Ok(PaceSession::Aes(_))), "{curve:?}: {r:?}");
+    }
+    let card_access = hex("3114 3012 060A04007F00070202040402 020102 02010D");
+    let infos = SecurityInfos::parse(&card_access).unwrap();
+    let (_, domain) = choose_pace_domain(&infos).unwrap();
+    assert_eq!(domain, PaceDomain::Ec(PaceCurve::BrainpoolP256r1));
     let card_access = hex("3114 3012 060A04007F00070202040302 020102 020100");
     let infos = SecurityInfos::parse(&card_access).unwrap();
     let (_, domain) = choose_pace_domain(&infos).unwrap();

@@ -157,13 +157,10 @@ impl VirtualCard {
 
     /// The chip's nonce and private keys for one PACE run, from the operating system.
     fn pace_randomness(&self) -> Result<PaceCardRandomness, StatusWord> {
-        let mut r = PaceCardRandomness {
-            nonce: [0; 16],
-            sk_map: [0; 32],
-            sk_eph: [0; 32],
-        };
-        self.random(&mut r.nonce)?;
-        for key in [&mut r.sk_map, &mut r.sk_eph] {
+        let mut nonce = [0u8; 16];
+        let (mut sk_map, mut sk_eph) = ([0u8; 32], [0u8; 32]);
+        self.random(&mut nonce)?;
+        for key in [&mut sk_map, &mut sk_eph] {
             let mut tries = 0;
             loop {
                 self.random(key)?;
@@ -176,7 +173,12 @@ impl VirtualCard {
                 }
             }
         }
-        Ok(r)
+        let r = PaceCardRandomness::new(nonce, &sk_map, &sk_eph)
+            .map_err(|_| StatusWord::EXECUTION_ERROR);
+        nonce.zeroize();
+        sk_map.zeroize();
+        sk_eph.zeroize();
+        r
     }
 
     /// GENERAL AUTHENTICATE (INS `86`): a PACE step (plain, steps 1-3 chained with CLA `10`),
