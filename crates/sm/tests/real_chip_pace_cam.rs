@@ -297,3 +297,173 @@ fn ef_card_security_is_read_under_the_pace_session() {
     assert_eq!(file.len(), len);
     assert_eq!(file.len(), 0x6FC + 0x4A);
 }
+
+/// EF.CardSecurity as read, with its `ChipAuthenticationPublicKeyInfo`s and the CAM proof.
+#[cfg(feature = "alloc")]
+mod card_security {
+    use super::*;
+    use cardwire_sm::chip_auth::ChipPublicKey;
+    use cardwire_sm::pace::PaceCurve;
+    use cardwire_sm::pace_group::PaceDomain;
+    use cardwire_sm::passive::{CardSecurity, PassiveError};
+    use cardwire_sm::security_infos::SecurityInfo;
+
+    fn read() -> (Vec<u8>, CamProof) {
+        let (mut sm, proof) = aes_session();
+        (read_card_security(&mut sm), proof)
+    }
+
+    /// The chip's static keys: (keyId, SubjectPublicKeyInfo).
+    fn static_keys(cs: &CardSecurity) -> Vec<(Option<u32>, Vec<u8>)> {
+        cs.security_infos()
+            .chip_authentication_public_keys()
+            .map(|k| (k.key_id(), k.subject_public_key_info().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn cam_proves_the_chips_static_key() {
+        let (file, proof) = read();
+        let cs = CardSecurity::parse(&file).unwrap();
+        // EF.CardSecurity repeats EF.CardAccess's PACEInfos, signed.
+        let pace: Vec<_> = cs.security_infos().pace_infos().collect();
+        assert_eq!(pace.len(), 2);
+        assert!(cs.security_infos().iter().any(|i| matches!(
+            i,
+            SecurityInfo::Pace(p) if p.mapping() == Some(PaceMapping::EcdhChipAuthentication)
+        )));
+        let keys = static_keys(&cs);
+        assert_eq!(keys.len(), 2, "two chip authentication keys");
+        let outcomes: Vec<_> = keys
+            .iter()
+            .map(|(id, spki)| {
+                let key = ChipPublicKey::from_spki(spki).unwrap();
+                assert_eq!(key.domain(), PaceDomain::Ec(PaceCurve::BrainpoolP256r1));
+                (*id, proof.verify_key(&key))
+            })
+            .collect();
+        // Key 13 is the PACE-CAM key (PK_map,IC = CA_IC · PK_IC holds); key 72 is the one
+        // the ChipAuthenticationInfo names for Chip Authentication v1.
+        assert_eq!(
+            outcomes,
+            [
+                (Some(13), Ok(())),
+                (Some(72), Err(Error::AuthenticationFailed))
+            ]
+        );
+    }
+
+    /// The CAM key (keyId 13) of EF.CardSecurity.
+    fn cam_key(cs: &CardSecurity) -> Vec<u8> {
+        static_keys(cs)
+            .into_iter()
+            .find(|(id, _)| *id == Some(13))
+            .unwrap()
+            .1
+    }
+
+    #[test]
+    fn a_flipped_bit_in_the_static_key_fails() {
+        let (file, proof) = read();
+        let cs = CardSecurity::parse(&file).unwrap();
+        let spki = cam_key(&cs);
+        assert_eq!(
+            proof.verify_key(&ChipPublicKey::from_spki(&spki).unwrap()),
+            Ok(())
+        );
+        for at in [spki.len() - 65 + 1, spki.len() - 1] {
+            let mut bad = spki.clone();
+            bad[at] ^= 0x01;
+            let key = ChipPublicKey::from_spki(&bad).unwrap();
+            assert_eq!(
+                proof.verify_key(&key),
+                Err(Error::AuthenticationFailed),
+                "key byte {at}"
+            );
+        }
+        // The right point on the wrong curve is refused too.
+        let key = ChipPublicKey::from_spki(&spki).unwrap();
+        assert_eq!(
+            proof.verify(PaceCurve::NistP256, key.public_key()),
+            Err(Error::UnsupportedProtocol)
+        );
+    }
+
+    #[test]
+    fn a_flipped_bit_in_ca_ic_fails() {
+        let (file, _) = read();
+        let cs = CardSecurity::parse(&file).unwrap();
+        let key = ChipPublicKey::from_spki(&cam_key(&cs)).unwrap();
+        // The last answer is `7C 3C 86 08 T_IC 8A 30 A_IC 90 00`: A_IC is bytes 14..62,
+        // three AES blocks (CA_IC, 32 bytes, and a block of padding).
+        let answer = hex(PACE[4].1);
+        assert_eq!(answer[12..14], [0x8A, 0x30]);
+        // A bit of the first block garbles CA_IC's first block and flips a bit of its second.
+        for at in [14, 14 + 7, 14 + 15] {
+            let mut bad = answer.clone();
+            bad[at] ^= 0x01;
+            // The token still verifies (it covers PK_IFD, not A_IC); CA_IC is wrong.
+            let (_, proof) = pace_cam(&bad).unwrap();
+            assert_eq!(
+                proof.verify_key(&key),
+                Err(Error::AuthenticationFailed),
+                "A_IC byte {at}"
+            );
+        }
+        // A bit of the second or third block garbles the padding block: refused at once.
+        for at in [14 + 16, 14 + 31, 14 + 47] {
+            let mut bad = answer.clone();
+            bad[at] ^= 0x01;
+            assert_eq!(
+                pace_cam(&bad).map(|_| ()),
+                Err(Error::AuthenticationFailed),
+                "A_IC byte {at}"
+            );
+        }
+    }
+
+    #[test]
+    fn card_security_signature_verifies_with_its_document_signer() {
+        let (file, _) = read();
+        let cs = CardSecurity::parse(&file).unwrap();
+        let ds = cs.document_signer().unwrap();
+        assert!(
+            ds.tbs_certificate()
+                .subject()
+                .to_string()
+                .contains("CN=Document Signer Passport")
+        );
+        assert_eq!(cs.verify_signature(), Ok(()));
+        // A chip key altered in the file no longer matches the signed digest.
+        let spki = cam_key(&cs);
+        let at = file
+            .windows(spki.len())
+            .position(|w| w == &spki[..])
+            .unwrap();
+        let mut bad = file.clone();
+        bad[at + spki.len() - 1] ^= 0x01;
+        assert_eq!(
+            CardSecurity::parse(&bad).unwrap().verify_signature(),
+            Err(PassiveError::MessageDigestMismatch)
+        );
+    }
+}
+
+#[test]
+fn a_flipped_bit_in_a_recorded_answer_fails_the_session() {
+    let (mut sm, _) = aes_session();
+    let plain = plain_commands();
+    let mut out = [0u8; 300];
+    let n = sm.wrap_command(&plain[0], &mut out).unwrap();
+    assert_eq!(&out[..n], &hex(READ_CARD_SECURITY[0].0)[..]);
+    sm.unwrap_response(&hex(READ_CARD_SECURITY[0].1), &mut out)
+        .unwrap();
+    sm.wrap_command(&plain[1], &mut out).unwrap();
+    let mut answer = hex(READ_CARD_SECURITY[1].1);
+    answer[5] ^= 0x01;
+    assert_eq!(
+        sm.unwrap_response(&answer, &mut out),
+        Err(Error::MacMismatch)
+    );
+    assert!(sm.is_failed());
+}
