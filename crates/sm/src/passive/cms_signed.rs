@@ -491,6 +491,48 @@ mod tests {
         assert_eq!(cs.verify_signature(), Ok(()));
     }
 
+    /// The same signature checked with the signer's key under the named curve OID
+    /// (brainpoolP384r1), and refused under a curve parameter that is neither form.
+    #[test]
+    fn german_signer_key_named_or_odd() {
+        use der::asn1::{Any, BitString};
+        use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+        let cs = CardSecurity::parse(DE_CARD_SECURITY).unwrap();
+        let info = cs.signed.signer_info().unwrap();
+        let message = info.signed_attrs.as_ref().unwrap().to_der().unwrap();
+        let point = cs
+            .document_signer()
+            .unwrap()
+            .tbs_certificate()
+            .subject_public_key_info()
+            .subject_public_key
+            .raw_bytes()
+            .to_vec();
+        let spki = |params: Any| SubjectPublicKeyInfoOwned {
+            algorithm: AlgorithmIdentifierOwned {
+                oid: signature::oid::EC_PUBLIC_KEY,
+                parameters: Some(params),
+            },
+            subject_public_key: BitString::from_bytes(&point).unwrap(),
+        };
+        let check = |params: Any| {
+            signature::verify(
+                &spki(params),
+                &info.signature_algorithm,
+                None,
+                &message,
+                info.signature.as_bytes(),
+                PassiveError::SignatureInvalid,
+            )
+        };
+        let named = Any::encode_from(&signature::oid::BRAINPOOL_P384R1).unwrap();
+        assert_eq!(check(named), Ok(()));
+        let p256 = Any::encode_from(&signature::oid::P256).unwrap();
+        assert_eq!(check(p256), Err(PassiveError::BadPublicKey));
+        let odd = Any::encode_from(&5u8).unwrap();
+        assert_eq!(check(odd), Err(PassiveError::UnsupportedAlgorithm));
+    }
+
     #[test]
     fn german_card_security_tampered() {
         // A bit of a chip key in the SecurityInfos (key 13's point starts `04 61 4C D8 8B`).

@@ -182,7 +182,7 @@ fn pss_scheme(p: &RsaPssParams<der::Any>) -> Result<Scheme, PassiveError> {
 ///
 /// # Errors
 /// [`PassiveError::UnsupportedAlgorithm`] for an algorithm or curve not listed in the module
-/// docs (including EC keys with explicit domain parameters); [`PassiveError::BadPublicKey`];
+/// docs (including explicit domain parameters of another curve); [`PassiveError::BadPublicKey`];
 /// `invalid` (the caller's error for a signature that does not verify).
 pub(crate) fn verify(
     spki: &SubjectPublicKeyInfoOwned,
