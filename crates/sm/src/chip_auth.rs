@@ -14,7 +14,8 @@
 //! K = x(SK_IFD · PK_IC) (DH: PK_IC^SK_IFD mod p); KS_enc = KDF(K, 1), KS_mac = KDF(K, 2)
 //! (§9.7.1). Chip keys ([`ChipPublicKey::from_spki`]): `id-ecPublicKey` on P-256, P-384,
 //! P-521, brainpoolP256r1 or brainpoolP384r1 (named or explicit parameters), and
-//! `dhpublicnumber` / `dhKeyAgreement` in an RFC 5114 group (recognised by p).
+//! `dhpublicnumber` / `dhKeyAgreement` in an RFC 5114 group (recognised by p), and BSI
+//! TR-03110-3's `standardizedDomainParameters` with a domain parameter ID (German eID cards).
 
 use der::Tag;
 
@@ -22,7 +23,9 @@ use crate::Error;
 use crate::kdf::{COUNTER_ENC, COUNTER_MAC, KeyAlgorithm, derive_key};
 use crate::pace::{POINT_LEN, PaceCurve, PaceSession, Writer, ga_command, put_length, status};
 use crate::pace_group::{DhGroup, GroupElement, PaceDomain, PrivateKey};
-use crate::security_infos::{ChipAuthenticationInfo, Cursor, ID_CA, SecurityInfosError};
+use crate::security_infos::{
+    ChipAuthenticationInfo, Cursor, ID_CA, ParameterId, SecurityInfosError, integer,
+};
 
 /// `id-ecPublicKey` (1.2.840.10045.2.1), DER content octets.
 const ID_EC_PUBLIC_KEY: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01];
@@ -30,6 +33,10 @@ const ID_EC_PUBLIC_KEY: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01];
 const DH_PUBLIC_NUMBER: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3E, 0x02, 0x01];
 /// `dhKeyAgreement` (1.2.840.113549.1.3.1, PKCS #3).
 const DH_KEY_AGREEMENT: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x03, 0x01];
+/// `standardizedDomainParameters` (0.4.0.127.0.7.1.2, BSI TR-03110-3 §A.2.1.1): the
+/// algorithm of a `SubjectPublicKeyInfo` whose parameters are a standardized domain parameter
+/// ID (ICAO 9303-11 §9.5.1 Table 31), as German eID cards encode their chip keys.
+const STANDARDIZED_DOMAIN_PARAMETERS: &[u8] = &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x01, 0x02];
 /// `secp256r1` (1.2.840.10045.3.1.7).
 const SECP256R1: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07];
 /// `secp384r1` (1.3.132.0.34).
@@ -108,38 +115,53 @@ fn parse_spki(spki: &[u8]) -> Result<(PaceDomain, &[u8]), Error> {
         [0x00, rest @ ..] => rest,
         _ => return Err(Error::UnsupportedProtocol),
     };
-    if oid.content == ID_EC_PUBLIC_KEY {
-        let curve = match params.tag {
+    let domain = if oid.content == ID_EC_PUBLIC_KEY {
+        PaceDomain::Ec(match params.tag {
             Tag::ObjectIdentifier => {
                 named_curve(params.content).ok_or(Error::UnsupportedProtocol)?
             }
             Tag::Sequence => explicit_curve(params.content).ok_or(Error::UnsupportedProtocol)?,
             _ => return Err(Error::UnsupportedProtocol),
-        };
-        if key.len() != curve.point_len() || key.first() != Some(&0x04) {
-            return Err(Error::UnsupportedProtocol);
-        }
-        Ok((PaceDomain::Ec(curve), key))
+        })
     } else if oid.content == DH_PUBLIC_NUMBER || oid.content == DH_KEY_AGREEMENT {
         if params.tag != Tag::Sequence {
             return Err(Error::UnsupportedProtocol);
         }
         let mut d = Cursor::new(params.content, 0);
         let p = d.expect(Tag::Integer, 0).map_err(der_error)?;
-        let group = [
-            DhGroup::Modp1024_160,
-            DhGroup::Modp2048_224,
-            DhGroup::Modp2048_256,
-        ]
-        .into_iter()
-        .find(|g| g.prime() == unsigned(p.content))
-        .ok_or(Error::UnsupportedProtocol)?;
-        let mut y = Cursor::new(key, 0);
-        let y_int = y.expect(Tag::Integer, 0).map_err(der_error)?;
-        y.finish().map_err(der_error)?;
-        Ok((PaceDomain::Dh(group), unsigned(y_int.content)))
+        PaceDomain::Dh(
+            [
+                DhGroup::Modp1024_160,
+                DhGroup::Modp2048_224,
+                DhGroup::Modp2048_256,
+            ]
+            .into_iter()
+            .find(|g| g.prime() == unsigned(p.content))
+            .ok_or(Error::UnsupportedProtocol)?,
+        )
+    } else if oid.content == STANDARDIZED_DOMAIN_PARAMETERS {
+        if params.tag != Tag::Integer {
+            return Err(Error::UnsupportedProtocol);
+        }
+        let id = integer(&params).map_err(der_error)?;
+        PaceDomain::from_parameter_id(ParameterId(id)).ok_or(Error::UnsupportedProtocol)?
     } else {
-        Err(Error::UnsupportedProtocol)
+        return Err(Error::UnsupportedProtocol);
+    };
+    match domain {
+        PaceDomain::Ec(curve) => {
+            if key.len() != curve.point_len() || key.first() != Some(&0x04) {
+                return Err(Error::UnsupportedProtocol);
+            }
+            Ok((domain, key))
+        }
+        PaceDomain::Dh(_) => {
+            // RFC 3279 §2.3.3 / BSI TR-03110-3 §D.3.2: `DHPublicKey ::= INTEGER`.
+            let mut y = Cursor::new(key, 0);
+            let y_int = y.expect(Tag::Integer, 0).map_err(der_error)?;
+            y.finish().map_err(der_error)?;
+            Ok((domain, unsigned(y_int.content)))
+        }
     }
 }
 
@@ -237,7 +259,7 @@ impl From<EcPublicKey> for ChipPublicKey {
 
 /// Explicit `ECParameters` (`SEQUENCE { version, fieldID { prime-field, p }, ... }`): the curve
 /// whose prime p is given.
-fn explicit_curve(params: &[u8]) -> Option<PaceCurve> {
+pub(crate) fn explicit_curve(params: &[u8]) -> Option<PaceCurve> {
     let mut c = Cursor::new(params, 0);
     let _version = c.expect(Tag::Integer, 0).ok()?;
     let field = c.expect(Tag::Sequence, 0).ok()?;
@@ -605,6 +627,52 @@ mod tests {
             EcPublicKey::from_spki(&[0x30, 0x05, 0x30]),
             Err(Error::MalformedObject { .. })
         ));
+    }
+
+    /// BSI TR-03110-3 §A.2.1.1's form, as a German identity card's EF.CardSecurity carries
+    /// its PACE-CAM key (`tests/real_chip_pace_cam.rs`): `standardizedDomainParameters` with
+    /// parameter ID 13 (brainpoolP256r1).
+    #[test]
+    fn spki_with_a_standardized_domain_parameter_id() {
+        let point = hex(
+            "04614CD88B00821A887869D0060B44A9D18789353E8CF7DFBC3F29F79327DE30B9\
+             7B1B2DDA0BE77F24AD415C327C7B7AB2E9C10B0258F5BCBF90C01825FBDFDEF7",
+        );
+        let spki = |id: u8, point: &[u8]| {
+            let mut v = hex("3052 300C 060704007F00070102 0201");
+            v.push(id);
+            v.extend([0x03, 0x42, 0x00]);
+            v.extend_from_slice(point);
+            v
+        };
+        let key = ChipPublicKey::from_spki(&spki(13, &point)).unwrap();
+        assert_eq!(key.domain(), PaceDomain::Ec(PaceCurve::BrainpoolP256r1));
+        assert_eq!(key.public_key(), &point[..]);
+        let k = EcPublicKey::from_spki(&spki(13, &point)).unwrap();
+        assert_eq!(k.curve, PaceCurve::BrainpoolP256r1);
+        // ID 12 is NIST P-256: the same 65-byte point shape.
+        assert_eq!(
+            ChipPublicKey::from_spki(&spki(12, &point))
+                .unwrap()
+                .domain(),
+            PaceDomain::Ec(PaceCurve::NistP256)
+        );
+        // An unknown or reserved ID, and a point of the wrong length for ID 15 (P-384).
+        assert_eq!(
+            ChipPublicKey::from_spki(&spki(99, &point)),
+            Err(Error::UnsupportedProtocol)
+        );
+        assert_eq!(
+            ChipPublicKey::from_spki(&spki(15, &point)),
+            Err(Error::UnsupportedProtocol)
+        );
+        // The parameter must be an INTEGER.
+        let mut bad = spki(13, &point);
+        bad[15] = 0x04;
+        assert_eq!(
+            ChipPublicKey::from_spki(&bad),
+            Err(Error::UnsupportedProtocol)
+        );
     }
 
     fn der_len(v: &mut std::vec::Vec<u8>, len: usize) {

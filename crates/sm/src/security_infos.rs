@@ -583,6 +583,12 @@ pub struct SecurityInfos<'a> {
 }
 
 impl<'a> SecurityInfos<'a> {
+    /// The empty set (`31 00`).
+    pub const EMPTY: SecurityInfos<'static> = SecurityInfos {
+        content: &[],
+        base: 2,
+    };
+
     /// Checks `bytes`, a DER `SET OF SecurityInfo` (the whole of EF.CardAccess, or the content
     /// of DG14's tag `6E`), and keeps a view of it.
     ///

@@ -13,7 +13,7 @@ use x509_cert::ext::pkix::SubjectKeyIdentifier;
 
 use super::signature::{self, DigestAlg, digest_of};
 use super::{PassiveError, oids};
-use crate::security_infos::Cursor;
+use crate::security_infos::{Cursor, SecurityInfos};
 use crate::sod::LdsSecurityObject;
 
 /// A CMS SignedData with its eContent, as decoded from a `ContentInfo`.
@@ -225,6 +225,71 @@ impl SignedSod {
     }
 }
 
+/// EF.CardSecurity parsed (BSI TR-03110-3 §A.1.2.2, ICAO Doc 9303-11 §9.2.2): a CMS
+/// SignedData whose eContent (type id-SecurityObject) is a DER `SecurityInfos` set. It holds
+/// the chip's static `ChipAuthenticationPublicKeyInfo`, against which a PACE-CAM run is
+/// checked ([`CamProof::verify_key`](crate::pace::CamProof::verify_key)); the signer is a
+/// document signer, checked like EF.SOD's.
+pub struct CardSecurity {
+    signed: Signed,
+}
+
+impl core::fmt::Debug for CardSecurity {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CardSecurity")
+            .field("content_len", &self.signed.econtent.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CardSecurity {
+    /// Parses EF.CardSecurity (a bare `ContentInfo`): checks the eContentType and the
+    /// `SecurityInfos`; verifies nothing (see [`verify_signature`](Self::verify_signature)).
+    ///
+    /// # Errors
+    /// [`PassiveError::Malformed`]; [`PassiveError::WrongContent`];
+    /// [`PassiveError::SecurityInfos`].
+    pub fn parse(card_security: &[u8]) -> Result<Self, PassiveError> {
+        let signed = Signed::decode(card_security, oids::SECURITY_OBJECT)?;
+        SecurityInfos::parse(&signed.econtent).map_err(PassiveError::SecurityInfos)?;
+        Ok(Self { signed })
+    }
+
+    /// The signed `SecurityInfos`.
+    pub fn security_infos(&self) -> SecurityInfos<'_> {
+        // Checked in `parse`; an error here cannot happen, and yields no infos if it did.
+        SecurityInfos::parse(&self.signed.econtent).unwrap_or(SecurityInfos::EMPTY)
+    }
+
+    /// The encoded `SecurityInfos` (the eContent).
+    pub fn content(&self) -> &[u8] {
+        &self.signed.econtent
+    }
+
+    /// The SignedData.
+    pub fn signed_data(&self) -> &SignedData {
+        &self.signed.signed_data
+    }
+
+    /// The signer's certificate: the one in `certificates` the signer's `sid` names.
+    ///
+    /// # Errors
+    /// [`PassiveError::NoSignerInfo`]; [`PassiveError::NoSignerCertificate`].
+    pub fn document_signer(&self) -> Result<&Certificate, PassiveError> {
+        self.signed.signer_certificate()
+    }
+
+    /// Verifies the signature as [`SignedSod::verify_signature`] does (without the chain to
+    /// the CSCA: check [`document_signer`](Self::document_signer) with a
+    /// [`TrustList`](super::TrustList)).
+    ///
+    /// # Errors
+    /// As [`SignedSod::verify_signature`].
+    pub fn verify_signature(&self) -> Result<(), PassiveError> {
+        self.signed.verify_with(self.document_signer()?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +301,8 @@ mod tests {
     /// BSI TR-03105-5 reference data set, EF_SOD.bin without its tag-77 header (testdata/README.md).
     const BSI: &[u8] = include_bytes!("testdata/bsi-tr03105-5-ef-sod-content.der");
     const SOD: &[u8] = include_bytes!("testdata/cardwire-test-sod.der");
+    /// A German identity card's EF.CardSecurity (testdata/README.md).
+    const DE_CARD_SECURITY: &[u8] = include_bytes!("testdata/de-eid-card-security.der");
     const CSCA: &[u8] = include_bytes!("testdata/cardwire-test-csca.der");
     const DG1: &[u8] = include_bytes!("testdata/cardwire-test-dg1.bin");
     const DG2: &[u8] = include_bytes!("testdata/cardwire-test-dg2.bin");
@@ -395,5 +462,105 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn german_card_security_with_an_explicit_brainpool_p384_signer() {
+        let cs = CardSecurity::parse(DE_CARD_SECURITY).unwrap();
+        assert!(format!("{cs:?}").starts_with("CardSecurity"));
+        assert_eq!(cs.security_infos().pace_infos().count(), 2);
+        assert_eq!(
+            cs.security_infos()
+                .chip_authentication_public_keys()
+                .filter_map(|k| k.key_id())
+                .collect::<Vec<_>>(),
+            vec![13, 0x48]
+        );
+        assert_eq!(cs.content().first(), Some(&0x31));
+        assert_eq!(cs.signed_data().signer_infos.0.len(), 1);
+        // The document signer's key has explicit brainpoolP384r1 parameters.
+        let ds = cs.document_signer().unwrap();
+        let params = ds
+            .tbs_certificate()
+            .subject_public_key_info()
+            .algorithm
+            .parameters
+            .as_ref()
+            .unwrap();
+        assert_eq!(der::Tagged::tag(params), der::Tag::Sequence);
+        assert_eq!(cs.verify_signature(), Ok(()));
+    }
+
+    /// The same signature checked with the signer's key under the named curve OID
+    /// (brainpoolP384r1), and refused under a curve parameter that is neither form.
+    #[test]
+    fn german_signer_key_named_or_odd() {
+        use der::asn1::{Any, BitString};
+        use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+        let cs = CardSecurity::parse(DE_CARD_SECURITY).unwrap();
+        let info = cs.signed.signer_info().unwrap();
+        let message = info.signed_attrs.as_ref().unwrap().to_der().unwrap();
+        let point = cs
+            .document_signer()
+            .unwrap()
+            .tbs_certificate()
+            .subject_public_key_info()
+            .subject_public_key
+            .raw_bytes()
+            .to_vec();
+        let spki = |params: Any| SubjectPublicKeyInfoOwned {
+            algorithm: AlgorithmIdentifierOwned {
+                oid: signature::oid::EC_PUBLIC_KEY,
+                parameters: Some(params),
+            },
+            subject_public_key: BitString::from_bytes(&point).unwrap(),
+        };
+        let check = |params: Any| {
+            signature::verify(
+                &spki(params),
+                &info.signature_algorithm,
+                None,
+                &message,
+                info.signature.as_bytes(),
+                PassiveError::SignatureInvalid,
+            )
+        };
+        let named = Any::encode_from(&signature::oid::BRAINPOOL_P384R1).unwrap();
+        assert_eq!(check(named), Ok(()));
+        let p256 = Any::encode_from(&signature::oid::P256).unwrap();
+        assert_eq!(check(p256), Err(PassiveError::BadPublicKey));
+        let odd = Any::encode_from(&5u8).unwrap();
+        assert_eq!(check(odd), Err(PassiveError::UnsupportedAlgorithm));
+    }
+
+    #[test]
+    fn german_card_security_tampered() {
+        // A bit of a chip key in the SecurityInfos (key 13's point starts `04 61 4C D8 8B`).
+        let mut content = DE_CARD_SECURITY.to_vec();
+        let at = content
+            .windows(5)
+            .position(|w| w == [0x04, 0x61, 0x4C, 0xD8, 0x8B])
+            .unwrap();
+        content[at + 10] ^= 0x01;
+        let cs = CardSecurity::parse(&content).unwrap();
+        assert_eq!(
+            cs.verify_signature(),
+            Err(PassiveError::MessageDigestMismatch)
+        );
+        // A bit of the signature's r (the last OCTET STRING holds `30 64 02 30 r 02 30 s`).
+        let mut sig = DE_CARD_SECURITY.to_vec();
+        let n = sig.len();
+        sig[n - 60] ^= 0x01;
+        let cs = CardSecurity::parse(&sig).unwrap();
+        assert_eq!(cs.verify_signature(), Err(PassiveError::SignatureInvalid));
+        // EF.SOD is not EF.CardSecurity, and the reverse.
+        assert_eq!(
+            CardSecurity::parse(BSI).map(|_| ()),
+            Err(PassiveError::WrongContent)
+        );
+        assert_eq!(
+            SignedSod::parse(DE_CARD_SECURITY).map(|_| ()),
+            Err(PassiveError::WrongContent)
+        );
     }
 }

@@ -17,10 +17,15 @@
 //!   list (9303-12 §8).
 //! - [`passive_authentication`]: all of it as a typed [`PassiveReport`].
 //!
-//! Signature schemes: ECDSA on P-256, P-384 and brainpoolP256r1 with named curves (DER or
-//! BSI TR-03111 plain signatures), RSA PKCS#1 v1.5 and RSASSA-PSS with MGF1 of the same hash;
-//! SHA-1/224/256/384/512. EC keys with explicit domain parameters are refused as
-//! [`PassiveError::UnsupportedAlgorithm`]. The DER must be strict (RFC 5652 requires DER for
+//! - [`CardSecurity`]: EF.CardSecurity (BSI TR-03110-3 §A.1.2.2, ICAO 9303-11 §9.2.2), the
+//!   signed `SecurityInfos` that hold the chip's static key for PACE-CAM, with the same
+//!   signature check.
+//!
+//! Signature schemes: ECDSA on P-256, P-384, brainpoolP256r1 and brainpoolP384r1 (DER or BSI
+//! TR-03111 plain signatures), RSA PKCS#1 v1.5 and RSASSA-PSS with MGF1 of the same hash;
+//! SHA-1/224/256/384/512. EC keys may name their curve or carry explicit domain parameters
+//! (German document signers do), recognised by the field prime; the key must be a point of
+//! that standard curve. The DER must be strict (RFC 5652 requires DER for
 //! signed attributes; BER-encoded SODs are refused as [`PassiveError::Malformed`]).
 
 mod cms_signed;
@@ -31,7 +36,7 @@ mod report;
 mod signature;
 mod trust;
 
-pub use cms_signed::SignedSod;
+pub use cms_signed::{CardSecurity, SignedSod};
 #[cfg(feature = "std")]
 pub use load::{LoadError, LoadedTrust};
 pub use master_list::{MasterList, MasterListCheck};
@@ -39,6 +44,7 @@ pub use report::{DataGroupCheck, DataGroupOutcome, PassiveReport, passive_authen
 pub use signature::DigestAlg;
 pub use trust::TrustList;
 
+use crate::security_infos::SecurityInfosError;
 use crate::sod::SodError;
 
 /// OIDs of ICAO Doc 9303-10 §4.6.2 / 9303-12 §8 and RFC 5652.
@@ -48,6 +54,9 @@ pub mod oids {
     pub const LDS_SECURITY_OBJECT: Oid = Oid::new_unwrap("2.23.136.1.1.1");
     /// id-icao-cscaMasterList (2.23.136.1.1.2), a master list's eContentType.
     pub const CSCA_MASTER_LIST: Oid = Oid::new_unwrap("2.23.136.1.1.2");
+    /// id-SecurityObject (0.4.0.127.0.7.3.2.1, BSI TR-03110-3 §A.1.2.2), EF.CardSecurity's
+    /// eContentType.
+    pub const SECURITY_OBJECT: Oid = Oid::new_unwrap("0.4.0.127.0.7.3.2.1");
     /// id-signedData (1.2.840.113549.1.7.2).
     pub const SIGNED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.2");
     /// id-contentType attribute (1.2.840.113549.1.9.3).
@@ -70,6 +79,8 @@ pub enum PassiveError {
     WrongContent,
     /// The `LDSSecurityObject` inside is not valid.
     Lds(SodError),
+    /// The `SecurityInfos` inside EF.CardSecurity are not valid.
+    SecurityInfos(SecurityInfosError),
     /// `signerInfos` is empty.
     NoSignerInfo,
     /// No certificate in the SignedData matches the signer's `sid` (issuer and serial, or SKI).
@@ -106,6 +117,7 @@ impl core::fmt::Display for PassiveError {
             PassiveError::Malformed { offset } => write!(f, "malformed DER at offset {offset}"),
             PassiveError::WrongContent => f.write_str("not the expected CMS SignedData content"),
             PassiveError::Lds(e) => write!(f, "LDS security object: {e}"),
+            PassiveError::SecurityInfos(e) => write!(f, "card security: {e}"),
             PassiveError::NoSignerInfo => f.write_str("SignedData has no signer info"),
             PassiveError::NoSignerCertificate => {
                 f.write_str("no certificate in the SignedData matches the signer")

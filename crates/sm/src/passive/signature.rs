@@ -1,5 +1,6 @@
 //! The signature schemes of eMRTD PKI objects (ICAO Doc 9303-12 §4.4.4 and Appendix A):
-//! ECDSA on P-256, P-384 and brainpoolP256r1 (RFC 5758 / BSI TR-03111 plain signatures),
+//! ECDSA on P-256, P-384, brainpoolP256r1 and brainpoolP384r1, named or with explicit
+//! parameters (RFC 5758 / BSI TR-03111 plain signatures),
 //! RSA PKCS#1 v1.5 and RSASSA-PSS (RFC 8017 §8), over SHA-1/224/256/384/512.
 
 use alloc::vec::Vec;
@@ -12,6 +13,8 @@ use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
 use super::PassiveError;
+use crate::chip_auth::explicit_curve;
+use crate::pace::PaceCurve;
 
 /// A digest algorithm of eMRTD PKI objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -40,6 +43,7 @@ pub(crate) mod oid {
     pub const P256: Oid = Oid::new_unwrap("1.2.840.10045.3.1.7");
     pub const P384: Oid = Oid::new_unwrap("1.3.132.0.34");
     pub const BRAINPOOL_P256R1: Oid = Oid::new_unwrap("1.3.36.3.3.2.8.1.1.7");
+    pub const BRAINPOOL_P384R1: Oid = Oid::new_unwrap("1.3.36.3.3.2.8.1.1.11");
     pub const ECDSA_SHA1: Oid = Oid::new_unwrap("1.2.840.10045.4.1");
     pub const ECDSA_SHA224: Oid = Oid::new_unwrap("1.2.840.10045.4.3.1");
     pub const ECDSA_SHA256: Oid = Oid::new_unwrap("1.2.840.10045.4.3.2");
@@ -178,7 +182,7 @@ fn pss_scheme(p: &RsaPssParams<der::Any>) -> Result<Scheme, PassiveError> {
 ///
 /// # Errors
 /// [`PassiveError::UnsupportedAlgorithm`] for an algorithm or curve not listed in the module
-/// docs (including EC keys with explicit domain parameters); [`PassiveError::BadPublicKey`];
+/// docs (including explicit domain parameters of another curve); [`PassiveError::BadPublicKey`];
 /// `invalid` (the caller's error for a signature that does not verify).
 pub(crate) fn verify(
     spki: &SubjectPublicKeyInfoOwned,
@@ -251,13 +255,27 @@ fn verify_ec(
     if spki.algorithm.oid != oid::EC_PUBLIC_KEY {
         return Err(PassiveError::BadPublicKey);
     }
-    // Named curves only (RFC 5480 §2.1.1); explicit parameters are refused as unsupported.
-    let curve = spki
+    // A named curve (RFC 5480 §2.1.1), or explicit parameters (RFC 3279 §2.3.5, as German
+    // document signers use) recognised by their prime (the same rule as chip keys). The key
+    // must decode as a point of the standard curve, and the signature is checked on it.
+    let params = spki
         .algorithm
         .parameters
         .as_ref()
-        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
         .ok_or(PassiveError::UnsupportedAlgorithm)?;
+    let curve = if let Ok(named) = params.decode_as::<ObjectIdentifier>() {
+        match named {
+            oid::P256 => PaceCurve::NistP256,
+            oid::P384 => PaceCurve::NistP384,
+            oid::BRAINPOOL_P256R1 => PaceCurve::BrainpoolP256r1,
+            oid::BRAINPOOL_P384R1 => PaceCurve::BrainpoolP384r1,
+            _ => return Err(PassiveError::UnsupportedAlgorithm),
+        }
+    } else if der::Tagged::tag(params) == der::Tag::Sequence {
+        explicit_curve(params.value()).ok_or(PassiveError::UnsupportedAlgorithm)?
+    } else {
+        return Err(PassiveError::UnsupportedAlgorithm);
+    };
     let prehash = d.digest(message);
     debug_assert_eq!(prehash.len(), d.output_len());
     macro_rules! ec {
@@ -274,9 +292,10 @@ fn verify_ec(
         }};
     }
     match curve {
-        oid::P256 => ec!(p256::NistP256),
-        oid::P384 => ec!(p384::NistP384),
-        oid::BRAINPOOL_P256R1 => ec!(bp256::BrainpoolP256r1),
+        PaceCurve::NistP256 => ec!(p256::NistP256),
+        PaceCurve::NistP384 => ec!(p384::NistP384),
+        PaceCurve::BrainpoolP256r1 => ec!(bp256::BrainpoolP256r1),
+        PaceCurve::BrainpoolP384r1 => ec!(bp384::BrainpoolP384r1),
         _ => Err(PassiveError::UnsupportedAlgorithm),
     }
 }
