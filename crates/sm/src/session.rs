@@ -426,16 +426,7 @@ impl<S: CipherSuite> SmSession<S> {
             .ok_or(Error::BufferTooSmall {
                 needed: cryptogram.len(),
             })?;
-        dst.copy_from_slice(cryptogram);
-        self.suite
-            .decrypt(self.mac_head.get(..block).unwrap_or(&[]), dst)?;
-        match unpad(dst, block) {
-            Ok(n) => Ok(n),
-            Err(e) => {
-                dst.zeroize();
-                Err(e)
-            }
-        }
+        self.decrypt_to(cryptogram, dst)
     }
 
     fn fail<T>(&mut self, error: Error) -> Result<T, Error> {
@@ -631,6 +622,21 @@ impl<S: CipherSuite> SmSession<S> {
         }
     }
 
+    /// Decrypts `src` into `dst` (the same length) and unpads it there; returns the plain
+    /// length. `dst` is wiped when the padding is bad.
+    fn decrypt_to(&mut self, src: &[u8], dst: &mut [u8]) -> Result<usize, Error> {
+        let block = S::BLOCK_SIZE;
+        self.suite
+            .decrypt_to(self.mac_head.get(..block).unwrap_or(&[]), src, dst)?;
+        match unpad(dst, block) {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                dst.zeroize();
+                Err(e)
+            }
+        }
+    }
+
     fn unwrap_response_inner(&mut self, response: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         let (range, sw) = self.verify_response(response)?;
         let n = match range {
@@ -639,8 +645,7 @@ impl<S: CipherSuite> SmSession<S> {
                 let dst = out.get_mut(..src.len()).ok_or(Error::BufferTooSmall {
                     needed: src.len() + 2,
                 })?;
-                dst.copy_from_slice(src);
-                self.decrypt_in_place(dst)?
+                self.decrypt_to(src, dst)?
             }
             None => 0,
         };
