@@ -110,9 +110,24 @@ fn cbc_decrypt_to<C: BlockCipherDecrypt>(
     Ok(())
 }
 
-/// `block ^= mask`, byte by byte over the shorter of the two.
+/// `block ^= mask` over the shorter of the two: one 128-bit (AES) or 64-bit (DES) operation
+/// for a whole block, byte by byte otherwise.
 #[inline]
 fn xor_into(block: &mut [u8], mask: &[u8]) {
+    if let (Ok(b), Ok(m)) = (
+        <&mut [u8; 16]>::try_from(&mut *block),
+        <&[u8; 16]>::try_from(mask),
+    ) {
+        *b = (u128::from_ne_bytes(*b) ^ u128::from_ne_bytes(*m)).to_ne_bytes();
+        return;
+    }
+    if let (Ok(b), Ok(m)) = (
+        <&mut [u8; 8]>::try_from(&mut *block),
+        <&[u8; 8]>::try_from(mask),
+    ) {
+        *b = (u64::from_ne_bytes(*b) ^ u64::from_ne_bytes(*m)).to_ne_bytes();
+        return;
+    }
     for (b, m) in block.iter_mut().zip(mask) {
         *b ^= m;
     }
