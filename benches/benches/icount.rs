@@ -34,6 +34,9 @@ use file_card::{FileCard, read_128};
 #[path = "../common/sm_exchange.rs"]
 mod sm_exchange;
 use sm_exchange::{Iso, IsoBare, Scp03, Scp03Bare, aes128, aes256, tdes};
+#[path = "../common/emrtd.rs"]
+mod emrtd;
+use emrtd::{Dg2Bare, Dg2Read};
 
 /// One hot path: its name, whether the baseline check gates it (`false` for peers, whose
 /// counts change with their versions), how often to repeat it, and the work.
@@ -378,6 +381,16 @@ fn sm_paths(out: &mut Vec<Path>) {
         100,
         move || bare.exchange(),
     ));
+    // Reading a 15 KB DG2 under AES-128 secure messaging in 223-byte chunks, and its bare
+    // cipher and MAC work (`benches/common/emrtd.rs`).
+    let mut read = Dg2Read::new();
+    out.push(path("sm/dg2-aes128/read_15k", true, 2, move || {
+        black_box(read.read());
+    }));
+    let mut bare = Dg2Bare::new();
+    out.push(path("sm/dg2-aes128/bare_15k", true, 2, move || {
+        black_box(bare.read());
+    }));
 }
 
 /// The `Card` session per logical command (READ BINARY of 128 bytes against the in-process

@@ -211,9 +211,11 @@ mod pace {
 // Instruction counts (callgrind, `--toggle-collect` on the `#[inline(never)]` functions of
 // benches/common/emrtd.rs, one call in criterion's `--test` mode, x86-64 with AES-NI,
 // 2026-12-07): PACE host+card / bare = 23.7M / 21.5M (P-256, 1.10), 34.0M / 30.9M
-// (brainpoolP256r1, 1.10), 82.9M / 75.3M (P-384, 1.10); DG2 15 KB read / bare = 1.06M /
-// 0.36M (2.9; the engine runs about twice the AES block encryptions in CMAC that the bare
-// line does, worth a look in the session's MAC path).
+// (brainpoolP256r1, 1.10), 82.9M / 75.3M (P-384, 1.10); the DG2 15 KB read
+// is counted per call by the icount harness (`sm/dg2-aes128/read_15k` / `bare_15k`, 1.32 after
+// the SM third pass, docs/PERFORMANCE.md): a toggle on `Dg2Read::read` over this bench's
+// `--test` run counts two calls (the setup's check below and the measured iteration), which
+// is where an earlier "1.06M / 0.36M (2.9)" came from.
 mod emrtd_benches {
     use super::*;
     use cardwire_sm::pace::PaceCurve;

@@ -91,6 +91,79 @@ pub(crate) fn parse_with(
     direction: Direction,
     require_status: bool,
 ) -> Result<Objects<'_>, Error> {
+    match parse_canonical(body, direction, require_status) {
+        Some(objects) => Ok(objects),
+        None => parse_general(body, base, direction, require_status),
+    }
+}
+
+/// One object with tag `tag` at `at` in `body`, its value within `body`; `None` when its
+/// length is malformed or runs past `body`.
+#[inline]
+fn object_at(body: &[u8], at: usize, tag: u8) -> Option<Object<'_>> {
+    let (len, used) = read_len(body, at + 1, 0).ok()?;
+    let start = at + 1 + used;
+    let value = body.get(start..start.checked_add(len)?)?;
+    Some(Object {
+        tag,
+        value,
+        offset: at,
+        value_at: start,
+    })
+}
+
+/// The shape every conforming message has, read straight through: `8E 08` and the MAC as
+/// the last ten bytes, and before them exactly an optional `87`/`85`, then an optional
+/// `97`/`99`. Returns `None` for anything else, which [`parse_general`] then reads and
+/// refuses with the precise error; when this returns objects, [`parse_general`] returns the
+/// same (the unit test `canonical_agrees_with_general` checks it on generated messages).
+#[inline]
+fn parse_canonical(body: &[u8], direction: Direction, require_status: bool) -> Option<Objects<'_>> {
+    let auth_len = body.len().checked_sub(10)?;
+    let (authenticated, mac_do) = body.split_at_checked(auth_len)?;
+    let [TAG_MAC, 8, mac @ ..] = mac_do else {
+        return None;
+    };
+    let middle_tag = match direction {
+        Direction::Command => TAG_LE,
+        Direction::Response => TAG_STATUS,
+    };
+    let mut at = 0;
+    let mut cryptogram = None;
+    if let Some(&tag @ (TAG_CRYPTOGRAM_PI | TAG_CRYPTOGRAM)) = authenticated.first() {
+        let object = object_at(authenticated, 0, tag)?;
+        at = object.value_at + object.value.len();
+        cryptogram = Some(object);
+    }
+    let mut middle = None;
+    if authenticated.get(at) == Some(&middle_tag) {
+        let object = object_at(authenticated, at, middle_tag)?;
+        at = object.value_at + object.value.len();
+        middle = Some(object);
+    }
+    if at != auth_len || (middle.is_none() && require_status && direction == Direction::Response) {
+        return None;
+    }
+    Some(Objects {
+        cryptogram,
+        middle,
+        mac: Object {
+            tag: TAG_MAC,
+            value: mac,
+            offset: auth_len,
+            value_at: auth_len + 2,
+        },
+        authenticated,
+    })
+}
+
+/// [`parse_with`] for any input: walks the objects one by one and names the first fault.
+fn parse_general(
+    body: &[u8],
+    base: usize,
+    direction: Direction,
+    require_status: bool,
+) -> Result<Objects<'_>, Error> {
     let mut slots: [Option<Object<'_>>; 3] = [None, None, None];
     let mut last_rank: Option<u8> = None;
     let mut at = 0usize;
@@ -268,6 +341,49 @@ mod tests {
                 parse(bad, 0, Direction::Command),
                 Err(Error::MalformedObject { .. })
             ));
+        }
+    }
+
+    proptest::proptest! {
+        /// The straight-through reading of the usual shape gives exactly what the general
+        /// walk gives, on messages built from the objects, lengths and faults that matter:
+        /// every tag of both directions and a stray one, short and long length forms, short,
+        /// long and odd MACs, truncation.
+        #[test]
+        fn canonical_agrees_with_general(
+            parts in proptest::collection::vec(
+                (0usize..7, 0usize..4, proptest::num::u8::ANY),
+                0..5,
+            ),
+            cut in 0usize..3,
+            response in proptest::bool::ANY,
+            require_status in proptest::bool::ANY,
+            base in 0usize..8,
+        ) {
+            let tags = [0x87u8, 0x85, 0x97, 0x99, 0x8E, 0x8E, 0x01];
+            let mut m = std::vec::Vec::new();
+            for (tag, form, fill) in parts {
+                let tag = tags[tag];
+                let len = match (tag, form) {
+                    (0x8E, 0 | 1) => 8,
+                    (_, 0) => 0,
+                    (_, 1) => 2,
+                    (_, 2) => 7,
+                    _ => 0x90,
+                };
+                m.push(tag);
+                match form {
+                    3 => m.extend_from_slice(&[0x81, len as u8]),
+                    _ => m.push(len as u8),
+                }
+                m.extend(core::iter::repeat_n(fill, len));
+            }
+            let m = &m[..m.len().saturating_sub(cut.saturating_sub(1))];
+            let direction = if response { Direction::Response } else { Direction::Command };
+            proptest::prop_assert_eq!(
+                parse_with(m, base, direction, require_status),
+                parse_general(m, base, direction, require_status)
+            );
         }
     }
 

@@ -5,7 +5,7 @@
 //! `aes`, `des` and `cmac`), and the retail MAC's running state is wiped too.
 
 use aes::{Aes128, Aes192, Aes256};
-use cbc::cipher::{Array, Block, BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
+use cbc::cipher::{Array, Block, BlockCipherDecrypt, BlockCipherEncrypt, InOutBuf, KeyInit};
 use cmac::{Cmac, Mac};
 use des::{Des, TdesEde2};
 
@@ -76,9 +76,58 @@ fn cbc_decrypt<C: BlockCipherDecrypt>(cipher: &C, iv: &[u8], data: &mut [u8]) ->
     Ok(())
 }
 
-/// `block ^= mask`, byte by byte over the shorter of the two.
+/// CBC-decrypts `src` (a whole number of blocks) into `dst` (the same length) with `iv`: the
+/// out-of-place twin of [`cbc_decrypt`] for a cryptogram that sits in a read-only message, so
+/// it is read once, straight into the plaintext, with no copy first and none of the
+/// ciphertext kept aside ([`PAR_BLOCKS`] blocks per call of the cipher).
+fn cbc_decrypt_to<C: BlockCipherDecrypt>(
+    cipher: &C,
+    iv: &[u8],
+    src: &[u8],
+    dst: &mut [u8],
+) -> Result<(), Error> {
+    let bad = Error::LengthMismatch { offset: 0 };
+    if src.len() != dst.len() {
+        return Err(bad);
+    }
+    let (src, src_rest) = Array::slice_as_chunks(src);
+    let (dst, dst_rest) = Array::slice_as_chunks_mut(dst);
+    if !src_rest.is_empty() || !dst_rest.is_empty() {
+        return Err(bad);
+    }
+    let src: &[Block<C>] = src;
+    let dst: &mut [Block<C>] = dst;
+    let mut prev = Block::<C>::try_from(iv).map_err(|_| bad)?;
+    for (s, d) in src.chunks(PAR_BLOCKS).zip(dst.chunks_mut(PAR_BLOCKS)) {
+        cipher.decrypt_blocks_inout(InOutBuf::new(s, d).map_err(|_| bad)?);
+        let mut mask = &prev;
+        for (block, cipher_block) in d.iter_mut().zip(s) {
+            xor_into(block, mask);
+            mask = cipher_block;
+        }
+        prev = mask.clone();
+    }
+    Ok(())
+}
+
+/// `block ^= mask` over the shorter of the two: one 128-bit (AES) or 64-bit (DES) operation
+/// for a whole block, byte by byte otherwise.
 #[inline]
 fn xor_into(block: &mut [u8], mask: &[u8]) {
+    if let (Ok(b), Ok(m)) = (
+        <&mut [u8; 16]>::try_from(&mut *block),
+        <&[u8; 16]>::try_from(mask),
+    ) {
+        *b = (u128::from_ne_bytes(*b) ^ u128::from_ne_bytes(*m)).to_ne_bytes();
+        return;
+    }
+    if let (Ok(b), Ok(m)) = (
+        <&mut [u8; 8]>::try_from(&mut *block),
+        <&[u8; 8]>::try_from(mask),
+    ) {
+        *b = (u64::from_ne_bytes(*b) ^ u64::from_ne_bytes(*m)).to_ne_bytes();
+        return;
+    }
     for (b, m) in block.iter_mut().zip(mask) {
         *b ^= m;
     }
@@ -184,6 +233,20 @@ impl AesKey {
             AesKey::Aes128(c) => cbc_decrypt(c, iv, data),
             AesKey::Aes192(c) => cbc_decrypt(c, iv, data),
             AesKey::Aes256(c) => cbc_decrypt(c, iv, data),
+        }
+    }
+
+    /// CBC-decrypts whole blocks from `src` into `dst` (the same length), leaving `src` as it
+    /// is.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when the lengths differ, are not a multiple of 16 bytes, or
+    /// `iv` is not 16 bytes.
+    pub fn decrypt_cbc_to(&self, iv: &[u8], src: &[u8], dst: &mut [u8]) -> Result<(), Error> {
+        match self {
+            AesKey::Aes128(c) => cbc_decrypt_to(c, iv, src, dst),
+            AesKey::Aes192(c) => cbc_decrypt_to(c, iv, src, dst),
+            AesKey::Aes256(c) => cbc_decrypt_to(c, iv, src, dst),
         }
     }
 
@@ -395,6 +458,31 @@ mod tests {
             let mut m = AesCmac::new(&hex(key)).unwrap();
             assert_eq!(m.compute(&[&msg]).to_vec(), hex(tag));
         }
+    }
+
+    /// Out-of-place CBC decryption gives what in-place decryption gives, for every key length
+    /// and across the [`PAR_BLOCKS`] boundary, and refuses unequal or unaligned lengths.
+    #[test]
+    fn decrypt_to_matches_in_place() {
+        for key_len in [16, 24, 32] {
+            let k = AesKey::new(&std::vec![0x5A; key_len]).unwrap();
+            let iv = [0x0F; 16];
+            for blocks in [1usize, 7, 8, 9, 17] {
+                let plain: std::vec::Vec<u8> = (0..16 * blocks).map(|i| i as u8).collect();
+                let mut ct = plain.clone();
+                k.encrypt_cbc(&iv, &mut ct).unwrap();
+                let mut out = std::vec![0u8; ct.len()];
+                k.decrypt_cbc_to(&iv, &ct, &mut out).unwrap();
+                assert_eq!(out, plain);
+                let mut in_place = ct.clone();
+                k.decrypt_cbc(&iv, &mut in_place).unwrap();
+                assert_eq!(in_place, plain);
+            }
+        }
+        let k = AesKey::new(&[0; 16]).unwrap();
+        assert!(k.decrypt_cbc_to(&[0; 16], &[0; 32], &mut [0; 16]).is_err());
+        assert!(k.decrypt_cbc_to(&[0; 16], &[0; 15], &mut [0; 15]).is_err());
+        assert!(k.decrypt_cbc_to(&[0; 8], &[0; 16], &mut [0; 16]).is_err());
     }
 
     #[test]

@@ -426,16 +426,7 @@ impl<S: CipherSuite> SmSession<S> {
             .ok_or(Error::BufferTooSmall {
                 needed: cryptogram.len(),
             })?;
-        dst.copy_from_slice(cryptogram);
-        self.suite
-            .decrypt(self.mac_head.get(..block).unwrap_or(&[]), dst)?;
-        match unpad(dst, block) {
-            Ok(n) => Ok(n),
-            Err(e) => {
-                dst.zeroize();
-                Err(e)
-            }
-        }
+        self.decrypt_to(cryptogram, dst)
     }
 
     fn fail<T>(&mut self, error: Error) -> Result<T, Error> {
@@ -631,6 +622,21 @@ impl<S: CipherSuite> SmSession<S> {
         }
     }
 
+    /// Decrypts `src` into `dst` (the same length) and unpads it there; returns the plain
+    /// length. `dst` is wiped when the padding is bad.
+    fn decrypt_to(&mut self, src: &[u8], dst: &mut [u8]) -> Result<usize, Error> {
+        let block = S::BLOCK_SIZE;
+        self.suite
+            .decrypt_to(self.mac_head.get(..block).unwrap_or(&[]), src, dst)?;
+        match unpad(dst, block) {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                dst.zeroize();
+                Err(e)
+            }
+        }
+    }
+
     fn unwrap_response_inner(&mut self, response: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         let (range, sw) = self.verify_response(response)?;
         let n = match range {
@@ -639,8 +645,7 @@ impl<S: CipherSuite> SmSession<S> {
                 let dst = out.get_mut(..src.len()).ok_or(Error::BufferTooSmall {
                     needed: src.len() + 2,
                 })?;
-                dst.copy_from_slice(src);
-                self.decrypt_in_place(dst)?
+                self.decrypt_to(src, dst)?
             }
             None => 0,
         };
@@ -744,14 +749,19 @@ impl<S: CipherSuite> SmSession<S> {
                 });
             }
         };
-        // Decrypt into the data position of the plain APDU: find the plain layout first. The
-        // plain data is shorter than the cryptogram, so decrypt at a provisional offset of 7
-        // (the longest head) and move it into place afterwards.
+        // Decrypt into the data position of the plain APDU. When the cryptogram is at most 256
+        // bytes (so at most 255 plain bytes) and Ne at most 256, the plain command is short:
+        // its data goes straight after CLA INS P1 P2 Lc. Otherwise the plain length decides
+        // the layout, so decrypt at the longest head (7) and move the data into place after.
+        let plain_at = match objs.cryptogram {
+            Some(c) if c.value.len() <= 256 && ne <= 256 => 5,
+            _ => 7,
+        };
         let data_len = match objs.cryptogram {
             Some(c) => {
                 let dst = out
-                    .get_mut(7..)
-                    .ok_or(Error::BufferTooSmall { needed: 7 })?;
+                    .get_mut(plain_at..)
+                    .ok_or(Error::BufferTooSmall { needed: plain_at })?;
                 self.read_cryptogram(c.tag, c.value, data_at + c.offset, dst)?
             }
             None => 0,
@@ -759,7 +769,7 @@ impl<S: CipherSuite> SmSession<S> {
         // The plain command is short unless its lengths need the extended form.
         let extended = data_len > 255 || ne > 256;
         let framing = Frame::new([plain, ins, p1, p2], data_len, ne, extended)?;
-        let total = framing.place(out, 7, data_len)?;
+        let total = framing.place(out, plain_at, data_len)?;
         Ok((total, ins & 1 == 1))
     }
 
@@ -863,6 +873,37 @@ mod status_policy_tests {
         }
         let r = host.unwrap_response(&rsp, &mut plain);
         (r, host.last_status_authenticated())
+    }
+
+    /// The card places the plain data straight after Lc when the cryptogram guarantees a short
+    /// command, and moves it otherwise: every length around the boundaries (255 plain bytes,
+    /// Ne 256/257, no data with a cryptogram impossible, one block of padding) round-trips.
+    #[test]
+    fn plain_commands_round_trip_across_the_short_extended_boundary() {
+        let (mut host, mut card) = pair();
+        let (mut wire, mut plain) = ([0u8; 700], [0u8; 700]);
+        for len in (0..=2).chain(236..=258) {
+            for ne in [0u32, 1, 256, 257] {
+                let data: std::vec::Vec<u8> = (0..len).map(|i| i as u8).collect();
+                let repr = CommandRepr {
+                    cla: cardwire_apdu::Cla(0),
+                    ins: Ins(0xD6),
+                    p1: 1,
+                    p2: 2,
+                    data: &data,
+                    ne,
+                };
+                let mut expected = [0u8; 700];
+                let want = repr.encode(&mut expected).unwrap().len();
+                let n = host.wrap(&repr, LengthForm::Auto, &mut wire).unwrap();
+                let m = card.unwrap_command(&wire[..n], &mut plain).unwrap();
+                assert_eq!(&plain[..m], &expected[..want], "Nc {len}, Ne {ne}");
+                let n = card
+                    .wrap_response(&[], StatusWord::SUCCESS, &mut wire)
+                    .unwrap();
+                assert_eq!(host.unwrap_response(&wire[..n], &mut plain), Ok(2));
+            }
+        }
     }
 
     #[test]

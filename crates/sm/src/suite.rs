@@ -39,6 +39,21 @@ pub trait CipherSuite {
     /// [`Error::LengthMismatch`] when `data` is not a whole number of blocks.
     fn decrypt(&mut self, ssc: &[u8], data: &mut [u8]) -> Result<(), Error>;
 
+    /// CBC-decrypts `src` (a whole number of blocks) into `dst` (the same length), with the IV
+    /// derived from `ssc`, leaving `src` unchanged: the engine decrypts a received cryptogram
+    /// straight into the caller's output. The default copies and calls
+    /// [`decrypt`](Self::decrypt); a suite that can decrypt out of place saves the copy.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when the lengths differ or are not a whole number of blocks.
+    fn decrypt_to(&mut self, ssc: &[u8], src: &[u8], dst: &mut [u8]) -> Result<(), Error> {
+        if src.len() != dst.len() {
+            return Err(Error::LengthMismatch { offset: 0 });
+        }
+        dst.copy_from_slice(src);
+        self.decrypt(ssc, dst)
+    }
+
     /// Starts a new MAC computation, discarding any unfinished one.
     fn mac_begin(&mut self);
 
@@ -143,6 +158,13 @@ impl CipherSuite for AesSuite {
     fn decrypt(&mut self, ssc: &[u8], data: &mut [u8]) -> Result<(), Error> {
         let mut iv = self.iv(ssc)?;
         let result = self.enc.decrypt_cbc(&iv, data);
+        zeroize::Zeroize::zeroize(&mut iv);
+        result
+    }
+
+    fn decrypt_to(&mut self, ssc: &[u8], src: &[u8], dst: &mut [u8]) -> Result<(), Error> {
+        let mut iv = self.iv(ssc)?;
+        let result = self.enc.decrypt_cbc_to(&iv, src, dst);
         zeroize::Zeroize::zeroize(&mut iv);
         result
     }

@@ -440,10 +440,11 @@ impl Scp03Session {
                 .ok_or(Error::BufferTooSmall {
                     needed: 7 + data.len(),
                 })?;
-            dst.copy_from_slice(data);
+            // Straight from the received APDU into the output: no copy first.
             let mut icv = self.icv(false)?;
-            self.s_enc.decrypt_cbc(&icv, dst)?;
+            let decrypted = self.s_enc.decrypt_cbc_to(&icv, data, dst);
             icv.zeroize();
+            decrypted?;
             unpad(dst, 16)?
         } else {
             out.get_mut(7..7 + data.len())
