@@ -3,10 +3,15 @@
 //! PC/SC reader `--reader` names.
 //!
 //! Access control: PACE (§4.4) with the CAN or the MRZ when EF.CardAccess offers it, BAC
-//! (§4.3) otherwise (or with `--bac`); the report says which was used. Then Chip
-//! Authentication (§6.2) when DG14 is read, Active Authentication (§6.1) when DG15 is read,
-//! and the hash half of Passive Authentication (§5.1): every data group read is compared with
-//! EF.SOD. DG2's face image is saved with `--out DIR`.
+//! (§4.3) otherwise (or with `--bac`); the report says which was used. Every mapping the
+//! protocol engine runs is chosen from EF.CardAccess, the Chip Authentication Mapping first:
+//! after PACE-CAM, EF.CardSecurity is read under secure messaging from the master file, its
+//! signature checked (and with `--trust` its signer's CSCA chain), and the chip's proof checked
+//! against the static key whose keyId is the `PACEInfo`'s parameterId (§4.4.3.5.2, §9.2.1);
+//! Chip Authentication with DG14 is then skipped. Otherwise Chip Authentication (§6.2) when
+//! DG14 is read. Active Authentication (§6.1) when DG15 is read, and Passive Authentication
+//! (§5.1): every data group read is compared with EF.SOD. DG2's face image is saved with
+//! `--out DIR`.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -18,10 +23,13 @@ use cardwire_apdu::{Cla, CommandRepr, Ins, StatusWord};
 use cardwire_sm::active_auth::{ECDSA_WITH_SHA256, internal_authenticate_command, verify_ecdsa};
 use cardwire_sm::bac::{BacKeys, MrzInfo};
 use cardwire_sm::channel::{establish_bac, secure_card};
+use cardwire_sm::chip_auth::ChipPublicKey;
 use cardwire_sm::chip_auth::{ChipAuthHost, EcPublicKey};
-use cardwire_sm::pace::{PacePassword, PaceSession};
-use cardwire_sm::pace_driver::{choose_pace, establish_pace};
-use cardwire_sm::security_infos::{SecurityInfo, SecurityInfos};
+use cardwire_sm::pace::{CamProof, DhGroup, PaceCurve, PacePassword, PaceSession};
+use cardwire_sm::pace_driver::{PaceOutcome, choose_pace_any, establish_pace_any};
+use cardwire_sm::pace_group::PaceDomain;
+use cardwire_sm::passive::{CardSecurity, TrustList};
+use cardwire_sm::security_infos::{PaceMapping, SecurityInfo, SecurityInfos};
 use cardwire_sm::sod::LdsSecurityObject;
 use cardwire_sm::{CipherSuite, SmSession, StatusPolicy};
 use cardwire_transport::{Card, CardHandler as _, InProcess, TransactionEnd, Transport};
@@ -56,9 +64,14 @@ the three MRZ values above are its document number, birth and expiry dates, and 
 card access number (CAN; `cardwire serve` prints the CAN of the card it serves).
 `--virtual-no-bac` makes it refuse BAC as newer documents do.
 
-Checks reported: access control (PACE with CAN or MRZ, or BAC), chip authentication (DG14),
-active authentication (DG15), and each data group's hash against EF.SOD. EF.SOD's signature
-is not verified yet: --trust is accepted and the report says the signature was not checked.")]
+PACE runs with any mapping EF.CardAccess offers (Chip Authentication Mapping first, then
+Generic, then Integrated; ECDH or DH). After PACE-CAM, EF.CardSecurity is read and its
+signature checked (with --trust, also its signer's CSCA), and the chip's PACE-CAM proof is
+checked against the chip key it holds; Chip Authentication with DG14 is then skipped.
+
+Checks reported: access control (PACE with CAN or MRZ, or BAC), PACE-CAM, chip
+authentication (DG14), active authentication (DG15), each data group's hash against EF.SOD
+and EF.SOD's signature (with --trust, its document signer under a CSCA of the trust list).")]
     Read(ReadArgs),
 }
 
@@ -331,6 +344,8 @@ struct AccessUsed {
     protocol: &'static str,
     password: &'static str,
     cipher: &'static str,
+    /// PACE's mapping (`GM`, `IM`, `CAM`) and domain parameters (`brainpoolP256r1`, ...).
+    mapping: Option<(&'static str, &'static str)>,
     /// Why BAC was used, when it was.
     reason: Option<String>,
 }
@@ -364,6 +379,8 @@ impl Check {
 struct Report {
     access: Option<AccessUsed>,
     files: Vec<ReadFile>,
+    /// The chip authenticated by PACE-CAM (ICAO 9303-11 §4.4.3.5.2).
+    pace_cam: Check,
     chip_auth: Check,
     active_auth: Check,
     /// Per data group read: the hash check against EF.SOD.
@@ -382,6 +399,7 @@ impl Report {
                 failed.push(name);
             }
         };
+        note("PACE-CAM chip authentication".into(), &self.pace_cam);
         note("chip authentication".into(), &self.chip_auth);
         note("active authentication".into(), &self.active_auth);
         for (name, c) in &self.hashes {
@@ -461,6 +479,7 @@ fn read_held<T: Transport>(transport: T, job: &mut Job<'_>) -> Result<Report, Em
     let mut report = Report {
         access: None,
         files: Vec::new(),
+        pace_cam: Check::NotDone("PACE-CAM not run".into()),
         chip_auth: Check::NotDone("DG14 not read".into()),
         active_auth: Check::NotDone("DG15 not read".into()),
         hashes: Vec::new(),
@@ -476,27 +495,35 @@ fn read_held<T: Transport>(transport: T, job: &mut Job<'_>) -> Result<Report, Em
     let infos = card_access
         .as_deref()
         .and_then(|b| SecurityInfos::parse(b).ok());
-    let pace = infos.as_ref().and_then(choose_pace);
+    let pace = infos.as_ref().and_then(choose_pace_any);
     let result = match pace {
-        Some((info, curve)) => {
+        Some((info, domain)) => {
             let (password, name) = match (&job.passwords.can, &job.passwords.mrz) {
                 (Some(can), _) => (PacePassword::Can(can.as_bytes()), "CAN"),
                 (None, Some(mrz)) => (PacePassword::Mrz(mrz), "MRZ"),
                 (None, None) => return Err(EmrtdError::Card("no password given".into())),
             };
-            let session =
-                establish_pace(&mut card, info.protocol(), curve, &password, &mut *job.rng)
+            let PaceOutcome { session, cam } =
+                establish_pace_any(&mut card, info.protocol(), domain, &password, &mut *job.rng)
                     .map_err(|e| randomness_or(e, |e| pace_error(e, name)))?;
             let cipher = info.cipher().map_or("AES", cipher_name);
             report.access = Some(AccessUsed {
                 protocol: "PACE",
                 password: name,
                 cipher,
+                mapping: Some((mapping_name(info.mapping()), domain_name(domain))),
                 reason: None,
             });
+            // ICAO 9303-11 §9.2.1: for CAM, the parameterId is also the keyId of the chip's
+            // static key in EF.CardSecurity.
+            let cam = cam.map(|proof| CamRun {
+                proof,
+                key_id: info.parameter_id().map(|id| id.0),
+            });
+            let after = Pace { cam };
             match session {
-                PaceSession::Aes(s) => after_access(card, s, true, job, &mut report),
-                PaceSession::Tdes(s) => after_access(card, s, true, job, &mut report),
+                PaceSession::Aes(s) => after_access(card, s, Some(after), job, &mut report),
+                PaceSession::Tdes(s) => after_access(card, s, Some(after), job, &mut report),
             }
         }
         None => {
@@ -505,7 +532,7 @@ fn read_held<T: Transport>(transport: T, job: &mut Job<'_>) -> Result<Report, Em
             } else if card_access.is_none() {
                 "the card has no EF.CardAccess: no PACE".to_string()
             } else {
-                "EF.CardAccess offers no PACE this reader can run (PACE-GM ECDH on P-256 or brainpoolP256r1)".to_string()
+                "EF.CardAccess offers no PACE this reader can run (GM, IM or CAM on standardized domain parameters)".to_string()
             };
             if job.force_pace {
                 return Err(EmrtdError::NoPace(reason));
@@ -531,13 +558,49 @@ fn read_held<T: Transport>(transport: T, job: &mut Job<'_>) -> Result<Report, Em
                 protocol: "BAC",
                 password: "MRZ",
                 cipher: "3DES",
+                mapping: None,
                 reason: Some(reason),
             });
-            after_access(card, session, false, job, &mut report)
+            after_access(card, session, None, job, &mut report)
         }
     };
     report.apdus = log.borrow().clone();
     result.map(|()| report)
+}
+
+/// After PACE: the chip authentication data of a PACE-CAM run, if it was one.
+struct Pace {
+    cam: Option<CamRun>,
+}
+
+/// A PACE-CAM run's proof and the keyId of the chip key it must match.
+struct CamRun {
+    proof: CamProof,
+    key_id: Option<u32>,
+}
+
+/// The short name of a PACE mapping.
+fn mapping_name(mapping: Option<PaceMapping>) -> &'static str {
+    match mapping {
+        Some(PaceMapping::EcdhGeneric | PaceMapping::DhGeneric) => "GM",
+        Some(PaceMapping::EcdhIntegrated | PaceMapping::DhIntegrated) => "IM",
+        Some(PaceMapping::EcdhChipAuthentication) => "CAM",
+        None => "?",
+    }
+}
+
+/// The name of PACE's domain parameters.
+fn domain_name(domain: PaceDomain) -> &'static str {
+    match domain {
+        PaceDomain::Ec(PaceCurve::NistP256) => "P-256",
+        PaceDomain::Ec(PaceCurve::BrainpoolP256r1) => "brainpoolP256r1",
+        PaceDomain::Ec(PaceCurve::NistP384) => "P-384",
+        PaceDomain::Ec(PaceCurve::BrainpoolP384r1) => "brainpoolP384r1",
+        PaceDomain::Ec(PaceCurve::NistP521) => "P-521",
+        PaceDomain::Dh(DhGroup::Modp1024_160) => "1024-bit MODP group (RFC 5114)",
+        PaceDomain::Dh(DhGroup::Modp2048_224) => "2048/224-bit MODP group (RFC 5114)",
+        PaceDomain::Dh(DhGroup::Modp2048_256) => "2048/256-bit MODP group (RFC 5114)",
+    }
 }
 
 fn cipher_name(k: cardwire_sm::kdf::KeyAlgorithm) -> &'static str {
@@ -593,22 +656,49 @@ fn select_emrtd<T: Transport, S: cardwire_transport::SecureChannel>(
     Ok(())
 }
 
-/// Under the session access control opened: (after PACE) the eMRTD application, DG14 and
-/// Chip Authentication first when DG14 is wanted, then the other files.
+/// Under the session access control opened: (after PACE-CAM) EF.CardSecurity and the CAM
+/// check, (after PACE) the eMRTD application, DG14 and Chip Authentication first when DG14
+/// is wanted (not after a successful CAM), then the other files.
 fn after_access<T: Transport, C: CipherSuite>(
     card: Card<T>,
     mut session: SmSession<C>,
-    after_pace: bool,
+    pace: Option<Pace>,
     job: &mut Job<'_>,
     report: &mut Report,
 ) -> Result<(), EmrtdError> {
     session.set_status_policy(job.policy);
     let mut card = secure_card(card, session);
-    if after_pace {
+    if let Some(pace) = pace {
+        if let Some(cam) = pace.cam {
+            // EF.CardSecurity is in the master file (next to EF.CardAccess): read it before
+            // selecting the eMRTD application (ICAO 9303-10 §3.11.4).
+            report.pace_cam = match read_file(
+                &mut card,
+                CARD_SECURITY.0,
+                CARD_SECURITY.1,
+                job.progress,
+                report,
+            ) {
+                Ok(file) => {
+                    let check = cam_check(&file.bytes, &cam, job.trust);
+                    report.files.push(file);
+                    check
+                }
+                Err(e) => Check::Failed(format!("EF.CardSecurity could not be read: {e}")),
+            };
+        }
         select_emrtd(&mut card)?;
         count_unauthenticated(&card, report);
     }
-    let Some(&(name, fid)) = job.files.iter().find(|(n, _)| *n == "DG14") else {
+    let cam_passed = matches!(report.pace_cam, Check::Passed(_));
+    if cam_passed {
+        report.chip_auth = Check::NotDone(
+            "skipped: the chip was authenticated by PACE-CAM (Chip Authentication with DG14 is not needed)"
+                .into(),
+        );
+    }
+    let dg14 = job.files.iter().find(|(n, _)| *n == "DG14");
+    let Some(&(name, fid)) = dg14.filter(|_| !cam_passed) else {
         return read_rest(card, job, report);
     };
     let dg14 = read_file(&mut card, name, fid, job.progress, report)?;
@@ -656,6 +746,86 @@ fn count_unauthenticated<T: Transport, C: CipherSuite>(
     {
         report.unauthenticated += 1;
     }
+}
+
+/// EF.CardSecurity: its name in the report and its FID in the master file (ICAO 9303-10
+/// §3.11.4; BSI TR-03110-3 §A.1.2.2).
+const CARD_SECURITY: (&str, u16) = ("CardSecurity", 0x011D);
+
+/// The PACE-CAM check (ICAO 9303-11 §4.4.3.5.2): EF.CardSecurity parses, its document
+/// signer's signature verifies (with `--trust`, the signer is vouched for by a CSCA of the
+/// trust list, now), and the chip's proof holds for the static key whose keyId is the
+/// `PACEInfo`'s parameterId (the only key, when none carries that keyId).
+fn cam_check(card_security: &[u8], cam: &CamRun, trust: Option<&Path>) -> Check {
+    let cs = match CardSecurity::parse(card_security) {
+        Ok(cs) => cs,
+        Err(e) => return Check::Failed(format!("EF.CardSecurity is not readable: {e}")),
+    };
+    let ds = cs.document_signer().map_or_else(
+        |_| "the document signer".to_string(),
+        |c| c.tbs_certificate().subject().to_string(),
+    );
+    if let Err(e) = cs.verify_signature() {
+        return Check::Failed(format!(
+            "EF.CardSecurity's signature by {ds} does not verify: {e}"
+        ));
+    }
+    let chain = match trust {
+        None => "the CSCA chain was not checked (give --trust)".to_string(),
+        Some(path) => match card_security_chain(&cs, path) {
+            Ok(csca) => format!("under the CSCA {csca}"),
+            Err(why) => return Check::Failed(why),
+        },
+    };
+    let infos = cs.security_infos();
+    let keys: Vec<_> = infos.chip_authentication_public_keys().collect();
+    let key = keys
+        .iter()
+        .find(|k| cam.key_id.is_some() && k.key_id() == cam.key_id)
+        .or(match keys.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        });
+    let Some(key) = key else {
+        return Check::Failed(format!(
+            "EF.CardSecurity holds no chip key with keyId {}",
+            cam.key_id
+                .map_or_else(|| "(none named)".to_string(), |id| id.to_string())
+        ));
+    };
+    let id = key.key_id().map_or_else(String::new, |id| format!(" {id}"));
+    let chip_key = match ChipPublicKey::from_spki(key.subject_public_key_info()) {
+        Ok(k) => k,
+        Err(e) => {
+            return Check::Failed(format!("EF.CardSecurity's chip key{id} is not usable: {e}"));
+        }
+    };
+    match cam.proof.verify_key(&chip_key) {
+        Ok(()) => Check::Passed(format!(
+            "chip authenticated by PACE-CAM: it proved it holds chip key{id} of EF.CardSecurity, signed by {ds}; {chain}"
+        )),
+        Err(e) => Check::Failed(format!(
+            "the chip's PACE-CAM proof does not match chip key{id} of EF.CardSecurity ({e}): the chip may be a clone"
+        )),
+    }
+}
+
+/// EF.CardSecurity's document signer under a CSCA of `--trust` (now); the CSCA's name.
+fn card_security_chain(cs: &CardSecurity, path: &Path) -> Result<String, String> {
+    let (list, _notes): (TrustList, _) =
+        crate::emrtd_trust::load_trust(path).map_err(|e| e.to_string())?;
+    let ds = cs
+        .document_signer()
+        .map_err(|e| format!("EF.CardSecurity: {e}"))?;
+    list.verify_document_signer(ds, crate::emrtd_trust::now())
+        .map(|csca| csca.tbs_certificate().subject().to_string())
+        .map_err(|e| {
+            format!(
+                "EF.CardSecurity is signed by {}, but no CSCA in {} vouches for it: {e}",
+                ds.tbs_certificate().subject(),
+                path.display()
+            )
+        })
 }
 
 /// A private key on `curve` from the generator (rejection sampling).
@@ -814,7 +984,6 @@ fn active_authentication<T: Transport, C: CipherSuite>(
 /// over the security object, and — with `--trust` — the document signer certificate under a
 /// CSCA of the trust list, valid now. Without `--trust` the chain is reported as not checked.
 fn sod_signature_check(sod: &[u8], data_groups: &[(u8, &[u8])], trust: Option<&Path>) -> Check {
-    use cardwire_sm::passive::TrustList;
     let (list, notes) = match trust {
         Some(path) => match crate::emrtd_trust::load_trust(path) {
             Ok(loaded) => loaded,
@@ -1141,11 +1310,13 @@ fn print_report(a: &ReadArgs, r: &Report, saved: &[PathBuf]) {
     if a.json {
         let access = r.access.as_ref().map(|x| {
             json!({"protocol": x.protocol, "password": x.password, "cipher": x.cipher,
+                   "mapping": x.mapping.map(|m| m.0), "domain_parameters": x.mapping.map(|m| m.1),
                    "fallback_reason": x.reason})
         });
         let v = json!({
             "access_control": access,
             "checks": {
+                "pace_cam": r.pace_cam.json(),
                 "chip_authentication": r.chip_auth.json(),
                 "active_authentication": r.active_auth.json(),
                 "sod_signature": r.sod_signature.json(),
@@ -1170,16 +1341,23 @@ fn print_report(a: &ReadArgs, r: &Report, saved: &[PathBuf]) {
         println!();
     }
     if let Some(x) = &r.access {
-        match &x.reason {
-            None => println!(
+        match (&x.reason, x.mapping) {
+            (None, Some((mapping, domain))) => println!(
+                "{}: authenticated with the {}, {} secure messaging ({}-{mapping}, {domain})",
+                x.protocol, x.password, x.cipher, x.protocol
+            ),
+            (None, None) => println!(
                 "{}: authenticated with the {}, {} secure messaging",
                 x.protocol, x.password, x.cipher
             ),
-            Some(why) => println!(
+            (Some(why), _) => println!(
                 "{}: authenticated with the {}, {} secure messaging (BAC used: {why})",
                 x.protocol, x.password, x.cipher
             ),
         }
+    }
+    if !matches!(r.pace_cam, Check::NotDone(_)) {
+        println!("PACE-CAM: {}", r.pace_cam.line());
     }
     println!("chip authentication: {}", r.chip_auth.line());
     println!("active authentication: {}", r.active_auth.line());
@@ -1268,5 +1446,150 @@ mod tests {
         assert_eq!(group_number("DG14"), Some(14));
         assert_eq!(group_number("SOD"), None);
         assert_eq!(file_id("DG99"), None);
+    }
+
+    /// A German identity card's PACE-CAM run as recorded in the public Go project gmrtd
+    /// (`pace/pace_test.go`, `TestDoPace_CAM_ECDH_DE`; the same transcript as
+    /// cardwire-sm's `tests/real_chip_pace_cam.rs`): the terminal's keys and the chip's answers.
+    mod german_card {
+        pub const SK_MAP_IFD: &str =
+            "01fd26013f5bc41fad8bb09811e435f16fbe2eb3c2e1d999b0f63da8c3d58bb5";
+        pub const SK_IFD: &str = "1fcd3d8ac4fae3960a14fea2925d75add335f13b248eba192358dded93a89552";
+        /// id-PACE-ECDH-CAM-AES-CBC-CMAC-128, parameter ID 13 (brainpoolP256r1).
+        pub const CAM_OID: &str = "04007F00070202040602";
+        pub const NONCE: &str = "7c1280109bff93e6ed9f5f9764ec0d783d14fb039000";
+        pub const MAP: &str = "7c4382410476dc295c4fb14237d87318d70967e25ec45f74d6fd4aff588c90efb3d868f05b\
+             450ba6b64967227c2246dbe2905522c8086dac7f3bbe5cf3b192f0a0c2d97ee59000";
+        pub const KEY_AGREEMENT: &str = "7c438441042315ae8143f21de15b35f083cfa148c5fcbd9f2eb9dcdc4519bcf337443e79e5\
+             5b28a5e218fb919c30880d263e469645ff114c46ed29918910be3453527d21649000";
+        pub const TOKENS: &str = "7c3c860819a2b9192e11512a8a30b3ae8830311b1d5605777f47cb4ed028346cd00105d32859de\
+             127da3d8398865358f26f08ebe410864eaf6e39f33f3f59000";
+        /// Its EF.CardSecurity, as read after that run (cardwire-sm's passive testdata).
+        pub const CARD_SECURITY: &[u8] =
+            include_bytes!("../../sm/src/passive/testdata/de-eid-card-security.der");
+    }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        crate::input::parse_hex(s).unwrap()
+    }
+
+    /// The CAM proof of the recorded run.
+    fn german_proof() -> CamProof {
+        use cardwire_sm::pace::PaceHost;
+        use german_card::*;
+        let mrz = MrzInfo::new("C4KHNY1PF", "780214", "330315").unwrap();
+        let mut host = PaceHost::new(
+            &unhex(CAM_OID),
+            PaceCurve::BrainpoolP256r1,
+            &PacePassword::Mrz(&mrz),
+            unhex(SK_MAP_IFD).try_into().unwrap(),
+            unhex(SK_IFD).try_into().unwrap(),
+        )
+        .unwrap();
+        let mut out = [0u8; 128];
+        host.mse_set_at_command(&mut out).unwrap();
+        host.check_mse_set_at(&[0x90, 0x00]).unwrap();
+        host.process_nonce(&unhex(NONCE)).unwrap();
+        host.map_command(&mut out).unwrap();
+        host.process_map(&unhex(MAP)).unwrap();
+        host.key_agreement_command(&mut out).unwrap();
+        host.process_key_agreement(&unhex(KEY_AGREEMENT)).unwrap();
+        host.mutual_authentication_command(&mut out).unwrap();
+        host.finish_cam(&unhex(TOKENS)).unwrap().1
+    }
+
+    fn cam(key_id: Option<u32>) -> CamRun {
+        CamRun {
+            proof: german_proof(),
+            key_id,
+        }
+    }
+
+    #[test]
+    fn pace_cam_check_passes_for_the_key_the_pace_info_names() {
+        let check = cam_check(german_card::CARD_SECURITY, &cam(Some(13)), None);
+        let Check::Passed(detail) = &check else {
+            panic!("{check:?}")
+        };
+        assert!(
+            detail.starts_with("chip authenticated by PACE-CAM"),
+            "{detail}"
+        );
+        assert!(detail.contains("chip key 13"), "{detail}");
+        assert!(detail.contains("Document Signer"), "{detail}");
+        assert!(detail.contains("not checked (give --trust)"), "{detail}");
+    }
+
+    #[test]
+    fn pace_cam_check_fails_for_another_key_a_missing_key_or_a_tampered_file() {
+        // Key 72 is the card's Chip Authentication v1 key, not its CAM key.
+        let check = cam_check(german_card::CARD_SECURITY, &cam(Some(72)), None);
+        assert!(
+            matches!(&check, Check::Failed(d) if d.contains("does not match chip key 72")),
+            "{check:?}"
+        );
+        let check = cam_check(german_card::CARD_SECURITY, &cam(Some(5)), None);
+        assert!(
+            matches!(&check, Check::Failed(d) if d.contains("no chip key with keyId 5")),
+            "{check:?}"
+        );
+        // Two keys and no keyId named: no guess.
+        assert!(matches!(
+            cam_check(german_card::CARD_SECURITY, &cam(None), None),
+            Check::Failed(_)
+        ));
+        // A bit of the signed chip key flipped: the signature no longer covers the file.
+        let cs = CardSecurity::parse(german_card::CARD_SECURITY).unwrap();
+        let spki = cs
+            .security_infos()
+            .chip_authentication_public_keys()
+            .find(|k| k.key_id() == Some(13))
+            .unwrap()
+            .subject_public_key_info()
+            .to_vec();
+        let at = german_card::CARD_SECURITY
+            .windows(spki.len())
+            .position(|w| w == &spki[..])
+            .unwrap();
+        let mut bad = german_card::CARD_SECURITY.to_vec();
+        bad[at + spki.len() - 1] ^= 0x01;
+        let check = cam_check(&bad, &cam(Some(13)), None);
+        assert!(
+            matches!(&check, Check::Failed(d) if d.contains("signature")),
+            "{check:?}"
+        );
+        // Not EF.CardSecurity at all.
+        assert!(matches!(
+            cam_check(&[0x30, 0x03, 0x02, 0x01, 0x00], &cam(Some(13)), None),
+            Check::Failed(d) if d.contains("not readable")
+        ));
+    }
+
+    #[test]
+    fn pace_cam_check_with_a_trust_list_that_does_not_vouch_for_the_signer() {
+        let dir = std::env::temp_dir().join(format!("cardwire-emrtd-cam-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("csca.der");
+        crate::emrtd_trust::export_csca(&Seed::DEFAULT, &path).unwrap();
+        let check = cam_check(german_card::CARD_SECURITY, &cam(Some(13)), Some(&path));
+        assert!(
+            matches!(&check, Check::Failed(d) if d.contains("no CSCA in")),
+            "{check:?}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn mapping_and_domain_names() {
+        assert_eq!(
+            mapping_name(Some(PaceMapping::EcdhChipAuthentication)),
+            "CAM"
+        );
+        assert_eq!(mapping_name(Some(PaceMapping::DhIntegrated)), "IM");
+        assert_eq!(mapping_name(Some(PaceMapping::DhGeneric)), "GM");
+        assert_eq!(
+            domain_name(PaceDomain::Ec(PaceCurve::BrainpoolP256r1)),
+            "brainpoolP256r1"
+        );
     }
 }

@@ -194,6 +194,9 @@ fn pace_with_the_can_reads_everything_and_checks_the_chip() {
     assert_eq!(v["access_control"]["protocol"], "PACE");
     assert_eq!(v["access_control"]["password"], "CAN");
     assert_eq!(v["access_control"]["cipher"], "AES-128");
+    // The virtual card offers PACE-GM only: no CAM check, Chip Authentication with DG14 runs.
+    assert_eq!(v["access_control"]["mapping"], "GM");
+    assert_eq!(v["checks"]["pace_cam"]["result"], "not done");
     assert_all_checks_passed(&v);
     let files: Vec<&str> = v["files"]
         .as_array()

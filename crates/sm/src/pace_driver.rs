@@ -14,6 +14,12 @@
 //! this crate can run (PACE-GM with ECDH on P-256, P-384, P-521, brainpoolP256r1 or
 //! brainpoolP384r1, or with DH in an RFC 5114 group); [`choose_pace`] the first with ECDH.
 //!
+//! [`choose_pace_any`] and [`establish_pace_any`] (async: [`establish_pace_any_async`]) cover
+//! every mapping [`PaceHost`] runs — Generic (ECDH, DH), Integrated (ECDH, DH) and the Chip
+//! Authentication Mapping (ECDH) — in one driver: the choice prefers PACE-CAM (it
+//! authenticates the chip in the same run, ICAO 9303-11 §4.4.3.3.3), then PACE-GM, then
+//! PACE-IM, and the run returns a [`PaceOutcome`] with the [`CamProof`] when CAM ran.
+//!
 //! # eID PIN
 //!
 //! When MSE:Set AT answers an eID PIN (or PUK) with `63Cx`, the run goes on (the tries left
@@ -60,7 +66,41 @@ pub fn choose_pace_domain<'a>(infos: &SecurityInfos<'a>) -> Option<(PaceInfo<'a>
         .find_map(|p| choose(&p).map(|domain| (p, domain)))
 }
 
+/// The `PACEInfo` of `infos` that [`establish_pace_any`] runs, with its domain: the first
+/// PACE-CAM info (ECDH, AES), else the first PACE-GM info (ECDH or DH), else the first PACE-IM
+/// info (ECDH or DH, AES-128), all on standardized domain parameters. CAM comes first because
+/// it also authenticates the chip (ICAO 9303-11 §4.4.3.3.3), GM before IM because every chip
+/// offering PACE must support GM (§4.4.1).
+pub fn choose_pace_any<'a>(infos: &SecurityInfos<'a>) -> Option<(PaceInfo<'a>, PaceDomain)> {
+    (0..=2).find_map(|rank| {
+        infos.pace_infos().find_map(|p| {
+            let domain = runnable(&p)?;
+            (rank_of(p.mapping()?) == rank).then_some((p, domain))
+        })
+    })
+}
+
+/// The preference of a mapping in [`choose_pace_any`] (lower first).
+fn rank_of(mapping: PaceMapping) -> u8 {
+    match mapping {
+        PaceMapping::EcdhChipAuthentication => 0,
+        PaceMapping::EcdhGeneric | PaceMapping::DhGeneric => 1,
+        _ => 2,
+    }
+}
+
+/// The domain of a `PACEInfo` that [`establish_pace_domain`] runs (every mapping but CAM).
 fn choose(p: &PaceInfo<'_>) -> Option<PaceDomain> {
+    match p.mapping()? {
+        PaceMapping::EcdhChipAuthentication => None,
+        _ => runnable(p),
+    }
+}
+
+/// The domain of a `PACEInfo` that [`PaceHost`] runs (what [`PaceHost::with_domain`]
+/// accepts): version 2, a known cipher, standardized domain parameters that fit the mapping.
+fn runnable(p: &PaceInfo<'_>) -> Option<PaceDomain> {
+    use crate::kdf::KeyAlgorithm;
     if p.version() != 2 || p.cipher().is_none() {
         return None;
     }
@@ -70,11 +110,46 @@ fn choose(p: &PaceInfo<'_>) -> Option<PaceDomain> {
         | (PaceMapping::DhGeneric, PaceDomain::Dh(_)) => Some(domain),
         (PaceMapping::DhIntegrated, PaceDomain::Dh(_))
         | (PaceMapping::EcdhIntegrated, PaceDomain::Ec(_))
-            if p.cipher() == Some(crate::kdf::KeyAlgorithm::Aes128) =>
+            if p.cipher() == Some(KeyAlgorithm::Aes128) =>
+        {
+            Some(domain)
+        }
+        (PaceMapping::EcdhChipAuthentication, PaceDomain::Ec(_))
+            if p.cipher() != Some(KeyAlgorithm::Tdes) =>
         {
             Some(domain)
         }
         _ => None,
+    }
+}
+
+/// What [`establish_pace_any`] brings back: the secure messaging session and, when the
+/// Chip Authentication Mapping ran, the chip authentication data to check against the chip's
+/// static key from EF.CardSecurity ([`CamProof::verify_key`], ICAO 9303-11 §4.4.3.5.2).
+#[derive(Debug)]
+pub struct PaceOutcome {
+    /// The session with the new keys, SSC = 0.
+    pub session: PaceSession,
+    /// `Some` after PACE-CAM: the chip is authenticated only once this proof is verified.
+    pub cam: Option<CamProof>,
+}
+
+/// The last step for any mapping: [`PaceHost::finish_cam`] for CAM, else [`PaceHost::finish`].
+fn finish_any(protocol: &[u8]) -> impl FnOnce(PaceHost, &[u8]) -> Result<PaceOutcome, Error> {
+    let cam = matches!(
+        crate::pace::parse_protocol(protocol),
+        Some((PaceMapping::EcdhChipAuthentication, _))
+    );
+    move |host, answer| {
+        if cam {
+            host.finish_cam(answer).map(|(session, proof)| PaceOutcome {
+                session,
+                cam: Some(proof),
+            })
+        } else {
+            host.finish(answer)
+                .map(|session| PaceOutcome { session, cam: None })
+        }
     }
 }
 
@@ -266,6 +341,36 @@ where
     )
 }
 
+/// Runs PACE with any mapping [`PaceHost`] supports (see [`choose_pace_any`]): PACE-GM or
+/// PACE-IM with ECDH or DH, or PACE-CAM with ECDH, for the `PACEInfo` protocol `protocol` in
+/// `domain`. For CAM the outcome carries the [`CamProof`]: the caller must verify it against
+/// the chip's static key (EF.CardSecurity, read under the new session) before trusting the
+/// chip (ICAO 9303-11 §4.4.3.5.2).
+///
+/// # Errors
+/// As [`establish_pace_domain`]; for CAM also as [`PaceHost::finish_cam`]
+/// ([`Error::MissingObject`] when the chip sends no chip authentication data `8A`).
+pub fn establish_pace_any<S, R>(
+    session: &mut S,
+    protocol: &[u8],
+    domain: PaceDomain,
+    password: &PacePassword<'_>,
+    rng: &mut R,
+) -> Result<PaceOutcome, Error>
+where
+    S: Session + ?Sized,
+    R: TryCryptoRng + ?Sized,
+{
+    drive(
+        session,
+        protocol,
+        domain,
+        password,
+        rng,
+        finish_any(protocol),
+    )
+}
+
 /// The run over a blocking session; `last` checks the last answer.
 fn drive<S, R, T>(
     session: &mut S,
@@ -332,6 +437,48 @@ where
     S: AsyncSession + ?Sized,
     R: TryCryptoRng + ?Sized,
 {
+    drive_async(session, protocol, domain, password, rng, PaceHost::finish).await
+}
+
+/// The async twin of [`establish_pace_any`], over an [`AsyncSession`].
+///
+/// # Errors
+/// As [`establish_pace_any`].
+pub async fn establish_pace_any_async<S, R>(
+    session: &mut S,
+    protocol: &[u8],
+    domain: PaceDomain,
+    password: &PacePassword<'_>,
+    rng: &mut R,
+) -> Result<PaceOutcome, Error>
+where
+    S: AsyncSession + ?Sized,
+    R: TryCryptoRng + ?Sized,
+{
+    drive_async(
+        session,
+        protocol,
+        domain,
+        password,
+        rng,
+        finish_any(protocol),
+    )
+    .await
+}
+
+/// The run over an async session; `last` checks the last answer.
+async fn drive_async<S, R, T>(
+    session: &mut S,
+    protocol: &[u8],
+    domain: PaceDomain,
+    password: &PacePassword<'_>,
+    rng: &mut R,
+    last: impl FnOnce(PaceHost, &[u8]) -> Result<T, Error>,
+) -> Result<T, Error>
+where
+    S: AsyncSession + ?Sized,
+    R: TryCryptoRng + ?Sized,
+{
     let mut host = start(protocol, domain, password, rng)?;
     let mut cmd = [0u8; MAX_COMMAND_LEN];
     let mut rsp = [0u8; MAX_RESPONSE_LEN];
@@ -343,7 +490,7 @@ where
             .map_err(transport_error)?;
         let status = host.password_status();
         if index == 5 {
-            let result = host.finish(answer.as_bytes());
+            let result = last(host, answer.as_bytes());
             rsp.zeroize();
             return result.map_err(|e| explain(status, e));
         }

@@ -22,12 +22,15 @@ use cardwire_sm::pace::{
     DhGroup, PaceCurve, PaceDomain, PacePassword, PaceSession, PasswordStatus,
     authentication_token, parse_dynamic_authentication_data,
 };
-use cardwire_sm::pace_driver::{choose_pace_domain, establish_pace_cam, establish_pace_domain};
+use cardwire_sm::pace_driver::{
+    choose_pace_any, choose_pace_domain, establish_pace_any, establish_pace_any_async,
+    establish_pace_cam, establish_pace_domain,
+};
 use cardwire_sm::primitives::AesKey;
 use cardwire_sm::security_infos::SecurityInfos;
 use cardwire_sm::{Error, MrzInfo};
-use cardwire_transport::{ErrorKind, Session};
-use common::{TestRng, hex};
+use cardwire_transport::{AsyncSession, ErrorKind, Session};
+use common::{TestRng, block_on, hex};
 
 // Appendix G.2's values.
 const Z: &str = "854D8DF5 827FA685 2D1A4FA7 01CDDDCA";
@@ -463,6 +466,17 @@ impl Session for SimChip {
     }
 }
 
+impl AsyncSession for SimChip {
+    type Error = ErrorKind;
+    async fn transmit<'r>(
+        &mut self,
+        command: &CommandRepr<'_>,
+        response: &'r mut [u8],
+    ) -> Result<Response<&'r [u8]>, ErrorKind> {
+        Session::transmit(self, command, response)
+    }
+}
+
 fn run(domain: PaceDomain, oid: &str, cipher: KeyAlgorithm) -> Result<PaceSession, Error> {
     let mut chip = SimChip::new(domain, oid, cipher);
     let can = b"123456".to_vec();
@@ -774,5 +788,183 @@ fn integrated_mapping_over_a_session() {
         )
         .err(),
         Some(Error::UnsupportedProtocol)
+    );
+}
+
+/// `SecurityInfos` with one `PACEInfo` per (protocol OID content, parameter ID), version 2.
+fn card_access(infos: &[(&str, u8)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (oid, id) in infos {
+        let oid = hex(oid);
+        let mut info = vec![0x06, oid.len() as u8];
+        info.extend(oid);
+        info.extend([0x02, 0x01, 0x02, 0x02, 0x01, *id]);
+        body.push(0x30);
+        push_len(&mut body, info.len());
+        body.extend(info);
+    }
+    let mut set = vec![0x31];
+    push_len(&mut set, body.len());
+    set.extend(body);
+    set
+}
+
+const ECDH_GM_AES_128: &str = "04007F00070202040202";
+const ECDH_IM_AES_128: &str = "04007F00070202040402";
+const ECDH_CAM_AES_128: &str = "04007F00070202040602";
+const DH_GM_AES_128: &str = "04007F00070202040102";
+const DH_IM_AES_128: &str = "04007F00070202040302";
+
+#[test]
+fn choose_pace_any_prefers_cam_then_gm_then_im() {
+    let pick = |infos: &[(&str, u8)]| {
+        let bytes = card_access(infos);
+        let infos = SecurityInfos::parse(&bytes).unwrap();
+        choose_pace_any(&infos).map(|(p, domain)| (p.protocol().to_vec(), domain))
+    };
+    let p256 = PaceDomain::Ec(PaceCurve::NistP256);
+    let bp256 = PaceDomain::Ec(PaceCurve::BrainpoolP256r1);
+    // A German identity card's order: GM first, then CAM; CAM is chosen.
+    assert_eq!(
+        pick(&[(ECDH_GM_AES_128, 13), (ECDH_CAM_AES_128, 13)]),
+        Some((hex(ECDH_CAM_AES_128), bp256))
+    );
+    // GM before IM whatever the order, DH GM as well as ECDH GM.
+    assert_eq!(
+        pick(&[(ECDH_IM_AES_128, 12), (DH_GM_AES_128, 0)]),
+        Some((hex(DH_GM_AES_128), PaceDomain::Dh(DhGroup::Modp1024_160)))
+    );
+    // Only IM, only DH IM: still run (choose_pace, ECDH GM only, finds nothing).
+    assert_eq!(
+        pick(&[(ECDH_IM_AES_128, 12)]),
+        Some((hex(ECDH_IM_AES_128), p256))
+    );
+    assert_eq!(
+        pick(&[(DH_IM_AES_128, 2)]),
+        Some((hex(DH_IM_AES_128), PaceDomain::Dh(DhGroup::Modp2048_256)))
+    );
+    // CAM with 3DES (not defined), CAM on a DH group and an unknown parameter ID are skipped.
+    assert_eq!(
+        pick(&[
+            ("04007F00070202040601", 12),
+            (ECDH_CAM_AES_128, 0),
+            (ECDH_CAM_AES_128, 99),
+            (ECDH_GM_AES_128, 12)
+        ]),
+        Some((hex(ECDH_GM_AES_128), p256))
+    );
+    assert_eq!(pick(&[("04007F00070202040601", 12)]), None);
+    // choose_pace_domain keeps its choice: CAM is not among its mappings.
+    let bytes = card_access(&[(ECDH_CAM_AES_128, 13), (ECDH_GM_AES_128, 13)]);
+    let infos = SecurityInfos::parse(&bytes).unwrap();
+    assert_eq!(
+        choose_pace_domain(&infos).map(|(p, _)| p.protocol().to_vec()),
+        Some(hex(ECDH_GM_AES_128))
+    );
+}
+
+#[test]
+fn one_driver_runs_every_mapping() {
+    let can = b"123456".to_vec();
+    let cases = [
+        (ECDH_GM_AES_128, PaceDomain::Ec(PaceCurve::BrainpoolP256r1)),
+        (ECDH_IM_AES_128, PaceDomain::Ec(PaceCurve::NistP256)),
+        (DH_GM_AES_128, PaceDomain::Dh(DhGroup::Modp1024_160)),
+        (DH_IM_AES_128, PaceDomain::Dh(DhGroup::Modp2048_256)),
+    ];
+    for (oid, domain) in cases {
+        let mut chip = SimChip::new(domain, oid, KeyAlgorithm::Aes128);
+        let outcome = establish_pace_any(
+            &mut chip,
+            &hex(oid),
+            domain,
+            &PacePassword::Can(&can),
+            &mut TestRng(5),
+        )
+        .unwrap_or_else(|e| panic!("{oid}: {e:?}"));
+        assert!(matches!(outcome.session, PaceSession::Aes(_)), "{oid}");
+        assert!(outcome.cam.is_none(), "{oid}: no CAM proof without CAM");
+        assert_eq!(chip.steps, 5, "{oid}");
+    }
+    // PACE-CAM: the proof comes back and holds for the chip's static key only.
+    let domain = PaceDomain::Ec(PaceCurve::NistP256);
+    let sk_static = [0x5Cu8; 32];
+    let pk_static = domain.public_key(&sk_static).unwrap();
+    let other = domain.public_key(&[0x5D; 32]).unwrap();
+    let cam_chip = || {
+        let mut chip = SimChip::new(domain, ECDH_CAM_AES_128, KeyAlgorithm::Aes128);
+        chip.cam_static = Some(sk_static);
+        chip
+    };
+    let outcome = establish_pace_any(
+        &mut cam_chip(),
+        &hex(ECDH_CAM_AES_128),
+        domain,
+        &PacePassword::Can(&can),
+        &mut TestRng(11),
+    )
+    .unwrap();
+    assert!(matches!(outcome.session, PaceSession::Aes(_)));
+    let proof = outcome.cam.unwrap();
+    assert_eq!(
+        proof.verify(PaceCurve::NistP256, pk_static.as_bytes()),
+        Ok(())
+    );
+    assert_eq!(
+        proof.verify(PaceCurve::NistP256, other.as_bytes()),
+        Err(Error::AuthenticationFailed)
+    );
+    // The async twin, the same run.
+    let outcome = block_on(establish_pace_any_async(
+        &mut cam_chip(),
+        &hex(ECDH_CAM_AES_128),
+        domain,
+        &PacePassword::Can(&can),
+        &mut TestRng(11),
+    ))
+    .unwrap();
+    assert_eq!(
+        outcome
+            .cam
+            .unwrap()
+            .verify(PaceCurve::NistP256, pk_static.as_bytes()),
+        Ok(())
+    );
+    let outcome = block_on(establish_pace_any_async(
+        &mut SimChip::new(
+            PaceDomain::Dh(DhGroup::Modp1024_160),
+            DH_GM_AES_128,
+            KeyAlgorithm::Aes128,
+        ),
+        &hex(DH_GM_AES_128),
+        PaceDomain::Dh(DhGroup::Modp1024_160),
+        &PacePassword::Can(&can),
+        &mut TestRng(5),
+    ))
+    .unwrap();
+    assert!(outcome.cam.is_none());
+    // A CAM chip that leaves out the chip authentication data fails the CAM run.
+    let r = establish_pace_any(
+        &mut SimChip::new(domain, ECDH_CAM_AES_128, KeyAlgorithm::Aes128),
+        &hex(ECDH_CAM_AES_128),
+        domain,
+        &PacePassword::Can(&can),
+        &mut TestRng(11),
+    );
+    assert_eq!(r.err(), Some(Error::MissingObject { tag: 0x8A }));
+    // A wrong CAN fails every mapping alike.
+    let wrong = b"000000".to_vec();
+    let r = establish_pace_any(
+        &mut cam_chip(),
+        &hex(ECDH_CAM_AES_128),
+        domain,
+        &PacePassword::Can(&wrong),
+        &mut TestRng(11),
+    );
+    assert_eq!(
+        r.err(),
+        Some(Error::CardRefused {
+            sw: cardwire_apdu::StatusWord(0x6300)
+        })
     );
 }

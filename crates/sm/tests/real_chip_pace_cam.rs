@@ -422,6 +422,91 @@ mod card_security {
         }
     }
 
+    /// The recorded chip: answers in order, each command checked byte for byte.
+    struct Replay(usize);
+
+    impl cardwire_transport::Session for Replay {
+        type Error = cardwire_transport::ErrorKind;
+        fn transmit<'r>(
+            &mut self,
+            command: &cardwire_apdu::CommandRepr<'_>,
+            response: &'r mut [u8],
+        ) -> Result<cardwire_apdu::Response<&'r [u8]>, Self::Error> {
+            let mut wire = [0u8; 300];
+            let wire = command.encode(&mut wire).unwrap();
+            let (expected, answer) = PACE[self.0];
+            assert_eq!(wire, &hex(expected)[..], "command {}", self.0);
+            self.0 += 1;
+            let answer = hex(answer);
+            response[..answer.len()].copy_from_slice(&answer);
+            Ok(cardwire_apdu::Response::new_checked(&response[..answer.len()]).unwrap())
+        }
+    }
+
+    /// A "generator" that yields the terminal's two recorded private keys, in order.
+    struct RecordedKeys(Vec<u8>);
+
+    impl cardwire_sm::rand_core::TryRng for RecordedKeys {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            unreachable!()
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            unreachable!()
+        }
+        fn try_fill_bytes(&mut self, out: &mut [u8]) -> Result<(), Self::Error> {
+            let rest = self.0.split_off(out.len());
+            out.copy_from_slice(&self.0);
+            self.0 = rest;
+            Ok(())
+        }
+    }
+
+    impl cardwire_sm::rand_core::TryCryptoRng for RecordedKeys {}
+
+    #[test]
+    fn the_one_driver_chooses_cam_and_its_proof_holds_for_the_key_the_pace_info_names() {
+        use cardwire_sm::pace_driver::{choose_pace_any, establish_pace_any};
+        let card_access = hex(CARD_ACCESS);
+        let infos = SecurityInfos::parse(&card_access).unwrap();
+        // EF.CardAccess lists GM first; the driver's choice is CAM.
+        let (info, domain) = choose_pace_any(&infos).unwrap();
+        assert_eq!(info.mapping(), Some(PaceMapping::EcdhChipAuthentication));
+        assert_eq!(domain, PaceDomain::Ec(PaceCurve::BrainpoolP256r1));
+        let mut keys = hex(SK_MAP_IFD);
+        keys.extend(hex(SK_IFD));
+        let mut chip = Replay(0);
+        let mrz = mrz();
+        let outcome = establish_pace_any(
+            &mut chip,
+            info.protocol(),
+            domain,
+            &PacePassword::Mrz(&mrz),
+            &mut RecordedKeys(keys),
+        )
+        .unwrap();
+        assert_eq!(chip.0, 5);
+        let PaceSession::Aes(mut sm) = outcome.session else {
+            panic!("AES-128 expected")
+        };
+        let proof = outcome.cam.expect("a CAM run gives its proof");
+        let file = read_card_security(&mut sm);
+        let cs = CardSecurity::parse(&file).unwrap();
+        assert_eq!(cs.verify_signature(), Ok(()));
+        // ICAO 9303-11 §9.2.1: the CAM key's keyId is the PACEInfo's parameterId (13).
+        let key_id = info.parameter_id().map(|id| id.0);
+        assert_eq!(key_id, Some(13));
+        let spki = static_keys(&cs)
+            .into_iter()
+            .find(|(id, _)| *id == key_id)
+            .unwrap()
+            .1;
+        assert_eq!(
+            proof.verify_key(&ChipPublicKey::from_spki(&spki).unwrap()),
+            Ok(())
+        );
+    }
+
     #[test]
     fn card_security_signature_verifies_with_its_document_signer() {
         let (file, _) = read();
