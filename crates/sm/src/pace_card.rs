@@ -23,11 +23,20 @@
 //! After step 4, [`PaceCard::into_session`] gives the card-side secure messaging session,
 //! send sequence counter 0.
 //!
+//! The Chip Authentication Mapping (`id-PACE-ECDH-CAM-AES-*`, ICAO 9303-11 §4.4.3.3.3 and
+//! §4.4.3.5.2, BSI TR-03110-2 §3.4.2) runs as the Generic Mapping with the chip's static key
+//! ([`PaceCard::new_cam`]); step 4 then answers `7C { 86 T_IC, 8A A_IC }` with the chip
+//! authentication data CA_IC = SK_IC,static⁻¹ · SK_map,IC mod n, A_IC = E(KS_enc, CA_IC)
+//! (AES-CBC with IV = E(KS_enc, `FF…FF`), padding method 2), which the terminal checks with
+//! [`PaceHost::finish_cam`](crate::pace::PaceHost::finish_cam) and
+//! [`CamProof::verify`](crate::pace::CamProof::verify): PK_map,IC = CA_IC · PK_IC,static.
+//!
 //! Curves: every curve the terminal side runs ([`PaceCurve`]: NIST P-256, P-384, P-521,
 //! brainpoolP256r1 and brainpoolP384r1), with the group arithmetic of
 //! [`crate::pace_group`] that [`PaceHost`](crate::pace::PaceHost) uses too; ciphers: AES-128,
 //! AES-192 and AES-256 (3DES PACE gives [`Error::UnsupportedProtocol`]).
 
+use elliptic_curve::{CurveArithmetic, Field, PrimeField, Scalar};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
@@ -38,7 +47,7 @@ use crate::pace::{
     PaceCurve, PacePassword, authentication_token, dynamic_template, dynamic_template_len,
     parse_dynamic_authentication_data,
 };
-use crate::pace_group::{GroupElement, PaceDomain, PrivateKey};
+use crate::pace_group::{GroupElement, PaceDomain, PrivateKey, private_scalar};
 use crate::primitives::AesKey;
 use crate::security_infos::{ID_PACE, ParameterId};
 use crate::suite::AesSuite;
@@ -46,6 +55,9 @@ use crate::{Error, SmSession};
 
 /// The longest protocol OID (content octets) the card keeps.
 const MAX_OID: usize = 16;
+/// The longest encrypted chip authentication data A_IC: a P-521 scalar (66 bytes) padded to
+/// 80.
+const MAX_CAM_DATA: usize = 80;
 
 /// The data of MSE:Set AT for PACE (`00 22 C1 A4`, ICAO 9303-11 §4.4.4.1): the protocol OID
 /// (DO `80`), the password reference (DO `83`) and the optional domain parameter ID (DO `84`).
@@ -174,7 +186,7 @@ enum Step {
     Failed,
 }
 
-/// PACE-GM with ECDH, chip side. See the [module documentation](self).
+/// PACE-GM (and PACE-CAM) with ECDH, chip side. See the [module documentation](self).
 pub struct PaceCard {
     step: Step,
     oid: [u8; MAX_OID],
@@ -188,47 +200,125 @@ pub struct PaceCard {
     pk_ic: GroupElement,
     ks_enc: Option<SecretKey>,
     ks_mac: Option<SecretKey>,
+    /// For CAM: the chip's static private key until step 2, then CA_IC.
+    cam: Option<PrivateKey>,
 }
 
-/// The cipher of an `id-PACE-ECDH-GM-AES-*` protocol, `None` for any other protocol.
-fn ecdh_gm_aes_cipher(protocol: &[u8]) -> Option<KeyAlgorithm> {
-    match protocol.strip_prefix(ID_PACE)? {
-        [2, 2] => Some(KeyAlgorithm::Aes128),
-        [2, 3] => Some(KeyAlgorithm::Aes192),
-        [2, 4] => Some(KeyAlgorithm::Aes256),
-        _ => None,
+/// The cipher of an `id-PACE-ECDH-GM-AES-*` (mapping 2) or `id-PACE-ECDH-CAM-AES-*` (mapping
+/// 6) protocol and whether it is CAM; `None` for any other protocol.
+fn ecdh_aes_protocol(protocol: &[u8]) -> Option<(KeyAlgorithm, bool)> {
+    let [mapping, cipher] = protocol.strip_prefix(ID_PACE)? else {
+        return None;
+    };
+    let cam = match mapping {
+        2 => false,
+        6 => true,
+        _ => return None,
+    };
+    let cipher = match cipher {
+        2 => KeyAlgorithm::Aes128,
+        3 => KeyAlgorithm::Aes192,
+        4 => KeyAlgorithm::Aes256,
+        _ => return None,
+    };
+    Some((cipher, cam))
+}
+
+/// CA_IC = SK_static⁻¹ · SK_map mod n (ICAO 9303-11 §4.4.3.3.3), big-endian, as long as the
+/// order.
+fn cam_scalar<C: CurveArithmetic>(sk_static: &[u8], sk_map: &[u8]) -> Result<PrivateKey, Error> {
+    let len = sk_static.len();
+    let inverse: Option<Scalar<C>> = private_scalar::<C>(sk_static)?.invert().into();
+    let ca = inverse.ok_or(Error::KeyLength { len })? * private_scalar::<C>(sk_map)?;
+    let mut repr = ca.to_repr();
+    let key = PrivateKey::from_slice(&repr);
+    let bytes: &mut [u8] = repr.as_mut();
+    bytes.zeroize();
+    key
+}
+
+/// [`cam_scalar`] on `curve`.
+fn cam_data(curve: PaceCurve, sk_static: &[u8], sk_map: &[u8]) -> Result<PrivateKey, Error> {
+    match curve {
+        PaceCurve::NistP256 => cam_scalar::<p256::NistP256>(sk_static, sk_map),
+        PaceCurve::BrainpoolP256r1 => cam_scalar::<bp256::BrainpoolP256r1>(sk_static, sk_map),
+        PaceCurve::NistP384 => cam_scalar::<p384::NistP384>(sk_static, sk_map),
+        PaceCurve::BrainpoolP384r1 => cam_scalar::<bp384::BrainpoolP384r1>(sk_static, sk_map),
+        PaceCurve::NistP521 => cam_scalar::<p521::NistP521>(sk_static, sk_map),
     }
 }
 
 impl PaceCard {
-    /// Whether this engine can run `protocol` (OID content octets) on `curve`: PACE-GM ECDH
-    /// with AES, on any curve of [`PaceCurve`] (the host's curves). A card answers MSE:Set AT
-    /// `6A80` otherwise.
+    /// Whether this engine can run `protocol` (OID content octets) on `curve`: PACE-GM or
+    /// PACE-CAM ECDH with AES, on any curve of [`PaceCurve`] (the host's curves); CAM needs
+    /// the chip's static key ([`new_cam`](Self::new_cam)). A card answers MSE:Set AT `6A80`
+    /// otherwise.
     pub fn supports(protocol: &[u8], curve: PaceCurve) -> bool {
         let _ = curve;
-        ecdh_gm_aes_cipher(protocol).is_some()
+        ecdh_aes_protocol(protocol).is_some()
     }
 
-    /// Starts PACE after MSE:Set AT for `protocol` on `curve`, with the password the
+    /// Whether `protocol` is one of the Chip Authentication Mapping's
+    /// (`id-PACE-ECDH-CAM-AES-CBC-CMAC-*`), which [`new_cam`](Self::new_cam) runs.
+    pub fn is_cam(protocol: &[u8]) -> bool {
+        ecdh_aes_protocol(protocol).is_some_and(|(_, cam)| cam)
+    }
+
+    /// Starts PACE-GM after MSE:Set AT for `protocol` on `curve`, with the password the
     /// reference named and the chip's randomness.
     ///
     /// # Errors
     /// [`Error::UnsupportedProtocol`] for a protocol or curve this engine cannot run (see
-    /// [`PaceCard::supports`]); [`Error::KeyLength`] for a private key that is zero or not
-    /// below the curve order.
+    /// [`PaceCard::supports`]), and for a CAM protocol (see [`new_cam`](Self::new_cam));
+    /// [`Error::KeyLength`] for a private key that is zero or not below the curve order.
     pub fn new(
         protocol: &[u8],
         curve: PaceCurve,
         password: &PacePassword<'_>,
         random: PaceCardRandomness,
     ) -> Result<Self, Error> {
-        let cipher = ecdh_gm_aes_cipher(protocol).ok_or(Error::UnsupportedProtocol)?;
+        Self::start(protocol, curve, password, random, None)
+    }
+
+    /// Starts PACE-CAM (`id-PACE-ECDH-CAM-AES-*`, ICAO 9303-11 §4.4.3.3.3) after MSE:Set AT,
+    /// like [`new`](Self::new), with the chip's static private key SK_IC,static (big-endian,
+    /// as long as a field element of `curve`): the key whose public half EF.CardSecurity's
+    /// `ChipAuthenticationPublicKeyInfo` carries. Step 4 answers the chip authentication data
+    /// too.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedProtocol`] for a protocol that is not CAM with AES;
+    /// [`Error::KeyLength`] for a static or ephemeral key that is zero, too long or not
+    /// below the curve order.
+    pub fn new_cam(
+        protocol: &[u8],
+        curve: PaceCurve,
+        password: &PacePassword<'_>,
+        random: PaceCardRandomness,
+        chip_key: &[u8],
+    ) -> Result<Self, Error> {
+        Self::start(protocol, curve, password, random, Some(chip_key))
+    }
+
+    fn start(
+        protocol: &[u8],
+        curve: PaceCurve,
+        password: &PacePassword<'_>,
+        random: PaceCardRandomness,
+        chip_key: Option<&[u8]>,
+    ) -> Result<Self, Error> {
+        let (cipher, cam) = ecdh_aes_protocol(protocol).ok_or(Error::UnsupportedProtocol)?;
+        if cam != chip_key.is_some() {
+            return Err(Error::UnsupportedProtocol);
+        }
         let len = curve.field_len();
-        for key in [random.sk_map.as_bytes(), random.sk_eph.as_bytes()] {
+        let keys = [random.sk_map.as_bytes(), random.sk_eph.as_bytes()];
+        for key in keys.into_iter().chain(chip_key) {
             if key.len() != len || !curve.is_valid_private_key_bytes(key) {
                 return Err(Error::KeyLength { len });
             }
         }
+        let cam = chip_key.map(PrivateKey::from_slice).transpose()?;
         let mut oid = [0u8; MAX_OID];
         oid.get_mut(..protocol.len())
             .ok_or(Error::UnsupportedProtocol)?
@@ -246,6 +336,7 @@ impl PaceCard {
             pk_ic: GroupElement::EMPTY,
             ks_enc: None,
             ks_mac: None,
+            cam,
         })
     }
 
@@ -319,6 +410,7 @@ impl PaceCard {
         self.generator.zeroize();
         self.ks_enc = None;
         self.ks_mac = None;
+        self.cam = None;
     }
 
     fn step_once(&mut self, command: &[u8], out: &mut [u8]) -> Result<usize, Error> {
@@ -370,6 +462,9 @@ impl PaceCard {
         let g = domain.map_generic(&self.random.nonce, h.as_bytes());
         h.zeroize();
         self.generator = g?;
+        if let Some(chip_key) = &self.cam {
+            self.cam = Some(cam_data(self.curve, chip_key.as_bytes(), sk_map)?);
+        }
         self.random.sk_map = PrivateKey::from_slice(&[])?;
         self.random.nonce.zeroize();
         let n = dynamic_template(0x82, pk_map_ic.as_bytes(), out)?;
@@ -401,7 +496,7 @@ impl PaceCard {
     }
 
     /// Step 4: checks `7C { 85 T_IFD }` (T_IFD over PK_IC, constant time) → `7C { 86 T_IC }`
-    /// (T_IC over PK_IFD).
+    /// (T_IC over PK_IFD); for CAM `7C { 86 T_IC, 8A A_IC }`.
     fn tokens(&mut self, data: &[u8], out: &mut [u8]) -> Result<usize, Error> {
         let t_ifd = parse_dynamic_authentication_data(data, 0x85)?;
         let expected = self.token(&self.pk_ic)?;
@@ -409,9 +504,55 @@ impl PaceCard {
             return Err(Error::AuthenticationFailed);
         }
         let t_ic = self.token(&self.pk_ifd)?;
-        let n = dynamic_template(0x86, &t_ic, out)?;
+        let n = match self.cam.take() {
+            None => dynamic_template(0x86, &t_ic, out)?,
+            Some(ca_ic) => self.cam_answer(&t_ic, &ca_ic, out)?,
+        };
         self.step = Step::Done;
         Ok(n)
+    }
+
+    /// `7C { 86 T_IC, 8A A_IC }` with A_IC = E(KS_enc, CA_IC): AES-CBC, IV = E(KS_enc,
+    /// `FF…FF`), padding method 2 (ICAO 9303-11 §4.4.3.5.2; the rule
+    /// [`PaceHost::finish_cam`](crate::pace::PaceHost::finish_cam) decrypts with, checked
+    /// against a German identity card in `tests/real_chip_pace_cam.rs`).
+    fn cam_answer(
+        &self,
+        t_ic: &[u8; 8],
+        ca_ic: &PrivateKey,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let enc = self.ks_enc.as_ref().ok_or(Error::WrongState)?;
+        let ca = ca_ic.as_bytes();
+        let mut a_ic = [0u8; MAX_CAM_DATA];
+        a_ic.get_mut(..ca.len())
+            .ok_or(Error::KeyLength { len: ca.len() })?
+            .copy_from_slice(ca);
+        let result = (|| {
+            let len = crate::padding::pad(&mut a_ic, ca.len(), 16)?;
+            let key = AesKey::new(enc.as_bytes())?;
+            let mut iv = [0xFFu8; 16];
+            key.encrypt_block(&mut iv)?;
+            let data = a_ic
+                .get_mut(..len)
+                .ok_or(Error::BufferTooSmall { needed: len })?;
+            key.encrypt_cbc(&iv, data)?;
+            // 7C L { 86 08 T_IC, 8A L A_IC }: short lengths (len ≤ 80).
+            let total = 4 + t_ic.len() + 2 + len;
+            let answer = out
+                .get_mut(..total)
+                .ok_or(Error::BufferTooSmall { needed: total })?;
+            let (head, rest) = answer.split_at_mut(4);
+            head.copy_from_slice(&[0x7C, (total - 2) as u8, 0x86, t_ic.len() as u8]);
+            let (token, rest) = rest.split_at_mut(t_ic.len());
+            token.copy_from_slice(t_ic);
+            let (tag, body) = rest.split_at_mut(2);
+            tag.copy_from_slice(&[0x8A, len as u8]);
+            body.copy_from_slice(data);
+            Ok(total)
+        })();
+        a_ic.zeroize();
+        result
     }
 
     /// T = the first 8 bytes of AES-CMAC(KS_mac, `7F49 { 06 OID, 86 point }`) (§4.4.3.4).
@@ -874,6 +1015,120 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// PACE-CAM, [`PaceHost`] against [`PaceCard`] on every curve: the card's chip
+    /// authentication data decrypts on the host, the proof holds for the chip's static
+    /// public key and not for another key, and both sessions talk.
+    #[test]
+    fn host_and_card_run_cam() {
+        let can = b"123456";
+        let pw = PacePassword::Can(can);
+        let curves = [
+            PaceCurve::NistP256,
+            PaceCurve::BrainpoolP256r1,
+            PaceCurve::NistP384,
+            PaceCurve::BrainpoolP384r1,
+            PaceCurve::NistP521,
+        ];
+        // id-PACE-ECDH-CAM-AES-CBC-CMAC-128, -192, -256.
+        let oids = [
+            "04007F00070202040602",
+            "04007F00070202040603",
+            "04007F00070202040604",
+        ];
+        for (i, curve) in curves.iter().enumerate() {
+            let oid = hex(oids[i % 3]);
+            assert!(PaceCard::is_cam(&oid) && PaceCard::supports(&oid, *curve));
+            let key = |b: u8| {
+                let mut k = std::vec![b; curve.field_len()];
+                k[0] = 1;
+                k
+            };
+            let chip_static = key(0x5C + i as u8);
+            let pk_static = curve.mul_any(&chip_static, None).unwrap();
+            let mut host =
+                PaceHost::with_domain(&oid, PaceDomain::Ec(*curve), &pw, &key(0x11), &key(0x22))
+                    .unwrap();
+            let random =
+                PaceCardRandomness::new([0x3C; 16], &key(0x33), &key(0x44 + i as u8)).unwrap();
+            let mut card = PaceCard::new_cam(&oid, *curve, &pw, random, &chip_static).unwrap();
+            host.check_mse_set_at(&[0x90, 0x00]).unwrap();
+            let mut out = [0u8; 160];
+            let mut cmd = [0u8; 200];
+            let mut answer = |card: &mut PaceCard, c: &[u8]| {
+                let n = card.general_authenticate(c, &mut out).unwrap();
+                let mut a = out[..n].to_vec();
+                a.extend_from_slice(&[0x90, 0x00]);
+                a
+            };
+            let a = answer(&mut card, host.nonce_command());
+            host.process_nonce(&a).unwrap();
+            let n = host.map_command(&mut cmd).unwrap();
+            let a = answer(&mut card, &cmd[..n]);
+            host.process_map(&a).unwrap();
+            let n = host.key_agreement_command(&mut cmd).unwrap();
+            let a = answer(&mut card, &cmd[..n]);
+            host.process_key_agreement(&a).unwrap();
+            let n = host.mutual_authentication_command(&mut cmd).unwrap();
+            let a = answer(&mut card, &cmd[..n]);
+            // 7C { 86 08 T_IC, 8A A_IC }: the scalar padded to whole blocks.
+            let padded = (curve.field_len() / 16 + 1) * 16;
+            assert_eq!(a.len(), 2 + 10 + 2 + padded + 2);
+            assert_eq!(a[12..14], [0x8A, padded as u8]);
+            let (session, proof) = host.finish_cam(&a).unwrap();
+            assert_eq!(proof.verify(*curve, pk_static.as_bytes()), Ok(()));
+            let other = curve.mul_any(&key(0x77), None).unwrap();
+            assert_eq!(
+                proof.verify(*curve, other.as_bytes()),
+                Err(Error::AuthenticationFailed)
+            );
+            let PaceSession::Aes(mut host_sm) = session else {
+                panic!("AES expected")
+            };
+            let mut card_sm = card.into_session().unwrap();
+            let mut wrapped = [0u8; 64];
+            let n = host_sm
+                .wrap_command(&[0x00, 0xB0, 0x00, 0x00, 0x04], &mut wrapped)
+                .unwrap();
+            let mut plain = [0u8; 64];
+            let p = card_sm.unwrap_command(&wrapped[..n], &mut plain).unwrap();
+            assert_eq!(&plain[..p], &[0x00, 0xB0, 0x00, 0x00, 0x04]);
+        }
+    }
+
+    /// CAM needs the static key and GM refuses one; a static key that is zero, not below the
+    /// order or of the wrong length is refused; CAM with 3DES is not run.
+    #[test]
+    fn cam_needs_a_valid_static_key() {
+        let pw = PacePassword::Can(b"123456");
+        let cam = hex("04007F00070202040602");
+        let random = || PaceCardRandomness::new([1; 16], &[1; 32], &[2; 32]).unwrap();
+        let curve = PaceCurve::NistP256;
+        assert!(!PaceCard::is_cam(ID_PACE_ECDH_GM_AES_CBC_CMAC_128));
+        assert_eq!(
+            PaceCard::new(&cam, curve, &pw, random()).unwrap_err(),
+            Error::UnsupportedProtocol
+        );
+        assert_eq!(
+            PaceCard::new_cam(
+                ID_PACE_ECDH_GM_AES_CBC_CMAC_128,
+                curve,
+                &pw,
+                random(),
+                &[3; 32]
+            )
+            .unwrap_err(),
+            Error::UnsupportedProtocol
+        );
+        for bad in [&[0u8; 32][..], &[0xFF; 32], &[3; 31], &[3; 33]] {
+            assert_eq!(
+                PaceCard::new_cam(&cam, curve, &pw, random(), bad).unwrap_err(),
+                Error::KeyLength { len: 32 }
+            );
+        }
+        // id-PACE-ECDH-CAM-3DES is not run.
+        assert!(!PaceCard::supports(&hex("04007F00070202040601"), curve));
     }
 
     /// A wrong password (a CAN off by one digit) ends in the card refusing the terminal's
