@@ -53,6 +53,8 @@ const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.
 const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const LDS_SECURITY_OBJECT: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.23.136.1.1.1");
 const CSCA_MASTER_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.23.136.1.1.2");
+/// id-SecurityObject (BSI TR-03110-3 §A.1.2.2), EF.CardSecurity's eContentType.
+const SECURITY_OBJECT: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.4.0.127.0.7.3.2.1");
 const SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 const CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
 const MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
@@ -255,6 +257,17 @@ impl TestPki {
             .map_err(der)
     }
 
+    /// EF.CardSecurity (BSI TR-03110-3 §A.1.2.2, ICAO Doc 9303-11 §9.2.2): `security_infos`
+    /// (a DER `SecurityInfos` set) as the eContent of type id-SecurityObject in CMS
+    /// SignedData v3, signed like EF.SOD by the test document signer. A bare `ContentInfo`
+    /// (no application tag).
+    ///
+    /// # Errors
+    /// [`Error::Certificate`] if a structure does not encode.
+    pub fn build_card_security(&self, security_infos: &[u8]) -> Result<Vec<u8>, Error> {
+        self.signed_data(SECURITY_OBJECT, security_infos.to_vec())
+    }
+
     /// ContentInfo { SignedData v3 } over `econtent` of type `content_type`, with the DS
     /// certificate and one signer info (issuer and serial number; contentType and
     /// messageDigest signed attributes; ecdsa-with-SHA256), as RFC 5652 §5 describes.
@@ -352,6 +365,15 @@ impl TestPki {
 /// As [`TestPki::from_seed`] and [`TestPki::build_sod`].
 pub fn build_sod(seed: &Seed, dgs: &[(u8, &[u8])]) -> Result<Vec<u8>, Error> {
     TestPki::from_seed(seed)?.build_sod(dgs)
+}
+
+/// EF.CardSecurity over `security_infos` signed by the test document signer of `seed` (see
+/// [`TestPki::build_card_security`]).
+///
+/// # Errors
+/// As [`TestPki::from_seed`] and [`TestPki::build_card_security`].
+pub fn build_card_security(seed: &Seed, security_infos: &[u8]) -> Result<Vec<u8>, Error> {
+    TestPki::from_seed(seed)?.build_card_security(security_infos)
 }
 
 /// The test CSCA certificate of `seed` (DER), the trust anchor for the card's EF.SOD.

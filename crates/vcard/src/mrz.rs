@@ -258,12 +258,47 @@ fn der(tag: u8, value: &[u8]) -> Vec<u8> {
 /// version 2, for `protocol` (an `id-PACE-*` OID's content octets) on the standardized domain
 /// parameters `parameter_id` (12 = NIST P-256).
 pub fn ef_card_access(protocol: &[u8], parameter_id: u8) -> Vec<u8> {
-    let info = sequence(&[
+    der(0x31, &pace_info(protocol, parameter_id))
+}
+
+/// A `PACEInfo` (ICAO Doc 9303-11 §9.2.1), version 2, for `protocol` on the standardized
+/// domain parameters `parameter_id`.
+pub fn pace_info(protocol: &[u8], parameter_id: u8) -> Vec<u8> {
+    sequence(&[
         &der(0x06, protocol),
         &der(0x02, &[2]),
         &der(0x02, &[parameter_id]),
-    ]);
-    der(0x31, &info)
+    ])
+}
+
+/// EF.CardAccess offering PACE-GM and PACE-CAM (ICAO Doc 9303-11 §9.2.1, §4.4.3.3.3): a
+/// `SecurityInfos` with a `PACEInfo` for `gm` and one for `cam` (an
+/// `id-PACE-ECDH-CAM-*` OID), both on `parameter_id`. The chip's static key is not here but
+/// in EF.CardSecurity ([`card_security_infos`]).
+pub fn ef_card_access_cam(gm: &[u8], cam: &[u8], parameter_id: u8) -> Vec<u8> {
+    der(
+        0x31,
+        &[pace_info(gm, parameter_id), pace_info(cam, parameter_id)].concat(),
+    )
+}
+
+/// EF.CardSecurity's `SecurityInfos` (ICAO Doc 9303-11 §9.2.2, BSI TR-03110-3 §A.1.2.2): the
+/// `PACEInfo`s of [`ef_card_access_cam`] and the chip's static key as a
+/// `ChipAuthenticationPublicKeyInfo` (`id-PK-ECDH`, `ca_spki` a DER SubjectPublicKeyInfo)
+/// whose `keyId` is `parameter_id`: for PACE-CAM the `PACEInfo`'s parameterId names the key
+/// (§9.2.1).
+pub fn card_security_infos(gm: &[u8], cam: &[u8], parameter_id: u8, ca_spki: &[u8]) -> Vec<u8> {
+    let pk_ecdh = [cardwire_sm::security_infos::ID_PK, &[0x02]].concat();
+    let pk = sequence(&[&der(0x06, &pk_ecdh), ca_spki, &der(0x02, &[parameter_id])]);
+    der(
+        0x31,
+        &[
+            pace_info(gm, parameter_id),
+            pace_info(cam, parameter_id),
+            pk,
+        ]
+        .concat(),
+    )
 }
 
 /// DG14 (tag `6E`, ICAO Doc 9303-10 §4.7.14; 9303-11 §9.2.5, §9.2.6, §9.2.7): a

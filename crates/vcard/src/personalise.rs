@@ -4,7 +4,8 @@
 //! MF 3F00
 //! ├── EF.DIR   2F00  records, SFI 1E   application templates (ISO/IEC 7816-4 §8.2.1.1)
 //! ├── EF.ATR   2F01  transparent        card capabilities and extended length info
-//! ├── EF.CardAccess 011C SFI 1C  PACEInfo: PACE-GM ECDH, AES-128, P-256   read: always
+//! ├── EF.CardAccess 011C SFI 1C  PACEInfos: PACE-GM and PACE-CAM ECDH, AES-128, P-256   read: always
+//! ├── EF.CardSecurity 011D SFI 1D  signed SecurityInfos with the chip's static key   read: secure messaging
 //! ├── DF 5000  cardholder data (no AID: selected by FID or path; PIV is the identity application)
 //! │   ├── 5001 SFI 01  cardholder name (UTF-8)              read: always
 //! │   ├── 5002 SFI 02  unique user ID (12 ASCII digits)     read: always
@@ -79,6 +80,43 @@ pub const EF_DG14: Fid = Fid(0x010E);
 pub const EF_DG15: Fid = Fid(0x010F);
 /// EF.SOD (document security object).
 pub const EF_SOD: Fid = Fid(0x011D);
+/// EF.CardSecurity, under the MF (ICAO Doc 9303-10 §3.11.4; the same FID as EF.SOD, in
+/// another DF): the signed `SecurityInfos` with the chip's static key for PACE-CAM.
+pub const EF_CARD_SECURITY: Fid = Fid(0x011D);
+/// `id-PACE-ECDH-GM-AES-CBC-CMAC-128`, the Generic Mapping the card offers.
+pub const PACE_GM_PROTOCOL: &[u8] = cardwire_sm::security_infos::ID_PACE_ECDH_GM_AES_CBC_CMAC_128;
+/// `id-PACE-ECDH-CAM-AES-CBC-CMAC-128` (0.4.0.127.0.7.2.2.4.6.2, ICAO Doc 9303-11 §9.2.1,
+/// BSI TR-03110-3 §A.1.1.1), the Chip Authentication Mapping the card offers too.
+pub const PACE_CAM_PROTOCOL: &[u8] = &[0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, 0x06, 0x02];
+/// The standardized domain parameters of both (NIST P-256), and the `keyId` of the chip's
+/// static key in EF.CardSecurity (ICAO Doc 9303-11 §9.2.1).
+pub const PACE_PARAMETER_ID: u8 = 12;
+
+/// EF.CardAccess offering PACE-CAM and PACE-GM (`cam`) or PACE-GM only.
+pub fn card_access(cam: bool) -> Vec<u8> {
+    if cam {
+        crate::mrz::ef_card_access_cam(PACE_GM_PROTOCOL, PACE_CAM_PROTOCOL, PACE_PARAMETER_ID)
+    } else {
+        crate::mrz::ef_card_access(PACE_GM_PROTOCOL, PACE_PARAMETER_ID)
+    }
+}
+
+/// EF.CardSecurity: the `SecurityInfos` of [`crate::mrz::card_security_infos`] with the
+/// Chip Authentication key (DG14's, also PACE-CAM's static key), signed by the seed's test
+/// document signer ([`crate::emrtd_pki::build_card_security`]). Empty only if a key or the
+/// test PKI cannot be built, which does not happen with a valid seed.
+pub fn card_security(seed: &Seed) -> Vec<u8> {
+    let Ok(key) = chip_authentication_key(seed) else {
+        return Vec::new();
+    };
+    let infos = crate::mrz::card_security_infos(
+        PACE_GM_PROTOCOL,
+        PACE_CAM_PROTOCOL,
+        PACE_PARAMETER_ID,
+        &spki(&key),
+    );
+    crate::emrtd_pki::build_card_security(seed, &infos).unwrap_or_default()
+}
 /// The width and height of DG2's face image.
 pub const FACE_SIZE: (u16, u16) = (96, 128);
 
@@ -297,10 +335,14 @@ pub fn file_system(identity: &Identity, seed: &Seed, mrz: &Mrz) -> FileSystem {
         EF_CARD_ACCESS,
         Some(0x1C),
         Access::PUBLIC,
-        crate::mrz::ef_card_access(
-            cardwire_sm::security_infos::ID_PACE_ECDH_GM_AES_CBC_CMAC_128,
-            12,
-        ),
+        card_access(true),
+    );
+    fs.add_transparent(
+        mf,
+        EF_CARD_SECURITY,
+        Some(0x1D),
+        Access::SM_READ_ONLY,
+        card_security(seed),
     );
     if let Some(id) = fs.add_df(mf, DF_IDENTITY, None) {
         let public = Access::PUBLIC;

@@ -251,3 +251,118 @@ fn the_bac_setting_survives_a_state_file() {
     assert!(card.bac_refused());
     assert_eq!(card.can(), can(&Seed::DEFAULT));
 }
+
+/// Reads EF.CardSecurity (FID 011D in the MF) over the session PACE opened there.
+fn card_security(card: &mut Secure) -> Vec<u8> {
+    read_file(card, 0x011D)
+}
+
+#[test]
+fn pace_cam_is_offered_and_the_chip_proves_the_card_security_key() {
+    use cardwire_sm::chip_auth::ChipPublicKey;
+    use cardwire_sm::pace_driver::{choose_pace_any, establish_pace_any};
+    use cardwire_sm::passive::{CardSecurity, TrustList};
+    use cardwire_sm::security_infos::PaceMapping;
+
+    let vc = fresh(true);
+    assert!(vc.pace_cam_offered());
+    let can = vc.can();
+    let mut plain = Card::open(InProcess::new(vc)).unwrap();
+    let bytes = card_access(&mut plain);
+    let infos = SecurityInfos::parse(&bytes).unwrap();
+    assert_eq!(infos.pace_infos().count(), 2);
+    // GM stays offered (and first for a terminal without CAM); a CAM terminal picks CAM.
+    let (gm, _) = choose_pace(&infos).unwrap();
+    assert_eq!(gm.mapping(), Some(PaceMapping::EcdhGeneric));
+    let (info, domain) = choose_pace_any(&infos).unwrap();
+    assert_eq!(info.mapping(), Some(PaceMapping::EcdhChipAuthentication));
+    let key_id = info.parameter_id().unwrap().0;
+    assert_eq!(key_id, 12);
+    let outcome = establish_pace_any(
+        &mut plain,
+        info.protocol(),
+        domain,
+        &PacePassword::Can(can.as_bytes()),
+        &mut getrandom::SysRng,
+    )
+    .unwrap();
+    let proof = outcome.cam.expect("a CAM run gives a proof");
+    let PaceSession::Aes(sm) = outcome.session else {
+        panic!("AES")
+    };
+    let mut card = secure_card(plain, sm);
+    // EF.CardSecurity in the MF, signed by the test document signer under the test CSCA.
+    let file = card_security(&mut card);
+    let cs = CardSecurity::parse(&file).unwrap();
+    cs.verify_signature().unwrap();
+    let mut trust = TrustList::new();
+    trust
+        .push_der(&cardwire_vcard::emrtd_pki::csca_cert(&Seed::DEFAULT).unwrap())
+        .unwrap();
+    trust
+        .verify_document_signer(
+            cs.document_signer().unwrap(),
+            core::time::Duration::from_secs(1_767_225_600),
+        )
+        .unwrap();
+    let signed = cs.security_infos();
+    let pk = signed
+        .chip_authentication_public_keys()
+        .find(|k| k.key_id() == Some(key_id))
+        .unwrap();
+    let chip_key = ChipPublicKey::from_spki(pk.subject_public_key_info()).unwrap();
+    proof.verify_key(&chip_key).unwrap();
+    // Another static key (the Active Authentication key of DG15) does not match the proof.
+    let other = cardwire_vcard::personalise::active_authentication_key(&Seed::DEFAULT).unwrap();
+    let other = p256::PublicKey::from(other.verifying_key()).to_sec1_bytes();
+    let other = ChipPublicKey::new(domain, &other).unwrap();
+    assert_eq!(proof.verify_key(&other), Err(Error::AuthenticationFailed));
+    // The eMRTD application is selected under the same session; its EF.SOD (also 011D) is
+    // another file.
+    select_emrtd(&mut card);
+    let sod = read_file(&mut card, 0x011D);
+    assert_ne!(sod, file);
+    assert!(LdsSecurityObject::parse(&sod).is_ok());
+}
+
+#[test]
+fn ef_card_security_is_not_readable_without_secure_messaging() {
+    let mut plain = Card::open(InProcess::new(fresh(false))).unwrap();
+    let mut buf = [0u8; 64];
+    // READ BINARY with SFI 1D in the MF, plain.
+    let cmd = CommandRepr::new(Cla::INTERINDUSTRY, Ins::READ_BINARY, 0x9D, 0x00).with_ne(16);
+    let sw = plain.transmit(&cmd, &mut buf).unwrap().sw();
+    assert_eq!(sw, StatusWord::SECURITY_STATUS_NOT_SATISFIED);
+}
+
+#[test]
+fn a_gm_only_card_refuses_cam() {
+    let mut vc = fresh(false);
+    vc.set_pace_cam(false).unwrap();
+    assert!(!vc.pace_cam_offered());
+    let can = vc.can();
+    let mut plain = Card::open(InProcess::new(vc)).unwrap();
+    let bytes = card_access(&mut plain);
+    let infos = SecurityInfos::parse(&bytes).unwrap();
+    assert_eq!(infos.pace_infos().count(), 1);
+    let (info, _) = cardwire_sm::pace_driver::choose_pace_any(&infos).unwrap();
+    assert_eq!(
+        info.mapping(),
+        Some(cardwire_sm::security_infos::PaceMapping::EcdhGeneric)
+    );
+    // MSE:Set AT for id-PACE-ECDH-CAM-AES-CBC-CMAC-128 is refused.
+    let data = [
+        &[0x80, 0x0A][..],
+        cardwire_vcard::personalise::PACE_CAM_PROTOCOL,
+        &[0x83, 0x01, 0x02],
+    ]
+    .concat();
+    let mse = CommandRepr::new(Cla::INTERINDUSTRY, Ins(0x22), 0xC1, 0xA4).with_data(&data);
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        plain.transmit(&mse, &mut buf).unwrap().sw(),
+        StatusWord::INCORRECT_DATA
+    );
+    // GM still runs.
+    assert!(pace(&mut plain, &PacePassword::Can(can.as_bytes())).is_ok());
+}

@@ -5,7 +5,9 @@
 //! INTERNAL AUTHENTICATE, ECDSA P-256 over SHA-256) and the BAC refusal of a card made without
 //! BAC (`6982`, as newer documents answer).
 //!
-//! PACE runs with the MF or the eMRTD application selected; a PACE session opened at the MF
+//! PACE runs with the Generic Mapping or, when EF.CardAccess offers it (the default), the
+//! Chip Authentication Mapping (§4.4.3.3.3), whose static key is the Chip Authentication key
+//! of DG14 and EF.CardSecurity. PACE runs with the MF or the eMRTD application selected; a PACE session opened at the MF
 //! survives the protected SELECT of the eMRTD application (§4.4: the application is selected
 //! after PACE). Passwords: the MRZ (reference 1) and the card access number (reference 2,
 //! [`personalise::can`]).
@@ -26,8 +28,10 @@ use super::command::{Arrival, Cmd, Reply};
 use super::session::{Protection, Session};
 use super::virtual_card::VirtualCard;
 
-/// The PACE protocol the card offers in EF.CardAccess and accepts.
-const PACE_PROTOCOL: &[u8] = cardwire_sm::security_infos::ID_PACE_ECDH_GM_AES_CBC_CMAC_128;
+/// The PACE-GM protocol the card offers in EF.CardAccess and accepts.
+const PACE_PROTOCOL: &[u8] = personalise::PACE_GM_PROTOCOL;
+/// The PACE-CAM protocol, accepted when EF.CardAccess offers it.
+const PACE_CAM_PROTOCOL: &[u8] = personalise::PACE_CAM_PROTOCOL;
 /// The card's PACE domain parameters (EF.CardAccess parameter ID 12).
 const PACE_CURVE: PaceCurve = PaceCurve::NistP256;
 /// `6982`: BAC refused on a card made without it.
@@ -77,6 +81,44 @@ impl VirtualCard {
         self.persist()
     }
 
+    /// Whether EF.CardAccess offers PACE-CAM (besides PACE-GM), as a fresh card does.
+    pub fn pace_cam_offered(&self) -> bool {
+        self.card_access().is_some_and(|bytes| {
+            cardwire_sm::security_infos::SecurityInfos::parse(bytes).is_ok_and(|infos| {
+                infos
+                    .pace_infos()
+                    .any(|p| p.protocol() == PACE_CAM_PROTOCOL)
+            })
+        })
+    }
+
+    fn card_access(&self) -> Option<&[u8]> {
+        let f = self
+            .fs
+            .child_by_fid(NodeId::MF, personalise::EF_CARD_ACCESS)?;
+        match &self.fs.node(f)?.body {
+            Body::Transparent(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Makes EF.CardAccess offer PACE-CAM and PACE-GM (`true`, a fresh card) or PACE-GM only
+    /// (`false`, as cards made before CAM), and saves that when the card has a state file.
+    /// MSE:Set AT for CAM is refused (`6A80`) while CAM is not offered.
+    ///
+    /// # Errors
+    /// `6581` (memory failure) when the card has a state file and it cannot be saved.
+    pub fn set_pace_cam(&mut self, offered: bool) -> Result<(), StatusWord> {
+        let f = self
+            .fs
+            .child_by_fid(NodeId::MF, personalise::EF_CARD_ACCESS);
+        if let Some(Body::Transparent(b)) = f.and_then(|f| self.fs.node_mut(f)).map(|n| &mut n.body)
+        {
+            *b = personalise::card_access(offered);
+        }
+        self.persist()
+    }
+
     /// The card access number of this card (a PACE password, reference 2).
     pub fn can(&self) -> String {
         personalise::can(&self.seed)
@@ -109,7 +151,8 @@ impl VirtualCard {
         let Ok(mse) = MseSetAt::parse(&cmd.data) else {
             return Reply::sw(StatusWord::INCORRECT_DATA);
         };
-        if mse.protocol != PACE_PROTOCOL
+        let cam = mse.protocol == PACE_CAM_PROTOCOL && self.pace_cam_offered();
+        if (mse.protocol != PACE_PROTOCOL && !cam)
             || mse
                 .parameter_id
                 .is_some_and(|p| p != ParameterId::NIST_P256)
@@ -123,20 +166,27 @@ impl VirtualCard {
         let mrz = &self.mrz;
         let info = MrzInfo::new(&mrz.document_number, &mrz.birth_date, &mrz.expiry_date);
         let can = self.can();
-        let engine = match mse.reference {
+        let password = match mse.reference {
             1 => {
-                let Ok(info) = info else {
+                let Ok(info) = &info else {
                     return Reply::sw(StatusWord::REFERENCE_DATA_NOT_USABLE);
                 };
-                PaceCard::new(PACE_PROTOCOL, PACE_CURVE, &PacePassword::Mrz(&info), random)
+                PacePassword::Mrz(info)
             }
-            2 => PaceCard::new(
-                PACE_PROTOCOL,
-                PACE_CURVE,
-                &PacePassword::Can(can.as_bytes()),
-                random,
-            ),
+            2 => PacePassword::Can(can.as_bytes()),
             _ => return Reply::sw(StatusWord::INCORRECT_DATA),
+        };
+        let engine = if cam {
+            // The static key of CAM: DG14's Chip Authentication key (EF.CardSecurity's).
+            let Ok(key) = personalise::chip_authentication_key(&self.seed) else {
+                return Reply::sw(StatusWord::EXECUTION_ERROR);
+            };
+            let mut sk = key.to_bytes();
+            let engine = PaceCard::new_cam(mse.protocol, PACE_CURVE, &password, random, &sk);
+            sk.zeroize();
+            engine
+        } else {
+            PaceCard::new(PACE_PROTOCOL, PACE_CURVE, &password, random)
         };
         match engine {
             Ok(engine) => {
