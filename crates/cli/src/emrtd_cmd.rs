@@ -62,7 +62,8 @@ pub enum Sub {
 The built-in virtual card carries the ICAO 9303 specimen passport (Anna Maria Eriksson);
 the three MRZ values above are its document number, birth and expiry dates, and 721853 its
 card access number (CAN; `cardwire serve` prints the CAN of the card it serves).
-`--virtual-no-bac` makes it refuse BAC as newer documents do.
+`--virtual-no-bac` makes it refuse BAC as newer documents do; it offers PACE-CAM (with
+EF.CardSecurity) besides PACE-GM, and `--virtual-no-cam` makes it offer PACE-GM only.
 
 PACE runs with any mapping EF.CardAccess offers (Chip Authentication Mapping first, then
 Generic, then Integrated; ECDH or DH). After PACE-CAM, EF.CardSecurity is read and its
@@ -116,6 +117,10 @@ pub struct ReadArgs {
     /// do (kept in --state).
     #[arg(long = "virtual-no-bac", conflicts_with = "reader")]
     pub virtual_no_bac: bool,
+    /// Make the built-in virtual card offer PACE-GM only, no PACE-CAM, as documents issued
+    /// before CAM do (kept in --state).
+    #[arg(long = "virtual-no-cam", conflicts_with = "reader")]
+    pub virtual_no_cam: bool,
     /// Show every APDU as it crossed the wire (protected after access control).
     #[arg(long)]
     pub trace: bool,
@@ -1293,6 +1298,11 @@ fn read_virtual(a: &ReadArgs, job: &mut Job<'_>) -> Result<Result<Report, EmrtdE
     .map_err(|e| Failure::Failed(e.to_string()))?;
     if a.virtual_no_bac {
         card.set_bac_refused(true).map_err(|sw| {
+            Failure::Failed(format!("cannot save the virtual card's state ({sw})"))
+        })?;
+    }
+    if a.virtual_no_cam {
+        card.set_pace_cam(false).map_err(|sw| {
             Failure::Failed(format!("cannot save the virtual card's state ({sw})"))
         })?;
     }

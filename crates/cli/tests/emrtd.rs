@@ -38,6 +38,9 @@ fn reads_com_and_dg1_of_the_specimen() {
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let files = v["files"].as_array().unwrap();
+    // PACE-CAM (the card offers it) reads EF.CardSecurity from the MF first.
+    assert_eq!(files[0]["file"], "CardSecurity");
+    let files = &files[1..];
     assert_eq!(files[0]["file"], "COM");
     assert_eq!(files[0]["decoded"]["data_groups"][0], "DG1");
     assert_eq!(files[0]["decoded"]["lds_version"], "0107");
@@ -189,12 +192,13 @@ fn assert_all_checks_passed(v: &Value) {
 #[test]
 fn pace_with_the_can_reads_everything_and_checks_the_chip() {
     let can = can();
-    let out = cardwire(&["emrtd", "read", "--json", "--can", &can]);
+    let out = cardwire(&["emrtd", "read", "--json", "--can", &can, "--virtual-no-cam"]);
     let v = json_of(&out);
     assert_eq!(v["access_control"]["protocol"], "PACE");
     assert_eq!(v["access_control"]["password"], "CAN");
     assert_eq!(v["access_control"]["cipher"], "AES-128");
-    // The virtual card offers PACE-GM only: no CAM check, Chip Authentication with DG14 runs.
+    // The virtual card made to offer PACE-GM only: no CAM check, Chip Authentication with
+    // DG14 runs.
     assert_eq!(v["access_control"]["mapping"], "GM");
     assert_eq!(v["checks"]["pace_cam"]["result"], "not done");
     assert_all_checks_passed(&v);
@@ -227,7 +231,21 @@ fn pace_with_the_mrz_is_the_default_and_the_text_report_names_the_checks() {
         text.contains("PACE: authenticated with the MRZ, AES-128 secure messaging"),
         "{text}"
     );
-    assert!(text.contains("chip authentication: passed"), "{text}");
+    // The card offers PACE-CAM: the chip is authenticated by it, so Chip Authentication
+    // with DG14 is skipped.
+    assert!(
+        text.contains("(PACE-CAM, P-256)")
+            && text.contains(
+                "PACE-CAM: passed (chip authenticated by PACE-CAM: it proved it holds chip key 12 of EF.CardSecurity, signed by CN=cardwire TEST Document Signer"
+            ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "chip authentication: not done (skipped: the chip was authenticated by PACE-CAM"
+        ),
+        "{text}"
+    );
     assert!(text.contains("active authentication: passed"), "{text}");
     assert!(
         text.contains("passive authentication, DG1 hash: passed"),
@@ -285,10 +303,156 @@ fn trust_checks_the_document_signer_under_the_csca_and_refuses_a_foreign_one() {
         text.contains("EF.SOD signature: FAILED (signed by CN=cardwire TEST Document Signer"),
         "{text}"
     );
+    // EF.CardSecurity has the same signer: PACE-CAM fails with it.
+    assert!(text.contains("PACE-CAM: FAILED"), "{text}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("the document failed EF.SOD's signature"),
+        err.contains("the document failed PACE-CAM chip authentication, EF.SOD's signature"),
         "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A state file of the default card whose EF.CardSecurity (`3F00/011D`) `change` rewrote.
+fn card_with_card_security(state: &std::path::Path, change: impl FnOnce(&mut Vec<u8>)) {
+    use cardwire_vcard::state::FileData;
+    let card = cardwire_vcard::VirtualCard::open(state, &cardwire_vcard::Seed::DEFAULT).unwrap();
+    let mut st = card.to_state();
+    drop(card);
+    let file = st
+        .files
+        .iter_mut()
+        .find(|f| f.path == [0x3F00, 0x011D])
+        .unwrap();
+    let FileData::Transparent(bytes) = &mut file.data else {
+        panic!("EF.CardSecurity is transparent")
+    };
+    change(bytes);
+    let (store, _) = cardwire_vcard::StateFile::open(state).unwrap();
+    store.save(&st).unwrap();
+}
+
+#[test]
+fn pace_cam_proves_the_chip_and_trust_checks_card_security() {
+    let dir = tempfile_dir();
+    let own = dir.join("csca.pem");
+    let pem = cardwire_vcard::emrtd_pki::csca_pem(&cardwire_vcard::Seed::DEFAULT).unwrap();
+    std::fs::write(&own, pem).unwrap();
+    let can = can();
+    let v = json_of(&cardwire(&[
+        "emrtd",
+        "read",
+        "--json",
+        "--can",
+        &can,
+        "--trust",
+        own.to_str().unwrap(),
+    ]));
+    assert_eq!(v["access_control"]["mapping"], "CAM");
+    let cam = &v["checks"]["pace_cam"];
+    assert_eq!(cam["result"], "passed", "{cam}");
+    let detail = cam["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("chip key 12 of EF.CardSecurity")
+            && detail.contains("CN=cardwire TEST CSCA"),
+        "{detail}"
+    );
+    // The chip was authenticated by CAM; AA and passive authentication still run.
+    assert_eq!(v["checks"]["chip_authentication"]["result"], "not done");
+    assert_eq!(v["checks"]["active_authentication"]["result"], "passed");
+    assert_eq!(v["checks"]["sod_signature"]["result"], "passed");
+    // PACE-CAM's last step answers T_IC and the encrypted chip authentication data (8A).
+    let apdus = v["apdus"].as_array().unwrap();
+    let last_step = apdus
+        .iter()
+        .find(|a| {
+            a["command"]
+                .as_str()
+                .unwrap()
+                .starts_with("008600000C7C0A85")
+        })
+        .unwrap();
+    let response = last_step["response"].as_str().unwrap();
+    assert!(response.starts_with("7C3C8608"), "{response}");
+    assert_eq!(&response[24..28], "8A30", "{response}");
+    let text = success(&cardwire(&["emrtd", "read", "--can", &can, "DG1"]));
+    assert!(text.contains("PACE-CAM: passed"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_tampered_card_security_fails_pace_cam() {
+    let dir = tempfile_dir();
+    let state = dir.join("card.state");
+    // One byte of the chip's static key in the signed SecurityInfos changed.
+    let key = cardwire_vcard::personalise::chip_authentication_key(&cardwire_vcard::Seed::DEFAULT)
+        .unwrap();
+    let point = key.verifying_key().to_sec1_point(false);
+    card_with_card_security(&state, |b| {
+        let at = b
+            .windows(65)
+            .position(|w| w == point.as_bytes())
+            .expect("the chip key is in EF.CardSecurity");
+        b[at + 40] ^= 0x01;
+    });
+    let can = can();
+    let args = [
+        "emrtd",
+        "read",
+        "--can",
+        &can,
+        "--state",
+        state.to_str().unwrap(),
+    ];
+    let out = cardwire(&args);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("PACE-CAM: FAILED"), "{text}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("PACE-CAM"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_card_security_with_another_chip_key_fails_pace_cam() {
+    use p256::pkcs8::EncodePublicKey;
+    let dir = tempfile_dir();
+    let state = dir.join("card.state");
+    // Signed by the genuine document signer, but the static key is another one (the Active
+    // Authentication key): the chip's proof does not match it, as for a cloned
+    // EF.CardSecurity.
+    let seed = cardwire_vcard::Seed::DEFAULT;
+    let other = cardwire_vcard::personalise::active_authentication_key(&seed).unwrap();
+    let spki = other.verifying_key().to_public_key_der().unwrap();
+    let infos = cardwire_vcard::mrz::card_security_infos(
+        cardwire_vcard::personalise::PACE_GM_PROTOCOL,
+        cardwire_vcard::personalise::PACE_CAM_PROTOCOL,
+        cardwire_vcard::personalise::PACE_PARAMETER_ID,
+        spki.as_bytes(),
+    );
+    let forged = cardwire_vcard::emrtd_pki::build_card_security(&seed, &infos).unwrap();
+    card_with_card_security(&state, |b| *b = forged);
+    let can = can();
+    let args = [
+        "emrtd",
+        "read",
+        "--json",
+        "--can",
+        &can,
+        "--state",
+        state.to_str().unwrap(),
+    ];
+    let out = cardwire(&args);
+    assert!(!out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cam = &v["checks"]["pace_cam"];
+    assert_eq!(cam["result"], "failed", "{cam}");
+    assert!(
+        cam["detail"]
+            .as_str()
+            .unwrap()
+            .contains("does not match chip key 12"),
+        "{cam}"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
