@@ -46,7 +46,7 @@ CARDWIRE_MANAGEMENT_KEY=010203040506070801020304050607080102030405060708 \
   >"$work/journey.log" 2>&1 || { cat "$work/journey.log"; fail "journey through pcscd"; }
 grep -c ' ok ' "$work/journey.log" | grep -qx 8 || { cat "$work/journey.log"; fail "not all 8 stages ok"; }
 
-echo "--- cardwire emrtd read --reader: PACE with the printed CAN, CA, AA, EF.SOD under the exported test CSCA"
+echo "--- cardwire emrtd read --reader: PACE-CAM with the printed CAN (EF.CardSecurity and EF.SOD under the exported test CSCA), AA"
 # OpenSSL, not cardwire, checks the exported CSCA is a well-formed certificate.
 openssl x509 -in "$work/csca.pem" -noout -subject | grep -q 'cardwire TEST CSCA' || fail "serve --export-csca wrote no CSCA"
 can=$(sed -n 's/.*eMRTD application [0-9A-F]*: CAN \([0-9]*\),.*/\1/p' "$work/serve.log")
@@ -54,7 +54,9 @@ can=$(sed -n 's/.*eMRTD application [0-9A-F]*: CAN \([0-9]*\),.*/\1/p' "$work/se
 "$cardwire" emrtd read --reader "$reader" --can "$can" --trust "$work/csca.pem" --out "$work/emrtd" \
   >"$work/emrtd.log" 2>&1 \
   || { cat "$work/emrtd.log"; fail "emrtd read through pcscd"; }
-for want in '^PACE: authenticated with the CAN' '^chip authentication: passed' \
+for want in '^PACE: authenticated with the CAN.*(PACE-CAM, P-256)' \
+  '^PACE-CAM: passed (chip authenticated by PACE-CAM: it proved it holds chip key 12 of EF.CardSecurity.* under the CSCA CN=cardwire TEST CSCA' \
+  '^chip authentication: not done (skipped: the chip was authenticated by PACE-CAM' \
   '^active authentication: passed' '^passive authentication, DG1 hash: passed' \
   '^passive authentication, DG2 hash: passed' \
   '^passive authentication, EF.SOD signature: passed (signed by CN=cardwire TEST Document Signer.* under the CSCA CN=cardwire TEST CSCA'; do

@@ -130,8 +130,11 @@ fn no_bac_prints_the_can_and_refuses_bac() {
         .unwrap();
     stream.write_all(&[0, 1, 1]).unwrap();
     message(&mut stream, &[0x04]);
-    // EF.CardAccess by SFI 1C in the MF: one PACEInfo for P-256 (parameter ID 12).
+    // EF.CardAccess by SFI 1C in the MF: PACEInfos for PACE-GM and PACE-CAM (the last),
+    // P-256 (parameter ID 12).
     let card_access = message(&mut stream, &[0x00, 0xB0, 0x9C, 0x00, 0x00]);
+    let cam = cardwire_vcard::personalise::PACE_CAM_PROTOCOL;
+    assert!(card_access.windows(cam.len()).any(|w| w == cam));
     assert_eq!(
         &card_access[card_access.len() - 5..],
         &[0x02, 0x01, 0x0C, 0x90, 0x00]

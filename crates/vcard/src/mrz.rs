@@ -492,6 +492,53 @@ mod tests {
         assert_eq!(Mrz::specimen().key_seed_info(), "L898902C3674081221204159");
     }
 
+    /// EF.CardAccess with GM and CAM, and EF.CardSecurity's SecurityInfos, read back by
+    /// cardwire-sm: the CAM PACEInfo's parameterId is the static key's keyId.
+    #[test]
+    fn cam_security_infos_parse_with_the_host_side() {
+        use cardwire_sm::security_infos::{
+            ID_PACE_ECDH_GM_AES_CBC_CMAC_128, PaceMapping, ParameterId, SecurityInfos,
+        };
+        let gm = ID_PACE_ECDH_GM_AES_CBC_CMAC_128;
+        // id-PACE-ECDH-CAM-AES-CBC-CMAC-128 (BSI TR-03110-3 §A.1.1.1).
+        let cam = [0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x04, 0x06, 0x02];
+        let ca = ef_card_access_cam(gm, &cam, 12);
+        assert_eq!(ca[..2], [0x31, 0x28]);
+        // The first PACEInfo is Appendix G.1's (parameter ID 12); the second differs in the
+        // mapping byte only.
+        assert_eq!(ca[2..22], ef_card_access(gm, 12)[2..]);
+        let infos = SecurityInfos::parse(&ca).unwrap();
+        let mappings: Vec<_> = infos.pace_infos().map(|p| p.mapping()).collect();
+        assert_eq!(
+            mappings,
+            [
+                Some(PaceMapping::EcdhGeneric),
+                Some(PaceMapping::EcdhChipAuthentication)
+            ]
+        );
+        // A P-256 SubjectPublicKeyInfo (RFC 5480): the default card's chip key.
+        let key = crate::personalise::chip_authentication_key(&crate::Seed::DEFAULT).unwrap();
+        let spki = {
+            use p256::pkcs8::EncodePublicKey;
+            key.verifying_key()
+                .to_public_key_der()
+                .unwrap()
+                .as_bytes()
+                .to_vec()
+        };
+        let cs = card_security_infos(gm, &cam, 12, &spki);
+        let infos = SecurityInfos::parse(&cs).unwrap();
+        assert_eq!(infos.pace_infos().count(), 2);
+        let pk = infos.chip_authentication_public_keys().next().unwrap();
+        assert_eq!(pk.key_id(), Some(12));
+        assert_eq!(pk.subject_public_key_info(), &spki[..]);
+        assert!(
+            infos
+                .pace_infos()
+                .all(|p| p.parameter_id() == Some(ParameterId::NIST_P256))
+        );
+    }
+
     #[test]
     fn emrtd_files_parse_with_the_host_side() {
         use cardwire_sm::security_infos::{ID_PACE_ECDH_GM_AES_CBC_CMAC_128, SecurityInfos};
