@@ -421,10 +421,26 @@ struct Job<'a> {
     files: &'a [(&'static str, u16)],
     force_pace: bool,
     force_bac: bool,
-    trust: Option<&'a Path>,
+    trust: Option<Trust<'a>>,
     rng: &'a mut OsRandom,
     policy: StatusPolicy,
     progress: bool,
+}
+
+/// `--trust` as given, loaded once for every check that needs it (EF.SOD's and
+/// EF.CardSecurity's signer); a load failure is reported by each of those checks.
+struct Trust<'a> {
+    path: &'a Path,
+    loaded: Result<(TrustList, Vec<String>), String>,
+}
+
+impl<'a> Trust<'a> {
+    fn load(path: &'a Path) -> Self {
+        Self {
+            path,
+            loaded: crate::emrtd_trust::load_trust(path).map_err(|e| e.to_string()),
+        }
+    }
 }
 
 fn randomness_or(
@@ -685,7 +701,7 @@ fn after_access<T: Transport, C: CipherSuite>(
                 report,
             ) {
                 Ok(file) => {
-                    let check = cam_check(&file.bytes, &cam, job.trust);
+                    let check = cam_check(&file.bytes, &cam, job.trust.as_ref());
                     report.files.push(file);
                     check
                 }
@@ -761,7 +777,7 @@ const CARD_SECURITY: (&str, u16) = ("CardSecurity", 0x011D);
 /// signer's signature verifies (with `--trust`, the signer is vouched for by a CSCA of the
 /// trust list, now), and the chip's proof holds for the static key whose keyId is the
 /// `PACEInfo`'s parameterId (the only key, when none carries that keyId).
-fn cam_check(card_security: &[u8], cam: &CamRun, trust: Option<&Path>) -> Check {
+fn cam_check(card_security: &[u8], cam: &CamRun, trust: Option<&Trust<'_>>) -> Check {
     let cs = match CardSecurity::parse(card_security) {
         Ok(cs) => cs,
         Err(e) => return Check::Failed(format!("EF.CardSecurity is not readable: {e}")),
@@ -777,7 +793,7 @@ fn cam_check(card_security: &[u8], cam: &CamRun, trust: Option<&Path>) -> Check 
     }
     let chain = match trust {
         None => "the CSCA chain was not checked (give --trust)".to_string(),
-        Some(path) => match card_security_chain(&cs, path) {
+        Some(trust) => match card_security_chain(&cs, trust) {
             Ok(csca) => format!("under the CSCA {csca}"),
             Err(why) => return Check::Failed(why),
         },
@@ -816,9 +832,8 @@ fn cam_check(card_security: &[u8], cam: &CamRun, trust: Option<&Path>) -> Check 
 }
 
 /// EF.CardSecurity's document signer under a CSCA of `--trust` (now); the CSCA's name.
-fn card_security_chain(cs: &CardSecurity, path: &Path) -> Result<String, String> {
-    let (list, _notes): (TrustList, _) =
-        crate::emrtd_trust::load_trust(path).map_err(|e| e.to_string())?;
+fn card_security_chain(cs: &CardSecurity, trust: &Trust<'_>) -> Result<String, String> {
+    let (list, _notes) = trust.loaded.as_ref().map_err(Clone::clone)?;
     let ds = cs
         .document_signer()
         .map_err(|e| format!("EF.CardSecurity: {e}"))?;
@@ -828,7 +843,7 @@ fn card_security_chain(cs: &CardSecurity, path: &Path) -> Result<String, String>
             format!(
                 "EF.CardSecurity is signed by {}, but no CSCA in {} vouches for it: {e}",
                 ds.tbs_certificate().subject(),
-                path.display()
+                trust.path.display()
             )
         })
 }
@@ -935,7 +950,7 @@ fn read_rest<T: Transport, C: CipherSuite>(
             .and_then(|f| aa_algorithm(&f.bytes));
         report.active_auth = active_authentication(&mut card, dg15, algorithm, job.rng)?;
     }
-    passive_authentication(job.trust, report);
+    passive_authentication(job.trust.as_ref(), report);
     Ok(())
 }
 
@@ -988,15 +1003,18 @@ fn active_authentication<T: Transport, C: CipherSuite>(
 /// EF.SOD's signature (ICAO Doc 9303-11 §5.1 steps 1-2): the document signer's signature
 /// over the security object, and — with `--trust` — the document signer certificate under a
 /// CSCA of the trust list, valid now. Without `--trust` the chain is reported as not checked.
-fn sod_signature_check(sod: &[u8], data_groups: &[(u8, &[u8])], trust: Option<&Path>) -> Check {
-    let (list, notes) = match trust {
-        Some(path) => match crate::emrtd_trust::load_trust(path) {
-            Ok(loaded) => loaded,
-            Err(e) => return Check::Failed(e.to_string()),
-        },
-        None => (TrustList::new(), Vec::new()),
+fn sod_signature_check(
+    sod: &[u8],
+    data_groups: &[(u8, &[u8])],
+    trust: Option<&Trust<'_>>,
+) -> Check {
+    let empty = (TrustList::new(), Vec::new());
+    let (list, notes) = match trust.map(|t| &t.loaded) {
+        Some(Ok(loaded)) => loaded,
+        Some(Err(e)) => return Check::Failed(e.clone()),
+        None => &empty,
     };
-    let report = match crate::emrtd_trust::passive_report(sod, data_groups, &list) {
+    let report = match crate::emrtd_trust::passive_report(sod, data_groups, list) {
         Ok(r) => r,
         Err(e) => return Check::Failed(e.to_string()),
     };
@@ -1009,7 +1027,11 @@ fn sod_signature_check(sod: &[u8], data_groups: &[(u8, &[u8])], trust: Option<&P
     } else {
         format!("; {}", notes.join("; "))
     };
-    match (&report.sod_signature, &report.document_signer, trust) {
+    match (
+        &report.sod_signature,
+        &report.document_signer,
+        trust.map(|t| t.path),
+    ) {
         (Err(e), ..) => Check::Failed(format!("the SOD's signature by {ds} does not verify: {e}")),
         (Ok(()), _, None) => Check::Passed(format!(
             "signed by {ds}; the CSCA chain was not checked (give --trust)"
@@ -1030,7 +1052,7 @@ fn sod_signature_check(sod: &[u8], data_groups: &[(u8, &[u8])], trust: Option<&P
 
 /// The hash half of Passive Authentication (ICAO 9303-11 §5.1 step 3) for every data group
 /// read, and the signature check's call site.
-fn passive_authentication(trust: Option<&Path>, report: &mut Report) {
+fn passive_authentication(trust: Option<&Trust<'_>>, report: &mut Report) {
     let Some(sod) = report.files.iter().find(|f| f.name == "SOD") else {
         report.hashes = report
             .files
@@ -1244,7 +1266,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         files: &files,
         force_pace: a.pace,
         force_bac: a.bac,
-        trust: a.trust.as_deref(),
+        trust: a.trust.as_deref().map(Trust::load),
         rng: &mut rng,
         policy: if a.allow_missing_sm_status {
             StatusPolicy::AllowMissingStatus
@@ -1581,7 +1603,11 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("csca.der");
         crate::emrtd_trust::export_csca(&Seed::DEFAULT, &path).unwrap();
-        let check = cam_check(german_card::CARD_SECURITY, &cam(Some(13)), Some(&path));
+        let check = cam_check(
+            german_card::CARD_SECURITY,
+            &cam(Some(13)),
+            Some(&Trust::load(&path)),
+        );
         assert!(
             matches!(&check, Check::Failed(d) if d.contains("no CSCA in")),
             "{check:?}"
