@@ -44,8 +44,8 @@ use cardwire_apdu::{Command, Ins, StatusWord};
 
 use crate::kdf::{COUNTER_ENC, COUNTER_MAC, KeyAlgorithm, SecretKey, derive_key};
 use crate::pace::{
-    PaceCurve, PacePassword, authentication_token, dynamic_template, dynamic_template_len,
-    parse_dynamic_authentication_data,
+    PaceCurve, PacePassword, Writer, authentication_token, dynamic_template, dynamic_template_len,
+    length_len, parse_dynamic_authentication_data, put_length,
 };
 use crate::pace_group::{GroupElement, PaceDomain, PrivateKey, private_scalar};
 use crate::primitives::AesKey;
@@ -538,17 +538,20 @@ impl PaceCard {
                 .ok_or(Error::BufferTooSmall { needed: len })?;
             key.encrypt_cbc(&iv, data)?;
             // 7C L { 86 08 T_IC, 8A L A_IC }: short lengths (len ≤ 80).
-            let total = 4 + t_ic.len() + 2 + len;
+            let inner = 1 + length_len(t_ic.len()) + t_ic.len() + 1 + length_len(len) + len;
+            let total = 1 + length_len(inner) + inner;
             let answer = out
                 .get_mut(..total)
                 .ok_or(Error::BufferTooSmall { needed: total })?;
-            let (head, rest) = answer.split_at_mut(4);
-            head.copy_from_slice(&[0x7C, (total - 2) as u8, 0x86, t_ic.len() as u8]);
-            let (token, rest) = rest.split_at_mut(t_ic.len());
-            token.copy_from_slice(t_ic);
-            let (tag, body) = rest.split_at_mut(2);
-            tag.copy_from_slice(&[0x8A, len as u8]);
-            body.copy_from_slice(data);
+            let mut w = Writer::new(answer);
+            w.put(&[0x7C]);
+            put_length(&mut w, inner);
+            w.put(&[0x86]);
+            put_length(&mut w, t_ic.len());
+            w.put(t_ic);
+            w.put(&[0x8A]);
+            put_length(&mut w, len);
+            w.put(data);
             Ok(total)
         })();
         a_ic.zeroize();
