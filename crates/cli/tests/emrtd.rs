@@ -165,6 +165,23 @@ fn json_of(out: &std::process::Output) -> Value {
     serde_json::from_str(&success(out)).unwrap()
 }
 
+/// `emrtd read --json --can CAN` of the default virtual card, trusting its own test CSCA
+/// (written to `dir/csca.pem`).
+fn read_json_under_own_csca(dir: &std::path::Path) -> Value {
+    let own = dir.join("csca.pem");
+    let pem = cardwire_vcard::emrtd_pki::csca_pem(&cardwire_vcard::Seed::DEFAULT).unwrap();
+    std::fs::write(&own, pem).unwrap();
+    json_of(&cardwire(&[
+        "emrtd",
+        "read",
+        "--json",
+        "--can",
+        &can(),
+        "--trust",
+        own.to_str().unwrap(),
+    ]))
+}
+
 fn assert_all_checks_passed(v: &Value) {
     let checks = &v["checks"];
     assert_eq!(
@@ -260,19 +277,8 @@ fn pace_with_the_mrz_is_the_default_and_the_text_report_names_the_checks() {
 #[test]
 fn trust_checks_the_document_signer_under_the_csca_and_refuses_a_foreign_one() {
     let dir = tempfile_dir();
-    let own = dir.join("csca.pem");
-    let pem = cardwire_vcard::emrtd_pki::csca_pem(&cardwire_vcard::Seed::DEFAULT).unwrap();
-    std::fs::write(&own, pem).unwrap();
     let can = can();
-    let v = json_of(&cardwire(&[
-        "emrtd",
-        "read",
-        "--json",
-        "--can",
-        &can,
-        "--trust",
-        own.to_str().unwrap(),
-    ]));
+    let v = read_json_under_own_csca(&dir);
     let sig = &v["checks"]["sod_signature"];
     assert_eq!(sig["result"], "passed", "{sig}");
     assert!(
@@ -335,19 +341,8 @@ fn card_with_card_security(state: &std::path::Path, change: impl FnOnce(&mut Vec
 #[test]
 fn pace_cam_proves_the_chip_and_trust_checks_card_security() {
     let dir = tempfile_dir();
-    let own = dir.join("csca.pem");
-    let pem = cardwire_vcard::emrtd_pki::csca_pem(&cardwire_vcard::Seed::DEFAULT).unwrap();
-    std::fs::write(&own, pem).unwrap();
     let can = can();
-    let v = json_of(&cardwire(&[
-        "emrtd",
-        "read",
-        "--json",
-        "--can",
-        &can,
-        "--trust",
-        own.to_str().unwrap(),
-    ]));
+    let v = read_json_under_own_csca(&dir);
     assert_eq!(v["access_control"]["mapping"], "CAM");
     let cam = &v["checks"]["pace_cam"];
     assert_eq!(cam["result"], "passed", "{cam}");
