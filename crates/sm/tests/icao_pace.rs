@@ -17,7 +17,7 @@ use cardwire_sm::pace_driver::{choose_pace, establish_pace, establish_pace_async
 use cardwire_sm::security_infos::SecurityInfos;
 use cardwire_sm::{Error, MrzInfo};
 use cardwire_transport::{AsyncSession, ErrorKind, Session};
-use common::{FailingRng, block_on, hex};
+use common::{FailingRng, Recorded, block_on, hex};
 
 /// EF.CardAccess of Appendix G.1.
 const CARD_ACCESS: &str = "31143012060A04007F0007020204020202010202010D";
@@ -114,33 +114,11 @@ impl AsyncSession for Scripted {
 }
 
 /// A "generator" that yields the appendix's two private keys, in order.
-struct AppendixKeys(Vec<u8>);
-
-impl AppendixKeys {
-    fn new() -> Self {
-        let mut v = hex(SK_MAP_IFD);
-        v.extend(hex(SK_IFD));
-        Self(v)
-    }
+fn appendix_keys() -> Recorded {
+    let mut v = hex(SK_MAP_IFD);
+    v.extend(hex(SK_IFD));
+    Recorded(v)
 }
-
-impl cardwire_sm::rand_core::TryRng for AppendixKeys {
-    type Error = core::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        unreachable!()
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        unreachable!()
-    }
-    fn try_fill_bytes(&mut self, out: &mut [u8]) -> Result<(), Self::Error> {
-        let rest = self.0.split_off(out.len());
-        out.copy_from_slice(&self.0);
-        self.0 = rest;
-        Ok(())
-    }
-}
-
-impl cardwire_sm::rand_core::TryCryptoRng for AppendixKeys {}
 
 fn mrz() -> MrzInfo {
     MrzInfo::new("T22000129", "640812", "101031").unwrap()
@@ -158,7 +136,7 @@ fn appendix_g1_over_a_session() {
         info.protocol(),
         curve,
         &PacePassword::Mrz(&mrz),
-        &mut AppendixKeys::new(),
+        &mut appendix_keys(),
     )
     .unwrap();
     assert_eq!(chip.sent, 5);
@@ -180,7 +158,7 @@ fn appendix_g1_over_an_async_session() {
         info.protocol(),
         curve,
         &PacePassword::Mrz(&mrz),
-        &mut AppendixKeys::new(),
+        &mut appendix_keys(),
     ));
     assert!(matches!(session, Ok(PaceSession::Aes(_))));
     assert_eq!(chip.sent, 5);
@@ -218,7 +196,7 @@ fn tampered_chip_token_is_refused() {
         info.protocol(),
         curve,
         &PacePassword::Mrz(&mrz),
-        &mut AppendixKeys::new(),
+        &mut appendix_keys(),
     );
     assert_eq!(r.err(), Some(Error::AuthenticationFailed));
 }
@@ -240,7 +218,7 @@ fn wrong_mrz_is_refused() {
         info.protocol(),
         curve,
         &PacePassword::Mrz(&other),
-        &mut AppendixKeys::new(),
+        &mut appendix_keys(),
     );
     assert_eq!(r.err(), Some(Error::AuthenticationFailed));
     assert_eq!(chip.sent, 5, "sent");

@@ -30,7 +30,7 @@ use cardwire_sm::primitives::AesKey;
 use cardwire_sm::security_infos::SecurityInfos;
 use cardwire_sm::{Error, MrzInfo};
 use cardwire_transport::{AsyncSession, ErrorKind, Session};
-use common::{TestRng, block_on, hex};
+use common::{Recorded, TestRng, block_on, hex};
 
 // Appendix G.2's values.
 const Z: &str = "854D8DF5 827FA685 2D1A4FA7 01CDDDCA";
@@ -130,27 +130,6 @@ impl Session for Scripted {
     }
 }
 
-/// A "generator" that yields the given bytes in order.
-struct Fixed(Vec<u8>);
-
-impl cardwire_sm::rand_core::TryRng for Fixed {
-    type Error = core::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        unreachable!()
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        unreachable!()
-    }
-    fn try_fill_bytes(&mut self, out: &mut [u8]) -> Result<(), Self::Error> {
-        let rest = self.0.split_off(out.len());
-        out.copy_from_slice(&self.0);
-        self.0 = rest;
-        Ok(())
-    }
-}
-
-impl cardwire_sm::rand_core::TryCryptoRng for Fixed {}
-
 #[test]
 fn appendix_g2_values() {
     let domain = PaceDomain::Dh(DhGroup::Modp1024_160);
@@ -211,7 +190,7 @@ fn appendix_g2_over_a_session() {
         info.protocol(),
         domain,
         &PacePassword::Mrz(&mrz),
-        &mut Fixed(keys),
+        &mut Recorded(keys),
     )
     .unwrap();
     assert_eq!(chip.sent, 5);
@@ -234,7 +213,7 @@ fn appendix_g2_tampered_token_and_bad_public_values() {
         &hex(ID_PACE_DH_GM_AES_128),
         PaceDomain::Dh(DhGroup::Modp1024_160),
         &PacePassword::Mrz(&mrz),
-        &mut Fixed(keys),
+        &mut Recorded(keys),
     );
     assert_eq!(r.err(), Some(Error::AuthenticationFailed));
 

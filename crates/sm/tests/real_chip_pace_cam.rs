@@ -443,27 +443,6 @@ mod card_security {
         }
     }
 
-    /// A "generator" that yields the terminal's two recorded private keys, in order.
-    struct RecordedKeys(Vec<u8>);
-
-    impl cardwire_sm::rand_core::TryRng for RecordedKeys {
-        type Error = core::convert::Infallible;
-        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-            unreachable!()
-        }
-        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-            unreachable!()
-        }
-        fn try_fill_bytes(&mut self, out: &mut [u8]) -> Result<(), Self::Error> {
-            let rest = self.0.split_off(out.len());
-            out.copy_from_slice(&self.0);
-            self.0 = rest;
-            Ok(())
-        }
-    }
-
-    impl cardwire_sm::rand_core::TryCryptoRng for RecordedKeys {}
-
     #[test]
     fn the_one_driver_chooses_cam_and_its_proof_holds_for_the_key_the_pace_info_names() {
         use cardwire_sm::pace_driver::{choose_pace_any, establish_pace_any};
@@ -482,7 +461,7 @@ mod card_security {
             info.protocol(),
             domain,
             &PacePassword::Mrz(&mrz),
-            &mut RecordedKeys(keys),
+            &mut super::common::Recorded(keys),
         )
         .unwrap();
         assert_eq!(chip.0, 5);

@@ -91,3 +91,25 @@ pub fn block_on<F: core::future::Future>(future: F) -> F::Output {
         }
     }
 }
+
+/// A "generator" that yields recorded bytes in order (a published transcript's private
+/// keys), so that a driver drawing its keys from it replays the transcript.
+pub struct Recorded(pub Vec<u8>);
+
+impl cardwire_sm::rand_core::TryRng for Recorded {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        unreachable!()
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        unreachable!()
+    }
+    fn try_fill_bytes(&mut self, out: &mut [u8]) -> Result<(), Self::Error> {
+        let rest = self.0.split_off(out.len());
+        out.copy_from_slice(&self.0);
+        self.0 = rest;
+        Ok(())
+    }
+}
+
+impl cardwire_sm::rand_core::TryCryptoRng for Recorded {}
