@@ -341,8 +341,9 @@ fn t1_paths(out: &mut Vec<Path>) {
 
 /// Secure messaging, every suite: one exchange of 64 data bytes each way (host wrap, card
 /// unwrap, card wrap, host unwrap) and its bare cryptography (the same suite's cipher and MAC
-/// calls over the same padded bytes, `benches/common/sm_exchange.rs`), side by side so that
-/// the ratio `exchange_64 / bare_64` does not depend on load.
+/// calls over inputs of the lengths the protocol encrypts and MACs,
+/// `benches/common/sm_exchange.rs`), side by side so that the ratio `exchange_64 / bare_64`
+/// does not depend on load.
 fn sm_paths(out: &mut Vec<Path>) {
     const N: usize = 64;
     fn iso<S: cardwire_sm::CipherSuite + 'static>(

@@ -3,11 +3,12 @@
 //!
 //! For each suite and size, one "exchange" is: the host wraps a command with N data bytes, the
 //! card unwraps it, the card wraps a response with N data bytes, the host unwraps it. The
-//! `bare` line does only the unavoidable cryptography of that exchange with the same keyed
-//! primitives: per direction, CBC-encrypt the padded data, MAC it (sender), MAC it again
-//! (receiver) and CBC-decrypt it (`benches/common/sm_exchange.rs`, shared with the
-//! instruction-count harness). The ratio `engine / bare` is the engine overhead reported in
-//! docs/PERFORMANCE.md.
+//! `bare` line does only the cryptography the protocol prescribes for that exchange, with the
+//! same keyed primitives and over inputs of the protocol's lengths: per direction, the IV or
+//! ICV, CBC-encrypt the padded data, MAC what the protocol MACs (the data objects or the
+//! header and status word around the cryptogram) as sender and again as receiver, CBC-decrypt
+//! (`benches/common/sm_exchange.rs`, shared with the instruction-count harness). The ratio
+//! `engine / bare` is the engine overhead reported in docs/PERFORMANCE.md.
 
 #![allow(clippy::unwrap_used)]
 

@@ -11,7 +11,8 @@
 //!   host wraps each command, the card unwraps it, answers the file's bytes wrapped, the host
 //!   unwraps them. [`Dg2Bare`] is the bare cipher and MAC work over the same bytes: per
 //!   chunk, the command's MAC input (header and DO `97`) MACed by both sides, the response
-//!   data CBC-encrypted, MACed twice (sender and receiver) and CBC-decrypted.
+//!   data CBC-encrypted, its MAC input (DO `87` and DO `99`, padded) MACed twice (sender and
+//!   receiver), the data CBC-decrypted.
 
 #![allow(dead_code)]
 
@@ -185,6 +186,8 @@ pub struct Dg2Bare {
     ssc: [u8; 16],
     header: [u8; 32],
     buf: Vec<u8>,
+    /// A stand-in for the response's MAC input after the SSC (its length is what counts).
+    mac_response: Vec<u8>,
 }
 
 impl Dg2Bare {
@@ -195,6 +198,7 @@ impl Dg2Bare {
             // The command's MAC input: padded header, DO 97 `97 01 DF`, padded.
             header: [0; 32],
             buf: vec![0x42; 256],
+            mac_response: vec![0x5A; 256],
         }
     }
 
@@ -213,10 +217,17 @@ impl Dg2Bare {
             let padded = n + (16 - n % 16);
             let buf = black_box(&mut self.buf[..padded]);
             self.suite.encrypt(&self.ssc, buf).unwrap();
+            // What the response's MAC covers after the SSC (ICAO 9303-11 §9.8.6): DO `87`
+            // (`87 81 L 01` ‖ cryptogram; a value of 128 bytes or more takes `81 L`) and
+            // DO `99` (`99 02 90 00`), padded to whole blocks.
+            let value = padded + 1;
+            let do87 = 1 + if value < 0x80 { 1 } else { 2 } + value;
+            let mac_len = (do87 + 4) + (16 - (do87 + 4) % 16);
+            let mac_input = black_box(&self.mac_response[..mac_len]);
             for _ in 0..2 {
                 self.suite.mac_begin();
                 self.suite.mac_update(&self.ssc);
-                self.suite.mac_update(buf);
+                self.suite.mac_update(mac_input);
                 black_box(self.suite.mac_finish());
             }
             self.suite.decrypt(&self.ssc, buf).unwrap();
