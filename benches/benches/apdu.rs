@@ -173,12 +173,11 @@ fn command_encode(crit: &mut Criterion) {
         let expected = repr(&c).to_vec().unwrap();
         g.throughput(Throughput::Bytes(expected.len() as u64));
         let mut buf = vec![0u8; 70_000];
-        // Each encoder gets its command built before the timed loop (the caller's values) and
-        // encodes it behind `black_box` in every iteration: the time is the encoding, checks
-        // included, not the building of the command value.
-        let r = repr(&c);
         g.bench_function(format!("{}/cardwire", c.name), |b| {
-            b.iter(|| black_box(black_box(&r).encode(&mut buf).unwrap().len()))
+            b.iter(|| {
+                let r = repr(black_box(&c));
+                black_box(r.encode(&mut buf).unwrap().len())
+            })
         });
         // iso7816: check its bytes first.
         let mut iso_out = vec![0u8; 70_000];
@@ -186,11 +185,10 @@ fn command_encode(crit: &mut Criterion) {
         iso_builder(&c).serialize_into(&mut w).unwrap();
         let iso_len = 70_000 - w.len();
         if iso_out[..iso_len] == expected[..] {
-            let builder = iso_builder(&c);
             g.bench_function(format!("{}/iso7816", c.name), |b| {
                 b.iter(|| {
                     let mut w = &mut buf[..];
-                    black_box(&builder).serialize_into(&mut w).unwrap();
+                    iso_builder(black_box(&c)).serialize_into(&mut w).unwrap();
                     black_box(w.len())
                 })
             });
@@ -207,40 +205,13 @@ fn command_encode(crit: &mut Criterion) {
             assert_eq!(out, expected, "apdu-core {}", c.name);
             g.bench_function(format!("{}/apdu-core", c.name), |b| {
                 b.iter(|| {
-                    let cmd = black_box(&cmd);
+                    let cmd = core_command(black_box(&c)).unwrap();
                     let n = cmd.len();
                     cmd.write(&mut buf[..n]);
                     black_box(n)
                 })
             });
         }
-    }
-    g.finish();
-}
-
-/// The short cases as a caller that builds the command value in the loop and encodes it at
-/// once: the fields are read and the command built in each iteration (for apdu-core with the
-/// bench's own check that the case is short, which its `Command` needs). The compiler then
-/// holds the header bytes in registers from the building on, which costs cardwire its merged
-/// 4-byte header store; `command_encode` times the encoding of a built command.
-fn command_build_encode(crit: &mut Criterion) {
-    let mut g = crit.benchmark_group("apdu/command_build_encode");
-    for c in cases().into_iter().take(3) {
-        let mut buf = vec![0u8; 300];
-        g.bench_function(format!("{}/cardwire", c.name), |b| {
-            b.iter(|| {
-                let r = repr(black_box(&c));
-                black_box(r.encode(&mut buf).unwrap().len())
-            })
-        });
-        g.bench_function(format!("{}/apdu-core", c.name), |b| {
-            b.iter(|| {
-                let cmd = core_command(black_box(&c)).unwrap();
-                let n = cmd.len();
-                cmd.write(&mut buf[..n]);
-                black_box(n)
-            })
-        });
     }
     g.finish();
 }
@@ -383,7 +354,6 @@ criterion_group!(
     benches,
     command_parse,
     command_encode,
-    command_build_encode,
     response_parse,
     engine
 );

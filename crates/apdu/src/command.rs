@@ -538,7 +538,7 @@ impl<'a> CommandRepr<'a> {
             // `len` is at least 4.
             return Err(Error::BufferTooSmall { needed: len });
         };
-        *head = [self.cla.0, self.ins.0, self.p1, self.p2];
+        *head = self.header_word().to_le_bytes();
         if nc > 0 {
             if let Some((lc, rest)) = rest.split_first_mut() {
                 // Nc ≤ 255 here.
@@ -555,6 +555,17 @@ impl<'a> CommandRepr<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// CLA INS P1 P2 as one little-endian word: written with one store, where the four
+    /// bytes written one by one take four (the caller usually holds them in registers, from
+    /// building the command, so the compiler cannot merge them into one load and store).
+    #[inline(always)]
+    fn header_word(&self) -> u32 {
+        u32::from(self.cla.0)
+            | u32::from(self.ins.0) << 8
+            | u32::from(self.p1) << 16
+            | u32::from(self.p2) << 24
     }
 
     /// The extended form (and [`LengthForm::Short`] refusals): the general path.
@@ -598,7 +609,7 @@ impl<'a> CommandRepr<'a> {
         let (data, tail) = rest.split_at_mut(nc);
         match head {
             [h0, h1, h2, h3, rest @ ..] => {
-                [*h0, *h1, *h2, *h3] = [self.cla.0, self.ins.0, self.p1, self.p2];
+                [*h0, *h1, *h2, *h3] = self.header_word().to_le_bytes();
                 match rest {
                     [c] => *c = lc[1],
                     [z, c1, c2] => [*z, *c1, *c2] = [0, lc[0], lc[1]],
