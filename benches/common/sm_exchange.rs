@@ -131,7 +131,10 @@ pub fn iso_mac_lens(n: usize, block: usize) -> (usize, usize) {
     let le_field = if n > 255 { 2 } else { 1 };
     let do97 = 2 + le_field;
     let do99 = 4;
-    (block + padded(do87 + do97, block), padded(do87 + do99, block))
+    (
+        block + padded(do87 + do97, block),
+        padded(do87 + do99, block),
+    )
 }
 
 /// The bare cryptography of one exchange of `n` bytes each way with a suite's own calls.
