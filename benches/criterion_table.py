@@ -63,59 +63,43 @@ def many_runs(names):
     return runs
 
 
+def reference(full_id, known):
+    """The id of the row FULL_ID is compared with: the same id with one component replaced by
+    RATIO_TO (the last for `tlv/x509/cardwire-tlv` → `tlv/x509/floor`, the one before for
+    `sm/aes/engine/64`), if KNOWN has it."""
+    parts = full_id.split("/")
+    for i in range(len(parts) - 1, 0, -1):
+        ref_id = "/".join(parts[:i] + [ratio_to] + parts[i + 1:])
+        if ref_id in known and ref_id != full_id:
+            return ref_id
+    return None
+
+
+def middle(values):
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
 if baselines:
     runs = many_runs(baselines)
-    mid = {k: sorted(v)[len(v) // 2] if len(v) % 2 else sum(sorted(v)[len(v) // 2 - 1:len(v) // 2 + 1]) / 2 for k, v in runs.items()}
+    mid = {k: middle(v) for k, v in runs.items()}
     print(f"| benchmark | median of {len(baselines)} runs | lowest – highest | ratio |")
     print("|---|---|---|---|")
     for full_id in sorted(runs):
         v = runs[full_id]
-        ratio = ""
-        if ratio_to:
-            parts = full_id.split("/")
-            for i in range(len(parts) - 1, 0, -1):
-                ref_id = "/".join(parts[:i] + [ratio_to] + parts[i + 1:])
-                if ref_id in mid and ref_id != full_id:
-                    ratio = f"{mid[full_id] / mid[ref_id]:.2f}× {ratio_to}"
-                    break
+        ref_id = reference(full_id, mid) if ratio_to else None
+        ratio = f"{mid[full_id] / mid[ref_id]:.2f}× {ratio_to}" if ref_id else ""
         print(f"| {full_id} | {fmt(mid[full_id])} | {fmt(min(v))} – {fmt(max(v))} | {ratio} |")
     sys.exit(0)
 
-rows = {}
-for dirpath, dirnames, filenames in os.walk(ROOT):
-    if os.path.basename(dirpath) != "quiet1" or "estimates.json" not in filenames:
-        continue
-    bench_dir = os.path.dirname(dirpath)
-    with open(os.path.join(bench_dir, "quiet1", "benchmark.json")) as f:
-        full_id = json.load(f)["full_id"]
-    if not full_id.startswith(prefix):
-        continue
-    m1 = median(os.path.join(dirpath, "estimates.json"))
-    p2 = os.path.join(bench_dir, "quiet2", "estimates.json")
-    m2 = median(p2) if os.path.exists(p2) else None
-    rows[full_id] = (m1, m2)
-
-
-def group_of(full_id):
-    return full_id.split("/")[0]
-
-
+rows = many_runs(["quiet1", "quiet2"])
+mean = {k: sum(v) / len(v) for k, v in rows.items()}
 print("| benchmark | run 1 median | run 2 median | runs differ by | ratio |")
 print("|---|---|---|---|---|")
 for full_id in sorted(rows):
-    m1, m2 = rows[full_id]
+    m1, m2 = (rows[full_id] + [None])[:2]
     spread = f"{abs(m1 - m2) / min(m1, m2) * 100:.1f} %" if m2 else "–"
-    ratio = ""
-    if ratio_to:
-        # The reference is the same id with one component replaced by RATIO_TO: the last for
-        # `tlv/x509/cardwire-tlv` → `tlv/x509/floor`, the one before for `sm/aes/engine/64`.
-        parts = full_id.split("/")
-        for i in range(len(parts) - 1, 0, -1):
-            ref_id = "/".join(parts[:i] + [ratio_to] + parts[i + 1:])
-            if ref_id in rows and ref_id != full_id:
-                r1, r2 = rows[ref_id]
-                mean = (m1 + (m2 or m1)) / 2
-                rmean = (r1 + (r2 or r1)) / 2
-                ratio = f"{mean / rmean:.2f}× {ratio_to}"
-                break
+    ref_id = reference(full_id, mean) if ratio_to else None
+    ratio = f"{mean[full_id] / mean[ref_id]:.2f}× {ratio_to}" if ref_id else ""
     print(f"| {full_id} | {fmt(m1)} | {fmt(m2) if m2 else '–'} | {spread} | {ratio} |")

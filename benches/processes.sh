@@ -11,17 +11,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=$1 filter=$2 k=${3:-7}
-max_load=${MAX_LOAD:-0.30}
 read -r -a criterion_args <<<"${CRITERION_ARGS:---warm-up-time 1 --measurement-time 2}"
 log=target/criterion/processes.log
 mkdir -p target/criterion
+# shellcheck source=benches/wait-quiet.sh
+. benches/wait-quiet.sh
 cargo bench -p cardwire-benches --bench "$bench" --no-run >/dev/null 2>&1
-for _ in $(seq 1 120); do
-  awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v m="$max_load" 'BEGIN { exit !(l < m) }' && break
-  sleep 5
-done
-awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v m="$max_load" 'BEGIN { exit !(l < m) }' \
-  || { echo "load $(cut -d' ' -f1 /proc/loadavg) is above $max_load: not measuring" >&2; exit 1; }
+wait_for_quiet
 echo "# $k processes of $bench '$filter' $(date -u +%FT%TZ)" | tee "$log"
 for i in $(seq 1 "$k"); do
   echo "proc$i start load: $(cat /proc/loadavg)" | tee -a "$log"

@@ -10,24 +10,16 @@
 # Builds first (the build is load too), waits for the load to settle, then measures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-max_load=${MAX_LOAD:-0.30}
-# Criterion's defaults (3 s warm-up, 5 s measurement) make two runs of every bench take over
-# half an hour; 1 s + 2 s keeps the medians within criterion's own noise on these inputs.
 read -r -a criterion_args <<<"${CRITERION_ARGS:---warm-up-time 1 --measurement-time 2}"
 benches=("$@")
 [ ${#benches[@]} -gt 0 ] || benches=(tlv apdu transport link sm piv pkcs11 ccid)
 log=target/criterion/quiet-run.log
 mkdir -p target/criterion
 
-load1() { cut -d' ' -f1 /proc/loadavg; }
+# shellcheck source=benches/wait-quiet.sh
+. benches/wait-quiet.sh
 cargo bench -p cardwire-benches --no-run >/dev/null 2>&1
-echo "waiting for the 1-minute load average to fall below $max_load"
-for _ in $(seq 1 120); do
-  awk -v l="$(load1)" -v m="$max_load" 'BEGIN { exit !(l < m) }' && break
-  sleep 5
-done
-awk -v l="$(load1)" -v m="$max_load" 'BEGIN { exit !(l < m) }' \
-  || { echo "load $(load1) is above $max_load: not measuring" >&2; exit 1; }
+wait_for_quiet
 
 { echo "# quiet run $(date -u +%FT%TZ) on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
   rustc --version; } | tee "$log"
