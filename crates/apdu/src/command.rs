@@ -720,7 +720,9 @@ impl<'a> CommandRepr<'a> {
 /// Copies `src` into `dst`, which has the same length. The short data fields most commands
 /// carry (an AID, a PIN block, a key reference: up to 16 bytes) go as two overlapping word
 /// moves, without the call into `memcpy` that `copy_from_slice` makes for a length only known
-/// at run time (a third of the time of encoding a case 4 SELECT); longer ones use it.
+/// at run time (a third of the time of encoding a case 4 SELECT); longer ones use it. The
+/// encoder passes slices of equal length (it sized `dst` from `src`); any other pair goes to
+/// `copy_from_slice`, which checks the lengths.
 #[inline(always)]
 fn copy_data(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
@@ -938,7 +940,7 @@ mod tests {
             copy_data(&mut dst, &src);
             assert_eq!(dst, src, "length {n}");
         }
-        // Through the encoder: a case 3 and a case 4 with each short data length.
+        // Through the encoder: a case 4 SELECT with each data length from 1 to 17.
         for n in 1..=17usize {
             let data: std::vec::Vec<u8> = (0..n).map(|i| 0xA0 ^ i as u8).collect();
             let mut out = [0u8; 32];
