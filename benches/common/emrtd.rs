@@ -24,6 +24,8 @@ use cardwire_sm::pace_card::{PaceCard, PaceCardRandomness};
 use cardwire_sm::security_infos::ID_PACE_ECDH_GM_AES_CBC_CMAC_128;
 use cardwire_sm::{AesSuite, CipherSuite, SmSession};
 
+use super::sm_exchange::iso_mac_lens;
+
 /// The CAN both sides of [`pace_run`] share.
 pub const CAN: &[u8] = b"123456";
 
@@ -217,12 +219,8 @@ impl Dg2Bare {
             let padded = n + (16 - n % 16);
             let buf = black_box(&mut self.buf[..padded]);
             self.suite.encrypt(&self.ssc, buf).unwrap();
-            // What the response's MAC covers after the SSC (ICAO 9303-11 §9.8.6): DO `87`
-            // (`87 81 L 01` ‖ cryptogram; a value of 128 bytes or more takes `81 L`) and
-            // DO `99` (`99 02 90 00`), padded to whole blocks.
-            let value = padded + 1;
-            let do87 = 1 + if value < 0x80 { 1 } else { 2 } + value;
-            let mac_len = (do87 + 4) + (16 - (do87 + 4) % 16);
+            // What the response's MAC covers after the SSC: DO `87` and DO `99`, padded.
+            let (_, mac_len) = iso_mac_lens(n, 16);
             let mac_input = black_box(&self.mac_response[..mac_len]);
             for _ in 0..2 {
                 self.suite.mac_begin();
