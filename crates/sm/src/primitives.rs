@@ -31,15 +31,26 @@ fn cbc_encrypt<C: BlockCipherEncrypt>(cipher: &C, iv: &[u8], data: &mut [u8]) ->
     Ok(())
 }
 
-/// Whether a received 8-byte MAC equals the expected one, in constant time: one 64-bit
-/// comparison (`subtle`) instead of eight byte-wise ones. A received value of another length
-/// (public information) never matches, as with `subtle`'s slice comparison.
+/// Whether a received 8-byte MAC equals the expected one, in constant time: the two values are
+/// XORed as one 64-bit word and the difference reduced to one bit with `subtle`. A received
+/// value of another length (public information) never matches, as with `subtle`'s slice
+/// comparison.
+///
+/// The difference passes an optimisation barrier before it is reduced. Without it LLVM folds
+/// `subtle`'s arithmetic on `expected ^ received` back into an ordinary equality of the expected
+/// MAC with the received bytes: branch-free on x86-64, but nothing then keeps a target or a
+/// later compiler from lowering it to a comparison that exits early, and a coverage-guided
+/// fuzzer (whose comparison tracing sees both operands) read the expected MAC out of it and
+/// forged a command (`fuzz/corpus/sm_unwrap_command/forged-aes-read-binary`). After the barrier
+/// the only comparison is of the difference with zero, which says nothing about the MAC.
 pub(crate) fn mac_matches(expected: &[u8; 8], received: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     let Ok(received) = <[u8; 8]>::try_from(received) else {
         return false;
     };
-    bool::from(u64::from_ne_bytes(*expected).ct_eq(&u64::from_ne_bytes(received)))
+    let difference =
+        core::hint::black_box(u64::from_ne_bytes(*expected) ^ u64::from_ne_bytes(received));
+    bool::from(difference.ct_eq(&0))
 }
 
 /// Blocks decrypted per call of the cipher in [`cbc_decrypt`] (CBC decryption is parallel:
@@ -406,6 +417,23 @@ mod tests {
 
     fn hex(s: &str) -> std::vec::Vec<u8> {
         crate::test_util::hex(s)
+    }
+
+    #[test]
+    fn mac_matches_only_the_same_eight_bytes() {
+        let expected = [0x47, 0xDC, 0xF2, 0x3F, 0x82, 0x20, 0x13, 0xD3];
+        assert!(mac_matches(&expected, &expected));
+        for bit in 0..64 {
+            let mut received = expected;
+            received[bit / 8] ^= 1 << (bit % 8);
+            assert!(!mac_matches(&expected, &received), "bit {bit} flipped");
+        }
+        assert!(!mac_matches(&expected, &expected[..7]));
+        assert!(!mac_matches(
+            &expected,
+            &[expected.as_slice(), &[0]].concat()
+        ));
+        assert!(!mac_matches(&expected, &[]));
     }
 
     // ICAO Doc 9303 Part 11 (8th edition, 2021), Appendix D.3 "Authentication and establishment
