@@ -31,26 +31,21 @@ fn cbc_encrypt<C: BlockCipherEncrypt>(cipher: &C, iv: &[u8], data: &mut [u8]) ->
     Ok(())
 }
 
-/// Whether a received 8-byte MAC equals the expected one, in constant time: the two values are
-/// XORed as one 64-bit word and the difference reduced to one bit with `subtle`. A received
-/// value of another length (public information) never matches, as with `subtle`'s slice
-/// comparison.
+/// Whether a received 8-byte MAC equals the expected one, in constant time: `subtle`'s slice
+/// comparison, byte by byte with an optimisation barrier on each byte's result. A received
+/// value of another length (public information) never matches: the slice comparison answers
+/// false for it.
 ///
-/// The difference passes an optimisation barrier before it is reduced. Without it LLVM folds
-/// `subtle`'s arithmetic on `expected ^ received` back into an ordinary equality of the expected
-/// MAC with the received bytes: branch-free on x86-64, but nothing then keeps a target or a
-/// later compiler from lowering it to a comparison that exits early, and a coverage-guided
-/// fuzzer (whose comparison tracing sees both operands) read the expected MAC out of it and
-/// forged a command (`fuzz/corpus/sm_unwrap_command/forged-aes-read-binary`). After the barrier
-/// the only comparison is of the difference with zero, which says nothing about the MAC.
+/// Not one 64-bit comparison: LLVM folded `subtle`'s constant-time arithmetic on the two words
+/// back into an ordinary equality of the expected MAC with the received bytes, and a
+/// coverage-guided fuzzer, whose comparison tracing sees both operands of such an equality,
+/// read the expected MAC out of it and forged a command
+/// (`fuzz/corpus/sm_unwrap_command/forged-aes-read-binary`). Comparing the XOR with zero
+/// instead still hands the fuzzer the MAC whenever the received bytes are zero. Byte-wise,
+/// the only comparisons left are of single bytes, which teach a fuzzer nothing it can replay.
 pub(crate) fn mac_matches(expected: &[u8; 8], received: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
-    let Ok(received) = <[u8; 8]>::try_from(received) else {
-        return false;
-    };
-    let difference =
-        core::hint::black_box(u64::from_ne_bytes(*expected) ^ u64::from_ne_bytes(received));
-    bool::from(difference.ct_eq(&0))
+    bool::from(expected.as_slice().ct_eq(received))
 }
 
 /// Blocks decrypted per call of the cipher in [`cbc_decrypt`] (CBC decryption is parallel:
