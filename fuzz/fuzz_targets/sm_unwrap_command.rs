@@ -1,8 +1,8 @@
 //! Card-side unwrap of protected commands under fixed sessions (ISO SM with 3DES and AES, and
 //! SCP03 C-MAC + C-DECRYPTION). Never panics; random commands are rejected unless they are the
-//! host's own (mode 0), genuine
-//! commands with one byte changed are rejected (mode 1), genuine commands are accepted and
-//! equal to the host's plain command (mode 2; the plain command is built from the input).
+//! host's own (mode 0), genuine commands with one byte changed are rejected (mode 1), genuine
+//! commands are accepted and equal to the host's plain command (mode 2; the plain command is
+//! built from the input).
 #![no_main]
 
 use cardwire_apdu::CommandRepr;
